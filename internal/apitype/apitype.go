@@ -1,0 +1,105 @@
+// Package apitype holds the JSON request and response bodies of the
+// control plane, shared by the server that writes them and the client that
+// reads them. Field names follow the public Agent Vault API.
+package apitype
+
+import "time"
+
+// ErrorBody is every control-plane error response.
+type ErrorBody struct {
+	Error   string `json:"error"`
+	Code    string `json:"code,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// StatusOK is the body of endpoints that only acknowledge.
+type StatusOK struct {
+	Status string `json:"status"`
+}
+
+// MessageResponse is the body of endpoints that answer with a sentence.
+type MessageResponse struct {
+	Message string `json:"message"`
+}
+
+// Health is GET /health.
+type Health struct {
+	Status string `json:"status"`
+}
+
+// Status is GET /v1/status.
+type Status struct {
+	Initialized    bool   `json:"initialized"`
+	NeedsFirstUser bool   `json:"needs_first_user"`
+	Version        string `json:"version"`
+	BaseURL        string `json:"base_url,omitempty"`
+	InviteOnly     bool   `json:"invite_only,omitempty"`
+}
+
+// Credentials is the body of register and login.
+type Credentials struct {
+	Email       string `json:"email"`
+	Password    string `json:"password"`
+	DeviceLabel string `json:"device_label,omitempty"`
+}
+
+// RegisterResponse is POST /v1/auth/register (201).
+type RegisterResponse struct {
+	Email                string    `json:"email"`
+	Role                 string    `json:"role"`
+	RequiresVerification bool      `json:"requires_verification"`
+	EmailSent            bool      `json:"email_sent"`
+	Authenticated        bool      `json:"authenticated"`
+	Message              string    `json:"message"`
+	Token                string    `json:"token,omitempty"`
+	ExpiresAt            time.Time `json:"expires_at,omitzero"`
+}
+
+// TokenResponse is login and change-password.
+type TokenResponse struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// ChangePasswordRequest is POST /v1/auth/change-password.
+type ChangePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// Me is GET /v1/auth/me.
+type Me struct {
+	Type      string `json:"type"`
+	Email     string `json:"email,omitempty"`
+	AgentName string `json:"agent_name,omitempty"`
+	Role      string `json:"role"`
+	IsOwner   bool   `json:"is_owner"`
+}
+
+// AccountDeleted is DELETE /v1/auth/account.
+type AccountDeleted struct {
+	Status string `json:"status"`
+	Email  string `json:"email"`
+}
+
+// Session is one entry of GET /v1/auth/sessions.
+type Session struct {
+	ID          string    `json:"id"`
+	DeviceLabel string    `json:"device_label,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	LastUsedAt  time.Time `json:"last_used_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	Current     bool      `json:"current"`
+}
+
+// SessionList is GET /v1/auth/sessions.
+type SessionList struct {
+	Sessions []Session `json:"sessions"`
+}
+
+// SessionRevoked is DELETE /v1/auth/sessions/{id}.
+type SessionRevoked struct {
+	Status  string `json:"status"`
+	Current bool   `json:"current"`
+}

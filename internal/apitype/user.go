@@ -1,0 +1,100 @@
+package apitype
+
+import "time"
+
+// UserVault names a vault grant in user listings and invites.
+type UserVault struct {
+	VaultName string `json:"vault_name"`
+	VaultRole string `json:"vault_role"`
+}
+
+// User is one entry of GET /v1/users. Vaults is filled for owners only.
+type User struct {
+	Email     string      `json:"email"`
+	Role      string      `json:"role"`
+	Vaults    []UserVault `json:"vaults,omitempty"`
+	CreatedAt time.Time   `json:"created_at"`
+}
+
+// UserList is GET /v1/users.
+type UserList struct {
+	Users []User `json:"users"`
+}
+
+// UserDetail is GET /v1/admin/users/{email}.
+type UserDetail struct {
+	Email     string    `json:"email"`
+	Role      string    `json:"role"`
+	Vaults    []string  `json:"vaults"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// UserRemoved is DELETE /v1/admin/users/{email}.
+type UserRemoved struct {
+	Status string `json:"status"`
+	Email  string `json:"email"`
+}
+
+// InviteRequest is POST /v1/users/invites.
+type InviteRequest struct {
+	Email  string      `json:"email"`
+	Role   string      `json:"role,omitempty"`
+	Vaults []UserVault `json:"vaults,omitempty"`
+}
+
+// InviteCreated is the 201 body of POST /v1/users/invites. The link holds
+// the only copy of the invite token.
+type InviteCreated struct {
+	Email      string      `json:"email"`
+	Role       string      `json:"role"`
+	Vaults     []UserVault `json:"vaults"`
+	EmailSent  bool        `json:"email_sent"`
+	InviteLink string      `json:"invite_link,omitempty"`
+	Token      string      `json:"token,omitempty"`
+	ExpiresAt  time.Time   `json:"expires_at"`
+}
+
+// Invite is one entry of GET /v1/users/invites. Token is the invite's
+// public id (its hash prefix), not the secret in the link.
+type Invite struct {
+	ID        string      `json:"id"`
+	Email     string      `json:"email"`
+	Role      string      `json:"role"`
+	Status    string      `json:"status"`
+	CreatedBy string      `json:"created_by"`
+	Vaults    []UserVault `json:"vaults"`
+	ExpiresAt time.Time   `json:"expires_at"`
+	CreatedAt time.Time   `json:"created_at"`
+}
+
+// InviteList is GET /v1/users/invites.
+type InviteList struct {
+	Invites []Invite `json:"invites"`
+}
+
+// InviteDetails is GET /v1/users/invites/{token}/details.
+type InviteDetails struct {
+	Email        string      `json:"email,omitempty"`
+	Role         string      `json:"role,omitempty"`
+	Vaults       []UserVault `json:"vaults,omitempty"`
+	NeedsAccount bool        `json:"needs_account"`
+	Status       string      `json:"status"`
+}
+
+// AcceptInviteRequest is POST /v1/users/invites/{token}/accept.
+type AcceptInviteRequest struct {
+	Password string `json:"password"`
+}
+
+// InviteAccepted answers an accepted invite. It carries no session: the
+// new user logs in next.
+type InviteAccepted struct {
+	Email   string `json:"email"`
+	Message string `json:"message"`
+}
+
+// InstanceSettings is GET|PUT /v1/admin/settings. Pointer fields in a PUT
+// are optional: nil leaves the setting as it is.
+type InstanceSettings struct {
+	InviteOnly *bool `json:"invite_only,omitempty"`
+}

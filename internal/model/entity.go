@@ -1,0 +1,121 @@
+package model
+
+import "time"
+
+// User is a human account.
+type User struct {
+	ID           string
+	Email        string
+	PasswordHash string // PHC-encoded Argon2id hash; never leaves the store layer upward of broker
+	Role         InstanceRole
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Vault is a named container of credentials, services, members and proposals.
+type Vault struct {
+	ID                  string
+	Name                string
+	UnmatchedHostPolicy HostPolicy
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+// HostPolicy is a vault's answer to traffic that no service matches.
+type HostPolicy string
+
+// Unmatched host policies.
+const (
+	PolicyPassthrough HostPolicy = "passthrough"
+	PolicyDeny        HostPolicy = "deny"
+)
+
+// Valid reports whether p is a known policy.
+func (p HostPolicy) Valid() bool { return p == PolicyPassthrough || p == PolicyDeny }
+
+// VaultGrant is one user's role in one vault.
+type VaultGrant struct {
+	VaultID   string
+	VaultName string
+	UserID    string
+	Email     string
+	Role      VaultRole
+	CreatedAt time.Time
+}
+
+// Session is a logged-in user's session. Only the SHA-256 of its token is
+// stored; the token itself is shown once.
+type Session struct {
+	ID          string // public identifier for listing and revoking
+	UserID      string
+	TokenHash   []byte
+	DeviceLabel string
+	CreatedAt   time.Time
+	LastUsedAt  time.Time
+	ExpiresAt   time.Time // absolute expiry
+}
+
+// Session lifetimes (SPEC §7).
+const (
+	SessionAbsoluteTTL = 365 * 24 * time.Hour
+	SessionIdleTTL     = 30 * 24 * time.Hour
+	InviteTTL          = 48 * time.Hour
+)
+
+// IdleExpiry is when the session lapses if it is not used again.
+func (s Session) IdleExpiry() time.Time { return s.LastUsedAt.Add(SessionIdleTTL) }
+
+// ActiveAt reports whether the session is usable at now.
+func (s Session) ActiveAt(now time.Time) bool {
+	return now.Before(s.ExpiresAt) && now.Before(s.IdleExpiry())
+}
+
+// Invite is a pending invitation of a new user.
+type Invite struct {
+	ID         string
+	TokenHash  []byte
+	Email      string
+	Role       InstanceRole
+	Vaults     []InviteVault
+	CreatedBy  string // inviter's email, kept for display after the user is gone
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	AcceptedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// InviteVault is a vault grant that an invite applies on acceptance.
+type InviteVault struct {
+	VaultID   string
+	VaultName string
+	Role      VaultRole
+}
+
+// InviteStatus is derived from an invite's timestamps.
+type InviteStatus string
+
+// Invite statuses.
+const (
+	InvitePending  InviteStatus = "pending"
+	InviteAccepted InviteStatus = "accepted"
+	InviteRevoked  InviteStatus = "revoked"
+	InviteExpired  InviteStatus = "expired"
+)
+
+// StatusAt derives the invite's status at now.
+func (i Invite) StatusAt(now time.Time) InviteStatus {
+	switch {
+	case i.AcceptedAt != nil:
+		return InviteAccepted
+	case i.RevokedAt != nil:
+		return InviteRevoked
+	case !now.Before(i.ExpiresAt):
+		return InviteExpired
+	}
+	return InvitePending
+}
+
+// Settings are the instance-wide settings an owner controls.
+type Settings struct {
+	InviteOnly bool
+}

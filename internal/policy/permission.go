@@ -1,0 +1,161 @@
+// Package policy makes Agent Vault's pure decisions: who may do what
+// (SPEC §6) and, in later files, which service a request matches. Nothing
+// here does I/O; every decision is a value that table tests can check.
+package policy
+
+import (
+	"fmt"
+
+	"github.com/agent-vault/agent-vault/internal/model"
+)
+
+// Subject is the actor a permission decision is about, with its role in
+// the vault the action targets ("" when it holds no grant there, or when
+// the action is instance-wide).
+type Subject struct {
+	Kind         model.ActorKind
+	InstanceRole model.InstanceRole
+	VaultRole    model.VaultRole
+}
+
+// Action is something an actor asks to do.
+type Action string
+
+// Vault-scoped actions (SPEC §6 table).
+const (
+	ProxyThroughVault   Action = "vault.proxy"
+	DiscoverVault       Action = "vault.discover"
+	RaiseProposal       Action = "vault.proposal.create"
+	ListCredentialKeys  Action = "vault.credential.list"
+	ReadCredentialValue Action = "vault.credential.read"
+	WriteCredential     Action = "vault.credential.write"
+	ReviewProposal      Action = "vault.proposal.review"
+	ManageServices      Action = "vault.service.manage"
+	AddAgentAsProxy     Action = "vault.agent.add-proxy"
+	ViewVault           Action = "vault.view" // settings, member list
+	ManageVaultUsers    Action = "vault.user.manage"
+	AddAgentAnyRole     Action = "vault.agent.add-any"
+	DeleteVault         Action = "vault.delete"
+	RenameVault         Action = "vault.rename"
+	ChangeVaultSettings Action = "vault.settings"
+	LeaveVault          Action = "vault.leave"
+)
+
+// Instance-wide actions.
+const (
+	CreateVault           Action = "instance.vault.create"
+	ListAllVaults         Action = "instance.vault.list-all"
+	JoinAnyVault          Action = "instance.vault.join"
+	DeleteAnyVault        Action = "instance.vault.delete-any"
+	ManageInstanceUsers   Action = "instance.user.manage" // set roles, delete users
+	ListUsers             Action = "instance.user.list"
+	InviteUser            Action = "instance.user.invite"
+	InviteOwner           Action = "instance.user.invite-owner"
+	ChangeInstanceSetting Action = "instance.settings"
+	ManageAgents          Action = "instance.agent.manage"
+	ManageOwnAccount      Action = "account.manage" // me, password, sessions, delete self
+)
+
+// Decision is the outcome of a permission check. Reason is safe to show.
+type Decision struct {
+	Allowed bool
+	Reason  string
+}
+
+var vaultActionMin = map[Action]model.VaultRole{
+	ProxyThroughVault:   model.VaultProxy,
+	DiscoverVault:       model.VaultProxy,
+	RaiseProposal:       model.VaultProxy,
+	ListCredentialKeys:  model.VaultProxy,
+	ViewVault:           model.VaultProxy,
+	LeaveVault:          model.VaultProxy,
+	ReadCredentialValue: model.VaultMember,
+	WriteCredential:     model.VaultMember,
+	ReviewProposal:      model.VaultMember,
+	ManageServices:      model.VaultMember,
+	AddAgentAsProxy:     model.VaultMember,
+	ManageVaultUsers:    model.VaultAdmin,
+	AddAgentAnyRole:     model.VaultAdmin,
+	DeleteVault:         model.VaultAdmin,
+	RenameVault:         model.VaultAdmin,
+	ChangeVaultSettings: model.VaultAdmin,
+}
+
+var instanceActionMin = map[Action]model.InstanceRole{
+	CreateVault:           model.RoleMember,
+	ListUsers:             model.RoleMember,
+	InviteUser:            model.RoleMember,
+	ManageAgents:          model.RoleMember,
+	ListAllVaults:         model.RoleOwner,
+	JoinAnyVault:          model.RoleOwner,
+	DeleteAnyVault:        model.RoleOwner,
+	ManageInstanceUsers:   model.RoleOwner,
+	InviteOwner:           model.RoleOwner,
+	ChangeInstanceSetting: model.RoleOwner,
+}
+
+// userOnly are actions no agent may take whatever its roles: an agent must
+// never read a plaintext value nor approve its own request (SPEC §7), and
+// account, membership and instance administration belong to humans.
+var userOnly = map[Action]bool{
+	ReadCredentialValue:   true,
+	ReviewProposal:        true,
+	ManageVaultUsers:      true,
+	DeleteVault:           true,
+	RenameVault:           true,
+	ChangeVaultSettings:   true,
+	LeaveVault:            true,
+	ListAllVaults:         true,
+	JoinAnyVault:          true,
+	DeleteAnyVault:        true,
+	ManageInstanceUsers:   true,
+	InviteUser:            true,
+	InviteOwner:           true,
+	ChangeInstanceSetting: true,
+	ManageOwnAccount:      true,
+}
+
+// Decide answers whether s may take action a. It is the single place where
+// SPEC §6 is encoded; callers supply the subject's vault role for vault
+// actions. Owners are not implicit vault members: they need a grant, which
+// JoinAnyVault lets them take.
+func Decide(s Subject, a Action) Decision {
+	if s.Kind != model.ActorUser && s.Kind != model.ActorAgent {
+		return deny("unknown kind of actor")
+	}
+	if userOnly[a] && s.Kind != model.ActorUser {
+		return deny("only a logged-in user may do this; agent tokens never can")
+	}
+	if a == ManageOwnAccount {
+		return allow()
+	}
+	if min, ok := vaultActionMin[a]; ok {
+		if !s.VaultRole.Valid() {
+			if s.InstanceRole == model.RoleOwner {
+				return deny("no access to this vault: as the owner, join it first (agent-vault owner vault join)")
+			}
+			return deny("no access to this vault")
+		}
+		if !s.VaultRole.Satisfies(min) {
+			return deny(fmt.Sprintf("this needs the vault role %s or higher (you have %s)", min, s.VaultRole))
+		}
+		return allow()
+	}
+	if min, ok := instanceActionMin[a]; ok {
+		if !s.InstanceRole.Satisfies(min) {
+			return deny(fmt.Sprintf("this needs the instance role %s (you have %s)", min, roleOrNone(s.InstanceRole)))
+		}
+		return allow()
+	}
+	return deny("unknown action " + string(a))
+}
+
+func roleOrNone(r model.InstanceRole) string {
+	if r == "" {
+		return "none"
+	}
+	return string(r)
+}
+
+func allow() Decision          { return Decision{Allowed: true} }
+func deny(why string) Decision { return Decision{Reason: why} }

@@ -1,0 +1,203 @@
+// Package sqlstore implements the store interfaces on database/sql. SQLite
+// (pure Go, no cgo) is the embedded default; the SQL is kept portable and
+// the few differences between engines live in a dialect.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/agent-vault/agent-vault/internal/store"
+)
+
+// DB is an open database. It implements store.Store outside transactions.
+type DB struct {
+	sql *sql.DB
+	d   dialect
+	handle
+}
+
+// queryer is what both *sql.DB and *sql.Tx offer.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// SQLiteOptions tune the embedded database.
+type SQLiteOptions struct {
+	// BusyTimeout is how long a writer waits for the lock; zero means 10 s.
+	BusyTimeout time.Duration
+	// MaxOpenConns bounds the pool; zero means 8 (readers run concurrently
+	// under WAL; writers are serialised by SQLite itself).
+	MaxOpenConns int
+}
+
+// OpenSQLite opens (creating if needed, mode 0600) the SQLite file at path
+// with WAL, foreign keys, a busy timeout and full fsync on commit, so that
+// every acknowledged write survives a crash of the process or the machine.
+// It does not migrate: call Migrate.
+func OpenSQLite(path string, o SQLiteOptions) (*DB, error) {
+	if o.BusyTimeout == 0 {
+		o.BusyTimeout = 10 * time.Second
+	}
+	if o.MaxOpenConns == 0 {
+		o.MaxOpenConns = 8
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create database directory: %w", err)
+	}
+	// Create the file ourselves so its mode is 0600 from the first byte.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open database file: %w", err)
+	}
+	_ = f.Close()
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, fmt.Errorf("restrict database file mode: %w", err)
+	}
+	q := url.Values{}
+	for _, p := range []string{
+		"journal_mode(WAL)",
+		"foreign_keys(1)",
+		fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()),
+		"synchronous(FULL)",
+	} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate") // writers take the lock at BEGIN: no upgrade deadlocks
+	q.Set("_time_format", "sqlite")
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	sdb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sdb.SetMaxOpenConns(o.MaxOpenConns)
+	sdb.SetMaxIdleConns(o.MaxOpenConns)
+	if err := sdb.Ping(); err != nil {
+		_ = sdb.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db := &DB{sql: sdb, d: sqliteDialect{}}
+	db.handle = handle{q: sdb, d: db.d, db: db}
+	return db, nil
+}
+
+// Close closes the database; under WAL the last connection checkpoints.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
+
+// SQL exposes the underlying pool for tests and tooling.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// InTx runs fn in one write transaction.
+func (db *DB) InTx(ctx context.Context, fn func(tx store.Store) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	h := &handle{q: tx, d: db.d, db: db, inTx: true}
+	if err := fn(h); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// handle binds the aggregates to a queryer: the pool, or one transaction.
+type handle struct {
+	q    queryer
+	d    dialect
+	db   *DB
+	inTx bool
+}
+
+func (h *handle) Keyring() store.KeyringStore { return keyringStore{h} }
+func (h *handle) Users() store.Users          { return users{h} }
+func (h *handle) Sessions() store.Sessions    { return sessions{h} }
+func (h *handle) Vaults() store.Vaults        { return vaults{h} }
+func (h *handle) Grants() store.Grants        { return grants{h} }
+func (h *handle) Invites() store.Invites      { return invites{h} }
+func (h *handle) Settings() store.Settings    { return settings{h} }
+
+// InTx inside a transaction joins it, so use cases compose.
+func (h *handle) InTx(ctx context.Context, fn func(tx store.Store) error) error {
+	if h.inTx {
+		return fn(h)
+	}
+	return h.db.InTx(ctx, fn)
+}
+
+func (h *handle) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := h.q.ExecContext(ctx, h.d.rebind(query), args...)
+	return res, h.d.mapErr(err)
+}
+
+func (h *handle) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := h.q.QueryContext(ctx, h.d.rebind(query), args...)
+	return rows, h.d.mapErr(err)
+}
+
+func (h *handle) row(ctx context.Context, query string, args ...any) *sql.Row {
+	return h.q.QueryRowContext(ctx, h.d.rebind(query), args...)
+}
+
+// mustAffect turns "no row changed" into store.ErrNotFound.
+func mustAffect(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// scanErr maps sql.ErrNoRows to store.ErrNotFound.
+func scanErr(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// dialect hides the differences between SQL engines.
+type dialect interface {
+	rebind(query string) string
+	mapErr(err error) error
+}
+
+type sqliteDialect struct{}
+
+func (sqliteDialect) rebind(q string) string { return q }
+
+func (sqliteDialect) mapErr(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %v", store.ErrConflict, err)
+		}
+	}
+	return err
+}
+
+var _ store.Store = (*DB)(nil)

@@ -1,0 +1,81 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/keyring"
+	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/store"
+)
+
+type settings struct{ *handle }
+
+// Setting keys and their defaults. Invite-only is on by default: once the
+// owner exists, nobody registers without an invite unless the owner opens it.
+const keyInviteOnly = "invite_only"
+
+func (s settings) Get(ctx context.Context) (model.Settings, error) {
+	out := model.Settings{InviteOnly: true}
+	var v string
+	err := s.row(ctx, `SELECT value FROM settings WHERE key = ?`, keyInviteOnly).Scan(&v)
+	switch {
+	case errors.Is(scanErr(err), store.ErrNotFound):
+	case err != nil:
+		return out, err
+	default:
+		b, perr := strconv.ParseBool(v)
+		if perr != nil {
+			return out, perr
+		}
+		out.InviteOnly = b
+	}
+	return out, nil
+}
+
+func (s settings) Put(ctx context.Context, x model.Settings) error {
+	_, err := s.exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+		keyInviteOnly, strconv.FormatBool(x.InviteOnly), fmtTime(time.Now()))
+	return err
+}
+
+type keyringStore struct{ *handle }
+
+func (s keyringStore) Load(ctx context.Context) (keyring.State, bool, error) {
+	var st keyring.State
+	var t, m, p int64
+	err := s.row(ctx, `SELECT dek_plain, dek_wrapped, kdf_salt, kdf_time, kdf_memory, kdf_threads FROM keyring WHERE id = 1`).
+		Scan(&st.Plain, &st.Wrapped, &st.Salt, &t, &m, &p)
+	if errors.Is(scanErr(err), store.ErrNotFound) {
+		return keyring.State{}, false, nil
+	}
+	if err != nil {
+		return keyring.State{}, false, err
+	}
+	st.KDF = keyring.KDFParams{Time: uint32(t), MemoryKiB: uint32(m), Threads: uint8(p)}
+	return st, true, nil
+}
+
+func (s keyringStore) Save(ctx context.Context, st keyring.State) error {
+	var plain, wrapped, salt any
+	if st.Protected() {
+		wrapped, salt = st.Wrapped, st.Salt
+	} else {
+		plain = st.Plain
+	}
+	_, err := s.exec(ctx, `INSERT INTO keyring (id, dek_plain, dek_wrapped, kdf_salt, kdf_time, kdf_memory, kdf_threads, updated_at)
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET dek_plain = excluded.dek_plain, dek_wrapped = excluded.dek_wrapped,
+		kdf_salt = excluded.kdf_salt, kdf_time = excluded.kdf_time, kdf_memory = excluded.kdf_memory,
+		kdf_threads = excluded.kdf_threads, updated_at = excluded.updated_at`,
+		plain, wrapped, salt, int64(st.KDF.Time), int64(st.KDF.MemoryKiB), int64(st.KDF.Threads), fmtTime(time.Now()))
+	return err
+}
+
+var (
+	_ store.Settings     = settings{}
+	_ store.KeyringStore = keyringStore{}
+)

@@ -1,0 +1,111 @@
+// Package store declares the persistence interfaces Agent Vault's use cases
+// depend on, one small interface per aggregate. Implementations live in
+// subpackages (sqlstore for SQLite, and PostgreSQL through the same code and
+// a dialect); callers never see SQL.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/keyring"
+	"github.com/agent-vault/agent-vault/internal/model"
+)
+
+// Sentinel errors every implementation returns, so callers can map them to
+// user-facing errors with context.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrConflict = errors.New("store: unique constraint violated")
+)
+
+// Store is a handle on the database: the aggregates, and transactions over
+// them. Methods on a Store obtained inside InTx run in that transaction.
+type Store interface {
+	Keyring() KeyringStore
+	Users() Users
+	Sessions() Sessions
+	Vaults() Vaults
+	Grants() Grants
+	Invites() Invites
+	Settings() Settings
+
+	// InTx runs fn in one serialised write transaction: all of fn's writes
+	// are committed together or, when fn returns an error, none are.
+	InTx(ctx context.Context, fn func(tx Store) error) error
+}
+
+// KeyringStore keeps the instance's one wrapped (or passwordless) DEK.
+type KeyringStore interface {
+	// Load returns the stored state; ok is false on a fresh database.
+	Load(ctx context.Context) (st keyring.State, ok bool, err error)
+	// Save writes the state, replacing any previous one.
+	Save(ctx context.Context, st keyring.State) error
+}
+
+// Users are human accounts.
+type Users interface {
+	Create(ctx context.Context, u model.User) error
+	ByEmail(ctx context.Context, email string) (model.User, error)
+	ByID(ctx context.Context, id string) (model.User, error)
+	List(ctx context.Context) ([]model.User, error)
+	Count(ctx context.Context) (int, error)
+	CountByRole(ctx context.Context, r model.InstanceRole) (int, error)
+	SetPassword(ctx context.Context, id, hash string, at time.Time) error
+	SetRole(ctx context.Context, id string, r model.InstanceRole, at time.Time) error
+	Delete(ctx context.Context, id string) error
+}
+
+// Sessions are user login sessions, found by the hash of their token.
+type Sessions interface {
+	Create(ctx context.Context, s model.Session) error
+	ByTokenHash(ctx context.Context, hash []byte) (model.Session, error)
+	ListByUser(ctx context.Context, userID string) ([]model.Session, error)
+	// Touch records use at `at`, sliding the idle expiry.
+	Touch(ctx context.Context, id string, at time.Time) error
+	// Delete removes one session of the user; ErrNotFound if none.
+	Delete(ctx context.Context, userID, id string) error
+	// DeleteAllForUser removes every session of the user except keepID.
+	DeleteAllForUser(ctx context.Context, userID, keepID string) error
+	// DeleteExpired removes sessions that lapsed before now.
+	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
+}
+
+// Vaults are the named containers.
+type Vaults interface {
+	Create(ctx context.Context, v model.Vault) error
+	ByName(ctx context.Context, name string) (model.Vault, error)
+	List(ctx context.Context) ([]model.Vault, error)
+	Rename(ctx context.Context, id, newName string, at time.Time) error
+	SetPolicy(ctx context.Context, id string, p model.HostPolicy, at time.Time) error
+	Delete(ctx context.Context, id string) error
+}
+
+// Grants are users' roles in vaults.
+type Grants interface {
+	// Put adds or replaces a user's role in a vault.
+	Put(ctx context.Context, g model.VaultGrant) error
+	// Get returns the user's grant; ErrNotFound when it has none.
+	Get(ctx context.Context, vaultID, userID string) (model.VaultGrant, error)
+	ListByVault(ctx context.Context, vaultID string) ([]model.VaultGrant, error)
+	ListByUser(ctx context.Context, userID string) ([]model.VaultGrant, error)
+	CountAdmins(ctx context.Context, vaultID string) (int, error)
+	Delete(ctx context.Context, vaultID, userID string) error
+}
+
+// Invites are pending user invitations.
+type Invites interface {
+	Create(ctx context.Context, inv model.Invite) error
+	ByTokenHash(ctx context.Context, hash []byte) (model.Invite, error)
+	ByID(ctx context.Context, id string) (model.Invite, error)
+	List(ctx context.Context) ([]model.Invite, error)
+	MarkAccepted(ctx context.Context, id string, at time.Time) error
+	Revoke(ctx context.Context, id string, at time.Time) error
+}
+
+// Settings are instance-wide settings.
+type Settings interface {
+	Get(ctx context.Context) (model.Settings, error)
+	Put(ctx context.Context, s model.Settings) error
+}
