@@ -22,6 +22,7 @@ const (
 	KindTooLarge                 // body over a limit: 413
 	KindRateLimited              // 429
 	KindUnavailable              // not ready (e.g. not initialised): 503
+	KindGone                     // used up or expired (an accepted invite): 410
 )
 
 // Error is the typed error. Message is safe to show a user; Cause is not.
@@ -85,6 +86,11 @@ func NotFound(format string, args ...any) *Error {
 // Conflict reports a request that the current state forbids.
 func Conflict(format string, args ...any) *Error {
 	return &Error{Kind: KindConflict, Code: "conflict", Message: fmt.Sprintf(format, args...)}
+}
+
+// Gone reports a one-time resource that was used up or has expired.
+func Gone(format string, args ...any) *Error {
+	return &Error{Kind: KindGone, Code: "gone", Message: fmt.Sprintf(format, args...)}
 }
 
 // Internal wraps an unexpected failure; the message shown is generic.

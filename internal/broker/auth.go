@@ -1,0 +1,321 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/password"
+	"github.com/agent-vault/agent-vault/internal/policy"
+	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/token"
+)
+
+// touchEvery throttles the sliding-expiry write so that a busy session does
+// not turn every request into a database write.
+const touchEvery = time.Minute
+
+// Version is set by the binary; shown in /v1/status.
+var Version = "dev"
+
+// Status reports whether the instance has its first user.
+func (b *Broker) Status(ctx context.Context) (apitype.Status, error) {
+	n, err := b.st.Users().Count(ctx)
+	if err != nil {
+		return apitype.Status{}, internal(err, "counting users")
+	}
+	s, err := b.st.Settings().Get(ctx)
+	if err != nil {
+		return apitype.Status{}, internal(err, "reading settings")
+	}
+	return apitype.Status{
+		Initialized: n > 0, NeedsFirstUser: n == 0, Version: Version,
+		BaseURL: b.baseURL, InviteOnly: s.InviteOnly,
+	}, nil
+}
+
+// Register creates an account. The first account becomes the instance
+// owner and admin of the default vault and is logged in at once; after
+// that, registration is open only when the instance is not invite-only.
+func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.RegisterResponse, error) {
+	email, err := model.NormalizeEmail("email", in.Email)
+	if err != nil {
+		return apitype.RegisterResponse{}, err
+	}
+	if err := model.ValidatePassword("password", in.Password); err != nil {
+		return apitype.RegisterResponse{}, err
+	}
+	hash := password.Hash([]byte(in.Password), b.pw)
+	now := b.now()
+	var out apitype.RegisterResponse
+	err = b.st.InTx(ctx, func(tx store.Store) error {
+		n, err := tx.Users().Count(ctx)
+		if err != nil {
+			return internal(err, "counting users")
+		}
+		role := model.RoleMember
+		if n == 0 {
+			role = model.RoleOwner
+		} else {
+			s, err := tx.Settings().Get(ctx)
+			if err != nil {
+				return internal(err, "reading settings")
+			}
+			if s.InviteOnly {
+				return errs.Forbidden("registration is invite-only on this instance: ask an owner or member for an invite (`agent-vault user invite %s`)", email).WithCode("invite_only")
+			}
+		}
+		u := model.User{ID: token.ID(16), Email: email, PasswordHash: hash, Role: role, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Users().Create(ctx, u); err != nil {
+			return conflict(err, "an account for %s already exists: log in with `agent-vault auth login`", email)
+		}
+		if role == model.RoleOwner {
+			v, err := tx.Vaults().ByName(ctx, model.DefaultVault)
+			if err != nil {
+				return internal(err, "reading the default vault")
+			}
+			if err := tx.Grants().Put(ctx, model.VaultGrant{VaultID: v.ID, UserID: u.ID, Role: model.VaultAdmin, CreatedAt: now}); err != nil {
+				return internal(err, "granting the default vault")
+			}
+		}
+		out = apitype.RegisterResponse{Email: email, Role: string(role), Message: "Account created."}
+		if role == model.RoleOwner {
+			tok, exp, err := b.newSession(ctx, tx, u.ID, in.DeviceLabel)
+			if err != nil {
+				return err
+			}
+			out.Authenticated, out.Token, out.ExpiresAt = true, tok, exp
+			out.Message = "Account created. You are the instance owner and an admin of the default vault."
+		}
+		return nil
+	})
+	return out, err
+}
+
+// newSession stores a fresh session for userID and returns its token.
+func (b *Broker) newSession(ctx context.Context, st store.Store, userID, label string) (string, time.Time, error) {
+	if len(label) > 200 {
+		return "", time.Time{}, errs.Invalid("device_label", "device_label must be at most 200 characters")
+	}
+	tok := token.New(token.PrefixSession)
+	now := b.now()
+	s := model.Session{
+		ID: token.ID(10), UserID: userID, TokenHash: token.Hash(tok), DeviceLabel: label,
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(model.SessionAbsoluteTTL),
+	}
+	if err := st.Sessions().Create(ctx, s); err != nil {
+		return "", time.Time{}, internal(err, "creating a session")
+	}
+	return tok, s.ExpiresAt, nil
+}
+
+// errBadLogin is the one answer to a wrong email or password, so that the
+// response does not tell which accounts exist.
+func errBadLogin() error {
+	return errs.Unauthorized("invalid email or password").WithCode("invalid_credentials")
+}
+
+// Login checks an email and password and opens a session. Unknown emails
+// are checked against a dummy hash so that they cost the same time.
+func (b *Broker) Login(ctx context.Context, in apitype.Credentials) (apitype.TokenResponse, error) {
+	email, err := model.NormalizeEmail("email", in.Email)
+	if err != nil {
+		return apitype.TokenResponse{}, err
+	}
+	if in.Password == "" {
+		return apitype.TokenResponse{}, errs.Invalid("password", "password is required")
+	}
+	u, err := b.st.Users().ByEmail(ctx, email)
+	hash := u.PasswordHash
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			return apitype.TokenResponse{}, internal(err, "reading the user")
+		}
+		hash = b.dummy
+	}
+	ok, verr := password.Verify([]byte(in.Password), hash)
+	if verr != nil {
+		b.log.Error("stored password hash is unreadable", "user", email, "err", verr)
+	}
+	if err != nil || !ok {
+		return apitype.TokenResponse{}, errBadLogin()
+	}
+	tok, exp, err := b.newSession(ctx, b.st, u.ID, in.DeviceLabel)
+	if err != nil {
+		return apitype.TokenResponse{}, err
+	}
+	return apitype.TokenResponse{Token: tok, ExpiresAt: exp}, nil
+}
+
+// Authenticate resolves a bearer token to an actor. It slides the session's
+// idle expiry at most once a minute.
+func (b *Broker) Authenticate(ctx context.Context, tok string) (Actor, error) {
+	if !token.HasPrefix(tok, token.PrefixSession) {
+		return Actor{}, errs.Unauthorized("missing or malformed token: log in with `agent-vault auth login`")
+	}
+	s, err := b.st.Sessions().ByTokenHash(ctx, token.Hash(tok))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Actor{}, errs.Unauthorized("session not found or revoked: log in again with `agent-vault auth login`")
+		}
+		return Actor{}, internal(err, "reading the session")
+	}
+	now := b.now()
+	if !s.ActiveAt(now) {
+		return Actor{}, errs.Unauthorized("session expired: log in again with `agent-vault auth login`")
+	}
+	u, err := b.st.Users().ByID(ctx, s.UserID)
+	if err != nil {
+		return Actor{}, notFoundAs(err, errs.Unauthorized("the account of this session no longer exists"))
+	}
+	if now.Sub(s.LastUsedAt) >= touchEvery {
+		if err := b.st.Sessions().Touch(ctx, s.ID, now); err != nil {
+			b.log.Warn("could not record session use", "err", err)
+		}
+	}
+	return Actor{Kind: model.ActorUser, User: u, SessionID: s.ID}, nil
+}
+
+// notFoundAs returns alt when err is store.ErrNotFound.
+func notFoundAs(err error, alt error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return alt
+	}
+	return internal(err, "reading the database")
+}
+
+// Logout ends the actor's session. It always succeeds for a valid session.
+func (b *Broker) Logout(ctx context.Context, a Actor) (apitype.StatusOK, error) {
+	if a.SessionID != "" {
+		if err := b.st.Sessions().Delete(ctx, a.User.ID, a.SessionID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return apitype.StatusOK{}, internal(err, "ending the session")
+		}
+	}
+	return apitype.StatusOK{Status: "ok"}, nil
+}
+
+// Me describes the actor.
+func (b *Broker) Me(_ context.Context, a Actor) (apitype.Me, error) {
+	if a.Kind != model.ActorUser {
+		return apitype.Me{}, errs.Forbidden("only users have an account")
+	}
+	return apitype.Me{Type: "user", Email: a.User.Email, Role: string(a.User.Role), IsOwner: a.User.Role == model.RoleOwner}, nil
+}
+
+// requireUser refuses agents for account operations.
+func requireUser(a Actor) error { return authorize(a, "", policy.ManageOwnAccount) }
+
+// ChangePassword replaces the actor's password, ends every session of the
+// user (including the current one) and returns a fresh session.
+func (b *Broker) ChangePassword(ctx context.Context, a Actor, in apitype.ChangePasswordRequest) (apitype.TokenResponse, error) {
+	if err := requireUser(a); err != nil {
+		return apitype.TokenResponse{}, err
+	}
+	if in.CurrentPassword == "" {
+		return apitype.TokenResponse{}, errs.Invalid("current_password", "current_password is required")
+	}
+	if err := model.ValidatePassword("new_password", in.NewPassword); err != nil {
+		return apitype.TokenResponse{}, err
+	}
+	ok, err := password.Verify([]byte(in.CurrentPassword), a.User.PasswordHash)
+	if err != nil || !ok {
+		return apitype.TokenResponse{}, errs.Unauthorized("current password is wrong").WithCode("invalid_credentials")
+	}
+	hash := password.Hash([]byte(in.NewPassword), b.pw)
+	var out apitype.TokenResponse
+	err = b.st.InTx(ctx, func(tx store.Store) error {
+		if err := tx.Users().SetPassword(ctx, a.User.ID, hash, b.now()); err != nil {
+			return internal(err, "saving the password")
+		}
+		if err := tx.Sessions().DeleteAllForUser(ctx, a.User.ID, ""); err != nil {
+			return internal(err, "ending sessions")
+		}
+		tok, exp, err := b.newSession(ctx, tx, a.User.ID, "")
+		out = apitype.TokenResponse{Token: tok, ExpiresAt: exp}
+		return err
+	})
+	return out, err
+}
+
+// ListSessions lists the actor's own sessions.
+func (b *Broker) ListSessions(ctx context.Context, a Actor) (apitype.SessionList, error) {
+	if err := requireUser(a); err != nil {
+		return apitype.SessionList{}, err
+	}
+	ss, err := b.st.Sessions().ListByUser(ctx, a.User.ID)
+	if err != nil {
+		return apitype.SessionList{}, internal(err, "listing sessions")
+	}
+	out := apitype.SessionList{Sessions: []apitype.Session{}}
+	now := b.now()
+	for _, s := range ss {
+		if !s.ActiveAt(now) {
+			continue
+		}
+		exp := s.ExpiresAt
+		if ie := s.IdleExpiry(); ie.Before(exp) {
+			exp = ie
+		}
+		out.Sessions = append(out.Sessions, apitype.Session{
+			ID: s.ID, DeviceLabel: s.DeviceLabel, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt,
+			ExpiresAt: exp, Current: s.ID == a.SessionID,
+		})
+	}
+	return out, nil
+}
+
+// RevokeSession ends one of the actor's sessions.
+func (b *Broker) RevokeSession(ctx context.Context, a Actor, id string) (apitype.SessionRevoked, error) {
+	if err := requireUser(a); err != nil {
+		return apitype.SessionRevoked{}, err
+	}
+	id = strings.TrimSpace(id)
+	if err := b.st.Sessions().Delete(ctx, a.User.ID, id); err != nil {
+		return apitype.SessionRevoked{}, notFound(err, "session %q not found: list yours with `agent-vault auth sessions list`", id)
+	}
+	return apitype.SessionRevoked{Status: "revoked", Current: id == a.SessionID}, nil
+}
+
+// DeleteAccount removes the actor's own account. The last owner cannot.
+func (b *Broker) DeleteAccount(ctx context.Context, a Actor) (apitype.AccountDeleted, error) {
+	if err := requireUser(a); err != nil {
+		return apitype.AccountDeleted{}, err
+	}
+	err := b.st.InTx(ctx, func(tx store.Store) error {
+		return b.deleteUser(ctx, tx, a.User)
+	})
+	if err != nil {
+		return apitype.AccountDeleted{}, err
+	}
+	return apitype.AccountDeleted{Status: "deleted", Email: a.User.Email}, nil
+}
+
+// deleteUser removes u unless it is the last owner or the last admin of a
+// vault someone else still uses.
+func (b *Broker) deleteUser(ctx context.Context, tx store.Store, u model.User) error {
+	if u.Role == model.RoleOwner {
+		if err := lastOwnerGuard(ctx, tx, "delete"); err != nil {
+			return err
+		}
+	}
+	if err := tx.Users().Delete(ctx, u.ID); err != nil {
+		return notFound(err, "user %s not found", u.Email)
+	}
+	return nil
+}
+
+// lastOwnerGuard refuses to remove or demote the only owner.
+func lastOwnerGuard(ctx context.Context, tx store.Store, verb string) error {
+	n, err := tx.Users().CountByRole(ctx, model.RoleOwner)
+	if err != nil {
+		return internal(err, "counting owners")
+	}
+	if n <= 1 {
+		return errs.Conflict("cannot %s the last owner: make another user owner first (`agent-vault owner user set-role <email> owner`)", verb).WithCode("last_owner")
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+// Package broker holds Agent Vault's use cases: registering and logging in,
+// managing vaults, members and invites, and (in later files) resolving what
+// the proxy injects. It is the only caller of keyring and store for business
+// operations; handlers in server call one broker method each. Methods take
+// and return apitype bodies so that handlers stay thin, and return *errs.Error
+// values whose messages are safe to show.
+package broker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/keyring"
+	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/password"
+	"github.com/agent-vault/agent-vault/internal/policy"
+	"github.com/agent-vault/agent-vault/internal/store"
+)
+
+// Options configure a Broker. Zero fields mean the defaults.
+type Options struct {
+	Store   store.Store      // required
+	Keyring *keyring.Keyring // required for credential operations
+	// PasswordParams are the Argon2id costs for new user password hashes.
+	PasswordParams password.Params
+	// BaseURL is the control plane's external URL, for links (invites).
+	BaseURL string
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Broker runs the use cases.
+type Broker struct {
+	st      store.Store
+	kr      *keyring.Keyring
+	pw      password.Params
+	dummy   string // hash checked for unknown emails so they cost the same
+	baseURL string
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New builds a Broker from o.
+func New(o Options) *Broker {
+	if o.PasswordParams == (password.Params{}) {
+		o.PasswordParams = password.Default
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Broker{
+		st: o.Store, kr: o.Keyring, pw: o.PasswordParams,
+		dummy:   password.Dummy(o.PasswordParams),
+		baseURL: o.BaseURL, log: o.Logger, now: func() time.Time { return o.Now().UTC() },
+	}
+}
+
+// Actor is an authenticated caller.
+type Actor struct {
+	Kind      model.ActorKind
+	User      model.User // set for users
+	SessionID string     // the user session this request came with
+}
+
+// subject is the actor as policy sees it, with its role in one vault.
+func (a Actor) subject(vr model.VaultRole) policy.Subject {
+	return policy.Subject{Kind: a.Kind, InstanceRole: a.User.Role, VaultRole: vr}
+}
+
+// authorize turns a policy decision into a Forbidden error.
+func authorize(a Actor, vr model.VaultRole, act policy.Action) error {
+	if d := policy.Decide(a.subject(vr), act); !d.Allowed {
+		return errs.Forbidden("%s", d.Reason)
+	}
+	return nil
+}
+
+// vaultFor loads a vault by name with the actor's role in it ("" when the
+// actor holds no grant).
+func (b *Broker) vaultFor(ctx context.Context, st store.Store, a Actor, name string) (model.Vault, model.VaultRole, error) {
+	if err := model.ValidateVaultName("vault", name); err != nil && name != model.DefaultVault {
+		return model.Vault{}, "", err
+	}
+	v, err := st.Vaults().ByName(ctx, name)
+	if err != nil {
+		return model.Vault{}, "", notFound(err, "vault %q not found: list your vaults with `agent-vault vault list`", name)
+	}
+	if a.Kind != model.ActorUser {
+		return v, "", nil
+	}
+	g, err := st.Grants().Get(ctx, v.ID, a.User.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return v, "", nil
+	case err != nil:
+		return model.Vault{}, "", errs.Internal(err, "reading vault membership")
+	}
+	return v, g.Role, nil
+}
+
+// notFound maps store.ErrNotFound to a NotFound error with msg, and any
+// other failure to an internal one.
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return errs.NotFound(format, args...)
+	}
+	return errs.Internal(err, "reading the database")
+}
+
+// conflict maps store.ErrConflict to a Conflict error with msg.
+func conflict(err error, format string, args ...any) error {
+	if errors.Is(err, store.ErrConflict) {
+		return errs.Conflict(format, args...)
+	}
+	if _, ok := errs.As(err); ok {
+		return err
+	}
+	return errs.Internal(err, "writing to the database")
+}
+
+// internal wraps err unless it is already a typed error.
+func internal(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := errs.As(err); ok {
+		return err
+	}
+	return errs.Internal(err, what)
+}

@@ -1,0 +1,245 @@
+package broker
+
+import (
+	"context"
+	"errors"
+
+	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/policy"
+	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/google/uuid"
+)
+
+// DefaultVaultID is the fixed id of the vault that exists from the first start.
+const DefaultVaultID = "00000000-0000-0000-0000-000000000000"
+
+// Bootstrap creates what a fresh instance needs: the default vault.
+func (b *Broker) Bootstrap(ctx context.Context) error {
+	_, err := b.st.Vaults().ByName(ctx, model.DefaultVault)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return internal(err, "reading the default vault")
+	}
+	now := b.now()
+	err = b.st.Vaults().Create(ctx, model.Vault{ID: DefaultVaultID, Name: model.DefaultVault, UnmatchedHostPolicy: model.PolicyPassthrough, CreatedAt: now, UpdatedAt: now})
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return internal(err, "creating the default vault")
+	}
+	return nil
+}
+
+// CreateVault creates a vault and makes the creator its admin.
+func (b *Broker) CreateVault(ctx context.Context, a Actor, in apitype.CreateVaultRequest) (apitype.VaultCreated, error) {
+	if err := authorize(a, "", policy.CreateVault); err != nil {
+		return apitype.VaultCreated{}, err
+	}
+	if err := model.ValidateVaultName("name", in.Name); err != nil {
+		return apitype.VaultCreated{}, err
+	}
+	now := b.now()
+	v := model.Vault{ID: uuid.NewString(), Name: in.Name, UnmatchedHostPolicy: model.PolicyPassthrough, CreatedAt: now, UpdatedAt: now}
+	err := b.st.InTx(ctx, func(tx store.Store) error {
+		if err := tx.Vaults().Create(ctx, v); err != nil {
+			return conflict(err, "a vault named %q already exists: pick another name", in.Name)
+		}
+		return internal(tx.Grants().Put(ctx, model.VaultGrant{VaultID: v.ID, UserID: a.User.ID, Role: model.VaultAdmin, CreatedAt: now}), "granting the vault")
+	})
+	if err != nil {
+		return apitype.VaultCreated{}, err
+	}
+	return apitype.VaultCreated{ID: v.ID, Name: v.Name, CreatedAt: v.CreatedAt}, nil
+}
+
+// ListVaults lists the vaults the actor holds a grant in; owners also see
+// the others, marked as implicit membership.
+func (b *Broker) ListVaults(ctx context.Context, a Actor) (apitype.VaultList, error) {
+	out := apitype.VaultList{Vaults: []apitype.Vault{}}
+	grants, err := b.st.Grants().ListByUser(ctx, a.User.ID)
+	if err != nil {
+		return out, internal(err, "listing vault grants")
+	}
+	role := map[string]model.VaultRole{}
+	for _, g := range grants {
+		role[g.VaultID] = g.Role
+	}
+	vs, err := b.st.Vaults().List(ctx)
+	if err != nil {
+		return out, internal(err, "listing vaults")
+	}
+	owner := a.User.Role == model.RoleOwner
+	for _, v := range vs {
+		r, ok := role[v.ID]
+		switch {
+		case ok:
+			out.Vaults = append(out.Vaults, apitype.Vault{ID: v.ID, Name: v.Name, Role: string(r), Membership: "explicit", CreatedAt: v.CreatedAt})
+		case owner:
+			out.Vaults = append(out.Vaults, apitype.Vault{ID: v.ID, Name: v.Name, Membership: "implicit", CreatedAt: v.CreatedAt})
+		}
+	}
+	return out, nil
+}
+
+// AdminListVaults lists every vault (owners only).
+func (b *Broker) AdminListVaults(ctx context.Context, a Actor) (apitype.AdminVaultList, error) {
+	out := apitype.AdminVaultList{Vaults: []apitype.AdminVault{}}
+	if err := authorize(a, "", policy.ListAllVaults); err != nil {
+		return out, err
+	}
+	vs, err := b.st.Vaults().List(ctx)
+	if err != nil {
+		return out, internal(err, "listing vaults")
+	}
+	for _, v := range vs {
+		out.Vaults = append(out.Vaults, apitype.AdminVault{ID: v.ID, Name: v.Name, IsDefault: v.Name == model.DefaultVault, CreatedAt: v.CreatedAt})
+	}
+	return out, nil
+}
+
+// vaultAuthorized loads the vault and checks act for the actor. Non-members
+// get 404 rather than 403 so vault names do not leak, except owners, who
+// can see every vault exists.
+func (b *Broker) vaultAuthorized(ctx context.Context, st store.Store, a Actor, name string, act policy.Action) (model.Vault, model.VaultRole, error) {
+	v, r, err := b.vaultFor(ctx, st, a, name)
+	if err != nil {
+		return v, r, err
+	}
+	if r == "" && a.User.Role != model.RoleOwner {
+		return v, r, errs.NotFound("vault %q not found: list your vaults with `agent-vault vault list`", name)
+	}
+	return v, r, authorize(a, r, act)
+}
+
+// DeleteVault deletes a vault: its admins, or an owner. The default vault
+// cannot be deleted.
+func (b *Broker) DeleteVault(ctx context.Context, a Actor, name string) (apitype.VaultDeleted, error) {
+	v, r, err := b.vaultFor(ctx, b.st, a, name)
+	if err != nil {
+		return apitype.VaultDeleted{}, err
+	}
+	if err := authorizeEither(a, r, policy.DeleteVault, policy.DeleteAnyVault); err != nil {
+		if r == "" && a.User.Role != model.RoleOwner {
+			return apitype.VaultDeleted{}, errs.NotFound("vault %q not found: list your vaults with `agent-vault vault list`", name)
+		}
+		return apitype.VaultDeleted{}, err
+	}
+	if v.Name == model.DefaultVault {
+		return apitype.VaultDeleted{}, errs.Conflict("the default vault cannot be deleted").WithCode("default_vault")
+	}
+	if err := b.st.Vaults().Delete(ctx, v.ID); err != nil {
+		return apitype.VaultDeleted{}, notFound(err, "vault %q not found", name)
+	}
+	return apitype.VaultDeleted{Name: v.Name, Deleted: true}, nil
+}
+
+// authorizeEither allows when the vault-level or instance-level action is allowed.
+func authorizeEither(a Actor, r model.VaultRole, vaultAct, instAct policy.Action) error {
+	if authorize(a, "", instAct) == nil {
+		return nil
+	}
+	return authorize(a, r, vaultAct)
+}
+
+// RenameVault renames a vault (admins). The default vault keeps its name.
+func (b *Broker) RenameVault(ctx context.Context, a Actor, name string, in apitype.RenameVaultRequest) (apitype.VaultRenamed, error) {
+	v, _, err := b.vaultAuthorized(ctx, b.st, a, name, policy.RenameVault)
+	if err != nil {
+		return apitype.VaultRenamed{}, err
+	}
+	if err := model.ValidateVaultName("name", in.Name); err != nil {
+		return apitype.VaultRenamed{}, err
+	}
+	if v.Name == model.DefaultVault {
+		return apitype.VaultRenamed{}, errs.Conflict("the default vault cannot be renamed").WithCode("default_vault")
+	}
+	if err := b.st.Vaults().Rename(ctx, v.ID, in.Name, b.now()); err != nil {
+		return apitype.VaultRenamed{}, conflict(err, "a vault named %q already exists: pick another name", in.Name)
+	}
+	return apitype.VaultRenamed{Message: "Vault renamed.", OldName: v.Name, NewName: in.Name}, nil
+}
+
+// JoinVault lets an owner join any vault as admin.
+func (b *Broker) JoinVault(ctx context.Context, a Actor, name string) (apitype.VaultJoined, error) {
+	if err := authorize(a, "", policy.JoinAnyVault); err != nil {
+		return apitype.VaultJoined{}, err
+	}
+	var out apitype.VaultJoined
+	err := b.st.InTx(ctx, func(tx store.Store) error {
+		v, r, err := b.vaultFor(ctx, tx, a, name)
+		if err != nil {
+			return err
+		}
+		if r != "" {
+			return errs.Conflict("you are already a %s of vault %q", r, v.Name).WithCode("already_member")
+		}
+		if err := tx.Grants().Put(ctx, model.VaultGrant{VaultID: v.ID, UserID: a.User.ID, Role: model.VaultAdmin, CreatedAt: b.now()}); err != nil {
+			return internal(err, "joining the vault")
+		}
+		out = apitype.VaultJoined{Vault: v.Name, Role: string(model.VaultAdmin), Joined: true}
+		return nil
+	})
+	return out, err
+}
+
+// LeaveVault removes the actor's own grant. The last admin cannot leave.
+func (b *Broker) LeaveVault(ctx context.Context, a Actor, name string) (apitype.MessageResponse, error) {
+	err := b.st.InTx(ctx, func(tx store.Store) error {
+		v, r, err := b.vaultFor(ctx, tx, a, name)
+		if err != nil {
+			return err
+		}
+		if r == "" {
+			return errs.NotFound("you are not a member of vault %q", name)
+		}
+		if r == model.VaultAdmin {
+			if err := lastAdminGuard(ctx, tx, v, "leave"); err != nil {
+				return err
+			}
+		}
+		return internal(tx.Grants().Delete(ctx, v.ID, a.User.ID), "leaving the vault")
+	})
+	if err != nil {
+		return apitype.MessageResponse{}, err
+	}
+	return apitype.MessageResponse{Message: "Left vault " + name + "."}, nil
+}
+
+// lastAdminGuard refuses to lose a vault's only admin.
+func lastAdminGuard(ctx context.Context, tx store.Store, v model.Vault, verb string) error {
+	n, err := tx.Grants().CountAdmins(ctx, v.ID)
+	if err != nil {
+		return internal(err, "counting vault admins")
+	}
+	if n <= 1 {
+		return errs.Conflict("cannot %s: this is the last admin of vault %q; make another member admin first", verb, v.Name).WithCode("last_admin")
+	}
+	return nil
+}
+
+// VaultSettings reads a vault's settings (any member).
+func (b *Broker) VaultSettings(ctx context.Context, a Actor, name string) (apitype.VaultSettings, error) {
+	v, _, err := b.vaultAuthorized(ctx, b.st, a, name, policy.ViewVault)
+	if err != nil {
+		return apitype.VaultSettings{}, err
+	}
+	return apitype.VaultSettings{UnmatchedHostPolicy: string(v.UnmatchedHostPolicy)}, nil
+}
+
+// UpdateVaultSettings changes a vault's settings (admins).
+func (b *Broker) UpdateVaultSettings(ctx context.Context, a Actor, name string, in apitype.VaultSettings) (apitype.VaultSettings, error) {
+	v, _, err := b.vaultAuthorized(ctx, b.st, a, name, policy.ChangeVaultSettings)
+	if err != nil {
+		return apitype.VaultSettings{}, err
+	}
+	p := model.HostPolicy(in.UnmatchedHostPolicy)
+	if !p.Valid() {
+		return apitype.VaultSettings{}, errs.Invalid("unmatched_host_policy", "unmatched_host_policy must be %q or %q", model.PolicyPassthrough, model.PolicyDeny)
+	}
+	if err := b.st.Vaults().SetPolicy(ctx, v.ID, p, b.now()); err != nil {
+		return apitype.VaultSettings{}, notFound(err, "vault %q not found", name)
+	}
+	return apitype.VaultSettings{UnmatchedHostPolicy: string(p)}, nil
+}
