@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
@@ -48,7 +49,7 @@ func (b *Broker) CreateInvite(ctx context.Context, a Actor, in apitype.InviteReq
 	err = b.st.InTx(ctx, func(tx store.Store) error {
 		seen := map[string]bool{}
 		for i, uv := range in.Vaults {
-			field := "vaults[" + itoa(i) + "]"
+			field := "vaults[" + strconv.Itoa(i) + "]"
 			vr, err := model.ParseUserVaultRole(field+".vault_role", uv.VaultRole)
 			if err != nil {
 				return err
@@ -86,15 +87,6 @@ func (b *Broker) CreateInvite(ctx context.Context, a Actor, in apitype.InviteReq
 	out.Token = tok
 	out.InviteLink = strings.TrimRight(b.baseURL, "/") + "/invite/" + tok
 	return out, nil
-}
-
-// itoa formats a small index without strconv noise at call sites.
-func itoa(i int) string {
-	const digits = "0123456789"
-	if i < 10 {
-		return digits[i : i+1]
-	}
-	return itoa(i/10) + digits[i%10:i%10+1]
 }
 
 // ListInvites lists invites (members and owners).

@@ -23,6 +23,7 @@ const (
 	KindRateLimited              // 429
 	KindUnavailable              // not ready (e.g. not initialised): 503
 	KindGone                     // used up or expired (an accepted invite): 410
+	KindMethod                   // the route exists but not for this method: 405
 )
 
 // Error is the typed error. Message is safe to show a user; Cause is not.

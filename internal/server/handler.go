@@ -1,0 +1,77 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/agent-vault/agent-vault/internal/broker"
+	"github.com/agent-vault/agent-vault/internal/errs"
+)
+
+// SessionCookie is the browser's session cookie name.
+const SessionCookie = "av_session"
+
+// public wraps a handler that needs no authentication.
+func (s *Server) public(status int, fn func(r *http.Request) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out, err := fn(r)
+		s.respond(w, r, status, out, err)
+	})
+}
+
+// authed wraps a handler that needs an authenticated actor.
+func (s *Server) authed(status int, fn func(r *http.Request, a broker.Actor) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, err := s.b.Authenticate(r.Context(), bearer(r))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		out, err := fn(r, a)
+		s.respond(w, r, status, out, err)
+	})
+}
+
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, status int, out any, err error) {
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, status, out)
+}
+
+// bearer returns the request's session token from the Authorization
+// header, or from the browser cookie.
+func bearer(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(tok)
+		}
+		return ""
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// body decodes the request into a fresh In and calls fn with it.
+func body[In, Out any](r *http.Request, fn func(context.Context, In) (Out, error)) (any, error) {
+	var in In
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	return fn(r.Context(), in)
+}
+
+// pathValue reads a named path segment; empty segments are a 404 upstream
+// of here, so only length is checked.
+func pathValue(r *http.Request, name string) (string, error) {
+	v := r.PathValue(name)
+	if len(v) > 320 {
+		return "", errs.Invalid(name, "%s is too long", name)
+	}
+	return v, nil
+}

@@ -1,0 +1,126 @@
+// Package server is the control plane's HTTP surface: one route table,
+// thin handlers that decode, call one broker method and encode, and one
+// gate for body limits, authentication and errors.
+package server
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/agent-vault/agent-vault/internal/broker"
+)
+
+// DefaultMaxBody is the control plane's request body limit.
+const DefaultMaxBody = 1 << 20
+
+// Options configure the handler. Zero fields mean the defaults.
+type Options struct {
+	Broker  *broker.Broker // required
+	Logger  *slog.Logger
+	MaxBody int64 // bytes; DefaultMaxBody when zero
+}
+
+// Server is the control plane handler.
+type Server struct {
+	b       *broker.Broker
+	log     *slog.Logger
+	maxBody int64
+	mux     *http.ServeMux
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// New builds the control plane handler.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	s := &Server{b: o.Broker, log: o.Logger, maxBody: o.MaxBody, mux: http.NewServeMux()}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.pattern, rt.h)
+	}
+	return s
+}
+
+// ServeHTTP applies the gate: panic recovery, the body limit, request
+// logging and JSON answers for unknown routes and methods.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &statusWriter{ResponseWriter: w}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p)
+			if rec.status == 0 {
+				s.writeError(rec, r, errInternalPanic)
+			}
+		}
+		// The query string is left out: it can carry tokens.
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status)
+	}()
+	if r.ContentLength > s.maxBody {
+		s.writeError(rec, r, errTooLarge(s.maxBody))
+		return
+	}
+	r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		// The mux answers 404 or 405 in plain text; turn that into JSON.
+		h.ServeHTTP(&fallbackWriter{statusWriter: rec, s: s, r: r}, r)
+		return
+	}
+	h.ServeHTTP(rec, r)
+}
+
+// statusWriter remembers the status written, for logs.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// fallbackWriter replaces the mux's plain-text 404/405 with a JSON error,
+// keeping the Allow header the mux set.
+type fallbackWriter struct {
+	*statusWriter
+	s       *Server
+	r       *http.Request
+	written bool
+}
+
+func (f *fallbackWriter) WriteHeader(code int) {
+	if f.written {
+		return
+	}
+	f.written = true
+	f.Header().Del("X-Content-Type-Options")
+	if code == http.StatusMethodNotAllowed {
+		f.s.writeError(f.statusWriter, f.r, errMethod(f.r.Method, f.Header().Get("Allow")))
+		return
+	}
+	f.s.writeError(f.statusWriter, f.r, errRoute(f.r.URL.Path))
+}
+
+func (f *fallbackWriter) Write(p []byte) (int, error) {
+	if !f.written {
+		f.WriteHeader(http.StatusNotFound)
+	}
+	return len(p), nil
+}
