@@ -1,0 +1,191 @@
+// Package config is the only reader of environment variables and local
+// files (data dir, CLI session, vault context, project file). Flags are
+// parsed by the CLI and handed in here; a flag that was set wins over its
+// environment variable, which wins over the default.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/agent-vault/agent-vault/internal/errs"
+)
+
+// Defaults.
+const (
+	DefaultHost = "127.0.0.1"
+	DefaultPort = 14321
+	DataDirName = ".agent-vault"
+)
+
+// Environment variable names.
+const (
+	EnvPort           = "PORT"
+	EnvDataDir        = "AGENT_VAULT_DATA_DIR"
+	EnvAddr           = "AGENT_VAULT_ADDR"
+	EnvLogLevel       = "AGENT_VAULT_LOG_LEVEL"
+	EnvMasterPassword = "AGENT_VAULT_MASTER_PASSWORD"
+	EnvVault          = "AGENT_VAULT_VAULT"
+	EnvDatabaseURL    = "DATABASE_URL"
+)
+
+// Env looks up an environment variable; os.Getenv in production, a map in tests.
+type Env func(string) string
+
+// ServerFlags are the server command's flags; empty means "not set".
+type ServerFlags struct {
+	Host, Port, DataDir, LogLevel, Address string
+}
+
+// Server is the validated configuration of `agent-vault server`.
+type Server struct {
+	Host     string
+	Port     int
+	DataDir  string
+	LogLevel slog.Level
+	BaseURL  string // external URL for links
+}
+
+// Listen is the control plane's listen address.
+func (s Server) Listen() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
+
+// DatabasePath is the SQLite file in the data dir.
+func (s Server) DatabasePath() string { return filepath.Join(s.DataDir, "agent-vault.db") }
+
+// PIDPath is the detached server's pid file.
+func (s Server) PIDPath() string { return PIDPath(s.DataDir) }
+
+// LogPath is where a detached server writes its log.
+func (s Server) LogPath() string { return filepath.Join(s.DataDir, "server.log") }
+
+// PIDPath is the pid file in a data dir.
+func PIDPath(dataDir string) string { return filepath.Join(dataDir, "agent-vault.pid") }
+
+// first returns the first non-empty value.
+func first(vals ...string) string {
+	for _, v := range vals {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// LoadServer builds the server configuration from flags, then env, then defaults.
+func LoadServer(f ServerFlags, env Env) (Server, error) {
+	if env == nil {
+		env = os.Getenv
+	}
+	if env(EnvDatabaseURL) != "" {
+		return Server{}, errs.Invalid(EnvDatabaseURL, "%s is set, but only the embedded SQLite store is available in this build: unset it", EnvDatabaseURL)
+	}
+	c := Server{Host: first(f.Host, DefaultHost)}
+	port := first(f.Port, env(EnvPort))
+	c.Port = DefaultPort
+	if port != "" {
+		p, err := strconv.Atoi(port)
+		if err != nil || p < 0 || p > 65535 {
+			return c, errs.Invalid("port", "port %q is not a number between 0 and 65535 (from --port or %s)", port, EnvPort)
+		}
+		c.Port = p
+	}
+	dir, err := DataDir(f.DataDir, env)
+	if err != nil {
+		return c, err
+	}
+	c.DataDir = dir
+	if c.LogLevel, err = ParseLogLevel(first(f.LogLevel, env(EnvLogLevel))); err != nil {
+		return c, err
+	}
+	c.BaseURL = strings.TrimRight(first(f.Address, env(EnvAddr)), "/")
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.Listen()
+	} else if !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
+		return c, errs.Invalid("address", "address %q must start with http:// or https://", c.BaseURL)
+	}
+	return c, nil
+}
+
+// ParseLogLevel reads debug|info|warn|error (empty means info).
+func ParseLogLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "debug":
+		return slog.LevelDebug, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, errs.Invalid("log-level", "log level %q is not one of debug, info, warn, error", s)
+}
+
+// DataDir resolves the data directory: flag, then env, then ~/.agent-vault.
+func DataDir(flag string, env Env) (string, error) {
+	if env == nil {
+		env = os.Getenv
+	}
+	dir := first(flag, env(EnvDataDir))
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("cannot find your home directory (%v): set --data-dir or %s", err, EnvDataDir)
+		}
+		dir = filepath.Join(home, DataDirName)
+	}
+	return filepath.Abs(dir)
+}
+
+// TakeMasterPassword returns the master password from the environment and
+// removes it, so that child processes and /proc/self/environ readers of
+// later code do not see it.
+func TakeMasterPassword() (string, bool) {
+	v, ok := os.LookupEnv(EnvMasterPassword)
+	if ok {
+		_ = os.Unsetenv(EnvMasterPassword)
+	}
+	return v, ok
+}
+
+// ClientFlags are the CLI's global flags.
+type ClientFlags struct {
+	Address, DataDir string
+}
+
+// Client is the CLI's configuration.
+type Client struct {
+	Address string // server base URL
+	DataDir string
+}
+
+// LoadClient resolves the CLI's server address and data dir. Without an
+// explicit address the CLI uses the one it logged in to, then the default.
+func LoadClient(f ClientFlags, env Env) (Client, error) {
+	if env == nil {
+		env = os.Getenv
+	}
+	dir, err := DataDir(f.DataDir, env)
+	if err != nil {
+		return Client{}, err
+	}
+	addr := first(f.Address, env(EnvAddr))
+	if addr == "" {
+		if s, err := ReadSession(dir); err == nil && s.Address != "" {
+			addr = s.Address
+		}
+	}
+	if addr == "" {
+		port := first(env(EnvPort), strconv.Itoa(DefaultPort))
+		addr = "http://" + net.JoinHostPort(DefaultHost, port)
+	}
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	return Client{Address: strings.TrimRight(addr, "/"), DataDir: dir}, nil
+}

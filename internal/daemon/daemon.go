@@ -1,0 +1,120 @@
+// Package daemon wires Agent Vault together from its configuration and
+// runs it: data dir, database, keyring, broker, HTTP server, pid file,
+// signals and graceful shutdown.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/broker"
+	"github.com/agent-vault/agent-vault/internal/config"
+	"github.com/agent-vault/agent-vault/internal/server"
+	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
+)
+
+// shutdownGrace bounds how long in-flight requests may take after a signal.
+const shutdownGrace = 30 * time.Second
+
+// Options configure Run.
+type Options struct {
+	Config   config.Server
+	Password PasswordFunc
+	Log      io.Writer // where structured logs go
+	// Ready, when set, is called with the bound listen address once the
+	// server accepts connections.
+	Ready func(addr string)
+}
+
+// Run starts the server and blocks until ctx is cancelled (a signal), then
+// drains in-flight requests and closes the database.
+func Run(ctx context.Context, o Options) error {
+	cfg := o.Config
+	log := slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	if err := config.EnsureDir(cfg.DataDir); err != nil {
+		return err
+	}
+	pid, err := claimPIDFile(cfg.PIDPath())
+	if err != nil {
+		return err
+	}
+	defer pid.release()
+
+	db, kr, err := openStore(ctx, cfg.DatabasePath(), o.Password, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			log.Error("closing the database", "err", err)
+		}
+	}()
+	b := broker.New(broker.Options{Store: db, Keyring: kr, BaseURL: cfg.BaseURL, Logger: log})
+	if err := b.Bootstrap(ctx); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen())
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (%v): is another server running? pick another port with --port", cfg.Listen(), err)
+	}
+	srv := &http.Server{
+		Handler:           server.New(server.Options{Broker: b, Logger: log}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if err := pid.write(); err != nil {
+		_ = ln.Close()
+		return err
+	}
+	go sweepSessions(ctx, db, log)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("agent vault listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "version", broker.Version)
+	if o.Ready != nil {
+		o.Ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("in-flight requests did not finish in time", "err", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// sweepSessions deletes expired sessions hourly.
+func sweepSessions(ctx context.Context, db *sqlstore.DB, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := db.Sessions().DeleteExpired(ctx, time.Now().UTC()); err != nil && ctx.Err() == nil {
+			log.Warn("sweeping expired sessions", "err", err)
+		} else if n > 0 {
+			log.Debug("swept expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
