@@ -1,0 +1,166 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agent-vault/agent-vault/internal/config"
+	"github.com/agent-vault/agent-vault/internal/daemon"
+	"github.com/agent-vault/agent-vault/internal/secret"
+)
+
+func (a *app) serverCmd() *cobra.Command {
+	var (
+		f             config.ServerFlags
+		detach        bool
+		passwordStdin bool
+	)
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the Agent Vault server",
+		Long: `Run the control plane (default 127.0.0.1:14321) on the embedded SQLite store in the data dir.
+
+The master password is read from AGENT_VAULT_MASTER_PASSWORD (removed from the
+environment after reading), then --password-stdin, then a prompt. Without one
+the instance runs passwordless, with a warning.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.DataDir, f.Address = a.dataDir, a.address
+			cfg, err := config.LoadServer(f, nil)
+			if err != nil {
+				return err
+			}
+			pw := a.masterPasswordSource(passwordStdin)
+			if detach {
+				return a.detachServer(cfg, pw)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return daemon.Run(ctx, daemon.Options{Config: cfg, Password: pw, Log: a.errOut})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.Host, "host", "", "interface to listen on (default 127.0.0.1)")
+	fl.StringVar(&f.Port, "port", "", "control plane port (env PORT; default 14321)")
+	fl.StringVar(&f.LogLevel, "log-level", "", "debug, info, warn or error (env AGENT_VAULT_LOG_LEVEL)")
+	fl.BoolVarP(&detach, "detach", "d", false, "run in the background (pid file and server.log in the data dir)")
+	fl.BoolVar(&passwordStdin, "password-stdin", false, "read the master password from the first line of standard input")
+	cmd.AddCommand(a.serverStopCmd())
+	return cmd
+}
+
+// masterPasswordSource returns the daemon's password source: the
+// environment, then stdin with --password-stdin, then a terminal prompt.
+// It reads each source at most once.
+func (a *app) masterPasswordSource(fromStdin bool) daemon.PasswordFunc {
+	var (
+		done bool
+		pw   secret.Bytes
+		ok   bool
+		err  error
+	)
+	nonInteractive := func() {
+		if done {
+			return
+		}
+		done = true
+		if v, set := config.TakeMasterPassword(); set {
+			pw, ok = secret.FromString(v), true
+			return
+		}
+		if fromStdin {
+			var l string
+			l, err = a.line()
+			pw, ok = secret.FromString(l), err == nil
+		}
+	}
+	return func(p daemon.PasswordPurpose) (secret.Bytes, bool, error) {
+		nonInteractive()
+		if ok || err != nil || p == daemon.PurposeCheck || !a.stdinIsTTY() {
+			return pw, ok, err
+		}
+		switch p {
+		case daemon.PurposeNew:
+			fmt.Fprintln(a.errOut, "Choose a master password to encrypt this instance's data (empty for passwordless mode).")
+			s, err := a.readSecret("New master password", true)
+			return secret.FromString(s), err == nil && s != "", err
+		default:
+			s, err := a.readSecret("Master password", false)
+			return secret.FromString(s), err == nil, err
+		}
+	}
+}
+
+// detachServer starts the server in the background and waits for it.
+func (a *app) detachServer(cfg config.Server, pwf daemon.PasswordFunc) error {
+	if pid, err := daemon.ReadPID(cfg.PIDPath()); err == nil && syscall.Kill(pid, 0) == nil {
+		return fmt.Errorf("a server is already running with this data dir (pid %d): stop it with `agent-vault server stop`", pid)
+	}
+	purpose := daemon.PurposeNew
+	if _, err := os.Stat(cfg.DatabasePath()); err == nil {
+		protected, err := daemon.IsProtected(context.Background(), cfg.DatabasePath())
+		switch {
+		case err != nil:
+			purpose = daemon.PurposeNew
+		case protected:
+			purpose = daemon.PurposeUnlock
+		default:
+			purpose = daemon.PurposeCheck
+		}
+	}
+	pw, _, err := pwf(purpose)
+	if err != nil {
+		return err
+	}
+	if err := config.EnsureDir(cfg.DataDir); err != nil {
+		return err
+	}
+	var args []string
+	for _, s := range os.Args[1:] {
+		if s == "-d" || s == "--detach" || strings.HasPrefix(s, "--detach=") {
+			continue
+		}
+		args = append(args, s)
+	}
+	pid, err := daemon.Detach(daemon.DetachOptions{
+		Args: args, Password: pw, LogPath: cfg.LogPath(),
+		HealthURL: "http://" + cfg.Listen() + "/health",
+	})
+	pw.Wipe()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.out, "Agent Vault is running in the background (pid %d) on http://%s\nLogs: %s\nStop it with `agent-vault server stop`.\n", pid, cfg.Listen(), cfg.LogPath())
+	return nil
+}
+
+func (a *app) serverStopCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "stop",
+		Short: "Stop the server running with this data dir",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := config.DataDir(a.dataDir, nil)
+			if err != nil {
+				return err
+			}
+			pid, err := daemon.Stop(dir, 40*time.Second)
+			if errors.Is(err, daemon.ErrNotRunning) {
+				return fmt.Errorf("no server is running for data dir %s", dir)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "Stopped the server (pid %d).\n", pid)
+			return nil
+		},
+	}
+}
