@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/errs"
@@ -37,7 +38,7 @@ type Broker struct {
 	st      store.Store
 	kr      *keyring.Keyring
 	pw      password.Params
-	dummy   string // hash checked for unknown emails so they cost the same
+	dummy   func() string // hash checked for unknown emails so they cost the same
 	baseURL string
 	log     *slog.Logger
 	now     func() time.Time
@@ -56,7 +57,7 @@ func New(o Options) *Broker {
 	}
 	return &Broker{
 		st: o.Store, kr: o.Keyring, pw: o.PasswordParams,
-		dummy:   password.Dummy(o.PasswordParams),
+		dummy:   sync.OnceValue(func() string { return password.Dummy(o.PasswordParams) }),
 		baseURL: o.BaseURL, log: o.Logger, now: func() time.Time { return o.Now().UTC() },
 	}
 }

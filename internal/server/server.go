@@ -64,13 +64,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)
-	h, pattern := s.mux.Handler(r)
-	if pattern == "" {
+	if _, pattern := s.mux.Handler(r); pattern == "" {
 		// The mux answers 404 or 405 in plain text; turn that into JSON.
-		h.ServeHTTP(&fallbackWriter{statusWriter: rec, s: s, r: r}, r)
+		s.mux.ServeHTTP(&fallbackWriter{statusWriter: rec, s: s, r: r}, r)
 		return
 	}
-	h.ServeHTTP(rec, r)
+	s.mux.ServeHTTP(rec, r) // ServeHTTP, not the Handler result: it sets path values
 }
 
 // statusWriter remembers the status written, for logs.
