@@ -19,9 +19,6 @@ import (
 // not turn every request into a database write.
 const touchEvery = time.Minute
 
-// Version is set by the binary; shown in /v1/status.
-var Version = "dev"
-
 // Status reports whether the instance has its first user.
 func (b *Broker) Status(ctx context.Context) (apitype.Status, error) {
 	n, err := b.st.Users().Count(ctx)
@@ -33,7 +30,7 @@ func (b *Broker) Status(ctx context.Context) (apitype.Status, error) {
 		return apitype.Status{}, internal(err, "reading settings")
 	}
 	return apitype.Status{
-		Initialized: n > 0, NeedsFirstUser: n == 0, Version: Version,
+		Initialized: n > 0, NeedsFirstUser: n == 0, Version: b.version,
 		BaseURL: b.baseURL, InviteOnly: s.InviteOnly,
 	}, nil
 }

@@ -29,6 +29,8 @@ type Options struct {
 	PasswordParams password.Params
 	// BaseURL is the control plane's external URL, for links (invites).
 	BaseURL string
+	// Version is the binary's version, shown in /v1/status.
+	Version string
 	Logger  *slog.Logger
 	Now     func() time.Time
 }
@@ -40,6 +42,7 @@ type Broker struct {
 	pw      password.Params
 	dummy   func() string // hash checked for unknown emails so they cost the same
 	baseURL string
+	version string
 	log     *slog.Logger
 	now     func() time.Time
 }
@@ -58,7 +61,7 @@ func New(o Options) *Broker {
 	return &Broker{
 		st: o.Store, kr: o.Keyring, pw: o.PasswordParams,
 		dummy:   sync.OnceValue(func() string { return password.Dummy(o.PasswordParams) }),
-		baseURL: o.BaseURL, log: o.Logger, now: func() time.Time { return o.Now().UTC() },
+		baseURL: o.BaseURL, version: o.Version, log: o.Logger, now: func() time.Time { return o.Now().UTC() },
 	}
 }
 

@@ -10,8 +10,6 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-
-	"github.com/agent-vault/agent-vault/internal/broker"
 )
 
 // Version is the binary's version, set at build time with -ldflags.
@@ -28,7 +26,6 @@ type app struct {
 // Run executes the CLI with args (without the program name) and returns
 // the process exit code.
 func Run(ctx context.Context, args []string) int {
-	broker.Version = Version
 	a := &app{in: os.Stdin, out: os.Stdout, errOut: os.Stderr}
 	root := a.rootCmd()
 	root.SetArgs(args)

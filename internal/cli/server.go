@@ -44,7 +44,7 @@ the instance runs passwordless, with a warning.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return daemon.Run(ctx, daemon.Options{Config: cfg, Password: pw, Log: a.errOut})
+			return daemon.Run(ctx, daemon.Options{Config: cfg, Password: pw, Log: a.errOut, Version: Version})
 		},
 	}
 	fl := cmd.Flags()

@@ -27,6 +27,7 @@ type Options struct {
 	Config   config.Server
 	Password PasswordFunc
 	Log      io.Writer // where structured logs go
+	Version  string
 	// Ready, when set, is called with the bound listen address once the
 	// server accepts connections.
 	Ready func(addr string)
@@ -55,7 +56,7 @@ func Run(ctx context.Context, o Options) error {
 			log.Error("closing the database", "err", err)
 		}
 	}()
-	b := broker.New(broker.Options{Store: db, Keyring: kr, BaseURL: cfg.BaseURL, Logger: log})
+	b := broker.New(broker.Options{Store: db, Keyring: kr, BaseURL: cfg.BaseURL, Version: o.Version, Logger: log})
 	if err := b.Bootstrap(ctx); err != nil {
 		return err
 	}
@@ -79,7 +80,7 @@ func Run(ctx context.Context, o Options) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("agent vault listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "version", broker.Version)
+	log.Info("agent vault listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "version", o.Version)
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String())
 	}

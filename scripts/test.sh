@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, vet, staticcheck, then every test
+# (unit, in-process server, end-to-end against the built binary).
+# It installs what it needs itself, so it runs on a fresh clone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATICCHECK_VERSION=2026.1  # honnef.co/go/tools v0.8.2
+export PATH="$PWD/bin:$PATH"
+
+echo "==> gofmt"
+unformatted=$(gofmt -l cmd internal e2e 2>/dev/null || true)
+if [ -n "$unformatted" ]; then
+  echo "gofmt needed on:"; echo "$unformatted"; exit 1
+fi
+
+echo "==> go vet"
+go vet ./...
+
+echo "==> staticcheck ($STATICCHECK_VERSION)"
+if ! [ -x bin/staticcheck ]; then
+  GOBIN="$PWD/bin" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+fi
+bin/staticcheck ./...
+
+echo "==> go test"
+go test -count=1 -timeout 10m ./...
+echo "==> all checks passed"
