@@ -59,7 +59,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	status := statusOf(e.Kind)
 	if status >= 500 {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.Error("request failed", "method", r.Method, "path", logPath(r.URL.Path), "err", err)
 	}
 	body := apitype.ErrorBody{Error: e.Message, Code: e.Code, Field: e.Field}
 	if e.Kind == errs.KindUnauthorized {

@@ -6,6 +6,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"regexp"
 
 	"github.com/agent-vault/agent-vault/internal/broker"
 )
@@ -51,13 +52,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusWriter{ResponseWriter: w}
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p)
+			s.log.Error("panic serving request", "method", r.Method, "path", logPath(r.URL.Path), "panic", p)
 			if rec.status == 0 {
 				s.writeError(rec, r, errInternalPanic)
 			}
 		}
 		// The query string is left out: it can carry tokens.
-		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status)
+		s.log.Debug("request", "method", r.Method, "path", logPath(r.URL.Path), "status", rec.status)
 	}()
 	if r.ContentLength > s.maxBody {
 		s.writeError(rec, r, errTooLarge(s.maxBody))
@@ -71,6 +72,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mux.ServeHTTP(rec, r) // ServeHTTP, not the Handler result: it sets path values
 }
+
+// tokenInPath matches Agent Vault tokens carried in URL paths (invite
+// links), so that request logs never hold one.
+var tokenInPath = regexp.MustCompile(`(av_[a-z]+_)[0-9a-fA-F]+`)
+
+// logPath is r.URL.Path with tokens cut to their prefix.
+func logPath(p string) string { return tokenInPath.ReplaceAllString(p, "${1}…") }
 
 // statusWriter remembers the status written, for logs.
 type statusWriter struct {
