@@ -55,11 +55,32 @@ type State struct {
 // Protected reports whether the DEK is wrapped by a master password.
 func (s State) Protected() bool { return len(s.Wrapped) > 0 }
 
+// Format never prints key material (Plain is the DEK in passwordless mode).
+func (s State) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "keyring.State{protected:%t kdf:%+v}", s.Protected(), s.KDF)
+}
+
+// maxKDFMemoryKiB bounds what a stored (possibly corrupted) state can ask
+// Argon2id for: 4 GiB.
+const maxKDFMemoryKiB = 4 << 20
+
+// check reports parameters Argon2id would panic on or that are absurd.
+func (p KDFParams) check() error {
+	if p.Time == 0 || p.Threads == 0 || p.MemoryKiB < 8*uint32(p.Threads) || p.MemoryKiB > maxKDFMemoryKiB || p.Time > 100 {
+		return fmt.Errorf("keyring: invalid KDF parameters t=%d m=%d p=%d", p.Time, p.MemoryKiB, p.Threads)
+	}
+	return nil
+}
+
 // Keyring seals and opens secrets with the unwrapped DEK.
 type Keyring struct {
 	aead cipher.AEAD
 	dek  secret.Bytes
 }
+
+// Format never prints key material, whatever the verb: fmt would otherwise
+// walk into the AEAD's key schedule.
+func (k Keyring) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("keyring.Keyring{[REDACTED]}")) }
 
 // New creates a fresh DEK. With a non-empty password the returned state
 // wraps it; with an empty one the instance is passwordless.
@@ -94,7 +115,7 @@ func Open(st State, pw secret.Bytes) (*Keyring, error) {
 	if pw.IsEmpty() {
 		return nil, ErrNeedsPassword
 	}
-	if len(st.Salt) != saltLen || st.KDF.Time == 0 || st.KDF.Threads == 0 {
+	if len(st.Salt) != saltLen || st.KDF.check() != nil {
 		return nil, errMalformedState
 	}
 	kek := deriveKEK(pw, st.Salt, st.KDF)
@@ -111,6 +132,9 @@ func Open(st State, pw secret.Bytes) (*Keyring, error) {
 func (k *Keyring) Wrap(pw secret.Bytes, kdf KDFParams) (State, error) {
 	if pw.IsEmpty() {
 		return State{Plain: append([]byte(nil), k.dek.Reveal()...)}, nil
+	}
+	if err := kdf.check(); err != nil {
+		return State{}, err
 	}
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {

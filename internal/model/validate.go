@@ -79,6 +79,13 @@ func NormalizeEmail(field, s string) (string, error) {
 	if len(s) > MaxEmailLen {
 		return "", errs.Invalid(field, "%s must be at most %d characters", field, MaxEmailLen)
 	}
+	// ASCII only: Unicode case folding maps distinct addresses (the Kelvin
+	// sign, dotted capital I) onto one account.
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return "", errs.Invalid(field, "%s must contain only ASCII characters", field)
+		}
+	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || a.Name != "" || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
 		return "", errs.Invalid(field, "%s %q is not a valid email address (expected name@example.com)", field, s)

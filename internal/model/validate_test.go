@@ -207,7 +207,7 @@ func TestValidatePassword(t *testing.T) {
 		{"empty", "", false},
 		{"seven", "1234567", false},
 		{"eight", "12345678", true},
-		{"eight runes multibyte", "ééééé€€€", true},      // 8 runes, 16+ bytes
+		{"eight runes multibyte", "ééééé€€€", true},  // 8 runes, 16+ bytes
 		{"seven runes many bytes", "€€€€€€€", false}, // 21 bytes, 7 runes
 		{"max bytes", strings.Repeat("x", MaxPasswordLen), true},
 		{"over max bytes", strings.Repeat("x", MaxPasswordLen+1), false},
@@ -228,5 +228,15 @@ func TestValidatePassword(t *testing.T) {
 				t.Errorf("error message %q echoes the password", err)
 			}
 		})
+	}
+}
+
+func TestNonASCIIEmailsAreRejected(t *testing.T) {
+	// The Kelvin sign and dotted capital I lower-case onto ASCII letters;
+	// accepting them would let two addresses share one account.
+	for _, e := range []string{"\u212Aate@example.com", "\u0130nfo@example.com", "jos\u00e9@example.com"} {
+		if _, err := NormalizeEmail("email", e); err == nil {
+			t.Errorf("NormalizeEmail(%q) accepted", e)
+		}
 	}
 }

@@ -77,6 +77,10 @@ func decode(s string) (Params, []byte, []byte, error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
 		return Params{}, nil, nil, ErrMalformed
 	}
+	// Sscanf ignores trailing text: require the canonical form exactly.
+	if parts[2] != fmt.Sprintf("v=%d", v) || parts[3] != fmt.Sprintf("m=%d,t=%d,p=%d", p.MemoryKiB, p.Time, p.Threads) {
+		return Params{}, nil, nil, ErrMalformed
+	}
 	if p.Time == 0 || p.Threads == 0 || p.MemoryKiB < 8*uint32(p.Threads) || p.MemoryKiB > 4<<20 || p.Time > 100 {
 		return Params{}, nil, nil, ErrMalformed
 	}

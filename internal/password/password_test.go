@@ -218,3 +218,17 @@ func statedCost(encoded string) (uint64, bool) {
 	}
 	return m * max(tm, 1), true
 }
+
+func TestTrailingJunkInParamsIsMalformed(t *testing.T) {
+	p := Params{Time: 1, MemoryKiB: 64, Threads: 1}
+	h := Hash([]byte("pw"), p)
+	parts := strings.Split(h, "$")
+	for _, bad := range []string{
+		strings.Join([]string{parts[0], parts[1], parts[2] + "junk", parts[3], parts[4], parts[5]}, "$"),
+		strings.Join([]string{parts[0], parts[1], parts[2], parts[3] + "junk", parts[4], parts[5]}, "$"),
+	} {
+		if _, err := Verify([]byte("pw"), bad); err != ErrMalformed {
+			t.Errorf("Verify(%q) err = %v, want ErrMalformed", bad, err)
+		}
+	}
+}

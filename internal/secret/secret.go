@@ -13,31 +13,40 @@ const redacted = "[REDACTED]"
 
 // Bytes is a secret value. Its zero value is the empty secret. Copying a
 // Bytes shares the underlying array, so Wipe affects every copy.
+//
+// The bytes sit behind a pointer so that printing a struct that contains a
+// Bytes in an unexported field (where fmt does not call Format) shows an
+// address, never the value.
 type Bytes struct {
-	b []byte
+	p *[]byte
 }
 
 // New takes ownership of b: the caller must not use b afterwards.
-func New(b []byte) Bytes { return Bytes{b: b} }
+func New(b []byte) Bytes { return Bytes{p: &b} }
 
 // FromString copies s into a new secret. Prefer New where the bytes never
 // need to be a string, since the string itself cannot be wiped.
-func FromString(s string) Bytes { return Bytes{b: []byte(s)} }
+func FromString(s string) Bytes { return New([]byte(s)) }
 
 // Reveal returns the secret bytes. The caller must not keep or log them.
-func (s Bytes) Reveal() []byte { return s.b }
+func (s Bytes) Reveal() []byte {
+	if s.p == nil {
+		return nil
+	}
+	return *s.p
+}
 
 // Len is the secret's length in bytes.
-func (s Bytes) Len() int { return len(s.b) }
+func (s Bytes) Len() int { return len(s.Reveal()) }
 
 // IsEmpty reports whether the secret holds no bytes.
-func (s Bytes) IsEmpty() bool { return len(s.b) == 0 }
+func (s Bytes) IsEmpty() bool { return s.Len() == 0 }
 
 // Equal compares two secrets in time that depends only on their lengths.
-func (s Bytes) Equal(o Bytes) bool { return subtle.ConstantTimeCompare(s.b, o.b) == 1 }
+func (s Bytes) Equal(o Bytes) bool { return subtle.ConstantTimeCompare(s.Reveal(), o.Reveal()) == 1 }
 
 // Wipe overwrites the secret with zeros.
-func (s Bytes) Wipe() { clear(s.b) }
+func (s Bytes) Wipe() { clear(s.Reveal()) }
 
 // String never shows the value.
 func (s Bytes) String() string { return redacted }

@@ -107,9 +107,11 @@ func (db *DB) InTx(ctx context.Context, fn func(tx store.Store) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
+	// Roll back on every way out but a commit, panics included: a
+	// transaction left open would hold SQLite's write lock for good.
+	defer func() { _ = tx.Rollback() }()
 	h := &handle{q: tx, d: db.d, db: db, inTx: true}
 	if err := fn(h); err != nil {
-		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
