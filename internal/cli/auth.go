@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/client"
 	"github.com/agent-vault/agent-vault/internal/config"
 )
 
@@ -32,6 +33,23 @@ func (a *app) saveSession(cfg config.Client, tok, email string) error {
 	return config.WriteSession(cfg.DataDir, config.CLISession{Token: tok, Address: cfg.Address, Email: email})
 }
 
+// credentials reads an email (flag, prompt or stdin line) and a password
+// (hidden prompt, or the next stdin line) for register and login.
+func (a *app) credentials(email string, confirm bool) (*client.Client, config.Client, apitype.Credentials, error) {
+	c, cfg, err := a.anon()
+	if err != nil {
+		return nil, cfg, apitype.Credentials{}, err
+	}
+	if email, err = a.readValue(email, "Email"); err != nil {
+		return nil, cfg, apitype.Credentials{}, err
+	}
+	pw, err := a.readSecret("Password", confirm)
+	if err != nil {
+		return nil, cfg, apitype.Credentials{}, err
+	}
+	return c, cfg, apitype.Credentials{Email: email, Password: pw, DeviceLabel: deviceLabel()}, nil
+}
+
 func (a *app) registerCmd() *cobra.Command {
 	var email string
 	cmd := &cobra.Command{
@@ -40,18 +58,11 @@ func (a *app) registerCmd() *cobra.Command {
 		Long:  "Create an account. The password is read from a hidden prompt, or from the first line of standard input when it is not a terminal.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, cfg, err := a.anon()
+			c, cfg, in, err := a.credentials(email, true)
 			if err != nil {
 				return err
 			}
-			if email, err = a.readValue(email, "Email"); err != nil {
-				return err
-			}
-			pw, err := a.readSecret("Password", true)
-			if err != nil {
-				return err
-			}
-			out, err := c.Register(cmd.Context(), apitype.Credentials{Email: email, Password: pw, DeviceLabel: deviceLabel()})
+			out, err := c.Register(cmd.Context(), in)
 			if err != nil {
 				return err
 			}
@@ -81,18 +92,12 @@ func (a *app) loginCmd() *cobra.Command {
 		Long:  "Log in. The password is read from a hidden prompt, or from the first line of standard input when it is not a terminal.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, cfg, err := a.anon()
+			c, cfg, in, err := a.credentials(email, false)
 			if err != nil {
 				return err
 			}
-			if email, err = a.readValue(email, "Email"); err != nil {
-				return err
-			}
-			pw, err := a.readSecret("Password", false)
-			if err != nil {
-				return err
-			}
-			out, err := c.Login(cmd.Context(), apitype.Credentials{Email: email, Password: pw, DeviceLabel: deviceLabel()})
+			email := in.Email
+			out, err := c.Login(cmd.Context(), in)
 			if err != nil {
 				return err
 			}
