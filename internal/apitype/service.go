@@ -1,0 +1,110 @@
+package apitype
+
+import "time"
+
+// Service is one service of a vault, as the API and service YAML files
+// carry it. Host is the joined inline form host[:port][/path-glob].
+type Service struct {
+	Name          string         `json:"name" yaml:"name"`
+	Host          string         `json:"host" yaml:"host"`
+	Description   string         `json:"description,omitempty" yaml:"description,omitempty"`
+	Enabled       *bool          `json:"enabled,omitempty" yaml:"enabled,omitempty"` // nil means true on write
+	Auth          ServiceAuth    `json:"auth" yaml:"auth"`
+	Substitutions []Substitution `json:"substitutions,omitempty" yaml:"substitutions,omitempty"`
+}
+
+// ServiceAuth says how the broker authenticates matched traffic (SPEC §4.3).
+// Credential fields hold credential key names, never values.
+type ServiceAuth struct {
+	Type     string            `json:"type" yaml:"type"` // bearer, basic, api-key, custom, passthrough
+	Token    string            `json:"token,omitempty" yaml:"token,omitempty"`
+	Username string            `json:"username,omitempty" yaml:"username,omitempty"`
+	Password string            `json:"password,omitempty" yaml:"password,omitempty"`
+	Key      string            `json:"key,omitempty" yaml:"key,omitempty"`
+	Header   string            `json:"header,omitempty" yaml:"header,omitempty"`
+	Prefix   string            `json:"prefix,omitempty" yaml:"prefix,omitempty"`
+	Headers  map[string]string `json:"headers,omitempty" yaml:"headers,omitempty"`
+}
+
+// Substitution replaces a placeholder in the declared request surfaces
+// with a credential value (SPEC §4.5).
+type Substitution struct {
+	Key         string   `json:"key" yaml:"key"`
+	Placeholder string   `json:"placeholder" yaml:"placeholder"`
+	In          []string `json:"in,omitempty" yaml:"in,omitempty"` // path, query, header, body, websocket
+}
+
+// ServiceList is GET /v1/vaults/{name}/services and the body of PUT.
+type ServiceList struct {
+	Vault    string    `json:"vault,omitempty" yaml:"vault,omitempty"`
+	Services []Service `json:"services" yaml:"services"`
+}
+
+// ServiceCandidate names one of several services a bare host matched.
+type ServiceCandidate struct {
+	Name string `json:"name"`
+	Host string `json:"host"`
+}
+
+// ServiceUpdated answers service writes.
+type ServiceUpdated struct {
+	Vault    string    `json:"vault"`
+	Services []Service `json:"services"`
+	Message  string    `json:"message,omitempty"`
+}
+
+// CatalogEntry is one template of GET /v1/service-catalog.
+type CatalogEntry struct {
+	ID            string      `json:"id" yaml:"id"`
+	Name          string      `json:"name" yaml:"name"`
+	Description   string      `json:"description" yaml:"description"`
+	Host          string      `json:"host" yaml:"host"`
+	Auth          ServiceAuth `json:"auth" yaml:"auth"`
+	CredentialKey string      `json:"credential_key" yaml:"credential_key"`
+	DocsURL       string      `json:"docs_url" yaml:"docs_url"`
+}
+
+// Catalog is GET /v1/service-catalog.
+type Catalog struct {
+	Services []CatalogEntry `json:"services"`
+}
+
+// Credential is one entry of GET /v1/credentials. Value is set only when
+// a user with the right role asked to reveal it.
+type Credential struct {
+	Key       string    `json:"key"`
+	Type      string    `json:"type"`
+	Value     *string   `json:"value,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// CredentialList is GET /v1/credentials?vault=.
+type CredentialList struct {
+	Vault       string       `json:"vault"`
+	Credentials []Credential `json:"credentials"`
+}
+
+// SetCredentialsRequest is POST /v1/credentials.
+type SetCredentialsRequest struct {
+	Vault       string            `json:"vault"`
+	Credentials map[string]string `json:"credentials"`
+}
+
+// CredentialsChanged answers a set or delete.
+type CredentialsChanged struct {
+	Vault string   `json:"vault"`
+	Keys  []string `json:"keys"`
+}
+
+// DeleteCredentialsRequest is DELETE /v1/credentials.
+type DeleteCredentialsRequest struct {
+	Vault string   `json:"vault"`
+	Keys  []string `json:"keys"`
+}
+
+// Discover is GET /discover (SPEC §3.1).
+type Discover struct {
+	Vault                string             `json:"vault"`
+	Services             []ServiceCandidate `json:"services"`
+	AvailableCredentials []string           `json:"available_credentials"`
+}
