@@ -119,3 +119,84 @@ func (i Invite) StatusAt(now time.Time) InviteStatus {
 type Settings struct {
 	InviteOnly bool
 }
+
+// CredentialType says how a credential's value is kept current.
+type CredentialType string
+
+// Credential types.
+const (
+	CredentialStatic CredentialType = "static"
+	CredentialOAuth  CredentialType = "oauth"
+)
+
+// Credential is one encrypted value of a vault. Ciphertext is sealed with
+// associated data naming the vault id and key, so it opens only in its row.
+type Credential struct {
+	VaultID    string
+	Key        string
+	Type       CredentialType
+	Ciphertext []byte
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// ServiceSet is a vault's ordered services, stored as the API's JSON.
+type ServiceSet struct {
+	VaultID   string
+	JSON      []byte
+	Version   int64
+	UpdatedAt time.Time
+}
+
+// AgentStatus is whether an agent's token works.
+type AgentStatus string
+
+// Agent statuses.
+const (
+	AgentActive  AgentStatus = "active"
+	AgentRevoked AgentStatus = "revoked"
+)
+
+// Agent is a named non-human identity with a long-lived token.
+type Agent struct {
+	ID        string
+	Name      string
+	Role      InstanceRole
+	TokenHash []byte
+	Status    AgentStatus
+	CreatedBy string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// AgentGrant is one agent's role in one vault.
+type AgentGrant struct {
+	VaultID   string
+	VaultName string
+	AgentID   string
+	AgentName string
+	Role      VaultRole
+	CreatedAt time.Time
+}
+
+// ScopedSession is a vault-bound token minted by a user or an agent.
+type ScopedSession struct {
+	ID        string
+	TokenHash []byte
+	VaultID   string
+	VaultName string
+	VaultRole VaultRole
+	UserID    string // exactly one of UserID and AgentID is set
+	AgentID   string
+	Label     string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Scoped session lifetimes (SPEC §7).
+const (
+	ScopedSessionMinTTL       = 5 * time.Minute
+	ScopedSessionMaxTTL       = 7 * 24 * time.Hour
+	ScopedSessionDefaultTTL   = 24 * time.Hour
+	MaxScopedSessionsPerActor = 10
+)

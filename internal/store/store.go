@@ -30,6 +30,11 @@ type Store interface {
 	Grants() Grants
 	Invites() Invites
 	Settings() Settings
+	Credentials() Credentials
+	Services() Services
+	Agents() Agents
+	AgentGrants() AgentGrants
+	ScopedSessions() ScopedSessions
 
 	// InTx runs fn in one serialised write transaction: all of fn's writes
 	// are committed together or, when fn returns an error, none are.
@@ -108,4 +113,55 @@ type Invites interface {
 type Settings interface {
 	Get(ctx context.Context) (model.Settings, error)
 	Put(ctx context.Context, s model.Settings) error
+}
+
+// Credentials are a vault's encrypted values.
+type Credentials interface {
+	// Put inserts or replaces one credential (CreatedAt kept on replace).
+	Put(ctx context.Context, c model.Credential) error
+	Get(ctx context.Context, vaultID, key string) (model.Credential, error)
+	// List returns a vault's credentials ordered by key.
+	List(ctx context.Context, vaultID string) ([]model.Credential, error)
+	// Delete removes one; ErrNotFound if absent.
+	Delete(ctx context.Context, vaultID, key string) error
+}
+
+// Services keep each vault's ordered service set.
+type Services interface {
+	// Get returns the set; an empty set (Version 0) when none was stored.
+	Get(ctx context.Context, vaultID string) (model.ServiceSet, error)
+	// Put replaces the set and bumps its version.
+	Put(ctx context.Context, s model.ServiceSet) (int64, error)
+}
+
+// Agents are named non-human identities.
+type Agents interface {
+	Create(ctx context.Context, a model.Agent) error
+	ByName(ctx context.Context, name string) (model.Agent, error)
+	ByID(ctx context.Context, id string) (model.Agent, error)
+	ByTokenHash(ctx context.Context, hash []byte) (model.Agent, error)
+	List(ctx context.Context) ([]model.Agent, error)
+	// Update writes name, role, token hash, status and updated_at.
+	Update(ctx context.Context, a model.Agent) error
+	Delete(ctx context.Context, id string) error
+}
+
+// AgentGrants are agents' roles in vaults.
+type AgentGrants interface {
+	Put(ctx context.Context, g model.AgentGrant) error
+	Get(ctx context.Context, vaultID, agentID string) (model.AgentGrant, error)
+	ListByVault(ctx context.Context, vaultID string) ([]model.AgentGrant, error)
+	ListByAgent(ctx context.Context, agentID string) ([]model.AgentGrant, error)
+	Delete(ctx context.Context, vaultID, agentID string) error
+}
+
+// ScopedSessions are vault-bound session tokens.
+type ScopedSessions interface {
+	Create(ctx context.Context, s model.ScopedSession) error
+	ByTokenHash(ctx context.Context, hash []byte) (model.ScopedSession, error)
+	// ListByCreator lists the sessions a user or an agent minted (one of
+	// the ids is empty), unexpired at now.
+	ListByCreator(ctx context.Context, userID, agentID string, now time.Time) ([]model.ScopedSession, error)
+	Delete(ctx context.Context, id string) error
+	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 }

@@ -128,13 +128,20 @@ type handle struct {
 	inTx bool
 }
 
-func (h *handle) Keyring() store.KeyringStore { return keyringStore{h} }
-func (h *handle) Users() store.Users          { return users{h} }
-func (h *handle) Sessions() store.Sessions    { return sessions{h} }
-func (h *handle) Vaults() store.Vaults        { return vaults{h} }
-func (h *handle) Grants() store.Grants        { return grants{h} }
-func (h *handle) Invites() store.Invites      { return invites{h} }
-func (h *handle) Settings() store.Settings    { return settings{h} }
+func (h *handle) Keyring() store.KeyringStore    { return keyringStore{h} }
+func (h *handle) Users() store.Users             { return users{h} }
+func (h *handle) Sessions() store.Sessions       { return sessions{h} }
+func (h *handle) Vaults() store.Vaults           { return vaults{h} }
+func (h *handle) Grants() store.Grants           { return grants{h} }
+func (h *handle) Invites() store.Invites         { return invites{h} }
+func (h *handle) Settings() store.Settings       { return settings{h} }
+func (h *handle) Credentials() store.Credentials { return credentials{h} }
+func (h *handle) Services() store.Services       { return services{h} }
+func (h *handle) Agents() store.Agents           { return agents{h} }
+func (h *handle) AgentGrants() store.AgentGrants { return agentGrants{h} }
+func (h *handle) ScopedSessions() store.ScopedSessions {
+	return scopedSessions{h}
+}
 
 // InTx inside a transaction joins it, so use cases compose.
 func (h *handle) InTx(ctx context.Context, fn func(tx store.Store) error) error {
