@@ -73,6 +73,7 @@ type Me struct {
 	Type      string `json:"type"`
 	Email     string `json:"email,omitempty"`
 	AgentName string `json:"agent_name,omitempty"`
+	Vault     string `json:"vault,omitempty"` // for vault-scoped sessions
 	Role      string `json:"role"`
 	IsOwner   bool   `json:"is_owner"`
 }

@@ -148,35 +148,6 @@ func (b *Broker) Login(ctx context.Context, in apitype.Credentials) (apitype.Tok
 	return apitype.TokenResponse{Token: tok, ExpiresAt: exp}, nil
 }
 
-// Authenticate resolves a bearer token to an actor. It slides the session's
-// idle expiry at most once a minute.
-func (b *Broker) Authenticate(ctx context.Context, tok string) (Actor, error) {
-	if !token.HasPrefix(tok, token.PrefixSession) {
-		return Actor{}, errs.Unauthorized("missing or malformed token: log in with `agent-vault auth login`")
-	}
-	s, err := b.st.Sessions().ByTokenHash(ctx, token.Hash(tok))
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return Actor{}, errs.Unauthorized("session not found or revoked: log in again with `agent-vault auth login`")
-		}
-		return Actor{}, internal(err, "reading the session")
-	}
-	now := b.now()
-	if !s.ActiveAt(now) {
-		return Actor{}, errs.Unauthorized("session expired: log in again with `agent-vault auth login`")
-	}
-	u, err := b.st.Users().ByID(ctx, s.UserID)
-	if err != nil {
-		return Actor{}, notFoundAs(err, errs.Unauthorized("the account of this session no longer exists"))
-	}
-	if now.Sub(s.LastUsedAt) >= touchEvery {
-		if err := b.st.Sessions().Touch(ctx, s.ID, now); err != nil {
-			b.log.Warn("could not record session use", "err", err)
-		}
-	}
-	return Actor{Kind: model.ActorUser, User: u, SessionID: s.ID}, nil
-}
-
 // notFoundAs returns alt when err is store.ErrNotFound.
 func notFoundAs(err error, alt error) error {
 	if errors.Is(err, store.ErrNotFound) {
@@ -197,8 +168,11 @@ func (b *Broker) Logout(ctx context.Context, a Actor) (apitype.StatusOK, error) 
 
 // Me describes the actor.
 func (b *Broker) Me(_ context.Context, a Actor) (apitype.Me, error) {
-	if a.Kind != model.ActorUser {
-		return apitype.Me{}, errs.Forbidden("only users have an account")
+	switch {
+	case a.Scope != nil:
+		return apitype.Me{Type: "session", Role: string(a.Scope.VaultRole), Vault: a.Scope.VaultName}, nil
+	case a.Kind == model.ActorAgent:
+		return apitype.Me{Type: "agent", AgentName: a.Agent.Name, Role: string(a.Agent.Role), IsOwner: a.Agent.Role == model.RoleOwner}, nil
 	}
 	return apitype.Me{Type: "user", Email: a.User.Email, Role: string(a.User.Role), IsOwner: a.User.Role == model.RoleOwner}, nil
 }

@@ -7,7 +7,6 @@
 package broker
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"sync"
@@ -15,9 +14,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/keyring"
-	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/password"
-	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/store"
 )
 
@@ -63,49 +60,6 @@ func New(o Options) *Broker {
 		dummy:   sync.OnceValue(func() string { return password.Dummy(o.PasswordParams) }),
 		baseURL: o.BaseURL, version: o.Version, log: o.Logger, now: func() time.Time { return o.Now().UTC() },
 	}
-}
-
-// Actor is an authenticated caller.
-type Actor struct {
-	Kind      model.ActorKind
-	User      model.User // set for users
-	SessionID string     // the user session this request came with
-}
-
-// subject is the actor as policy sees it, with its role in one vault.
-func (a Actor) subject(vr model.VaultRole) policy.Subject {
-	return policy.Subject{Kind: a.Kind, InstanceRole: a.User.Role, VaultRole: vr}
-}
-
-// authorize turns a policy decision into a Forbidden error.
-func authorize(a Actor, vr model.VaultRole, act policy.Action) error {
-	if d := policy.Decide(a.subject(vr), act); !d.Allowed {
-		return errs.Forbidden("%s", d.Reason)
-	}
-	return nil
-}
-
-// vaultFor loads a vault by name with the actor's role in it ("" when the
-// actor holds no grant).
-func (b *Broker) vaultFor(ctx context.Context, st store.Store, a Actor, name string) (model.Vault, model.VaultRole, error) {
-	if err := model.ValidateVaultName("vault", name); err != nil && name != model.DefaultVault {
-		return model.Vault{}, "", err
-	}
-	v, err := st.Vaults().ByName(ctx, name)
-	if err != nil {
-		return model.Vault{}, "", notFound(err, "vault %q not found: list your vaults with `agent-vault vault list`", name)
-	}
-	if a.Kind != model.ActorUser {
-		return v, "", nil
-	}
-	g, err := st.Grants().Get(ctx, v.ID, a.User.ID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return v, "", nil
-	case err != nil:
-		return model.Vault{}, "", errs.Internal(err, "reading vault membership")
-	}
-	return v, g.Role, nil
 }
 
 // notFound maps store.ErrNotFound to a NotFound error with msg, and any

@@ -23,7 +23,7 @@ func (b *Broker) ListUsers(ctx context.Context, a Actor) (apitype.UserList, erro
 	if err != nil {
 		return out, internal(err, "listing users")
 	}
-	owner := a.User.Role == model.RoleOwner
+	owner := a.Role() == model.RoleOwner
 	for _, u := range us {
 		e := apitype.User{Email: u.Email, Role: string(u.Role), CreatedAt: u.CreatedAt}
 		if owner {

@@ -46,7 +46,7 @@ func (b *Broker) CreateVault(ctx context.Context, a Actor, in apitype.CreateVaul
 		if err := tx.Vaults().Create(ctx, v); err != nil {
 			return conflict(err, "a vault named %q already exists: pick another name", in.Name)
 		}
-		return internal(tx.Grants().Put(ctx, model.VaultGrant{VaultID: v.ID, UserID: a.User.ID, Role: model.VaultAdmin, CreatedAt: now}), "granting the vault")
+		return internal(b.grant(ctx, tx, a, v.ID, model.VaultAdmin), "granting the vault")
 	})
 	if err != nil {
 		return apitype.VaultCreated{}, err
@@ -58,23 +58,18 @@ func (b *Broker) CreateVault(ctx context.Context, a Actor, in apitype.CreateVaul
 // the others, marked as implicit membership.
 func (b *Broker) ListVaults(ctx context.Context, a Actor) (apitype.VaultList, error) {
 	out := apitype.VaultList{Vaults: []apitype.Vault{}}
-	grants, err := b.st.Grants().ListByUser(ctx, a.User.ID)
-	if err != nil {
-		return out, internal(err, "listing vault grants")
-	}
-	role := map[string]model.VaultRole{}
-	for _, g := range grants {
-		role[g.VaultID] = g.Role
-	}
 	vs, err := b.st.Vaults().List(ctx)
 	if err != nil {
 		return out, internal(err, "listing vaults")
 	}
-	owner := a.User.Role == model.RoleOwner
+	owner := a.Role() == model.RoleOwner
 	for _, v := range vs {
-		r, ok := role[v.ID]
+		r, err := b.roleIn(ctx, b.st, a, v.ID)
+		if err != nil {
+			return out, err
+		}
 		switch {
-		case ok:
+		case r != "":
 			out.Vaults = append(out.Vaults, apitype.Vault{ID: v.ID, Name: v.Name, Role: string(r), Membership: "explicit", CreatedAt: v.CreatedAt})
 		case owner:
 			out.Vaults = append(out.Vaults, apitype.Vault{ID: v.ID, Name: v.Name, Membership: "implicit", CreatedAt: v.CreatedAt})
@@ -107,7 +102,7 @@ func (b *Broker) vaultAuthorized(ctx context.Context, st store.Store, a Actor, n
 	if err != nil {
 		return v, r, err
 	}
-	if r == "" && a.User.Role != model.RoleOwner {
+	if r == "" && a.Role() != model.RoleOwner {
 		return v, r, errs.NotFound("vault %q not found: list your vaults with `agent-vault vault list`", name)
 	}
 	return v, r, authorize(a, r, act)
@@ -121,7 +116,7 @@ func (b *Broker) DeleteVault(ctx context.Context, a Actor, name string) (apitype
 		return apitype.VaultDeleted{}, err
 	}
 	if err := authorizeEither(a, r, policy.DeleteVault, policy.DeleteAnyVault); err != nil {
-		if r == "" && a.User.Role != model.RoleOwner {
+		if r == "" && a.Role() != model.RoleOwner {
 			return apitype.VaultDeleted{}, errs.NotFound("vault %q not found: list your vaults with `agent-vault vault list`", name)
 		}
 		return apitype.VaultDeleted{}, err
@@ -242,4 +237,12 @@ func (b *Broker) UpdateVaultSettings(ctx context.Context, a Actor, name string, 
 		return apitype.VaultSettings{}, notFound(err, "vault %q not found", name)
 	}
 	return apitype.VaultSettings{UnmatchedHostPolicy: string(p)}, nil
+}
+
+// grant gives the actor (user or agent) role in vault vaultID.
+func (b *Broker) grant(ctx context.Context, tx store.Store, a Actor, vaultID string, r model.VaultRole) error {
+	if a.Kind == model.ActorAgent {
+		return tx.AgentGrants().Put(ctx, model.AgentGrant{VaultID: vaultID, AgentID: a.Agent.ID, Role: r, CreatedAt: b.now()})
+	}
+	return tx.Grants().Put(ctx, model.VaultGrant{VaultID: vaultID, UserID: a.User.ID, Role: r, CreatedAt: b.now()})
 }
