@@ -11,6 +11,8 @@ type ErrorBody struct {
 	Code    string `json:"code,omitempty"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message,omitempty"`
+	// Candidates lists the services an ambiguous host reference matched.
+	Candidates []ServiceCandidate `json:"candidates,omitempty"`
 }
 
 // StatusOK is the body of endpoints that only acknowledge.

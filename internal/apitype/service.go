@@ -7,7 +7,6 @@ import "time"
 type Service struct {
 	Name          string         `json:"name" yaml:"name"`
 	Host          string         `json:"host" yaml:"host"`
-	Description   string         `json:"description,omitempty" yaml:"description,omitempty"`
 	Enabled       *bool          `json:"enabled,omitempty" yaml:"enabled,omitempty"` // nil means true on write
 	Auth          ServiceAuth    `json:"auth" yaml:"auth"`
 	Substitutions []Substitution `json:"substitutions,omitempty" yaml:"substitutions,omitempty"`
@@ -46,22 +45,69 @@ type ServiceCandidate struct {
 	Host string `json:"host"`
 }
 
-// ServiceUpdated answers service writes.
-type ServiceUpdated struct {
-	Vault    string    `json:"vault"`
-	Services []Service `json:"services"`
-	Message  string    `json:"message,omitempty"`
+// ServicesReplaced answers PUT /v1/vaults/{name}/services.
+type ServicesReplaced struct {
+	Vault         string `json:"vault"`
+	ServicesCount int    `json:"services_count"`
 }
 
-// CatalogEntry is one template of GET /v1/service-catalog.
+// ServicesUpserted answers POST /v1/vaults/{name}/services.
+type ServicesUpserted struct {
+	Vault         string   `json:"vault"`
+	Upserted      []string `json:"upserted"`
+	ServicesCount int      `json:"services_count"`
+}
+
+// ServicesCleared answers DELETE /v1/vaults/{name}/services.
+type ServicesCleared struct {
+	Vault   string `json:"vault"`
+	Cleared bool   `json:"cleared"`
+}
+
+// ServicePatch is PATCH /v1/vaults/{name}/services/{ref}.
+type ServicePatch struct {
+	Enabled *bool `json:"enabled"`
+}
+
+// ServicePatched answers a PATCH.
+type ServicePatched struct {
+	Vault   string `json:"vault"`
+	Name    string `json:"name"`
+	Host    string `json:"host"`
+	Enabled bool   `json:"enabled"`
+}
+
+// ServiceRemoved answers DELETE /v1/vaults/{name}/services/{ref}.
+type ServiceRemoved struct {
+	Vault         string `json:"vault"`
+	Removed       string `json:"removed"`
+	RemovedHost   string `json:"removed_host"`
+	ServicesCount int    `json:"services_count"`
+}
+
+// AmbiguousService is the 409 body when a bare host names several services.
+type AmbiguousService struct {
+	Error      string             `json:"error"`
+	Code       string             `json:"code,omitempty"`
+	Candidates []ServiceCandidate `json:"candidates"`
+}
+
+// CatalogEntry is one template of GET /v1/service-catalog. The flat
+// auth_type/suggested_credential_key/header/prefix/headers fields follow
+// the public API; auth holds the same as a ready-to-use service auth.
 type CatalogEntry struct {
 	ID            string      `json:"id" yaml:"id"`
 	Name          string      `json:"name" yaml:"name"`
 	Description   string      `json:"description" yaml:"description"`
 	Host          string      `json:"host" yaml:"host"`
 	Auth          ServiceAuth `json:"auth" yaml:"auth"`
-	CredentialKey string      `json:"credential_key" yaml:"credential_key"`
+	CredentialKey string      `json:"suggested_credential_key" yaml:"credential_key"`
 	DocsURL       string      `json:"docs_url" yaml:"docs_url"`
+
+	AuthType string            `json:"auth_type" yaml:"-"`
+	Header   string            `json:"header,omitempty" yaml:"-"`
+	Prefix   string            `json:"prefix,omitempty" yaml:"-"`
+	Headers  map[string]string `json:"headers,omitempty" yaml:"-"`
 }
 
 // Catalog is GET /v1/service-catalog.
@@ -78,9 +124,11 @@ type Credential struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// CredentialList is GET /v1/credentials?vault=.
+// CredentialList is GET /v1/credentials?vault=: the key names, and the
+// entries with type and update time.
 type CredentialList struct {
 	Vault       string       `json:"vault"`
+	Keys        []string     `json:"keys"`
 	Credentials []Credential `json:"credentials"`
 }
 
@@ -90,10 +138,16 @@ type SetCredentialsRequest struct {
 	Credentials map[string]string `json:"credentials"`
 }
 
-// CredentialsChanged answers a set or delete.
-type CredentialsChanged struct {
+// CredentialsSet answers POST /v1/credentials.
+type CredentialsSet struct {
 	Vault string   `json:"vault"`
-	Keys  []string `json:"keys"`
+	Set   []string `json:"set"`
+}
+
+// CredentialsDeleted answers DELETE /v1/credentials.
+type CredentialsDeleted struct {
+	Vault   string   `json:"vault"`
+	Deleted []string `json:"deleted"`
 }
 
 // DeleteCredentialsRequest is DELETE /v1/credentials.

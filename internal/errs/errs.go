@@ -33,6 +33,9 @@ type Error struct {
 	Field   string // the input field at fault, when there is one
 	Message string // what went wrong and what to do next; never a secret
 	Cause   error  // internal detail for logs only
+	// Details is extra structured data for the response body (for example
+	// the candidates of an ambiguous reference); the server knows its types.
+	Details any
 }
 
 func (e *Error) Error() string {
@@ -97,6 +100,13 @@ func Gone(format string, args ...any) *Error {
 // Internal wraps an unexpected failure; the message shown is generic.
 func Internal(cause error, what string) *Error {
 	return &Error{Kind: KindInternal, Code: "internal", Message: "internal error while " + what, Cause: cause}
+}
+
+// WithDetails returns a copy of e carrying structured details.
+func (e *Error) WithDetails(d any) *Error {
+	c := *e
+	c.Details = d
+	return &c
 }
 
 // WithCode returns a copy of e with a specific machine code.

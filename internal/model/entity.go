@@ -167,6 +167,7 @@ type Agent struct {
 	CreatedBy string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	RevokedAt *time.Time
 }
 
 // AgentGrant is one agent's role in one vault.

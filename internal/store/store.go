@@ -163,5 +163,7 @@ type ScopedSessions interface {
 	// the ids is empty), unexpired at now.
 	ListByCreator(ctx context.Context, userID, agentID string, now time.Time) ([]model.ScopedSession, error)
 	Delete(ctx context.Context, id string) error
+	// DeleteByAgent removes every session an agent minted.
+	DeleteByAgent(ctx context.Context, agentID string) error
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 }

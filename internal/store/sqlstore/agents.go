@@ -10,22 +10,23 @@ import (
 
 type agents struct{ *handle }
 
-const agentCols = `id, name, role, token_hash, status, created_by, created_at, updated_at`
+const agentCols = `id, name, role, token_hash, status, created_by, created_at, updated_at, revoked_at`
 
 func scanAgent(sc interface{ Scan(...any) error }) (model.Agent, error) {
 	var a model.Agent
 	var r, st string
 	var c, u dbTime
-	if err := sc.Scan(&a.ID, &a.Name, &r, &a.TokenHash, &st, &a.CreatedBy, &c, &u); err != nil {
+	var rv nullTime
+	if err := sc.Scan(&a.ID, &a.Name, &r, &a.TokenHash, &st, &a.CreatedBy, &c, &u, &rv); err != nil {
 		return model.Agent{}, scanErr(err)
 	}
-	a.Role, a.Status, a.CreatedAt, a.UpdatedAt = model.InstanceRole(r), model.AgentStatus(st), c.t, u.t
+	a.Role, a.Status, a.CreatedAt, a.UpdatedAt, a.RevokedAt = model.InstanceRole(r), model.AgentStatus(st), c.t, u.t, rv.t
 	return a, nil
 }
 
 func (s agents) Create(ctx context.Context, a model.Agent) error {
-	_, err := s.exec(ctx, `INSERT INTO agents (`+agentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.Name, string(a.Role), a.TokenHash, string(a.Status), a.CreatedBy, fmtTime(a.CreatedAt), fmtTime(a.UpdatedAt))
+	_, err := s.exec(ctx, `INSERT INTO agents (`+agentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Name, string(a.Role), a.TokenHash, string(a.Status), a.CreatedBy, fmtTime(a.CreatedAt), fmtTime(a.UpdatedAt), fmtTimePtr(a.RevokedAt))
 	return err
 }
 
@@ -50,8 +51,8 @@ func (s agents) List(ctx context.Context) ([]model.Agent, error) {
 }
 
 func (s agents) Update(ctx context.Context, a model.Agent) error {
-	return mustAffect(s.exec(ctx, `UPDATE agents SET name = ?, role = ?, token_hash = ?, status = ?, updated_at = ? WHERE id = ?`,
-		a.Name, string(a.Role), a.TokenHash, string(a.Status), fmtTime(a.UpdatedAt), a.ID))
+	return mustAffect(s.exec(ctx, `UPDATE agents SET name = ?, role = ?, token_hash = ?, status = ?, updated_at = ?, revoked_at = ? WHERE id = ?`,
+		a.Name, string(a.Role), a.TokenHash, string(a.Status), fmtTime(a.UpdatedAt), fmtTimePtr(a.RevokedAt), a.ID))
 }
 
 func (s agents) Delete(ctx context.Context, id string) error {
@@ -151,6 +152,11 @@ func (s scopedSessions) ListByCreator(ctx context.Context, userID, agentID strin
 		return nil, err
 	}
 	return collect(rows, scanScoped)
+}
+
+func (s scopedSessions) DeleteByAgent(ctx context.Context, agentID string) error {
+	_, err := s.exec(ctx, `DELETE FROM scoped_sessions WHERE agent_id = ?`, agentID)
+	return err
 }
 
 func (s scopedSessions) Delete(ctx context.Context, id string) error {

@@ -28,7 +28,8 @@ CREATE TABLE agents (
     status     TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
     created_by TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    revoked_at TEXT
 );
 
 CREATE TABLE vault_agents (
