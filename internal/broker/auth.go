@@ -273,6 +273,26 @@ func (b *Broker) deleteUser(ctx context.Context, tx store.Store, u model.User) e
 			return err
 		}
 	}
+	gs, err := tx.Grants().ListByUser(ctx, u.ID)
+	if err != nil {
+		return internal(err, "listing vault grants")
+	}
+	for _, g := range gs {
+		if g.Role != model.VaultAdmin {
+			continue
+		}
+		admins, err := tx.Grants().CountAdmins(ctx, g.VaultID)
+		if err != nil {
+			return internal(err, "counting vault admins")
+		}
+		members, err := tx.Grants().ListByVault(ctx, g.VaultID)
+		if err != nil {
+			return internal(err, "listing vault members")
+		}
+		if admins == 1 && len(members) > 1 {
+			return errs.Conflict("%s is the last admin of vault %q, which other users still use: make one of them admin first (`agent-vault vault user set-role <email> admin --vault %s`)", u.Email, g.VaultName, g.VaultName).WithCode("last_admin")
+		}
+	}
 	if err := tx.Users().Delete(ctx, u.ID); err != nil {
 		return notFound(err, "user %s not found", u.Email)
 	}

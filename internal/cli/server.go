@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ func (a *app) serverCmd() *cobra.Command {
 		f             config.ServerFlags
 		detach        bool
 		passwordStdin bool
+		passwordFD    int
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -38,7 +40,13 @@ the instance runs passwordless, with a warning.`,
 			if err != nil {
 				return err
 			}
-			pw := a.masterPasswordSource(passwordStdin)
+			if !detach && passwordFD == 0 {
+				// Re-exec so the password leaves /proc/<pid>/environ too.
+				if v, ok := config.TakeMasterPassword(); ok {
+					return daemon.ReexecWithPasswordFD(secret.FromString(v), config.EnvMasterPassword)
+				}
+			}
+			pw := a.masterPasswordSource(passwordStdin, passwordFD)
 			if detach {
 				return a.detachServer(cfg, pw)
 			}
@@ -53,6 +61,8 @@ the instance runs passwordless, with a warning.`,
 	fl.StringVar(&f.LogLevel, "log-level", "", "debug, info, warn or error (env AGENT_VAULT_LOG_LEVEL)")
 	fl.BoolVarP(&detach, "detach", "d", false, "run in the background (pid file and server.log in the data dir)")
 	fl.BoolVar(&passwordStdin, "password-stdin", false, "read the master password from the first line of standard input")
+	fl.IntVar(&passwordFD, "password-fd", 0, "read the master password from this inherited file descriptor")
+	_ = fl.MarkHidden("password-fd")
 	cmd.AddCommand(a.serverStopCmd())
 	return cmd
 }
@@ -60,7 +70,7 @@ the instance runs passwordless, with a warning.`,
 // masterPasswordSource returns the daemon's password source: the
 // environment, then stdin with --password-stdin, then a terminal prompt.
 // It reads each source at most once.
-func (a *app) masterPasswordSource(fromStdin bool) daemon.PasswordFunc {
+func (a *app) masterPasswordSource(fromStdin bool, fd int) daemon.PasswordFunc {
 	var (
 		done bool
 		pw   secret.Bytes
@@ -74,6 +84,14 @@ func (a *app) masterPasswordSource(fromStdin bool) daemon.PasswordFunc {
 		done = true
 		if v, set := config.TakeMasterPassword(); set {
 			pw, ok = secret.FromString(v), true
+			return
+		}
+		if fd > 0 {
+			f := os.NewFile(uintptr(fd), "password-fd")
+			defer f.Close()
+			var l string
+			l, err = bufio.NewReader(f).ReadString('\n')
+			pw, ok = secret.FromString(strings.TrimRight(l, "\r\n")), err == nil
 			return
 		}
 		if fromStdin {
@@ -101,6 +119,9 @@ func (a *app) masterPasswordSource(fromStdin bool) daemon.PasswordFunc {
 
 // detachServer starts the server in the background and waits for it.
 func (a *app) detachServer(cfg config.Server, pwf daemon.PasswordFunc) error {
+	if cfg.Port == 0 {
+		return errors.New("--detach needs a fixed port: pass --port (or PORT) with a number other than 0")
+	}
 	if pid, err := daemon.ReadPID(cfg.PIDPath()); err == nil && syscall.Kill(pid, 0) == nil {
 		return fmt.Errorf("a server is already running with this data dir (pid %d): stop it with `agent-vault server stop`", pid)
 	}

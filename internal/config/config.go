@@ -49,6 +49,9 @@ type Server struct {
 	DataDir  string
 	LogLevel slog.Level
 	BaseURL  string // external URL for links
+	// BaseURLSet says BaseURL came from --address/AGENT_VAULT_ADDR; when
+	// it did not and Port is 0, the daemon fills it in once it listens.
+	BaseURLSet bool
 }
 
 // Listen is the control plane's listen address.
@@ -103,6 +106,7 @@ func LoadServer(f ServerFlags, env Env) (Server, error) {
 		return c, err
 	}
 	c.BaseURL = strings.TrimRight(first(f.Address, env(EnvAddr)), "/")
+	c.BaseURLSet = c.BaseURL != ""
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.Listen()
 	} else if !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {

@@ -56,14 +56,17 @@ func Run(ctx context.Context, o Options) error {
 			log.Error("closing the database", "err", err)
 		}
 	}()
-	b := broker.New(broker.Options{Store: db, Keyring: kr, BaseURL: cfg.BaseURL, Version: o.Version, Logger: log})
-	if err := b.Bootstrap(ctx); err != nil {
-		return err
-	}
-
 	ln, err := net.Listen("tcp", cfg.Listen())
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s (%v): is another server running? pick another port with --port", cfg.Listen(), err)
+	}
+	if !cfg.BaseURLSet {
+		cfg.BaseURL = "http://" + ln.Addr().String() // --port 0 picked a free port
+	}
+	b := broker.New(broker.Options{Store: db, Keyring: kr, BaseURL: cfg.BaseURL, Version: o.Version, Logger: log})
+	if err := b.Bootstrap(ctx); err != nil {
+		_ = ln.Close()
+		return err
 	}
 	srv := &http.Server{
 		Handler:           server.New(server.Options{Broker: b, Logger: log}),

@@ -12,18 +12,30 @@ import (
 	"github.com/agent-vault/agent-vault/internal/config"
 )
 
-// pidFile is the running server's pid file.
+// pidFile is the running server's pid file, guarded by an exclusive lock
+// on a lock file next to it: the lock, held for the life of the process,
+// is what keeps a second server off the data dir (the kernel drops it when
+// the process dies, even by kill -9).
 type pidFile struct {
 	path    string
+	lock    *os.File
 	written bool
 }
 
-// claimPIDFile refuses to start when a live server already owns the data dir.
+// claimPIDFile takes the data dir's lock, or says which server holds it.
 func claimPIDFile(path string) (*pidFile, error) {
-	if pid, err := ReadPID(path); err == nil && alive(pid) && pid != os.Getpid() {
-		return nil, fmt.Errorf("a server is already running with this data dir (pid %d): stop it with `agent-vault server stop`", pid)
+	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the data dir lock: %w", err)
 	}
-	return &pidFile{path: path}, nil
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		if pid, perr := ReadPID(path); perr == nil {
+			return nil, fmt.Errorf("a server is already running with this data dir (pid %d): stop it with `agent-vault server stop`", pid)
+		}
+		return nil, errors.New("a server is already running (or starting) with this data dir: stop it with `agent-vault server stop`")
+	}
+	return &pidFile{path: path, lock: lock}, nil
 }
 
 func (p *pidFile) write() error {
@@ -35,12 +47,12 @@ func (p *pidFile) write() error {
 }
 
 func (p *pidFile) release() {
-	if !p.written {
-		return
+	if p.written {
+		if pid, err := ReadPID(p.path); err == nil && pid == os.Getpid() {
+			_ = os.Remove(p.path)
+		}
 	}
-	if pid, err := ReadPID(p.path); err == nil && pid == os.Getpid() {
-		_ = os.Remove(p.path)
-	}
+	_ = p.lock.Close() // releases the lock
 }
 
 // ReadPID reads a pid file.

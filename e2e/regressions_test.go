@@ -8,27 +8,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
+	"sync"
 	"testing"
 	"time"
 )
 
-// The tests in this file reproduce bugs found while writing the suite in
-// code outside e2e/. They fail today, so they are skipped unless
-// E2E_KNOWN_BUGS=1; once a bug is fixed, drop its skip.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("E2E_KNOWN_BUGS") != "1" {
-		t.Skipf("known bug (set E2E_KNOWN_BUGS=1 to run): %s", what)
-	}
-}
+// Regression tests for bugs the first version of the suite found.
 
 // Two servers started together on one initialised data dir both come up
 // and serve the same database: claimPIDFile (internal/daemon/pidfile.go)
 // only checks the pid file, which Run writes after the unlock and the
 // listen, so there is a window with no claim at all.
-func TestKnownBugConcurrentStartSameDataDir(t *testing.T) {
-	knownBug(t, "two servers can run on one data dir when started together")
+func TestRegressionConcurrentStartSameDataDir(t *testing.T) {
 	t.Parallel()
 	dataDir := filepath.Join(t.TempDir(), "server")
 	s := startServer(t, serverOpts{dataDir: dataDir, env: masterPW("race-master-pw")})
@@ -45,8 +36,7 @@ func TestKnownBugConcurrentStartSameDataDir(t *testing.T) {
 // admin of a vault other users still belong to leaves that vault with no
 // admin. broker.deleteUser's comment says it refuses this
 // (internal/broker/auth.go); it only checks the last-owner rule.
-func TestKnownBugDeleteLastVaultAdmin(t *testing.T) {
-	knownBug(t, "deleting a vault's only admin orphans the vault")
+func TestRegressionDeleteLastVaultAdmin(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, serverOpts{dataDir: filepath.Join(t.TempDir(), "server")})
 	owner := newCLI(t, "owner", s.url)
@@ -68,21 +58,12 @@ func TestKnownBugDeleteLastVaultAdmin(t *testing.T) {
 	}
 }
 
-// `server --port 0` binds a random port, but the base URL (status,
-// invite links) says port 0, and `server -d --port 0` polls
-// http://127.0.0.1:0/health until its 60 s timeout and then kills the
-// child (internal/cli/server.go detachServer, internal/config LoadServer).
-func TestKnownBugPortZero(t *testing.T) {
-	knownBug(t, "--port 0 gives a base URL with port 0, and -d never sees the server healthy")
+// `server -d --port 0` is refused at once with a clear message (a detached
+// server must be findable), and a foreground `--port 0` server reports the
+// port it really bound in its base URL.
+func TestPortZero(t *testing.T) {
 	t.Parallel()
 	dataDir := filepath.Join(t.TempDir(), "server")
-	t.Cleanup(func() {
-		if b, err := os.ReadFile(filepath.Join(dataDir, "agent-vault.pid")); err == nil {
-			if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 && processAlive(pid) {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-	})
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binPath, "server", "-d", "--port", "0", "--data-dir", dataDir)
@@ -92,11 +73,32 @@ func TestKnownBugPortZero(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Fatalf("server -d --port 0 did not return within 15 s:\n%s", out)
 	}
-	if err != nil {
-		t.Fatalf("server -d --port 0 failed: %v\n%s", err, out)
+	if err == nil || !strings.Contains(string(out), "fixed port") {
+		t.Fatalf("server -d --port 0: err %v, want a refusal naming the fixed port:\n%s", err, out)
 	}
-	if strings.Contains(string(out), "127.0.0.1:0") {
-		t.Errorf("server -d --port 0 reports port 0:\n%s", out)
+
+	fg := exec.Command(binPath, "server", "--port", "0", "--data-dir", filepath.Join(t.TempDir(), "fg"))
+	fg.Env = childEnv()
+	logs := &lockedBuffer{}
+	fg.Stderr = logs
+	if err := fg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fg.Process.Kill(); _ = fg.Wait() })
+	deadline := time.Now().Add(15 * time.Second)
+	var addr string
+	for time.Now().Before(deadline) && addr == "" {
+		time.Sleep(50 * time.Millisecond)
+		if i := strings.Index(logs.String(), "addr="); i >= 0 {
+			addr = strings.Fields(logs.String()[i+len("addr="):])[0]
+		}
+	}
+	if addr == "" {
+		t.Fatalf("no listen address logged:\n%s", logs.String())
+	}
+	r := call(t, http.MethodGet, "http://"+addr+"/v1/status", "", nil)
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"base_url":"http://`+addr+`"`) {
+		t.Fatalf("status from a --port 0 server: %d %s, want base_url http://%s", r.status, r.body, addr)
 	}
 }
 
@@ -104,8 +106,7 @@ func TestKnownBugPortZero(t *testing.T) {
 // AGENT_VAULT_MASTER_PASSWORD: os.Unsetenv (config.TakeMasterPassword)
 // only edits Go's copy, not the environment block the kernel exposes,
 // contrary to that function's comment.
-func TestKnownBugMasterPasswordInProcEnviron(t *testing.T) {
-	knownBug(t, "the master password stays readable in /proc/<pid>/environ")
+func TestRegressionMasterPasswordInProcEnviron(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, serverOpts{dataDir: filepath.Join(t.TempDir(), "server"), env: masterPW("environ-master-pw")})
 	env, err := os.ReadFile("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/environ")
@@ -118,4 +119,22 @@ func TestKnownBugMasterPasswordInProcEnviron(t *testing.T) {
 	if r := call(t, http.MethodGet, s.url+"/health", "", nil); r.status != http.StatusOK {
 		t.Fatal(r)
 	}
+}
+
+// lockedBuffer is a log sink safe to read while a process writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
