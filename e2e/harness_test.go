@@ -220,12 +220,6 @@ func (s *server) exited() bool {
 	}
 }
 
-// exitCode is the exit status, or -1 when killed by a signal.
-func (s *server) exitCode() int {
-	<-s.done
-	return s.state.ExitCode()
-}
-
 // waitHealthy polls GET /health until it answers 200 {"status":"ok"}.
 func (s *server) waitHealthy(timeout time.Duration) error {
 	c := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil}}
