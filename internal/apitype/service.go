@@ -49,6 +49,7 @@ type ServiceCandidate struct {
 type ServicesReplaced struct {
 	Vault         string `json:"vault"`
 	ServicesCount int    `json:"services_count"`
+	DryRun        bool   `json:"dry_run,omitempty"` // validated only, nothing written
 }
 
 // ServicesUpserted answers POST /v1/vaults/{name}/services.

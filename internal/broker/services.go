@@ -121,8 +121,10 @@ func (b *Broker) ListServices(ctx context.Context, a Actor, vault string) (apity
 	return out, nil
 }
 
-// ReplaceServices replaces a vault's whole service set (member+).
-func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in apitype.ServiceList) (apitype.ServicesReplaced, error) {
+// ReplaceServices replaces a vault's whole service set (member+). With
+// dryRun every check runs (including that referenced keys exist) but
+// nothing is written.
+func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in apitype.ServiceList, dryRun bool) (apitype.ServicesReplaced, error) {
 	svcs, err := parseServices(in.Services)
 	if err != nil {
 		return apitype.ServicesReplaced{}, err
@@ -139,7 +141,10 @@ func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in 
 		if err := checkKeysExist(ctx, tx, v, svcs, servicesField); err != nil {
 			return err
 		}
-		out = apitype.ServicesReplaced{Vault: v.Name, ServicesCount: len(svcs)}
+		out = apitype.ServicesReplaced{Vault: v.Name, ServicesCount: len(svcs), DryRun: dryRun}
+		if dryRun {
+			return nil
+		}
 		return b.saveServices(ctx, tx, v.ID, svcs)
 	})
 	return out, err

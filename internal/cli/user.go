@@ -43,13 +43,13 @@ func (a *app) listUsers(cmd *cobra.Command, _ []string) error {
 	})
 }
 
-// parseVaultGrants reads repeated --vault name:role flags.
-func parseVaultGrants(specs []string) ([]apitype.UserVault, error) {
+// parseVaultGrants reads repeated --vault name[:role] flags.
+func parseVaultGrants(specs []string, defaultRole string) ([]apitype.UserVault, error) {
 	out := []apitype.UserVault{}
 	for _, s := range specs {
 		name, role, ok := strings.Cut(s, ":")
 		if !ok {
-			role = "member"
+			role = defaultRole
 		}
 		if name == "" {
 			return nil, fmt.Errorf("--vault %q must look like name:role (role admin or member)", s)
@@ -69,7 +69,7 @@ func (a *app) inviteCmd() *cobra.Command {
 		Short: "Invite a user; prints the one-time link (valid 48 hours)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			grants, err := parseVaultGrants(vaults)
+			grants, err := parseVaultGrants(vaults, "member")
 			if err != nil {
 				return err
 			}

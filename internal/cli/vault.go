@@ -25,7 +25,8 @@ func (a *app) vaultCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "vault", Short: "Create, list and manage vaults"}
 	cmd.AddCommand(a.vaultCreateCmd(), a.vaultListCmd(), a.vaultDeleteCmd(), a.vaultRenameCmd(),
 		a.vaultUseCmd(), a.vaultCurrentCmd(), a.vaultInitCmd(), a.vaultJoinCmd(), a.vaultLeaveCmd(),
-		a.vaultSettingsCmd(), a.vaultUserCmd())
+		a.vaultSettingsCmd(), a.vaultUserCmd(), a.credentialCmd(), a.serviceCmd(), a.vaultAgentCmd(),
+		a.vaultTokenCmd(), a.vaultDiscoverCmd())
 	return cmd
 }
 

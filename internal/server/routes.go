@@ -17,17 +17,8 @@ type route struct {
 func (s *Server) routes() []route {
 	b := s.b
 	ok, created := http.StatusOK, http.StatusCreated
-	// withName binds the {name} path segment for vault-scoped calls.
-	withName := func(status int, fn func(r *http.Request, a broker.Actor, name string) (any, error)) http.Handler {
-		return s.authed(status, func(r *http.Request, a broker.Actor) (any, error) {
-			name, err := pathValue(r, "name")
-			if err != nil {
-				return nil, err
-			}
-			return fn(r, a, name)
-		})
-	}
-	return []route{
+	withName := s.withName
+	return append([]route{
 		{"GET /health", s.public(ok, func(*http.Request) (any, error) { return apitype.Health{Status: "ok"}, nil })},
 		{"GET /v1/status", s.public(ok, func(r *http.Request) (any, error) { return b.Status(r.Context()) })},
 
@@ -132,5 +123,16 @@ func (s *Server) routes() []route {
 				return b.UpdateInstanceSettings(ctx, a, in)
 			})
 		})},
-	}
+	}, s.contentRoutes()...)
+}
+
+// withName wraps a handler of a vault-scoped route, binding {name}.
+func (s *Server) withName(status int, fn func(r *http.Request, a broker.Actor, name string) (any, error)) http.Handler {
+	return s.authed(status, func(r *http.Request, a broker.Actor) (any, error) {
+		name, err := pathValue(r, "name")
+		if err != nil {
+			return nil, err
+		}
+		return fn(r, a, name)
+	})
 }

@@ -1,0 +1,243 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agent-vault/agent-vault/internal/apitype"
+)
+
+func (a *app) agentCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "agent", Short: "Manage agents: named identities with long-lived tokens"}
+	var (
+		role      string
+		vaults    []string
+		tokenOnly bool
+	)
+	create := &cobra.Command{
+		Use:   "create <name>",
+		Short: "Create an agent; prints its token once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			grants, err := parseVaultGrants(vaults, "proxy")
+			if err != nil {
+				return err
+			}
+			c, _, err := a.authed()
+			if err != nil {
+				return err
+			}
+			in := apitype.CreateAgentRequest{Name: args[0], Role: role}
+			for _, g := range grants {
+				in.Vaults = append(in.Vaults, apitype.AgentVault(g))
+			}
+			out, err := c.CreateAgent(cmd.Context(), in)
+			if err != nil {
+				return err
+			}
+			if tokenOnly {
+				fmt.Fprintln(a.out, out.Token)
+				return nil
+			}
+			return a.show(out, func(w io.Writer) {
+				fmt.Fprintf(w, "Agent %s created (role %s, vaults %s).\n", out.Name, out.Role, grantList(out.Vaults))
+				fmt.Fprintf(w, "Its token, shown only now (store it where the agent runs):\n%s\n", out.Token)
+			})
+		},
+	}
+	create.Flags().StringVar(&role, "role", "", "instance role: owner, member or no-access (default no-access)")
+	create.Flags().StringArrayVar(&vaults, "vault", nil, "grant a vault as name:role, role admin, member or proxy (default proxy); repeatable")
+	create.Flags().BoolVar(&tokenOnly, "token-only", false, "print only the token")
+
+	simple := func(use, short string, fn func(cmd *cobra.Command, name string) (any, string, error)) *cobra.Command {
+		return &cobra.Command{
+			Use:   use + " <name>",
+			Short: short,
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				out, msg, err := fn(cmd, args[0])
+				if err != nil {
+					return err
+				}
+				return a.show(out, func(w io.Writer) { fmt.Fprintln(w, msg) })
+			},
+		}
+	}
+	cmd.AddCommand(create, &cobra.Command{
+		Use:   "list",
+		Short: "List agents",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, _, err := a.authed()
+			if err != nil {
+				return err
+			}
+			out, err := c.Agents(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return a.show(out, func(io.Writer) {
+				rows := [][]string{}
+				for _, ag := range out.Agents {
+					rows = append(rows, []string{ag.Name, ag.Role, ag.Status, grantList(ag.Vaults), ts(ag.CreatedAt)})
+				}
+				a.table([]string{"NAME", "ROLE", "STATUS", "VAULTS", "CREATED"}, rows)
+			})
+		},
+	},
+		simple("info", "Show one agent", func(cmd *cobra.Command, name string) (any, string, error) {
+			c, _, err := a.authed()
+			if err != nil {
+				return nil, "", err
+			}
+			out, err := c.Agent(cmd.Context(), name)
+			return out, fmt.Sprintf("name: %s\nrole: %s\nstatus: %s\nvaults: %s\ncreated by: %s\ncreated: %s", out.Name, out.Role, out.Status, grantList(out.Vaults), out.CreatedBy, ts(out.CreatedAt)), err
+		}),
+		simple("revoke", "Disable an agent's token (rotate brings it back)", func(cmd *cobra.Command, name string) (any, string, error) {
+			c, _, err := a.authed()
+			if err != nil {
+				return nil, "", err
+			}
+			out, err := c.RevokeAgent(cmd.Context(), name)
+			return out, "Agent " + name + " revoked.", err
+		}),
+		simple("delete", "Delete an agent for good", func(cmd *cobra.Command, name string) (any, string, error) {
+			c, _, err := a.authed()
+			if err != nil {
+				return nil, "", err
+			}
+			out, err := c.DeleteAgent(cmd.Context(), name)
+			return out, "Agent " + name + " deleted.", err
+		}),
+		simple("rotate", "Issue a new token (the old one stops working); prints it once", func(cmd *cobra.Command, name string) (any, string, error) {
+			c, _, err := a.authed()
+			if err != nil {
+				return nil, "", err
+			}
+			out, err := c.RotateAgent(cmd.Context(), name)
+			return out, "New token for " + name + ", shown only now:\n" + out.Token, err
+		}),
+		&cobra.Command{
+			Use:   "rename <name> <new-name>",
+			Short: "Rename an agent",
+			Args:  cobra.ExactArgs(2),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, _, err := a.authed()
+				if err != nil {
+					return err
+				}
+				out, err := c.RenameAgent(cmd.Context(), args[0], args[1])
+				if err != nil {
+					return err
+				}
+				return a.show(out, func(w io.Writer) { fmt.Fprintf(w, "Agent %s renamed to %s.\n", out.OldName, out.NewName) })
+			},
+		},
+		&cobra.Command{
+			Use:   "set-role <name> <owner|member|no-access>",
+			Short: "Change an agent's instance role (owners)",
+			Args:  cobra.ExactArgs(2),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, _, err := a.authed()
+				if err != nil {
+					return err
+				}
+				out, err := c.SetAgentRole(cmd.Context(), args[0], args[1])
+				if err != nil {
+					return err
+				}
+				return a.show(out, func(w io.Writer) { fmt.Fprintf(w, "Agent %s: %s -> %s.\n", out.Agent, out.OldRole, out.NewRole) })
+			},
+		})
+	return cmd
+}
+
+func grantList(vs []apitype.AgentVault) string {
+	if len(vs) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = v.VaultName + ":" + v.VaultRole
+	}
+	return strings.Join(parts, ",")
+}
+
+func (a *app) vaultAgentCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "agent", Aliases: []string{"agents"}, Short: "Manage which agents can use the vault"}
+	setup := a.vaultScoped(cmd)
+	var role string
+	add := &cobra.Command{
+		Use:   "add <agent>",
+		Short: "Give an agent access to the vault (members may grant proxy only)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, rv, err := setup()
+			if err != nil {
+				return err
+			}
+			out, err := c.AddVaultAgent(cmd.Context(), rv.Name, args[0], role)
+			if err != nil {
+				return err
+			}
+			return a.show(out, func(w io.Writer) { fmt.Fprintln(w, out.Message+".") })
+		},
+	}
+	add.Flags().StringVar(&role, "role", "proxy", "admin, member or proxy")
+	cmd.AddCommand(add, &cobra.Command{
+		Use:   "list",
+		Short: "List the vault's agents",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, rv, err := setup()
+			if err != nil {
+				return err
+			}
+			out, err := c.VaultAgents(cmd.Context(), rv.Name)
+			if err != nil {
+				return err
+			}
+			return a.show(out, func(io.Writer) {
+				rows := [][]string{}
+				for _, ag := range out.Agents {
+					rows = append(rows, []string{ag.Name, ag.VaultRole, ag.Status})
+				}
+				a.table([]string{"AGENT", "ROLE", "STATUS"}, rows)
+			})
+		},
+	}, &cobra.Command{
+		Use:   "remove <agent>",
+		Short: "Remove an agent's access to the vault",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, rv, err := setup()
+			if err != nil {
+				return err
+			}
+			out, err := c.RemoveVaultAgent(cmd.Context(), rv.Name, args[0])
+			if err != nil {
+				return err
+			}
+			return a.show(out, func(w io.Writer) { fmt.Fprintln(w, out.Message+".") })
+		},
+	}, &cobra.Command{
+		Use:   "set-role <agent> <admin|member|proxy>",
+		Short: "Change an agent's role in the vault (admins)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, rv, err := setup()
+			if err != nil {
+				return err
+			}
+			out, err := c.SetVaultAgentRole(cmd.Context(), rv.Name, args[0], args[1])
+			if err != nil {
+				return err
+			}
+			return a.show(out, func(w io.Writer) { fmt.Fprintf(w, "%s: %s -> %s in vault %s.\n", args[0], out.OldRole, out.NewRole, rv.Name) })
+		},
+	})
+	return cmd
+}

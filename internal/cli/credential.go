@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agent-vault/agent-vault/internal/client"
+	"github.com/agent-vault/agent-vault/internal/config"
+)
+
+// vaultScoped adds --vault to cmd and returns a function that resolves it
+// and opens a logged-in client.
+func (a *app) vaultScoped(cmd *cobra.Command) func() (*client.Client, config.ResolvedVault, error) {
+	var vault string
+	cmd.PersistentFlags().StringVar(&vault, "vault", "", "vault name (default: see `agent-vault vault current`)")
+	return func() (*client.Client, config.ResolvedVault, error) {
+		rv, err := a.resolveVault(vault)
+		if err != nil {
+			return nil, rv, err
+		}
+		c, _, err := a.authed()
+		return c, rv, err
+	}
+}
+
+func (a *app) credentialCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "credential",
+		Aliases: []string{"creds", "credentials"},
+		Short:   "Manage a vault's credentials (encrypted values)",
+	}
+	setup := a.vaultScoped(cmd)
+	var reveal bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List credential names (values with --reveal: users with member role or higher)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, rv, err := setup()
+			if err != nil {
+				return err
+			}
+			out, err := c.Credentials(cmd.Context(), rv.Name, reveal, "")
+			if err != nil {
+				return err
+			}
+			return a.show(out, func(io.Writer) {
+				rows := [][]string{}
+				for _, cr := range out.Credentials {
+					row := []string{cr.Key, cr.Type, ts(cr.UpdatedAt)}
+					if reveal && cr.Value != nil {
+						row = append(row, *cr.Value)
+					}
+					rows = append(rows, row)
+				}
+				head := []string{"KEY", "TYPE", "UPDATED"}
+				if reveal {
+					head = append(head, "VALUE")
+				}
+				a.table(head, rows)
+			})
+		},
+	}
+	list.Flags().BoolVar(&reveal, "reveal", false, "also print the values")
+	cmd.AddCommand(list, &cobra.Command{
+		Use:   "get <KEY>",
+		Short: "Print one credential's value (users with member role or higher)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, rv, err := setup()
+			if err != nil {
+				return err
+			}
+			out, err := c.Credentials(cmd.Context(), rv.Name, true, args[0])
+			if err != nil {
+				return err
+			}
+			if len(out.Credentials) != 1 || out.Credentials[0].Value == nil {
+				return fmt.Errorf("credential %s not found in vault %s", args[0], rv.Name)
+			}
+			if a.json {
+				return a.printJSON(out.Credentials[0])
+			}
+			fmt.Fprintln(a.out, *out.Credentials[0].Value)
+			return nil
+		},
+	}, &cobra.Command{
+		Use:   "set <KEY>[=VALUE]...",
+		Short: "Set credentials; a bare KEY reads its value from a hidden prompt or a line of standard input",
+		Long: `Set one or more credentials in the vault.
+
+  agent-vault vault credential set STRIPE_KEY          # prompts (hidden), or reads one line of stdin
+  printf '%s\n' "$VALUE" | agent-vault vault credential set STRIPE_KEY
+  agent-vault vault credential set A=1 B=2             # convenience: values land in shell history
+
+Keys are UPPER_SNAKE_CASE.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			values := map[string]string{}
+			for _, arg := range args {
+				k, v, hasValue := strings.Cut(arg, "=")
+				if !hasValue {
+					s, err := a.readSecret("Value for "+k, false)
+					if err != nil {
+						return err
+					}
+					v = s
+				}
+				if _, dup := values[k]; dup {
+					return fmt.Errorf("%s is given twice", k)
+				}
+				values[k] = v
+			}
+			c, rv, err := setup()
+			if err != nil {
+				return err
+			}
+			out, err := c.SetCredentials(cmd.Context(), rv.Name, values)
+			if err != nil {
+				return err
+			}
+			return a.show(out, func(w io.Writer) {
+				fmt.Fprintf(w, "Set %s in vault %s.\n", strings.Join(out.Set, ", "), rv.Name)
+			})
+		},
+	}, &cobra.Command{
+		Use:   "delete <KEY>...",
+		Short: "Delete credentials",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, rv, err := setup()
+			if err != nil {
+				return err
+			}
+			keys := append([]string(nil), args...)
+			sort.Strings(keys)
+			out, err := c.DeleteCredentials(cmd.Context(), rv.Name, keys)
+			if err != nil {
+				return err
+			}
+			return a.show(out, func(w io.Writer) {
+				fmt.Fprintf(w, "Deleted %s from vault %s.\n", strings.Join(out.Deleted, ", "), rv.Name)
+			})
+		},
+	})
+	return cmd
+}
+
+// errNeedYes asks for confirmation on destructive commands.
+func errNeedYes(what string) error {
+	return errors.New(what + ": run again with --yes to confirm")
+}
