@@ -11,14 +11,14 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"regexp"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/service"
 )
 
 //go:embed catalog.yaml
@@ -99,178 +99,32 @@ func parse(data []byte) ([]apitype.CatalogEntry, error) {
 	return doc.Services, nil
 }
 
-var (
-	credentialKeyRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
-	headerNameRE    = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
-	headerRefRE     = regexp.MustCompile(`\{\{\s*(\w+)\s*\}\}`)
-	hostLabelRE     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
-	pathRE          = regexp.MustCompile(`^/[A-Za-z0-9._~/-]*\*?$`)
-)
-
-// check validates one entry: its id, texts, host pattern, auth block and
-// that credential_key is one of the keys the auth block references.
+// check validates one entry with the service model the server applies to
+// every service (so a template always installs), plus its texts and that
+// credential_key is one of the keys the auth block references.
 func check(e apitype.CatalogEntry) error {
-	if err := checkSlug(e.ID); err != nil {
-		return err
-	}
 	if strings.TrimSpace(e.Name) == "" {
 		return errors.New("name is required")
 	}
 	if strings.TrimSpace(e.Description) == "" {
 		return errors.New("description is required")
 	}
-	if err := checkHost(e.Host); err != nil {
-		return err
-	}
 	if !strings.HasPrefix(e.DocsURL, "https://") || len(e.DocsURL) <= len("https://") {
 		return fmt.Errorf("docs_url %q must be an https URL", e.DocsURL)
 	}
-	keys, err := checkAuth(e.Auth)
+	svc, err := service.FromAPI(apitype.Service{Name: e.ID, Host: e.Host, Auth: e.Auth}, "")
 	if err != nil {
 		return err
 	}
+	keys := svc.ReferencedKeys()
 	if e.Auth.Type == "passthrough" {
 		if e.CredentialKey != "" {
 			return errors.New("credential_key must be empty for passthrough auth")
 		}
 		return nil
 	}
-	for _, k := range keys {
-		if k == e.CredentialKey {
-			return nil
-		}
-	}
-	return fmt.Errorf("credential_key %q is not referenced by auth (references %v)", e.CredentialKey, keys)
-}
-
-// checkSlug accepts 3–64 lowercase letters, digits and hyphens with no
-// leading, trailing or doubled hyphen.
-func checkSlug(s string) error {
-	if len(s) < 3 || len(s) > 64 {
-		return fmt.Errorf("id %q must be 3 to 64 characters", s)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return fmt.Errorf("id %q may contain only lowercase letters, digits and hyphens", s)
-		}
-	}
-	if s[0] == '-' || s[len(s)-1] == '-' || strings.Contains(s, "--") {
-		return fmt.Errorf("id %q must not start or end with a hyphen or contain two in a row", s)
+	if !slices.Contains(keys, e.CredentialKey) {
+		return fmt.Errorf("credential_key %q is not referenced by auth (references %v)", e.CredentialKey, keys)
 	}
 	return nil
-}
-
-// checkHost checks a host pattern: a lowercase DNS name or "*." followed
-// by one (a wildcard stands for exactly one label), then an optional
-// ":port" and an optional path starting with "/" that may end in "*".
-// A scheme, query or fragment is rejected.
-func checkHost(pattern string) error {
-	if pattern == "" {
-		return errors.New("host is required")
-	}
-	if strings.Contains(pattern, "://") {
-		return fmt.Errorf("host %q must not carry a scheme", pattern)
-	}
-	hostport, path, hasPath := strings.Cut(pattern, "/")
-	if hasPath && !pathRE.MatchString("/"+path) {
-		return fmt.Errorf("host %q has an invalid path: want /segment/... optionally ending in *", pattern)
-	}
-	host := hostport
-	if h, port, ok := strings.Cut(hostport, ":"); ok {
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 || port != strconv.Itoa(n) {
-			return fmt.Errorf("host %q has an invalid port", pattern)
-		}
-		host = h
-	}
-	name := strings.TrimPrefix(host, "*.")
-	labels := strings.Split(name, ".")
-	if len(labels) < 2 {
-		return fmt.Errorf("host %q must be a dotted domain name", pattern)
-	}
-	for _, l := range labels {
-		if len(l) > 63 || !hostLabelRE.MatchString(l) {
-			return fmt.Errorf("host %q has an invalid label %q (lowercase letters, digits, inner hyphens; a leading *. is the only wildcard)", pattern, l)
-		}
-	}
-	return nil
-}
-
-// checkAuth checks that the auth block has exactly the fields of its type
-// and returns the credential keys it references.
-func checkAuth(a apitype.ServiceAuth) ([]string, error) {
-	set := map[string]bool{
-		"token":    a.Token != "",
-		"username": a.Username != "",
-		"password": a.Password != "",
-		"key":      a.Key != "",
-		"header":   a.Header != "",
-		"prefix":   a.Prefix != "",
-		"headers":  len(a.Headers) > 0,
-	}
-	var required, optional []string
-	switch a.Type {
-	case "bearer":
-		required = []string{"token"}
-	case "basic":
-		required, optional = []string{"username"}, []string{"password"}
-	case "api-key":
-		required, optional = []string{"key", "header"}, []string{"prefix"}
-	case "custom":
-		required = []string{"headers"}
-	case "passthrough":
-	default:
-		return nil, fmt.Errorf("auth: unknown type %q (want bearer, basic, api-key, custom or passthrough)", a.Type)
-	}
-	allowed := make(map[string]bool)
-	for _, f := range required {
-		if !set[f] {
-			return nil, fmt.Errorf("auth: %s auth needs %q", a.Type, f)
-		}
-		allowed[f] = true
-	}
-	for _, f := range optional {
-		allowed[f] = true
-	}
-	for f, ok := range set {
-		if ok && !allowed[f] {
-			return nil, fmt.Errorf("auth: %q does not belong to %s auth", f, a.Type)
-		}
-	}
-	if a.Header != "" && !headerNameRE.MatchString(a.Header) {
-		return nil, fmt.Errorf("auth: invalid header name %q", a.Header)
-	}
-
-	var keys []string
-	switch a.Type {
-	case "bearer":
-		keys = []string{a.Token}
-	case "basic":
-		keys = []string{a.Username}
-		if a.Password != "" {
-			keys = append(keys, a.Password)
-		}
-	case "api-key":
-		keys = []string{a.Key}
-	case "custom":
-		for name, tmpl := range a.Headers {
-			if !headerNameRE.MatchString(name) {
-				return nil, fmt.Errorf("auth: invalid header name %q", name)
-			}
-			refs := headerRefRE.FindAllStringSubmatch(tmpl, -1)
-			if len(refs) == 0 {
-				return nil, fmt.Errorf("auth: header %q references no credential ({{ KEY }})", name)
-			}
-			for _, m := range refs {
-				keys = append(keys, m[1])
-			}
-		}
-	}
-	for _, k := range keys {
-		if !credentialKeyRE.MatchString(k) {
-			return nil, fmt.Errorf("auth: credential key %q must be UPPER_SNAKE_CASE", k)
-		}
-	}
-	return keys, nil
 }
