@@ -192,6 +192,9 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 		if len(cur) > maxServices {
 			return errs.Invalid("services", "a vault holds at most %d services", maxServices)
 		}
+		if err := service.ValidateSet(cur); err != nil {
+			return err
+		}
 		out = apitype.ServicesUpserted{Vault: v.Name, Upserted: names, ServicesCount: len(cur)}
 		return b.saveServices(ctx, tx, v.ID, cur)
 	})
