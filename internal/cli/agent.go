@@ -236,7 +236,9 @@ func (a *app) vaultAgentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.show(out, func(w io.Writer) { fmt.Fprintf(w, "%s: %s -> %s in vault %s.\n", args[0], out.OldRole, out.NewRole, rv.Name) })
+			return a.show(out, func(w io.Writer) {
+				fmt.Fprintf(w, "%s: %s -> %s in vault %s.\n", args[0], out.OldRole, out.NewRole, rv.Name)
+			})
 		},
 	})
 	return cmd
