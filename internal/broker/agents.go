@@ -53,7 +53,7 @@ func (b *Broker) CreateAgent(ctx context.Context, a Actor, in apitype.CreateAgen
 	now := b.now()
 	ag := model.Agent{ID: uuid.NewString(), Name: in.Name, Role: role, TokenHash: token.Hash(tok), Status: model.AgentActive, CreatedBy: a.Name(), CreatedAt: now, UpdatedAt: now}
 	out := apitype.AgentCreated{Token: tok, Name: ag.Name, Role: string(role), Vaults: []apitype.AgentVault{}, CreatedAt: now}
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		if err := tx.Agents().Create(ctx, ag); err != nil {
 			return conflict(err, "an agent named %q already exists: pick another name, or rotate its token with `agent-vault agent rotate %s`", in.Name, in.Name)
 		}
@@ -170,7 +170,7 @@ func (b *Broker) GetAgent(ctx context.Context, a Actor, name string) (apitype.Ag
 // RevokeAgent disables an agent's token and ends the sessions it minted;
 // the agent is kept (rotate reactivates it).
 func (b *Broker) RevokeAgent(ctx context.Context, a Actor, name string) (apitype.MessageResponse, error) {
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		ag, err := b.managedAgent(ctx, tx, a, name)
 		if err != nil {
 			return err
@@ -195,7 +195,7 @@ func (b *Broker) RevokeAgent(ctx context.Context, a Actor, name string) (apitype
 
 // DeleteAgent removes an agent, its grants and its sessions for good.
 func (b *Broker) DeleteAgent(ctx context.Context, a Actor, name string) (apitype.MessageResponse, error) {
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		ag, err := b.managedAgent(ctx, tx, a, name)
 		if err != nil {
 			return err
@@ -213,7 +213,7 @@ func (b *Broker) DeleteAgent(ctx context.Context, a Actor, name string) (apitype
 func (b *Broker) RotateAgent(ctx context.Context, a Actor, name string) (apitype.AgentRotated, error) {
 	tok := token.New(token.PrefixAgent)
 	var out apitype.AgentRotated
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		ag, err := b.managedAgent(ctx, tx, a, name)
 		if err != nil {
 			return err
@@ -234,7 +234,7 @@ func (b *Broker) RenameAgent(ctx context.Context, a Actor, name string, in apity
 	if err := model.ValidateSlug("name", in.Name); err != nil {
 		return apitype.AgentRenamed{}, err
 	}
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		ag, err := b.managedAgent(ctx, tx, a, name)
 		if err != nil {
 			return err
@@ -258,7 +258,7 @@ func (b *Broker) SetAgentRole(ctx context.Context, a Actor, name string, in apit
 		return apitype.AgentRoleChanged{}, err
 	}
 	var out apitype.AgentRoleChanged
-	err = b.st.InTx(ctx, func(tx store.Store) error {
+	err = b.tx(ctx, func(tx store.Store) error {
 		ag, err := b.managedAgent(ctx, tx, a, name)
 		if err != nil {
 			return err
@@ -321,7 +321,7 @@ func (b *Broker) AddVaultAgent(ctx context.Context, a Actor, vault string, in ap
 		role = r
 	}
 	var out apitype.MessageResponse
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		v, ag, err := b.vaultAgent(ctx, tx, a, vault, in.Name, agentVaultPolicy(role))
 		if err != nil {
 			return err
@@ -346,7 +346,7 @@ func (b *Broker) AddVaultAgent(ctx context.Context, a Actor, vault string, in ap
 // RemoveVaultAgent removes an agent's grant (admins, or members for a proxy grant).
 func (b *Broker) RemoveVaultAgent(ctx context.Context, a Actor, vault, agent string) (apitype.MessageResponse, error) {
 	var out apitype.MessageResponse
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		v, ag, err := b.vaultAgent(ctx, tx, a, vault, agent, policy.AddAgentAsProxy)
 		if err != nil {
 			return err
@@ -375,7 +375,7 @@ func (b *Broker) SetVaultAgentRole(ctx context.Context, a Actor, vault, agent st
 		return apitype.RoleChanged{}, err
 	}
 	var out apitype.RoleChanged
-	err = b.st.InTx(ctx, func(tx store.Store) error {
+	err = b.tx(ctx, func(tx store.Store) error {
 		v, ag, err := b.vaultAgent(ctx, tx, a, vault, agent, policy.AddAgentAnyRole)
 		if err != nil {
 			return err

@@ -49,7 +49,7 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 	hash := password.Hash([]byte(in.Password), b.pw)
 	now := b.now()
 	var out apitype.RegisterResponse
-	err = b.st.InTx(ctx, func(tx store.Store) error {
+	err = b.tx(ctx, func(tx store.Store) error {
 		n, err := tx.Users().Count(ctx)
 		if err != nil {
 			return internal(err, "counting users")
@@ -162,6 +162,7 @@ func (b *Broker) Logout(ctx context.Context, a Actor) (apitype.StatusOK, error) 
 		if err := b.st.Sessions().Delete(ctx, a.User.ID, a.SessionID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return apitype.StatusOK{}, internal(err, "ending the session")
 		}
+		b.changed()
 	}
 	return apitype.StatusOK{Status: "ok"}, nil
 }
@@ -198,7 +199,7 @@ func (b *Broker) ChangePassword(ctx context.Context, a Actor, in apitype.ChangeP
 	}
 	hash := password.Hash([]byte(in.NewPassword), b.pw)
 	var out apitype.TokenResponse
-	err = b.st.InTx(ctx, func(tx store.Store) error {
+	err = b.tx(ctx, func(tx store.Store) error {
 		if err := tx.Users().SetPassword(ctx, a.User.ID, hash, b.now()); err != nil {
 			return internal(err, "saving the password")
 		}
@@ -248,6 +249,7 @@ func (b *Broker) RevokeSession(ctx context.Context, a Actor, id string) (apitype
 	if err := b.st.Sessions().Delete(ctx, a.User.ID, id); err != nil {
 		return apitype.SessionRevoked{}, notFound(err, "session %q not found: list yours with `agent-vault auth sessions list`", id)
 	}
+	b.changed()
 	return apitype.SessionRevoked{Status: "revoked", Current: id == a.SessionID}, nil
 }
 
@@ -256,7 +258,7 @@ func (b *Broker) DeleteAccount(ctx context.Context, a Actor) (apitype.AccountDel
 	if err := requireUser(a); err != nil {
 		return apitype.AccountDeleted{}, err
 	}
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		return b.deleteUser(ctx, tx, a.User)
 	})
 	if err != nil {

@@ -7,9 +7,11 @@
 package broker
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/errs"
@@ -40,8 +42,12 @@ type Broker struct {
 	dummy   func() string // hash checked for unknown emails so they cost the same
 	baseURL string
 	version string
-	log     *slog.Logger
-	now     func() time.Time
+	// epoch counts committed writes; the proxy's in-memory view reloads
+	// what it cached under an older epoch (see view.go).
+	epoch atomic.Uint64
+	view  view
+	log   *slog.Logger
+	now   func() time.Time
 }
 
 // New builds a Broker from o.
@@ -58,7 +64,8 @@ func New(o Options) *Broker {
 	return &Broker{
 		st: o.Store, kr: o.Keyring, pw: o.PasswordParams,
 		dummy:   sync.OnceValue(func() string { return password.Dummy(o.PasswordParams) }),
-		baseURL: o.BaseURL, version: o.Version, log: o.Logger, now: func() time.Time { return o.Now().UTC() },
+		baseURL: o.BaseURL, version: o.Version,
+		view: view{grants: map[[32]byte]grantEntry{}, vaults: map[string]*vaultView{}}, log: o.Logger, now: func() time.Time { return o.Now().UTC() },
 	}
 }
 
@@ -92,3 +99,14 @@ func internal(err error, what string) error {
 	}
 	return errs.Internal(err, what)
 }
+
+// tx runs fn in a store transaction and then marks the data changed, so
+// that the proxy's cached view is rebuilt before its next use.
+func (b *Broker) tx(ctx context.Context, fn func(tx store.Store) error) error {
+	err := b.st.InTx(ctx, fn)
+	b.changed()
+	return err
+}
+
+// changed invalidates everything the proxy view cached.
+func (b *Broker) changed() { b.epoch.Add(1) }

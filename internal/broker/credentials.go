@@ -96,7 +96,7 @@ func (b *Broker) SetCredentials(ctx context.Context, a Actor, in apitype.SetCred
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, in.Vault, policy.WriteCredential)
 		if err != nil {
 			return err
@@ -133,7 +133,7 @@ func (b *Broker) DeleteCredentials(ctx context.Context, a Actor, in apitype.Dele
 			return apitype.CredentialsDeleted{}, err
 		}
 	}
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, in.Vault, policy.WriteCredential)
 		if err != nil {
 			return err

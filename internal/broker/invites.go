@@ -46,7 +46,7 @@ func (b *Broker) CreateInvite(ctx context.Context, a Actor, in apitype.InviteReq
 		CreatedBy: a.User.Email, CreatedAt: now, ExpiresAt: now.Add(model.InviteTTL),
 	}
 	out := apitype.InviteCreated{Email: email, Role: string(role), Vaults: []apitype.UserVault{}, ExpiresAt: inv.ExpiresAt}
-	err = b.st.InTx(ctx, func(tx store.Store) error {
+	err = b.tx(ctx, func(tx store.Store) error {
 		seen := map[string]bool{}
 		for i, uv := range in.Vaults {
 			field := "vaults[" + strconv.Itoa(i) + "]"
@@ -140,7 +140,7 @@ func (b *Broker) RevokeInvite(ctx context.Context, a Actor, ref string) (apitype
 	if err := authorize(a, "", policy.InviteUser); err != nil {
 		return apitype.MessageResponse{}, err
 	}
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		inv, err := inviteByRef(ctx, tx, ref)
 		if err != nil {
 			return err
@@ -189,7 +189,7 @@ func (b *Broker) AcceptInvite(ctx context.Context, tok string, in apitype.Accept
 	}
 	hash := password.Hash([]byte(in.Password), b.pw)
 	var out apitype.InviteAccepted
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		inv, err := b.pendingInvite(ctx, tx, tok)
 		if err != nil {
 			return err

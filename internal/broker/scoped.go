@@ -50,7 +50,7 @@ func (b *Broker) CreateScopedSession(ctx context.Context, a Actor, in apitype.Cr
 	}
 	tok := token.New(token.PrefixSession)
 	var out apitype.ScopedSessionCreated
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		v, mine, err := b.vaultAuthorized(ctx, tx, a, in.Vault, policy.WriteCredential)
 		if err != nil {
 			return errs.Forbidden("minting a vault session needs the member role or higher in vault %q", in.Vault)
@@ -117,6 +117,7 @@ func (b *Broker) RevokeScopedSession(ctx context.Context, a Actor, id string) (a
 			if err := b.st.ScopedSessions().Delete(ctx, id); err != nil {
 				return apitype.StatusOK{}, notFound(err, "session not found")
 			}
+			b.changed()
 			return apitype.StatusOK{Status: "revoked"}, nil
 		}
 	}

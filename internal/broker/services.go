@@ -133,7 +133,7 @@ func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in 
 		return apitype.ServicesReplaced{}, err
 	}
 	var out apitype.ServicesReplaced
-	err = b.st.InTx(ctx, func(tx store.Store) error {
+	err = b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
 		if err != nil {
 			return err
@@ -164,7 +164,7 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 		return apitype.ServicesUpserted{}, err
 	}
 	var out apitype.ServicesUpserted
-	err = b.st.InTx(ctx, func(tx store.Store) error {
+	err = b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
 		if err != nil {
 			return err
@@ -204,7 +204,7 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 // ClearServices removes every service of a vault (member+).
 func (b *Broker) ClearServices(ctx context.Context, a Actor, vault string) (apitype.ServicesCleared, error) {
 	var out apitype.ServicesCleared
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
 		if err != nil {
 			return err
@@ -240,7 +240,7 @@ func (b *Broker) PatchService(ctx context.Context, a Actor, vault, ref string, i
 		return apitype.ServicePatched{}, errs.Invalid("enabled", "enabled (true or false) is required")
 	}
 	var out apitype.ServicePatched
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
 		if err != nil {
 			return err
@@ -263,7 +263,7 @@ func (b *Broker) PatchService(ctx context.Context, a Actor, vault, ref string, i
 // RemoveService deletes one service (member+).
 func (b *Broker) RemoveService(ctx context.Context, a Actor, vault, ref string) (apitype.ServiceRemoved, error) {
 	var out apitype.ServiceRemoved
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
 		if err != nil {
 			return err

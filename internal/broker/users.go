@@ -82,7 +82,7 @@ func (b *Broker) AdminDeleteUser(ctx context.Context, a Actor, email string) (ap
 		return apitype.UserRemoved{}, err
 	}
 	var out apitype.UserRemoved
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		u, err := b.userByEmail(ctx, tx, a, "email", email)
 		if err != nil {
 			return err
@@ -104,7 +104,7 @@ func (b *Broker) AdminSetRole(ctx context.Context, a Actor, email string, in api
 		return apitype.UserRole{}, err
 	}
 	var out apitype.UserRole
-	err = b.st.InTx(ctx, func(tx store.Store) error {
+	err = b.tx(ctx, func(tx store.Store) error {
 		u, err := b.userByEmail(ctx, tx, a, "email", email)
 		if err != nil {
 			return err
@@ -141,7 +141,7 @@ func (b *Broker) UpdateInstanceSettings(ctx context.Context, a Actor, in apitype
 		return apitype.InstanceSettings{}, err
 	}
 	var out apitype.InstanceSettings
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		s, err := tx.Settings().Get(ctx)
 		if err != nil {
 			return internal(err, "reading settings")
@@ -201,7 +201,7 @@ func (b *Broker) AddVaultUser(ctx context.Context, a Actor, name string, in apit
 		role = r
 	}
 	var out apitype.UserRole
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, name, policy.ManageVaultUsers)
 		if err != nil {
 			return err
@@ -230,7 +230,7 @@ func (b *Broker) AddVaultUser(ctx context.Context, a Actor, name string, in apit
 // RemoveVaultUser removes a user's grant (admins). The last admin stays.
 func (b *Broker) RemoveVaultUser(ctx context.Context, a Actor, name, email string) (apitype.MessageResponse, error) {
 	var out apitype.MessageResponse
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, name, policy.ManageVaultUsers)
 		if err != nil {
 			return err
@@ -260,7 +260,7 @@ func (b *Broker) SetVaultUserRole(ctx context.Context, a Actor, name, email stri
 		return apitype.UserRole{}, err
 	}
 	var out apitype.UserRole
-	err = b.st.InTx(ctx, func(tx store.Store) error {
+	err = b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, name, policy.ManageVaultUsers)
 		if err != nil {
 			return err

@@ -42,7 +42,7 @@ func (b *Broker) CreateVault(ctx context.Context, a Actor, in apitype.CreateVaul
 	}
 	now := b.now()
 	v := model.Vault{ID: uuid.NewString(), Name: in.Name, UnmatchedHostPolicy: model.PolicyPassthrough, CreatedAt: now, UpdatedAt: now}
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		if err := tx.Vaults().Create(ctx, v); err != nil {
 			return conflict(err, "a vault named %q already exists: pick another name", in.Name)
 		}
@@ -127,6 +127,7 @@ func (b *Broker) DeleteVault(ctx context.Context, a Actor, name string) (apitype
 	if err := b.st.Vaults().Delete(ctx, v.ID); err != nil {
 		return apitype.VaultDeleted{}, notFound(err, "vault %q not found", name)
 	}
+	b.changed()
 	return apitype.VaultDeleted{Name: v.Name, Deleted: true}, nil
 }
 
@@ -153,6 +154,7 @@ func (b *Broker) RenameVault(ctx context.Context, a Actor, name string, in apity
 	if err := b.st.Vaults().Rename(ctx, v.ID, in.Name, b.now()); err != nil {
 		return apitype.VaultRenamed{}, conflict(err, "a vault named %q already exists: pick another name", in.Name)
 	}
+	b.changed()
 	return apitype.VaultRenamed{Message: "Vault renamed.", OldName: v.Name, NewName: in.Name}, nil
 }
 
@@ -162,7 +164,7 @@ func (b *Broker) JoinVault(ctx context.Context, a Actor, name string) (apitype.V
 		return apitype.VaultJoined{}, err
 	}
 	var out apitype.VaultJoined
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		v, r, err := b.vaultFor(ctx, tx, a, name)
 		if err != nil {
 			return err
@@ -181,7 +183,7 @@ func (b *Broker) JoinVault(ctx context.Context, a Actor, name string) (apitype.V
 
 // LeaveVault removes the actor's own grant. The last admin cannot leave.
 func (b *Broker) LeaveVault(ctx context.Context, a Actor, name string) (apitype.MessageResponse, error) {
-	err := b.st.InTx(ctx, func(tx store.Store) error {
+	err := b.tx(ctx, func(tx store.Store) error {
 		v, r, err := b.vaultFor(ctx, tx, a, name)
 		if err != nil {
 			return err
@@ -236,6 +238,7 @@ func (b *Broker) UpdateVaultSettings(ctx context.Context, a Actor, name string, 
 	if err := b.st.Vaults().SetPolicy(ctx, v.ID, p, b.now()); err != nil {
 		return apitype.VaultSettings{}, notFound(err, "vault %q not found", name)
 	}
+	b.changed()
 	return apitype.VaultSettings{UnmatchedHostPolicy: string(p)}, nil
 }
 

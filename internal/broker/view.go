@@ -1,0 +1,162 @@
+package broker
+
+import (
+	"context"
+	"crypto/sha256"
+	"sync"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/policy"
+	"github.com/agent-vault/agent-vault/internal/secret"
+	"github.com/agent-vault/agent-vault/internal/service"
+)
+
+// The proxy's view: what one proxied request needs (who is calling, which
+// vault, its compiled services, its policy and its decrypted credentials),
+// held in memory so that the hot path does no database work. Every
+// committed write bumps the broker's epoch (Broker.tx, Broker.changed);
+// an entry cached under an older epoch is rebuilt on its next use, so a
+// revocation or a deleted credential takes effect on the very next request,
+// open tunnels included. A multi-instance deployment can bump the epoch
+// from a change feed (PostgreSQL LISTEN/NOTIFY) through Broker.Invalidate.
+
+// maxGrantCacheEntries bounds the token cache; past it the cache is reset.
+const maxGrantCacheEntries = 10000
+
+// ProxyGrant is one caller's access to one vault, as the proxy uses it.
+// It is immutable once built and shared between requests.
+type ProxyGrant struct {
+	ActorName string
+	ActorKind model.ActorKind
+	VaultID   string
+	VaultName string
+	Role      model.VaultRole
+	vault     *vaultView
+}
+
+// Policy is the vault's answer to traffic no service matches.
+func (g *ProxyGrant) Policy() model.HostPolicy { return g.vault.policy }
+
+// Services are the vault's compiled services, in declaration order.
+func (g *ProxyGrant) Services() []service.Service { return g.vault.services }
+
+// Credential returns a decrypted value by key. The bytes are shared: the
+// caller must not keep or modify them.
+func (g *ProxyGrant) Credential(key string) ([]byte, bool) {
+	v, ok := g.vault.creds[key]
+	if !ok {
+		return nil, false
+	}
+	return v.Reveal(), true
+}
+
+// vaultView is a vault's compiled contents at one epoch.
+type vaultView struct {
+	epoch    uint64
+	policy   model.HostPolicy
+	services []service.Service
+	creds    map[string]secret.Bytes
+}
+
+type grantEntry struct {
+	epoch   uint64
+	expires time.Time // when the token itself lapses (zero: never)
+	grant   *ProxyGrant
+	err     error
+}
+
+// view caches grants by token and hint, and vault contents by vault id.
+type view struct {
+	mu     sync.Mutex
+	grants map[[sha256.Size]byte]grantEntry
+	vaults map[string]*vaultView
+}
+
+// Invalidate drops everything the proxy view cached (for change feeds from
+// other instances; local writes do it themselves).
+func (b *Broker) Invalidate() { b.changed() }
+
+// ProxyAuthorize resolves proxy credentials (a token and an optional vault
+// hint) to a grant on one vault, from memory when nothing changed since it
+// was last built.
+func (b *Broker) ProxyAuthorize(ctx context.Context, tok, hint string) (*ProxyGrant, error) {
+	key := sha256.Sum256([]byte(tok + "\x00" + hint))
+	epoch := b.epoch.Load()
+	now := b.now()
+	b.view.mu.Lock()
+	e, ok := b.view.grants[key]
+	b.view.mu.Unlock()
+	if ok && e.epoch == epoch && (e.expires.IsZero() || now.Before(e.expires)) {
+		return e.grant, e.err
+	}
+	g, expires, err := b.buildGrant(ctx, tok, hint, epoch)
+	if errs.KindOf(err) == errs.KindInternal {
+		return nil, err // never cache a failure of our own
+	}
+	b.view.mu.Lock()
+	if len(b.view.grants) >= maxGrantCacheEntries {
+		clear(b.view.grants)
+	}
+	b.view.grants[key] = grantEntry{epoch: epoch, expires: expires, grant: g, err: err}
+	b.view.mu.Unlock()
+	return g, err
+}
+
+// buildGrant authenticates and authorizes from the store.
+func (b *Broker) buildGrant(ctx context.Context, tok, hint string, epoch uint64) (*ProxyGrant, time.Time, error) {
+	a, err := b.Authenticate(ctx, tok)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var expires time.Time
+	if a.Scope != nil {
+		expires = a.Scope.ExpiresAt
+	}
+	name, err := b.AgentVault(ctx, a, hint)
+	if err != nil {
+		return nil, expires, err
+	}
+	v, role, err := b.vaultAuthorized(ctx, b.st, a, name, policy.ProxyThroughVault)
+	if err != nil {
+		return nil, expires, err
+	}
+	vv, err := b.vaultContents(ctx, v, epoch)
+	if err != nil {
+		return nil, expires, err
+	}
+	return &ProxyGrant{ActorName: a.Name(), ActorKind: a.Kind, VaultID: v.ID, VaultName: v.Name, Role: role, vault: vv}, expires, nil
+}
+
+// vaultContents returns the vault's compiled view, rebuilding it when it
+// was built under an older epoch.
+func (b *Broker) vaultContents(ctx context.Context, v model.Vault, epoch uint64) (*vaultView, error) {
+	b.view.mu.Lock()
+	vv, ok := b.view.vaults[v.ID]
+	b.view.mu.Unlock()
+	if ok && vv.epoch == epoch {
+		return vv, nil
+	}
+	svcs, err := loadServices(ctx, b.st, v.ID)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := b.st.Credentials().List(ctx, v.ID)
+	if err != nil {
+		return nil, internal(err, "listing credentials")
+	}
+	creds := make(map[string]secret.Bytes, len(cs))
+	for _, c := range cs {
+		val, err := b.kr.Open(c.Ciphertext, credentialAD(v.ID, c.Key))
+		if err != nil {
+			return nil, errs.Internal(err, "decrypting credential "+c.Key)
+		}
+		creds[c.Key] = val
+	}
+	vv = &vaultView{epoch: epoch, policy: v.UnmatchedHostPolicy, services: svcs, creds: creds}
+	b.view.mu.Lock()
+	b.view.vaults[v.ID] = vv
+	b.view.mu.Unlock()
+	return vv, nil
+}
