@@ -72,6 +72,9 @@ func New(o Options) *Broker {
 // notFound maps store.ErrNotFound to a NotFound error with msg, and any
 // other failure to an internal one.
 func notFound(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return errs.NotFound(format, args...)
 	}
@@ -80,6 +83,9 @@ func notFound(err error, format string, args ...any) error {
 
 // conflict maps store.ErrConflict to a Conflict error with msg.
 func conflict(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, store.ErrConflict) {
 		return errs.Conflict(format, args...)
 	}
