@@ -201,3 +201,11 @@ const (
 	ScopedSessionDefaultTTL   = 24 * time.Hour
 	MaxScopedSessionsPerActor = 10
 )
+
+// CAState is the stored root CA: its certificate and its private key
+// sealed with the data encryption key.
+type CAState struct {
+	CertPEM   []byte
+	SealedKey []byte
+	CreatedAt time.Time
+}

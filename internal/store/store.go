@@ -35,6 +35,7 @@ type Store interface {
 	Agents() Agents
 	AgentGrants() AgentGrants
 	ScopedSessions() ScopedSessions
+	CA() CAStore
 
 	// InTx runs fn in one serialised write transaction: all of fn's writes
 	// are committed together or, when fn returns an error, none are.
@@ -166,4 +167,12 @@ type ScopedSessions interface {
 	// DeleteByAgent removes every session an agent minted.
 	DeleteByAgent(ctx context.Context, agentID string) error
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
+}
+
+// CAStore keeps the proxy's one root CA.
+type CAStore interface {
+	// Load returns the stored CA; ok is false before the first start.
+	Load(ctx context.Context) (st model.CAState, ok bool, err error)
+	// Create stores the CA; ErrConflict if one exists.
+	Create(ctx context.Context, st model.CAState) error
 }

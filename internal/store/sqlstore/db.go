@@ -139,6 +139,7 @@ func (h *handle) Credentials() store.Credentials { return credentials{h} }
 func (h *handle) Services() store.Services       { return services{h} }
 func (h *handle) Agents() store.Agents           { return agents{h} }
 func (h *handle) AgentGrants() store.AgentGrants { return agentGrants{h} }
+func (h *handle) CA() store.CAStore              { return caStore{h} }
 func (h *handle) ScopedSessions() store.ScopedSessions {
 	return scopedSessions{h}
 }
