@@ -83,10 +83,25 @@ func (b *Broker) roleIn(ctx context.Context, st store.Store, a Actor, vaultID st
 	)
 	switch {
 	case a.Scope != nil:
-		if a.Scope.VaultID == vaultID {
-			return a.Scope.VaultRole, nil
+		if a.Scope.VaultID != vaultID {
+			return "", nil
 		}
-		return "", nil
+		// A session never outlives its minter's access: capped at the
+		// minter's current role, gone with the minter's grant.
+		var minter Actor
+		if a.Scope.AgentID != "" {
+			minter = Actor{Kind: model.ActorAgent, Agent: a.Agent}
+		} else {
+			minter = Actor{Kind: model.ActorUser, User: a.User}
+		}
+		mr, err := b.roleIn(ctx, st, minter, vaultID)
+		if err != nil || mr == "" {
+			return "", err
+		}
+		if !mr.Satisfies(a.Scope.VaultRole) {
+			return mr, nil
+		}
+		return a.Scope.VaultRole, nil
 	case a.Kind == model.ActorAgent:
 		var g model.AgentGrant
 		g, err = st.AgentGrants().Get(ctx, vaultID, a.Agent.ID)
