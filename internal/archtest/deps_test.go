@@ -15,9 +15,10 @@ const module = "github.com/agent-vault/agent-vault/"
 var layer = map[string]int{
 	"internal/errs": 0, "internal/model": 0, "internal/secret": 0, "internal/token": 0,
 	"internal/password": 0, "internal/policy": 0, "internal/apitype": 0,
-	"internal/config": 1, "internal/keyring": 1, "internal/service": 1, "internal/catalog": 1, "internal/store": 1, "internal/store/sqlstore": 1,
+	"internal/config": 1, "internal/keyring": 1, "internal/service": 1, "internal/catalog": 1,
+	"internal/netguard": 1, "internal/ca": 1, "internal/store": 1, "internal/store/sqlstore": 1,
 	"internal/broker": 2,
-	"internal/server": 3, "internal/client": 3,
+	"internal/server": 3, "internal/client": 3, "internal/proxy": 3,
 	"internal/cli": 4, "internal/daemon": 4,
 	"cmd/agent-vault":   5,
 	"internal/archtest": 6,
@@ -33,6 +34,7 @@ var sameLayer = map[string]bool{
 	"internal/store/sqlstore -> internal/keyring": true,
 	"internal/cli -> internal/daemon":             true,
 	"internal/catalog -> internal/service":        true,
+	"internal/ca -> internal/keyring":             true,
 }
 
 // onlyImports restricts packages whose allowed imports are narrower than

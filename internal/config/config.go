@@ -20,7 +20,11 @@ import (
 const (
 	DefaultHost = "127.0.0.1"
 	DefaultPort = 14321
-	DataDirName = ".agent-vault"
+	// DefaultMITMPort is the broker proxy's port.
+	DefaultMITMPort = 14322
+	// DefaultMaxRequestBytes bounds a proxied request body (1 GiB).
+	DefaultMaxRequestBytes = 1 << 30
+	DataDirName            = ".agent-vault"
 )
 
 // Environment variable names.
@@ -32,6 +36,12 @@ const (
 	EnvMasterPassword = "AGENT_VAULT_MASTER_PASSWORD"
 	EnvVault          = "AGENT_VAULT_VAULT"
 	EnvDatabaseURL    = "DATABASE_URL"
+	EnvMITMPort       = "AGENT_VAULT_MITM_PORT"
+	EnvAllowPrivate   = "AGENT_VAULT_ALLOW_PRIVATE_RANGES"
+	EnvAllowlist      = "AGENT_VAULT_NETWORK_ALLOWLIST"
+	EnvMaxRequest     = "AGENT_VAULT_MAX_REQUEST_BYTES"
+	EnvMaxResponse    = "AGENT_VAULT_MAX_RESPONSE_BYTES"
+	EnvUpstreamCA     = "AGENT_VAULT_UPSTREAM_CA_FILE"
 )
 
 // Env looks up an environment variable; os.Getenv in production, a map in tests.
@@ -40,6 +50,8 @@ type Env func(string) string
 // ServerFlags are the server command's flags; empty means "not set".
 type ServerFlags struct {
 	Host, Port, DataDir, LogLevel, Address string
+	MITMPort, UpstreamCAFile               string
+	MaxRequestBytes, MaxResponseBytes      string
 }
 
 // Server is the validated configuration of `agent-vault server`.
@@ -52,6 +64,18 @@ type Server struct {
 	// BaseURLSet says BaseURL came from --address/AGENT_VAULT_ADDR; when
 	// it did not and Port is 0, the daemon fills it in once it listens.
 	BaseURLSet bool
+
+	// MITMPort is the broker proxy's port; -1 disables it (--mitm-port 0).
+	MITMPort int
+	// AllowPrivate lifts netguard's private-range blocks (never metadata).
+	AllowPrivate bool
+	// NetworkAllowlist is the raw AGENT_VAULT_NETWORK_ALLOWLIST (cidr,ip,…).
+	NetworkAllowlist string
+	// UpstreamCAFile is a PEM bundle trusted for upstream TLS on top of
+	// the system roots.
+	UpstreamCAFile   string
+	MaxRequestBytes  int64
+	MaxResponseBytes int64 // 0: unlimited
 }
 
 // Listen is the control plane's listen address.
@@ -103,6 +127,9 @@ func LoadServer(f ServerFlags, env Env) (Server, error) {
 	}
 	c.DataDir = dir
 	if c.LogLevel, err = ParseLogLevel(first(f.LogLevel, env(EnvLogLevel))); err != nil {
+		return c, err
+	}
+	if err := c.loadProxy(f, env); err != nil {
 		return c, err
 	}
 	c.BaseURL = strings.TrimRight(first(f.Address, env(EnvAddr)), "/")
@@ -193,3 +220,58 @@ func LoadClient(f ClientFlags, env Env) (Client, error) {
 	}
 	return Client{Address: strings.TrimRight(addr, "/"), DataDir: dir}, nil
 }
+
+// loadProxy reads the broker proxy's settings.
+func (c *Server) loadProxy(f ServerFlags, env Env) error {
+	c.MITMPort = DefaultMITMPort
+	if v := first(f.MITMPort, env(EnvMITMPort)); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 0 || p > 65535 {
+			return errs.Invalid("mitm-port", "mitm port %q is not a number between 0 (disabled) and 65535 (from --mitm-port or %s)", v, EnvMITMPort)
+		}
+		c.MITMPort = p
+		if p == 0 {
+			c.MITMPort = -1
+		}
+	}
+	switch v := strings.ToLower(strings.TrimSpace(env(EnvAllowPrivate))); v {
+	case "", "false", "0", "no":
+	case "true", "1", "yes":
+		c.AllowPrivate = true
+	default:
+		return errs.Invalid(EnvAllowPrivate, "%s must be true or false, not %q", EnvAllowPrivate, v)
+	}
+	c.NetworkAllowlist = env(EnvAllowlist)
+	c.UpstreamCAFile = first(f.UpstreamCAFile, env(EnvUpstreamCA))
+	var err error
+	if c.MaxRequestBytes, err = parseBytes("max-request-bytes", first(f.MaxRequestBytes, env(EnvMaxRequest)), DefaultMaxRequestBytes); err != nil {
+		return err
+	}
+	c.MaxResponseBytes, err = parseBytes("max-response-bytes", first(f.MaxResponseBytes, env(EnvMaxResponse)), 0)
+	return err
+}
+
+// parseBytes reads a byte count (plain number, or with a k/m/g suffix in
+// powers of 1024).
+func parseBytes(field, s string, def int64) (int64, error) {
+	if s == "" {
+		return def, nil
+	}
+	mult := int64(1)
+	switch strings.ToLower(s[len(s)-1:]) {
+	case "k":
+		mult, s = 1<<10, s[:len(s)-1]
+	case "m":
+		mult, s = 1<<20, s[:len(s)-1]
+	case "g":
+		mult, s = 1<<30, s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, errs.Invalid(field, "%s %q is not a byte count (e.g. 1048576, 512m, 1g)", field, s)
+	}
+	return n * mult, nil
+}
+
+// MITMListen is the broker proxy's listen address.
+func (s Server) MITMListen() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.MITMPort)) }

@@ -68,8 +68,18 @@ func Run(ctx context.Context, o Options) error {
 		_ = ln.Close()
 		return err
 	}
+	root, err := loadCA(ctx, db, kr)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	stopProxy, proxyAddr, err := startProxy(cfg, b, root, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	srv := &http.Server{
-		Handler:           server.New(server.Options{Broker: b, Logger: log}),
+		Handler:           server.New(server.Options{Broker: b, Logger: log, CAPEM: root.CertPEM()}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -87,6 +97,7 @@ func Run(ctx context.Context, o Options) error {
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String())
 	}
+	_ = proxyAddr
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server stopped: %w", err)
@@ -98,6 +109,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("in-flight requests did not finish in time", "err", err)
 	}
+	stopProxy(sctx)
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

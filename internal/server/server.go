@@ -19,6 +19,8 @@ type Options struct {
 	Broker  *broker.Broker // required
 	Logger  *slog.Logger
 	MaxBody int64 // bytes; DefaultMaxBody when zero
+	// CAPEM is the broker proxy's root certificate, served publicly.
+	CAPEM []byte
 }
 
 // Server is the control plane handler.
@@ -26,6 +28,7 @@ type Server struct {
 	b       *broker.Broker
 	log     *slog.Logger
 	maxBody int64
+	caPEM   []byte
 	mux     *http.ServeMux
 }
 
@@ -39,7 +42,7 @@ func New(o Options) *Server {
 	if o.MaxBody <= 0 {
 		o.MaxBody = DefaultMaxBody
 	}
-	s := &Server{b: o.Broker, log: o.Logger, maxBody: o.MaxBody, mux: http.NewServeMux()}
+	s := &Server{b: o.Broker, log: o.Logger, maxBody: o.MaxBody, caPEM: o.CAPEM, mux: http.NewServeMux()}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, rt.h)
 	}

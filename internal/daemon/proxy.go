@@ -1,0 +1,117 @@
+package daemon
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/broker"
+	"github.com/agent-vault/agent-vault/internal/ca"
+	"github.com/agent-vault/agent-vault/internal/config"
+	"github.com/agent-vault/agent-vault/internal/keyring"
+	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/netguard"
+	"github.com/agent-vault/agent-vault/internal/proxy"
+	"github.com/agent-vault/agent-vault/internal/store"
+)
+
+// loadCA returns the instance's root CA, creating and storing it on the
+// first start (its key sealed with the DEK).
+func loadCA(ctx context.Context, st store.Store, kr *keyring.Keyring) (*ca.Root, error) {
+	s, ok, err := st.CA().Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the proxy CA: %w", err)
+	}
+	if ok {
+		root, err := ca.LoadRoot(kr, ca.Stored{CertPEM: s.CertPEM, SealedKey: s.SealedKey})
+		if err != nil {
+			return nil, fmt.Errorf("opening the proxy CA: %w", err)
+		}
+		return root, nil
+	}
+	now := time.Now().UTC()
+	root, stored, err := ca.NewRoot(kr, now)
+	if err != nil {
+		return nil, fmt.Errorf("creating the proxy CA: %w", err)
+	}
+	if err := st.CA().Create(ctx, model.CAState{CertPEM: stored.CertPEM, SealedKey: stored.SealedKey, CreatedAt: now}); err != nil {
+		return nil, fmt.Errorf("saving the proxy CA: %w", err)
+	}
+	return root, nil
+}
+
+// upstreamRoots are the system roots plus the operator's bundle.
+func upstreamRoots(file string) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if file == "" {
+		return pool, nil
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading the upstream CA bundle: %w", err)
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("the upstream CA bundle %s holds no PEM certificate", file)
+	}
+	return pool, nil
+}
+
+// startProxy builds the broker proxy and starts its listener; it returns
+// a stop function. A disabled proxy (--mitm-port 0) returns a no-op.
+func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, log *slog.Logger) (func(context.Context), string, error) {
+	if cfg.MITMPort < 0 {
+		log.Info("broker proxy disabled (--mitm-port 0)")
+		return func(context.Context) {}, "", nil
+	}
+	allow, err := netguard.ParseAllowlist(cfg.NetworkAllowlist)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", config.EnvAllowlist, err)
+	}
+	roots, err := upstreamRoots(cfg.UpstreamCAFile)
+	if err != nil {
+		return nil, "", err
+	}
+	var extra []string
+	if u, err := url.Parse(cfg.BaseURL); err == nil && u.Hostname() != "" {
+		extra = append(extra, u.Hostname())
+	}
+	minter, err := ca.NewMinter(root, ca.MinterOptions{ExtraSANs: extra})
+	if err != nil {
+		return nil, "", err
+	}
+	dialer := &netguard.Dialer{Policy: netguard.Policy{AllowPrivate: cfg.AllowPrivate, Allow: allow}, Resolver: net.DefaultResolver}
+	p := proxy.New(proxy.Options{
+		Authority: b, Certs: minter, Dial: dialer.DialContext,
+		Blocked: func(err error) bool {
+			var be *netguard.BlockedError
+			return errors.As(err, &be)
+		},
+		UpstreamRoots: roots, MaxRequestBytes: cfg.MaxRequestBytes, MaxResponseBytes: cfg.MaxResponseBytes,
+		Logger: log,
+	})
+	ln, err := net.Listen("tcp", cfg.MITMListen())
+	if err != nil {
+		return nil, "", fmt.Errorf("cannot listen for the broker proxy on %s (%v): pick another port with --mitm-port, or 0 to disable it", cfg.MITMListen(), err)
+	}
+	srv := &http.Server{
+		Handler:           p,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("broker proxy listening", "addr", ln.Addr().String(), "allow_private", cfg.AllowPrivate)
+	return func(ctx context.Context) {
+		_ = srv.Shutdown(ctx)
+		_ = p.Close()
+	}, ln.Addr().String(), nil
+}

@@ -1,0 +1,193 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/service"
+)
+
+// serveConnect handles CONNECT host:port: authenticate, then either
+// intercept (TLS terminated with a leaf for the target) or, when no
+// service of a passthrough vault could match the host, tunnel blind.
+func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
+	host, port, err := splitTarget(r.Host, "https")
+	if err != nil {
+		writeError(w, fail(http.StatusBadRequest, "bad_request", err.Error(), ""))
+		return
+	}
+	proxyAuth := r.Header.Get("Proxy-Authorization")
+	g, berr := p.authorize(r.Context(), proxyAuth)
+	if berr != nil {
+		writeError(w, berr)
+		return
+	}
+	intercept := g.Policy() == model.PolicyDeny || service.CouldMatch(g.Services(), host, port)
+	var upstream net.Conn
+	if !intercept {
+		// Dial before answering 200, so a blocked or dead target is a
+		// proper error rather than a tunnel that closes at once.
+		upstream, err = p.o.Dial(r.Context(), "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			p.upstreamError(w, r, err)
+			return
+		}
+	}
+	rc := http.NewResponseController(w)
+	conn, brw, err := rc.Hijack()
+	if err != nil {
+		if upstream != nil {
+			upstream.Close()
+		}
+		writeError(w, fail(http.StatusInternalServerError, "internal", "cannot take over the connection", ""))
+		return
+	}
+	_ = conn.SetDeadline(time.Time{})
+	if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection Established\r\n\r\n"); err != nil {
+		conn.Close()
+		if upstream != nil {
+			upstream.Close()
+		}
+		return
+	}
+	// Bytes the client sent after the CONNECT (a ClientHello already) sit
+	// in the buffered reader: keep them.
+	client := net.Conn(conn)
+	if n := brw.Reader.Buffered(); n > 0 {
+		buf, _ := brw.Reader.Peek(n)
+		client = &prefixConn{Conn: conn, prefix: append([]byte(nil), buf...)}
+	}
+	if !intercept {
+		p.log.Debug("tunnel", "vault", g.VaultName, "actor", g.ActorName, "host", host, "port", port)
+		splice(client, upstream)
+		return
+	}
+	tlsConn := p.o.Certs.TLSServer(client, host)
+	p.start()
+	// The inner server must see the *tls.Conn itself to negotiate HTTP/2,
+	// so the tunnel's target travels beside it, keyed by the connection.
+	p.tunnelInfo.Store(tlsConn, tunnelInfo{host: host, port: port, proxyAuth: proxyAuth})
+	p.tunnels.push(tlsConn)
+}
+
+// tunnelInfo is what an intercepted connection carries to its requests.
+type tunnelInfo struct {
+	host      string
+	port      int
+	proxyAuth string
+}
+
+type tunnelKey struct{}
+
+// tunnelContext puts the tunnel's target into its requests' context.
+func (p *Proxy) tunnelContext(ctx context.Context, c net.Conn) context.Context {
+	if info, ok := p.tunnelInfo.Load(c); ok {
+		return context.WithValue(ctx, tunnelKey{}, info)
+	}
+	return ctx
+}
+
+// tunnelState forgets a tunnel's target once its connection is closed.
+func (p *Proxy) tunnelState(c net.Conn, st http.ConnState) {
+	if st == http.StateClosed || st == http.StateHijacked {
+		p.tunnelInfo.Delete(c)
+	}
+}
+
+// serveTunnelled handles one request inside an intercepted tunnel. The
+// grant is looked up again for every request (from memory), so a revoked
+// token stops working on open tunnels at the next request.
+func (p *Proxy) serveTunnelled(w http.ResponseWriter, r *http.Request) {
+	info, ok := r.Context().Value(tunnelKey{}).(tunnelInfo)
+	if !ok {
+		writeError(w, fail(http.StatusInternalServerError, "internal", "request outside a tunnel", ""))
+		return
+	}
+	if h, port, err := splitTarget(r.Host, "https"); err != nil || h != info.host || port != info.port {
+		writeError(w, fail(http.StatusForbidden, "host_mismatch", "the Host header ("+r.Host+") does not match the CONNECT target ("+info.host+")",
+			"send requests to the host you connected to; the proxy never re-routes"))
+		return
+	}
+	g, berr := p.authorize(r.Context(), info.proxyAuth)
+	if berr != nil {
+		writeError(w, berr)
+		return
+	}
+	p.forward(w, r, g, target{scheme: "https", host: info.host, port: info.port})
+}
+
+// chanListener feeds intercepted connections to the inner server.
+type chanListener struct {
+	ch     chan net.Conn
+	done   chan struct{}
+	closed sync.Once
+}
+
+func newChanListener() *chanListener {
+	return &chanListener{ch: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *chanListener) push(c net.Conn) {
+	select {
+	case l.ch <- c:
+	case <-l.done:
+		c.Close()
+	}
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *chanListener) Close() error {
+	l.closed.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *chanListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+
+// prefixConn replays bytes already read from a connection.
+type prefixConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (c *prefixConn) Read(b []byte) (int, error) {
+	if len(c.prefix) > 0 {
+		n := copy(b, c.prefix)
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	return c.Conn.Read(b)
+}
+
+// splice copies both ways until either side closes.
+func splice(a, b net.Conn) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	cp := func(dst, src net.Conn) {
+		defer wg.Done()
+		_, _ = io.Copy(dst, src)
+		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		} else {
+			_ = dst.Close()
+		}
+	}
+	go cp(a, b)
+	go cp(b, a)
+	wg.Wait()
+	a.Close()
+	b.Close()
+}

@@ -1,0 +1,62 @@
+package proxy
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/service"
+)
+
+// ErrorHeader marks responses the broker wrote itself, so that clients can
+// tell them from upstream answers with the same status (SPEC §3.4).
+const ErrorHeader = "X-Agent-Vault-Proxy-Error"
+
+// ProposalHint tells an agent how to ask for access to a host.
+type ProposalHint struct {
+	Host               string   `json:"host"`
+	Endpoint           string   `json:"endpoint"`
+	SupportedAuthTypes []string `json:"supported_auth_types"`
+}
+
+// errorBody is the JSON of every broker-layer error.
+type errorBody struct {
+	Error        string                     `json:"error"`
+	Message      string                     `json:"message"`
+	Help         string                     `json:"help,omitempty"`
+	ProposalHint *ProposalHint              `json:"proposal_hint,omitempty"`
+	Candidates   []apitype.ServiceCandidate `json:"candidates,omitempty"`
+}
+
+// brokerError is an answer of the broker layer.
+type brokerError struct {
+	status int
+	body   errorBody
+}
+
+func (e *brokerError) Error() string { return e.body.Message }
+
+func fail(status int, code, msg, help string) *brokerError {
+	return &brokerError{status: status, body: errorBody{Error: code, Message: msg, Help: help}}
+}
+
+// denyHint builds the 403 for an unmatched host under the deny policy.
+func denyHint(host string) *brokerError {
+	e := fail(http.StatusForbidden, "forbidden", "no service of this vault matches "+host+", and the vault denies unmatched hosts",
+		"ask for access with a proposal: POST /v1/proposals (see /v1/skills/cli)")
+	e.body.ProposalHint = &ProposalHint{Host: host, Endpoint: "POST /v1/proposals", SupportedAuthTypes: service.SupportedAuthTypes()}
+	return e
+}
+
+// writeError is the proxy's one error writer.
+func writeError(w http.ResponseWriter, e *brokerError) {
+	h := w.Header()
+	h.Set(ErrorHeader, "true")
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	if e.status == http.StatusProxyAuthRequired {
+		h.Set("Proxy-Authenticate", `Basic realm="agent-vault"`)
+	}
+	w.WriteHeader(e.status)
+	_ = json.NewEncoder(w).Encode(e.body)
+}

@@ -1,0 +1,148 @@
+package proxy
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+
+	"github.com/agent-vault/agent-vault/internal/broker"
+	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/service"
+)
+
+// brokerHeaders never reach an upstream.
+var brokerHeaders = []string{"X-Vault", "Proxy-Authorization", "Proxy-Connection"}
+
+// outbound is what forward decided for one request.
+type outbound struct {
+	t      target
+	inject map[string]string
+	svc    *service.Service
+}
+
+// forward matches, injects and sends one request upstream.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, g *broker.ProxyGrant, t target) {
+	if r.ContentLength > p.o.MaxRequestBytes {
+		writeError(w, fail(http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the proxy allows", "send a smaller body"))
+		return
+	}
+	svcs := g.Services()
+	res := service.Match(svcs, t.host, t.port, matchPath(r.URL.Path))
+	out := &outbound{t: t}
+	switch {
+	case !res.Matched && g.Policy() == model.PolicyDeny:
+		writeError(w, denyHint(t.authority()))
+		return
+	case !res.Matched:
+		// Passthrough: forwarded without injection (still netguarded).
+	case res.Disabled:
+		s := svcs[res.Index]
+		writeError(w, fail(http.StatusForbidden, "service_disabled", "service "+s.Name+" matches this request but is disabled", "ask a vault member to enable it"))
+		return
+	default:
+		s := svcs[res.Index]
+		out.svc = &s
+		if s.Auth.Type != service.AuthPassthrough && t.scheme == "http" && s.Pattern.Port == 0 {
+			writeError(w, fail(http.StatusForbidden, "insecure_transport", "service "+s.Name+" injects a credential, which is never sent over plain http://",
+				"use https://, or give the service's host pattern an explicit port if this internal service really is plaintext"))
+			return
+		}
+		headers, missing, err := s.Auth.Render(g.Credential)
+		if missing != "" {
+			writeError(w, fail(http.StatusBadGateway, "credential_not_found", "credential "+missing+" of service "+s.Name+" is not set in vault "+g.VaultName,
+				"ask a vault member to set it, or raise a proposal with a credential slot"))
+			return
+		}
+		if err != nil {
+			writeError(w, fail(http.StatusBadGateway, "credential_invalid", err.Error(), ""))
+			return
+		}
+		out.inject = headers
+		if berr := applySubstitutions(r, &s, g.Credential); berr != nil {
+			writeError(w, berr)
+			return
+		}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, p.o.MaxRequestBytes)
+	p.log.Debug("proxy", "vault", g.VaultName, "actor", g.ActorName, "method", r.Method, "host", t.host, "path", r.URL.Path, "service", serviceName(out.svc))
+	p.rewriteAndServe(w, r, out)
+}
+
+func serviceName(s *service.Service) string {
+	if s == nil {
+		return ""
+	}
+	return s.Name
+}
+
+// rewriteAndServe points the request at the upstream and streams it.
+func (p *Proxy) rewriteAndServe(w http.ResponseWriter, r *http.Request, out *outbound) {
+	rp := *p.rp
+	rp.Rewrite = func(pr *httputil.ProxyRequest) {
+		u := *pr.In.URL
+		u.Scheme, u.Host = out.t.scheme, out.t.authority()
+		pr.Out.URL = &u
+		pr.Out.Host = out.t.authority()
+		for _, h := range brokerHeaders {
+			pr.Out.Header.Del(h)
+		}
+		for k, v := range out.inject {
+			pr.Out.Header.Set(k, v) // overwrite: never a second copy of the managed slot
+		}
+	}
+	rp.ServeHTTP(w, r)
+}
+
+// modifyResponse strips cookies: an agent's requests carry the vault's
+// identity, and its cookies must not stick to the agent.
+func (p *Proxy) modifyResponse(resp *http.Response) error {
+	resp.Header.Del("Set-Cookie")
+	if p.o.MaxResponseBytes > 0 && resp.ContentLength > p.o.MaxResponseBytes {
+		return errResponseTooLarge
+	}
+	if p.o.MaxResponseBytes > 0 {
+		resp.Body = &limitedBody{rc: resp.Body, left: p.o.MaxResponseBytes, log: p.log, host: resp.Request.URL.Host}
+	}
+	return nil
+}
+
+var errResponseTooLarge = errors.New("response larger than the proxy allows")
+
+// upstreamError answers a failed upstream exchange.
+func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeError(w, fail(http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the proxy allows", "send a smaller body"))
+	case p.o.Blocked(err):
+		writeError(w, fail(http.StatusForbidden, "destination_blocked", err.Error(),
+			"the destination is a private, loopback or metadata address; an operator can allow ranges with AGENT_VAULT_NETWORK_ALLOWLIST"))
+	case errors.Is(err, errResponseTooLarge):
+		writeError(w, fail(http.StatusBadGateway, "response_too_large", "the upstream response is larger than the proxy allows", ""))
+	default:
+		p.log.Debug("upstream failed", "host", r.URL.Host, "err", err)
+		writeError(w, fail(http.StatusBadGateway, "upstream_unreachable", "could not reach "+hostOnly(r)+": "+trimErr(err), "check the host name and that it is up"))
+	}
+}
+
+func hostOnly(r *http.Request) string {
+	if r.URL.Host != "" {
+		return r.URL.Host
+	}
+	return r.Host
+}
+
+// trimErr keeps upstream errors short and free of request details.
+func trimErr(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	s := err.Error()
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return strings.TrimSpace(s)
+}

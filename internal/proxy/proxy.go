@@ -1,0 +1,226 @@
+// Package proxy is the broker proxy (SPEC §3.2, §4, §5): a forward proxy
+// that accepts CONNECT and absolute-form requests, authenticates the agent
+// from Proxy-Authorization, terminates TLS with a leaf minted for the
+// CONNECT target, matches each request to a service of the caller's vault,
+// injects the credential and forwards the request upstream through the
+// netguard dialer, streaming both ways. It does no database work per
+// request: grants come from the broker's in-memory view.
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/broker"
+	"github.com/agent-vault/agent-vault/internal/errs"
+)
+
+// Authority resolves proxy credentials to a grant (the broker's view).
+type Authority interface {
+	ProxyAuthorize(ctx context.Context, token, vaultHint string) (*broker.ProxyGrant, error)
+}
+
+// Certs terminates TLS for an intercepted CONNECT target.
+type Certs interface {
+	TLSServer(conn net.Conn, host string) *tls.Conn
+}
+
+// Options configure a Proxy. Zero fields mean the defaults.
+type Options struct {
+	Authority Authority // required
+	Certs     Certs     // required
+	// Dial opens upstream connections; the daemon passes the netguard
+	// dialer. It must refuse blocked destinations with an error that
+	// Blocked recognises.
+	Dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	Blocked func(err error) bool
+	// UpstreamRoots verify upstream TLS: system roots plus an operator bundle.
+	UpstreamRoots    *x509.CertPool
+	MaxRequestBytes  int64 // default 1 GiB
+	MaxResponseBytes int64 // 0: unlimited
+	Logger           *slog.Logger
+}
+
+// Proxy is the broker proxy's HTTP handler for the outer listener.
+type Proxy struct {
+	o          Options
+	log        *slog.Logger
+	transport  *http.Transport
+	rp         *httputil.ReverseProxy
+	inner      *http.Server
+	tunnels    *chanListener
+	tunnelInfo sync.Map // *tls.Conn → tunnelInfo
+	startOnce  sync.Once
+}
+
+// New builds a Proxy.
+func New(o Options) *Proxy {
+	if o.MaxRequestBytes <= 0 {
+		o.MaxRequestBytes = 1 << 30
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Dial == nil {
+		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+		o.Dial = d.DialContext
+	}
+	if o.Blocked == nil {
+		o.Blocked = func(error) bool { return false }
+	}
+	p := &Proxy{o: o, log: o.Logger, tunnels: newChanListener()}
+	p.transport = &http.Transport{
+		Proxy:                 nil, // never chain to another proxy
+		DialContext:           o.Dial,
+		TLSClientConfig:       &tls.Config{RootCAs: o.UpstreamRoots, MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   15 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:        func(*httputil.ProxyRequest) {}, // replaced per request in forward
+		Transport:      p.transport,
+		FlushInterval:  -1, // flush every write: SSE and streams reach the agent at once
+		ErrorHandler:   p.upstreamError,
+		ModifyResponse: p.modifyResponse,
+		ErrorLog:       slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
+	}
+	p.inner = &http.Server{
+		Handler:           http.HandlerFunc(p.serveTunnelled),
+		ConnContext:       p.tunnelContext,
+		ConnState:         p.tunnelState,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
+	}
+	p.inner.Protocols = new(http.Protocols)
+	p.inner.Protocols.SetHTTP1(true)
+	p.inner.Protocols.SetHTTP2(true)
+	return p
+}
+
+// start runs the inner server that serves intercepted tunnels.
+func (p *Proxy) start() {
+	p.startOnce.Do(func() { go func() { _ = p.inner.Serve(p.tunnels) }() })
+}
+
+// Close stops serving tunnels and drops idle upstream connections.
+func (p *Proxy) Close() error {
+	p.transport.CloseIdleConnections()
+	return p.inner.Close()
+}
+
+// ServeHTTP handles the outer listener: CONNECT, or absolute-form requests.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodConnect {
+		p.serveConnect(w, r)
+		return
+	}
+	if !r.URL.IsAbs() || (r.URL.Scheme != "http" && r.URL.Scheme != "https") {
+		writeError(w, fail(http.StatusBadRequest, "bad_request", "this is the Agent Vault proxy: send CONNECT host:port or an absolute http(s):// URL",
+			"set HTTPS_PROXY and HTTP_PROXY to this address (agent-vault run does it for you)"))
+		return
+	}
+	host, port, err := splitTarget(r.URL.Host, r.URL.Scheme)
+	if err != nil {
+		writeError(w, fail(http.StatusBadRequest, "bad_request", err.Error(), ""))
+		return
+	}
+	if hh, hp, err := splitTarget(r.Host, r.URL.Scheme); err != nil || hh != host || hp != port {
+		writeError(w, fail(http.StatusForbidden, "host_mismatch", "the Host header does not match the request URL", "send requests unchanged; the proxy never re-routes"))
+		return
+	}
+	g, berr := p.authorize(r.Context(), r.Header.Get("Proxy-Authorization"))
+	if berr != nil {
+		writeError(w, berr)
+		return
+	}
+	p.forward(w, r, g, target{scheme: r.URL.Scheme, host: host, port: port})
+}
+
+// authorize turns Proxy-Authorization into a grant or a broker error.
+func (p *Proxy) authorize(ctx context.Context, h string) (*broker.ProxyGrant, *brokerError) {
+	tok, hint, err := ParseProxyAuth(h)
+	if err != nil {
+		return nil, fail(http.StatusProxyAuthRequired, "proxy_auth_required", "proxy authentication required",
+			"use HTTPS_PROXY=http://<token>:<vault>@host:port, or Proxy-Authorization: Bearer <token>")
+	}
+	g, err := p.o.Authority.ProxyAuthorize(ctx, tok, hint)
+	if err == nil {
+		return g, nil
+	}
+	msg := err.Error()
+	if e, ok := errs.As(err); ok {
+		msg = e.Message
+	}
+	switch errs.KindOf(err) {
+	case errs.KindUnauthorized:
+		return nil, fail(http.StatusProxyAuthRequired, "proxy_auth_required", msg, "the token is unknown, expired or revoked")
+	case errs.KindInvalid:
+		return nil, fail(http.StatusBadRequest, "vault_required", msg, "name the vault in the proxy URL: http://<token>:<vault>@host:port")
+	case errs.KindForbidden, errs.KindNotFound:
+		return nil, fail(http.StatusForbidden, "forbidden", msg, "")
+	}
+	p.log.Error("proxy authorization failed", "err", err)
+	return nil, fail(http.StatusInternalServerError, "internal", "internal error while authorizing the request", "")
+}
+
+// target is where a request goes.
+type target struct {
+	scheme string
+	host   string // lowercase, no brackets
+	port   int
+}
+
+// splitTarget reads host[:port] with the scheme's default port.
+func splitTarget(hostport, scheme string) (string, int, error) {
+	if hostport == "" {
+		return "", 0, errors.New("the request names no host")
+	}
+	host, portStr, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host, portStr = strings.Trim(hostport, "[]"), ""
+	}
+	port := 443
+	if scheme == "http" {
+		port = 80
+	}
+	if portStr != "" {
+		n, err := strconv.Atoi(portStr)
+		if err != nil || n < 1 || n > 65535 {
+			return "", 0, errors.New("invalid port in " + hostport)
+		}
+		port = n
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "" {
+		return "", 0, errors.New("the request names no host")
+	}
+	return host, port, nil
+}
+
+// authority formats host:port, dropping the scheme's default port so that
+// signed URLs and Host-sensitive upstreams see what the agent meant.
+func (t target) authority() string {
+	h := t.host
+	if strings.Contains(h, ":") {
+		h = "[" + h + "]"
+	}
+	if (t.scheme == "https" && t.port == 443) || (t.scheme == "http" && t.port == 80) {
+		return h
+	}
+	return h + ":" + strconv.Itoa(t.port)
+}

@@ -1,0 +1,116 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/agent-vault/agent-vault/internal/service"
+)
+
+// maxSubstitutionBody bounds the body buffered for a body substitution.
+const maxSubstitutionBody = 16 << 20
+
+// applySubstitutions replaces the service's placeholders on the surfaces
+// each substitution declares (SPEC §4.5), encoding the value for each:
+// path and query URL-encoded, headers raw (CR/LF refused), the body by its
+// content type. Only declared surfaces are scanned: that scope is the
+// security boundary. Websocket frames are not rewritten yet.
+func applySubstitutions(r *http.Request, s *service.Service, lookup func(string) ([]byte, bool)) *brokerError {
+	for _, sub := range s.Substitutions {
+		val, ok := lookup(sub.Key)
+		if !ok {
+			if !mentions(r, sub) {
+				continue // placeholder unused: the missing key does not matter
+			}
+			return fail(http.StatusBadGateway, "credential_not_found", "credential "+sub.Key+" of service "+s.Name+" is not set", "ask a vault member to set it")
+		}
+		v := string(val)
+		if sub.Scans(service.SurfacePath) && strings.Contains(r.URL.Path, sub.Placeholder) {
+			r.URL.Path = strings.ReplaceAll(r.URL.Path, sub.Placeholder, v)
+			if r.URL.RawPath != "" {
+				r.URL.RawPath = strings.ReplaceAll(r.URL.RawPath, sub.Placeholder, url.PathEscape(v))
+			}
+		}
+		if sub.Scans(service.SurfaceQuery) && strings.Contains(r.URL.RawQuery, sub.Placeholder) {
+			r.URL.RawQuery = strings.ReplaceAll(r.URL.RawQuery, sub.Placeholder, url.QueryEscape(v))
+		}
+		if sub.Scans(service.SurfaceHeader) {
+			if strings.ContainsAny(v, "\r\n") {
+				return fail(http.StatusBadGateway, "credential_invalid", "credential "+sub.Key+" holds a line break and cannot go into a header", "")
+			}
+			for name, vals := range r.Header {
+				for i, hv := range vals {
+					if strings.Contains(hv, sub.Placeholder) {
+						r.Header[name][i] = strings.ReplaceAll(hv, sub.Placeholder, v)
+					}
+				}
+			}
+		}
+		if sub.Scans(service.SurfaceBody) {
+			if err := substituteBody(r, sub.Placeholder, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// mentions reports whether the request carries sub's placeholder on a
+// surface that does not need reading the body.
+func mentions(r *http.Request, sub service.Substitution) bool {
+	if sub.Scans(service.SurfacePath) && strings.Contains(r.URL.Path, sub.Placeholder) {
+		return true
+	}
+	if sub.Scans(service.SurfaceQuery) && strings.Contains(r.URL.RawQuery, sub.Placeholder) {
+		return true
+	}
+	if sub.Scans(service.SurfaceHeader) {
+		for _, vals := range r.Header {
+			for _, hv := range vals {
+				if strings.Contains(hv, sub.Placeholder) {
+					return true
+				}
+			}
+		}
+	}
+	return sub.Scans(service.SurfaceBody) || sub.Scans(service.SurfaceWebSocket)
+}
+
+// substituteBody rewrites the body by content type and fixes Content-Length.
+func substituteBody(r *http.Request, placeholder, value string) *brokerError {
+	if r.Body == nil || r.Body == http.NoBody || r.Header.Get("Content-Encoding") != "" {
+		return nil
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if strings.HasPrefix(mt, "multipart/") {
+		return nil
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxSubstitutionBody+1))
+	r.Body.Close()
+	if err != nil {
+		return fail(http.StatusBadRequest, "bad_request", "could not read the request body", "")
+	}
+	if len(data) > maxSubstitutionBody {
+		return fail(http.StatusRequestEntityTooLarge, "request_too_large", "a body substitution needs the body in memory; it is larger than "+strconv.Itoa(maxSubstitutionBody)+" bytes", "")
+	}
+	enc := value
+	switch {
+	case mt == "application/x-www-form-urlencoded":
+		enc = url.QueryEscape(value)
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		b, _ := json.Marshal(value)
+		enc = string(b[1 : len(b)-1])
+	}
+	data = bytes.ReplaceAll(data, []byte(placeholder), []byte(enc))
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	r.ContentLength = int64(len(data))
+	r.Header.Set("Content-Length", strconv.Itoa(len(data)))
+	r.TransferEncoding = nil
+	return nil
+}
