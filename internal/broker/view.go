@@ -92,7 +92,7 @@ func (b *Broker) ProxyAuthorize(ctx context.Context, tok, hint string) (*ProxyGr
 		return e.grant, e.err
 	}
 	g, expires, err := b.buildGrant(ctx, tok, hint, epoch)
-	if errs.KindOf(err) == errs.KindInternal {
+	if err != nil && errs.KindOf(err) == errs.KindInternal {
 		return nil, err // never cache a failure of our own
 	}
 	b.view.mu.Lock()
