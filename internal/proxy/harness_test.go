@@ -38,19 +38,19 @@ type countingStore struct {
 	n *atomic.Int64
 }
 
-func (c countingStore) count()                          { c.n.Add(1) }
-func (c countingStore) Keyring() store.KeyringStore     { c.count(); return c.Store.Keyring() }
-func (c countingStore) Users() store.Users              { c.count(); return c.Store.Users() }
-func (c countingStore) Sessions() store.Sessions        { c.count(); return c.Store.Sessions() }
-func (c countingStore) Vaults() store.Vaults            { c.count(); return c.Store.Vaults() }
-func (c countingStore) Grants() store.Grants            { c.count(); return c.Store.Grants() }
-func (c countingStore) Invites() store.Invites          { c.count(); return c.Store.Invites() }
-func (c countingStore) Settings() store.Settings        { c.count(); return c.Store.Settings() }
-func (c countingStore) Credentials() store.Credentials  { c.count(); return c.Store.Credentials() }
-func (c countingStore) Services() store.Services        { c.count(); return c.Store.Services() }
-func (c countingStore) Agents() store.Agents            { c.count(); return c.Store.Agents() }
-func (c countingStore) AgentGrants() store.AgentGrants  { c.count(); return c.Store.AgentGrants() }
-func (c countingStore) CA() store.CAStore               { c.count(); return c.Store.CA() }
+func (c countingStore) count()                         { c.n.Add(1) }
+func (c countingStore) Keyring() store.KeyringStore    { c.count(); return c.Store.Keyring() }
+func (c countingStore) Users() store.Users             { c.count(); return c.Store.Users() }
+func (c countingStore) Sessions() store.Sessions       { c.count(); return c.Store.Sessions() }
+func (c countingStore) Vaults() store.Vaults           { c.count(); return c.Store.Vaults() }
+func (c countingStore) Grants() store.Grants           { c.count(); return c.Store.Grants() }
+func (c countingStore) Invites() store.Invites         { c.count(); return c.Store.Invites() }
+func (c countingStore) Settings() store.Settings       { c.count(); return c.Store.Settings() }
+func (c countingStore) Credentials() store.Credentials { c.count(); return c.Store.Credentials() }
+func (c countingStore) Services() store.Services       { c.count(); return c.Store.Services() }
+func (c countingStore) Agents() store.Agents           { c.count(); return c.Store.Agents() }
+func (c countingStore) AgentGrants() store.AgentGrants { c.count(); return c.Store.AgentGrants() }
+func (c countingStore) CA() store.CAStore              { c.count(); return c.Store.CA() }
 func (c countingStore) ScopedSessions() store.ScopedSessions {
 	c.count()
 	return c.Store.ScopedSessions()
@@ -76,7 +76,11 @@ type seen struct {
 	reqs []*http.Request
 }
 
-func (s *seen) add(r *http.Request) { s.mu.Lock(); s.reqs = append(s.reqs, r.Clone(context.Background())); s.mu.Unlock() }
+func (s *seen) add(r *http.Request) {
+	s.mu.Lock()
+	s.reqs = append(s.reqs, r.Clone(context.Background()))
+	s.mu.Unlock()
+}
 func (s *seen) last() *http.Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -109,7 +113,11 @@ type lockedWriter struct {
 	b  *strings.Builder
 }
 
-func (w lockedWriter) Write(p []byte) (int, error) { w.mu.Lock(); defer w.mu.Unlock(); return w.b.Write(p) }
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
 
 func (e *env) logText() string { e.logMu.Lock(); defer e.logMu.Unlock(); return e.logs.String() }
 
