@@ -98,7 +98,9 @@ func childEnv(extra ...string) []string {
 		}
 		env = append(env, kv)
 	}
-	env = append(env, "HOME="+homeDir)
+	// Servers in these tests run without the broker proxy unless a test
+	// gives --mitm-port: many run at once and 14322 is a single port.
+	env = append(env, "HOME="+homeDir, "AGENT_VAULT_MITM_PORT=0")
 	return append(env, extra...)
 }
 
