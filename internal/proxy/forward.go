@@ -65,6 +65,10 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, g *broker.ProxyG
 			return
 		}
 	}
+	if subs := wsSubstitutions(out.svc); len(subs) > 0 && isWebSocket(r) {
+		p.serveWebSocket(w, r, out, subs, g.Credential)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, p.o.MaxRequestBytes)
 	p.log.Debug("proxy", "vault", g.VaultName, "actor", g.ActorName, "method", r.Method, "host", t.host, "path", r.URL.Path, "service", serviceName(out.svc))
 	p.rewriteAndServe(w, r, out)
