@@ -104,8 +104,12 @@ func substituteBody(r *http.Request, placeholder, value string) *brokerError {
 	case mt == "application/x-www-form-urlencoded":
 		enc = url.QueryEscape(value)
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
-		b, _ := json.Marshal(value)
-		enc = string(b[1 : len(b)-1])
+		var b bytes.Buffer
+		je := json.NewEncoder(&b)
+		je.SetEscapeHTML(false)
+		_ = je.Encode(value)
+		enc = strings.TrimSuffix(b.String(), "\n")
+		enc = enc[1 : len(enc)-1]
 	}
 	data = bytes.ReplaceAll(data, []byte(placeholder), []byte(enc))
 	r.Body = io.NopCloser(bytes.NewReader(data))
