@@ -36,6 +36,7 @@ type Store interface {
 	AgentGrants() AgentGrants
 	ScopedSessions() ScopedSessions
 	CA() CAStore
+	Proposals() Proposals
 
 	// InTx runs fn in one serialised write transaction: all of fn's writes
 	// are committed together or, when fn returns an error, none are.
@@ -175,4 +176,26 @@ type CAStore interface {
 	Load(ctx context.Context) (st model.CAState, ok bool, err error)
 	// Create stores the CA; ErrConflict if one exists.
 	Create(ctx context.Context, st model.CAState) error
+}
+
+// ProposalFilter narrows a proposal listing.
+type ProposalFilter struct {
+	VaultID string // "" for every vault
+	Status  model.ProposalStatus
+	Limit   int
+}
+
+// Proposals are agents' change requests.
+type Proposals interface {
+	// Create stores p with its sealed values and returns its new id.
+	Create(ctx context.Context, p model.Proposal) (int64, error)
+	Get(ctx context.Context, id int64) (model.Proposal, error)
+	ByApprovalHash(ctx context.Context, hash []byte) (model.Proposal, error)
+	List(ctx context.Context, f ProposalFilter) ([]model.Proposal, error)
+	CountPending(ctx context.Context, vaultID string, now time.Time) (int, error)
+	// Decide moves a pending proposal to status; ErrConflict if it is no
+	// longer pending (the other of a racing approve/reject won).
+	Decide(ctx context.Context, id int64, status model.ProposalStatus, by, reason string, at time.Time) error
+	// ExpireBefore marks pending proposals past their expiry as expired.
+	ExpireBefore(ctx context.Context, now time.Time) (int64, error)
 }
