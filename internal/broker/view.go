@@ -52,12 +52,16 @@ func (g *ProxyGrant) Credential(key string) ([]byte, bool) {
 	return v.Reveal(), true
 }
 
+// OAuthPending reports an OAuth credential approved but not connected yet.
+func (g *ProxyGrant) OAuthPending(key string) bool { return g.vault.oauthPending[key] }
+
 // vaultView is a vault's compiled contents at one epoch.
 type vaultView struct {
-	epoch    uint64
-	policy   model.HostPolicy
-	services []service.Service
-	creds    map[string]secret.Bytes
+	epoch        uint64
+	policy       model.HostPolicy
+	services     []service.Service
+	creds        map[string]secret.Bytes
+	oauthPending map[string]bool
 }
 
 type grantEntry struct {
@@ -147,14 +151,19 @@ func (b *Broker) vaultContents(ctx context.Context, v model.Vault, epoch uint64)
 		return nil, internal(err, "listing credentials")
 	}
 	creds := make(map[string]secret.Bytes, len(cs))
+	pending := map[string]bool{}
 	for _, c := range cs {
 		val, err := b.kr.Open(c.Ciphertext, credentialAD(v.ID, c.Key))
 		if err != nil {
 			return nil, errs.Internal(err, "decrypting credential "+c.Key)
 		}
+		if c.Type == model.CredentialOAuth && val.IsEmpty() {
+			pending[c.Key] = true
+			continue
+		}
 		creds[c.Key] = val
 	}
-	vv = &vaultView{epoch: epoch, policy: v.UnmatchedHostPolicy, services: svcs, creds: creds}
+	vv = &vaultView{epoch: epoch, policy: v.UnmatchedHostPolicy, services: svcs, creds: creds, oauthPending: pending}
 	b.view.mu.Lock()
 	b.view.vaults[v.ID] = vv
 	b.view.mu.Unlock()

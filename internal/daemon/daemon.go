@@ -89,7 +89,7 @@ func Run(ctx context.Context, o Options) error {
 		_ = ln.Close()
 		return err
 	}
-	go sweepSessions(ctx, db, log)
+	go sweepSessions(ctx, db, b, log)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -117,11 +117,14 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-// sweepSessions deletes expired sessions hourly.
-func sweepSessions(ctx context.Context, db *sqlstore.DB, log *slog.Logger) {
+// sweepSessions deletes expired sessions and expires overdue proposals hourly.
+func sweepSessions(ctx context.Context, db *sqlstore.DB, b *broker.Broker, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
+		if _, err := b.ExpireProposals(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("expiring proposals", "err", err)
+		}
 		if n, err := db.Sessions().DeleteExpired(ctx, time.Now().UTC()); err != nil && ctx.Err() == nil {
 			log.Warn("sweeping expired sessions", "err", err)
 		} else if n > 0 {

@@ -50,6 +50,11 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, g *broker.ProxyG
 			return
 		}
 		headers, missing, err := s.Auth.Render(g.Credential)
+		if missing != "" && g.OAuthPending(missing) {
+			writeError(w, fail(http.StatusBadGateway, "oauth_not_connected", "credential "+missing+" of service "+s.Name+" is an OAuth credential that is not connected yet",
+				"ask a vault member to connect it"))
+			return
+		}
 		if missing != "" {
 			writeError(w, fail(http.StatusBadGateway, "credential_not_found", "credential "+missing+" of service "+s.Name+" is not set in vault "+g.VaultName,
 				"ask a vault member to set it, or raise a proposal with a credential slot"))

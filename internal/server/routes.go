@@ -123,7 +123,7 @@ func (s *Server) routes() []route {
 				return b.UpdateInstanceSettings(ctx, a, in)
 			})
 		})},
-	}, s.contentRoutes()...)
+	}, append(s.contentRoutes(), s.proposalRoutes()...)...)
 }
 
 // withName wraps a handler of a vault-scoped route, binding {name}.
