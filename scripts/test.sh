@@ -8,6 +8,19 @@ cd "$(dirname "$0")/.."
 STATICCHECK_VERSION=2026.1  # honnef.co/go/tools v0.8.2
 export PATH="$PWD/bin:$PATH"
 
+# Tools the end-to-end tests drive: headless Chromium for the approval
+# page, Python requests, curl and git. Installed when missing and we may
+# (CI runs as root on Debian); tests that need a missing tool skip loudly.
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v git >/dev/null 2>&1 || need+=(git)
+python3 -c 'import requests' >/dev/null 2>&1 || need+=(python3-requests)
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "==> installing ${need[*]}"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
 echo "==> gofmt"
 unformatted=$(gofmt -l cmd internal e2e 2>/dev/null || true)
 if [ -n "$unformatted" ]; then
