@@ -9,9 +9,6 @@ import (
 	"github.com/agent-vault/agent-vault/internal/errs"
 )
 
-// SessionCookie is the browser's session cookie name.
-const SessionCookie = "av_session"
-
 // public wraps a handler that needs no authentication.
 func (s *Server) public(status int, fn func(r *http.Request) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -41,18 +38,14 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, status int, out
 	writeJSON(w, status, out)
 }
 
-// bearer returns the request's session token from the Authorization
-// header, or from the browser cookie.
+// bearer returns the request's token from the Authorization header. The
+// JSON API never authenticates by cookie: the browser pages (internal/web)
+// use the session cookie with their own CSRF checks, so a cross-site
+// request can never ride a cookie into the API.
 func bearer(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, tok, ok := strings.Cut(h, " ")
-		if ok && strings.EqualFold(scheme, "Bearer") {
-			return strings.TrimSpace(tok)
-		}
-		return ""
-	}
-	if c, err := r.Cookie(SessionCookie); err == nil {
-		return c.Value
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if ok && strings.EqualFold(scheme, "Bearer") {
+		return strings.TrimSpace(tok)
 	}
 	return ""
 }
