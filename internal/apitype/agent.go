@@ -98,6 +98,7 @@ type CreateScopedSessionRequest struct {
 
 // ScopedSessionCreated answers POST /v1/sessions. The token is shown once.
 type ScopedSessionCreated struct {
+	ID        string    `json:"id"`
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
 	AVAddr    string    `json:"av_addr,omitempty"`

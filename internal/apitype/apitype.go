@@ -37,6 +37,9 @@ type Status struct {
 	Version        string `json:"version"`
 	BaseURL        string `json:"base_url,omitempty"`
 	InviteOnly     bool   `json:"invite_only,omitempty"`
+	// ProxyPort is the broker proxy's port on the server's host; absent
+	// when the proxy is disabled.
+	ProxyPort int `json:"proxy_port,omitempty"`
 }
 
 // Credentials is the body of register and login.

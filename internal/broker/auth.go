@@ -31,7 +31,7 @@ func (b *Broker) Status(ctx context.Context) (apitype.Status, error) {
 	}
 	return apitype.Status{
 		Initialized: n > 0, NeedsFirstUser: n == 0, Version: b.version,
-		BaseURL: b.baseURL, InviteOnly: s.InviteOnly,
+		BaseURL: b.baseURL, InviteOnly: s.InviteOnly, ProxyPort: int(b.proxyPort.Load()),
 	}, nil
 }
 

@@ -36,12 +36,13 @@ type Options struct {
 
 // Broker runs the use cases.
 type Broker struct {
-	st      store.Store
-	kr      *keyring.Keyring
-	pw      password.Params
-	dummy   func() string // hash checked for unknown emails so they cost the same
-	baseURL string
-	version string
+	st        store.Store
+	kr        *keyring.Keyring
+	pw        password.Params
+	dummy     func() string // hash checked for unknown emails so they cost the same
+	baseURL   string
+	version   string
+	proxyPort atomic.Int64 // shown in /v1/status; 0 when the proxy is off
 	// epoch counts committed writes; the proxy's in-memory view reloads
 	// what it cached under an older epoch (see view.go).
 	epoch atomic.Uint64
@@ -116,3 +117,7 @@ func (b *Broker) tx(ctx context.Context, fn func(tx store.Store) error) error {
 
 // changed invalidates everything the proxy view cached.
 func (b *Broker) changed() { b.epoch.Add(1) }
+
+// SetProxyPort records the broker proxy's port once it listens, for
+// /v1/status (clients such as `agent-vault run` find the proxy there).
+func (b *Broker) SetProxyPort(port int) { b.proxyPort.Store(int64(port)) }

@@ -74,7 +74,7 @@ func (b *Broker) CreateScopedSession(ctx context.Context, a Actor, in apitype.Cr
 		if err := tx.ScopedSessions().Create(ctx, s); err != nil {
 			return internal(err, "creating the session")
 		}
-		out = apitype.ScopedSessionCreated{Token: tok, ExpiresAt: s.ExpiresAt, AVAddr: b.baseURL, Vault: v.Name, VaultRole: string(role)}
+		out = apitype.ScopedSessionCreated{ID: s.ID, Token: tok, ExpiresAt: s.ExpiresAt, AVAddr: b.baseURL, Vault: v.Name, VaultRole: string(role)}
 		return nil
 	})
 	return out, err

@@ -33,11 +33,11 @@ func Run(ctx context.Context, args []string) int {
 	root.SetOut(a.out)
 	root.SetErr(a.errOut)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(a.errOut, "error:", err)
 		var ec exitCode
 		if errors.As(err, &ec) {
-			return int(ec)
+			return int(ec) // a child's status, passed on silently
 		}
+		fmt.Fprintln(a.errOut, "error:", err)
 		return 1
 	}
 	return 0
@@ -63,7 +63,7 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.BoolVar(&a.json, "json", false, "print machine-readable JSON")
 	root.AddCommand(
 		a.serverCmd(), a.authCmd(), a.accountCmd(), a.vaultCmd(), a.userCmd(),
-		a.ownerCmd(), a.masterPasswordCmd(), a.versionCmd(), a.agentCmd(), a.catalogCmd(), a.caCmd(),
+		a.ownerCmd(), a.masterPasswordCmd(), a.versionCmd(), a.agentCmd(), a.catalogCmd(), a.caCmd(), a.runCmd(),
 	)
 	return root
 }

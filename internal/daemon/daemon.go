@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/broker"
@@ -97,7 +98,10 @@ func Run(ctx context.Context, o Options) error {
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String())
 	}
-	_ = proxyAddr
+	if _, p, err := net.SplitHostPort(proxyAddr); err == nil {
+		port, _ := strconv.Atoi(p)
+		b.SetProxyPort(port)
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server stopped: %w", err)

@@ -1,0 +1,259 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/client"
+	"github.com/agent-vault/agent-vault/internal/config"
+)
+
+// forwardedSignals reach the child as they reach `run`.
+var forwardedSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGWINCH, syscall.SIGUSR1, syscall.SIGUSR2}
+
+func (a *app) runCmd() *cobra.Command {
+	var ttl time.Duration
+	cmd := &cobra.Command{
+		Use:   "run [flags] -- CMD [ARGS...]",
+		Short: "Run an agent with its traffic brokered by Agent Vault",
+		Long: `Run CMD with HTTPS_PROXY, HTTP_PROXY, NO_PROXY, AGENT_VAULT_ADDR, AGENT_VAULT_TOKEN,
+AGENT_VAULT_VAULT and the CA variables (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS,
+REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, GIT_SSL_CAINFO, DENO_CERT) set, so that its
+HTTP clients go through the broker proxy and trust its CA.
+
+Logged in as a user, run mints a vault session for the resolved vault (--ttl)
+and revokes it when CMD exits. With AGENT_VAULT_TOKEN and AGENT_VAULT_ADDR set
+(a container, CI), it uses that token. run exits with CMD's exit code.`,
+		Args: cobra.MinimumNArgs(1),
+	}
+	setup := a.vaultScopedFlag(cmd)
+	cmd.Flags().DurationVar(&ttl, "ttl", 0, "lifetime of the minted session (default: the server's, 24h)")
+	cmd.Flags().SetInterspersed(false) // flags after CMD belong to CMD
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		code, err := a.run(cmd.Context(), setup, ttl, args)
+		if err != nil {
+			return err
+		}
+		if code != 0 {
+			return exitCode(code)
+		}
+		return nil
+	}
+	return cmd
+}
+
+// vaultScopedFlag adds --vault and returns its value's resolver.
+func (a *app) vaultScopedFlag(cmd *cobra.Command) func() (config.ResolvedVault, error) {
+	var vault string
+	cmd.Flags().StringVar(&vault, "vault", "", "vault name (default: see `agent-vault vault current`)")
+	return func() (config.ResolvedVault, error) { return a.resolveVault(vault) }
+}
+
+// runPlan is what run sets up before starting the child.
+type runPlan struct {
+	addr, token, vault string
+	scoped             bool // a vault session run minted (and revokes)
+	sessionID          string
+	proxyHost          string
+	proxyPort          int
+}
+
+func (a *app) run(ctx context.Context, resolve func() (config.ResolvedVault, error), ttl time.Duration, args []string) (int, error) {
+	plan, c, cleanup, err := a.prepareRun(ctx, resolve, ttl)
+	if err != nil {
+		return 0, err
+	}
+	defer cleanup()
+	cfg, err := a.clientConfig()
+	if err != nil {
+		return 0, err
+	}
+	env, files, err := a.childEnv(ctx, c, plan, cfg.DataDir)
+	defer func() {
+		for _, f := range files {
+			_ = os.Remove(f)
+		}
+	}()
+	if err != nil {
+		return 0, err
+	}
+	child := exec.Command(args[0], args[1:]...)
+	child.Env = env
+	child.Stdin, child.Stdout, child.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := child.Start(); err != nil {
+		return 0, fmt.Errorf("starting %s: %w", args[0], err)
+	}
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwardedSignals...)
+	defer signal.Stop(sigs)
+	done := make(chan error, 1)
+	go func() { done <- child.Wait() }()
+	for {
+		select {
+		case s := <-sigs:
+			_ = child.Process.Signal(s)
+		case err := <-done:
+			return exitStatus(child.ProcessState, err), nil
+		}
+	}
+}
+
+// exitStatus is the child's exit code, 128+signal when a signal killed it.
+func exitStatus(st *os.ProcessState, err error) int {
+	if st == nil {
+		return 1
+	}
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	if code := st.ExitCode(); code >= 0 {
+		return code
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+// prepareRun resolves the token (minting a session in user mode), checks
+// it once, and finds the proxy. It fails before any child starts.
+func (a *app) prepareRun(ctx context.Context, resolve func() (config.ResolvedVault, error), ttl time.Duration) (runPlan, *client.Client, func(), error) {
+	noop := func() {}
+	var plan runPlan
+	agent := config.LoadAgentEnv(nil)
+	if agent.Token != "" && agent.Addr != "" {
+		if ttl != 0 {
+			return plan, nil, noop, errors.New("--ttl does not apply in agent mode (AGENT_VAULT_TOKEN is set): the token's own lifetime holds")
+		}
+		plan = runPlan{addr: strings.TrimRight(agent.Addr, "/"), token: agent.Token, vault: agent.Vault}
+	} else {
+		c, cfg, err := a.authed()
+		if err != nil {
+			return plan, nil, noop, fmt.Errorf("%w (or set AGENT_VAULT_TOKEN and AGENT_VAULT_ADDR to run as an agent)", err)
+		}
+		rv, err := resolve()
+		if err != nil {
+			return plan, nil, noop, err
+		}
+		if ttl%time.Second != 0 {
+			return plan, nil, noop, fmt.Errorf("--ttl %s must be whole seconds", ttl)
+		}
+		s, err := c.CreateScopedSession(ctx, apitype.CreateScopedSessionRequest{Vault: rv.Name, TTLSeconds: int(ttl / time.Second), Label: "agent-vault run"})
+		if err != nil {
+			return plan, nil, noop, fmt.Errorf("minting a session for vault %s: %w", rv.Name, err)
+		}
+		plan = runPlan{addr: cfg.Address, token: s.Token, vault: s.Vault, scoped: true, sessionID: s.ID}
+		noop = func() {
+			if plan.sessionID != "" {
+				rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_, _ = c.RevokeScopedSession(rctx, plan.sessionID)
+			}
+		}
+	}
+	ac := client.New(client.Options{BaseURL: plan.addr, Token: plan.token})
+	st, err := ac.Status(ctx)
+	if err != nil {
+		noop()
+		return plan, nil, func() {}, err
+	}
+	d, err := ac.Discover(ctx, plan.vault)
+	if err != nil {
+		noop()
+		return plan, nil, func() {}, fmt.Errorf("the token does not work for vault %q: %w", plan.vault, err)
+	}
+	plan.vault = d.Vault
+	if st.ProxyPort == 0 {
+		noop()
+		return plan, nil, func() {}, fmt.Errorf("the server at %s runs without the broker proxy: start it with a --mitm-port", plan.addr)
+	}
+	u, _ := url.Parse(plan.addr)
+	plan.proxyHost, plan.proxyPort = u.Hostname(), st.ProxyPort
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(plan.proxyHost, strconv.Itoa(plan.proxyPort)), 5*time.Second)
+	if err != nil {
+		noop()
+		return plan, nil, func() {}, fmt.Errorf("the broker proxy at %s:%d is unreachable (%v): check the server's --mitm-port and your firewall", plan.proxyHost, plan.proxyPort, err)
+	}
+	conn.Close()
+	return plan, ac, noop, nil
+}
+
+// childEnv builds the child's environment and writes the CA files it
+// points at; it returns the files to remove afterwards.
+func (a *app) childEnv(ctx context.Context, c *client.Client, plan runPlan, dataDir string) ([]string, []string, error) {
+	caPEM, err := c.CAPEM(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetching the broker CA: %w", err)
+	}
+	dir := filepath.Join(dataDir, "run")
+	if err := config.EnsureDir(dir); err != nil {
+		return nil, nil, err
+	}
+	base := filepath.Join(dir, "ca-"+strconv.Itoa(os.Getpid()))
+	caOnly, bundle := base+".pem", base+"-bundle.pem"
+	files := []string{caOnly, bundle}
+	if err := os.WriteFile(caOnly, caPEM, 0o644); err != nil {
+		return nil, files, err
+	}
+	// Variables that replace the system store get the system roots too, so
+	// hosts the broker tunnels untouched still verify.
+	roots := config.SystemRootsPEM(nil)
+	if err := os.WriteFile(bundle, append(append(append([]byte(nil), caPEM...), '\n'), roots...), 0o644); err != nil {
+		return nil, files, err
+	}
+	u := &url.URL{Scheme: "http", Host: net.JoinHostPort(plan.proxyHost, strconv.Itoa(plan.proxyPort))}
+	if plan.scoped {
+		u.User = url.User(plan.token)
+	} else {
+		u.User = url.UserPassword(plan.token, plan.vault)
+	}
+	noProxy := mergeNoProxy([]string{"localhost", "127.0.0.1"}, config.ParentNoProxy(nil))
+	set := map[string]string{
+		"AGENT_VAULT_ADDR": plan.addr, "AGENT_VAULT_TOKEN": plan.token, "AGENT_VAULT_VAULT": plan.vault,
+		"HTTPS_PROXY": u.String(), "HTTP_PROXY": u.String(), "NO_PROXY": strings.Join(noProxy, ","),
+		"NODE_USE_ENV_PROXY": "1",
+		"SSL_CERT_FILE":      bundle, "REQUESTS_CA_BUNDLE": bundle, "CURL_CA_BUNDLE": bundle, "GIT_SSL_CAINFO": bundle, "DENO_CERT": bundle,
+		"NODE_EXTRA_CA_CERTS": caOnly,
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, ours := set[k]; ours || k == "no_proxy" || k == "https_proxy" || k == "http_proxy" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	for k, v := range set {
+		env = append(env, k+"="+v)
+	}
+	return env, files, nil
+}
+
+// mergeNoProxy joins lists without duplicates, keeping order.
+func mergeNoProxy(lists ...[]string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range lists {
+		for _, h := range l {
+			if !seen[strings.ToLower(h)] {
+				seen[strings.ToLower(h)] = true
+				out = append(out, h)
+			}
+		}
+	}
+	return out
+}
