@@ -65,3 +65,21 @@ func SystemRootsPEM(env Env) []byte {
 	}
 	return nil
 }
+
+// CAVars are the variables through which clients learn extra CAs, in the
+// order doctor checks them.
+var CAVars = []string{"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO"}
+
+// CAFiles returns the CA variables that are set, as name → path, in order.
+func CAFiles(env Env) [][2]string {
+	if env == nil {
+		env = os.Getenv
+	}
+	var out [][2]string
+	for _, k := range CAVars {
+		if v := env(k); v != "" {
+			out = append(out, [2]string{k, v})
+		}
+	}
+	return out
+}

@@ -1,0 +1,250 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agent-vault/agent-vault/internal/client"
+	"github.com/agent-vault/agent-vault/internal/config"
+)
+
+// doctorCheck is one line of `agent-vault doctor`.
+type doctorCheck struct {
+	Check  string `json:"check"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+func (a *app) doctorCmd() *cobra.Command {
+	var host string
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check that an agent can reach the server and the proxy, and trusts the CA",
+		Long: `Run the checks an agent's setup depends on, in order, each with a pass/fail
+line and a fix: server reachable, version match, token valid (and which vault it
+reaches), proxy reachable and authenticating, CA file present and trusted through
+SSL_CERT_FILE and friends, a round trip through the proxy to --host, clock skew.
+
+Uses AGENT_VAULT_TOKEN/AGENT_VAULT_ADDR when set (as inside 'agent-vault run'),
+else the CLI's login.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			checks := a.doctor(cmd.Context(), host)
+			failed := 0
+			for _, c := range checks {
+				if !c.OK {
+					failed++
+				}
+			}
+			if a.json {
+				if err := a.printJSON(map[string]any{"ok": failed == 0, "checks": checks}); err != nil {
+					return err
+				}
+			} else {
+				for _, c := range checks {
+					mark := "PASS"
+					if !c.OK {
+						mark = "FAIL"
+					}
+					fmt.Fprintf(a.out, "%s  %-22s %s\n", mark, c.Check, c.Detail)
+					if !c.OK && c.Fix != "" {
+						fmt.Fprintf(a.out, "      fix: %s\n", c.Fix)
+					}
+				}
+			}
+			if failed > 0 {
+				return exitCode(1)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&host, "host", "", "a host to reach through the proxy for the round-trip check (e.g. api.github.com)")
+	return cmd
+}
+
+// doctor runs the checks; later checks are skipped once one they need fails.
+func (a *app) doctor(ctx context.Context, host string) []doctorCheck {
+	var out []doctorCheck
+	add := func(c doctorCheck) bool { out = append(out, c); return c.OK }
+	agent := config.LoadAgentEnv(nil)
+	addr, tok, vault := agent.Addr, agent.Token, agent.Vault
+	if tok == "" || addr == "" {
+		cfg, err := a.clientConfig()
+		if err != nil {
+			add(doctorCheck{Check: "configuration", Detail: err.Error()})
+			return out
+		}
+		addr = cfg.Address
+		if s, err := config.ReadSession(cfg.DataDir); err == nil {
+			tok = s.Token
+		}
+	}
+	c := client.New(client.Options{BaseURL: addr, Token: tok})
+
+	// 1. Server reachable, and 7 (clock) from the same answer.
+	st, err := c.Status(ctx)
+	if !add(doctorCheck{Check: "server reachable", OK: err == nil, Detail: addr, Fix: "start it with `agent-vault server`, or set AGENT_VAULT_ADDR / --address to where it runs"}) {
+		out[len(out)-1].Detail = err.Error()
+		return out
+	}
+	add(doctorCheck{Check: "version", OK: st.Version == Version, Detail: "server " + st.Version + ", CLI " + Version,
+		Fix: "use the same agent-vault build for the CLI and the server"})
+
+	// 3. Token.
+	if tok == "" {
+		add(doctorCheck{Check: "token", Detail: "no token", Fix: "log in with `agent-vault auth login`, or set AGENT_VAULT_TOKEN (agent-vault run does)"})
+		return out
+	}
+	d, err := c.Discover(ctx, vault)
+	if err != nil {
+		add(doctorCheck{Check: "token", Detail: err.Error(), Fix: "mint a fresh token (`agent-vault vault token`) or check AGENT_VAULT_VAULT"})
+		return out
+	}
+	add(doctorCheck{Check: "token", OK: true, Detail: fmt.Sprintf("reaches vault %s (%d services, %d credentials)", d.Vault, len(d.Services), len(d.AvailableCredentials))})
+
+	// 4. Proxy reachable and authenticating.
+	if st.ProxyPort == 0 {
+		add(doctorCheck{Check: "proxy", Detail: "the server runs without the broker proxy", Fix: "start the server with --mitm-port (default 14322)"})
+		return out
+	}
+	u, _ := url.Parse(addr)
+	proxyAddr := net.JoinHostPort(u.Hostname(), strconv.Itoa(st.ProxyPort))
+	proxyURL := &url.URL{Scheme: "http", Host: proxyAddr, User: url.UserPassword(tok, d.Vault)}
+	code, err := proxyAuthProbe(ctx, proxyURL)
+	switch {
+	case err != nil:
+		add(doctorCheck{Check: "proxy", Detail: proxyAddr + ": " + err.Error(), Fix: "check the server's --mitm-port and that nothing blocks it"})
+		return out
+	case code == http.StatusProxyAuthRequired:
+		add(doctorCheck{Check: "proxy", Detail: proxyAddr + " refused the token (407)", Fix: "the token is not valid for the proxy: mint a new one"})
+		return out
+	}
+	add(doctorCheck{Check: "proxy", OK: true, Detail: proxyAddr + " accepts the token"})
+
+	// 5. CA file.
+	caPEM, err := c.CAPEM(ctx)
+	if err != nil {
+		add(doctorCheck{Check: "CA", Detail: err.Error(), Fix: "fetch it with `agent-vault ca fetch -o ca.pem`"})
+		return out
+	}
+	caOK, caDetail := caTrusted(caPEM)
+	add(doctorCheck{Check: "CA trusted", OK: caOK, Detail: caDetail,
+		Fix: "run the agent under `agent-vault run`, or point SSL_CERT_FILE (and REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS, …) at a file holding `agent-vault ca fetch`'s certificate"})
+
+	// 6. Round trip.
+	if host != "" {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(caPEM)
+		if roots, err := x509.SystemCertPool(); err == nil {
+			for _, b := range pemBlocks(caPEM) {
+				roots.AddCert(b)
+			}
+			pool = roots
+		}
+		hc := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL), TLSClientConfig: &tls.Config{RootCAs: pool}},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := hc.Get("https://" + host + "/")
+		if err != nil {
+			add(doctorCheck{Check: "round trip", Detail: err.Error(), Fix: "check the host name, the vault's services and unmatched_host_policy"})
+		} else {
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+			resp.Body.Close()
+			ok := resp.Header.Get("X-Agent-Vault-Proxy-Error") == ""
+			detail := fmt.Sprintf("https://%s/ answered %d", host, resp.StatusCode)
+			if !ok {
+				detail += " from the broker: " + string(bytes.TrimSpace(b))
+			}
+			add(doctorCheck{Check: "round trip", OK: ok, Detail: detail, Fix: "read the broker's error above; `agent-vault vault discover` lists what the vault brokers"})
+		}
+	}
+
+	// 7. Clock skew, from the server's Date header.
+	skew, err := clockSkew(ctx, addr)
+	if err != nil {
+		add(doctorCheck{Check: "clock", Detail: err.Error()})
+	} else {
+		add(doctorCheck{Check: "clock", OK: skew < 30*time.Second && skew > -30*time.Second, Detail: fmt.Sprintf("skew %s", skew.Round(time.Second)),
+			Fix: "sync the clocks (NTP): tokens and certificates depend on them"})
+	}
+	return out
+}
+
+// proxyAuthProbe sends one absolute-form request to a name that cannot
+// resolve; any answer but 407 means the proxy accepted the credentials.
+func proxyAuthProbe(ctx context.Context, proxy *url.URL) (int, error) {
+	tr := &http.Transport{Proxy: http.ProxyURL(proxy)}
+	defer tr.CloseIdleConnections()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent-vault-doctor.invalid/", nil)
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// caTrusted reports whether the CA variables an agent's clients read hold
+// the broker's certificate.
+func caTrusted(caPEM []byte) (bool, string) {
+	want := pemBlocks(caPEM)
+	if len(want) == 0 {
+		return false, "the server sent no certificate"
+	}
+	for _, nv := range config.CAFiles(nil) {
+		name, path := nv[0], nv[1]
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return false, name + "=" + path + " cannot be read: " + err.Error()
+		}
+		for _, c := range pemBlocks(b) {
+			if c.Equal(want[0]) {
+				return true, name + " holds the broker CA"
+			}
+		}
+		return false, name + "=" + path + " does not hold the broker CA"
+	}
+	return false, "no SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, NODE_EXTRA_CA_CERTS or GIT_SSL_CAINFO is set"
+}
+
+func pemBlocks(b []byte) []*x509.Certificate {
+	var out []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			return out
+		}
+		if c, err := x509.ParseCertificate(blk.Bytes); err == nil {
+			out = append(out, c)
+		}
+	}
+}
+
+// clockSkew compares the server's Date with the local clock.
+func clockSkew(ctx context.Context, addr string) (time.Duration, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, addr+"/health", nil)
+	resp, err := (&http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}).Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	d, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		return 0, fmt.Errorf("the server sent no Date header")
+	}
+	return time.Since(d), nil
+}
