@@ -20,6 +20,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/client"
 	"github.com/agent-vault/agent-vault/internal/config"
+	"github.com/agent-vault/agent-vault/pkg/agentvault"
 )
 
 // forwardedSignals reach the child as they reach `run`.
@@ -215,45 +216,11 @@ func (a *app) childEnv(ctx context.Context, c *client.Client, plan runPlan, data
 	if err := os.WriteFile(bundle, append(append(append([]byte(nil), caPEM...), '\n'), roots...), 0o644); err != nil {
 		return nil, files, err
 	}
-	u := &url.URL{Scheme: "http", Host: net.JoinHostPort(plan.proxyHost, strconv.Itoa(plan.proxyPort))}
-	if plan.scoped {
-		u.User = url.User(plan.token)
-	} else {
-		u.User = url.UserPassword(plan.token, plan.vault)
-	}
-	noProxy := mergeNoProxy([]string{"localhost", "127.0.0.1"}, config.ParentNoProxy(nil))
-	set := map[string]string{
-		"AGENT_VAULT_ADDR": plan.addr, "AGENT_VAULT_TOKEN": plan.token, "AGENT_VAULT_VAULT": plan.vault,
-		"HTTPS_PROXY": u.String(), "HTTP_PROXY": u.String(), "NO_PROXY": strings.Join(noProxy, ","),
-		"NODE_USE_ENV_PROXY": "1",
-		"SSL_CERT_FILE":      bundle, "REQUESTS_CA_BUNDLE": bundle, "CURL_CA_BUNDLE": bundle, "GIT_SSL_CAINFO": bundle, "DENO_CERT": bundle,
-		"NODE_EXTRA_CA_CERTS": caOnly,
-	}
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if _, ours := set[k]; ours || k == "no_proxy" || k == "https_proxy" || k == "http_proxy" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	for k, v := range set {
-		env = append(env, k+"="+v)
-	}
-	return env, files, nil
-}
-
-// mergeNoProxy joins lists without duplicates, keeping order.
-func mergeNoProxy(lists ...[]string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, l := range lists {
-		for _, h := range l {
-			if !seen[strings.ToLower(h)] {
-				seen[strings.ToLower(h)] = true
-				out = append(out, h)
-			}
-		}
-	}
-	return out
+	set := agentvault.ProxyEnv(agentvault.ProxyEnvOptions{
+		Addr: plan.addr, Token: plan.token, Vault: plan.vault, Scoped: plan.scoped,
+		ProxyHost: plan.proxyHost, ProxyPort: plan.proxyPort,
+		CAFile: caOnly, CABundleFile: bundle,
+		ParentNoProxy: config.ParentNoProxy(nil),
+	})
+	return agentvault.MergeEnviron(os.Environ(), set), files, nil
 }
