@@ -75,6 +75,7 @@ func validateProposal(in *apitype.CreateProposalRequest, cur []service.Service, 
 			return errs.Invalid(f+".key", "credential %s appears twice in this proposal", c.Key)
 		}
 		slots[c.Key] = c.Action
+		c.HasValue = false // only CreateProposal sets it, once the value is sealed
 		for _, lim := range []struct {
 			field, v string
 			max      int
@@ -118,6 +119,7 @@ func validateProposal(in *apitype.CreateProposalRequest, cur []service.Service, 
 			return errs.Invalid(f+".action", "action must be \"set\" or \"delete\", not %q", c.Action)
 		}
 	}
+	names := map[string]int{}
 	for i := range in.Services {
 		s := &in.Services[i]
 		f := "services[" + strconv.Itoa(i) + "]"
@@ -170,6 +172,10 @@ func validateProposal(in *apitype.CreateProposalRequest, cur []service.Service, 
 		default:
 			return errs.Invalid(f+".action", "action must be \"set\" or \"delete\", not %q", s.Action)
 		}
+		if j, dup := names[s.Name]; dup {
+			return errs.Invalid(f+".name", "service %s appears twice in this proposal (also services[%d])", s.Name, j)
+		}
+		names[s.Name] = i
 	}
 	return nil
 }
@@ -330,8 +336,15 @@ func (b *Broker) listProposals(ctx context.Context, vaultIDs []string, status st
 	default:
 		return out, errs.Invalid("status", "status must be pending, applied, rejected or expired, not %q", status)
 	}
+	if status != "" {
+		// Overdue proposals become expired first, so the status filter can
+		// run in the database and never hides an old pending one.
+		if _, err := b.ExpireProposals(ctx); err != nil {
+			return out, internal(err, "expiring proposals")
+		}
+	}
 	for _, vid := range vaultIDs {
-		ps, err := b.st.Proposals().List(ctx, store.ProposalFilter{VaultID: vid, Limit: 500})
+		ps, err := b.st.Proposals().List(ctx, store.ProposalFilter{VaultID: vid, Status: model.ProposalStatus(status), Limit: 500})
 		if err != nil {
 			return out, internal(err, "listing proposals")
 		}

@@ -68,6 +68,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Kind == errs.KindUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="agent-vault"`)
 	}
+	if e.Kind == errs.KindRateLimited && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "60")
+	}
 	writeJSON(w, status, body)
 }
 
