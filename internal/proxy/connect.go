@@ -104,6 +104,7 @@ func (p *Proxy) tunnelState(c net.Conn, st http.ConnState) {
 // grant is looked up again for every request (from memory), so a revoked
 // token stops working on open tunnels at the next request.
 func (p *Proxy) serveTunnelled(w http.ResponseWriter, r *http.Request) {
+	closeIfChunked(w, r)
 	info, ok := r.Context().Value(tunnelKey{}).(tunnelInfo)
 	if !ok {
 		writeError(w, fail(http.StatusInternalServerError, "internal", "request outside a tunnel", ""))

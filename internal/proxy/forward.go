@@ -29,6 +29,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, g *broker.ProxyG
 		return
 	}
 	svcs := g.Services()
+	loggedPath := r.URL.Path // before substitutions put values into it
 	res := service.Match(svcs, t.host, t.port, matchPath(r.URL.Path))
 	out := &outbound{t: t}
 	switch {
@@ -75,7 +76,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, g *broker.ProxyG
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, p.o.MaxRequestBytes)
-	p.log.Debug("proxy", "vault", g.VaultName, "actor", g.ActorName, "method", r.Method, "host", t.host, "path", r.URL.Path, "service", serviceName(out.svc))
+	p.log.Debug("proxy", "vault", g.VaultName, "actor", g.ActorName, "method", r.Method, "host", t.host, "path", loggedPath, "service", serviceName(out.svc))
 	p.rewriteAndServe(w, r, out)
 }
 
@@ -154,4 +155,15 @@ func trimErr(err error) string {
 		s = s[:200]
 	}
 	return strings.TrimSpace(s)
+}
+
+// closeIfChunked makes an HTTP/1 connection close after answering a
+// request with Transfer-Encoding. net/http drops a Content-Length sent
+// beside Transfer-Encoding, so that conflict cannot be seen here; closing
+// after the answer (RFC 9112 §6.1) discards anything smuggled after the
+// body instead of serving it as a request of its own.
+func closeIfChunked(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+		w.Header().Set("Connection", "close")
+	}
 }

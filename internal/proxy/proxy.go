@@ -129,6 +129,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveConnect(w, r)
 		return
 	}
+	closeIfChunked(w, r)
 	if !r.URL.IsAbs() || (r.URL.Scheme != "http" && r.URL.Scheme != "https") {
 		writeError(w, fail(http.StatusBadRequest, "bad_request", "this is the Agent Vault proxy: send CONNECT host:port or an absolute http(s):// URL",
 			"set HTTPS_PROXY and HTTP_PROXY to this address (agent-vault run does it for you)"))
