@@ -122,7 +122,7 @@ func (b *Broker) roleIn(ctx context.Context, st store.Store, a Actor, vaultID st
 
 // errBadToken is the answer to every unusable token.
 func errBadToken(why string) error {
-	return errs.Unauthorized("%s: log in again with `agent-vault auth login`, or ask for a new token", why)
+	return errs.Unauthorized("%s: users log in again with `agent-vault auth login`; agents need a new token (`agent-vault agent rotate`, or a fresh `agent-vault vault token`)", why)
 }
 
 // Authenticate resolves a bearer token to an actor: a user login session,

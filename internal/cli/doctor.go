@@ -111,7 +111,7 @@ func (a *app) doctor(ctx context.Context, host string) []doctorCheck {
 	}
 	d, err := c.Discover(ctx, vault)
 	if err != nil {
-		add(doctorCheck{Check: "token", Detail: err.Error(), Fix: "mint a fresh token (`agent-vault vault token`) or check AGENT_VAULT_VAULT"})
+		add(doctorCheck{Check: "token", Detail: err.Error(), Fix: "get a working token: `agent-vault agent rotate <agent>` for an agent token, a fresh `agent-vault vault token` for a vault session, `agent-vault auth login` for the CLI; and check AGENT_VAULT_VAULT"})
 		return out
 	}
 	add(doctorCheck{Check: "token", OK: true, Detail: fmt.Sprintf("reaches vault %s (%d services, %d credentials)", d.Vault, len(d.Services), len(d.AvailableCredentials))})

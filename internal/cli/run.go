@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -95,12 +97,14 @@ func (a *app) run(ctx context.Context, resolve func() (config.ResolvedVault, err
 	child := exec.Command(args[0], args[1:]...)
 	child.Env = env
 	child.Stdin, child.Stdout, child.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if err := child.Start(); err != nil {
-		return 0, fmt.Errorf("starting %s: %w", args[0], err)
-	}
+	// Catch signals before the child exists, so none that arrives as it
+	// starts can kill run (orphaning the child) or be lost.
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwardedSignals...)
 	defer signal.Stop(sigs)
+	if err := child.Start(); err != nil {
+		return 0, fmt.Errorf("starting %s: %w", args[0], err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- child.Wait() }()
 	for {
@@ -175,7 +179,11 @@ func (a *app) prepareRun(ctx context.Context, resolve func() (config.ResolvedVau
 	d, err := ac.Discover(ctx, plan.vault)
 	if err != nil {
 		noop()
-		return plan, nil, func() {}, fmt.Errorf("the token does not work for vault %q: %w", plan.vault, err)
+		which := "its vault"
+		if plan.vault != "" {
+			which = "vault " + plan.vault
+		}
+		return plan, nil, func() {}, fmt.Errorf("the token does not work for %s: %w", which, err)
 	}
 	plan.vault = d.Vault
 	if st.ProxyPort == 0 {
@@ -204,7 +212,9 @@ func (a *app) childEnv(ctx context.Context, c *client.Client, plan runPlan, data
 	if err := config.EnsureDir(dir); err != nil {
 		return nil, nil, err
 	}
-	base := filepath.Join(dir, "ca-"+strconv.Itoa(os.Getpid()))
+	// Unique per run: two runs that share a data dir (containers with the
+	// same pid) never overwrite each other's files.
+	base := filepath.Join(dir, "ca-"+strconv.Itoa(os.Getpid())+"-"+randomSuffix())
 	caOnly, bundle := base+".pem", base+"-bundle.pem"
 	files := []string{caOnly, bundle}
 	if err := os.WriteFile(caOnly, caPEM, 0o644); err != nil {
@@ -223,4 +233,11 @@ func (a *app) childEnv(ctx context.Context, c *client.Client, plan runPlan, data
 		ParentNoProxy: config.ParentNoProxy(nil),
 	})
 	return agentvault.MergeEnviron(os.Environ(), set), files, nil
+}
+
+// randomSuffix is 8 hex characters for file names.
+func randomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -78,11 +78,11 @@ func ProxyEnv(o ProxyEnvOptions) map[string]string {
 		port = DefaultProxyPort
 	}
 	proxy := &url.URL{Scheme: "http", Host: net.JoinHostPort(host, strconv.Itoa(port))}
-	if o.Scoped || o.Vault == "" {
-		proxy.User = url.User(o.Token)
-	} else {
-		proxy.User = url.UserPassword(o.Token, o.Vault)
-	}
+	// Always token:vault (token: with no vault), even for a vault session
+	// that carries its own vault: clients such as Python requests and git
+	// send no Proxy-Authorization at all for user info without a password.
+	// The proxy accepts a session's own vault as the hint.
+	proxy.User = url.UserPassword(o.Token, o.Vault)
 	env := map[string]string{
 		EnvAddr:              o.Addr,
 		EnvToken:             o.Token,

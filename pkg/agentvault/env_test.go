@@ -33,7 +33,7 @@ func TestProxyEnv(t *testing.T) {
 				ProxyHost: "127.0.0.1", ProxyPort: 14322, CAFile: "/run/ca.pem", CABundleFile: "/run/bundle.pem"},
 			want: with(map[string]string{
 				"AGENT_VAULT_ADDR": "http://127.0.0.1:14321", "AGENT_VAULT_TOKEN": "av_sess_abc", "AGENT_VAULT_VAULT": "ci",
-				"HTTPS_PROXY": "http://av_sess_abc@127.0.0.1:14322", "HTTP_PROXY": "http://av_sess_abc@127.0.0.1:14322",
+				"HTTPS_PROXY": "http://av_sess_abc:ci@127.0.0.1:14322", "HTTP_PROXY": "http://av_sess_abc:ci@127.0.0.1:14322",
 				"NO_PROXY": "localhost,127.0.0.1", "NODE_USE_ENV_PROXY": "1",
 			}, caVars("/run/bundle.pem", "/run/ca.pem")),
 		},
@@ -52,7 +52,7 @@ func TestProxyEnv(t *testing.T) {
 			in:   ProxyEnvOptions{Addr: "http://[::1]:14321", Token: "av_agt_y", CAFile: "/ca.pem"},
 			want: with(map[string]string{
 				"AGENT_VAULT_ADDR": "http://[::1]:14321", "AGENT_VAULT_TOKEN": "av_agt_y",
-				"HTTPS_PROXY": "http://av_agt_y@[::1]:14322", "HTTP_PROXY": "http://av_agt_y@[::1]:14322",
+				"HTTPS_PROXY": "http://av_agt_y:@[::1]:14322", "HTTP_PROXY": "http://av_agt_y:@[::1]:14322",
 				"NO_PROXY": "localhost,127.0.0.1", "NODE_USE_ENV_PROXY": "1",
 			}, caVars("/ca.pem", "/ca.pem")),
 		},
@@ -62,7 +62,7 @@ func TestProxyEnv(t *testing.T) {
 				ParentNoProxy: []string{"LOCALHOST", "internal.example", " ", "127.0.0.1", "Internal.Example", ".corp"}},
 			want: with(map[string]string{
 				"AGENT_VAULT_ADDR": "http://h:1", "AGENT_VAULT_TOKEN": "t", "AGENT_VAULT_VAULT": "v",
-				"HTTPS_PROXY": "http://t@h:2", "HTTP_PROXY": "http://t@h:2",
+				"HTTPS_PROXY": "http://t:v@h:2", "HTTP_PROXY": "http://t:v@h:2",
 				"NO_PROXY": "localhost,127.0.0.1,internal.example,.corp", "NODE_USE_ENV_PROXY": "1",
 			}, caVars("/b.pem", "/b.pem")),
 		},
@@ -71,7 +71,7 @@ func TestProxyEnv(t *testing.T) {
 			in:   ProxyEnvOptions{Addr: "http://h:1", Token: "t", Scoped: true, ProxyPort: 2},
 			want: map[string]string{
 				"AGENT_VAULT_ADDR": "http://h:1", "AGENT_VAULT_TOKEN": "t",
-				"HTTPS_PROXY": "http://t@h:2", "HTTP_PROXY": "http://t@h:2",
+				"HTTPS_PROXY": "http://t:@h:2", "HTTP_PROXY": "http://t:@h:2",
 				"NO_PROXY": "localhost,127.0.0.1", "NODE_USE_ENV_PROXY": "1",
 			},
 		},

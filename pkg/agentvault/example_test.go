@@ -45,8 +45,8 @@ func ExampleProxyEnv() {
 	// CURL_CA_BUNDLE=/tmp/av/ca-bundle.pem
 	// DENO_CERT=/tmp/av/ca-bundle.pem
 	// GIT_SSL_CAINFO=/tmp/av/ca-bundle.pem
-	// HTTPS_PROXY=http://av_sess_example@127.0.0.1:14322
-	// HTTP_PROXY=http://av_sess_example@127.0.0.1:14322
+	// HTTPS_PROXY=http://av_sess_example:default@127.0.0.1:14322
+	// HTTP_PROXY=http://av_sess_example:default@127.0.0.1:14322
 	// NODE_EXTRA_CA_CERTS=/tmp/av/ca.pem
 	// NODE_USE_ENV_PROXY=1
 	// NO_PROXY=localhost,127.0.0.1,internal.example.com

@@ -1,0 +1,193 @@
+package e2e
+
+// `agent-vault run` as a logged-in user: it mints a vault session, hands
+// the child exactly the SPEC §3.2 variables, and revokes the session and
+// removes the CA files when the child exits.
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRunUserMode(t *testing.T) {
+	t.Parallel()
+	curl := rnTool(t, "curl")
+	rnTool(t, "env")
+	ca := rnNewCA(t)
+	up := rnStartUpstream(t, ca, rnUpstreamIP, rnAuthHandler("Bearer "+rnSecret))
+	b := rnStart(t, ca)
+	b.bearer(up.hostport(), "localhost:"+strconv.Itoa(up.port))
+	base := rnCleanClientEnv(t.TempDir())
+	var minted []string // every token a run handed out
+
+	// 1. curl under run reaches the upstream with the credential injected.
+	before := up.count()
+	r := b.run(base, "run", "--", curl, "-sS", "--max-time", "20", "https://"+up.hostport()+"/echo")
+	if r.code != 0 || r.stdout != "authorized GET /echo\n" {
+		t.Fatalf("curl under run did not get the upstream's answer:\n%s", r)
+	}
+	up.checkAuth(t, before, "Bearer "+rnSecret)
+
+	// 2. The child's environment: exactly the SPEC §3.2 variables on top
+	// of the parent's, NO_PROXY merged with the parent's (both spellings),
+	// the parent's lower-case proxy variables dropped, no credential value.
+	parent := append(append([]string(nil), base...),
+		"NO_PROXY=corp.example,LOCALHOST", "no_proxy=10.0.0.0/8,corp.example",
+		"https_proxy=http://stale.example:3128", "HTTPS_PROXY=http://stale.example:3128", "http_proxy=http://stale.example:3128",
+		"SSL_CERT_FILE=", "E2E_PARENT_MARKER=kept as is")
+	r = b.run(parent, "run", "--", "env", "-0")
+	if r.code != 0 {
+		t.Fatalf("run -- env -0:\n%s", r)
+	}
+	got := rnEnvMap(r.stdout)
+	tok := got["AGENT_VAULT_TOKEN"]
+	minted = append(minted, tok)
+	if !strings.HasPrefix(tok, "av_sess_") {
+		t.Fatalf("AGENT_VAULT_TOKEN = %q, want a minted av_sess_ vault session", tok)
+	}
+	runDir := filepath.Join(b.owner.dir, "run")
+	bundle, caOnly := got["SSL_CERT_FILE"], got["NODE_EXTRA_CA_CERTS"]
+	// token:vault even for a vault session: some clients (Python requests,
+	// git) send no proxy credentials for user info without a password.
+	proxy := "http://" + tok + ":default@127.0.0.1:" + strconv.Itoa(b.mitmPort)
+	wantSet := map[string]string{
+		"AGENT_VAULT_ADDR": b.srv.url, "AGENT_VAULT_TOKEN": tok, "AGENT_VAULT_VAULT": "default",
+		"HTTPS_PROXY": proxy, "HTTP_PROXY": proxy,
+		"NO_PROXY":           "localhost,127.0.0.1,corp.example,10.0.0.0/8",
+		"NODE_USE_ENV_PROXY": "1",
+		"SSL_CERT_FILE":      bundle, "REQUESTS_CA_BUNDLE": bundle, "CURL_CA_BUNDLE": bundle, "GIT_SSL_CAINFO": bundle, "DENO_CERT": bundle,
+		"NODE_EXTRA_CA_CERTS": caOnly,
+	}
+	if len(wantSet) != len(rnSpecVars) {
+		t.Fatalf("test bug: %d variables checked, SPEC lists %d", len(wantSet), len(rnSpecVars))
+	}
+	if filepath.Dir(bundle) != runDir || filepath.Dir(caOnly) != runDir || bundle == caOnly {
+		t.Errorf("CA files %q and %q, want two files under %s", bundle, caOnly, runDir)
+	}
+	want := rnEnvList(childEnv(parent...))
+	for _, k := range append([]string{"no_proxy", "https_proxy", "http_proxy"}, rnSpecVars...) {
+		delete(want, k)
+	}
+	for k, v := range wantSet {
+		want[k] = v
+	}
+	rnDiffEnv(t, got, want)
+	for k, v := range got {
+		if strings.Contains(v, rnSecret) {
+			t.Errorf("the child's %s holds the credential value", k)
+		}
+	}
+
+	// 3. While the child runs: the CA files hold the broker CA (the bundle
+	// also the system roots), and the session run minted is listed with
+	// the asked --ttl.
+	r = b.run(base, "run", "--ttl", "1h", "--", "sh", "-c",
+		`cat "$NODE_EXTRA_CA_CERTS"; echo =====; cat "$SSL_CERT_FILE"; echo =====; "$0" --address "$1" --data-dir "$2" vault token list --json; echo =====; echo "$AGENT_VAULT_TOKEN"`,
+		binPath, b.srv.url, b.owner.dir)
+	if r.code != 0 {
+		t.Fatalf("run -- sh -c …:\n%s", r)
+	}
+	parts := strings.Split(r.stdout, "=====\n")
+	if len(parts) != 4 {
+		t.Fatalf("unexpected output:\n%s", r)
+	}
+	minted = append(minted, strings.TrimSpace(parts[3]))
+	brokerCA := rnCerts(b.caPEM)[0]
+	if c := rnCerts([]byte(parts[0])); len(c) != 1 || !c[0].Equal(brokerCA) {
+		t.Errorf("NODE_EXTRA_CA_CERTS holds %d certificates, want exactly the broker CA", len(c))
+	}
+	bc := rnCerts([]byte(parts[1]))
+	if len(bc) == 0 || !bc[0].Equal(brokerCA) {
+		t.Errorf("SSL_CERT_FILE does not start with the broker CA (%d certificates)", len(bc))
+	}
+	if _, err := os.Stat("/etc/ssl/certs/ca-certificates.crt"); err == nil && len(bc) < 2 {
+		t.Errorf("SSL_CERT_FILE holds %d certificate(s): the system roots are missing", len(bc))
+	}
+	var during struct {
+		Sessions []struct {
+			ID, Label, Vault string
+			VaultRole        string    `json:"vault_role"`
+			CreatedAt        time.Time `json:"created_at"`
+			ExpiresAt        time.Time `json:"expires_at"`
+		} `json:"sessions"`
+	}
+	decodeStrict(t, parts[2], &during)
+	if len(during.Sessions) != 1 {
+		t.Fatalf("during the run, vault token list shows %d sessions, want the one run minted:\n%s", len(during.Sessions), parts[2])
+	}
+	s := during.Sessions[0]
+	if s.Vault != "default" || s.Label != "agent-vault run" {
+		t.Errorf("minted session: vault %q label %q", s.Vault, s.Label)
+	}
+	if d := s.ExpiresAt.Sub(s.CreatedAt); d < 59*time.Minute || d > 61*time.Minute {
+		t.Errorf("--ttl 1h minted a session living %s", d)
+	}
+
+	// 4. --vault picks the vault (and `vault run` is the same command).
+	b.owner.ok("", "vault", "create", "other")
+	r = b.run(base, "vault", "run", "--vault", "other", "--", "env", "-0")
+	if r.code != 0 {
+		t.Fatalf("vault run --vault other:\n%s", r)
+	}
+	o := rnEnvMap(r.stdout)
+	minted = append(minted, o["AGENT_VAULT_TOKEN"])
+	if o["AGENT_VAULT_VAULT"] != "other" || !strings.HasPrefix(o["AGENT_VAULT_TOKEN"], "av_sess_") {
+		t.Errorf("vault run --vault other: AGENT_VAULT_VAULT=%q", o["AGENT_VAULT_VAULT"])
+	}
+
+	// 5. Afterwards: every minted session is revoked (listed nowhere, 401
+	// on /discover) and the CA files are gone.
+	if ss := b.scopedSessions(); len(ss) != 0 {
+		t.Errorf("after the runs, vault token list shows %d sessions, want none: %v", len(ss), ss)
+	}
+	for _, tok := range minted {
+		if tok == "" {
+			t.Error("a run handed out no token")
+			continue
+		}
+		if resp := call(t, http.MethodGet, b.srv.url+"/discover", tok, nil); resp.status != http.StatusUnauthorized {
+			t.Errorf("a token run minted still works after the child exited: GET /discover %s", resp)
+		}
+	}
+	for _, f := range []string{bundle, caOnly} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("CA file %s still exists after run (%v)", f, err)
+		}
+	}
+	if ents, err := os.ReadDir(runDir); err != nil || len(ents) != 0 {
+		t.Errorf("%s holds %d files after the runs (%v)", runDir, len(ents), err)
+	}
+}
+
+// rnDiffEnv reports every difference between two environments.
+func rnDiffEnv(t *testing.T, got, want map[string]string) {
+	t.Helper()
+	var keys []string
+	for k := range want {
+		keys = append(keys, k)
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		g, gok := got[k]
+		w, wok := want[k]
+		switch {
+		case !gok:
+			t.Errorf("the child's environment lacks %s (want %q)", k, w)
+		case !wok:
+			t.Errorf("the child's environment has an extra %s=%q", k, g)
+		case g != w:
+			t.Errorf("the child's %s = %q, want %q", k, g, w)
+		}
+	}
+}
