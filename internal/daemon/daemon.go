@@ -18,6 +18,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/config"
 	"github.com/agent-vault/agent-vault/internal/server"
 	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
+	"github.com/agent-vault/agent-vault/internal/web"
 )
 
 // shutdownGrace bounds how long in-flight requests may take after a signal.
@@ -80,7 +81,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           server.New(server.Options{Broker: b, Logger: log, CAPEM: root.CertPEM()}),
+		Handler:           server.New(server.Options{Broker: b, Logger: log, CAPEM: root.CertPEM(), Web: web.New(web.Options{Broker: b, BaseURL: cfg.BaseURL, Logger: log})}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

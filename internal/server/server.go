@@ -21,7 +21,13 @@ type Options struct {
 	MaxBody int64 // bytes; DefaultMaxBody when zero
 	// CAPEM is the broker proxy's root certificate, served publicly.
 	CAPEM []byte
+	// Web serves the browser pages (internal/web) on WebPaths; nil serves none.
+	Web http.Handler
 }
+
+// WebPaths are the browser pages' URL patterns, routed to Options.Web for
+// every method (internal/web answers 405 itself).
+var WebPaths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout"}
 
 // Server is the control plane handler.
 type Server struct {
@@ -45,6 +51,11 @@ func New(o Options) *Server {
 	s := &Server{b: o.Broker, log: o.Logger, maxBody: o.MaxBody, caPEM: o.CAPEM, mux: http.NewServeMux()}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, rt.h)
+	}
+	if o.Web != nil {
+		for _, p := range WebPaths {
+			s.mux.Handle(p, o.Web)
+		}
 	}
 	return s
 }

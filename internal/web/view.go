@@ -1,0 +1,246 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/service"
+)
+
+// proposalView is a proposal as the page shows it: plain strings only, so
+// that the template escapes every one of them.
+type proposalView struct {
+	ID              int64
+	Status          string
+	Pending         bool
+	Vault           string
+	CreatedBy       string
+	CreatedByType   string
+	CreatedAt       string
+	ExpiresAt       string
+	DecidedAt       string
+	DecidedBy       string
+	RejectionReason string
+	Message         string
+	UserMessage     string
+	Services        []serviceView
+	Credentials     []credView
+	NeedsInput      bool // some slot takes a value from the reviewer
+}
+
+type serviceView struct {
+	Action   string // set or delete
+	Name     string
+	Host     string
+	AuthType string
+	Disabled bool
+	Keys     []string
+	Subs     []subView
+}
+
+type subView struct {
+	Key, Placeholder, In string
+}
+
+type credView struct {
+	Action             string // set or delete
+	Key                string
+	Type               string // static or oauth
+	Description        string
+	ObtainURL          string // set only for an http(s) URL: shown as a link
+	ObtainText         string // anything else: shown as text
+	ObtainInstructions string
+	HasValue           bool // the agent supplied a value
+	Input              bool // the reviewer may type a value
+	Required           bool // … and must
+	OAuth              *apitype.OAuthConfig
+}
+
+// timeFmt is how pages show times (always UTC).
+const timeFmt = "2006-01-02 15:04 UTC"
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeFmt)
+}
+
+// linkURL returns s when it is an absolute http(s) URL with a host, the
+// only kind of "obtain" hint shown as a link.
+func linkURL(s string) string {
+	s = strings.TrimSpace(s)
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Opaque != "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return ""
+	}
+	if strings.ContainsAny(s, " \t\r\n\"'<>`") {
+		return ""
+	}
+	return u.String()
+}
+
+func newProposalView(p apitype.Proposal) *proposalView {
+	v := &proposalView{
+		ID: p.ID, Status: p.Status, Pending: p.Status == "pending", Vault: p.Vault,
+		CreatedBy: p.CreatedBy, CreatedByType: p.CreatedByType,
+		CreatedAt: fmtTime(p.CreatedAt), ExpiresAt: fmtTime(p.ExpiresAt),
+		DecidedBy: p.DecidedBy, RejectionReason: p.RejectionReason,
+		Message: p.Message, UserMessage: p.UserMessage,
+	}
+	if p.DecidedAt != nil {
+		v.DecidedAt = fmtTime(*p.DecidedAt)
+	}
+	for _, s := range p.Services {
+		v.Services = append(v.Services, newServiceView(s))
+	}
+	for _, c := range p.Credentials {
+		cv := credView{
+			Action: c.Action, Key: c.Key, Type: c.Type, Description: c.Description,
+			ObtainInstructions: c.ObtainInstructions, HasValue: c.HasValue, OAuth: c.OAuth,
+		}
+		if cv.Type == "" {
+			cv.Type = "static"
+		}
+		if l := linkURL(c.Obtain); l != "" {
+			cv.ObtainURL = l
+		} else {
+			cv.ObtainText = c.Obtain
+		}
+		cv.Input = c.Action == "set" && cv.Type != "oauth"
+		cv.Required = cv.Input && !c.HasValue
+		v.NeedsInput = v.NeedsInput || cv.Input
+		v.Credentials = append(v.Credentials, cv)
+	}
+	return v
+}
+
+// newServiceView describes a service change, with the defaults and the
+// referenced keys the broker will apply.
+func newServiceView(s apitype.ProposalService) serviceView {
+	sv := serviceView{Action: s.Action, Name: s.Name, Host: s.Host, Disabled: s.Enabled != nil && !*s.Enabled}
+	if s.Auth == nil {
+		return sv
+	}
+	sv.AuthType = s.Auth.Type
+	if svc, err := service.FromAPI(apitype.Service{Name: s.Name, Host: s.Host, Enabled: s.Enabled, Auth: *s.Auth, Substitutions: s.Substitutions}, ""); err == nil {
+		sv.Keys = svc.ReferencedKeys()
+		for _, sub := range svc.Substitutions {
+			a := sub.ToAPI()
+			sv.Subs = append(sv.Subs, subView{Key: a.Key, Placeholder: a.Placeholder, In: strings.Join(a.In, ", ")})
+		}
+		return sv
+	}
+	// Stored proposals were validated; this is only a fallback.
+	seen := map[string]bool{}
+	for _, k := range []string{s.Auth.Token, s.Auth.Username, s.Auth.Password, s.Auth.Key} {
+		if k != "" {
+			seen[k] = true
+		}
+	}
+	for _, sub := range s.Substitutions {
+		seen[sub.Key] = true
+		sv.Subs = append(sv.Subs, subView{Key: sub.Key, Placeholder: sub.Placeholder, In: strings.Join(sub.In, ", ")})
+	}
+	for k := range seen {
+		sv.Keys = append(sv.Keys, k)
+	}
+	sort.Strings(sv.Keys)
+	return sv
+}
+
+// listItem is one row of the proposals list.
+type listItem struct {
+	ID        int64
+	Status    string
+	Vault     string
+	CreatedBy string
+	CreatedAt string
+	ExpiresAt string
+	Summary   string
+}
+
+func newListItem(p apitype.Proposal) listItem {
+	var parts []string
+	for _, s := range p.Services {
+		parts = append(parts, s.Action+" service "+firstNonEmpty(s.Name, s.Host))
+	}
+	for _, c := range p.Credentials {
+		parts = append(parts, c.Action+" credential "+c.Key)
+	}
+	sum := strings.Join(parts, "; ")
+	if r := []rune(sum); len(r) > 160 {
+		sum = string(r[:159]) + "…"
+	}
+	return listItem{ID: p.ID, Status: p.Status, Vault: p.Vault, CreatedBy: p.CreatedBy,
+		CreatedAt: fmtTime(p.CreatedAt), ExpiresAt: fmtTime(p.ExpiresAt), Summary: sum}
+}
+
+func firstNonEmpty(xs ...string) string {
+	for _, x := range xs {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// statusOf maps an error kind to an HTTP status, as the JSON API does.
+func statusOf(err error) int {
+	switch errs.KindOf(err) {
+	case errs.KindInvalid:
+		return http.StatusBadRequest
+	case errs.KindUnauthorized:
+		return http.StatusUnauthorized
+	case errs.KindForbidden:
+		return http.StatusForbidden
+	case errs.KindNotFound:
+		return http.StatusNotFound
+	case errs.KindConflict:
+		return http.StatusConflict
+	case errs.KindGone:
+		return http.StatusGone
+	case errs.KindTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case errs.KindRateLimited:
+		return http.StatusTooManyRequests
+	case errs.KindUnavailable:
+		return http.StatusServiceUnavailable
+	case errs.KindMethod:
+		return http.StatusMethodNotAllowed
+	}
+	return http.StatusInternalServerError
+}
+
+// message is what a page says about err: the broker's safe message with a
+// short lead, never an internal cause.
+func message(err error) string {
+	e, ok := errs.As(err)
+	if !ok || e.Kind == errs.KindInternal {
+		return "Something went wrong on the server and nothing was changed. Try again; if it keeps failing, the server log has the details."
+	}
+	switch e.Kind {
+	case errs.KindForbidden:
+		return "Not allowed: " + e.Message
+	case errs.KindConflict:
+		return "Conflict: " + e.Message
+	case errs.KindInvalid:
+		return "Invalid input: " + e.Message
+	}
+	return e.Message
+}
+
+// proposalPath is the page of proposal id: the approval link (with its
+// token) or the reviewer's view.
+func proposalPath(id int64, tok string) string {
+	if tok == "" {
+		return "/proposals/" + strconv.FormatInt(id, 10)
+	}
+	return "/approve/" + strconv.FormatInt(id, 10) + "?token=" + url.QueryEscape(tok)
+}
