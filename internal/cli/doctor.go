@@ -12,7 +12,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -204,20 +206,23 @@ func caTrusted(caPEM []byte) (bool, string) {
 	if len(want) == 0 {
 		return false, "the server sent no certificate"
 	}
-	for _, nv := range config.CAFiles(nil) {
+	files := config.CAFiles(nil)
+	if len(files) == 0 {
+		return false, "no SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, NODE_EXTRA_CA_CERTS or GIT_SSL_CAINFO is set"
+	}
+	var names []string
+	for _, nv := range files {
 		name, path := nv[0], nv[1]
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return false, name + "=" + path + " cannot be read: " + err.Error()
 		}
-		for _, c := range pemBlocks(b) {
-			if c.Equal(want[0]) {
-				return true, name + " holds the broker CA"
-			}
+		if !slices.ContainsFunc(pemBlocks(b), want[0].Equal) {
+			return false, name + "=" + path + " does not hold the broker CA"
 		}
-		return false, name + "=" + path + " does not hold the broker CA"
+		names = append(names, name)
 	}
-	return false, "no SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, NODE_EXTRA_CA_CERTS or GIT_SSL_CAINFO is set"
+	return true, strings.Join(names, ", ") + " hold the broker CA"
 }
 
 func pemBlocks(b []byte) []*x509.Certificate {
