@@ -21,6 +21,12 @@ if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# undici for the Node.js ProxyAgent test (Node 20's fetch ignores proxies).
+if command -v npm >/dev/null 2>&1 && ! [ -d e2e/.node/node_modules/undici ]; then
+  echo "==> installing undici for the Node.js proxy test"
+  npm install --silent --no-audit --no-fund --prefix e2e/.node undici@7 >/dev/null 2>&1 || echo "    (npm install failed; the undici test will skip)"
+fi
+
 echo "==> gofmt"
 unformatted=$(gofmt -l cmd internal e2e 2>/dev/null || true)
 if [ -n "$unformatted" ]; then
