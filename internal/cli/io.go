@@ -129,3 +129,8 @@ func (a *app) readValue(flag, prompt string) (string, error) {
 	}
 	return a.line()
 }
+
+// printJSONLine writes v as one line of JSON (for streams).
+func (a *app) printJSONLine(v any) error {
+	return json.NewEncoder(a.out).Encode(v)
+}

@@ -26,7 +26,7 @@ func (a *app) vaultCmd() *cobra.Command {
 	cmd.AddCommand(a.vaultCreateCmd(), a.vaultListCmd(), a.vaultDeleteCmd(), a.vaultRenameCmd(),
 		a.vaultUseCmd(), a.vaultCurrentCmd(), a.vaultInitCmd(), a.vaultJoinCmd(), a.vaultLeaveCmd(),
 		a.vaultSettingsCmd(), a.vaultUserCmd(), a.credentialCmd(), a.serviceCmd(), a.vaultAgentCmd(),
-		a.vaultTokenCmd(), a.vaultDiscoverCmd(), a.runCmd(), a.proposalCmd())
+		a.vaultTokenCmd(), a.vaultDiscoverCmd(), a.runCmd(), a.vaultLogsCmd(), a.proposalCmd())
 	return cmd
 }
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/agent-vault/agent-vault/internal/errs"
 )
@@ -42,6 +43,8 @@ const (
 	EnvMaxRequest     = "AGENT_VAULT_MAX_REQUEST_BYTES"
 	EnvMaxResponse    = "AGENT_VAULT_MAX_RESPONSE_BYTES"
 	EnvUpstreamCA     = "AGENT_VAULT_UPSTREAM_CA_FILE"
+	EnvLogsMaxAge     = "AGENT_VAULT_LOGS_MAX_AGE_HOURS"
+	EnvLogsMaxRows    = "AGENT_VAULT_LOGS_MAX_ROWS_PER_VAULT"
 )
 
 // Env looks up an environment variable; os.Getenv in production, a map in tests.
@@ -76,6 +79,10 @@ type Server struct {
 	UpstreamCAFile   string
 	MaxRequestBytes  int64
 	MaxResponseBytes int64 // 0: unlimited
+
+	// Request log retention.
+	LogsMaxAge  time.Duration // default 168h
+	LogsMaxRows int           // per vault, default 10000
 }
 
 // Listen is the control plane's listen address.
@@ -247,8 +254,28 @@ func (c *Server) loadProxy(f ServerFlags, env Env) error {
 	if c.MaxRequestBytes, err = parseBytes("max-request-bytes", first(f.MaxRequestBytes, env(EnvMaxRequest)), DefaultMaxRequestBytes); err != nil {
 		return err
 	}
-	c.MaxResponseBytes, err = parseBytes("max-response-bytes", first(f.MaxResponseBytes, env(EnvMaxResponse)), 0)
+	if c.MaxResponseBytes, err = parseBytes("max-response-bytes", first(f.MaxResponseBytes, env(EnvMaxResponse)), 0); err != nil {
+		return err
+	}
+	hours, err := positiveInt(EnvLogsMaxAge, env(EnvLogsMaxAge), 168)
+	if err != nil {
+		return err
+	}
+	c.LogsMaxAge = time.Duration(hours) * time.Hour
+	c.LogsMaxRows, err = positiveInt(EnvLogsMaxRows, env(EnvLogsMaxRows), 10000)
 	return err
+}
+
+// positiveInt reads a positive integer setting.
+func positiveInt(name, s string, def int) (int, error) {
+	if s = strings.TrimSpace(s); s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, errs.Invalid(name, "%s must be a positive whole number, not %q", name, s)
+	}
+	return n, nil
 }
 
 // parseBytes reads a byte count (plain number, or with a k/m/g suffix in

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/agent-vault/agent-vault/internal/audit"
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/config"
 	"github.com/agent-vault/agent-vault/internal/server"
@@ -75,7 +76,9 @@ func Run(ctx context.Context, o Options) error {
 		_ = ln.Close()
 		return err
 	}
-	stopProxy, proxyAddr, err := startProxy(cfg, b, root, log)
+	reqlog := audit.New(audit.Options{Store: db, MaxAge: cfg.LogsMaxAge, MaxRowsPerVault: cfg.LogsMaxRows, Logger: log})
+	defer reqlog.Close() // after the proxy stopped: every row it recorded is written
+	stopProxy, proxyAddr, err := startProxy(cfg, b, root, reqlog, log)
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -92,6 +95,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	go sweepSessions(ctx, db, b, log)
+	go pruneLogs(ctx, reqlog, log)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -134,6 +138,24 @@ func sweepSessions(ctx context.Context, db *sqlstore.DB, b *broker.Broker, log *
 			log.Warn("sweeping expired sessions", "err", err)
 		} else if n > 0 {
 			log.Debug("swept expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// pruneLogs applies request log retention every ten minutes.
+func pruneLogs(ctx context.Context, l *audit.Log, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := l.Prune(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("pruning the request log", "err", err)
+		} else if n > 0 {
+			log.Debug("pruned request log rows", "count", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -68,7 +68,7 @@ func upstreamRoots(file string) (*x509.CertPool, error) {
 
 // startProxy builds the broker proxy and starts its listener; it returns
 // a stop function. A disabled proxy (--mitm-port 0) returns a no-op.
-func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, log *slog.Logger) (func(context.Context), string, error) {
+func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Recorder, log *slog.Logger) (func(context.Context), string, error) {
 	if cfg.MITMPort < 0 {
 		log.Info("broker proxy disabled (--mitm-port 0)")
 		return func(context.Context) {}, "", nil
@@ -97,7 +97,7 @@ func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, log *slog.Lo
 			return errors.As(err, &be)
 		},
 		UpstreamRoots: roots, MaxRequestBytes: cfg.MaxRequestBytes, MaxResponseBytes: cfg.MaxResponseBytes,
-		Logger: log,
+		Logger: log, Recorder: rec,
 	})
 	ln, err := net.Listen("tcp", cfg.MITMListen())
 	if err != nil {

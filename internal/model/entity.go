@@ -260,3 +260,33 @@ func (p Proposal) StatusAt(now time.Time) ProposalStatus {
 	}
 	return p.Status
 }
+
+// RequestLog is one proxied request or blind tunnel, as the audit trail
+// keeps it: never a value, a body or a query value.
+type RequestLog struct {
+	ID             int64
+	VaultID        string
+	At             time.Time
+	ActorKind      ActorKind
+	ActorName      string
+	Ingress        string // connect (intercepted), absolute, tunnel (blind)
+	Method         string
+	Host           string
+	Port           int
+	Path           string // without the query
+	Service        string // "" when no service matched
+	CredentialKeys []string
+	Status         int
+	RequestBytes   int64
+	ResponseBytes  int64
+	Duration       time.Duration
+	ErrorCode      string // the broker error code, when the broker answered
+}
+
+// HostCount is a host agents reached that no service matched.
+type HostCount struct {
+	Host     string
+	Port     int
+	Count    int64
+	LastSeen time.Time
+}

@@ -39,6 +39,7 @@ const (
 	RenameVault         Action = "vault.rename"
 	ChangeVaultSettings Action = "vault.settings"
 	LeaveVault          Action = "vault.leave"
+	ViewLogs            Action = "vault.logs" // the request log and discovered hosts
 )
 
 // Instance-wide actions.
@@ -74,6 +75,7 @@ var vaultActionMin = map[Action]model.VaultRole{
 	ReviewProposal:      model.VaultMember,
 	ManageServices:      model.VaultMember,
 	AddAgentAsProxy:     model.VaultMember,
+	ViewLogs:            model.VaultMember,
 	ManageVaultUsers:    model.VaultAdmin,
 	AddAgentAnyRole:     model.VaultAdmin,
 	DeleteVault:         model.VaultAdmin,

@@ -30,12 +30,15 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	intercept := g.Policy() == model.PolicyDeny || service.CouldMatch(g.Services(), host, port)
 	var upstream net.Conn
+	start := time.Now()
 	if !intercept {
 		// Dial before answering 200, so a blocked or dead target is a
 		// proper error rather than a tunnel that closes at once.
 		upstream, err = p.o.Dial(r.Context(), "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
-			p.upstreamError(w, r, err)
+			lw := &logWriter{ResponseWriter: w}
+			p.upstreamError(lw, r, err)
+			p.recordTunnel(g, host, port, lw.status, lw.errCode, 0, 0, time.Since(start))
 			return
 		}
 	}
@@ -65,7 +68,8 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	if !intercept {
 		p.log.Debug("tunnel", "vault", g.VaultName, "actor", g.ActorName, "host", host, "port", port)
-		splice(client, upstream)
+		up, down := splice(client, upstream)
+		p.recordTunnel(g, host, port, http.StatusOK, "", up, down, time.Since(start))
 		return
 	}
 	tlsConn := p.o.Certs.TLSServer(client, host)
@@ -120,7 +124,7 @@ func (p *Proxy) serveTunnelled(w http.ResponseWriter, r *http.Request) {
 		writeError(w, berr)
 		return
 	}
-	p.forward(w, r, g, target{scheme: "https", host: info.host, port: info.port})
+	p.forward(w, r, g, target{scheme: "https", host: info.host, port: info.port, ingress: "connect"})
 }
 
 // chanListener feeds intercepted connections to the inner server.
@@ -173,22 +177,24 @@ func (c *prefixConn) Read(b []byte) (int, error) {
 	return c.Conn.Read(b)
 }
 
-// splice copies both ways until either side closes.
-func splice(a, b net.Conn) {
+// splice copies both ways until either side closes, and returns the bytes
+// copied from a to b and from b to a.
+func splice(a, b net.Conn) (aToB, bToA int64) {
 	var wg sync.WaitGroup
 	wg.Add(2)
-	cp := func(dst, src net.Conn) {
+	cp := func(dst, src net.Conn, n *int64) {
 		defer wg.Done()
-		_, _ = io.Copy(dst, src)
+		*n, _ = io.Copy(dst, src)
 		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
 			_ = cw.CloseWrite()
 		} else {
 			_ = dst.Close()
 		}
 	}
-	go cp(a, b)
-	go cp(b, a)
+	go cp(b, a, &aToB)
+	go cp(a, b, &bToA)
 	wg.Wait()
 	a.Close()
 	b.Close()
+	return aToB, bToA
 }

@@ -50,6 +50,9 @@ func denyHint(host string) *brokerError {
 
 // writeError is the proxy's one error writer.
 func writeError(w http.ResponseWriter, e *brokerError) {
+	if lw, ok := w.(*logWriter); ok {
+		lw.errCode = e.body.Error
+	}
 	h := w.Header()
 	h.Set(ErrorHeader, "true")
 	h.Set("Content-Type", "application/json")

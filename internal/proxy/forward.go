@@ -6,6 +6,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/model"
@@ -22,16 +23,25 @@ type outbound struct {
 	svc    *service.Service
 }
 
-// forward matches, injects and sends one request upstream.
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, g *broker.ProxyGrant, t target) {
+// forward matches, injects and sends one request upstream, and records it
+// in the request log once the response stream has ended.
+func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.ProxyGrant, t target) {
+	lw := &logWriter{ResponseWriter: rw}
+	w := http.ResponseWriter(lw)
+	var out *outbound
+	loggedPath := r.URL.Path // before substitutions put values into it
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &countingBody{rc: r.Body, n: &lw.reqBytes}
+	}
+	start := time.Now()
+	defer func() { p.record(g, t, r.Method, loggedPath, out, lw, time.Since(start)) }()
 	if r.ContentLength > p.o.MaxRequestBytes {
 		writeError(w, fail(http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the proxy allows", "send a smaller body"))
 		return
 	}
 	svcs := g.Services()
-	loggedPath := r.URL.Path // before substitutions put values into it
 	res := service.Match(svcs, t.host, t.port, matchPath(r.URL.Path))
-	out := &outbound{t: t}
+	out = &outbound{t: t}
 	switch {
 	case !res.Matched && g.Policy() == model.PolicyDeny:
 		writeError(w, denyHint(t.authority()))

@@ -52,6 +52,7 @@ func (c countingStore) Agents() store.Agents           { c.count(); return c.Sto
 func (c countingStore) AgentGrants() store.AgentGrants { c.count(); return c.Store.AgentGrants() }
 func (c countingStore) CA() store.CAStore              { c.count(); return c.Store.CA() }
 func (c countingStore) Proposals() store.Proposals     { c.count(); return c.Store.Proposals() }
+func (c countingStore) RequestLogs() store.RequestLogs { c.count(); return c.Store.RequestLogs() }
 func (c countingStore) ScopedSessions() store.ScopedSessions {
 	c.count()
 	return c.Store.ScopedSessions()

@@ -23,6 +23,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/model"
 )
 
 // Authority resolves proxy credentials to a grant (the broker's view).
@@ -49,7 +50,13 @@ type Options struct {
 	MaxRequestBytes  int64 // default 1 GiB
 	MaxResponseBytes int64 // 0: unlimited
 	Logger           *slog.Logger
+	// Recorder receives one row per proxied request and blind tunnel (the
+	// audit log); nil records nothing. It must not block.
+	Recorder Recorder
 }
+
+// Recorder takes request log rows.
+type Recorder interface{ Record(model.RequestLog) }
 
 // Proxy is the broker proxy's HTTP handler for the outer listener.
 type Proxy struct {
@@ -149,7 +156,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, berr)
 		return
 	}
-	p.forward(w, r, g, target{scheme: r.URL.Scheme, host: host, port: port})
+	p.forward(w, r, g, target{scheme: r.URL.Scheme, host: host, port: port, ingress: "absolute"})
 }
 
 // authorize turns Proxy-Authorization into a grant or a broker error.
@@ -181,9 +188,10 @@ func (p *Proxy) authorize(ctx context.Context, h string) (*broker.ProxyGrant, *b
 
 // target is where a request goes.
 type target struct {
-	scheme string
-	host   string // lowercase, no brackets
-	port   int
+	scheme  string
+	host    string // lowercase, no brackets
+	port    int
+	ingress string // connect (intercepted), absolute, tunnel (blind)
 }
 
 // splitTarget reads host[:port] with the scheme's default port.

@@ -144,6 +144,18 @@ func (s *Server) contentRoutes() []route {
 			return b.RevokeScopedSession(r.Context(), a, r.PathValue("id"))
 		})},
 
+		// The request log.
+		{"GET /v1/vaults/{name}/logs", withName(ok, func(r *http.Request, a broker.Actor, name string) (any, error) {
+			q := r.URL.Query()
+			return b.RequestLogs(r.Context(), a, name, broker.LogQuery{
+				Service: q.Get("service"), Status: q.Get("status"), Actor: q.Get("actor"), Host: q.Get("host"),
+				Since: q.Get("since"), Until: q.Get("until"), Before: q.Get("before"), After: q.Get("after"), Limit: q.Get("limit"),
+			})
+		})},
+		{"GET /v1/vaults/{name}/discovered-hosts", withName(ok, func(r *http.Request, a broker.Actor, name string) (any, error) {
+			return b.DiscoveredHosts(r.Context(), a, name)
+		})},
+
 		// Agent-facing discovery, the catalog and the skill.
 		{"GET /discover", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) {
 			hint := strings.TrimSpace(r.Header.Get("X-Vault"))

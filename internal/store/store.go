@@ -37,6 +37,7 @@ type Store interface {
 	ScopedSessions() ScopedSessions
 	CA() CAStore
 	Proposals() Proposals
+	RequestLogs() RequestLogs
 
 	// InTx runs fn in one serialised write transaction: all of fn's writes
 	// are committed together or, when fn returns an error, none are.
@@ -198,4 +199,31 @@ type Proposals interface {
 	Decide(ctx context.Context, id int64, status model.ProposalStatus, by, reason string, at time.Time) error
 	// ExpireBefore marks pending proposals past their expiry as expired.
 	ExpireBefore(ctx context.Context, now time.Time) (int64, error)
+}
+
+// RequestLogFilter narrows a request log listing. Rows come newest first
+// below Before (an id cursor), or oldest first above After.
+type RequestLogFilter struct {
+	VaultID     string
+	Service     string
+	StatusClass int // 2 for 2xx, 4 for 4xx…; 0 for any
+	Status      int // an exact status; 0 for any
+	Actor       string
+	Host        string
+	Since       time.Time
+	Until       time.Time
+	Before      int64
+	After       int64
+	Limit       int
+}
+
+// RequestLogs is the audit trail of proxied requests.
+type RequestLogs interface {
+	Insert(ctx context.Context, rows []model.RequestLog) error
+	List(ctx context.Context, f RequestLogFilter) ([]model.RequestLog, error)
+	// Unmatched counts hosts no service matched, busiest first.
+	Unmatched(ctx context.Context, vaultID string, limit int) ([]model.HostCount, error)
+	DeleteBefore(ctx context.Context, t time.Time) (int64, error)
+	// TrimVaults keeps the newest keep rows of every vault.
+	TrimVaults(ctx context.Context, keep int) (int64, error)
 }

@@ -1,0 +1,120 @@
+package broker
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/policy"
+	"github.com/agent-vault/agent-vault/internal/store"
+)
+
+// LogQuery is the filters of GET /v1/vaults/{name}/logs, as strings from
+// the query: service, status (200, or 2xx/4xx/5xx), actor, host, since and
+// until (RFC 3339), before and after (id cursors), limit.
+type LogQuery struct {
+	Service, Status, Actor, Host, Since, Until, Before, After, Limit string
+}
+
+// parseLogQuery validates the filters, naming the parameter at fault.
+func parseLogQuery(q LogQuery) (store.RequestLogFilter, error) {
+	var f store.RequestLogFilter
+	f.Service, f.Actor, f.Host = q.Service, q.Actor, strings.ToLower(q.Host)
+	switch s := strings.ToLower(q.Status); {
+	case s == "":
+	case len(s) == 3 && strings.HasSuffix(s, "xx") && s[0] >= '1' && s[0] <= '5':
+		f.StatusClass = int(s[0] - '0')
+	default:
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 100 || n > 599 {
+			return f, errs.Invalid("status", "status must be a code like 403 or a class like 4xx, not %q", q.Status)
+		}
+		f.Status = n
+	}
+	for _, t := range []struct {
+		name, v string
+		dst     *time.Time
+	}{{"since", q.Since, &f.Since}, {"until", q.Until, &f.Until}} {
+		if t.v == "" {
+			continue
+		}
+		v, err := time.Parse(time.RFC3339, t.v)
+		if err != nil {
+			return f, errs.Invalid(t.name, "%s must be an RFC 3339 time like 2026-01-02T15:04:05Z", t.name)
+		}
+		*t.dst = v.UTC()
+	}
+	for _, c := range []struct {
+		name, v string
+		dst     *int64
+	}{{"before", q.Before, &f.Before}, {"after", q.After, &f.After}} {
+		if c.v == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(c.v, 10, 64)
+		if err != nil || n < 0 {
+			return f, errs.Invalid(c.name, "%s must be a row id (a cursor from a previous page)", c.name)
+		}
+		*c.dst = n
+	}
+	f.Limit = 100
+	if q.Limit != "" {
+		n, err := strconv.Atoi(q.Limit)
+		if err != nil || n < 1 || n > 1000 {
+			return f, errs.Invalid("limit", "limit must be between 1 and 1000")
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+// RequestLogs lists a vault's request log (member+), newest first, or
+// oldest first after a cursor (for following).
+func (b *Broker) RequestLogs(ctx context.Context, a Actor, vault string, q LogQuery) (apitype.RequestLogList, error) {
+	out := apitype.RequestLogList{Vault: vault, Logs: []apitype.RequestLog{}}
+	v, _, err := b.vaultAuthorized(ctx, b.st, a, vault, policy.ViewLogs)
+	if err != nil {
+		return out, err
+	}
+	f, err := parseLogQuery(q)
+	if err != nil {
+		return out, err
+	}
+	f.VaultID = v.ID
+	rows, err := b.st.RequestLogs().List(ctx, f)
+	if err != nil {
+		return out, internal(err, "reading the request log")
+	}
+	for _, r := range rows {
+		out.Logs = append(out.Logs, apitype.RequestLog{
+			ID: r.ID, Time: r.At, ActorType: string(r.ActorKind), Actor: r.ActorName, Ingress: r.Ingress, Method: r.Method,
+			Host: r.Host, Port: r.Port, Path: r.Path, Service: r.Service, CredentialKeys: r.CredentialKeys, Status: r.Status,
+			RequestBytes: r.RequestBytes, ResponseBytes: r.ResponseBytes, DurationMS: r.Duration.Milliseconds(), ErrorCode: r.ErrorCode,
+		})
+	}
+	if f.After == 0 && len(rows) == f.Limit {
+		out.NextCursor = rows[len(rows)-1].ID
+	}
+	return out, nil
+}
+
+// DiscoveredHosts lists hosts agents reached that no service matched,
+// busiest first: candidates for new services (member+).
+func (b *Broker) DiscoveredHosts(ctx context.Context, a Actor, vault string) (apitype.DiscoveredHosts, error) {
+	out := apitype.DiscoveredHosts{Vault: vault, Hosts: []apitype.DiscoveredHost{}}
+	v, _, err := b.vaultAuthorized(ctx, b.st, a, vault, policy.ViewLogs)
+	if err != nil {
+		return out, err
+	}
+	hs, err := b.st.RequestLogs().Unmatched(ctx, v.ID, 200)
+	if err != nil {
+		return out, internal(err, "reading the request log")
+	}
+	for _, h := range hs {
+		out.Hosts = append(out.Hosts, apitype.DiscoveredHost{Host: h.Host, Port: h.Port, Count: h.Count, LastSeen: h.LastSeen})
+	}
+	return out, nil
+}

@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/client"
+)
+
+func (a *app) vaultLogsCmd() *cobra.Command {
+	var (
+		f      client.LogFilter
+		follow bool
+	)
+	cmd := &cobra.Command{
+		Use:   "logs",
+		Short: "Show the vault's request log (what agents sent through the proxy)",
+		Long: `Show the vault's request log, newest first: time, actor, method, host, path
+(never a query value), matched service, credential key names, status, bytes and
+duration. --follow prints new rows as they arrive.`,
+		Args: cobra.NoArgs,
+	}
+	setup := a.vaultScoped(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, rv, err := setup()
+		if err != nil {
+			return err
+		}
+		out, err := c.RequestLogs(cmd.Context(), rv.Name, f)
+		if err != nil {
+			return err
+		}
+		// Oldest first reads naturally in a terminal and when following.
+		rows := out.Logs
+		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+			rows[i], rows[j] = rows[j], rows[i]
+		}
+		if !follow {
+			return a.show(out, func(io.Writer) { a.logTable(rows) })
+		}
+		var last int64
+		a.printLogRows(rows, true)
+		for _, r := range rows {
+			last = max(last, r.ID)
+		}
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-cmd.Context().Done():
+				return nil
+			case <-tick.C:
+			}
+			nf := f
+			nf.Before, nf.After, nf.Limit = 0, last, 500
+			more, err := c.RequestLogs(cmd.Context(), rv.Name, nf)
+			if err != nil {
+				return err
+			}
+			a.printLogRows(more.Logs, false)
+			for _, r := range more.Logs {
+				last = max(last, r.ID)
+			}
+		}
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.Service, "service", "", "only this service")
+	fl.StringVar(&f.Status, "status", "", "a status (403) or class (4xx)")
+	fl.StringVar(&f.Actor, "actor", "", "only this actor (e.g. agent:bot)")
+	fl.StringVar(&f.Host, "host", "", "only this host")
+	fl.StringVar(&f.Since, "since", "", "from this RFC 3339 time")
+	fl.IntVar(&f.Limit, "limit", 50, "rows to show (1-1000)")
+	fl.Int64Var(&f.Before, "before", 0, "rows older than this id (the next_cursor of a previous page)")
+	fl.BoolVarP(&follow, "follow", "f", false, "keep printing new rows")
+	cmd.AddCommand(&cobra.Command{
+		Use:   "hosts",
+		Short: "Hosts agents reached that no service matched (candidates for services)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, rv, err := setup()
+			if err != nil {
+				return err
+			}
+			out, err := c.DiscoveredHosts(cmd.Context(), rv.Name)
+			if err != nil {
+				return err
+			}
+			return a.show(out, func(io.Writer) {
+				rows := [][]string{}
+				for _, h := range out.Hosts {
+					rows = append(rows, []string{h.Host, strconv.Itoa(h.Port), strconv.FormatInt(h.Count, 10), ts(h.LastSeen)})
+				}
+				a.table([]string{"HOST", "PORT", "REQUESTS", "LAST SEEN"}, rows)
+			})
+		},
+	})
+	return cmd
+}
+
+func logRow(r apitype.RequestLog) []string {
+	svc := r.Service
+	if svc == "" {
+		svc = "-"
+	}
+	status := strconv.Itoa(r.Status)
+	if r.ErrorCode != "" {
+		status += " " + r.ErrorCode
+	}
+	return []string{r.Time.Local().Format("2006-01-02 15:04:05"), r.Actor, r.Method, r.Host, r.Path, svc, strings.Join(r.CredentialKeys, ","), status,
+		strconv.FormatInt(r.ResponseBytes, 10), strconv.FormatInt(r.DurationMS, 10) + "ms"}
+}
+
+var logHeader = []string{"TIME", "ACTOR", "METHOD", "HOST", "PATH", "SERVICE", "CREDENTIALS", "STATUS", "BYTES", "DURATION"}
+
+func (a *app) logTable(rows []apitype.RequestLog) {
+	out := [][]string{}
+	for _, r := range rows {
+		out = append(out, logRow(r))
+	}
+	a.table(logHeader, out)
+}
+
+// printLogRows prints rows for --follow: JSON lines with --json, else
+// tab-separated lines under one header.
+func (a *app) printLogRows(rows []apitype.RequestLog, header bool) {
+	if a.json {
+		for _, r := range rows {
+			_ = a.printJSONLine(r)
+		}
+		return
+	}
+	if header {
+		fmt.Fprintln(a.out, strings.Join(logHeader, "\t"))
+	}
+	for _, r := range rows {
+		fmt.Fprintln(a.out, strings.Join(logRow(r), "\t"))
+	}
+}

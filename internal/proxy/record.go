@@ -1,0 +1,89 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/broker"
+	"github.com/agent-vault/agent-vault/internal/model"
+)
+
+// logWriter remembers what the request log needs of a response.
+type logWriter struct {
+	http.ResponseWriter
+	status   int
+	bytes    int64
+	reqBytes atomic.Int64
+	errCode  string
+}
+
+func (w *logWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Flush keeps streaming working through the wrapper.
+func (w *logWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection (hijack).
+func (w *logWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// countingBody counts request body bytes read.
+type countingBody struct {
+	rc io.ReadCloser
+	n  *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+func (b *countingBody) Close() error { return b.rc.Close() }
+
+// record hands one row to the request log: names of credentials, never
+// values; the path without its query.
+func (p *Proxy) record(g *broker.ProxyGrant, t target, method, path string, out *outbound, w *logWriter, d time.Duration) {
+	if p.o.Recorder == nil {
+		return
+	}
+	row := model.RequestLog{
+		VaultID: g.VaultID, At: time.Now().UTC(), ActorKind: g.ActorKind, ActorName: g.ActorName, Ingress: t.ingress,
+		Method: method, Host: t.host, Port: t.port, Path: path, Status: w.status,
+		RequestBytes: w.reqBytes.Load(), ResponseBytes: w.bytes, Duration: d, ErrorCode: w.errCode,
+	}
+	if out != nil && out.svc != nil {
+		row.Service = out.svc.Name
+		row.CredentialKeys = out.svc.ReferencedKeys()
+	}
+	p.o.Recorder.Record(row)
+}
+
+// recordTunnel logs a blind tunnel once it has closed.
+func (p *Proxy) recordTunnel(g *broker.ProxyGrant, host string, port int, status int, errCode string, up, down int64, d time.Duration) {
+	if p.o.Recorder == nil {
+		return
+	}
+	p.o.Recorder.Record(model.RequestLog{
+		VaultID: g.VaultID, At: time.Now().UTC(), ActorKind: g.ActorKind, ActorName: g.ActorName, Ingress: "tunnel",
+		Method: http.MethodConnect, Host: host, Port: port, Status: status, RequestBytes: up, ResponseBytes: down, Duration: d, ErrorCode: errCode,
+	})
+}

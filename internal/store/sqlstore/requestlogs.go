@@ -1,0 +1,131 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/store"
+)
+
+type requestLogs struct{ *handle }
+
+const requestLogCols = `id, vault_id, at, actor_kind, actor_name, ingress, method, host, port, path, service, credential_keys,
+	status, req_bytes, resp_bytes, duration_ms, error_code`
+
+func scanRequestLog(sc interface{ Scan(...any) error }) (model.RequestLog, error) {
+	var l model.RequestLog
+	var at dbTime
+	var kind, keys string
+	var ms int64
+	if err := sc.Scan(&l.ID, &l.VaultID, &at, &kind, &l.ActorName, &l.Ingress, &l.Method, &l.Host, &l.Port, &l.Path, &l.Service, &keys,
+		&l.Status, &l.RequestBytes, &l.ResponseBytes, &ms, &l.ErrorCode); err != nil {
+		return l, scanErr(err)
+	}
+	l.At, l.ActorKind, l.Duration = at.t, model.ActorKind(kind), time.Duration(ms)*time.Millisecond
+	if keys != "" {
+		l.CredentialKeys = strings.Split(keys, ",")
+	}
+	return l, nil
+}
+
+// Insert writes a batch in one transaction when called outside one.
+func (s requestLogs) Insert(ctx context.Context, rows []model.RequestLog) error {
+	write := func(h *handle) error {
+		for _, l := range rows {
+			if _, err := h.exec(ctx, `INSERT INTO request_logs (vault_id, at, actor_kind, actor_name, ingress, method, host, port, path, service,
+				credential_keys, status, req_bytes, resp_bytes, duration_ms, error_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				l.VaultID, fmtTime(l.At), string(l.ActorKind), l.ActorName, l.Ingress, l.Method, l.Host, l.Port, l.Path, l.Service,
+				strings.Join(l.CredentialKeys, ","), l.Status, l.RequestBytes, l.ResponseBytes, l.Duration.Milliseconds(), l.ErrorCode); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if s.inTx {
+		return write(s.handle)
+	}
+	return s.db.InTx(ctx, func(tx store.Store) error { return write(tx.(*handle)) })
+}
+
+func (s requestLogs) List(ctx context.Context, f store.RequestLogFilter) ([]model.RequestLog, error) {
+	q, args := `SELECT `+requestLogCols+` FROM request_logs WHERE vault_id = ?`, []any{f.VaultID}
+	add := func(cond string, v any) { q += ` AND ` + cond; args = append(args, v) }
+	if f.Service != "" {
+		add(`service = ?`, f.Service)
+	}
+	if f.Status != 0 {
+		add(`status = ?`, f.Status)
+	} else if f.StatusClass != 0 {
+		q += ` AND status >= ? AND status < ?`
+		args = append(args, f.StatusClass*100, f.StatusClass*100+100)
+	}
+	if f.Actor != "" {
+		add(`actor_name = ?`, f.Actor)
+	}
+	if f.Host != "" {
+		add(`host = ?`, f.Host)
+	}
+	if !f.Since.IsZero() {
+		add(`at >= ?`, fmtTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add(`at < ?`, fmtTime(f.Until))
+	}
+	order := ` ORDER BY id DESC`
+	switch {
+	case f.After > 0:
+		add(`id > ?`, f.After)
+		order = ` ORDER BY id ASC`
+	case f.Before > 0:
+		add(`id < ?`, f.Before)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := s.query(ctx, q+order+` LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanRequestLog)
+}
+
+func (s requestLogs) Unmatched(ctx context.Context, vaultID string, limit int) ([]model.HostCount, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := s.query(ctx, `SELECT host, port, COUNT(*), MAX(at) FROM request_logs WHERE vault_id = ? AND service = ''
+		GROUP BY host, port ORDER BY COUNT(*) DESC, host LIMIT ?`, vaultID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(sc interface{ Scan(...any) error }) (model.HostCount, error) {
+		var h model.HostCount
+		var at dbTime
+		err := sc.Scan(&h.Host, &h.Port, &h.Count, &at)
+		h.LastSeen = at.t
+		return h, err
+	})
+}
+
+func (s requestLogs) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := s.exec(ctx, `DELETE FROM request_logs WHERE at < ?`, fmtTime(t))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (s requestLogs) TrimVaults(ctx context.Context, keep int) (int64, error) {
+	// For each vault, the id of its keep-th newest row bounds what stays;
+	// the (vault_id, id) index serves both the lookup and the delete.
+	res, err := s.exec(ctx, `DELETE FROM request_logs WHERE id IN (
+		SELECT r.id FROM request_logs r
+		WHERE r.id < (SELECT id FROM request_logs x WHERE x.vault_id = r.vault_id ORDER BY id DESC LIMIT 1 OFFSET ?))`, keep-1)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
