@@ -99,8 +99,10 @@ func childEnv(extra ...string) []string {
 		env = append(env, kv)
 	}
 	// Servers in these tests run without the broker proxy unless a test
-	// gives --mitm-port: many run at once and 14322 is a single port.
-	env = append(env, "HOME="+homeDir, "AGENT_VAULT_MITM_PORT=0")
+	// gives --mitm-port (many run at once and 14322 is a single port), and
+	// without rate limits unless a test sets a profile: the suite drives
+	// far more requests from 127.0.0.1 than any agent would.
+	env = append(env, "HOME="+homeDir, "AGENT_VAULT_MITM_PORT=0", "AGENT_VAULT_RATELIMIT_PROFILE=off")
 	return append(env, extra...)
 }
 

@@ -23,7 +23,7 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	proxyAuth := r.Header.Get("Proxy-Authorization")
-	g, berr := p.authorize(r.Context(), proxyAuth)
+	g, berr := p.authorize(r, proxyAuth)
 	if berr != nil {
 		writeError(w, berr)
 		return
@@ -32,6 +32,12 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 	var upstream net.Conn
 	start := time.Now()
 	if !intercept {
+		release, berr := p.admit(g)
+		if berr != nil {
+			writeError(w, berr)
+			return
+		}
+		defer release() // held for the whole blind tunnel
 		// Dial before answering 200, so a blocked or dead target is a
 		// proper error rather than a tunnel that closes at once.
 		upstream, err = p.o.Dial(r.Context(), "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
@@ -119,7 +125,7 @@ func (p *Proxy) serveTunnelled(w http.ResponseWriter, r *http.Request) {
 			"send requests to the host you connected to; the proxy never re-routes"))
 		return
 	}
-	g, berr := p.authorize(r.Context(), info.proxyAuth)
+	g, berr := p.authorize(r, info.proxyAuth)
 	if berr != nil {
 		writeError(w, berr)
 		return

@@ -3,6 +3,7 @@ package proxy
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/service"
@@ -30,8 +31,9 @@ type errorBody struct {
 
 // brokerError is an answer of the broker layer.
 type brokerError struct {
-	status int
-	body   errorBody
+	status     int
+	body       errorBody
+	retryAfter int // seconds, for 429
 }
 
 func (e *brokerError) Error() string { return e.body.Message }
@@ -59,6 +61,9 @@ func writeError(w http.ResponseWriter, e *brokerError) {
 	h.Set("Cache-Control", "no-store")
 	if e.status == http.StatusProxyAuthRequired {
 		h.Set("Proxy-Authenticate", `Basic realm="agent-vault"`)
+	}
+	if e.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(e.retryAfter))
 	}
 	w.WriteHeader(e.status)
 	_ = json.NewEncoder(w).Encode(e.body)

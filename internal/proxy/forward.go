@@ -35,6 +35,12 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 	}
 	start := time.Now()
 	defer func() { p.record(g, t, r.Method, loggedPath, out, lw, time.Since(start)) }()
+	release, berr := p.admit(g)
+	if berr != nil {
+		writeError(w, berr)
+		return
+	}
+	defer release() // held until the response stream ends
 	if r.ContentLength > p.o.MaxRequestBytes {
 		writeError(w, fail(http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the proxy allows", "send a smaller body"))
 		return

@@ -26,6 +26,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/netguard"
 	"github.com/agent-vault/agent-vault/internal/password"
 	"github.com/agent-vault/agent-vault/internal/proxy"
+	"github.com/agent-vault/agent-vault/internal/ratelimit"
 	"github.com/agent-vault/agent-vault/internal/secret"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
@@ -123,7 +124,10 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 
 func (e *env) logText() string { e.logMu.Lock(); defer e.logMu.Unlock(); return e.logs.String() }
 
-func newEnv(t *testing.T, allowPrivate bool) *env {
+func newEnv(t *testing.T, allowPrivate bool) *env { return newEnvLimited(t, allowPrivate, nil) }
+
+// newEnvLimited builds the environment with a rate limiter (nil: none).
+func newEnvLimited(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "av.db"), sqlstore.SQLiteOptions{})
@@ -210,7 +214,7 @@ func newEnv(t *testing.T, allowPrivate bool) *env {
 			var be *netguard.BlockedError
 			return asBlocked(err, &be)
 		},
-		UpstreamRoots: upRoot.CertPool(), Logger: log, MaxRequestBytes: 1 << 20,
+		UpstreamRoots: upRoot.CertPool(), Logger: log, MaxRequestBytes: 1 << 20, Limiter: lim,
 	})
 	pl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/ratelimit"
 )
 
 // Authority resolves proxy credentials to a grant (the broker's view).
@@ -53,6 +55,11 @@ type Options struct {
 	// Recorder receives one row per proxied request and blind tunnel (the
 	// audit log); nil records nothing. It must not block.
 	Recorder Recorder
+	// Limiter applies the proxy's rate limits (per actor and vault, the
+	// global ceiling, failed authentications per address); nil: none.
+	Limiter *ratelimit.Limiter
+	// TrustedProxies may set X-Forwarded-For for the client address.
+	TrustedProxies []netip.Prefix
 }
 
 // Recorder takes request log rows.
@@ -151,7 +158,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fail(http.StatusForbidden, "host_mismatch", "the Host header does not match the request URL", "send requests unchanged; the proxy never re-routes"))
 		return
 	}
-	g, berr := p.authorize(r.Context(), r.Header.Get("Proxy-Authorization"))
+	g, berr := p.authorize(r, r.Header.Get("Proxy-Authorization"))
 	if berr != nil {
 		writeError(w, berr)
 		return
@@ -160,15 +167,26 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // authorize turns Proxy-Authorization into a grant or a broker error.
-func (p *Proxy) authorize(ctx context.Context, h string) (*broker.ProxyGrant, *brokerError) {
+// A valid token is never refused for other clients' failures; only a bad
+// one spends the address's failure budget, and once that is exhausted the
+// answer is 429 instead of 407.
+func (p *Proxy) authorize(r *http.Request, h string) (*broker.ProxyGrant, *brokerError) {
 	tok, hint, err := ParseProxyAuth(h)
 	if err != nil {
+		if berr := p.authFailed(r); berr != nil {
+			return nil, berr
+		}
 		return nil, fail(http.StatusProxyAuthRequired, "proxy_auth_required", "proxy authentication required",
 			"use HTTPS_PROXY=http://<token>:<vault>@host:port, or Proxy-Authorization: Bearer <token>")
 	}
-	g, err := p.o.Authority.ProxyAuthorize(ctx, tok, hint)
+	g, err := p.o.Authority.ProxyAuthorize(r.Context(), tok, hint)
 	if err == nil {
 		return g, nil
+	}
+	if errs.KindOf(err) == errs.KindUnauthorized {
+		if berr := p.authFailed(r); berr != nil {
+			return nil, berr
+		}
 	}
 	msg := err.Error()
 	if e, ok := errs.As(err); ok {

@@ -9,20 +9,59 @@ import (
 	"github.com/agent-vault/agent-vault/internal/errs"
 )
 
-// public wraps a handler that needs no authentication.
+// public wraps a handler that needs no authentication; it spends the
+// client address's anonymous budget.
 func (s *Server) public(status int, fn func(r *http.Request) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.allowAnonymous(w, r) {
+			return
+		}
+		out, err := fn(r)
+		s.respond(w, r, status, out, err)
+	})
+}
+
+// open wraps a public handler that needs no budget (health, status, the
+// CA, the catalog and the skill: cheap, secret-free reads).
+func (s *Server) open(status int, fn func(r *http.Request) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		out, err := fn(r)
 		s.respond(w, r, status, out, err)
 	})
 }
 
-// authed wraps a handler that needs an authenticated actor.
+// guarded wraps a public handler that checks a guessable secret (login,
+// invite acceptance): failures spend the address's failure budget.
+func (s *Server) guarded(status int, fn func(r *http.Request) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.allowAnonymous(w, r) {
+			return
+		}
+		done, ok := s.guardedAttempt(w, r)
+		if !ok {
+			return
+		}
+		out, err := fn(r)
+		done(err)
+		s.respond(w, r, status, out, err)
+	})
+}
+
+// authed wraps a handler that needs an authenticated actor. A bad token
+// spends the address's failure budget (429 once it is exhausted); a good
+// one spends the actor's control-plane budget.
 func (s *Server) authed(status int, fn func(r *http.Request, a broker.Actor) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a, err := s.b.Authenticate(r.Context(), bearer(r))
 		if err != nil {
+			if blocked, retry := s.authFailed(r); blocked && errs.Is(err, errs.KindUnauthorized) {
+				s.tooMany(w, r, retry, "failed authentications from this address")
+				return
+			}
 			s.writeError(w, r, err)
+			return
+		}
+		if !s.allowActor(w, r, a) {
 			return
 		}
 		out, err := fn(r, a)

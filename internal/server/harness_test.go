@@ -15,6 +15,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/client"
 	"github.com/agent-vault/agent-vault/internal/keyring"
 	"github.com/agent-vault/agent-vault/internal/password"
+	"github.com/agent-vault/agent-vault/internal/ratelimit"
 	"github.com/agent-vault/agent-vault/internal/secret"
 	"github.com/agent-vault/agent-vault/internal/server"
 	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
@@ -58,7 +59,10 @@ type env struct {
 	logs  *syncBuffer
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith builds the environment with a rate limiter (nil: none).
+func newEnvWith(t *testing.T, lim *ratelimit.Limiter) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "agent-vault.db"), sqlstore.SQLiteOptions{})
@@ -79,7 +83,7 @@ func newEnv(t *testing.T) *env {
 	if err := b.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(server.New(server.Options{Broker: b, Logger: log}))
+	ts := httptest.NewServer(server.New(server.Options{Broker: b, Logger: log, Limiter: lim}))
 	t.Cleanup(func() {
 		ts.Close()
 		_ = db.Close()

@@ -19,12 +19,12 @@ func (s *Server) routes() []route {
 	ok, created := http.StatusOK, http.StatusCreated
 	withName := s.withName
 	return append([]route{
-		{"GET /health", s.public(ok, func(*http.Request) (any, error) { return apitype.Health{Status: "ok"}, nil })},
-		{"GET /v1/status", s.public(ok, func(r *http.Request) (any, error) { return b.Status(r.Context()) })},
+		{"GET /health", s.open(ok, func(*http.Request) (any, error) { return apitype.Health{Status: "ok"}, nil })},
+		{"GET /v1/status", s.open(ok, func(r *http.Request) (any, error) { return b.Status(r.Context()) })},
 
 		// Auth and account.
 		{"POST /v1/auth/register", s.public(created, func(r *http.Request) (any, error) { return body(r, b.Register) })},
-		{"POST /v1/auth/login", s.public(ok, func(r *http.Request) (any, error) { return body(r, b.Login) })},
+		{"POST /v1/auth/login", s.guarded(ok, func(r *http.Request) (any, error) { return body(r, b.Login) })},
 		{"POST /v1/auth/logout", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) { return b.Logout(r.Context(), a) })},
 		{"GET /v1/auth/me", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) { return b.Me(r.Context(), a) })},
 		{"POST /v1/auth/change-password", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) {
@@ -109,10 +109,10 @@ func (s *Server) routes() []route {
 		{"DELETE /v1/users/invites/{token}", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) {
 			return b.RevokeInvite(r.Context(), a, r.PathValue("token"))
 		})},
-		{"GET /v1/users/invites/{token}/details", s.public(ok, func(r *http.Request) (any, error) {
+		{"GET /v1/users/invites/{token}/details", s.guarded(ok, func(r *http.Request) (any, error) {
 			return b.InviteDetails(r.Context(), r.PathValue("token"))
 		})},
-		{"POST /v1/users/invites/{token}/accept", s.public(ok, func(r *http.Request) (any, error) {
+		{"POST /v1/users/invites/{token}/accept", s.guarded(ok, func(r *http.Request) (any, error) {
 			return body(r, func(ctx context.Context, in apitype.AcceptInviteRequest) (apitype.InviteAccepted, error) {
 				return b.AcceptInvite(ctx, r.PathValue("token"), in)
 			})

@@ -164,7 +164,7 @@ func (s *Server) contentRoutes() []route {
 			}
 			return b.Discover(r.Context(), a, hint)
 		})},
-		{"GET /v1/service-catalog", s.public(ok, func(*http.Request) (any, error) { return b.Catalog(), nil })},
+		{"GET /v1/service-catalog", s.open(ok, func(*http.Request) (any, error) { return b.Catalog(), nil })},
 		{"GET /v1/skills/cli", http.HandlerFunc(serveSkill)},
 		{"GET /v1/mitm/ca.pem", http.HandlerFunc(s.serveCA)},
 	}

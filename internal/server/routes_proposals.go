@@ -53,7 +53,7 @@ func (s *Server) proposalRoutes() []route {
 		{"GET /v1/proposals/{id}", withID(func(r *http.Request, a broker.Actor, id int64) (any, error) {
 			return b.GetProposal(r.Context(), a, id)
 		})},
-		{"GET /v1/proposals/approve-details", s.public(ok, func(r *http.Request) (any, error) {
+		{"GET /v1/proposals/approve-details", s.guarded(ok, func(r *http.Request) (any, error) {
 			var id int64
 			if v := r.URL.Query().Get("id"); v != "" {
 				n, err := strconv.ParseInt(v, 10, 64)

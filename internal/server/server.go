@@ -6,9 +6,11 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"regexp"
 
 	"github.com/agent-vault/agent-vault/internal/broker"
+	"github.com/agent-vault/agent-vault/internal/ratelimit"
 )
 
 // DefaultMaxBody is the control plane's request body limit.
@@ -21,6 +23,10 @@ type Options struct {
 	MaxBody int64 // bytes; DefaultMaxBody when zero
 	// CAPEM is the broker proxy's root certificate, served publicly.
 	CAPEM []byte
+	// Limiter applies the rate limits of SPEC §7; nil applies none.
+	Limiter *ratelimit.Limiter
+	// TrustedProxies may set X-Forwarded-For for the client address.
+	TrustedProxies []netip.Prefix
 	// Web serves the browser pages (internal/web) on WebPaths; nil serves none.
 	Web http.Handler
 }
@@ -35,6 +41,8 @@ type Server struct {
 	log     *slog.Logger
 	maxBody int64
 	caPEM   []byte
+	lim     *ratelimit.Limiter
+	trusted []netip.Prefix
 	mux     *http.ServeMux
 }
 
@@ -48,7 +56,7 @@ func New(o Options) *Server {
 	if o.MaxBody <= 0 {
 		o.MaxBody = DefaultMaxBody
 	}
-	s := &Server{b: o.Broker, log: o.Logger, maxBody: o.MaxBody, caPEM: o.CAPEM, mux: http.NewServeMux()}
+	s := &Server{b: o.Broker, log: o.Logger, maxBody: o.MaxBody, caPEM: o.CAPEM, lim: o.Limiter, trusted: o.TrustedProxies, mux: http.NewServeMux()}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, rt.h)
 	}
@@ -79,6 +87,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)
+	if s.lim != nil && r.URL.Path != "/health" {
+		release, ok, retry := s.lim.AcquireGlobal()
+		if !ok {
+			s.tooMany(rec, r, retry, "requests in flight on this server")
+			return
+		}
+		defer release()
+	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		// The mux answers 404 or 405 in plain text; turn that into JSON.
 		s.mux.ServeHTTP(&fallbackWriter{statusWriter: rec, s: s, r: r}, r)
