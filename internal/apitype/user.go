@@ -96,5 +96,12 @@ type InviteAccepted struct {
 // InstanceSettings is GET|PUT /v1/admin/settings. Pointer fields in a PUT
 // are optional: nil leaves the setting as it is.
 type InstanceSettings struct {
-	InviteOnly *bool `json:"invite_only,omitempty"`
+	InviteOnly          *bool     `json:"invite_only,omitempty"`
+	AllowedEmailDomains *[]string `json:"allowed_email_domains,omitempty"`
+	LogMaxAgeHours      *int      `json:"log_max_age_hours,omitempty"`
+	LogMaxRowsPerVault  *int      `json:"log_max_rows_per_vault,omitempty"`
+	RateLimitProfile    *string   `json:"rate_limit_profile,omitempty"`
+	// RateLimitsLocked is read-only: AGENT_VAULT_RATELIMIT_LOCK refuses
+	// rate-limit changes.
+	RateLimitsLocked bool `json:"rate_limits_locked,omitempty"`
 }

@@ -62,6 +62,9 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 			if err != nil {
 				return internal(err, "reading settings")
 			}
+			if !s.EmailAllowed(email) {
+				return errDomain(email)
+			}
 			if s.InviteOnly {
 				return errs.Forbidden("registration is invite-only on this instance: ask an owner or member for an invite (`agent-vault user invite %s`)", email).WithCode("invite_only")
 			}

@@ -47,8 +47,11 @@ type Broker struct {
 	// what it cached under an older epoch (see view.go).
 	epoch atomic.Uint64
 	view  view
-	log   *slog.Logger
-	now   func() time.Time
+
+	settingsHook     SettingsHook
+	rateLimitsLocked bool
+	log              *slog.Logger
+	now              func() time.Time
 }
 
 // New builds a Broker from o.

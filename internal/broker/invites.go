@@ -65,6 +65,11 @@ func (b *Broker) CreateInvite(ctx context.Context, a Actor, in apitype.InviteReq
 			inv.Vaults = append(inv.Vaults, model.InviteVault{VaultID: v.ID, VaultName: v.Name, Role: vr})
 			out.Vaults = append(out.Vaults, apitype.UserVault{VaultName: v.Name, VaultRole: string(vr)})
 		}
+		if st, err := tx.Settings().Get(ctx); err != nil {
+			return internal(err, "reading settings")
+		} else if !st.EmailAllowed(email) {
+			return errDomain(email)
+		}
 		if _, err := tx.Users().ByEmail(ctx, email); err == nil {
 			return errs.Conflict("%s already has an account: add them to a vault with `agent-vault vault user add`", email).WithCode("user_exists")
 		} else if !errors.Is(err, store.ErrNotFound) {

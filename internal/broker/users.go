@@ -123,41 +123,6 @@ func (b *Broker) AdminSetRole(ctx context.Context, a Actor, email string, in api
 	return out, err
 }
 
-// GetInstanceSettings reads instance settings (owners).
-func (b *Broker) GetInstanceSettings(ctx context.Context, a Actor) (apitype.InstanceSettings, error) {
-	if err := authorize(a, "", policy.ChangeInstanceSetting); err != nil {
-		return apitype.InstanceSettings{}, err
-	}
-	s, err := b.st.Settings().Get(ctx)
-	if err != nil {
-		return apitype.InstanceSettings{}, internal(err, "reading settings")
-	}
-	return apitype.InstanceSettings{InviteOnly: &s.InviteOnly}, nil
-}
-
-// UpdateInstanceSettings changes the settings that are present in in.
-func (b *Broker) UpdateInstanceSettings(ctx context.Context, a Actor, in apitype.InstanceSettings) (apitype.InstanceSettings, error) {
-	if err := authorize(a, "", policy.ChangeInstanceSetting); err != nil {
-		return apitype.InstanceSettings{}, err
-	}
-	var out apitype.InstanceSettings
-	err := b.tx(ctx, func(tx store.Store) error {
-		s, err := tx.Settings().Get(ctx)
-		if err != nil {
-			return internal(err, "reading settings")
-		}
-		if in.InviteOnly != nil {
-			s.InviteOnly = *in.InviteOnly
-		}
-		if err := tx.Settings().Put(ctx, s); err != nil {
-			return internal(err, "saving settings")
-		}
-		out = apitype.InstanceSettings{InviteOnly: &s.InviteOnly}
-		return nil
-	})
-	return out, err
-}
-
 // ListVaultUsers lists a vault's users and pending invites into it.
 func (b *Broker) ListVaultUsers(ctx context.Context, a Actor, name string) (apitype.VaultUserList, error) {
 	out := apitype.VaultUserList{Users: []apitype.VaultUser{}}

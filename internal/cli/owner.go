@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -98,21 +99,45 @@ func (a *app) ownerCmd() *cobra.Command {
 	}, del)
 
 	settings := &cobra.Command{Use: "settings", Short: "Instance settings"}
-	var inviteOnly string
+	var (
+		inviteOnly, domains, profile string
+		logAge, logRows              int
+	)
 	set := &cobra.Command{
 		Use:   "set",
-		Short: "Change instance settings",
+		Short: "Change instance settings (they apply at once)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var in apitype.InstanceSettings
-			if inviteOnly == "" {
-				return fmt.Errorf("nothing to change: pass --invite-only=true or --invite-only=false")
+			fl := cmd.Flags()
+			if inviteOnly != "" {
+				v, err := strconv.ParseBool(inviteOnly)
+				if err != nil {
+					return fmt.Errorf("--invite-only must be true or false, not %q", inviteOnly)
+				}
+				in.InviteOnly = &v
 			}
-			v, err := strconv.ParseBool(inviteOnly)
-			if err != nil {
-				return fmt.Errorf("--invite-only must be true or false, not %q", inviteOnly)
+			if fl.Changed("allowed-email-domains") {
+				ds := []string{}
+				for _, d := range strings.Split(domains, ",") {
+					if d = strings.TrimSpace(d); d != "" {
+						ds = append(ds, d)
+					}
+				}
+				in.AllowedEmailDomains = &ds
 			}
-			in.InviteOnly = &v
+			if fl.Changed("log-max-age-hours") {
+				in.LogMaxAgeHours = &logAge
+			}
+			if fl.Changed("log-max-rows-per-vault") {
+				in.LogMaxRowsPerVault = &logRows
+			}
+			if fl.Changed("rate-limit-profile") {
+				in.RateLimitProfile = &profile
+			}
+			if in == (apitype.InstanceSettings{}) {
+				return fmt.Errorf("nothing to change: pass at least one of --invite-only, --allowed-email-domains, --log-max-age-hours, --log-max-rows-per-vault, --rate-limit-profile")
+			}
 			c, _, err := a.authed()
 			if err != nil {
 				return err
@@ -125,6 +150,10 @@ func (a *app) ownerCmd() *cobra.Command {
 		},
 	}
 	set.Flags().StringVar(&inviteOnly, "invite-only", "", "true: only invited users can register")
+	set.Flags().StringVar(&domains, "allowed-email-domains", "", "comma-separated domains allowed to register or be invited (empty: any)")
+	set.Flags().IntVar(&logAge, "log-max-age-hours", 0, "keep request log rows this many hours")
+	set.Flags().IntVar(&logRows, "log-max-rows-per-vault", 0, "keep at most this many request log rows per vault")
+	set.Flags().StringVar(&profile, "rate-limit-profile", "", "default, strict, loose or off")
 	settings.AddCommand(&cobra.Command{
 		Use:   "get",
 		Short: "Show instance settings",
@@ -150,5 +179,24 @@ func (a *app) showSettings(s apitype.InstanceSettings) error {
 		if s.InviteOnly != nil {
 			fmt.Fprintf(w, "invite_only: %t\n", *s.InviteOnly)
 		}
+		if s.AllowedEmailDomains != nil {
+			d := strings.Join(*s.AllowedEmailDomains, ",")
+			if d == "" {
+				d = "(any)"
+			}
+			fmt.Fprintf(w, "allowed_email_domains: %s\n", d)
+		}
+		intOr := func(p *int) string {
+			if p == nil {
+				return "(server default)"
+			}
+			return strconv.Itoa(*p)
+		}
+		fmt.Fprintf(w, "log_max_age_hours: %s\nlog_max_rows_per_vault: %s\n", intOr(s.LogMaxAgeHours), intOr(s.LogMaxRowsPerVault))
+		p := "(server default)"
+		if s.RateLimitProfile != nil {
+			p = *s.RateLimitProfile
+		}
+		fmt.Fprintf(w, "rate_limit_profile: %s (locked: %t)\n", p, s.RateLimitsLocked)
 	})
 }

@@ -6,15 +6,19 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/agent-vault/agent-vault/internal/audit"
+	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/config"
+	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/ratelimit"
 )
 
 // limits is the instance's rate limiter and the proxies trusted to name
 // the client address.
 type limits struct {
-	lim     *ratelimit.Limiter
-	trusted []netip.Prefix
+	lim       *ratelimit.Limiter
+	trusted   []netip.Prefix
+	overrides map[ratelimit.Tier]ratelimit.Limits // from the environment
 }
 
 // buildLimits reads the rate-limit settings (SPEC §7, §11).
@@ -31,7 +35,7 @@ func buildLimits() (limits, error) {
 	if err != nil {
 		return limits{}, err
 	}
-	return limits{lim: lim, trusted: trusted}, nil
+	return limits{lim: lim, trusted: trusted, overrides: rl.Options.Limits}, nil
 }
 
 // sweepLimits drops idle rate-limit state every minute.
@@ -47,5 +51,41 @@ func sweepLimits(ctx context.Context, l *ratelimit.Limiter, log *slog.Logger) {
 				log.Debug("dropped idle rate-limit keys", "count", n)
 			}
 		}
+	}
+}
+
+// settingsHook applies instance settings to the running server: request
+// log retention at once, and the rate-limit profile (on top of the
+// environment's per-tier overrides) unless the limits are locked.
+func settingsHook(cfg config.Server, lim limits, reqlog *audit.Log) broker.SettingsHook {
+	return func(s model.Settings) error {
+		age, rows := cfg.LogsMaxAge, cfg.LogsMaxRows
+		if s.LogMaxAgeHours > 0 {
+			age = time.Duration(s.LogMaxAgeHours) * time.Hour
+		}
+		if s.LogMaxRowsPerVault > 0 {
+			rows = s.LogMaxRowsPerVault
+		}
+		reqlog.SetRetention(age, rows)
+		if s.RateLimitProfile != "" && !lim.lim.Locked() {
+			if err := lim.lim.Update(ratelimit.Profile(s.RateLimitProfile), lim.overrides, 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// applySettings installs the hook and applies the stored settings once.
+func applySettings(ctx context.Context, b *broker.Broker, cfg config.Server, lim limits, reqlog *audit.Log, log *slog.Logger) {
+	hook := settingsHook(cfg, lim, reqlog)
+	b.SetRateLimitsLocked(lim.lim.Locked())
+	b.SetSettingsHook(hook)
+	s, err := b.Settings(ctx)
+	if err == nil {
+		err = hook(s)
+	}
+	if err != nil {
+		log.Warn("applying the stored instance settings", "err", err)
 	}
 }

@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // User is a human account.
 type User struct {
@@ -115,9 +118,29 @@ func (i Invite) StatusAt(now time.Time) InviteStatus {
 	return InvitePending
 }
 
-// Settings are the instance-wide settings an owner controls.
+// Settings are the instance-wide settings an owner controls. Zero values
+// of the numeric and profile settings mean "as configured at start".
 type Settings struct {
-	InviteOnly bool
+	InviteOnly          bool
+	AllowedEmailDomains []string // empty: any domain
+	LogMaxAgeHours      int
+	LogMaxRowsPerVault  int
+	RateLimitProfile    string
+}
+
+// EmailAllowed reports whether email's domain may register or be invited.
+func (s Settings) EmailAllowed(email string) bool {
+	if len(s.AllowedEmailDomains) == 0 {
+		return true
+	}
+	at := strings.LastIndexByte(email, '@')
+	domain := strings.ToLower(email[at+1:])
+	for _, d := range s.AllowedEmailDomains {
+		if domain == d {
+			return true
+		}
+	}
+	return false
 }
 
 // CredentialType says how a credential's value is kept current.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/keyring"
@@ -13,33 +14,65 @@ import (
 
 type settings struct{ *handle }
 
-// Setting keys and their defaults. Invite-only is on by default: once the
-// owner exists, nobody registers without an invite unless the owner opens it.
-const keyInviteOnly = "invite_only"
+// Setting keys. Invite-only is on by default: once the owner exists,
+// nobody registers without an invite unless the owner opens it.
+const (
+	keyInviteOnly     = "invite_only"
+	keyEmailDomains   = "allowed_email_domains"
+	keyLogMaxAgeHours = "log_max_age_hours"
+	keyLogMaxRows     = "log_max_rows_per_vault"
+	keyRateLimit      = "rate_limit_profile"
+)
 
 func (s settings) Get(ctx context.Context) (model.Settings, error) {
 	out := model.Settings{InviteOnly: true}
-	var v string
-	err := s.row(ctx, `SELECT value FROM settings WHERE key = ?`, keyInviteOnly).Scan(&v)
-	switch {
-	case errors.Is(scanErr(err), store.ErrNotFound):
-	case err != nil:
+	rows, err := s.query(ctx, `SELECT key, value FROM settings`)
+	if err != nil {
 		return out, err
-	default:
-		b, perr := strconv.ParseBool(v)
-		if perr != nil {
-			return out, perr
-		}
-		out.InviteOnly = b
 	}
-	return out, nil
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return out, err
+		}
+		switch k {
+		case keyInviteOnly:
+			b, perr := strconv.ParseBool(v)
+			if perr != nil {
+				return out, perr
+			}
+			out.InviteOnly = b
+		case keyEmailDomains:
+			if v != "" {
+				out.AllowedEmailDomains = strings.Split(v, ",")
+			}
+		case keyLogMaxAgeHours:
+			out.LogMaxAgeHours, _ = strconv.Atoi(v)
+		case keyLogMaxRows:
+			out.LogMaxRowsPerVault, _ = strconv.Atoi(v)
+		case keyRateLimit:
+			out.RateLimitProfile = v
+		}
+	}
+	return out, rows.Err()
 }
 
 func (s settings) Put(ctx context.Context, x model.Settings) error {
-	_, err := s.exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-		keyInviteOnly, strconv.FormatBool(x.InviteOnly), fmtTime(time.Now()))
-	return err
+	now := fmtTime(time.Now())
+	for k, v := range map[string]string{
+		keyInviteOnly:     strconv.FormatBool(x.InviteOnly),
+		keyEmailDomains:   strings.Join(x.AllowedEmailDomains, ","),
+		keyLogMaxAgeHours: strconv.Itoa(x.LogMaxAgeHours),
+		keyLogMaxRows:     strconv.Itoa(x.LogMaxRowsPerVault),
+		keyRateLimit:      x.RateLimitProfile,
+	} {
+		if _, err := s.exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, k, v, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type keyringStore struct{ *handle }
