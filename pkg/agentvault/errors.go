@@ -23,6 +23,7 @@ const ProxyErrorHeader = "X-Agent-Vault-Proxy-Error"
 const (
 	// Broker proxy (on proxied responses, with [ProxyErrorHeader]).
 	ErrCodeProxyAuthRequired   = "proxy_auth_required"  // 407: missing, unknown, expired or revoked proxy token
+	ErrCodeRateLimited         = "rate_limited"         // 429: over a rate limit; see RetryAfter
 	ErrCodeVaultRequired       = "vault_required"       // 400: an agent token with several vaults named none (proxy and control plane)
 	ErrCodeForbidden           = "forbidden"            // 403: no service matches and the vault denies unmatched hosts (see ProposalHint); also a control-plane role refusal
 	ErrCodeServiceDisabled     = "service_disabled"     // 403: a service matches but is disabled

@@ -134,7 +134,7 @@ var allCodes = []string{
 	ErrCodeHostMismatch, ErrCodeDestinationBlocked, ErrCodeRequestTooLarge, ErrCodeResponseTooLarge, ErrCodeCredentialNotFound,
 	ErrCodeCredentialInvalid, ErrCodeOAuthNotConnected, ErrCodeOAuthRefreshFailed, ErrCodeUpstreamUnreachable, ErrCodeBadRequest,
 	ErrCodeInternal, ErrCodeUnauthorized, ErrCodeInvalidRequest, ErrCodeNotFound, ErrCodeConflict, ErrCodeAmbiguousService,
-	ErrCodeGone, ErrCodeBodyTooLarge, ErrCodeTooManyProposals, ErrCodeTooManySessions,
+	ErrCodeGone, ErrCodeBodyTooLarge, ErrCodeTooManyProposals, ErrCodeTooManySessions, ErrCodeRateLimited,
 }
 
 // TestEveryBrokerCodeHasAConstant reads the proxy's sources: every code it
