@@ -39,6 +39,7 @@ type Log struct {
 	written atomic.Uint64
 	maxAge  atomic.Int64 // nanoseconds
 	maxRows atomic.Int64
+	closed  atomic.Bool
 	done    chan struct{}
 	stop    sync.Once
 	cancel  context.CancelFunc
@@ -77,6 +78,10 @@ func New(o Options) *Log {
 
 // Record queues a row without blocking; a full queue drops it and counts.
 func (l *Log) Record(r model.RequestLog) {
+	if l.closed.Load() {
+		l.dropped.Add(1) // after Close nothing is written: count it
+		return
+	}
 	select {
 	case l.queue <- r:
 	default:
@@ -95,6 +100,7 @@ func (l *Log) Written() uint64 { return l.written.Load() }
 // Close stops accepting work, writes what is queued and returns.
 func (l *Log) Close() {
 	l.stop.Do(func() {
+		l.closed.Store(true)
 		l.cancel()
 		<-l.done
 	})

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -21,9 +22,9 @@ func (a *app) vaultLogsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs",
 		Short: "Show the vault's request log (what agents sent through the proxy)",
-		Long: `Show the vault's request log, newest first: time, actor, method, host, path
-(never a query value), matched service, credential key names, status, bytes and
-duration. --follow prints new rows as they arrive.`,
+		Long: `Show the vault's latest request log rows (oldest of them first): time, actor,
+method, host, path (never a query value), matched service, credential key names,
+status, bytes and duration. --follow keeps printing new rows as they arrive.`,
 		Args: cobra.NoArgs,
 	}
 	setup := a.vaultScoped(cmd)
@@ -63,6 +64,7 @@ duration. --follow prints new rows as they arrive.`,
 			if err != nil {
 				return err
 			}
+			sort.Slice(more.Logs, func(i, j int) bool { return more.Logs[i].ID < more.Logs[j].ID })
 			a.printLogRows(more.Logs, false)
 			for _, r := range more.Logs {
 				last = max(last, r.ID)

@@ -63,6 +63,7 @@ the instance runs passwordless, with a warning.`,
 	fl.StringVar(&f.UpstreamCAFile, "upstream-ca-file", "", "PEM bundle trusted for upstream TLS besides the system roots (env AGENT_VAULT_UPSTREAM_CA_FILE)")
 	fl.StringVar(&f.MaxRequestBytes, "max-request-bytes", "", "largest proxied request body, e.g. 512m (env AGENT_VAULT_MAX_REQUEST_BYTES; default 1g)")
 	fl.StringVar(&f.MaxResponseBytes, "max-response-bytes", "", "largest proxied response (env AGENT_VAULT_MAX_RESPONSE_BYTES; default unlimited)")
+	fl.StringVar(&f.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9464 (env AGENT_VAULT_METRICS_ADDR; default off)")
 	fl.BoolVarP(&detach, "detach", "d", false, "run in the background (pid file and server.log in the data dir)")
 	fl.BoolVar(&passwordStdin, "password-stdin", false, "read the master password from the first line of standard input")
 	fl.IntVar(&passwordFD, "password-fd", 0, "read the master password from this inherited file descriptor")

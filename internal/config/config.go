@@ -45,6 +45,7 @@ const (
 	EnvUpstreamCA     = "AGENT_VAULT_UPSTREAM_CA_FILE"
 	EnvLogsMaxAge     = "AGENT_VAULT_LOGS_MAX_AGE_HOURS"
 	EnvLogsMaxRows    = "AGENT_VAULT_LOGS_MAX_ROWS_PER_VAULT"
+	EnvMetricsAddr    = "AGENT_VAULT_METRICS_ADDR"
 )
 
 // Env looks up an environment variable; os.Getenv in production, a map in tests.
@@ -55,6 +56,7 @@ type ServerFlags struct {
 	Host, Port, DataDir, LogLevel, Address string
 	MITMPort, UpstreamCAFile               string
 	MaxRequestBytes, MaxResponseBytes      string
+	MetricsAddr                            string
 }
 
 // Server is the validated configuration of `agent-vault server`.
@@ -83,6 +85,9 @@ type Server struct {
 	// Request log retention.
 	LogsMaxAge  time.Duration // default 168h
 	LogsMaxRows int           // per vault, default 10000
+
+	// MetricsAddr is host:port of the Prometheus listener; "" is off.
+	MetricsAddr string
 }
 
 // Listen is the control plane's listen address.
@@ -138,6 +143,11 @@ func LoadServer(f ServerFlags, env Env) (Server, error) {
 	}
 	if err := c.loadProxy(f, env); err != nil {
 		return c, err
+	}
+	if c.MetricsAddr = first(f.MetricsAddr, env(EnvMetricsAddr)); c.MetricsAddr != "" {
+		if _, p, err := net.SplitHostPort(c.MetricsAddr); err != nil || !validPort(p) {
+			return c, errs.Invalid("metrics-addr", "metrics address %q is not host:port, e.g. 127.0.0.1:9464 (from --metrics-addr or %s)", c.MetricsAddr, EnvMetricsAddr)
+		}
 	}
 	c.BaseURL = strings.TrimRight(first(f.Address, env(EnvAddr)), "/")
 	c.BaseURLSet = c.BaseURL != ""
@@ -264,6 +274,12 @@ func (c *Server) loadProxy(f ServerFlags, env Env) error {
 	c.LogsMaxAge = time.Duration(hours) * time.Hour
 	c.LogsMaxRows, err = positiveInt(EnvLogsMaxRows, env(EnvLogsMaxRows), 10000)
 	return err
+}
+
+// validPort reports a port number 0…65535.
+func validPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0 && n <= 65535
 }
 
 // positiveInt reads a positive integer setting.

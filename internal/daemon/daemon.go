@@ -17,6 +17,8 @@ import (
 	"github.com/agent-vault/agent-vault/internal/audit"
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/config"
+	"github.com/agent-vault/agent-vault/internal/metrics"
+	"github.com/agent-vault/agent-vault/internal/ratelimit"
 	"github.com/agent-vault/agent-vault/internal/server"
 	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 	"github.com/agent-vault/agent-vault/internal/web"
@@ -76,15 +78,38 @@ func Run(ctx context.Context, o Options) error {
 		_ = ln.Close()
 		return err
 	}
+	lim, err := buildLimits()
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	go sweepLimits(ctx, lim.lim, log)
 	reqlog := audit.New(audit.Options{Store: db, MaxAge: cfg.LogsMaxAge, MaxRowsPerVault: cfg.LogsMaxRows, Logger: log})
 	defer reqlog.Close() // after the proxy stopped: every row it recorded is written
-	stopProxy, proxyAddr, err := startProxy(cfg, b, root, reqlog, log)
+	applySettings(ctx, b, cfg, lim, reqlog, log)
+	var met *metrics.Metrics // nil: metrics off (no --metrics-addr)
+	if cfg.MetricsAddr != "" {
+		met = metrics.New(o.Version)
+		met.RequestLog(reqlog.Dropped, reqlog.Written)
+		met.RateLimits(rateLimitStats(lim.lim))
+		stopMetrics, _, err := met.Start(cfg.MetricsAddr, log)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer func() { // last: the final counts stay scrapable until the proxy has stopped
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			stopMetrics(sctx)
+		}()
+	}
+	stopProxy, proxyAddr, err := startProxy(cfg, b, root, reqlog, met, lim, log)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
 	srv := &http.Server{
-		Handler:           server.New(server.Options{Broker: b, Logger: log, CAPEM: root.CertPEM(), Web: web.New(web.Options{Broker: b, BaseURL: cfg.BaseURL, Logger: log})}),
+		Handler:           server.New(server.Options{Broker: b, Logger: log, CAPEM: root.CertPEM(), Limiter: lim.lim, TrustedProxies: lim.trusted, Web: web.New(web.Options{Broker: b, BaseURL: cfg.BaseURL, Logger: log})}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -162,5 +187,23 @@ func pruneLogs(ctx context.Context, l *audit.Log, log *slog.Logger) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// rateLimitStats reads the limiter's counters for the metrics, by tier name.
+func rateLimitStats(l *ratelimit.Limiter) func() metrics.RateLimitStats {
+	if l == nil {
+		return nil
+	}
+	return func() metrics.RateLimitStats {
+		st := l.Stats()
+		out := metrics.RateLimitStats{Denied: map[string]uint64{}, Keys: map[string]int{}, Evicted: st.Evicted, InFlight: st.InFlight}
+		for t, n := range st.Denied {
+			out.Denied[t.String()] = n
+		}
+		for t, n := range st.Keys {
+			out.Keys[t.String()] = n
+		}
+		return out
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/ca"
 	"github.com/agent-vault/agent-vault/internal/config"
 	"github.com/agent-vault/agent-vault/internal/keyring"
+	"github.com/agent-vault/agent-vault/internal/metrics"
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/netguard"
 	"github.com/agent-vault/agent-vault/internal/proxy"
@@ -67,8 +68,9 @@ func upstreamRoots(file string) (*x509.CertPool, error) {
 }
 
 // startProxy builds the broker proxy and starts its listener; it returns
-// a stop function. A disabled proxy (--mitm-port 0) returns a no-op.
-func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Recorder, log *slog.Logger) (func(context.Context), string, error) {
+// a stop function. A disabled proxy (--mitm-port 0) returns a no-op. With
+// metrics (met not nil) every request log row is counted on its way to rec.
+func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Recorder, met *metrics.Metrics, lim limits, log *slog.Logger) (func(context.Context), string, error) {
 	if cfg.MITMPort < 0 {
 		log.Info("broker proxy disabled (--mitm-port 0)")
 		return func(context.Context) {}, "", nil
@@ -89,6 +91,10 @@ func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Re
 	if err != nil {
 		return nil, "", err
 	}
+	met.LeafCache(func() metrics.LeafStats {
+		s := minter.Stats()
+		return metrics.LeafStats{Hits: s.Hits, Mints: s.Mints, Shared: s.Shared, Evictions: s.Evictions, Entries: s.Entries}
+	})
 	dialer := &netguard.Dialer{Policy: netguard.Policy{AllowPrivate: cfg.AllowPrivate, Allow: allow}, Resolver: net.DefaultResolver}
 	p := proxy.New(proxy.Options{
 		Authority: b, Certs: minter, Dial: dialer.DialContext,
@@ -97,16 +103,18 @@ func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Re
 			return errors.As(err, &be)
 		},
 		UpstreamRoots: roots, MaxRequestBytes: cfg.MaxRequestBytes, MaxResponseBytes: cfg.MaxResponseBytes,
-		Logger: log, Recorder: rec,
+		Logger: log, Recorder: met.Recorder(rec), Limiter: lim.lim, TrustedProxies: lim.trusted,
 	})
 	ln, err := net.Listen("tcp", cfg.MITMListen())
 	if err != nil {
 		return nil, "", fmt.Errorf("cannot listen for the broker proxy on %s (%v): pick another port with --mitm-port, or 0 to disable it", cfg.MITMListen(), err)
 	}
+	ln, connState := met.TrackTunnels(ln)
 	srv := &http.Server{
 		Handler:           p,
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ConnState:         connState,
 	}
 	go func() { _ = srv.Serve(ln) }()
 	log.Info("broker proxy listening", "addr", ln.Addr().String(), "allow_private", cfg.AllowPrivate)

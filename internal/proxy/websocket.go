@@ -99,6 +99,9 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request, out *outb
 	if _, err := conn.Write(head.Bytes()); err != nil {
 		return
 	}
+	if lw, ok := w.(*logWriter); ok {
+		lw.status = http.StatusSwitchingProtocols
+	}
 	done := make(chan struct{}, 2)
 	go func() {
 		_, _ = io.Copy(conn, upstream)

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -30,14 +31,30 @@ func scanRequestLog(sc interface{ Scan(...any) error }) (model.RequestLog, error
 	return l, nil
 }
 
-// Insert writes a batch in one transaction when called outside one.
+// insertRequestLog skips a row whose vault is gone (deleted while the row
+// waited in the queue) instead of failing the whole batch on the key.
+const insertRequestLog = `INSERT INTO request_logs (vault_id, at, actor_kind, actor_name, ingress, method, host, port, path, service,
+	credential_keys, status, req_bytes, resp_bytes, duration_ms, error_code)
+	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM vaults WHERE id = ?)`
+
+// Insert writes a batch in one transaction when called outside one, with
+// the statement prepared once for the batch.
 func (s requestLogs) Insert(ctx context.Context, rows []model.RequestLog) error {
 	write := func(h *handle) error {
+		exec := func(args ...any) error { _, err := h.exec(ctx, insertRequestLog, args...); return err }
+		if p, ok := h.q.(interface {
+			PrepareContext(context.Context, string) (*sql.Stmt, error)
+		}); ok {
+			stmt, err := p.PrepareContext(ctx, h.d.rebind(insertRequestLog))
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			exec = func(args ...any) error { _, err := stmt.ExecContext(ctx, args...); return err }
+		}
 		for _, l := range rows {
-			if _, err := h.exec(ctx, `INSERT INTO request_logs (vault_id, at, actor_kind, actor_name, ingress, method, host, port, path, service,
-				credential_keys, status, req_bytes, resp_bytes, duration_ms, error_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				l.VaultID, fmtTime(l.At), string(l.ActorKind), l.ActorName, l.Ingress, l.Method, l.Host, l.Port, l.Path, l.Service,
-				strings.Join(l.CredentialKeys, ","), l.Status, l.RequestBytes, l.ResponseBytes, l.Duration.Milliseconds(), l.ErrorCode); err != nil {
+			if err := exec(l.VaultID, fmtTime(l.At), string(l.ActorKind), l.ActorName, l.Ingress, l.Method, l.Host, l.Port, l.Path, l.Service,
+				strings.Join(l.CredentialKeys, ","), l.Status, l.RequestBytes, l.ResponseBytes, l.Duration.Milliseconds(), l.ErrorCode, l.VaultID); err != nil {
 				return err
 			}
 		}
@@ -119,11 +136,15 @@ func (s requestLogs) DeleteBefore(ctx context.Context, t time.Time) (int64, erro
 }
 
 func (s requestLogs) TrimVaults(ctx context.Context, keep int) (int64, error) {
-	// For each vault, the id of its keep-th newest row bounds what stays;
-	// the (vault_id, id) index serves both the lookup and the delete.
-	res, err := s.exec(ctx, `DELETE FROM request_logs WHERE id IN (
-		SELECT r.id FROM request_logs r
-		WHERE r.id < (SELECT id FROM request_logs x WHERE x.vault_id = r.vault_id ORDER BY id DESC LIMIT 1 OFFSET ?))`, keep-1)
+	// For each vault, the id of its keep-th newest row bounds what stays:
+	// computed once per vault (not per row), then one ranged delete per
+	// vault through the (vault_id, id) index.
+	res, err := s.exec(ctx, `WITH cut AS MATERIALIZED (
+		SELECT v.vault_id AS vault_id,
+			(SELECT x.id FROM request_logs x WHERE x.vault_id = v.vault_id ORDER BY x.id DESC LIMIT 1 OFFSET ?) AS id
+		FROM (SELECT DISTINCT vault_id FROM request_logs) v)
+		DELETE FROM request_logs WHERE id IN (
+			SELECT r.id FROM cut JOIN request_logs r ON r.vault_id = cut.vault_id AND r.id < cut.id)`, keep-1)
 	if err != nil {
 		return 0, err
 	}
