@@ -101,6 +101,10 @@ type InstanceSettings struct {
 	LogMaxAgeHours      *int      `json:"log_max_age_hours,omitempty"`
 	LogMaxRowsPerVault  *int      `json:"log_max_rows_per_vault,omitempty"`
 	RateLimitProfile    *string   `json:"rate_limit_profile,omitempty"`
+	// RateLimitOverrides are per-tier knobs in the environment's form
+	// without the AGENT_VAULT_RATELIMIT_ prefix: {"PROXY_RATE": "50",
+	// "API_BURST": "100"}. An empty object clears them.
+	RateLimitOverrides *map[string]string `json:"rate_limit_overrides,omitempty"`
 	// RateLimitsLocked is read-only: AGENT_VAULT_RATELIMIT_LOCK refuses
 	// rate-limit changes.
 	RateLimitsLocked bool `json:"rate_limits_locked,omitempty"`

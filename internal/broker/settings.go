@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/policy"
+	"github.com/agent-vault/agent-vault/internal/ratelimit"
 	"github.com/agent-vault/agent-vault/internal/store"
 )
 
@@ -35,6 +37,10 @@ func (b *Broker) settingsView(s model.Settings) apitype.InstanceSettings {
 	}
 	if s.RateLimitProfile != "" {
 		out.RateLimitProfile = &s.RateLimitProfile
+	}
+	if len(s.RateLimitOverrides) > 0 {
+		o := maps.Clone(s.RateLimitOverrides)
+		out.RateLimitOverrides = &o
 	}
 	return out
 }
@@ -103,6 +109,19 @@ func (b *Broker) UpdateInstanceSettings(ctx context.Context, a Actor, in apitype
 				return errs.Invalid("rate_limit_profile", "rate_limit_profile must be default, strict, loose or off, not %q", *in.RateLimitProfile)
 			}
 			s.RateLimitProfile = *in.RateLimitProfile
+		}
+		if in.RateLimitOverrides != nil {
+			if b.rateLimitsLocked {
+				return errs.Conflict("rate limits are locked by AGENT_VAULT_RATELIMIT_LOCK on the server: change them there").WithCode("rate_limits_locked")
+			}
+			env := map[string]string{}
+			for k, v := range *in.RateLimitOverrides {
+				env[ratelimit.EnvPrefix+strings.ToUpper(k)] = v
+			}
+			if _, err := ratelimit.ParseOverrides(env); err != nil {
+				return errs.Invalid("rate_limit_overrides", "%v", err)
+			}
+			s.RateLimitOverrides = maps.Clone(*in.RateLimitOverrides)
 		}
 		if b.settingsHook != nil {
 			if err := b.settingsHook(s); err != nil {

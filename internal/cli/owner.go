@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -102,6 +104,7 @@ func (a *app) ownerCmd() *cobra.Command {
 	var (
 		inviteOnly, domains, profile string
 		logAge, logRows              int
+		rateOverrides                []string
 	)
 	set := &cobra.Command{
 		Use:   "set",
@@ -135,8 +138,22 @@ func (a *app) ownerCmd() *cobra.Command {
 			if fl.Changed("rate-limit-profile") {
 				in.RateLimitProfile = &profile
 			}
-			if in == (apitype.InstanceSettings{}) {
-				return fmt.Errorf("nothing to change: pass at least one of --invite-only, --allowed-email-domains, --log-max-age-hours, --log-max-rows-per-vault, --rate-limit-profile")
+			if fl.Changed("rate-limit") {
+				m := map[string]string{}
+				for _, kv := range rateOverrides {
+					k, v, ok := strings.Cut(kv, "=")
+					if !ok {
+						return fmt.Errorf("--rate-limit %q must look like TIER_KNOB=VALUE, e.g. PROXY_RATE=50", kv)
+					}
+					if k != "" {
+						m[strings.ToUpper(strings.TrimSpace(k))] = strings.TrimSpace(v)
+					}
+				}
+				in.RateLimitOverrides = &m
+			}
+			if in.InviteOnly == nil && in.AllowedEmailDomains == nil && in.LogMaxAgeHours == nil && in.LogMaxRowsPerVault == nil &&
+				in.RateLimitProfile == nil && in.RateLimitOverrides == nil {
+				return fmt.Errorf("nothing to change: pass at least one of --invite-only, --allowed-email-domains, --log-max-age-hours, --log-max-rows-per-vault, --rate-limit-profile, --rate-limit")
 			}
 			c, _, err := a.authed()
 			if err != nil {
@@ -154,6 +171,7 @@ func (a *app) ownerCmd() *cobra.Command {
 	set.Flags().IntVar(&logAge, "log-max-age-hours", 0, "keep request log rows this many hours")
 	set.Flags().IntVar(&logRows, "log-max-rows-per-vault", 0, "keep at most this many request log rows per vault")
 	set.Flags().StringVar(&profile, "rate-limit-profile", "", "default, strict, loose or off")
+	set.Flags().StringArrayVar(&rateOverrides, "rate-limit", nil, "per-tier knob as TIER_KNOB=VALUE (e.g. PROXY_RATE=50, API_BURST=100); repeatable; --rate-limit= clears")
 	settings.AddCommand(&cobra.Command{
 		Use:   "get",
 		Short: "Show instance settings",
@@ -198,5 +216,11 @@ func (a *app) showSettings(s apitype.InstanceSettings) error {
 			p = *s.RateLimitProfile
 		}
 		fmt.Fprintf(w, "rate_limit_profile: %s (locked: %t)\n", p, s.RateLimitsLocked)
+		if s.RateLimitOverrides != nil {
+			keys := slices.Sorted(maps.Keys(*s.RateLimitOverrides))
+			for _, k := range keys {
+				fmt.Fprintf(w, "rate_limit %s=%s\n", k, (*s.RateLimitOverrides)[k])
+			}
+		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/audit"
@@ -67,8 +68,20 @@ func settingsHook(cfg config.Server, lim limits, reqlog *audit.Log) broker.Setti
 			rows = s.LogMaxRowsPerVault
 		}
 		reqlog.SetRetention(age, rows)
-		if s.RateLimitProfile != "" && !lim.lim.Locked() {
-			if err := lim.lim.Update(ratelimit.Profile(s.RateLimitProfile), lim.overrides, 0); err != nil {
+		if (s.RateLimitProfile != "" || len(s.RateLimitOverrides) > 0) && !lim.lim.Locked() {
+			profile := lim.lim.Settings().Profile
+			if s.RateLimitProfile != "" {
+				profile = ratelimit.Profile(s.RateLimitProfile)
+			}
+			env := map[string]string{}
+			for k, v := range s.RateLimitOverrides {
+				env[ratelimit.EnvPrefix+strings.ToUpper(k)] = v
+			}
+			fromSettings, err := ratelimit.ParseOverrides(env)
+			if err != nil {
+				return err
+			}
+			if err := lim.lim.Update(profile, ratelimit.Merge(lim.overrides, fromSettings), 0); err != nil {
 				return err
 			}
 		}

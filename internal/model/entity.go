@@ -126,6 +126,9 @@ type Settings struct {
 	LogMaxAgeHours      int
 	LogMaxRowsPerVault  int
 	RateLimitProfile    string
+	// RateLimitOverrides are per-tier knobs in the environment's form
+	// without its prefix, e.g. "PROXY_RATE": "50" (see package ratelimit).
+	RateLimitOverrides map[string]string
 }
 
 // EmailAllowed reports whether email's domain may register or be invited.

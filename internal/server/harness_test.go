@@ -52,6 +52,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 // env is a running control plane on a real SQLite file.
 type env struct {
+	b     *broker.Broker
 	t     *testing.T
 	url   string
 	db    *sqlstore.DB
@@ -88,7 +89,7 @@ func newEnvWith(t *testing.T, lim *ratelimit.Limiter) *env {
 		ts.Close()
 		_ = db.Close()
 	})
-	return &env{t: t, url: ts.URL, db: db, clock: clk, logs: logs}
+	return &env{t: t, url: ts.URL, db: db, clock: clk, logs: logs, b: b}
 }
 
 // anon is a client without a session.

@@ -2,11 +2,13 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/client"
+	"github.com/agent-vault/agent-vault/internal/model"
 )
 
 func TestInstanceSettingsDomainsAndValidation(t *testing.T) {
@@ -64,4 +66,47 @@ func asAPIError(err error, target **client.APIError) bool {
 		*target = e
 	}
 	return ok
+}
+
+func TestRateLimitSettingsValidateAndRespectTheLock(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	own := e.owner()
+	applied := []string{}
+	e.b.SetSettingsHook(func(s model.Settings) error {
+		applied = append(applied, s.RateLimitProfile+"|"+s.RateLimitOverrides["PROXY_RATE"])
+		return nil
+	})
+	good := map[string]string{"PROXY_RATE": "50", "api_burst": "100"}
+	s, err := own.UpdateInstanceSettings(ctx, apitype.InstanceSettings{RateLimitProfile: ptr("loose"), RateLimitOverrides: &good})
+	if err != nil || (*s.RateLimitOverrides)["PROXY_RATE"] != "50" {
+		t.Fatalf("overrides = %+v, %v", s, err)
+	}
+	if len(applied) != 1 || applied[0] != "loose|50" {
+		t.Fatalf("the hook saw %v, want the new settings applied at once", applied)
+	}
+	bad := map[string]string{"PROXY_SPEED": "9"}
+	if _, err := own.UpdateInstanceSettings(ctx, apitype.InstanceSettings{RateLimitOverrides: &bad}); status(err) != http.StatusBadRequest {
+		t.Fatalf("unknown knob = %v, want 400", err)
+	}
+	e.b.SetRateLimitsLocked(true)
+	if _, err := own.UpdateInstanceSettings(ctx, apitype.InstanceSettings{RateLimitProfile: ptr("off")}); !client.IsConflict(err) {
+		t.Fatalf("profile change while locked = %v, want 409", err)
+	}
+	if _, err := own.UpdateInstanceSettings(ctx, apitype.InstanceSettings{RateLimitOverrides: &good}); !client.IsConflict(err) {
+		t.Fatalf("override change while locked = %v, want 409", err)
+	}
+	got, _ := own.InstanceSettings(ctx)
+	if !got.RateLimitsLocked || *got.RateLimitProfile != "loose" {
+		t.Fatalf("settings after refused changes = %+v", got)
+	}
+	// A hook refusal leaves nothing saved.
+	e.b.SetRateLimitsLocked(false)
+	e.b.SetSettingsHook(func(model.Settings) error { return errors.New("nope") })
+	if _, err := own.UpdateInstanceSettings(ctx, apitype.InstanceSettings{RateLimitProfile: ptr("strict")}); !client.IsConflict(err) {
+		t.Fatalf("hook refusal = %v, want 409", err)
+	}
+	if got, _ := own.InstanceSettings(ctx); *got.RateLimitProfile != "loose" {
+		t.Fatalf("a refused change was saved: %+v", got)
+	}
 }

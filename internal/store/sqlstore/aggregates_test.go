@@ -537,8 +537,8 @@ func TestSettings(t *testing.T) {
 	}
 	var rows int
 	mustNil(t, db.SQL().QueryRow(`SELECT count(*) FROM settings`).Scan(&rows))
-	if rows != 5 { // one row per setting key, each upserted
-		t.Errorf("Put twice left %d rows, want 5 (one per setting, upserted)", rows)
+	if rows != 6 { // one row per setting key, each upserted
+		t.Errorf("Put twice left %d rows, want 6 (one per setting, upserted)", rows)
 	}
 	// A corrupt stored value is an error, not a silent default.
 	_, err = db.SQL().Exec(`UPDATE settings SET value = 'maybe'`)

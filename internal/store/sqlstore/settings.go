@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ const (
 	keyLogMaxAgeHours = "log_max_age_hours"
 	keyLogMaxRows     = "log_max_rows_per_vault"
 	keyRateLimit      = "rate_limit_profile"
+	keyRateOverrides  = "rate_limit_overrides"
 )
 
 func (s settings) Get(ctx context.Context) (model.Settings, error) {
@@ -53,6 +55,12 @@ func (s settings) Get(ctx context.Context) (model.Settings, error) {
 			out.LogMaxRowsPerVault, _ = strconv.Atoi(v)
 		case keyRateLimit:
 			out.RateLimitProfile = v
+		case keyRateOverrides:
+			if v != "" {
+				if err := json.Unmarshal([]byte(v), &out.RateLimitOverrides); err != nil {
+					return out, err
+				}
+			}
 		}
 	}
 	return out, rows.Err()
@@ -60,7 +68,16 @@ func (s settings) Get(ctx context.Context) (model.Settings, error) {
 
 func (s settings) Put(ctx context.Context, x model.Settings) error {
 	now := fmtTime(time.Now())
+	overrides := ""
+	if len(x.RateLimitOverrides) > 0 {
+		b, err := json.Marshal(x.RateLimitOverrides)
+		if err != nil {
+			return err
+		}
+		overrides = string(b)
+	}
 	for k, v := range map[string]string{
+		keyRateOverrides:  overrides,
 		keyInviteOnly:     strconv.FormatBool(x.InviteOnly),
 		keyEmailDomains:   strings.Join(x.AllowedEmailDomains, ","),
 		keyLogMaxAgeHours: strconv.Itoa(x.LogMaxAgeHours),
