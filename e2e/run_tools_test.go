@@ -239,6 +239,37 @@ func TestRunTools(t *testing.T) {
 		up.checkAuth(t, before, want)
 	})
 
+	t.Run("nodejs fetch with undici EnvHttpProxyAgent", func(t *testing.T) {
+		t.Parallel()
+		node := rnTool(t, "node")
+		root, err := moduleRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		modules := filepath.Join(root, "e2e", ".node", "node_modules")
+		if _, err := os.Stat(filepath.Join(modules, "undici")); err != nil {
+			t.Skip("undici is not installed (scripts/test.sh installs it with npm into e2e/.node)")
+		}
+		// fetch through undici's EnvHttpProxyAgent, which reads HTTPS_PROXY
+		// and NO_PROXY from the environment run sets; Node itself reads
+		// NODE_EXTRA_CA_CERTS at start.
+		script := filepath.Join(t.TempDir(), "fetch.js")
+		code := "const { EnvHttpProxyAgent, fetch } = require('undici');\n" +
+			"fetch(process.argv[2], { dispatcher: new EnvHttpProxyAgent() })\n" +
+			"  .then(async r => process.stdout.write('node ' + r.status + ' ' + (await r.text())))\n" +
+			"  .catch(e => { console.error(String(e && e.cause || e)); process.exit(1); });\n"
+		if err := os.WriteFile(script, []byte(code), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, agent := range []bool{false, true} {
+			before := up.count()
+			r := runTool(t, agent, append(rnCleanClientEnv(t.TempDir()), "NODE_PATH="+modules), node, script, echo)
+			if r.code != 0 || r.stdout != "node 200 authorized GET /echo\n" {
+				t.Fatalf("node fetch (undici, agent mode %v) under run:\n%s", agent, r)
+			}
+			up.checkAuth(t, before, want)
+		}
+	})
 	t.Run("nodejs", func(t *testing.T) {
 		t.Parallel()
 		node := rnTool(t, "node")
