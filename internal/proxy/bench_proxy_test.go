@@ -37,8 +37,11 @@ import (
 // load generator share this process; every goroutine carries a pprof label
 // role=proxy|upstream|client (labels are inherited by the goroutines a
 // goroutine starts), so `go tool pprof -tagfocus role=proxy` shows the
-// proxy alone. The wiring is the daemon's (internal/daemon/proxy.go):
-// broker on SQLite, netguard dialer, Info-level logging.
+// proxy alone. The wiring follows the daemon's (internal/daemon/proxy.go):
+// broker on SQLite, netguard dialer, Info-level logging; it leaves out the
+// request log Recorder and the rate Limiter (bench_log_test.go measures
+// the log's cost; `bash bench/run.sh -perf DIR` profiles the real binary
+// with both).
 
 const benchSecret = "sk_bench_0123456789abcdef0123456789abcdef"
 
