@@ -1,11 +1,13 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/broker"
@@ -106,23 +108,41 @@ func serviceName(s *service.Service) string {
 	return s.Name
 }
 
-// rewriteAndServe points the request at the upstream and streams it.
+// outboundKey carries a request's outbound decision to rewrite.
+type outboundKey struct{}
+
+// rewriteAndServe points the request at the upstream and streams it
+// through the one shared ReverseProxy.
 func (p *Proxy) rewriteAndServe(w http.ResponseWriter, r *http.Request, out *outbound) {
-	rp := *p.rp
-	rp.Rewrite = func(pr *httputil.ProxyRequest) {
-		u := *pr.In.URL
-		u.Scheme, u.Host = out.t.scheme, out.t.authority()
-		pr.Out.URL = &u
-		pr.Out.Host = out.t.authority()
-		for _, h := range brokerHeaders {
-			pr.Out.Header.Del(h)
-		}
-		for k, v := range out.inject {
-			pr.Out.Header.Set(k, v) // overwrite: never a second copy of the managed slot
-		}
-	}
-	rp.ServeHTTP(w, r)
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), outboundKey{}, out)))
 }
+
+// rewrite is the shared ReverseProxy's Rewrite: the upstream URL and Host,
+// broker headers dropped, the managed auth slot overwritten.
+func rewrite(pr *httputil.ProxyRequest) {
+	out := pr.In.Context().Value(outboundKey{}).(*outbound)
+	u := *pr.In.URL
+	u.Scheme, u.Host = out.t.scheme, out.t.authority()
+	pr.Out.URL = &u
+	pr.Out.Host = u.Host
+	for _, h := range brokerHeaders {
+		pr.Out.Header.Del(h)
+	}
+	for k, v := range out.inject {
+		pr.Out.Header.Set(k, v) // overwrite: never a second copy of the managed slot
+	}
+}
+
+// bufferPool recycles the 32 KiB copy buffers of response streaming
+// (without it every response allocates one: most of the proxy's garbage).
+type bufferPool struct{ p sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+}
+
+func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b *bufferPool) Put(x []byte) { b.p.Put(&x) }
 
 // modifyResponse strips cookies: an agent's requests carry the vault's
 // identity, and its cookies must not stick to the agent.

@@ -105,7 +105,8 @@ func New(o Options) *Proxy {
 		ExpectContinueTimeout: time.Second,
 	}
 	p.rp = &httputil.ReverseProxy{
-		Rewrite:        func(*httputil.ProxyRequest) {}, // replaced per request in forward
+		Rewrite:        rewrite,
+		BufferPool:     newBufferPool(),
 		Transport:      p.transport,
 		FlushInterval:  -1, // flush every write: SSE and streams reach the agent at once
 		ErrorHandler:   p.upstreamError,
