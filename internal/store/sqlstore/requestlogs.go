@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"time"
 
@@ -31,30 +30,54 @@ func scanRequestLog(sc interface{ Scan(...any) error }) (model.RequestLog, error
 	return l, nil
 }
 
-// insertRequestLog skips a row whose vault is gone (deleted while the row
-// waited in the queue) instead of failing the whole batch on the key.
-const insertRequestLog = `INSERT INTO request_logs (vault_id, at, actor_kind, actor_name, ingress, method, host, port, path, service,
-	credential_keys, status, req_bytes, resp_bytes, duration_ms, error_code)
-	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM vaults WHERE id = ?)`
+// requestLogColumns are the inserted columns, in order.
+const requestLogColumns = `vault_id, at, actor_kind, actor_name, ingress, method, host, port, path, service,
+	credential_keys, status, req_bytes, resp_bytes, duration_ms, error_code`
 
-// Insert writes a batch in one transaction when called outside one, with
-// the statement prepared once for the batch.
+// requestLogChunk rows go into one multi-row INSERT (16 values a row stay
+// far below SQLite's variable limit).
+const requestLogChunk = 64
+
+// Insert writes a batch in one transaction when called outside one, as
+// multi-row INSERTs. Rows of vaults deleted while they waited in the queue
+// are skipped instead of failing the whole batch on the foreign key.
 func (s requestLogs) Insert(ctx context.Context, rows []model.RequestLog) error {
 	write := func(h *handle) error {
-		exec := func(args ...any) error { _, err := h.exec(ctx, insertRequestLog, args...); return err }
-		if p, ok := h.q.(interface {
-			PrepareContext(context.Context, string) (*sql.Stmt, error)
-		}); ok {
-			stmt, err := p.PrepareContext(ctx, h.d.rebind(insertRequestLog))
-			if err != nil {
+		live := map[string]bool{}
+		vs, err := h.query(ctx, `SELECT id FROM vaults`)
+		if err != nil {
+			return err
+		}
+		for vs.Next() {
+			var id string
+			if err := vs.Scan(&id); err != nil {
+				vs.Close()
 				return err
 			}
-			defer stmt.Close()
-			exec = func(args ...any) error { _, err := stmt.ExecContext(ctx, args...); return err }
+			live[id] = true
 		}
+		vs.Close()
+		kept := rows[:0:0]
 		for _, l := range rows {
-			if err := exec(l.VaultID, fmtTime(l.At), string(l.ActorKind), l.ActorName, l.Ingress, l.Method, l.Host, l.Port, l.Path, l.Service,
-				strings.Join(l.CredentialKeys, ","), l.Status, l.RequestBytes, l.ResponseBytes, l.Duration.Milliseconds(), l.ErrorCode, l.VaultID); err != nil {
+			if live[l.VaultID] {
+				kept = append(kept, l)
+			}
+		}
+		one := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		for start := 0; start < len(kept); start += requestLogChunk {
+			chunk := kept[start:min(start+requestLogChunk, len(kept))]
+			var q strings.Builder
+			q.WriteString(`INSERT INTO request_logs (` + requestLogColumns + `) VALUES `)
+			args := make([]any, 0, len(chunk)*16)
+			for i, l := range chunk {
+				if i > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteString(one)
+				args = append(args, l.VaultID, fmtTime(l.At), string(l.ActorKind), l.ActorName, l.Ingress, l.Method, l.Host, l.Port, l.Path, l.Service,
+					strings.Join(l.CredentialKeys, ","), l.Status, l.RequestBytes, l.ResponseBytes, l.Duration.Milliseconds(), l.ErrorCode)
+			}
+			if _, err := h.exec(ctx, q.String(), args...); err != nil {
 				return err
 			}
 		}
