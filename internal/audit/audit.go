@@ -21,7 +21,7 @@ import (
 type Options struct {
 	Store      store.Store // required
 	QueueSize  int         // default 8192
-	BatchSize  int         // default 256
+	BatchSize  int         // default 1024
 	FlushEvery time.Duration
 	// Retention: rows older than MaxAge, and rows beyond MaxRowsPerVault
 	// in a vault, are removed by Prune.
@@ -51,10 +51,10 @@ func New(o Options) *Log {
 		o.QueueSize = 8192
 	}
 	if o.BatchSize <= 0 {
-		o.BatchSize = 256
+		o.BatchSize = 1024
 	}
 	if o.FlushEvery <= 0 {
-		o.FlushEvery = 200 * time.Millisecond
+		o.FlushEvery = 500 * time.Millisecond
 	}
 	if o.MaxAge <= 0 {
 		o.MaxAge = 168 * time.Hour
