@@ -84,7 +84,16 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	go sweepLimits(ctx, lim.lim, log)
-	reqlog := audit.New(audit.Options{Store: db, MaxAge: cfg.LogsMaxAge, MaxRowsPerVault: cfg.LogsMaxRows, Logger: log})
+	// The request log writes through a handle of its own that commits
+	// without waiting for the disk (a crashed process still loses nothing
+	// under WAL); credentials keep full sync on the main handle.
+	logDB, err := sqlstore.OpenSQLite(cfg.DatabasePath(), sqlstore.SQLiteOptions{Relaxed: true, MaxOpenConns: 2})
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer logDB.Close()
+	reqlog := audit.New(audit.Options{Store: logDB, MaxAge: cfg.LogsMaxAge, MaxRowsPerVault: cfg.LogsMaxRows, Logger: log})
 	defer reqlog.Close() // after the proxy stopped: every row it recorded is written
 	applySettings(ctx, b, cfg, lim, reqlog, log)
 	var met *metrics.Metrics // nil: metrics off (no --metrics-addr)

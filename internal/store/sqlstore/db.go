@@ -40,6 +40,11 @@ type SQLiteOptions struct {
 	// MaxOpenConns bounds the pool; zero means 8 (readers run concurrently
 	// under WAL; writers are serialised by SQLite itself).
 	MaxOpenConns int
+	// Relaxed commits without waiting for the disk (synchronous=NORMAL):
+	// under WAL a crashed process still loses nothing, only a crash of the
+	// machine may lose the last commits. For the request log's own handle,
+	// never for credentials.
+	Relaxed bool
 }
 
 // OpenSQLite opens (creating if needed, mode 0600) the SQLite file at path
@@ -70,7 +75,7 @@ func OpenSQLite(path string, o SQLiteOptions) (*DB, error) {
 		"journal_mode(WAL)",
 		"foreign_keys(1)",
 		fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()),
-		"synchronous(FULL)",
+		synchronous(o.Relaxed),
 	} {
 		q.Add("_pragma", p)
 	}
@@ -213,3 +218,11 @@ func (sqliteDialect) mapErr(err error) error {
 }
 
 var _ store.Store = (*DB)(nil)
+
+// synchronous is the pragma for o.Relaxed.
+func synchronous(relaxed bool) string {
+	if relaxed {
+		return "synchronous(NORMAL)"
+	}
+	return "synchronous(FULL)"
+}
