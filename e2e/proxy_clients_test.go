@@ -103,8 +103,9 @@ func TestProxyGoNetHTTP(t *testing.T) {
 			if s.RawQuery != "x=1" {
 				t.Errorf("upstream query %q", s.RawQuery)
 			}
-			if s.Proto != 2 {
-				t.Errorf("the upstream leg spoke HTTP/%d, want HTTP/2", s.Proto)
+			// The upstream leg speaks the agent's HTTP version.
+			if want := map[bool]int{false: 1, true: 2}[c.h2]; s.Proto != want {
+				t.Errorf("the upstream leg spoke HTTP/%d, want HTTP/%d", s.Proto, want)
 			}
 		})
 	}

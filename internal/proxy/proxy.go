@@ -67,14 +67,15 @@ type Recorder interface{ Record(model.RequestLog) }
 
 // Proxy is the broker proxy's HTTP handler for the outer listener.
 type Proxy struct {
-	o          Options
-	log        *slog.Logger
-	transport  *http.Transport
-	rp         *httputil.ReverseProxy
-	inner      *http.Server
-	tunnels    *chanListener
-	tunnelInfo sync.Map // *tls.Conn → tunnelInfo
-	startOnce  sync.Once
+	o           Options
+	log         *slog.Logger
+	transport   *http.Transport // HTTP/2 when the upstream offers it
+	transportH1 *http.Transport // HTTP/1.1 only: for HTTP/1 agents and websockets
+	rp          *httputil.ReverseProxy
+	inner       *http.Server
+	tunnels     *chanListener
+	tunnelInfo  sync.Map // *tls.Conn → tunnelInfo
+	startOnce   sync.Once
 }
 
 // New builds a Proxy.
@@ -104,11 +105,21 @@ func New(o Options) *Proxy {
 		TLSHandshakeTimeout:   15 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
+	// HTTP/1 agents get an HTTP/1.1 upstream leg: fewer goroutine
+	// hand-offs per request than multiplexing over HTTP/2 (measured: lower
+	// latency and faster downloads); HTTP/2 agents (gRPC) keep HTTP/2.
+	p.transportH1 = p.transport.Clone()
+	p.transportH1.ForceAttemptHTTP2 = false
+	p.transportH1.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	p.transportH1.TLSClientConfig.NextProtos = []string{"http/1.1"}
 	p.rp = &httputil.ReverseProxy{
-		Rewrite:        rewrite,
-		BufferPool:     newBufferPool(),
-		Transport:      p.transport,
-		FlushInterval:  -1, // flush every write: SSE and streams reach the agent at once
+		Rewrite:    rewrite,
+		BufferPool: newBufferPool(),
+		Transport:  byProtocol{h1: p.transportH1, h2: p.transport},
+		// 0: responses of unknown length and event streams are flushed on
+		// every write anyway (so SSE reaches the agent at once), while
+		// bodies of known length are not flushed write by write.
+		FlushInterval:  0,
 		ErrorHandler:   p.upstreamError,
 		ModifyResponse: p.modifyResponse,
 		ErrorLog:       slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
@@ -135,6 +146,7 @@ func (p *Proxy) start() {
 // Close stops serving tunnels and drops idle upstream connections.
 func (p *Proxy) Close() error {
 	p.transport.CloseIdleConnections()
+	p.transportH1.CloseIdleConnections()
 	return p.inner.Close()
 }
 
@@ -251,4 +263,14 @@ func (t target) authority() string {
 		return h
 	}
 	return h + ":" + strconv.Itoa(t.port)
+}
+
+// byProtocol sends a request upstream over the agent's HTTP major version.
+type byProtocol struct{ h1, h2 http.RoundTripper }
+
+func (b byProtocol) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.ProtoMajor == 2 {
+		return b.h2.RoundTrip(r)
+	}
+	return b.h1.RoundTrip(r)
 }

@@ -71,8 +71,10 @@ func TestInjectsBearerOverHTTP1AndHTTP2(t *testing.T) {
 		if got.Host != e.upstream {
 			t.Errorf("upstream Host %q, want %q", got.Host, e.upstream)
 		}
-		if got.ProtoMajor != 2 {
-			t.Errorf("upstream leg spoke HTTP/%d, want 2", got.ProtoMajor)
+		// The upstream leg speaks the agent's HTTP version (HTTP/2 agents,
+		// gRPC among them, keep HTTP/2 end to end).
+		if got.ProtoMajor != wantProto {
+			t.Errorf("upstream leg spoke HTTP/%d, want %d", got.ProtoMajor, wantProto)
 		}
 	}
 	if strings.Contains(e.logText(), secretValue) || strings.Contains(e.logText(), tok) {

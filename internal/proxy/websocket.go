@@ -63,7 +63,7 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request, out *outb
 	for k, v := range out.inject {
 		outReq.Header.Set(k, v)
 	}
-	resp, err := p.transport.RoundTrip(outReq)
+	resp, err := p.transportH1.RoundTrip(outReq)
 	if err != nil {
 		p.upstreamError(w, r, err)
 		return
