@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -63,21 +64,38 @@ func (s requestLogs) Insert(ctx context.Context, rows []model.RequestLog) error 
 				kept = append(kept, l)
 			}
 		}
-		one := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		// A full chunk's statement is prepared once per batch and reused;
+		// only the last, shorter chunk is prepared on its own.
+		var full *sql.Stmt
+		defer func() {
+			if full != nil {
+				full.Close()
+			}
+		}()
 		for start := 0; start < len(kept); start += requestLogChunk {
 			chunk := kept[start:min(start+requestLogChunk, len(kept))]
-			var q strings.Builder
-			q.WriteString(`INSERT INTO request_logs (` + requestLogColumns + `) VALUES `)
 			args := make([]any, 0, len(chunk)*16)
-			for i, l := range chunk {
-				if i > 0 {
-					q.WriteString(", ")
-				}
-				q.WriteString(one)
+			for _, l := range chunk {
 				args = append(args, l.VaultID, fmtTime(l.At), string(l.ActorKind), l.ActorName, l.Ingress, l.Method, l.Host, l.Port, l.Path, l.Service,
 					strings.Join(l.CredentialKeys, ","), l.Status, l.RequestBytes, l.ResponseBytes, l.Duration.Milliseconds(), l.ErrorCode)
 			}
-			if _, err := h.exec(ctx, q.String(), args...); err != nil {
+			prep, canPrepare := h.q.(interface {
+				PrepareContext(context.Context, string) (*sql.Stmt, error)
+			})
+			if len(chunk) == requestLogChunk && canPrepare {
+				if full == nil {
+					st, err := prep.PrepareContext(ctx, h.d.rebind(multiRowInsert(requestLogChunk)))
+					if err != nil {
+						return err
+					}
+					full = st
+				}
+				if _, err := full.ExecContext(ctx, args...); err != nil {
+					return err
+				}
+				continue
+			}
+			if _, err := h.exec(ctx, multiRowInsert(len(chunk)), args...); err != nil {
 				return err
 			}
 		}
@@ -172,4 +190,17 @@ func (s requestLogs) TrimVaults(ctx context.Context, keep int) (int64, error) {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// multiRowInsert is an INSERT of n request log rows.
+func multiRowInsert(n int) string {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO request_logs (` + requestLogColumns + `) VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	return q.String()
 }
