@@ -33,8 +33,12 @@ type Options struct {
 
 // Log is the asynchronous request log writer.
 type Log struct {
-	o       Options
-	queue   chan model.RequestLog
+	o Options
+	// The queue is a slice under a mutex, not a channel: appending wakes
+	// no goroutine, so a burst of requests costs the proxy no scheduling.
+	mu      sync.Mutex
+	queue   []model.RequestLog
+	full    chan struct{} // a non-blocking nudge when a batch is ready
 	dropped atomic.Uint64
 	written atomic.Uint64
 	maxAge  atomic.Int64 // nanoseconds
@@ -69,7 +73,7 @@ func New(o Options) *Log {
 		o.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &Log{o: o, queue: make(chan model.RequestLog, o.QueueSize), done: make(chan struct{}), cancel: cancel}
+	l := &Log{o: o, queue: make([]model.RequestLog, 0, o.BatchSize), full: make(chan struct{}, 1), done: make(chan struct{}), cancel: cancel}
 	l.maxAge.Store(int64(o.MaxAge))
 	l.maxRows.Store(int64(o.MaxRowsPerVault))
 	go l.run(ctx)
@@ -82,13 +86,32 @@ func (l *Log) Record(r model.RequestLog) {
 		l.dropped.Add(1) // after Close nothing is written: count it
 		return
 	}
-	select {
-	case l.queue <- r:
-	default:
+	l.mu.Lock()
+	if len(l.queue) >= l.o.QueueSize {
+		l.mu.Unlock()
 		if n := l.dropped.Add(1); n&(n-1) == 0 { // log at 1, 2, 4, 8, …
 			l.o.Logger.Warn("request log queue full: rows dropped", "dropped_total", n)
 		}
+		return
 	}
+	l.queue = append(l.queue, r)
+	ready := len(l.queue) == l.o.BatchSize
+	l.mu.Unlock()
+	if ready {
+		select {
+		case l.full <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take removes and returns everything queued.
+func (l *Log) take(spare []model.RequestLog) []model.RequestLog {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.queue
+	l.queue = spare[:0]
+	return out
 }
 
 // Dropped is how many rows the full queue refused since start.
@@ -110,43 +133,32 @@ func (l *Log) run(ctx context.Context) {
 	defer close(l.done)
 	t := time.NewTicker(l.o.FlushEvery)
 	defer t.Stop()
-	batch := make([]model.RequestLog, 0, l.o.BatchSize)
+	spare := make([]model.RequestLog, 0, l.o.BatchSize)
 	flush := func() {
-		if len(batch) == 0 {
-			return
+		batch := l.take(spare)
+		for start := 0; start < len(batch); start += l.o.BatchSize {
+			chunk := batch[start:min(start+l.o.BatchSize, len(batch))]
+			wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := l.o.Store.RequestLogs().Insert(wctx, chunk); err != nil {
+				l.dropped.Add(uint64(len(chunk)))
+				l.o.Logger.Warn("writing the request log failed; rows dropped", "rows", len(chunk), "err", err)
+			} else {
+				l.written.Add(uint64(len(chunk)))
+			}
+			cancel()
 		}
-		wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := l.o.Store.RequestLogs().Insert(wctx, batch); err != nil {
-			l.dropped.Add(uint64(len(batch)))
-			l.o.Logger.Warn("writing the request log failed; rows dropped", "rows", len(batch), "err", err)
-		} else {
-			l.written.Add(uint64(len(batch)))
-		}
-		batch = batch[:0]
+		clear(batch) // drop references to the rows' strings
+		spare = batch[:0]
 	}
 	for {
 		select {
-		case r := <-l.queue:
-			batch = append(batch, r)
-			if len(batch) >= l.o.BatchSize {
-				flush()
-			}
+		case <-l.full:
+			flush()
 		case <-t.C:
 			flush()
 		case <-ctx.Done():
-			for {
-				select {
-				case r := <-l.queue:
-					batch = append(batch, r)
-					if len(batch) >= l.o.BatchSize {
-						flush()
-					}
-				default:
-					flush()
-					return
-				}
-			}
+			flush()
+			return
 		}
 	}
 }
