@@ -169,7 +169,11 @@ func (s requestLogs) Unmatched(ctx context.Context, vaultID string, limit int) (
 }
 
 func (s requestLogs) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
-	res, err := s.exec(ctx, `DELETE FROM request_logs WHERE at < ?`, fmtTime(t))
+	// Ids grow with time: the first row at or after t, found by walking the
+	// primary key from the oldest row, bounds a ranged delete.
+	res, err := s.exec(ctx, `DELETE FROM request_logs WHERE id < COALESCE(
+		(SELECT id FROM request_logs WHERE at >= ? ORDER BY id LIMIT 1),
+		(SELECT COALESCE(MAX(id), 0) + 1 FROM request_logs))`, fmtTime(t))
 	if err != nil {
 		return 0, err
 	}
