@@ -124,10 +124,16 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 
 func (e *env) logText() string { e.logMu.Lock(); defer e.logMu.Unlock(); return e.logs.String() }
 
-func newEnv(t *testing.T, allowPrivate bool) *env { return newEnvLimited(t, allowPrivate, nil) }
+func newEnv(t *testing.T, allowPrivate bool) *env { return newEnvWith(t, allowPrivate, nil, nil) }
 
 // newEnvLimited builds the environment with a rate limiter (nil: none).
 func newEnvLimited(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter) *env {
+	return newEnvWith(t, allowPrivate, lim, nil)
+}
+
+// newEnvWith builds the environment with a rate limiter and a request log
+// recorder (nil: none).
+func newEnvWith(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter, rec proxy.Recorder) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "av.db"), sqlstore.SQLiteOptions{})
@@ -206,7 +212,7 @@ func newEnvLimited(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter) *env
 	e.plainUp = "plain.test:" + strconv.Itoa(e.plainPort)
 
 	loop := netip.MustParseAddr("127.0.0.1")
-	res := fakeResolver{hosts: map[string]netip.Addr{"api.test": loop, "other.test": loop, "plain.test": loop, "metadata.test": netip.MustParseAddr("169.254.169.254")}}
+	res := fakeResolver{hosts: map[string]netip.Addr{"api.test": loop, "other.test": loop, "plain.test": loop, "off.test": loop, "tunnel.test": loop, "metadata.test": netip.MustParseAddr("169.254.169.254")}}
 	dialer := &netguard.Dialer{Policy: netguard.Policy{AllowPrivate: allowPrivate}, Resolver: res}
 	p := proxy.New(proxy.Options{
 		Authority: e.b, Certs: minter, Dial: dialer.DialContext,
@@ -214,7 +220,7 @@ func newEnvLimited(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter) *env
 			var be *netguard.BlockedError
 			return asBlocked(err, &be)
 		},
-		UpstreamRoots: upRoot.CertPool(), Logger: log, MaxRequestBytes: 1 << 20, Limiter: lim,
+		UpstreamRoots: upRoot.CertPool(), Logger: log, MaxRequestBytes: 1 << 20, Limiter: lim, Recorder: rec,
 	})
 	pl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

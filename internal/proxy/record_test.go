@@ -3,33 +3,21 @@ package proxy_test
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
-	"github.com/agent-vault/agent-vault/internal/broker"
-	"github.com/agent-vault/agent-vault/internal/ca"
-	"github.com/agent-vault/agent-vault/internal/keyring"
 	"github.com/agent-vault/agent-vault/internal/model"
-	"github.com/agent-vault/agent-vault/internal/netguard"
-	"github.com/agent-vault/agent-vault/internal/password"
 	"github.com/agent-vault/agent-vault/internal/proxy"
-	"github.com/agent-vault/agent-vault/internal/secret"
-	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 )
 
 // rowSink is a Recorder that keeps every row.
@@ -69,99 +57,7 @@ func (s *rowSink) waitRows(t *testing.T, n int) []model.RequestLog {
 
 // newRecEnv is newEnv (harness_test.go) with rec as the proxy's Recorder.
 func newRecEnv(t *testing.T, allowPrivate bool, rec proxy.Recorder) *env {
-	t.Helper()
-	ctx := context.Background()
-	db, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "av.db"), sqlstore.SQLiteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	kr, _, err := keyring.New(secret.Bytes{}, keyring.DefaultKDF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, storeOps: new(atomic.Int64), seen: &seen{}, logs: &strings.Builder{}, logMu: &sync.Mutex{}}
-	log := slog.New(slog.NewTextHandler(lockedWriter{e.logMu, e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.b = broker.New(broker.Options{Store: countingStore{db, e.storeOps}, Keyring: kr, PasswordParams: password.Params{Time: 1, MemoryKiB: 64, Threads: 1}, Logger: log})
-	if err := e.b.Bootstrap(ctx); err != nil {
-		t.Fatal(err)
-	}
-	reg, err := e.b.Register(ctx, apitype.Credentials{Email: "owner@example.com", Password: "owner-password"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.owner, err = e.b.Authenticate(ctx, reg.Token); err != nil {
-		t.Fatal(err)
-	}
-	root, _, err := ca.NewRoot(kr, nowUTC())
-	if err != nil {
-		t.Fatal(err)
-	}
-	minter, err := ca.NewMinter(root, ca.MinterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.caPool = root.CertPool()
-	upKR, _, _ := keyring.New(secret.Bytes{}, keyring.DefaultKDF)
-	upRoot, _, err := ca.NewRoot(upKR, nowUTC())
-	if err != nil {
-		t.Fatal(err)
-	}
-	upMinter, _ := ca.NewMinter(upRoot, ca.MinterOptions{})
-	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		_, _ = io.WriteString(w, "upstream "+r.Method+" "+r.URL.Path)
-	}))
-	serve := func(w http.ResponseWriter, r *http.Request) {
-		e.seen.add(r)
-		e.handler.Load().(http.HandlerFunc)(w, r)
-	}
-	upLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	upSrv := &http.Server{Handler: http.HandlerFunc(serve), TLSConfig: &tls.Config{GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
-		return upMinter.Leaf(h.ServerName)
-	}}, ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)} // clients refuse its certificate on purpose
-	upSrv.Protocols = new(http.Protocols)
-	upSrv.Protocols.SetHTTP1(true)
-	upSrv.Protocols.SetHTTP2(true)
-	go func() { _ = upSrv.ServeTLS(upLn, "", "") }()
-	plainLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	plainSrv := &http.Server{Handler: http.HandlerFunc(serve)}
-	go func() { _ = plainSrv.Serve(plainLn) }()
-	t.Cleanup(func() { upSrv.Close(); plainSrv.Close() })
-	e.upPort = upLn.Addr().(*net.TCPAddr).Port
-	e.plainPort = plainLn.Addr().(*net.TCPAddr).Port
-	e.upstream = "api.test:" + strconv.Itoa(e.upPort)
-	e.plainUp = "plain.test:" + strconv.Itoa(e.plainPort)
-
-	loop := netip.MustParseAddr("127.0.0.1")
-	res := fakeResolver{hosts: map[string]netip.Addr{"api.test": loop, "other.test": loop, "plain.test": loop, "off.test": loop, "tunnel.test": loop, "metadata.test": netip.MustParseAddr("169.254.169.254")}}
-	dialer := &netguard.Dialer{Policy: netguard.Policy{AllowPrivate: allowPrivate}, Resolver: res}
-	p := proxy.New(proxy.Options{
-		Authority: e.b, Certs: minter, Dial: dialer.DialContext,
-		Blocked: func(err error) bool {
-			var be *netguard.BlockedError
-			return asBlocked(err, &be)
-		},
-		UpstreamRoots: upRoot.CertPool(), Logger: log, MaxRequestBytes: 1 << 20, Recorder: rec,
-	})
-	pl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps := &http.Server{Handler: p}
-	go func() { _ = ps.Serve(pl) }()
-	t.Cleanup(func() { ps.Close(); p.Close() })
-	e.proxyURL = "http://" + pl.Addr().String()
-	return e
+	return newEnvWith(t, allowPrivate, nil, rec)
 }
 
 // vaultID is the default vault's id, as the proxy sees it.
