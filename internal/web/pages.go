@@ -207,7 +207,7 @@ func (h *Handler) approvePost(w http.ResponseWriter, r *http.Request) {
 			h.showProposal(w, r, s, ref, http.StatusForbidden, errExpiredForm, email)
 			return
 		}
-		tok, err := h.b.Login(r.Context(), apitype.Credentials{Email: email, Password: r.PostFormValue("password"), DeviceLabel: deviceLabel})
+		tok, err := h.login(r, email, r.PostFormValue("password"))
 		if err != nil {
 			h.showProposal(w, r, nil, ref, statusOf(err), message(err), email)
 			return
@@ -346,7 +346,7 @@ func (h *Handler) loginPost(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusForbidden, "This form has expired or did not come from this site. Log in again.")
 		return
 	}
-	tok, err := h.b.Login(r.Context(), apitype.Credentials{Email: email, Password: r.PostFormValue("password"), DeviceLabel: deviceLabel})
+	tok, err := h.login(r, email, r.PostFormValue("password"))
 	if err != nil {
 		fail(statusOf(err), message(err))
 		return

@@ -23,10 +23,15 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 
+	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/broker"
+	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/ratelimit"
 )
 
 // Cookie names.
@@ -51,10 +56,16 @@ type Options struct {
 	// forms then need a reload after a restart).
 	Key    []byte
 	Logger *slog.Logger
+	// Limiter, when set, puts the login form behind the same failure budget
+	// per client address as the API's login (SPEC §7).
+	Limiter        *ratelimit.Limiter
+	TrustedProxies []netip.Prefix
 }
 
 // Handler serves the pages.
 type Handler struct {
+	lim        *ratelimit.Limiter
+	trusted    []netip.Prefix
 	b          *broker.Broker
 	key        []byte
 	baseOrigin string
@@ -79,7 +90,7 @@ func New(o Options) *Handler {
 			panic("web: no randomness for the CSRF key: " + err.Error())
 		}
 	}
-	h := &Handler{b: o.Broker, key: key, log: o.Logger, mux: http.NewServeMux()}
+	h := &Handler{b: o.Broker, key: key, log: o.Logger, mux: http.NewServeMux(), lim: o.Limiter, trusted: o.TrustedProxies}
 	if u, err := url.Parse(strings.TrimRight(o.BaseURL, "/")); err == nil && u.Host != "" {
 		h.baseOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
 		h.secureBase = u.Scheme == "https"
@@ -275,4 +286,20 @@ func localPath(next, def string) string {
 		return def
 	}
 	return next
+}
+
+// login checks a password behind the address's failure budget: a failure
+// is reserved before the (slow) check and refunded on success.
+func (h *Handler) login(r *http.Request, email, password string) (apitype.TokenResponse, error) {
+	if h.lim == nil {
+		return h.b.Login(r.Context(), apitype.Credentials{Email: email, Password: password, DeviceLabel: deviceLabel})
+	}
+	done, ok, retry := h.lim.Attempt(ratelimit.TierAuth, ratelimit.IPKey(ratelimit.ClientIP(r, h.trusted)))
+	if !ok {
+		return apitype.TokenResponse{}, &errs.Error{Kind: errs.KindRateLimited, Code: "rate_limited",
+			Message: "Too many failed logins from your address. Try again in " + strconv.Itoa(ratelimit.RetryAfterSeconds(retry)) + " seconds."}
+	}
+	tok, err := h.b.Login(r.Context(), apitype.Credentials{Email: email, Password: password, DeviceLabel: deviceLabel})
+	done(err == nil || !errs.Is(err, errs.KindUnauthorized))
+	return tok, err
 }

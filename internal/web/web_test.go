@@ -20,6 +20,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/keyring"
 	"github.com/agent-vault/agent-vault/internal/password"
+	"github.com/agent-vault/agent-vault/internal/ratelimit"
 	"github.com/agent-vault/agent-vault/internal/secret"
 	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 )
@@ -39,7 +40,10 @@ type env struct {
 	agent broker.Actor
 }
 
-func newEnv(t *testing.T, baseURL string) *env {
+func newEnv(t *testing.T, baseURL string) *env { return newEnvLimited(t, baseURL, nil) }
+
+// newEnvLimited builds the environment with a rate limiter (nil: none).
+func newEnvLimited(t *testing.T, baseURL string, lim *ratelimit.Limiter) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "agent-vault.db"), sqlstore.SQLiteOptions{})
@@ -59,7 +63,7 @@ func newEnv(t *testing.T, baseURL string) *env {
 	if err := b.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(New(Options{Broker: b, BaseURL: baseURL, Logger: log}))
+	srv := httptest.NewServer(New(Options{Broker: b, BaseURL: baseURL, Logger: log, Limiter: lim}))
 	t.Cleanup(func() {
 		srv.Close()
 		_ = db.Close()
