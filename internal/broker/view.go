@@ -52,6 +52,11 @@ func (g *ProxyGrant) Credential(key string) ([]byte, bool) {
 	return v.Reveal(), true
 }
 
+// ServiceKeys are the credential keys service i references, computed once
+// per view (the request log records them for every request). Shared: the
+// caller must not modify them.
+func (g *ProxyGrant) ServiceKeys(i int) []string { return g.vault.keys[i] }
+
 // OAuthPending reports an OAuth credential approved but not connected yet.
 func (g *ProxyGrant) OAuthPending(key string) bool { return g.vault.oauthPending[key] }
 
@@ -62,6 +67,7 @@ type vaultView struct {
 	services     []service.Service
 	creds        map[string]secret.Bytes
 	oauthPending map[string]bool
+	keys         [][]string // ReferencedKeys of each service
 }
 
 type grantEntry struct {
@@ -163,7 +169,11 @@ func (b *Broker) vaultContents(ctx context.Context, v model.Vault, epoch uint64)
 		}
 		creds[c.Key] = val
 	}
-	vv = &vaultView{epoch: epoch, policy: v.UnmatchedHostPolicy, services: svcs, creds: creds, oauthPending: pending}
+	keys := make([][]string, len(svcs))
+	for i, s := range svcs {
+		keys[i] = s.ReferencedKeys()
+	}
+	vv = &vaultView{epoch: epoch, policy: v.UnmatchedHostPolicy, services: svcs, creds: creds, oauthPending: pending, keys: keys}
 	b.view.mu.Lock()
 	b.view.vaults[v.ID] = vv
 	b.view.mu.Unlock()

@@ -23,6 +23,7 @@ type outbound struct {
 	t      target
 	inject map[string]string
 	svc    *service.Service
+	keys   []string // the service's credential keys, for the request log
 }
 
 // forward matches, injects and sends one request upstream, and records it
@@ -62,7 +63,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 		return
 	default:
 		s := svcs[res.Index]
-		out.svc = &s
+		out.svc, out.keys = &s, g.ServiceKeys(res.Index)
 		if s.Auth.Type != service.AuthPassthrough && t.scheme == "http" && s.Pattern.Port == 0 {
 			writeError(w, fail(http.StatusForbidden, "insecure_transport", "service "+s.Name+" injects a credential, which is never sent over plain http://",
 				"use https://, or give the service's host pattern an explicit port if this internal service really is plaintext"))

@@ -72,7 +72,7 @@ func (p *Proxy) record(g *broker.ProxyGrant, t target, method, path string, out 
 	}
 	if out != nil && out.svc != nil {
 		row.Service = out.svc.Name
-		row.CredentialKeys = out.svc.ReferencedKeys()
+		row.CredentialKeys = out.keys
 	}
 	p.o.Recorder.Record(row)
 }
