@@ -120,6 +120,31 @@ func (b *Broker) roleIn(ctx context.Context, st store.Store, a Actor, vaultID st
 	return role, nil
 }
 
+// rolesOf maps vault id to the actor's role in every vault it holds one
+// in, with one query (roleIn asks about one vault).
+func (b *Broker) rolesOf(ctx context.Context, st store.Store, a Actor) (map[string]model.VaultRole, error) {
+	out := map[string]model.VaultRole{}
+	switch {
+	case a.Scope != nil:
+		r, err := b.roleIn(ctx, st, a, a.Scope.VaultID)
+		if r != "" {
+			out[a.Scope.VaultID] = r
+		}
+		return out, err
+	case a.Kind == model.ActorAgent:
+		gs, err := st.AgentGrants().ListByAgent(ctx, a.Agent.ID)
+		for _, g := range gs {
+			out[g.VaultID] = g.Role
+		}
+		return out, internal(err, "listing vault grants")
+	}
+	gs, err := st.Grants().ListByUser(ctx, a.User.ID)
+	for _, g := range gs {
+		out[g.VaultID] = g.Role
+	}
+	return out, internal(err, "listing vault grants")
+}
+
 // errBadToken is the answer to every unusable token.
 func errBadToken(why string) error {
 	return errs.Unauthorized("%s: users log in again with `agent-vault auth login`; agents need a new token (`agent-vault agent rotate`, or a fresh `agent-vault vault token`)", why)

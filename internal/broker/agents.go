@@ -285,11 +285,7 @@ func (b *Broker) ListVaultAgents(ctx context.Context, a Actor, vault string) (ap
 		return out, internal(err, "listing vault agents")
 	}
 	for _, g := range gs {
-		ag, err := b.st.Agents().ByID(ctx, g.AgentID)
-		if err != nil {
-			return out, internal(err, "reading an agent")
-		}
-		out.Agents = append(out.Agents, apitype.VaultAgent{Name: g.AgentName, AgentID: g.AgentID, VaultRole: string(g.Role), Status: string(ag.Status)})
+		out.Agents = append(out.Agents, apitype.VaultAgent{Name: g.AgentName, AgentID: g.AgentID, VaultRole: string(g.Role), Status: string(g.AgentStatus)})
 	}
 	return out, nil
 }

@@ -30,7 +30,7 @@ func loadServices(ctx context.Context, st store.Store, vaultID string) ([]servic
 	}
 	out := make([]service.Service, 0, len(raw))
 	for i, r := range raw {
-		s, err := service.FromAPI(r, "services["+strconv.Itoa(i)+"]")
+		s, err := service.FromAPI(r, servicesField(i))
 		if err != nil {
 			return nil, errs.Internal(err, "reading a stored service")
 		}
@@ -53,18 +53,21 @@ func (b *Broker) saveServices(ctx context.Context, tx store.Store, vaultID strin
 	return internal(err, "saving services")
 }
 
-// parseServices validates services from a request.
+// parseServices validates services from a request, each and as a set.
 func parseServices(in []apitype.Service) ([]service.Service, error) {
 	if len(in) > maxServices {
 		return nil, errs.Invalid("services", "a vault holds at most %d services", maxServices)
 	}
 	out := make([]service.Service, 0, len(in))
 	for i, r := range in {
-		s, err := service.FromAPI(r, "services["+strconv.Itoa(i)+"]")
+		s, err := service.FromAPI(r, servicesField(i))
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, s)
+	}
+	if err := service.ValidateSet(out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -129,9 +132,6 @@ func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in 
 	if err != nil {
 		return apitype.ServicesReplaced{}, err
 	}
-	if err := service.ValidateSet(svcs); err != nil {
-		return apitype.ServicesReplaced{}, err
-	}
 	var out apitype.ServicesReplaced
 	err = b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
@@ -158,9 +158,6 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 	}
 	add, err := parseServices(in.Services)
 	if err != nil {
-		return apitype.ServicesUpserted{}, err
-	}
-	if err := service.ValidateSet(add); err != nil {
 		return apitype.ServicesUpserted{}, err
 	}
 	var out apitype.ServicesUpserted

@@ -62,12 +62,13 @@ func (b *Broker) ListVaults(ctx context.Context, a Actor) (apitype.VaultList, er
 	if err != nil {
 		return out, internal(err, "listing vaults")
 	}
+	roles, err := b.rolesOf(ctx, b.st, a)
+	if err != nil {
+		return out, err
+	}
 	owner := a.Role() == model.RoleOwner
 	for _, v := range vs {
-		r, err := b.roleIn(ctx, b.st, a, v.ID)
-		if err != nil {
-			return out, err
-		}
+		r := roles[v.ID]
 		switch {
 		case r != "":
 			out.Vaults = append(out.Vaults, apitype.Vault{ID: v.ID, Name: v.Name, Role: string(r), Membership: "explicit", CreatedAt: v.CreatedAt})

@@ -198,12 +198,13 @@ type Agent struct {
 
 // AgentGrant is one agent's role in one vault.
 type AgentGrant struct {
-	VaultID   string
-	VaultName string
-	AgentID   string
-	AgentName string
-	Role      VaultRole
-	CreatedAt time.Time
+	VaultID     string
+	VaultName   string
+	AgentID     string
+	AgentName   string
+	AgentStatus AgentStatus // read with the grant; not written by Put
+	Role        VaultRole
+	CreatedAt   time.Time
 }
 
 // ScopedSession is a vault-bound token minted by a user or an agent.

@@ -61,17 +61,17 @@ func (s agents) Delete(ctx context.Context, id string) error {
 
 type agentGrants struct{ *handle }
 
-const agentGrantSelect = `SELECT g.vault_id, v.name, g.agent_id, a.name, g.role, g.created_at
+const agentGrantSelect = `SELECT g.vault_id, v.name, g.agent_id, a.name, a.status, g.role, g.created_at
 	FROM vault_agents g JOIN vaults v ON v.id = g.vault_id JOIN agents a ON a.id = g.agent_id`
 
 func scanAgentGrant(sc interface{ Scan(...any) error }) (model.AgentGrant, error) {
 	var g model.AgentGrant
-	var r string
+	var r, st string
 	var c dbTime
-	if err := sc.Scan(&g.VaultID, &g.VaultName, &g.AgentID, &g.AgentName, &r, &c); err != nil {
+	if err := sc.Scan(&g.VaultID, &g.VaultName, &g.AgentID, &g.AgentName, &st, &r, &c); err != nil {
 		return model.AgentGrant{}, scanErr(err)
 	}
-	g.Role, g.CreatedAt = model.VaultRole(r), c.t
+	g.Role, g.AgentStatus, g.CreatedAt = model.VaultRole(r), model.AgentStatus(st), c.t
 	return g, nil
 }
 
