@@ -8,6 +8,7 @@ package e2e
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/agent-vault/agent-vault/internal/apitype"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,31 +19,11 @@ import (
 
 const lgQuerySecret = "SECRETQUERY_e2e_4a7b"
 
-// lgRow is one row of `vault logs --json`.
-type lgRow struct {
-	ID             int64     `json:"id"`
-	Time           time.Time `json:"time"`
-	ActorType      string    `json:"actor_type"`
-	Actor          string    `json:"actor"`
-	Ingress        string    `json:"ingress"`
-	Method         string    `json:"method"`
-	Host           string    `json:"host"`
-	Port           int       `json:"port"`
-	Path           string    `json:"path"`
-	Service        string    `json:"service,omitempty"`
-	CredentialKeys []string  `json:"credential_keys,omitempty"`
-	Status         int       `json:"status"`
-	RequestBytes   int64     `json:"request_bytes"`
-	ResponseBytes  int64     `json:"response_bytes"`
-	DurationMS     int64     `json:"duration_ms"`
-	ErrorCode      string    `json:"error_code,omitempty"`
-}
-
-type lgList struct {
-	Vault      string  `json:"vault"`
-	Logs       []lgRow `json:"logs"`
-	NextCursor int64   `json:"next_cursor,omitempty"`
-}
+// lgRow and lgList are what `vault logs --json` prints: the API's types.
+type (
+	lgRow  = apitype.RequestLog
+	lgList = apitype.RequestLogList
+)
 
 // lgWaitRows polls `vault logs --json` until it lists n rows (the request
 // log is written by a batcher, a fraction of a second after the request).

@@ -1,32 +1,16 @@
 package proxy_test
 
 import (
-	"context"
-	"crypto/tls"
-	"errors"
-	"io"
-	"log"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/url"
-	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/audit"
-	"github.com/agent-vault/agent-vault/internal/broker"
-	"github.com/agent-vault/agent-vault/internal/ca"
-	"github.com/agent-vault/agent-vault/internal/keyring"
 	"github.com/agent-vault/agent-vault/internal/metrics"
 	"github.com/agent-vault/agent-vault/internal/model"
-	"github.com/agent-vault/agent-vault/internal/netguard"
-	"github.com/agent-vault/agent-vault/internal/password"
 	"github.com/agent-vault/agent-vault/internal/proxy"
-	"github.com/agent-vault/agent-vault/internal/secret"
 	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 )
 
@@ -63,115 +47,32 @@ func (c countingRecorder) Record(r model.RequestLog) { c.n.Add(1); c.next.Record
 // request log of mode: "off", "on" or "on+metrics".
 func newLogBenchEnv(b *testing.B, mode string) *logBenchEnv {
 	b.Helper()
-	ctx := context.Background()
-	must := func(err error) {
-		b.Helper()
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	dbPath := filepath.Join(b.TempDir(), "av.db")
-	db, err := sqlstore.OpenSQLite(dbPath, sqlstore.SQLiteOptions{})
-	must(err)
-	b.Cleanup(func() { db.Close() })
-	_, err = db.Migrate(ctx)
-	must(err)
-	kr, _, err := keyring.New(secret.Bytes{}, keyring.DefaultKDF)
-	must(err)
-	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	br := broker.New(broker.Options{Store: db, Keyring: kr, PasswordParams: password.Params{Time: 1, MemoryKiB: 64, Threads: 1}, Logger: logger})
-	must(br.Bootstrap(ctx))
-	reg, err := br.Register(ctx, apitype.Credentials{Email: "owner@example.com", Password: "owner-password"})
-	must(err)
-	owner, err := br.Authenticate(ctx, reg.Token)
-	must(err)
-	agent, err := br.CreateAgent(ctx, owner, apitype.CreateAgentRequest{Name: "bench-agent", Role: "member",
-		Vaults: []apitype.AgentVault{{VaultName: "default", VaultRole: "proxy"}}})
-	must(err)
-	_, err = br.SetCredentials(ctx, owner, apitype.SetCredentialsRequest{Vault: "default", Credentials: map[string]string{"BENCH_KEY": benchSecret}})
-	must(err)
-	_, err = br.ReplaceServices(ctx, owner, "default", apitype.ServiceList{Services: []apitype.Service{
-		{Name: "bench-upstream", Host: "127.0.0.1", Auth: apitype.ServiceAuth{Type: "bearer", Token: "BENCH_KEY"}},
-	}}, false)
-	must(err)
-
-	upKR, _, err := keyring.New(secret.Bytes{}, keyring.DefaultKDF)
-	must(err)
-	upRoot, _, err := ca.NewRoot(upKR, time.Now().UTC())
-	must(err)
-	upMinter, err := ca.NewMinter(upRoot, ca.MinterOptions{})
-	must(err)
-	leaf, err := upMinter.Leaf("127.0.0.1")
-	must(err)
-	upLn, err := net.Listen("tcp", "127.0.0.1:0")
-	must(err)
-	up := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Header.Get("Authorization") != "Bearer "+benchSecret {
-				http.Error(w, "no credential", http.StatusUnauthorized)
-				return
-			}
-			w.Header().Set("Content-Type", "text/plain")
-			_, _ = w.Write(benchSmallBody)
-		}),
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{*leaf}},
-		ErrorLog:  log.New(io.Discard, "", 0),
-	}
-	up.Protocols = new(http.Protocols)
-	up.Protocols.SetHTTP1(true)
-	up.Protocols.SetHTTP2(true)
-	go func() { _ = up.ServeTLS(upLn, "", "") }()
-
-	var rec proxy.Recorder
 	var reqlog *audit.Log
 	recorded := new(atomic.Int64)
+	var rec func(string, *slog.Logger) proxy.Recorder
 	switch mode {
 	case "off":
 	case "on", "on+metrics":
-		// As the daemon does: the log writes through a handle of its own
-		// that commits without waiting for the disk.
-		logDB, err := sqlstore.OpenSQLite(dbPath, sqlstore.SQLiteOptions{Relaxed: true, MaxOpenConns: 2})
-		if err != nil {
-			b.Fatal(err)
+		rec = func(dbPath string, logger *slog.Logger) proxy.Recorder {
+			// As the daemon does: the log writes through a handle of its
+			// own that commits without waiting for the disk.
+			logDB, err := sqlstore.OpenSQLite(dbPath, sqlstore.SQLiteOptions{Relaxed: true, MaxOpenConns: 2})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { logDB.Close() })
+			reqlog = audit.New(audit.Options{Store: logDB, Logger: logger})
+			b.Cleanup(reqlog.Close)
+			var next proxy.Recorder = reqlog
+			if mode == "on+metrics" {
+				next = metrics.New("bench").Recorder(reqlog)
+			}
+			return countingRecorder{n: recorded, next: next}
 		}
-		b.Cleanup(func() { logDB.Close() })
-		reqlog = audit.New(audit.Options{Store: logDB, Logger: logger})
-		b.Cleanup(reqlog.Close)
-		rec = reqlog
-		if mode == "on+metrics" {
-			rec = metrics.New("bench").Recorder(reqlog)
-		}
-		rec = countingRecorder{n: recorded, next: rec}
 	default:
 		b.Fatalf("mode %q", mode)
 	}
-	root, _, err := ca.NewRoot(kr, time.Now().UTC())
-	must(err)
-	minter, err := ca.NewMinter(root, ca.MinterOptions{})
-	must(err)
-	dialer := &netguard.Dialer{Policy: netguard.Policy{AllowPrivate: true}, Resolver: net.DefaultResolver}
-	p := proxy.New(proxy.Options{
-		Authority: br, Certs: minter, Dial: dialer.DialContext,
-		Blocked: func(err error) bool {
-			var be *netguard.BlockedError
-			return errors.As(err, &be)
-		},
-		UpstreamRoots: upRoot.CertPool(), Logger: logger, Recorder: rec,
-	})
-	pl, err := net.Listen("tcp", "127.0.0.1:0")
-	must(err)
-	ps := &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
-	go func() { _ = ps.Serve(pl) }()
-	b.Cleanup(func() { ps.Close(); p.Close(); up.Close() })
-	return &logBenchEnv{
-		benchProxyEnv: &benchProxyEnv{
-			proxyURL:   &url.URL{Scheme: "http", Host: pl.Addr().String(), User: url.UserPassword(agent.Token, "default")},
-			brokerPool: root.CertPool(),
-			upPool:     upRoot.CertPool(),
-			target:     "https://" + upLn.Addr().String() + "/small",
-		},
-		log: reqlog, recorded: recorded,
-	}
+	return &logBenchEnv{benchProxyEnv: newBenchProxyEnvWith(b, false, rec), log: reqlog, recorded: recorded}
 }
 
 var logBenchModes = []string{"off", "on", "on+metrics"}

@@ -68,6 +68,12 @@ func benchLabeled(role string, f func()) {
 // upstream offers HTTP/1.1 only, so the proxy's upstream leg is HTTP/1.1
 // too (by default it negotiates HTTP/2).
 func newBenchProxyEnv(b *testing.B, upH1 bool) *benchProxyEnv {
+	return newBenchProxyEnvWith(b, upH1, nil)
+}
+
+// newBenchProxyEnvWith is newBenchProxyEnv with the proxy's Recorder built
+// by rec from the database path (nil: no request log).
+func newBenchProxyEnvWith(b *testing.B, upH1 bool, rec func(dbPath string, logger *slog.Logger) proxy.Recorder) *benchProxyEnv {
 	b.Helper()
 	ctx := context.Background()
 	must := func(err error) {
@@ -76,7 +82,8 @@ func newBenchProxyEnv(b *testing.B, upH1 bool) *benchProxyEnv {
 			b.Fatal(err)
 		}
 	}
-	db, err := sqlstore.OpenSQLite(filepath.Join(b.TempDir(), "av.db"), sqlstore.SQLiteOptions{})
+	dbPath := filepath.Join(b.TempDir(), "av.db")
+	db, err := sqlstore.OpenSQLite(dbPath, sqlstore.SQLiteOptions{})
 	must(err)
 	b.Cleanup(func() { db.Close() })
 	_, err = db.Migrate(ctx)
@@ -144,13 +151,17 @@ func newBenchProxyEnv(b *testing.B, upH1 bool) *benchProxyEnv {
 	minter, err := ca.NewMinter(root, ca.MinterOptions{})
 	must(err)
 	dialer := &netguard.Dialer{Policy: netguard.Policy{AllowPrivate: true}, Resolver: net.DefaultResolver}
+	var recorder proxy.Recorder
+	if rec != nil {
+		recorder = rec(dbPath, logger)
+	}
 	p := proxy.New(proxy.Options{
 		Authority: br, Certs: minter, Dial: dialer.DialContext,
 		Blocked: func(err error) bool {
 			var be *netguard.BlockedError
 			return errors.As(err, &be)
 		},
-		UpstreamRoots: upRoot.CertPool(), Logger: logger,
+		UpstreamRoots: upRoot.CertPool(), Logger: logger, Recorder: recorder,
 	})
 	pl, err := net.Listen("tcp", "127.0.0.1:0")
 	must(err)
