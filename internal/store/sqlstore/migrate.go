@@ -90,6 +90,12 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 			_ = tx.Rollback()
 			return applied, fmt.Errorf("migration %s: %w", m.name, err)
 		}
+		if step := migrationSteps[m.version]; step != nil {
+			if err := step(ctx, &handle{q: tx, d: db.d, db: db, inTx: true}); err != nil {
+				_ = tx.Rollback()
+				return applied, fmt.Errorf("migration %s: %w", m.name, err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 			m.version, m.name, fmtTime(time.Now())); err != nil {
 			_ = tx.Rollback()

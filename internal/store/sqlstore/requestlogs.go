@@ -2,160 +2,265 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"strings"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/store/logsegment"
 )
 
+// requestLogs keeps the request log in segments of up to logsegment.MaxRows rows
+// of one vault (package logsegment): writing is one blob per segment,
+// reading decodes segments and filters in Go, and retention deletes whole
+// segments and rewrites the one at each boundary, so that it stays exact
+// to the row.
 type requestLogs struct{ *handle }
 
-const requestLogCols = `id, vault_id, at, actor_kind, actor_name, ingress, method, host, port, path, service, credential_keys,
-	status, req_bytes, resp_bytes, duration_ms, error_code`
-
-func scanRequestLog(sc interface{ Scan(...any) error }) (model.RequestLog, error) {
-	var l model.RequestLog
-	var at dbTime
-	var kind, keys string
-	var ms int64
-	if err := sc.Scan(&l.ID, &l.VaultID, &at, &kind, &l.ActorName, &l.Ingress, &l.Method, &l.Host, &l.Port, &l.Path, &l.Service, &keys,
-		&l.Status, &l.RequestBytes, &l.ResponseBytes, &ms, &l.ErrorCode); err != nil {
-		return l, scanErr(err)
-	}
-	l.At, l.ActorKind, l.Duration = at.t, model.ActorKind(kind), time.Duration(ms)*time.Millisecond
-	if keys != "" {
-		l.CredentialKeys = strings.Split(keys, ",")
-	}
-	return l, nil
-}
-
-// requestLogColumns are the inserted columns, in order.
-const requestLogColumns = `vault_id, at, actor_kind, actor_name, ingress, method, host, port, path, service,
-	credential_keys, status, req_bytes, resp_bytes, duration_ms, error_code`
-
-// requestLogChunk rows go into one multi-row INSERT (16 values a row stay
-// far below SQLite's variable limit).
-const requestLogChunk = 64
-
-// Insert writes a batch in one transaction when called outside one, as
-// multi-row INSERTs. Rows of vaults deleted while they waited in the queue
-// are skipped instead of failing the whole batch on the foreign key.
-func (s requestLogs) Insert(ctx context.Context, rows []model.RequestLog) error {
-	write := func(h *handle) error {
-		live := map[string]bool{}
-		vs, err := h.query(ctx, `SELECT id FROM vaults`)
-		if err != nil {
-			return err
-		}
-		for vs.Next() {
-			var id string
-			if err := vs.Scan(&id); err != nil {
-				vs.Close()
-				return err
-			}
-			live[id] = true
-		}
-		vs.Close()
-		kept := rows[:0:0]
-		for _, l := range rows {
-			if live[l.VaultID] {
-				kept = append(kept, l)
-			}
-		}
-		// A full chunk's statement is prepared once per batch and reused;
-		// only the last, shorter chunk is prepared on its own.
-		var full *sql.Stmt
-		defer func() {
-			if full != nil {
-				full.Close()
-			}
-		}()
-		for start := 0; start < len(kept); start += requestLogChunk {
-			chunk := kept[start:min(start+requestLogChunk, len(kept))]
-			args := make([]any, 0, len(chunk)*16)
-			for _, l := range chunk {
-				args = append(args, l.VaultID, fmtTime(l.At), string(l.ActorKind), l.ActorName, l.Ingress, l.Method, l.Host, l.Port, l.Path, l.Service,
-					strings.Join(l.CredentialKeys, ","), l.Status, l.RequestBytes, l.ResponseBytes, l.Duration.Milliseconds(), l.ErrorCode)
-			}
-			prep, canPrepare := h.q.(interface {
-				PrepareContext(context.Context, string) (*sql.Stmt, error)
-			})
-			if len(chunk) == requestLogChunk && canPrepare {
-				if full == nil {
-					st, err := prep.PrepareContext(ctx, h.d.rebind(multiRowInsert(requestLogChunk)))
-					if err != nil {
-						return err
-					}
-					full = st
-				}
-				if _, err := full.ExecContext(ctx, args...); err != nil {
-					return err
-				}
-				continue
-			}
-			if _, err := h.exec(ctx, multiRowInsert(len(chunk)), args...); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+// writeTx runs write in the caller's transaction, or in a new one.
+func (s requestLogs) writeTx(ctx context.Context, write func(h *handle) error) error {
 	if s.inTx {
 		return write(s.handle)
 	}
 	return s.db.InTx(ctx, func(tx store.Store) error { return write(tx.(*handle)) })
 }
 
+// Insert assigns the rows ids in their order and writes them in one
+// transaction. Rows of vaults deleted while they waited in the queue are
+// skipped instead of failing the whole batch on the foreign key.
+func (s requestLogs) Insert(ctx context.Context, rows []model.RequestLog) error {
+	return s.writeTx(ctx, func(h *handle) error {
+		live, err := liveVaults(ctx, h)
+		if err != nil {
+			return err
+		}
+		n, perVault := 0, map[string]int{}
+		for _, r := range rows {
+			if live[r.VaultID] {
+				n++
+				perVault[r.VaultID]++
+			}
+		}
+		if n == 0 {
+			return nil
+		}
+		var last int64
+		if err := h.row(ctx, `UPDATE request_log_seq SET last_id = last_id + ? RETURNING last_id`, n).Scan(&last); err != nil {
+			return fmt.Errorf("request log ids: %w", h.d.mapErr(err))
+		}
+		id := last - int64(n)
+		byVault := map[string][]model.RequestLog{}
+		var order []string
+		hosts := map[hostKey]model.HostCount{}
+		for _, r := range rows {
+			if !live[r.VaultID] {
+				continue
+			}
+			id++
+			r.ID = id
+			if _, ok := byVault[r.VaultID]; !ok {
+				order = append(order, r.VaultID)
+				byVault[r.VaultID] = make([]model.RequestLog, 0, perVault[r.VaultID])
+			}
+			byVault[r.VaultID] = append(byVault[r.VaultID], r)
+			if r.Service == "" {
+				k := hostKey{r.VaultID, r.Host, r.Port}
+				c := hosts[k]
+				c.Count++
+				if r.At.After(c.LastSeen) {
+					c.LastSeen = r.At
+				}
+				hosts[k] = c
+			}
+		}
+		buf := make([]byte, 0, 64<<10)
+		for _, v := range order {
+			vr := byVault[v]
+			for start := 0; start < len(vr); start += logsegment.MaxRows {
+				if buf, err = putSegment(ctx, h, v, vr[start:min(start+logsegment.MaxRows, len(vr))], buf); err != nil {
+					return err
+				}
+			}
+		}
+		for k, c := range hosts {
+			if _, err := h.exec(ctx, `INSERT INTO discovered_hosts (vault_id, host, port, count, last_seen) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (vault_id, host, port) DO UPDATE SET count = count + excluded.count,
+					last_seen = MAX(last_seen, excluded.last_seen)`, k.vault, k.host, k.port, c.Count, fmtTime(c.LastSeen)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+type hostKey struct {
+	vault, host string
+	port        int
+}
+
+func liveVaults(ctx context.Context, h *handle) (map[string]bool, error) {
+	vs, err := h.query(ctx, `SELECT id FROM vaults`)
+	if err != nil {
+		return nil, err
+	}
+	defer vs.Close()
+	live := map[string]bool{}
+	for vs.Next() {
+		var id string
+		if err := vs.Scan(&id); err != nil {
+			return nil, err
+		}
+		live[id] = true
+	}
+	return live, vs.Err()
+}
+
+// putSegment writes rows (of vault, ids ascending, at least one) as one
+// segment, encoding into buf, which it returns for reuse.
+func putSegment(ctx context.Context, h *handle, vault string, rows []model.RequestLog, buf []byte) ([]byte, error) {
+	lo, hi := rows[0].At, rows[0].At
+	for _, r := range rows[1:] {
+		if r.At.Before(lo) {
+			lo = r.At
+		}
+		if r.At.After(hi) {
+			hi = r.At
+		}
+	}
+	buf = logsegment.Encode(buf[:0], rows[0].ID, rows)
+	_, err := h.exec(ctx, `INSERT INTO request_log_segments (id, vault_id, first_id, rows, min_at, max_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		rows[len(rows)-1].ID, vault, rows[0].ID, len(rows), fmtTime(lo), fmtTime(hi), buf)
+	return buf, err
+}
+
+// segment is a stored segment, decoded.
+type segment struct {
+	id   int64
+	rows []model.RequestLog
+}
+
+// rewrite replaces segment seg with the rows kept (none: it is deleted).
+func (seg segment) rewrite(ctx context.Context, h *handle, vault string, kept []model.RequestLog) error {
+	if _, err := h.exec(ctx, `DELETE FROM request_log_segments WHERE id = ?`, seg.id); err != nil {
+		return err
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	_, err := putSegment(ctx, h, vault, kept, nil)
+	return err
+}
+
+// loadSegments reads and decodes the segments a query selects; its
+// columns are id, vault_id, first_id and data.
+func loadSegments(ctx context.Context, h *handle, query string, args ...any) (map[string][]segment, error) {
+	rs, err := h.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := map[string][]segment{}
+	for rs.Next() {
+		var id, first int64
+		var vault string
+		var data []byte
+		if err := rs.Scan(&id, &vault, &first, &data); err != nil {
+			return nil, err
+		}
+		rows, err := logsegment.Decode(data, vault, first)
+		if err != nil {
+			return nil, fmt.Errorf("request log segment %d: %w", id, err)
+		}
+		out[vault] = append(out[vault], segment{id, rows})
+	}
+	return out, rs.Err()
+}
+
+// List reads segments newest first (oldest first after a cursor) and
+// filters their rows until the page is full.
 func (s requestLogs) List(ctx context.Context, f store.RequestLogFilter) ([]model.RequestLog, error) {
-	q, args := `SELECT `+requestLogCols+` FROM request_logs WHERE vault_id = ?`, []any{f.VaultID}
-	add := func(cond string, v any) { q += ` AND ` + cond; args = append(args, v) }
-	if f.Service != "" {
-		add(`service = ?`, f.Service)
-	}
-	if f.Status != 0 {
-		add(`status = ?`, f.Status)
-	} else if f.StatusClass != 0 {
-		q += ` AND status >= ? AND status < ?`
-		args = append(args, f.StatusClass*100, f.StatusClass*100+100)
-	}
-	if f.Actor != "" {
-		add(`actor_name = ?`, f.Actor)
-	}
-	if f.Host != "" {
-		add(`host = ?`, f.Host)
-	}
-	if !f.Since.IsZero() {
-		add(`at >= ?`, fmtTime(f.Since))
-	}
-	if !f.Until.IsZero() {
-		add(`at < ?`, fmtTime(f.Until))
-	}
-	order := ` ORDER BY id DESC`
-	switch {
-	case f.After > 0:
-		add(`id > ?`, f.After)
-		order = ` ORDER BY id ASC`
-	case f.Before > 0:
-		add(`id < ?`, f.Before)
-	}
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	rows, err := s.query(ctx, q+order+` LIMIT ?`, append(args, limit)...)
+	q, args := `SELECT id, first_id, data FROM request_log_segments WHERE vault_id = ?`, []any{f.VaultID}
+	asc := f.After > 0
+	switch {
+	case asc:
+		q += ` AND id > ?`
+		args = append(args, f.After)
+	case f.Before > 0:
+		q += ` AND first_id < ?`
+		args = append(args, f.Before)
+	}
+	if !f.Since.IsZero() {
+		q += ` AND max_at >= ?`
+		args = append(args, fmtTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q += ` AND min_at < ?`
+		args = append(args, fmtTime(f.Until))
+	}
+	if asc {
+		q += ` ORDER BY id ASC`
+	} else {
+		q += ` ORDER BY id DESC`
+	}
+	rs, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, scanRequestLog)
+	defer rs.Close()
+	out := []model.RequestLog{}
+	for len(out) < limit && rs.Next() {
+		var id, first int64
+		var data []byte
+		if err := rs.Scan(&id, &first, &data); err != nil {
+			return nil, err
+		}
+		rows, err := logsegment.Decode(data, f.VaultID, first)
+		if err != nil {
+			return nil, fmt.Errorf("request log segment %d: %w", id, err)
+		}
+		if !asc {
+			slices.Reverse(rows)
+		}
+		for _, r := range rows {
+			if matchLog(f, r) {
+				out = append(out, r)
+				if len(out) == limit {
+					break
+				}
+			}
+		}
+	}
+	return out, rs.Err()
+}
+
+// matchLog applies a filter's conditions to one row.
+func matchLog(f store.RequestLogFilter, r model.RequestLog) bool {
+	switch {
+	case f.After > 0 && r.ID <= f.After,
+		f.After == 0 && f.Before > 0 && r.ID >= f.Before,
+		f.Service != "" && r.Service != f.Service,
+		f.Status != 0 && r.Status != f.Status,
+		f.Status == 0 && f.StatusClass != 0 && r.Status/100 != f.StatusClass,
+		f.Actor != "" && r.ActorName != f.Actor,
+		f.Host != "" && r.Host != f.Host,
+		!f.Since.IsZero() && r.At.Before(f.Since),
+		!f.Until.IsZero() && !r.At.Before(f.Until):
+		return false
+	}
+	return true
 }
 
 func (s requestLogs) Unmatched(ctx context.Context, vaultID string, limit int) ([]model.HostCount, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	rows, err := s.query(ctx, `SELECT host, port, COUNT(*), MAX(at) FROM request_logs WHERE vault_id = ? AND service = ''
-		GROUP BY host, port ORDER BY COUNT(*) DESC, host LIMIT ?`, vaultID, limit)
+	rows, err := s.query(ctx, `SELECT host, port, count, last_seen FROM discovered_hosts WHERE vault_id = ?
+		ORDER BY count DESC, host, port LIMIT ?`, vaultID, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -168,43 +273,119 @@ func (s requestLogs) Unmatched(ctx context.Context, vaultID string, limit int) (
 	})
 }
 
+// DeleteBefore removes log rows older than t, and discovered hosts not
+// seen since t. It returns the log rows removed.
 func (s requestLogs) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
-	// Ids grow with time: the first row at or after t, found by walking the
-	// primary key from the oldest row, bounds a ranged delete.
-	res, err := s.exec(ctx, `DELETE FROM request_logs WHERE id < COALESCE(
-		(SELECT id FROM request_logs WHERE at >= ? ORDER BY id LIMIT 1),
-		(SELECT COALESCE(MAX(id), 0) + 1 FROM request_logs))`, fmtTime(t))
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
-
-func (s requestLogs) TrimVaults(ctx context.Context, keep int) (int64, error) {
-	// For each vault, the id of its keep-th newest row bounds what stays:
-	// computed once per vault (not per row), then one ranged delete per
-	// vault through the (vault_id, id) index.
-	res, err := s.exec(ctx, `WITH cut AS MATERIALIZED (
-		SELECT v.vault_id AS vault_id,
-			(SELECT x.id FROM request_logs x WHERE x.vault_id = v.vault_id ORDER BY x.id DESC LIMIT 1 OFFSET ?) AS id
-		FROM (SELECT DISTINCT vault_id FROM request_logs) v)
-		DELETE FROM request_logs WHERE id IN (
-			SELECT r.id FROM cut JOIN request_logs r ON r.vault_id = cut.vault_id AND r.id < cut.id)`, keep-1)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
-
-// multiRowInsert is an INSERT of n request log rows.
-func multiRowInsert(n int) string {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO request_logs (` + requestLogColumns + `) VALUES `)
-	for i := range n {
-		if i > 0 {
-			q.WriteString(", ")
+	cut := fmtTime(t)
+	var removed int64
+	err := s.writeTx(ctx, func(h *handle) error {
+		removed = 0
+		if err := h.row(ctx, `SELECT COALESCE(SUM(rows), 0) FROM request_log_segments WHERE max_at < ?`, cut).Scan(&removed); err != nil {
+			return h.d.mapErr(err)
 		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		if _, err := h.exec(ctx, `DELETE FROM request_log_segments WHERE max_at < ?`, cut); err != nil {
+			return err
+		}
+		// Segments that straddle t lose their older rows.
+		straddling, err := loadSegments(ctx, h, `SELECT id, vault_id, first_id, data FROM request_log_segments WHERE min_at < ?`, cut)
+		if err != nil {
+			return err
+		}
+		for vault, segs := range straddling {
+			for _, seg := range segs {
+				kept := slices.DeleteFunc(seg.rows, func(r model.RequestLog) bool { return r.At.Before(t) })
+				removed += int64(len(seg.rows) - len(kept))
+				if err := seg.rewrite(ctx, h, vault, kept); err != nil {
+					return err
+				}
+			}
+		}
+		_, err = h.exec(ctx, `DELETE FROM discovered_hosts WHERE last_seen < ?`, cut)
+		return err
+	})
+	return removed, err
+}
+
+// TrimVaults keeps the newest keep rows of every vault: whole segments
+// go from the oldest, and the segment at the boundary loses its oldest
+// rows.
+func (s requestLogs) TrimVaults(ctx context.Context, keep int) (int64, error) {
+	keep = max(keep, 0)
+	var removed int64
+	err := s.writeTx(ctx, func(h *handle) error {
+		removed = 0
+		over := map[string]int64{}
+		rs, err := h.query(ctx, `SELECT vault_id, SUM(rows) FROM request_log_segments GROUP BY vault_id HAVING SUM(rows) > ?`, keep)
+		if err != nil {
+			return err
+		}
+		for rs.Next() {
+			var v string
+			var n int64
+			if err := rs.Scan(&v, &n); err != nil {
+				rs.Close()
+				return err
+			}
+			over[v] = n - int64(keep)
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return err
+		}
+		for vault, excess := range over {
+			n, err := trimVault(ctx, h, vault, excess)
+			removed += n
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return removed, err
+}
+
+// trimVault removes the oldest excess rows of vault.
+func trimVault(ctx context.Context, h *handle, vault string, excess int64) (int64, error) {
+	rs, err := h.query(ctx, `SELECT id, rows FROM request_log_segments WHERE vault_id = ? ORDER BY id`, vault)
+	if err != nil {
+		return 0, err
 	}
-	return q.String()
+	var whole []int64  // segments removed entirely
+	var boundary int64 // the segment that loses only its oldest rows
+	left := excess
+	for left > 0 && rs.Next() {
+		var id, n int64
+		if err := rs.Scan(&id, &n); err != nil {
+			rs.Close()
+			return 0, err
+		}
+		if n > left {
+			boundary = id
+			break
+		}
+		whole = append(whole, id)
+		left -= n
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return 0, err
+	}
+	if len(whole) > 0 {
+		if _, err := h.exec(ctx, `DELETE FROM request_log_segments WHERE vault_id = ? AND id <= ?`, vault, whole[len(whole)-1]); err != nil {
+			return 0, err
+		}
+	}
+	if left > 0 && boundary != 0 {
+		segs, err := loadSegments(ctx, h, `SELECT id, vault_id, first_id, data FROM request_log_segments WHERE id = ?`, boundary)
+		if err != nil {
+			return 0, err
+		}
+		for _, seg := range segs[vault] {
+			if err := seg.rewrite(ctx, h, vault, seg.rows[left:]); err != nil {
+				return 0, err
+			}
+		}
+		left = 0
+	}
+	return excess - left, nil
 }
