@@ -7,14 +7,18 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
-	"github.com/agent-vault/agent-vault/internal/apitype"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/agent-vault/agent-vault/internal/apitype"
 )
 
 const lgQuerySecret = "SECRETQUERY_e2e_4a7b"
@@ -162,6 +166,25 @@ func TestLogsCLI(t *testing.T) {
 	js := b.owner.ok("", "vault", "logs", "--json")
 	if strings.Contains(js, lgQuerySecret) || strings.Contains(js, pxAPIKey) || strings.Contains(js, tok) {
 		t.Errorf("vault logs --json holds a secret:\n%s", js)
+	}
+	// Nor in the database files: the query value is never stored, the
+	// credential only sealed, the token only hashed (the log's segments
+	// hold their strings as plain bytes, so a leak would show here).
+	var files [][]byte
+	for _, f := range []string{"agent-vault.db", "agent-vault.db-wal"} {
+		raw, err := os.ReadFile(filepath.Join(b.srv.dataDir, f))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		files = append(files, raw)
+		for _, l := range []string{lgQuerySecret, pxAPIKey, tok} {
+			if bytes.Contains(raw, []byte(l)) {
+				t.Errorf("%s holds a secret in plain text (%.12s…)", f, l)
+			}
+		}
+	}
+	if all := bytes.Join(files, nil); !bytes.Contains(all, []byte("/unmatched")) {
+		t.Error("the database files do not hold the logged path /unmatched: the search above saw nothing")
 	}
 	// Metrics are off by default.
 	if strings.Contains(b.srv.stderr.String(), "metrics listening") {
