@@ -98,11 +98,16 @@ var instanceActionMin = map[Action]model.InstanceRole{
 
 // userOnly are actions no agent may take whatever its roles: an agent must
 // never read a plaintext value nor approve its own request (SPEC §7), and
-// account, membership and instance administration belong to humans.
+// account, membership and instance administration belong to humans. The
+// whole admin row of SPEC §6 is here, granting agents roles above proxy
+// included: an agent may hand out the proxy role (AddAgentAsProxy, as a
+// member), never more, so a prompt-injected agent cannot raise another
+// agent it controls to member or admin.
 var userOnly = map[Action]bool{
 	ReadCredentialValue:   true,
 	ReviewProposal:        true,
 	ManageVaultUsers:      true,
+	AddAgentAnyRole:       true,
 	DeleteVault:           true,
 	RenameVault:           true,
 	ChangeVaultSettings:   true,

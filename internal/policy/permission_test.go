@@ -74,6 +74,7 @@ var specAgentNever = map[Action]bool{
 // set is the one place to change.
 var codeStricterThanSpec = map[Action]bool{
 	ManageVaultUsers:      true,
+	AddAgentAnyRole:       true,
 	DeleteVault:           true,
 	RenameVault:           true,
 	ChangeVaultSettings:   true,
@@ -215,6 +216,12 @@ func TestAgentsKeepProxyCapabilities(t *testing.T) {
 		if !Decide(s, a).Allowed {
 			t.Errorf("member agent denied %s", a)
 		}
+	}
+	// An admin agent may still add agents as proxy, but grant no more.
+	s.VaultRole = model.VaultAdmin
+	if !Decide(s, AddAgentAsProxy).Allowed || Decide(s, AddAgentAnyRole).Allowed {
+		t.Errorf("admin agent: add as proxy %v, add with any role %v; want allowed, denied",
+			Decide(s, AddAgentAsProxy).Allowed, Decide(s, AddAgentAnyRole).Allowed)
 	}
 }
 

@@ -295,7 +295,7 @@ func vaultAgentsScenario(t *testing.T, f *cfx, p string) {
 	mustOK(t, "add bob", err)
 	x, y := p+"-x-bot", p+"-y-bot"
 	xTok := f.agent(t, alice, x, "")
-	f.agent(t, bob, y, "")
+	yTok := f.agent(t, bob, y, "")
 
 	// Admin adds with the default role (proxy).
 	// The owner is no implicit member: told to join first.
@@ -339,6 +339,16 @@ func vaultAgentsScenario(t *testing.T, f *cfx, p string) {
 	}
 	_, err = alice.SetVaultAgentRole(cbg, v, p+"-nobody", "admin")
 	wantAPIErr(t, "set-role of an unknown agent", err, 404, "")
+	// An agent with the admin role still grants no more than proxy: it
+	// cannot raise another agent (one it may control) to member or admin.
+	for _, role := range []string{"member", "admin"} {
+		if r := f.raw(t, http.MethodPost, "/v1/vaults/"+v+"/agents/"+x+"/role", yTok, apitype.RoleRequest{Role: role}); r.code != 403 {
+			t.Errorf("admin agent raising %s to %s = %d %s, want 403", x, role, r.code, r.body)
+		}
+	}
+	if l, _ := alice.VaultAgents(cbg, v); agentInVault(l, x) != "proxy" {
+		t.Errorf("after the refused raises %s is %q, want proxy", x, agentInVault(l, x))
+	}
 	// A member cannot remove an admin grant, but can remove a proxy one.
 	_, err = bob.RemoveVaultAgent(cbg, v, y)
 	wantAPIErr(t, "member removing an admin agent", err, 403, "")
