@@ -235,7 +235,8 @@ func (l *Limiter) Allow(t Tier, key string) (ok bool, retryAfter time.Duration) 
 // Fail charges one failure (a bad password or token) to key's failure
 // budget in tier t (normally TierAuth keyed by IPKey). It returns whether
 // the key is now blocked, that is whether Blocked would refuse it, and for
-// how long. Successful authentications are never charged, so they do not
+// how long; a blocked answer counts as a denial in Stats, since the caller
+// answers it with a 429. Successful authentications are never charged, so they do not
 // spend the budget. The budget never runs deeper than Max failures: a key
 // blocked by any number of failures gets one attempt back every
 // Window/Max.
@@ -252,6 +253,7 @@ func (l *Limiter) Fail(t Tier, key string) (blocked bool, retryAfter time.Durati
 	wait := e.ftat + tc.finterval - now - tc.flimit
 	s.mu.Unlock()
 	if wait > 0 {
+		l.deny(t) // both callers answer this attempt with a 429
 		return true, time.Duration(wait)
 	}
 	return false, 0

@@ -209,8 +209,10 @@ func TestFailureOnlyAuthBudget(t *testing.T) {
 			t.Fatalf("after a window: blocked after %d failures", i)
 		}
 	}
-	if s := l.Stats(); s.Denied[TierAuth] != 4 {
-		t.Fatalf("Denied[auth] = %d, want 4 (3 Blocked + 1 Attempt)", s.Denied[TierAuth])
+	// Every refusal counts: 3 Blocked, 1 Attempt and the 52 failures that
+	// found the budget spent (the callers answer those with 429 too).
+	if s := l.Stats(); s.Denied[TierAuth] != 56 {
+		t.Fatalf("Denied[auth] = %d, want 56 (3 Blocked + 1 Attempt + 52 blocked Fail)", s.Denied[TierAuth])
 	}
 }
 
