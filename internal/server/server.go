@@ -35,6 +35,21 @@ type Options struct {
 // every method (internal/web answers 405 itself).
 var WebPaths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout"}
 
+// webPatterns is WebPaths as a set, to tell a browser page's route.
+var webPatterns = func() map[string]bool {
+	m := map[string]bool{}
+	for _, p := range WebPaths {
+		m[p] = true
+	}
+	return m
+}()
+
+// isWebPath reports whether r is routed to the browser pages.
+func (s *Server) isWebPath(r *http.Request) bool {
+	_, pattern := s.mux.Handler(r)
+	return webPatterns[pattern]
+}
+
 // Server is the control plane handler.
 type Server struct {
 	b       *broker.Broker
@@ -82,7 +97,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The query string is left out: it can carry tokens.
 		s.log.Debug("request", "method", r.Method, "path", logPath(r.URL.Path), "status", rec.status)
 	}()
-	if r.ContentLength > s.maxBody {
+	if r.ContentLength > s.maxBody && !s.isWebPath(r) {
+		// Browser pages cap their forms lower and answer with a page.
 		s.writeError(rec, r, errTooLarge(s.maxBody))
 		return
 	}

@@ -196,7 +196,7 @@ func (h *Handler) approvePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(w, r); err != nil {
-		h.renderMessage(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		h.formError(w, r, err)
 		return
 	}
 	s := h.currentSession(r)
@@ -333,7 +333,7 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) loginPost(w http.ResponseWriter, r *http.Request) {
 	if err := parseForm(w, r); err != nil {
-		h.renderMessage(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		h.formError(w, r, err)
 		return
 	}
 	next := localPath(r.PostFormValue("next"), "/proposals")
@@ -367,7 +367,7 @@ func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) logoutPost(w http.ResponseWriter, r *http.Request) {
 	if err := parseForm(w, r); err != nil {
-		h.renderMessage(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		h.formError(w, r, err)
 		return
 	}
 	s := h.currentSession(r)

@@ -21,6 +21,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -273,6 +275,18 @@ func (h *Handler) allowedOrigin(r *http.Request, origin string) bool {
 func parseForm(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	return r.ParseForm()
+}
+
+// formError answers a form parseForm could not read, as a page: 413 for
+// one over the size limit, else 400.
+func (h *Handler) formError(w http.ResponseWriter, r *http.Request, err error) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		h.renderMessage(w, r, http.StatusRequestEntityTooLarge, "Request too large",
+			fmt.Sprintf("The form is larger than this page accepts (%d KiB). Go back and send a shorter one.", tooLarge.Limit>>10))
+		return
+	}
+	h.renderMessage(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
 }
 
 // localPath returns next when it is a path on this site (never another
