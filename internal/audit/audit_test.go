@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
+	"github.com/agent-vault/agent-vault/internal/store/sqltest"
 )
 
 var ctx = context.Background()
@@ -26,14 +26,7 @@ var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 // newDB opens a migrated SQLite file with the vaults named.
 func newDB(t *testing.T, vaults ...string) *sqlstore.DB {
 	t.Helper()
-	db, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "agent-vault.db"), sqlstore.SQLiteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqltest.Open(t) // SQLite, or PostgreSQL under AGENT_VAULT_TEST_POSTGRES_URL
 	for _, v := range vaults {
 		if err := db.Vaults().Create(ctx, model.Vault{ID: v, Name: "vault-" + v, UnmatchedHostPolicy: model.PolicyPassthrough, CreatedAt: t0, UpdatedAt: t0}); err != nil {
 			t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,7 +28,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/ratelimit"
 	"github.com/agent-vault/agent-vault/internal/secret"
 	"github.com/agent-vault/agent-vault/internal/store"
-	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
+	"github.com/agent-vault/agent-vault/internal/store/sqltest"
 )
 
 // countingStore counts every use of an aggregate: each database operation
@@ -136,14 +135,7 @@ func newEnvLimited(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter) *env
 func newEnvWith(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter, rec proxy.Recorder) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "av.db"), sqlstore.SQLiteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqltest.Open(t) // SQLite, or PostgreSQL under AGENT_VAULT_TEST_POSTGRES_URL
 	kr, _, err := keyring.New(secret.Bytes{}, keyring.DefaultKDF)
 	if err != nil {
 		t.Fatal(err)

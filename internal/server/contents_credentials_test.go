@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"database/sql"
 	"net/http"
 	"os"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 )
 
 func TestContentsCredentials(t *testing.T) {
@@ -248,30 +250,25 @@ func credentialsAtRestScenario(t *testing.T, f *cfx, p string) {
 	if n < 3 {
 		t.Fatalf("read %d credential rows, want at least 3", n)
 	}
-	// The database file itself (and its WAL) holds no value.
-	var seq int
-	var name, file string
-	if err := db.QueryRowContext(cbg, `PRAGMA database_list`).Scan(&seq, &name, &file); err != nil || file == "" {
-		t.Fatalf("database file: %q, %v", file, err)
-	}
-	for _, path := range []string{file, file + "-wal"} {
-		data, err := os.ReadFile(path)
-		if os.IsNotExist(err) {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range append([]string{other}, vals["FIRST_KEY"], vals["SECOND_KEY"]) {
+	// The stored data itself holds no value: the SQLite file and its WAL,
+	// or on PostgreSQL every row of every table as text.
+	secrets := append([]string{other}, vals["FIRST_KEY"], vals["SECOND_KEY"])
+	sawVault := false
+	for what, data := range storedBytes(t, f.e.db) {
+		sawVault = sawVault || bytes.Contains(data, []byte(v2))
+		for _, s := range secrets {
 			if bytes.Contains(data, []byte(s)) {
-				t.Errorf("%s holds a plaintext credential value", path)
+				t.Errorf("%s holds a plaintext credential value", what)
 			}
 		}
+	}
+	if !sawVault {
+		t.Errorf("the stored data does not hold the vault name %q: the search saw nothing", v2)
 	}
 
 	id := func(vault string) string {
 		var id string
-		if err := db.QueryRowContext(cbg, `SELECT id FROM vaults WHERE name = ?`, vault).Scan(&id); err != nil {
+		if err := db.QueryRowContext(cbg, f.e.db.Rebind(`SELECT id FROM vaults WHERE name = ?`), vault).Scan(&id); err != nil {
 			t.Fatal(err)
 		}
 		return id
@@ -279,7 +276,7 @@ func credentialsAtRestScenario(t *testing.T, f *cfx, p string) {
 	vid, v2id := id(v), id(v2)
 
 	// Same vault, other key: SECOND_KEY now holds FIRST_KEY's ciphertext.
-	res, err := db.ExecContext(cbg, `UPDATE credentials SET ciphertext = (SELECT ciphertext FROM credentials WHERE vault_id = ? AND key = 'FIRST_KEY') WHERE vault_id = ? AND key = 'SECOND_KEY'`, vid, vid)
+	res, err := db.ExecContext(cbg, f.e.db.Rebind(`UPDATE credentials SET ciphertext = (SELECT ciphertext FROM credentials WHERE vault_id = ? AND key = 'FIRST_KEY') WHERE vault_id = ? AND key = 'SECOND_KEY'`), vid, vid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +304,7 @@ func credentialsAtRestScenario(t *testing.T, f *cfx, p string) {
 	}
 
 	// Other vault, same key: v2's FIRST_KEY now holds v's FIRST_KEY.
-	if _, err := db.ExecContext(cbg, `UPDATE credentials SET ciphertext = (SELECT ciphertext FROM credentials WHERE vault_id = ? AND key = 'FIRST_KEY') WHERE vault_id = ? AND key = 'FIRST_KEY'`, vid, v2id); err != nil {
+	if _, err := db.ExecContext(cbg, f.e.db.Rebind(`UPDATE credentials SET ciphertext = (SELECT ciphertext FROM credentials WHERE vault_id = ? AND key = 'FIRST_KEY') WHERE vault_id = ? AND key = 'FIRST_KEY'`), vid, v2id); err != nil {
 		t.Fatal(err)
 	}
 	r := f.raw(t, http.MethodGet, "/v1/credentials?reveal=true&key=FIRST_KEY&vault="+v2, aliceTok, nil)
@@ -387,4 +384,66 @@ func agentsNeverReadScenario(t *testing.T, f *cfx, p string) {
 	proxySess := f.session(t, alice, v, "")
 	_, err := f.e.as(proxySess).SetCredentials(cbg, v, map[string]string{"P_KEY": f.secret("p")})
 	wantAPIErr(t, "proxy session set", err, 403, "")
+}
+
+// storedBytes is everything the database holds, by where it was read:
+// the SQLite file and its WAL, or each PostgreSQL table's rows as text
+// (bytea in hex and as escaped bytes, so that both spellings are searched).
+func storedBytes(t *testing.T, store *sqlstore.DB) map[string][]byte {
+	t.Helper()
+	db := store.SQL()
+	out := map[string][]byte{}
+	if store.Engine() == "postgres" {
+		tables, err := db.QueryContext(cbg, `SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for tables.Next() {
+			var n string
+			if err := tables.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, n)
+		}
+		tables.Close()
+		for _, n := range names {
+			for _, format := range []string{"hex", "escape"} {
+				var text sql.NullString
+				q := `SET LOCAL bytea_output = '` + format + `'`
+				tx, err := db.BeginTx(cbg, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tx.ExecContext(cbg, q); err != nil {
+					t.Fatal(err)
+				}
+				if err := tx.QueryRowContext(cbg, `SELECT string_agg(CAST(t AS text), E'\n') FROM `+n+` t`).Scan(&text); err != nil {
+					t.Fatal(err)
+				}
+				_ = tx.Rollback()
+				out[n+" ("+format+")"] = []byte(text.String)
+			}
+		}
+		if len(out) < 10 {
+			t.Fatalf("read %d tables, want them all", len(out)/2)
+		}
+		return out
+	}
+	var seq int
+	var name, file string
+	if err := db.QueryRowContext(cbg, `PRAGMA database_list`).Scan(&seq, &name, &file); err != nil || file == "" {
+		t.Fatalf("database file: %q, %v", file, err)
+	}
+	for _, path := range []string{file, file + "-wal"} {
+		data, err := os.ReadFile(path)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[path] = data
+	}
+	return out
 }

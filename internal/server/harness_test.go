@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/secret"
 	"github.com/agent-vault/agent-vault/internal/server"
 	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
+	"github.com/agent-vault/agent-vault/internal/store/sqltest"
 )
 
 // fastPW keeps user password hashing cheap in tests.
@@ -66,13 +66,7 @@ func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
 func newEnvWith(t *testing.T, lim *ratelimit.Limiter) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "agent-vault.db"), sqlstore.SQLiteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqltest.Open(t) // SQLite, or PostgreSQL under AGENT_VAULT_TEST_POSTGRES_URL
 	kr, _, err := keyring.New(secret.Bytes{}, keyring.DefaultKDF)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,7 +21,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/password"
 	"github.com/agent-vault/agent-vault/internal/ratelimit"
 	"github.com/agent-vault/agent-vault/internal/secret"
-	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
+	"github.com/agent-vault/agent-vault/internal/store/sqltest"
 )
 
 const (
@@ -46,13 +45,7 @@ func newEnv(t *testing.T, baseURL string) *env { return newEnvLimited(t, baseURL
 func newEnvLimited(t *testing.T, baseURL string, lim *ratelimit.Limiter) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "agent-vault.db"), sqlstore.SQLiteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqltest.Open(t) // SQLite, or PostgreSQL under AGENT_VAULT_TEST_POSTGRES_URL
 	kr, _, err := keyring.New(secret.Bytes{}, keyring.DefaultKDF)
 	if err != nil {
 		t.Fatal(err)

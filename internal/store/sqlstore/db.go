@@ -1,6 +1,8 @@
 // Package sqlstore implements the store interfaces on database/sql. SQLite
-// (pure Go, no cgo) is the embedded default; the SQL is kept portable and
-// the few differences between engines live in a dialect.
+// (pure Go, no cgo) is the embedded default and PostgreSQL (pgx, pure Go)
+// serves several replicas; the SQL is kept portable and the few
+// differences between engines live in a dialect and in each engine's
+// migrations.
 package sqlstore
 
 import (
@@ -106,9 +108,35 @@ func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 // SQL exposes the underlying pool for tests and tooling.
 func (db *DB) SQL() *sql.DB { return db.sql }
 
+// Rebind rewrites a query's ? placeholders for the engine, for callers of
+// SQL().
+func (db *DB) Rebind(query string) string { return db.d.rebind(query) }
+
+// Engine is "sqlite" or "postgres".
+func (db *DB) Engine() string { return db.d.name() }
+
+// maxTxAttempts bounds how often InTx runs a transaction that lost a
+// serialization race (PostgreSQL); fn must not have effects outside the
+// database, and the outputs it captures are those of the last run.
+const maxTxAttempts = 8
+
 // InTx runs fn in one write transaction.
 func (db *DB) InTx(ctx context.Context, fn func(tx store.Store) error) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
+	for attempt := 1; ; attempt++ {
+		err := db.inTxOnce(ctx, fn)
+		if err == nil || attempt == maxTxAttempts || !db.d.retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt*attempt) * time.Millisecond):
+		}
+	}
+}
+
+func (db *DB) inTxOnce(ctx context.Context, fn func(tx store.Store) error) error {
+	tx, err := db.sql.BeginTx(ctx, db.d.txOptions())
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
@@ -198,13 +226,38 @@ func scanErr(err error) error {
 
 // dialect hides the differences between SQL engines.
 type dialect interface {
+	name() string
 	rebind(query string) string
 	mapErr(err error) error
+	// txOptions are those of write transactions.
+	txOptions() *sql.TxOptions
+	// retryable reports a transaction that lost a race and may run again.
+	retryable(err error) bool
+	tableExists(ctx context.Context, q queryer, table string) (bool, error)
+	// lockMigrations keeps other servers on the same database from
+	// migrating at the same time, until unlock.
+	lockMigrations(ctx context.Context, db *sql.DB) (unlock func(), err error)
 }
 
 type sqliteDialect struct{}
 
+func (sqliteDialect) name() string { return "sqlite" }
+
 func (sqliteDialect) rebind(q string) string { return q }
+
+// The DSN's _txlock=immediate already serialises writers at BEGIN.
+func (sqliteDialect) txOptions() *sql.TxOptions { return nil }
+
+func (sqliteDialect) retryable(error) bool { return false }
+
+// One server holds the data directory's lock; SQLite needs no other.
+func (sqliteDialect) lockMigrations(context.Context, *sql.DB) (func(), error) { return func() {}, nil }
+
+func (sqliteDialect) tableExists(ctx context.Context, q queryer, table string) (bool, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&n)
+	return n > 0, err
+}
 
 func (sqliteDialect) mapErr(err error) error {
 	var se *sqlite.Error

@@ -10,6 +10,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
+	"github.com/agent-vault/agent-vault/internal/store/sqltest"
 	"github.com/agent-vault/agent-vault/internal/token"
 )
 
@@ -30,14 +31,11 @@ func openDB(t *testing.T, o sqlstore.SQLiteOptions) (*sqlstore.DB, string) {
 	return db, path
 }
 
-// newDB opens a migrated database in a fresh temporary directory.
+// newDB opens a fresh migrated database: SQLite, or PostgreSQL when
+// AGENT_VAULT_TEST_POSTGRES_URL is set (see package sqltest).
 func newDB(t *testing.T) *sqlstore.DB {
 	t.Helper()
-	db, _ := openDB(t, sqlstore.SQLiteOptions{})
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	return db
+	return sqltest.Open(t)
 }
 
 func mustNil(t *testing.T, err error) {

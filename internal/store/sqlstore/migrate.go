@@ -11,8 +11,17 @@ import (
 	"time"
 )
 
-//go:embed migrations/sqlite/*.sql
-var sqliteMigrations embed.FS
+// Each engine has its own numbered migrations: the SQLite ones record how
+// the embedded schema grew; PostgreSQL support began at SQLite's schema 6,
+// so its first migration is that whole schema.
+//
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var migrationFiles embed.FS
+
+// migrationsOf returns the migrations of a dialect.
+func migrationsOf(d dialect) ([]migration, error) {
+	return loadMigrations(migrationFiles, "migrations/"+d.name())
+}
 
 type migration struct {
 	version int
@@ -50,10 +59,8 @@ func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
 
 // SchemaVersion returns the highest applied migration, 0 on a fresh file.
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
-	var n int
-	err := db.sql.QueryRowContext(ctx,
-		`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n)
-	if err != nil || n == 0 {
+	ok, err := db.d.tableExists(ctx, db.sql, "schema_migrations")
+	if err != nil || !ok {
 		return 0, err
 	}
 	var v int
@@ -65,10 +72,15 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 // its own transaction together with its version row. It returns how many
 // it applied. A database newer than this binary is refused.
 func (db *DB) Migrate(ctx context.Context) (int, error) {
-	ms, err := loadMigrations(sqliteMigrations, "migrations/sqlite")
+	ms, err := migrationsOf(db.d)
 	if err != nil {
 		return 0, err
 	}
+	unlock, err := db.d.lockMigrations(ctx, db.sql)
+	if err != nil {
+		return 0, fmt.Errorf("wait for other servers' migrations: %w", err)
+	}
+	defer unlock()
 	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return 0, fmt.Errorf("create schema_migrations: %w", err)
@@ -90,13 +102,13 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 			_ = tx.Rollback()
 			return applied, fmt.Errorf("migration %s: %w", m.name, err)
 		}
-		if step := migrationSteps[m.version]; step != nil {
+		if step := migrationSteps[db.d.name()][m.version]; step != nil {
 			if err := step(ctx, &handle{q: tx, d: db.d, db: db, inTx: true}); err != nil {
 				_ = tx.Rollback()
 				return applied, fmt.Errorf("migration %s: %w", m.name, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
 			m.version, m.name, fmtTime(time.Now())); err != nil {
 			_ = tx.Rollback()
 			return applied, err

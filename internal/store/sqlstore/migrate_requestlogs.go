@@ -9,10 +9,10 @@ import (
 	"github.com/agent-vault/agent-vault/internal/store/logsegment"
 )
 
-// migrationSteps run in a migration's transaction after its SQL file: the
-// parts of a migration that SQL alone cannot do.
-var migrationSteps = map[int]func(ctx context.Context, h *handle) error{
-	6: convertRequestLogs,
+// migrationSteps run in a migration's transaction after its SQL file, by
+// engine and version: the parts of a migration that SQL alone cannot do.
+var migrationSteps = map[string]map[int]func(ctx context.Context, h *handle) error{
+	"sqlite": {6: convertRequestLogs},
 }
 
 // convertRequestLogs moves the rows of the request_logs table of

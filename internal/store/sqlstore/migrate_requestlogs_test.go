@@ -23,7 +23,7 @@ func TestMigration6ConvertsTheRequestLogTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	ms, err := loadMigrations(sqliteMigrations, "migrations/sqlite")
+	ms, err := migrationsOf(sqliteDialect{})
 	if err != nil {
 		t.Fatal(err)
 	}

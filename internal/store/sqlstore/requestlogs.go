@@ -85,8 +85,9 @@ func (s requestLogs) Insert(ctx context.Context, rows []model.RequestLog) error 
 		}
 		for k, c := range hosts {
 			if _, err := h.exec(ctx, `INSERT INTO discovered_hosts (vault_id, host, port, count, last_seen) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (vault_id, host, port) DO UPDATE SET count = count + excluded.count,
-					last_seen = MAX(last_seen, excluded.last_seen)`, k.vault, k.host, k.port, c.Count, fmtTime(c.LastSeen)); err != nil {
+				ON CONFLICT (vault_id, host, port) DO UPDATE SET count = discovered_hosts.count + excluded.count,
+					last_seen = CASE WHEN excluded.last_seen > discovered_hosts.last_seen
+						THEN excluded.last_seen ELSE discovered_hosts.last_seen END`, k.vault, k.host, k.port, c.Count, fmtTime(c.LastSeen)); err != nil {
 				return err
 			}
 		}

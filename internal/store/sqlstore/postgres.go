@@ -1,0 +1,170 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/agent-vault/agent-vault/internal/store"
+)
+
+// PostgresOptions tune a PostgreSQL pool (SPEC §11: DB_MAX_OPEN_CONNS,
+// DB_MAX_IDLE_CONNS, DB_CONN_MAX_LIFETIME).
+type PostgresOptions struct {
+	MaxOpenConns    int           // zero means 16
+	MaxIdleConns    int           // zero means MaxOpenConns
+	ConnMaxLifetime time.Duration // zero means 30 minutes
+	// Relaxed commits without waiting for the WAL flush
+	// (synchronous_commit=off): a crash of the database server may lose
+	// the last commits, never corrupt. For the request log's own pool,
+	// never for credentials.
+	Relaxed bool
+	// ConnectTimeout bounds the first connection; zero means 10 s.
+	ConnectTimeout time.Duration
+}
+
+// OpenPostgres connects to the PostgreSQL database at url (postgres://…
+// or a key=value DSN). It does not migrate: call Migrate. Errors name the
+// server and database but never the password.
+func OpenPostgres(ctx context.Context, url string, o PostgresOptions) (*DB, error) {
+	if o.MaxOpenConns <= 0 {
+		o.MaxOpenConns = 16
+	}
+	if o.MaxIdleConns <= 0 || o.MaxIdleConns > o.MaxOpenConns {
+		o.MaxIdleConns = o.MaxOpenConns
+	}
+	if o.ConnMaxLifetime <= 0 {
+		o.ConnMaxLifetime = 30 * time.Minute
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 10 * time.Second
+	}
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		// pgx's parse errors can quote the URL, password included.
+		return nil, errors.New("the database URL is not a valid PostgreSQL URL: use postgres://user:password@host:5432/dbname?sslmode=…")
+	}
+	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > o.ConnectTimeout {
+		cfg.ConnectTimeout = o.ConnectTimeout
+	}
+	if o.Relaxed {
+		cfg.RuntimeParams["synchronous_commit"] = "off"
+	}
+	cfg.RuntimeParams["application_name"] = "agent-vault"
+	where := fmt.Sprintf("PostgreSQL at %s:%d, database %q, user %q", cfg.Host, cfg.Port, cfg.Database, cfg.User)
+	sdb := stdlib.OpenDB(*cfg)
+	sdb.SetMaxOpenConns(o.MaxOpenConns)
+	sdb.SetMaxIdleConns(o.MaxIdleConns)
+	sdb.SetConnMaxLifetime(o.ConnMaxLifetime)
+	pctx, cancel := context.WithTimeout(ctx, o.ConnectTimeout)
+	defer cancel()
+	if err := sdb.PingContext(pctx); err != nil {
+		_ = sdb.Close()
+		return nil, fmt.Errorf("connect to %s: %s", where, redactedPgError(err, cfg.Password))
+	}
+	db := &DB{sql: sdb, d: postgresDialect{}}
+	db.handle = handle{q: sdb, d: db.d, db: db}
+	return db, nil
+}
+
+// redactedPgError is err's text with the password cut out, should a
+// driver ever echo it.
+func redactedPgError(err error, password string) string {
+	s := err.Error()
+	if password != "" {
+		s = strings.ReplaceAll(s, password, "***")
+	}
+	return s
+}
+
+type postgresDialect struct{}
+
+func (postgresDialect) name() string { return "postgres" }
+
+// rebind turns ? placeholders into $1, $2, … outside quoted text.
+func (postgresDialect) rebind(q string) string {
+	if !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// PostgreSQL error codes the store acts on.
+const (
+	pgUniqueViolation      = "23505"
+	pgSerializationFailure = "40001"
+	pgDeadlockDetected     = "40P01"
+)
+
+func (postgresDialect) mapErr(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == pgUniqueViolation {
+		return fmt.Errorf("%w: %v", store.ErrConflict, err)
+	}
+	return err
+}
+
+// Writers run SERIALIZABLE: what SQLite gives by taking its one write lock
+// at BEGIN, so that checks like "the last owner" cannot race.
+func (postgresDialect) txOptions() *sql.TxOptions {
+	return &sql.TxOptions{Isolation: sql.LevelSerializable}
+}
+
+// retryable: a serializable transaction that lost a race is run again.
+func (postgresDialect) retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == pgSerializationFailure || pe.Code == pgDeadlockDetected)
+}
+
+func (postgresDialect) tableExists(ctx context.Context, q queryer, table string) (bool, error) {
+	var ok bool
+	err := q.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&ok)
+	return ok, err
+}
+
+// migrationLockKey is the advisory lock replicas take around Migrate.
+const migrationLockKey = 0x61762d6d696772 // "av-migr"
+
+func (postgresDialect) lockMigrations(ctx context.Context, db *sql.DB) (func(), error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return func() {
+		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, migrationLockKey)
+		_ = conn.Close()
+	}, nil
+}

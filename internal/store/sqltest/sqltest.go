@@ -1,0 +1,89 @@
+// Package sqltest opens a fresh, migrated database for a test: a SQLite
+// file in the test's temporary directory, or, when
+// AGENT_VAULT_TEST_POSTGRES_URL names a PostgreSQL server
+// (scripts/pg-test.sh starts one), a database of its own on that server,
+// dropped when the test ends. Running a package's tests once without and
+// once with the variable runs them on both engines.
+package sqltest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
+)
+
+// EnvPostgresURL names the PostgreSQL server tests may create databases on.
+const EnvPostgresURL = "AGENT_VAULT_TEST_POSTGRES_URL"
+
+// Postgres reports whether tests run on PostgreSQL.
+func Postgres() bool { return os.Getenv(EnvPostgresURL) != "" }
+
+// Open returns a migrated database for t, closed (and on PostgreSQL
+// dropped) when t ends.
+func Open(t testing.TB) *sqlstore.DB {
+	t.Helper()
+	ctx := context.Background()
+	if !Postgres() {
+		db, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "agent-vault.db"), sqlstore.SQLiteOptions{})
+		if err != nil {
+			t.Fatalf("open SQLite: %v", err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		migrate(t, db)
+		return db
+	}
+	dbURL := NewPostgresDatabase(t)
+	db, err := sqlstore.OpenPostgres(ctx, dbURL, sqlstore.PostgresOptions{MaxOpenConns: 8})
+	if err != nil {
+		t.Fatalf("open PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	migrate(t, db)
+	return db
+}
+
+func migrate(t testing.TB, db *sqlstore.DB) {
+	t.Helper()
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+}
+
+// NewPostgresDatabase creates an empty database on the test server and
+// returns its URL; it is dropped when t ends. It fails t when no server
+// is configured.
+func NewPostgresDatabase(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv(EnvPostgresURL)
+	if admin == "" {
+		t.Fatalf("%s is not set", EnvPostgresURL)
+	}
+	ctx := context.Background()
+	root, err := sqlstore.OpenPostgres(ctx, admin, sqlstore.PostgresOptions{MaxOpenConns: 2})
+	if err != nil {
+		t.Fatalf("connect to the test PostgreSQL server: %v", err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "avtest_" + hex.EncodeToString(b)
+	if _, err := root.SQL().ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		_ = root.Close()
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = root.SQL().ExecContext(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+		_ = root.Close()
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("%s is not a URL", EnvPostgresURL)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
