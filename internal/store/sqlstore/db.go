@@ -115,6 +115,23 @@ func (db *DB) Rebind(query string) string { return db.d.rebind(query) }
 // Engine is "sqlite" or "postgres".
 func (db *DB) Engine() string { return db.d.name() }
 
+// Shared reports whether other servers may use this database too
+// (PostgreSQL): their writes reach this server only through ChangeEpoch.
+func (db *DB) Shared() bool { return db.d.name() == "postgres" }
+
+// LockInit holds, until unlock, the lock that serialises servers starting
+// on the same database, so that the first creates the keyring, default
+// vault and CA and the others find them.
+func (db *DB) LockInit(ctx context.Context) (unlock func(), err error) {
+	return db.d.lockInit(ctx, db.sql)
+}
+
+// ChangeEpoch counts the committed changes to what the proxy's view is
+// built from, by any server on a shared database; it only grows.
+func (db *DB) ChangeEpoch(ctx context.Context) (int64, error) {
+	return db.d.changeEpoch(ctx, db.sql)
+}
+
 // maxTxAttempts bounds how often InTx runs a transaction that lost a
 // serialization race (PostgreSQL); fn must not have effects outside the
 // database, and the outputs it captures are those of the last run.
@@ -237,6 +254,11 @@ type dialect interface {
 	// lockMigrations keeps other servers on the same database from
 	// migrating at the same time, until unlock.
 	lockMigrations(ctx context.Context, db *sql.DB) (unlock func(), err error)
+	// lockInit serialises the first start of servers sharing a database.
+	lockInit(ctx context.Context, db *sql.DB) (unlock func(), err error)
+	// changeEpoch is the counter of committed changes other servers made
+	// (0 when one server owns the database).
+	changeEpoch(ctx context.Context, q queryer) (int64, error)
 }
 
 type sqliteDialect struct{}
@@ -252,6 +274,12 @@ func (sqliteDialect) retryable(error) bool { return false }
 
 // One server holds the data directory's lock; SQLite needs no other.
 func (sqliteDialect) lockMigrations(context.Context, *sql.DB) (func(), error) { return func() {}, nil }
+
+func (sqliteDialect) lockInit(context.Context, *sql.DB) (func(), error) { return func() {}, nil }
+
+// Only the server holding the data directory writes a SQLite file: its
+// own writes invalidate its view directly.
+func (sqliteDialect) changeEpoch(context.Context, queryer) (int64, error) { return 0, nil }
 
 func (sqliteDialect) tableExists(ctx context.Context, q queryer, table string) (bool, error) {
 	var n int

@@ -151,20 +151,41 @@ func (postgresDialect) tableExists(ctx context.Context, q queryer, table string)
 	return ok, err
 }
 
-// migrationLockKey is the advisory lock replicas take around Migrate.
-const migrationLockKey = 0x61762d6d696772 // "av-migr"
+// Advisory locks the servers sharing a database take: around Migrate,
+// and around a server's first start (keyring, default vault, CA), so that
+// two servers starting together on an empty database create one of each.
+const (
+	migrationLockKey = 0x61762d6d696772 // "av-migr"
+	initLockKey      = 0x61762d696e6974 // "av-init"
+)
 
 func (postgresDialect) lockMigrations(ctx context.Context, db *sql.DB) (func(), error) {
+	return advisoryLock(ctx, db, migrationLockKey)
+}
+
+func (postgresDialect) lockInit(ctx context.Context, db *sql.DB) (func(), error) {
+	return advisoryLock(ctx, db, initLockKey)
+}
+
+// advisoryLock holds a session-level advisory lock on a connection of its
+// own until the returned func runs.
+func advisoryLock(ctx context.Context, db *sql.DB, key int64) (func(), error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
 		_ = conn.Close()
 		return nil, err
 	}
 	return func() {
-		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, migrationLockKey)
+		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, key)
 		_ = conn.Close()
 	}, nil
+}
+
+func (postgresDialect) changeEpoch(ctx context.Context, q queryer) (int64, error) {
+	var n int64
+	err := q.QueryRowContext(ctx, `SELECT n FROM change_epoch WHERE one = 1`).Scan(&n)
+	return n, err
 }
