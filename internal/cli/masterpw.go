@@ -11,22 +11,27 @@ import (
 	"github.com/agent-vault/agent-vault/internal/secret"
 )
 
-// masterPasswordCmd re-wraps the data encryption key. It works on the data
-// dir's database directly (the server may keep running: its unwrapped key
-// does not change).
+// masterPasswordCmd re-wraps the data encryption key. It works on the
+// database directly, the data dir's SQLite file or the PostgreSQL one (the
+// server may keep running: its unwrapped key does not change).
 func (a *app) masterPasswordCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "master-password",
 		Short: "Set, change or remove the master password that encrypts the data key",
 		Long:  "Passwords are read from hidden prompts, or one per line from standard input (current first, when there is one).",
 	}
+	var databaseURL string
+	cmd.PersistentFlags().StringVar(&databaseURL, "database-url", "", "the instance's PostgreSQL URL (env DATABASE_URL; default the SQLite file in the data dir)")
 	run := func(wantProtected bool, askCurrent, askNew bool, done string) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, _ []string) error {
 			dir, err := config.DataDir(a.dataDir, nil)
 			if err != nil {
 				return err
 			}
-			dbPath := config.Server{DataDir: dir}.DatabasePath()
+			db, err := config.LoadDatabase(databaseURL, dir, nil)
+			if err != nil {
+				return err
+			}
 			var cur, next secret.Bytes
 			if askCurrent {
 				s, err := a.readSecret("Current master password", false)
@@ -47,7 +52,7 @@ func (a *app) masterPasswordCmd() *cobra.Command {
 			}
 			defer cur.Wipe()
 			defer next.Wipe()
-			if err := daemon.ChangeMasterPassword(cmd.Context(), dbPath, cur, next, &wantProtected); err != nil {
+			if err := daemon.ChangeMasterPassword(cmd.Context(), db, cur, next, &wantProtected); err != nil {
 				return err
 			}
 			fmt.Fprintln(a.out, done)

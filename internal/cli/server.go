@@ -64,6 +64,7 @@ the instance runs passwordless, with a warning.`,
 	fl.StringVar(&f.MaxRequestBytes, "max-request-bytes", "", "largest proxied request body, e.g. 512m (env AGENT_VAULT_MAX_REQUEST_BYTES; default 1g)")
 	fl.StringVar(&f.MaxResponseBytes, "max-response-bytes", "", "largest proxied response (env AGENT_VAULT_MAX_RESPONSE_BYTES; default unlimited)")
 	fl.StringVar(&f.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9464 (env AGENT_VAULT_METRICS_ADDR; default off)")
+	fl.StringVar(&f.DatabaseURL, "database-url", "", "PostgreSQL URL, postgres://user:password@host:5432/db, shared by several servers (env DATABASE_URL; default the SQLite file in the data dir)")
 	fl.BoolVarP(&detach, "detach", "d", false, "run in the background (pid file and server.log in the data dir)")
 	fl.BoolVar(&passwordStdin, "password-stdin", false, "read the master password from the first line of standard input")
 	fl.IntVar(&passwordFD, "password-fd", 0, "read the master password from this inherited file descriptor")
@@ -131,8 +132,8 @@ func (a *app) detachServer(cfg config.Server, pwf daemon.PasswordFunc) error {
 		return fmt.Errorf("a server is already running with this data dir (pid %d): stop it with `agent-vault server stop`", pid)
 	}
 	purpose := daemon.PurposeNew
-	if _, err := os.Stat(cfg.DatabasePath()); err == nil {
-		protected, err := daemon.IsProtected(context.Background(), cfg.DatabasePath())
+	if _, err := os.Stat(cfg.DatabasePath()); err == nil || cfg.Database.Postgres() {
+		protected, err := daemon.IsProtected(context.Background(), cfg.Database)
 		switch {
 		case err != nil:
 			purpose = daemon.PurposeNew

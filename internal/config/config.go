@@ -46,6 +46,9 @@ const (
 	EnvLogsMaxAge     = "AGENT_VAULT_LOGS_MAX_AGE_HOURS"
 	EnvLogsMaxRows    = "AGENT_VAULT_LOGS_MAX_ROWS_PER_VAULT"
 	EnvMetricsAddr    = "AGENT_VAULT_METRICS_ADDR"
+	EnvDBMaxOpen      = "DB_MAX_OPEN_CONNS"
+	EnvDBMaxIdle      = "DB_MAX_IDLE_CONNS"
+	EnvDBConnLifetime = "DB_CONN_MAX_LIFETIME"
 )
 
 // Env looks up an environment variable; os.Getenv in production, a map in tests.
@@ -57,6 +60,7 @@ type ServerFlags struct {
 	MITMPort, UpstreamCAFile               string
 	MaxRequestBytes, MaxResponseBytes      string
 	MetricsAddr                            string
+	DatabaseURL                            string
 }
 
 // Server is the validated configuration of `agent-vault server`.
@@ -88,12 +92,17 @@ type Server struct {
 
 	// MetricsAddr is host:port of the Prometheus listener; "" is off.
 	MetricsAddr string
+
+	// Database is where the data lives: the SQLite file in DataDir, or
+	// PostgreSQL.
+	Database Database
 }
 
 // Listen is the control plane's listen address.
 func (s Server) Listen() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
 
-// DatabasePath is the SQLite file in the data dir.
+// DatabasePath is the SQLite file in the data dir (used when no
+// PostgreSQL URL is set).
 func (s Server) DatabasePath() string { return filepath.Join(s.DataDir, "agent-vault.db") }
 
 // PIDPath is the detached server's pid file.
@@ -120,9 +129,6 @@ func LoadServer(f ServerFlags, env Env) (Server, error) {
 	if env == nil {
 		env = os.Getenv
 	}
-	if env(EnvDatabaseURL) != "" {
-		return Server{}, errs.Invalid(EnvDatabaseURL, "%s is set, but only the embedded SQLite store is available in this build: unset it", EnvDatabaseURL)
-	}
 	c := Server{Host: first(f.Host, DefaultHost)}
 	port := first(f.Port, env(EnvPort))
 	c.Port = DefaultPort
@@ -138,6 +144,9 @@ func LoadServer(f ServerFlags, env Env) (Server, error) {
 		return c, err
 	}
 	c.DataDir = dir
+	if c.Database, err = LoadDatabase(f.DatabaseURL, dir, env); err != nil {
+		return c, err
+	}
 	if c.LogLevel, err = ParseLogLevel(first(f.LogLevel, env(EnvLogLevel))); err != nil {
 		return c, err
 	}

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/errs"
 )
 
 func mapEnv(m map[string]string) Env { return func(k string) string { return m[k] } }
@@ -31,7 +34,11 @@ func TestLoadServerPrecedence(t *testing.T) {
 		{name: "port out of range", flags: ServerFlags{Port: "70000"}, env: map[string]string{EnvDataDir: dir}, wantErr: "port"},
 		{name: "bad log level", flags: ServerFlags{LogLevel: "loud"}, env: map[string]string{EnvDataDir: dir}, wantErr: "log-level"},
 		{name: "bad address", flags: ServerFlags{Address: "vault.example.com"}, env: map[string]string{EnvDataDir: dir}, wantErr: "address"},
-		{name: "database url refused", env: map[string]string{EnvDataDir: dir, EnvDatabaseURL: "postgres://x"}, wantErr: EnvDatabaseURL},
+		{name: "database url not postgres", env: map[string]string{EnvDataDir: dir, EnvDatabaseURL: "mysql://u:pw@db/x"}, wantErr: "database-url"},
+		{name: "database url without host", flags: ServerFlags{DatabaseURL: "postgres:///x"}, env: map[string]string{EnvDataDir: dir}, wantErr: "database-url"},
+		{name: "bad pool size", env: map[string]string{EnvDataDir: dir, EnvDatabaseURL: "postgres://u:pw@db:5432/x", EnvDBMaxOpen: "lots"}, wantErr: EnvDBMaxOpen},
+		{name: "bad idle size", env: map[string]string{EnvDataDir: dir, EnvDatabaseURL: "postgres://u:pw@db:5432/x", EnvDBMaxIdle: "0"}, wantErr: EnvDBMaxIdle},
+		{name: "bad lifetime", env: map[string]string{EnvDataDir: dir, EnvDatabaseURL: "postgres://u:pw@db:5432/x", EnvDBConnLifetime: "1"}, wantErr: EnvDBConnLifetime},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -39,6 +46,12 @@ func TestLoadServerPrecedence(t *testing.T) {
 			if c.wantErr != "" {
 				if err == nil {
 					t.Fatalf("want error on %s, got %+v", c.wantErr, got)
+				}
+				if e, ok := errs.As(err); !ok || e.Field != c.wantErr {
+					t.Fatalf("error %v names field %q, want %q", err, e.Field, c.wantErr)
+				}
+				if strings.Contains(err.Error(), "pw@") {
+					t.Fatalf("error quotes the database URL: %v", err)
 				}
 				return
 			}
@@ -170,4 +183,23 @@ func FuzzProjectFile(f *testing.F) {
 			t.Fatalf("content %q resolved to %q from %q", content, v, p)
 		}
 	})
+}
+
+func TestLoadDatabase(t *testing.T) {
+	dir := t.TempDir()
+	d, err := LoadDatabase("", dir, mapEnv(nil))
+	if err != nil || d.Postgres() || d.Path != filepath.Join(dir, "agent-vault.db") || d.String() != d.Path {
+		t.Fatalf("default = %+v, %v", d, err)
+	}
+	env := mapEnv(map[string]string{EnvDatabaseURL: "postgres://env:pw@envhost/db", EnvDBMaxOpen: "40", EnvDBMaxIdle: "5", EnvDBConnLifetime: "5m"})
+	d, err = LoadDatabase("postgresql://flag:s3cret@db.internal:6543/vault?sslmode=require", dir, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Postgres() || !strings.HasPrefix(d.URL, "postgresql://flag:") || d.MaxOpenConns != 40 || d.MaxIdleConns != 5 || d.ConnMaxLifetime != 5*time.Minute {
+		t.Errorf("flag and pool settings = %+v", d)
+	}
+	if s := d.String(); s != "PostgreSQL at db.internal:6543/vault" || strings.Contains(s, "s3cret") {
+		t.Errorf("String() = %q", s)
+	}
 }

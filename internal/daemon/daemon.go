@@ -52,10 +52,16 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer pid.release()
 
-	db, kr, err := openStore(ctx, cfg.DatabasePath(), o.Password, log)
+	db, kr, initDone, err := openStore(ctx, cfg.Database, o.Password, log)
 	if err != nil {
 		return err
 	}
+	initLocked := true
+	defer func() {
+		if initLocked {
+			initDone()
+		}
+	}()
 	defer func() {
 		if err := db.Close(); err != nil {
 			log.Error("closing the database", "err", err)
@@ -78,16 +84,18 @@ func Run(ctx context.Context, o Options) error {
 		_ = ln.Close()
 		return err
 	}
+	initDone() // the keyring, default vault and CA exist: other servers may start
+	initLocked = false
 	lim, err := buildLimits()
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
 	go sweepLimits(ctx, lim.lim, log)
-	// The request log writes through a handle of its own that commits
-	// without waiting for the disk (a crashed process still loses nothing
-	// under WAL); credentials keep full sync on the main handle.
-	logDB, err := sqlstore.OpenSQLite(cfg.DatabasePath(), sqlstore.SQLiteOptions{Relaxed: true, MaxOpenConns: 2})
+	// The request log writes through a pool of its own that commits
+	// without waiting for the disk (under SQLite's WAL a crashed process
+	// still loses nothing); credentials keep full sync on the main pool.
+	logDB, err := openDatabase(ctx, cfg.Database, true)
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -96,6 +104,9 @@ func Run(ctx context.Context, o Options) error {
 	reqlog := audit.New(audit.Options{Store: logDB, MaxAge: cfg.LogsMaxAge, MaxRowsPerVault: cfg.LogsMaxRows, Logger: log})
 	defer reqlog.Close() // after the proxy stopped: every row it recorded is written
 	applySettings(ctx, b, cfg, lim, reqlog, log)
+	// On a database other servers share, their changes reach this one's
+	// proxy view and settings through the change counter.
+	go watchChanges(ctx, db, b, func() { applySettings(ctx, b, cfg, lim, reqlog, log) }, log)
 	var met *metrics.Metrics // nil: metrics off (no --metrics-addr)
 	if cfg.MetricsAddr != "" {
 		met = metrics.New(o.Version)
@@ -133,7 +144,7 @@ func Run(ctx context.Context, o Options) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("agent vault listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "version", o.Version)
+	log.Info("agent vault listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "database", cfg.Database.String(), "version", o.Version)
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String())
 	}

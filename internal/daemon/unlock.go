@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/agent-vault/agent-vault/internal/config"
 	"github.com/agent-vault/agent-vault/internal/keyring"
 	"github.com/agent-vault/agent-vault/internal/secret"
 	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
@@ -34,18 +35,27 @@ var KDF = keyring.DefaultKDF
 
 // openStore opens the database and unlocks the keyring. On an existing
 // database the keyring is unlocked before migrations run, so that a wrong
-// master password exits without writing anything.
-func openStore(ctx context.Context, path string, pwf PasswordFunc, log *slog.Logger) (*sqlstore.DB, *keyring.Keyring, error) {
-	db, err := sqlstore.OpenSQLite(path, sqlstore.SQLiteOptions{})
+// master password exits without writing anything. It returns holding the
+// database's init lock (servers sharing a PostgreSQL database start one at
+// a time, so that one creates the keyring, default vault and CA); the
+// caller calls initDone once those exist.
+func openStore(ctx context.Context, d config.Database, pwf PasswordFunc, log *slog.Logger) (db *sqlstore.DB, kr *keyring.Keyring, initDone func(), err error) {
+	db, err = openDatabase(ctx, d, false)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	kr, err := unlock(ctx, db, pwf, log)
+	initDone, err = db.LockInit(ctx)
 	if err != nil {
 		_ = db.Close()
-		return nil, nil, err
+		return nil, nil, nil, fmt.Errorf("waiting for other servers starting on %s: %w", d, err)
 	}
-	return db, kr, nil
+	kr, err = unlock(ctx, db, pwf, log)
+	if err != nil {
+		initDone()
+		_ = db.Close()
+		return nil, nil, nil, err
+	}
+	return db, kr, initDone, nil
 }
 
 func unlock(ctx context.Context, db *sqlstore.DB, pwf PasswordFunc, log *slog.Logger) (*keyring.Keyring, error) {
@@ -124,11 +134,11 @@ func warnPasswordless(st keyring.State, log *slog.Logger) {
 	}
 }
 
-// ChangeMasterPassword re-wraps the DEK of the instance in dataDir's
-// database: with next empty it becomes passwordless. Only the keyring row
-// changes; no credential is re-encrypted.
-func ChangeMasterPassword(ctx context.Context, dbPath string, current, next secret.Bytes, wantProtected *bool) error {
-	db, err := sqlstore.OpenSQLite(dbPath, sqlstore.SQLiteOptions{})
+// ChangeMasterPassword re-wraps the DEK of the instance in database d:
+// with next empty it becomes passwordless. Only the keyring row changes;
+// no credential is re-encrypted.
+func ChangeMasterPassword(ctx context.Context, d config.Database, current, next secret.Bytes, wantProtected *bool) error {
+	db, err := openDatabase(ctx, d, false)
 	if err != nil {
 		return err
 	}
@@ -139,7 +149,7 @@ func ChangeMasterPassword(ctx context.Context, dbPath string, current, next secr
 	}
 	st, ok, err := db.Keyring().Load(ctx)
 	if ver == 0 || !ok || err != nil {
-		return fmt.Errorf("no Agent Vault instance found at %s: start the server once first", dbPath)
+		return fmt.Errorf("no Agent Vault instance found in %s: start the server once first", d)
 	}
 	if wantProtected != nil && st.Protected() != *wantProtected {
 		if st.Protected() {
@@ -161,19 +171,20 @@ func ChangeMasterPassword(ctx context.Context, dbPath string, current, next secr
 	return db.Keyring().Save(ctx, nst)
 }
 
-// IsProtected reports whether the instance at dbPath has a master password.
-func IsProtected(ctx context.Context, dbPath string) (bool, error) {
-	db, err := sqlstore.OpenSQLite(dbPath, sqlstore.SQLiteOptions{})
+// IsProtected reports whether the instance in database d has a master
+// password.
+func IsProtected(ctx context.Context, d config.Database) (bool, error) {
+	db, err := openDatabase(ctx, d, false)
 	if err != nil {
 		return false, err
 	}
 	defer db.Close()
 	if v, err := db.SchemaVersion(ctx); err != nil || v == 0 {
-		return false, fmt.Errorf("no Agent Vault instance found at %s: start the server once first", dbPath)
+		return false, fmt.Errorf("no Agent Vault instance found in %s: start the server once first", d)
 	}
 	st, ok, err := db.Keyring().Load(ctx)
 	if err != nil || !ok {
-		return false, fmt.Errorf("no Agent Vault instance found at %s: start the server once first", dbPath)
+		return false, fmt.Errorf("no Agent Vault instance found in %s: start the server once first", d)
 	}
 	return st.Protected(), nil
 }

@@ -1,9 +1,10 @@
 // Package sqltest opens a fresh, migrated database for a test: a SQLite
 // file in the test's temporary directory, or, when
-// AGENT_VAULT_TEST_POSTGRES_URL names a PostgreSQL server
-// (scripts/pg-test.sh starts one), a database of its own on that server,
-// dropped when the test ends. Running a package's tests once without and
-// once with the variable runs them on both engines.
+// AGENT_VAULT_TEST_ENGINE=postgres, a database of its own on the server
+// AGENT_VAULT_TEST_POSTGRES_URL names (scripts/pg-test.sh starts one),
+// dropped when the test ends. Running a package's tests once with each
+// engine runs them on both; tests of PostgreSQL-only behaviour need only
+// the URL (PostgresAvailable).
 package sqltest
 
 import (
@@ -18,11 +19,20 @@ import (
 	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 )
 
-// EnvPostgresURL names the PostgreSQL server tests may create databases on.
-const EnvPostgresURL = "AGENT_VAULT_TEST_POSTGRES_URL"
+// Environment of the tests.
+const (
+	// EnvPostgresURL names the PostgreSQL server tests may create
+	// databases on.
+	EnvPostgresURL = "AGENT_VAULT_TEST_POSTGRES_URL"
+	// EnvEngine set to "postgres" makes Open use that server.
+	EnvEngine = "AGENT_VAULT_TEST_ENGINE"
+)
 
-// Postgres reports whether tests run on PostgreSQL.
-func Postgres() bool { return os.Getenv(EnvPostgresURL) != "" }
+// Postgres reports whether Open returns PostgreSQL databases.
+func Postgres() bool { return os.Getenv(EnvEngine) == "postgres" }
+
+// PostgresAvailable reports whether a PostgreSQL server is configured.
+func PostgresAvailable() bool { return os.Getenv(EnvPostgresURL) != "" }
 
 // Open returns a migrated database for t, closed (and on PostgreSQL
 // dropped) when t ends.
