@@ -9,13 +9,15 @@ STATICCHECK_VERSION=2026.1  # honnef.co/go/tools v0.8.2
 export PATH="$PWD/bin:$PATH"
 
 # Tools the end-to-end tests drive: headless Chromium for the approval
-# page, Python requests, curl and git. Installed when missing and we may
-# (CI runs as root on Debian); tests that need a missing tool skip loudly.
+# page, Python requests, curl and git, and a PostgreSQL server. Installed
+# when missing and we may (CI runs as root on Debian); tests that need a
+# missing tool skip loudly.
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v git >/dev/null 2>&1 || need+=(git)
 python3 -c 'import requests' >/dev/null 2>&1 || need+=(python3-requests)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "==> installing ${need[*]}"
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -42,6 +44,25 @@ if ! [ -x bin/staticcheck ]; then
 fi
 bin/staticcheck ./...
 
+# A throwaway PostgreSQL server on loopback: the replica tests in e2e use
+# it during `go test ./...`, then the store and the packages above it run
+# again with PostgreSQL as their database.
+pg=no
+if out=$(scripts/pg-test.sh start 2>&1); then
+  eval "$out"
+  trap 'scripts/pg-test.sh stop "$PG_TEST_DIR"' EXIT
+  pg=yes
+else
+  echo "==> NOTE: no PostgreSQL server could be started; its tests will skip:"
+  echo "$out" | sed 's/^/    /'
+fi
+
 echo "==> go test"
 go test -count=1 -timeout 10m ./...
+
+if [ "$pg" = yes ]; then
+  echo "==> go test on PostgreSQL (store, server, web, proxy, audit)"
+  AGENT_VAULT_TEST_ENGINE=postgres go test -count=1 -timeout 10m \
+    ./internal/store/... ./internal/server ./internal/web ./internal/proxy ./internal/audit
+fi
 echo "==> all checks passed"
