@@ -241,13 +241,100 @@ func TestPostgresMasterPassword(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("a server with a wrong database password started")
 	}
-	pw := ""
-	if i, j := strings.Index(bad, "://"), strings.Index(bad, "@"); i >= 0 && j > i {
-		if _, p, ok := strings.Cut(bad[i+3:j], ":"); ok {
-			pw = p
-		}
-	}
+	pw := dbPassword(bad)
 	if out := s.stderr.String(); s.state.Success() || !strings.Contains(out, "PostgreSQL at 127.0.0.1") || (pw != "" && strings.Contains(out, pw)) {
 		t.Errorf("wrong database password: exit %v, stderr:\n%s", s.state, out)
 	}
+}
+
+// `migrate-db --to` copies a SQLite instance into PostgreSQL: a server on
+// the copy unlocks with the same master password, presents the same CA,
+// knows the same users and sessions, injects the same credentials for the
+// same agent tokens, lists the same request log and proposals, and gives
+// new proposals ids above the copied ones.
+func TestMigrateDBToPostgres(t *testing.T) {
+	t.Parallel()
+	dbURL := pgDatabase(t)
+	const mpw = "migrate-master-pw-77"
+	ca := pxNewCA(t)
+	up := pxStartUpstream(t, ca, pxAuthHandler("Bearer "+pxAPIKey))
+	a := pxStart(t, pxOpts{ca: ca, env: []string{"AGENT_VAULT_MASTER_PASSWORD=" + mpw}})
+	a.creds("", map[string]string{"API_KEY": pxAPIKey})
+	a.services("", "services:\n  - name: api\n    host: localhost:"+strconv.Itoa(up.port)+"\n    auth: {type: bearer, token: API_KEY}\n")
+	tok := a.agent("bot")
+	resp, err := a.client(tok, "default", false).Get(up.url() + "/before/migration")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("proxied request before the migration: %v %v", resp, err)
+	}
+	a.read(resp)
+	var prop pcCreated
+	a.owner.json(&prop, "vault", "proposal", "create", "--name", "github", "--host", "api.github.test",
+		"--auth", "bearer", "--token", "GH_TOKEN", "--credential", "GH_TOKEN=GitHub token")
+	lgWaitRows(t, a, 1)
+	var logsBefore lgList
+	a.owner.json(&logsBefore, "vault", "logs")
+	caBefore := caPEM(t, a.srv)
+
+	// While the server runs, the data dir is locked.
+	cli := newCLI(t, "migrator", a.srv.url)
+	r := cli.run("", "migrate-db", "--data-dir", a.srv.dataDir, "--to", dbURL)
+	if r.code == 0 || !strings.Contains(r.stderr, "already running") {
+		t.Fatalf("migrate-db with the server running: %d\n%s", r.code, r.stderr)
+	}
+	a.srv.stopOK()
+	r = cli.run("", "migrate-db", "--data-dir", a.srv.dataDir, "--to", dbURL)
+	if r.code != 0 || !strings.Contains(r.stdout, "Copied") || !strings.Contains(r.stderr, "credentials") {
+		t.Fatalf("migrate-db: %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if pw := dbPassword(dbURL); pw != "" && (strings.Contains(r.stdout, pw) || strings.Contains(r.stderr, pw)) {
+		t.Error("migrate-db printed the database password")
+	}
+	// A second copy into the same database is refused: it is not empty.
+	r = cli.run("", "migrate-db", "--data-dir", a.srv.dataDir, "--to", dbURL, "--json")
+	if r.code == 0 || !strings.Contains(r.stderr, "already holds an Agent Vault instance") {
+		t.Errorf("second migrate-db: %d\n%s", r.code, r.stderr)
+	}
+
+	// A server on the copy, same master password, its own data dir.
+	b := pgReplica(t, a, ca, []string{"DATABASE_URL=" + dbURL, "AGENT_VAULT_MASTER_PASSWORD=" + mpw, "AGENT_VAULT_ALLOW_PRIVATE_RANGES=true"})
+	if caPEM(t, b.srv) != caBefore {
+		t.Error("the copy presents another CA")
+	}
+	owner := newCLI(t, "owner-pg", b.srv.url)
+	owner.ok("owner-pass-1\n", "auth", "login", "--email", "owner@example.com")
+	b.owner = owner
+	if got := strings.TrimSpace(owner.ok("", "vault", "creds", "get", "API_KEY")); got != pxAPIKey {
+		t.Error("the copied credential does not decrypt to its value")
+	}
+	resp, err = b.client(tok, "default", false).Get(up.url() + "/after/migration")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the copied agent token through the copy's proxy: %v %v", resp, err)
+	}
+	b.read(resp)
+	var logsAfter lgList
+	owner.json(&logsAfter, "vault", "logs")
+	if len(logsAfter.Logs) < len(logsBefore.Logs) || logsAfter.Logs[0].ID != logsBefore.Logs[0].ID {
+		t.Errorf("request log after the copy = %+v, before %+v", logsAfter.Logs, logsBefore.Logs)
+	}
+	var again pcCreated
+	owner.json(&again, "vault", "proposal", "create", "--name", "gitlab", "--host", "gitlab.test",
+		"--auth", "bearer", "--token", "GL_TOKEN", "--credential", "GL_TOKEN=GitLab token")
+	if again.ID <= prop.ID {
+		t.Errorf("a new proposal on the copy got id %d, not above the copied %d", again.ID, prop.ID)
+	}
+	var p pcProposal
+	owner.json(&p, "vault", "proposal", "show", pcID(prop.ID))
+	if len(p.Services) != 1 || p.Services[0].Name != "github" {
+		t.Errorf("the copied proposal = %+v", p)
+	}
+}
+
+// dbPassword is the password in a postgres:// URL.
+func dbPassword(u string) string {
+	i, j := strings.Index(u, "://"), strings.LastIndex(u, "@")
+	if i < 0 || j < i {
+		return ""
+	}
+	_, p, _ := strings.Cut(u[i+3:j], ":")
+	return p
 }

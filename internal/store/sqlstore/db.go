@@ -259,6 +259,10 @@ type dialect interface {
 	// changeEpoch is the counter of committed changes other servers made
 	// (0 when one server owns the database).
 	changeEpoch(ctx context.Context, q queryer) (int64, error)
+	// tables lists the schema's tables.
+	tables(ctx context.Context, q queryer) ([]string, error)
+	// afterCopy repairs what CopyAll's explicit ids leave behind.
+	afterCopy(ctx context.Context, h *handle) error
 }
 
 type sqliteDialect struct{}
@@ -280,6 +284,32 @@ func (sqliteDialect) lockInit(context.Context, *sql.DB) (func(), error) { return
 // Only the server holding the data directory writes a SQLite file: its
 // own writes invalidate its view directly.
 func (sqliteDialect) changeEpoch(context.Context, queryer) (int64, error) { return 0, nil }
+
+func (sqliteDialect) tables(ctx context.Context, q queryer) ([]string, error) {
+	return queryStrings(ctx, q, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+}
+
+// AUTOINCREMENT keeps its high-water mark in sqlite_sequence, which the
+// inserted ids move.
+func (sqliteDialect) afterCopy(context.Context, *handle) error { return nil }
+
+// queryStrings runs a query of one text column.
+func queryStrings(ctx context.Context, q queryer, query string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
 
 func (sqliteDialect) tableExists(ctx context.Context, q queryer, table string) (bool, error) {
 	var n int

@@ -189,3 +189,14 @@ func (postgresDialect) changeEpoch(ctx context.Context, q queryer) (int64, error
 	err := q.QueryRowContext(ctx, `SELECT n FROM change_epoch WHERE one = 1`).Scan(&n)
 	return n, err
 }
+
+func (postgresDialect) tables(ctx context.Context, q queryer) ([]string, error) {
+	return queryStrings(ctx, q, `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename`)
+}
+
+// Proposals take explicit ids in a copy: the identity sequence must start
+// above them.
+func (postgresDialect) afterCopy(ctx context.Context, h *handle) error {
+	_, err := h.exec(ctx, `SELECT setval(pg_get_serial_sequence('proposals', 'id'), COALESCE((SELECT MAX(id) FROM proposals), 0) + 1, false)`)
+	return err
+}
