@@ -25,7 +25,7 @@ func TestChangeEpochMovesWithViewData(t *testing.T) {
 		return n
 	}
 	if !sqltest.Postgres() {
-		createVault(t, db, model.Vault{ID: "v1", Name: "one", UnmatchedHostPolicy: model.PolicyPassthrough, CreatedAt: t0, UpdatedAt: t0})
+		createVaults(t, db, "v1")
 		if db.Shared() || epoch() != 0 {
 			t.Fatalf("SQLite: Shared %v, ChangeEpoch %d; want false, 0", db.Shared(), epoch())
 		}
@@ -51,7 +51,7 @@ func TestChangeEpochMovesWithViewData(t *testing.T) {
 		}
 	}
 	moves("creating a vault", func() {
-		createVault(t, db, model.Vault{ID: "v1", Name: "one", UnmatchedHostPolicy: model.PolicyPassthrough, CreatedAt: t0, UpdatedAt: t0})
+		createVaults(t, db, "v1")
 	})
 	moves("storing a credential", func() {
 		mustNil(t, db.Credentials().Put(ctx, model.Credential{VaultID: "v1", Key: "K", Type: model.CredentialStatic, Ciphertext: []byte{1, 2, 3}, CreatedAt: t0, UpdatedAt: t0}))

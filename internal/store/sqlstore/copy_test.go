@@ -19,7 +19,7 @@ func TestCopyAll(t *testing.T) {
 	mustNil(t, err)
 	createUser(t, src, user("u1", "a@example.com", model.RoleOwner))
 	mustNil(t, src.Sessions().Create(ctx, session("s1", "u1", t0)))
-	createVault(t, src, model.Vault{ID: "v1", Name: "one", UnmatchedHostPolicy: model.PolicyPassthrough, CreatedAt: t0, UpdatedAt: t0})
+	createVaults(t, src, "v1")
 	mustNil(t, src.Credentials().Put(ctx, model.Credential{VaultID: "v1", Key: "K", Type: model.CredentialStatic, Ciphertext: []byte{0, 1, 2, 255}, CreatedAt: t0, UpdatedAt: t0}))
 	seedLogs(t, src, 300, "v1")
 

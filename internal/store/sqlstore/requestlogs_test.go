@@ -41,9 +41,7 @@ func seedLogs(t *testing.T, s store.Store, n int, vaults ...string) {
 
 func TestRequestLogListMatchesAModelAcrossSegments(t *testing.T) {
 	db := newDB(t)
-	for _, v := range []string{"va", "vb"} {
-		createVault(t, db, model.Vault{ID: v, Name: "n" + v, UnmatchedHostPolicy: model.PolicyPassthrough, CreatedAt: t0, UpdatedAt: t0})
-	}
+	createVaults(t, db, "va", "vb")
 	seedLogs(t, db, 900, "va", "vb")
 	everything := listAll(t, db, store.RequestLogFilter{VaultID: "va"})
 	if len(everything) != 900 {
@@ -138,9 +136,7 @@ func ids(rows []model.RequestLog, n int) []int64 {
 
 func TestRequestLogRetentionAcrossSegments(t *testing.T) {
 	db := newDB(t)
-	for _, v := range []string{"va", "vb"} {
-		createVault(t, db, model.Vault{ID: v, Name: "n" + v, UnmatchedHostPolicy: model.PolicyPassthrough, CreatedAt: t0, UpdatedAt: t0})
-	}
+	createVaults(t, db, "va", "vb")
 	seedLogs(t, db, 1000, "va", "vb")
 	before := listAll(t, db, store.RequestLogFilter{VaultID: "va"})
 	// Age: rows at t0+0s … t0+299s go; several whole segments and one
@@ -183,8 +179,7 @@ func TestRequestLogRetentionAcrossSegments(t *testing.T) {
 
 func TestDiscoveredHostsOutliveRowTrimmingNotAge(t *testing.T) {
 	db := newDB(t)
-	createVault(t, db, model.Vault{ID: "va", Name: "nva", UnmatchedHostPolicy: model.PolicyPassthrough, CreatedAt: t0, UpdatedAt: t0})
-	createVault(t, db, model.Vault{ID: "gone", Name: "gone", UnmatchedHostPolicy: model.PolicyPassthrough, CreatedAt: t0, UpdatedAt: t0})
+	createVaults(t, db, "va", "gone")
 	seedLogs(t, db, 120, "va") // every third row unmatched: 40, on h0…h3
 	hosts, err := db.RequestLogs().Unmatched(ctx, "va", 100)
 	mustNil(t, err)
@@ -233,4 +228,12 @@ func hostNames(hs []model.HostCount) []string {
 		out = append(out, fmt.Sprintf("%s:%d=%d", h.Host, h.Port, h.Count))
 	}
 	return out
+}
+
+// createVaults creates vaults with these ids, named "n"+id.
+func createVaults(t *testing.T, s store.Store, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		createVault(t, s, model.Vault{ID: id, Name: "n" + id, UnmatchedHostPolicy: model.PolicyPassthrough, CreatedAt: t0, UpdatedAt: t0})
+	}
 }
