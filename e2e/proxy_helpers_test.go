@@ -83,6 +83,12 @@ func pxNewCA(t testing.TB) *pxCA {
 // leaf is a server certificate for localhost, 127.0.0.1 and ::1.
 func (c *pxCA) leaf(t testing.TB) tls.Certificate {
 	t.Helper()
+	return c.leafFor(t, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback})
+}
+
+// leafFor is a server certificate for the given names and addresses.
+func (c *pxCA) leafFor(t testing.TB, names []string, ips []net.IP) tls.Certificate {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -94,8 +100,8 @@ func (c *pxCA) leaf(t testing.TB) tls.Certificate {
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames:     names,
+		IPAddresses:  ips,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)
 	if err != nil {

@@ -36,7 +36,7 @@ func rnMustFail(t *testing.T, r result) {
 func TestRunAgentMode(t *testing.T) {
 	t.Parallel()
 	curl := rnTool(t, "curl")
-	ca := rnNewCA(t)
+	ca := pxNewCA(t)
 	want := "Bearer " + rnSecret
 	up := rnStartUpstream(t, ca, rnUpstreamIP, rnAuthHandler(want))
 	b := rnStart(t, ca)

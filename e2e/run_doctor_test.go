@@ -19,7 +19,7 @@ var rnNoCAVars = []string{"SSL_CERT_FILE=", "REQUESTS_CA_BUNDLE=", "CURL_CA_BUND
 
 func TestDoctor(t *testing.T) {
 	t.Parallel()
-	ca := rnNewCA(t)
+	ca := pxNewCA(t)
 	want := "Bearer " + rnSecret
 	up := rnStartUpstream(t, ca, "127.0.0.1", rnAuthHandler(want))
 	b := rnStart(t, ca)

@@ -14,17 +14,12 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -45,68 +40,8 @@ const rnUpstreamIP = "127.0.0.2"
 // a child's environment, output or files.
 const rnSecret = "sk_live_e2e_RUN_4d2f9b8e61a7"
 
-// ---------------------------------------------------------------------
-// The upstreams' own CA.
-
-type rnCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	file string // PEM, for the server's --upstream-ca-file
-}
-
-func rnNewCA(t testing.TB) *rnCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "e2e run upstream CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "upstream-ca.pem")
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return &rnCA{cert: cert, key: key, file: file}
-}
-
-// leaf is a server certificate for the given names and IPs.
-func (c *rnCA) leaf(t testing.TB, names []string, ips []net.IP) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "e2e run upstream"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     names,
-		IPAddresses:  ips,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
+// The upstreams' CA is pxCA (proxy_helpers_test.go); their certificates
+// name rnUpstreamIP too (pxCA.leafFor).
 
 // ---------------------------------------------------------------------
 // Upstreams.
@@ -128,7 +63,7 @@ type rnUpstream struct {
 
 // rnStartUpstream serves h over TLS on ip (a free port), with a
 // certificate for ip, localhost, 127.0.0.1 and extraNames.
-func rnStartUpstream(t testing.TB, ca *rnCA, ip string, h http.Handler, extraNames ...string) *rnUpstream {
+func rnStartUpstream(t testing.TB, ca *pxCA, ip string, h http.Handler, extraNames ...string) *rnUpstream {
 	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
@@ -143,7 +78,7 @@ func rnStartUpstream(t testing.TB, ca *rnCA, ip string, h http.Handler, extraNam
 			h.ServeHTTP(w, r)
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{ca.leaf(t,
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{ca.leafFor(t,
 			append([]string{"localhost"}, extraNames...), []net.IP{net.ParseIP(ip), net.IPv4(127, 0, 0, 1)})}},
 	}
 	srv.Protocols = new(http.Protocols)
@@ -208,7 +143,7 @@ type rnBroker struct {
 	srv      *server
 	owner    *cliUser
 	mitmPort int
-	upCA     *rnCA
+	upCA     *pxCA
 	caPEM    []byte // the broker's root CA, from `ca fetch`
 
 	mu      sync.Mutex
@@ -219,7 +154,7 @@ type rnBroker struct {
 // rnStart starts a server with the broker proxy on a free port (trusting
 // upCA for upstream TLS, loopback allowed), registers the owner (whose CLI
 // data dir then holds a session) and fetches the broker CA.
-func rnStart(t *testing.T, upCA *rnCA) *rnBroker {
+func rnStart(t *testing.T, upCA *pxCA) *rnBroker {
 	t.Helper()
 	var s *server
 	var mitm int

@@ -121,7 +121,7 @@ func rnLocalName() (string, string) {
 func TestRunTools(t *testing.T) {
 	t.Parallel()
 	const gitUser, gitPass = "git-bot", "ghp_e2e_RUN_PASSWORD_b4dc0ffee9"
-	ca := rnNewCA(t)
+	ca := pxNewCA(t)
 	want := "Bearer " + rnSecret
 	up := rnStartUpstream(t, ca, rnUpstreamIP, rnAuthHandler(want))
 	goName, goIP := rnLocalName()
@@ -349,7 +349,7 @@ func TestRunTools(t *testing.T) {
 // rnGitUpstream serves one bare repository (with one commit) through git
 // http-backend behind basic auth user:pass; it returns the upstream and
 // the repository's path.
-func rnGitUpstream(t *testing.T, ca *rnCA, user, pass string) (*rnUpstream, string) {
+func rnGitUpstream(t *testing.T, ca *pxCA, user, pass string) (*rnUpstream, string) {
 	t.Helper()
 	git, err := exec.LookPath("git")
 	if err != nil {

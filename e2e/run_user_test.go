@@ -19,7 +19,7 @@ func TestRunUserMode(t *testing.T) {
 	t.Parallel()
 	curl := rnTool(t, "curl")
 	rnTool(t, "env")
-	ca := rnNewCA(t)
+	ca := pxNewCA(t)
 	up := rnStartUpstream(t, ca, rnUpstreamIP, rnAuthHandler("Bearer "+rnSecret))
 	b := rnStart(t, ca)
 	b.bearer(up.hostport(), "localhost:"+strconv.Itoa(up.port))
