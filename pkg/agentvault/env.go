@@ -135,16 +135,23 @@ func mergeNoProxy(lists ...[]string) []string {
 // variables ProxyEnv sets; a parent's values would override the broker.
 var shadowed = []string{"https_proxy", "http_proxy", "no_proxy"}
 
+// withheld are the Agent Vault server's own secrets: an operator's shell
+// may hold them, and an agent must never see them (the master password
+// unlocks every credential).
+var withheld = []string{"AGENT_VAULT_MASTER_PASSWORD", "AGENT_VAULT_SMTP_PASSWORD"}
+
 // MergeEnviron lays vars (as [ProxyEnv] returns them) over parent, an
 // environment in os.Environ form ("KEY=value"), and returns the child's
-// environment: parent without the variables vars sets and without the
+// environment: parent without the variables vars sets, without the
 // lower-case https_proxy, http_proxy and no_proxy (which some clients
-// prefer over the upper-case ones), followed by vars in key order.
+// prefer over the upper-case ones) and without the server's secrets
+// AGENT_VAULT_MASTER_PASSWORD and AGENT_VAULT_SMTP_PASSWORD, followed by
+// vars in key order.
 func MergeEnviron(parent []string, vars map[string]string) []string {
 	out := make([]string, 0, len(parent)+len(vars))
 	for _, kv := range parent {
 		k, _, _ := strings.Cut(kv, "=")
-		if _, ours := vars[k]; ours || slices.Contains(shadowed, k) {
+		if _, ours := vars[k]; ours || slices.Contains(shadowed, k) || slices.Contains(withheld, k) {
 			continue
 		}
 		out = append(out, kv)
