@@ -132,34 +132,24 @@ func (db *DB) ChangeEpoch(ctx context.Context) (int64, error) {
 	return db.d.changeEpoch(ctx, db.sql)
 }
 
-// maxTxAttempts bounds how often InTx runs a transaction that lost a
-// serialization race (PostgreSQL); fn must not have effects outside the
-// database, and the outputs it captures are those of the last run.
-const maxTxAttempts = 8
-
-// InTx runs fn in one write transaction.
+// InTx runs fn in one write transaction. Writers are serialised, on
+// PostgreSQL across every server sharing the database, so fn runs exactly
+// once and sees no other writer's commit while it runs.
 func (db *DB) InTx(ctx context.Context, fn func(tx store.Store) error) error {
-	for attempt := 1; ; attempt++ {
-		err := db.inTxOnce(ctx, fn)
-		if err == nil || attempt == maxTxAttempts || !db.d.retryable(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(time.Duration(attempt*attempt) * time.Millisecond):
-		}
-	}
+	return db.inTxOnce(ctx, fn)
 }
 
 func (db *DB) inTxOnce(ctx context.Context, fn func(tx store.Store) error) error {
-	tx, err := db.sql.BeginTx(ctx, db.d.txOptions())
+	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	// Roll back on every way out but a commit, panics included: a
-	// transaction left open would hold SQLite's write lock for good.
+	// transaction left open would hold the write lock for good.
 	defer func() { _ = tx.Rollback() }()
+	if err := db.d.lockWriter(ctx, tx); err != nil {
+		return fmt.Errorf("waiting for the database's write lock: %w", err)
+	}
 	h := &handle{q: tx, d: db.d, db: db, inTx: true}
 	if err := fn(h); err != nil {
 		return err
@@ -205,6 +195,15 @@ func (h *handle) InTx(ctx context.Context, fn func(tx store.Store) error) error 
 }
 
 func (h *handle) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if !h.inTx && h.d.serialisesAutocommit() {
+		var res sql.Result
+		err := h.db.InTx(ctx, func(tx store.Store) error {
+			var err error
+			res, err = tx.(*handle).exec(ctx, query, args...)
+			return err
+		})
+		return res, err
+	}
 	res, err := h.q.ExecContext(ctx, h.d.rebind(query), args...)
 	return res, h.d.mapErr(err)
 }
@@ -246,10 +245,12 @@ type dialect interface {
 	name() string
 	rebind(query string) string
 	mapErr(err error) error
-	// txOptions are those of write transactions.
-	txOptions() *sql.TxOptions
-	// retryable reports a transaction that lost a race and may run again.
-	retryable(err error) bool
+	// lockWriter makes tx the only writing transaction until it ends
+	// (SQLite's _txlock=immediate already did at BEGIN).
+	lockWriter(ctx context.Context, tx *sql.Tx) error
+	// serialisesAutocommit reports that a write outside a transaction
+	// must take the writer lock too (run as a transaction of its own).
+	serialisesAutocommit() bool
 	tableExists(ctx context.Context, q queryer, table string) (bool, error)
 	// lockMigrations keeps other servers on the same database from
 	// migrating at the same time, until unlock.
@@ -271,10 +272,11 @@ func (sqliteDialect) name() string { return "sqlite" }
 
 func (sqliteDialect) rebind(q string) string { return q }
 
-// The DSN's _txlock=immediate already serialises writers at BEGIN.
-func (sqliteDialect) txOptions() *sql.TxOptions { return nil }
+// The DSN's _txlock=immediate already serialises writers at BEGIN, and a
+// single write statement waits for the same lock.
+func (sqliteDialect) lockWriter(context.Context, *sql.Tx) error { return nil }
 
-func (sqliteDialect) retryable(error) bool { return false }
+func (sqliteDialect) serialisesAutocommit() bool { return false }
 
 // One server holds the data directory's lock; SQLite needs no other.
 func (sqliteDialect) lockMigrations(context.Context, *sql.DB) (func(), error) { return func() {}, nil }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strconv"
@@ -118,12 +119,8 @@ func (postgresDialect) rebind(q string) string {
 	return b.String()
 }
 
-// PostgreSQL error codes the store acts on.
-const (
-	pgUniqueViolation      = "23505"
-	pgSerializationFailure = "40001"
-	pgDeadlockDetected     = "40P01"
-)
+// pgUniqueViolation is the PostgreSQL error code of a duplicate key.
+const pgUniqueViolation = "23505"
 
 func (postgresDialect) mapErr(err error) error {
 	var pe *pgconn.PgError
@@ -133,17 +130,23 @@ func (postgresDialect) mapErr(err error) error {
 	return err
 }
 
-// Writers run SERIALIZABLE: what SQLite gives by taking its one write lock
-// at BEGIN, so that checks like "the last owner" cannot race.
-func (postgresDialect) txOptions() *sql.TxOptions {
-	return &sql.TxOptions{Isolation: sql.LevelSerializable}
+// Writers take one transaction-scoped advisory lock, as SQLite's writers
+// take its one write lock: a transaction that checks and then writes
+// (the last owner, one decision per proposal) sees no other server's
+// commit in between, under READ COMMITTED, and never has to be retried.
+// Readers take no lock. The control plane writes little; the request log
+// writes a batch at a time.
+func (postgresDialect) lockWriter(ctx context.Context, tx *sql.Tx) error {
+	// Like SQLite's busy timeout: a writer stuck behind another for this
+	// long fails instead of waiting for ever.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '30s'`); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, writerLockKey)
+	return err
 }
 
-// retryable: a serializable transaction that lost a race is run again.
-func (postgresDialect) retryable(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == pgSerializationFailure || pe.Code == pgDeadlockDetected)
-}
+func (postgresDialect) serialisesAutocommit() bool { return true }
 
 func (postgresDialect) tableExists(ctx context.Context, q queryer, table string) (bool, error) {
 	var ok bool
@@ -157,6 +160,7 @@ func (postgresDialect) tableExists(ctx context.Context, q queryer, table string)
 const (
 	migrationLockKey = 0x61762d6d696772 // "av-migr"
 	initLockKey      = 0x61762d696e6974 // "av-init"
+	writerLockKey    = 0x61762d77726974 // "av-writ"
 )
 
 func (postgresDialect) lockMigrations(ctx context.Context, db *sql.DB) (func(), error) {
@@ -179,7 +183,11 @@ func advisoryLock(ctx context.Context, db *sql.DB, key int64) (func(), error) {
 		return nil, err
 	}
 	return func() {
-		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, key)
+		if _, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, key); err != nil {
+			// Never hand a connection that may still hold the lock back to
+			// the pool: mark it bad, so that closing it ends its session.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
 		_ = conn.Close()
 	}, nil
 }

@@ -58,6 +58,36 @@ func Open(t testing.TB) *sqlstore.DB {
 	return db
 }
 
+// OpenTwo returns two pools on one fresh, migrated database, as two
+// servers would hold them (SQLite: two handles on one file).
+func OpenTwo(t testing.TB) (*sqlstore.DB, *sqlstore.DB) {
+	t.Helper()
+	ctx := context.Background()
+	open := func(path, url string) *sqlstore.DB {
+		var db *sqlstore.DB
+		var err error
+		if url != "" {
+			db, err = sqlstore.OpenPostgres(ctx, url, sqlstore.PostgresOptions{MaxOpenConns: 8})
+		} else {
+			db, err = sqlstore.OpenSQLite(path, sqlstore.SQLiteOptions{})
+		}
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		return db
+	}
+	var path, url string
+	if Postgres() {
+		url = NewPostgresDatabase(t)
+	} else {
+		path = filepath.Join(t.TempDir(), "agent-vault.db")
+	}
+	a := open(path, url)
+	migrate(t, a)
+	return a, open(path, url)
+}
+
 func migrate(t testing.TB, db *sqlstore.DB) {
 	t.Helper()
 	if _, err := db.Migrate(context.Background()); err != nil {
