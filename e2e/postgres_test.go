@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 	"github.com/agent-vault/agent-vault/internal/store/sqltest"
 )
 
@@ -323,4 +324,64 @@ func dbPassword(u string) string {
 	}
 	_, p, _ := strings.Cut(u[i+3:j], ":")
 	return p
+}
+
+// When the database stops answering, a server's proxy stops serving
+// (it cannot know what another server revoked) and serves again when the
+// database is back.
+func TestPostgresProxyFailsClosedWithoutTheDatabase(t *testing.T) {
+	t.Parallel()
+	dbURL := pgDatabase(t)
+	ca := pxNewCA(t)
+	up := pxStartUpstream(t, ca, pxAuthHandler("Bearer "+pxAPIKey))
+	a := pxStart(t, pxOpts{ca: ca, env: []string{"DATABASE_URL=" + dbURL}})
+	a.creds("", map[string]string{"API_KEY": pxAPIKey})
+	a.services("", "services:\n  - name: api\n    host: localhost:"+strconv.Itoa(up.port)+"\n    auth: {type: bearer, token: API_KEY}\n")
+	tok := a.agent("bot")
+	get := func() (int, string) {
+		resp, err := a.client(tok, "default", false).Get(up.url() + "/probe")
+		if err != nil {
+			return 0, err.Error()
+		}
+		return resp.StatusCode, a.read(resp)
+	}
+	if code, body := get(); code != 200 {
+		t.Fatalf("before: %d %s", code, body)
+	}
+
+	admin, err := sqlstore.OpenPostgres(t.Context(), os.Getenv(sqltest.EnvPostgresURL), sqlstore.PostgresOptions{MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := dbURL[strings.LastIndex(dbURL, "/")+1:]
+	if i := strings.Index(name, "?"); i >= 0 {
+		name = name[:i]
+	}
+	cut := func(allow bool) {
+		t.Helper()
+		if _, err := admin.SQL().Exec(`ALTER DATABASE ` + name + ` ALLOW_CONNECTIONS ` + strconv.FormatBool(allow)); err != nil {
+			t.Fatal(err)
+		}
+		if !allow {
+			if _, err := admin.SQL().Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, name); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cut(false)
+	defer cut(true)
+	within(t, 10*time.Second, "the proxy refusing without its database", func() string {
+		if code, body := get(); code == 200 {
+			return "still 200: " + body
+		}
+		return ""
+	})
+	cut(true)
+	within(t, 15*time.Second, "the proxy serving again", func() string {
+		if code, body := get(); code != 200 {
+			return strconv.Itoa(code) + " " + body
+		}
+		return ""
+	})
 }

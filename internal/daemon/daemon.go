@@ -103,10 +103,18 @@ func Run(ctx context.Context, o Options) error {
 	defer logDB.Close()
 	reqlog := audit.New(audit.Options{Store: logDB, MaxAge: cfg.LogsMaxAge, MaxRowsPerVault: cfg.LogsMaxRows, Logger: log})
 	defer reqlog.Close() // after the proxy stopped: every row it recorded is written
-	applySettings(ctx, b, cfg, lim, reqlog, log)
+	reapply := applySettings(ctx, b, cfg, lim, reqlog, log)
 	// On a database other servers share, their changes reach this one's
-	// proxy view and settings through the change counter.
-	go watchChanges(ctx, db, b, func() { applySettings(ctx, b, cfg, lim, reqlog, log) }, log)
+	// proxy view and settings through the change counter, read once
+	// before serving so that no change slips between.
+	if db.Shared() {
+		epoch, err := db.ChangeEpoch(ctx)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("reading the change counter: %w", err)
+		}
+		go watchChanges(ctx, db, epoch, b, reapply, log)
+	}
 	var met *metrics.Metrics // nil: metrics off (no --metrics-addr)
 	if cfg.MetricsAddr != "" {
 		met = metrics.New(o.Version)

@@ -33,17 +33,17 @@ func openDatabase(ctx context.Context, d config.Database, relaxed bool) (*sqlsto
 // takes to reach the proxies of the others.
 var changePollInterval = 500 * time.Millisecond
 
+// changeReadTimeout bounds one read of the change counter: a database
+// that stops answering must fail the read, not hang it (fail closed).
+const changeReadTimeout = 2 * time.Second
+
 // watchChanges, on a shared database, drops the broker's proxy view and
-// re-applies the instance settings whenever another server (or this one)
-// committed a change, until ctx ends.
-func watchChanges(ctx context.Context, db *sqlstore.DB, b *broker.Broker, reapply func(), log *slog.Logger) {
-	if !db.Shared() {
-		return
-	}
-	last, err := db.ChangeEpoch(ctx)
-	if err != nil {
-		log.Warn("reading the change counter", "err", err)
-	}
+// re-applies the instance settings whenever the change counter moved from
+// last (another server, or this one, committed a change), until ctx ends.
+// While the counter cannot be read, the view is dropped at every tick, so
+// proxied requests rebuild it from the database or fail: never act on
+// grants another server may have revoked.
+func watchChanges(ctx context.Context, db *sqlstore.DB, last int64, b *broker.Broker, reapply func(), log *slog.Logger) {
 	t := time.NewTicker(changePollInterval)
 	defer t.Stop()
 	failing := false
@@ -53,14 +53,13 @@ func watchChanges(ctx context.Context, db *sqlstore.DB, b *broker.Broker, reappl
 			return
 		case <-t.C:
 		}
-		n, err := db.ChangeEpoch(ctx)
+		rctx, cancel := context.WithTimeout(ctx, changeReadTimeout)
+		n, err := db.ChangeEpoch(rctx)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			// Fail closed: another server may have revoked something we
-			// cannot see, so the view is rebuilt from the database on its
-			// next use (which fails while the database does not answer).
 			b.Invalidate()
 			if !failing {
 				log.Warn("cannot read other servers' changes from the database; proxied requests need it until it answers", "err", err)
@@ -70,6 +69,8 @@ func watchChanges(ctx context.Context, db *sqlstore.DB, b *broker.Broker, reappl
 		}
 		if failing {
 			log.Info("reading other servers' changes again")
+			b.Invalidate() // what changed while blind is unknown
+			reapply()
 			failing = false
 		}
 		if n != last {

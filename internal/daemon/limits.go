@@ -89,16 +89,22 @@ func settingsHook(cfg config.Server, lim limits, reqlog *audit.Log) broker.Setti
 	}
 }
 
-// applySettings installs the hook and applies the stored settings once.
-func applySettings(ctx context.Context, b *broker.Broker, cfg config.Server, lim limits, reqlog *audit.Log, log *slog.Logger) {
+// applySettings installs the hook and applies the stored settings once;
+// it returns what applies them again (after another server changed them),
+// which only reads the settings and calls the hook.
+func applySettings(ctx context.Context, b *broker.Broker, cfg config.Server, lim limits, reqlog *audit.Log, log *slog.Logger) (reapply func()) {
 	hook := settingsHook(cfg, lim, reqlog)
 	b.SetRateLimitsLocked(lim.lim.Locked())
 	b.SetSettingsHook(hook)
-	s, err := b.Settings(ctx)
-	if err == nil {
-		err = hook(s)
+	reapply = func() {
+		s, err := b.Settings(ctx)
+		if err == nil {
+			err = hook(s)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Warn("applying the stored instance settings", "err", err)
+		}
 	}
-	if err != nil {
-		log.Warn("applying the stored instance settings", "err", err)
-	}
+	reapply()
+	return reapply
 }
