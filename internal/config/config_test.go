@@ -37,6 +37,7 @@ func TestLoadServerPrecedence(t *testing.T) {
 		{name: "database url not postgres", env: map[string]string{EnvDataDir: dir, EnvDatabaseURL: "mysql://u:pw@db/x"}, wantErr: "database-url"},
 		{name: "database url without host", flags: ServerFlags{DatabaseURL: "postgres:///x"}, env: map[string]string{EnvDataDir: dir}, wantErr: "database-url"},
 		{name: "bad pool size", env: map[string]string{EnvDataDir: dir, EnvDatabaseURL: "postgres://u:pw@db:5432/x", EnvDBMaxOpen: "lots"}, wantErr: EnvDBMaxOpen},
+		{name: "pool too small", env: map[string]string{EnvDataDir: dir, EnvDatabaseURL: "postgres://u:pw@db:5432/x", EnvDBMaxOpen: "2"}, wantErr: EnvDBMaxOpen},
 		{name: "bad idle size", env: map[string]string{EnvDataDir: dir, EnvDatabaseURL: "postgres://u:pw@db:5432/x", EnvDBMaxIdle: "0"}, wantErr: EnvDBMaxIdle},
 		{name: "bad lifetime", env: map[string]string{EnvDataDir: dir, EnvDatabaseURL: "postgres://u:pw@db:5432/x", EnvDBConnLifetime: "1"}, wantErr: EnvDBConnLifetime},
 	}

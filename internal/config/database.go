@@ -57,14 +57,17 @@ func LoadDatabase(flagURL, dataDir string, env Env) (Database, error) {
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 		return d, errs.Invalid("database-url", "the database URL (from --database-url or %s) must look like postgres://user:password@host:5432/dbname", EnvDatabaseURL)
 	}
+	// At start a server holds up to three connections at once (the init
+	// and migration locks, and a transaction), so the pool has at least 4.
 	for _, n := range []struct {
 		env string
+		min int
 		dst *int
-	}{{EnvDBMaxOpen, &d.MaxOpenConns}, {EnvDBMaxIdle, &d.MaxIdleConns}} {
+	}{{EnvDBMaxOpen, 4, &d.MaxOpenConns}, {EnvDBMaxIdle, 1, &d.MaxIdleConns}} {
 		if v := strings.TrimSpace(env(n.env)); v != "" {
 			i, err := strconv.Atoi(v)
-			if err != nil || i < 1 || i > 10000 {
-				return d, errs.Invalid(n.env, "%s must be a number of connections from 1 to 10000, not %q", n.env, v)
+			if err != nil || i < n.min || i > 10000 {
+				return d, errs.Invalid(n.env, "%s must be a number of connections from %d to 10000, not %q", n.env, n.min, v)
 			}
 			*n.dst = i
 		}

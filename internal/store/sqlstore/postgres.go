@@ -20,7 +20,7 @@ import (
 // PostgresOptions tune a PostgreSQL pool (SPEC §11: DB_MAX_OPEN_CONNS,
 // DB_MAX_IDLE_CONNS, DB_CONN_MAX_LIFETIME).
 type PostgresOptions struct {
-	MaxOpenConns    int           // zero means 16
+	MaxOpenConns    int           // zero means 16; at least 4 unless Relaxed
 	MaxIdleConns    int           // zero means MaxOpenConns
 	ConnMaxLifetime time.Duration // zero means 30 minutes
 	// Relaxed commits without waiting for the WAL flush
@@ -38,6 +38,11 @@ type PostgresOptions struct {
 func OpenPostgres(ctx context.Context, url string, o PostgresOptions) (*DB, error) {
 	if o.MaxOpenConns <= 0 {
 		o.MaxOpenConns = 16
+	}
+	if !o.Relaxed && o.MaxOpenConns < 4 {
+		// LockInit, the migration lock and a transaction hold a connection
+		// each at the same time: fewer would wait for ever at start.
+		o.MaxOpenConns = 4
 	}
 	if o.MaxIdleConns <= 0 || o.MaxIdleConns > o.MaxOpenConns {
 		o.MaxIdleConns = o.MaxOpenConns

@@ -1,10 +1,13 @@
 package sqlstore_test
 
 import (
+	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 	"github.com/agent-vault/agent-vault/internal/store/sqltest"
 )
 
@@ -44,4 +47,25 @@ func TestWritersAreSerialisedAcrossPools(t *testing.T) {
 	if s.LogMaxRowsPerVault != n {
 		t.Errorf("after %d increments the value is %d: updates were lost", n, s.LogMaxRowsPerVault)
 	}
+}
+
+// A server's start holds the init lock, the migration lock and a
+// transaction at once: a pool configured smaller still starts.
+func TestPostgresStartsWithATinyPool(t *testing.T) {
+	if !sqltest.Postgres() {
+		t.Skip("PostgreSQL only (AGENT_VAULT_TEST_ENGINE=postgres)")
+	}
+	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	db, err := sqlstore.OpenPostgres(tctx, sqltest.NewPostgresDatabase(t), sqlstore.PostgresOptions{MaxOpenConns: 1})
+	mustNil(t, err)
+	defer db.Close()
+	unlock, err := db.LockInit(tctx)
+	mustNil(t, err)
+	defer unlock()
+	_, err = db.Migrate(tctx)
+	mustNil(t, err)
+	mustNil(t, db.InTx(tctx, func(tx store.Store) error {
+		return tx.Vaults().Create(tctx, vault("v1", "one"))
+	}))
 }
