@@ -51,6 +51,13 @@ func MigrateDB(ctx context.Context, dataDir, toURL string, progress sqlstore.Cop
 		return "", err
 	}
 	defer dst.Close()
+	// A server starting on the target meanwhile waits (and then finds the
+	// copied instance) instead of creating its own first.
+	unlock, err := dst.LockInit(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
 	if _, err := dst.Migrate(ctx); err != nil {
 		return "", fmt.Errorf("creating the schema in %s: %w", to, err)
 	}

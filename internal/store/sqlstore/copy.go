@@ -36,17 +36,19 @@ func CopyAll(ctx context.Context, src, dst *DB, progress CopyProgress) error {
 	if err := checkTablesKnown(ctx, dst); err != nil {
 		return err
 	}
-	for _, t := range []string{"keyring", "users", "vaults"} {
-		var n int64
-		if err := dst.sql.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&n); err != nil {
-			return fmt.Errorf("reading the target's %s: %w", t, err)
-		}
-		if n > 0 {
-			return fmt.Errorf("the target database already holds an Agent Vault instance (%d rows in %s): copy into an empty database", n, t)
-		}
-	}
 	return dst.InTx(ctx, func(tx store.Store) error {
 		h := tx.(*handle)
+		// Checked under the write lock, so that no server can create an
+		// instance between the check and the copy.
+		for _, t := range []string{"keyring", "users", "vaults"} {
+			var n int64
+			if err := h.row(ctx, `SELECT count(*) FROM `+t).Scan(&n); err != nil {
+				return fmt.Errorf("reading the target's %s: %w", t, err)
+			}
+			if n > 0 {
+				return fmt.Errorf("the target database already holds an Agent Vault instance (%d rows in %s): copy into an empty database", n, t)
+			}
+		}
 		// Rows the target's migrations created (the request log's id
 		// counter) are replaced by the source's.
 		for _, t := range slices.Backward(copyTables) {
