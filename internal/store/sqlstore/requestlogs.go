@@ -178,8 +178,13 @@ func loadSegments(ctx context.Context, h *handle, query string, args ...any) (ma
 	return out, rs.Err()
 }
 
-// List reads segments newest first (oldest first after a cursor) and
-// filters their rows until the page is full.
+// segmentsPerQuery is how many segments List fetches at a time: a page
+// usually fills from the first few, and a query's unread rows would still
+// cross the wire (PostgreSQL) when it is closed.
+var segmentsPerQuery = 8
+
+// List reads segments newest first (oldest first after a cursor), a few
+// at a time, and filters their rows until the page is full.
 func (s requestLogs) List(ctx context.Context, f store.RequestLogFilter) ([]model.RequestLog, error) {
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
@@ -203,40 +208,68 @@ func (s requestLogs) List(ctx context.Context, f store.RequestLogFilter) ([]mode
 		q += ` AND min_at < ?`
 		args = append(args, fmtTime(f.Until))
 	}
-	if asc {
-		q += ` ORDER BY id ASC`
-	} else {
-		q += ` ORDER BY id DESC`
+	out := []model.RequestLog{}
+	var from int64 // the last segment read; 0 before the first query
+	for len(out) < limit {
+		bq, bargs := q, args
+		switch {
+		case from != 0 && asc:
+			bq += ` AND id > ?`
+			bargs = append(bargs[:len(bargs):len(bargs)], from)
+		case from != 0:
+			bq += ` AND id < ?`
+			bargs = append(bargs[:len(bargs):len(bargs)], from)
+		}
+		if asc {
+			bq += ` ORDER BY id ASC LIMIT ?`
+		} else {
+			bq += ` ORDER BY id DESC LIMIT ?`
+		}
+		n, err := s.listBatch(ctx, f, asc, limit, bq, append(bargs[:len(bargs):len(bargs)], segmentsPerQuery), &out, &from)
+		if err != nil {
+			return nil, err
+		}
+		if n < segmentsPerQuery { // the last of them
+			break
+		}
 	}
+	return out, nil
+}
+
+// listBatch runs one query of List, appending matching rows to out until
+// it holds limit, and returns how many segments it read.
+func (s requestLogs) listBatch(ctx context.Context, f store.RequestLogFilter, asc bool, limit int, q string, args []any, out *[]model.RequestLog, from *int64) (int, error) {
 	rs, err := s.query(ctx, q, args...)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer rs.Close()
-	out := []model.RequestLog{}
-	for len(out) < limit && rs.Next() {
+	n := 0
+	for len(*out) < limit && rs.Next() {
 		var id, first int64
 		var data []byte
 		if err := rs.Scan(&id, &first, &data); err != nil {
-			return nil, err
+			return n, err
 		}
+		n++
+		*from = id
 		rows, err := logsegment.Decode(data, f.VaultID, first)
 		if err != nil {
-			return nil, fmt.Errorf("request log segment %d: %w", id, err)
+			return n, fmt.Errorf("request log segment %d: %w", id, err)
 		}
 		if !asc {
 			slices.Reverse(rows)
 		}
 		for _, r := range rows {
 			if matchLog(f, r) {
-				out = append(out, r)
-				if len(out) == limit {
+				*out = append(*out, r)
+				if len(*out) == limit {
 					break
 				}
 			}
 		}
 	}
-	return out, rs.Err()
+	return n, rs.Err()
 }
 
 // matchLog applies a filter's conditions to one row.

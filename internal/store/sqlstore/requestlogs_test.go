@@ -8,6 +8,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 )
 
 // logRow is row i of a vault: services, statuses, actors and hosts cycle
@@ -58,29 +59,12 @@ func TestRequestLogListMatchesAModelAcrossSegments(t *testing.T) {
 		}
 	}
 	since, until := t0.Add(100*time.Second), t0.Add(700*time.Second)
-	for _, f := range []store.RequestLogFilter{
-		{Service: "alpha"}, {StatusClass: 5}, {Status: 404}, {Actor: "agent:a1"}, {Host: "h2.example.com"},
-		{Since: since}, {Until: until}, {Since: since, Until: until, Service: "beta", StatusClass: 2},
-		{Before: everything[450].ID}, {After: everything[450].ID}, {Host: "nowhere"},
-	} {
-		f.VaultID = "va"
-		want := []model.RequestLog{}
-		for _, r := range everything {
-			if keep(f, r) {
-				want = append(want, r)
-			}
-		}
-		if f.After > 0 {
-			slices.Reverse(want) // oldest first after a cursor
-		}
-		for _, limit := range []int{1, 7, 100, 1000} {
-			f.Limit = limit
-			got, err := db.RequestLogs().List(ctx, f)
-			mustNil(t, err)
-			if n := min(limit, len(want)); len(got) != n || !slices.EqualFunc(got, want[:n], func(a, b model.RequestLog) bool { return a.ID == b.ID }) {
-				t.Errorf("%+v: got %d rows (%v…), want %d", f, len(got), ids(got, 5), n)
-			}
-		}
+	// Segments are fetched a few at a time: with one per query every
+	// page crosses fetch boundaries too.
+	for _, perQuery := range []int{8, 1} {
+		restore := sqlstore.SetSegmentsPerQuery(perQuery)
+		checkFilters(t, db, everything, since, until)
+		restore()
 	}
 	// Paging with the cursor visits every row once.
 	var paged []model.RequestLog
@@ -235,5 +219,35 @@ func createVaults(t *testing.T, s store.Store, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
 		createVault(t, s, model.Vault{ID: id, Name: "n" + id, UnmatchedHostPolicy: model.PolicyPassthrough, CreatedAt: t0, UpdatedAt: t0})
+	}
+}
+
+// checkFilters compares List under each filter and page size with the
+// filter applied to everything (va's rows, newest first).
+func checkFilters(t *testing.T, db store.Store, everything []model.RequestLog, since, until time.Time) {
+	t.Helper()
+	for _, f := range []store.RequestLogFilter{
+		{Service: "alpha"}, {StatusClass: 5}, {Status: 404}, {Actor: "agent:a1"}, {Host: "h2.example.com"},
+		{Since: since}, {Until: until}, {Since: since, Until: until, Service: "beta", StatusClass: 2},
+		{Before: everything[450].ID}, {After: everything[450].ID}, {Host: "nowhere"},
+	} {
+		f.VaultID = "va"
+		want := []model.RequestLog{}
+		for _, r := range everything {
+			if keep(f, r) {
+				want = append(want, r)
+			}
+		}
+		if f.After > 0 {
+			slices.Reverse(want) // oldest first after a cursor
+		}
+		for _, limit := range []int{1, 7, 100, 1000} {
+			f.Limit = limit
+			got, err := db.RequestLogs().List(ctx, f)
+			mustNil(t, err)
+			if n := min(limit, len(want)); len(got) != n || !slices.EqualFunc(got, want[:n], func(a, b model.RequestLog) bool { return a.ID == b.ID }) {
+				t.Errorf("%+v: got %d rows (%v…), want %d", f, len(got), ids(got, 5), n)
+			}
+		}
 	}
 }
