@@ -40,7 +40,8 @@ func TestRunUserMode(t *testing.T) {
 	parent := append(append([]string(nil), base...),
 		"NO_PROXY=corp.example,LOCALHOST", "no_proxy=10.0.0.0/8,corp.example",
 		"https_proxy=http://stale.example:3128", "HTTPS_PROXY=http://stale.example:3128", "http_proxy=http://stale.example:3128",
-		"SSL_CERT_FILE=", "E2E_PARENT_MARKER=kept as is")
+		"SSL_CERT_FILE=", "E2E_PARENT_MARKER=kept as is",
+		"AGENT_VAULT_MASTER_PASSWORD=operator-master-pw", "AGENT_VAULT_SMTP_PASSWORD=smtp-pw", "DATABASE_URL=postgres://av:db-pw@db.internal/av")
 	r = b.run(parent, "run", "--", "env", "-0")
 	if r.code != 0 {
 		t.Fatalf("run -- env -0:\n%s", r)
@@ -71,13 +72,26 @@ func TestRunUserMode(t *testing.T) {
 		t.Errorf("CA files %q and %q, want two files under %s", bundle, caOnly, runDir)
 	}
 	want := rnEnvList(childEnv(parent...))
-	for _, k := range append([]string{"no_proxy", "https_proxy", "http_proxy"}, rnSpecVars...) {
+	// The server's own secrets never reach the child.
+	for _, k := range append([]string{"no_proxy", "https_proxy", "http_proxy",
+		"AGENT_VAULT_MASTER_PASSWORD", "AGENT_VAULT_SMTP_PASSWORD", "DATABASE_URL"}, rnSpecVars...) {
 		delete(want, k)
 	}
 	for k, v := range wantSet {
 		want[k] = v
 	}
 	rnDiffEnv(t, got, want)
+	// DATABASE_URL may be passed on request (a project's own database);
+	// the master password never.
+	r = b.run(parent, "run", "--pass-env", "DATABASE_URL", "--", "env", "-0")
+	if got := rnEnvMap(r.stdout); r.code != 0 || got["DATABASE_URL"] != "postgres://av:db-pw@db.internal/av" || got["AGENT_VAULT_MASTER_PASSWORD"] != "" {
+		t.Errorf("run --pass-env DATABASE_URL: %d, DATABASE_URL %q", r.code, got["DATABASE_URL"])
+	}
+	minted = append(minted, rnEnvMap(r.stdout)["AGENT_VAULT_TOKEN"])
+	r = b.run(parent, "run", "--pass-env", "AGENT_VAULT_MASTER_PASSWORD", "--", "env", "-0")
+	if r.code == 0 || !strings.Contains(r.stderr, "never passed to an agent") || strings.Contains(r.stdout, "operator-master-pw") {
+		t.Errorf("run --pass-env AGENT_VAULT_MASTER_PASSWORD:\n%s", r)
+	}
 	for k, v := range got {
 		if strings.Contains(v, rnSecret) {
 			t.Errorf("the child's %s holds the credential value", k)

@@ -30,6 +30,7 @@ var forwardedSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGH
 
 func (a *app) runCmd() *cobra.Command {
 	var ttl time.Duration
+	var passEnv []string
 	cmd := &cobra.Command{
 		Use:   "run [flags] -- CMD [ARGS...]",
 		Short: "Run an agent with its traffic brokered by Agent Vault",
@@ -40,14 +41,25 @@ HTTP clients go through the broker proxy and trust its CA.
 
 Logged in as a user, run mints a vault session for the resolved vault (--ttl)
 and revokes it when CMD exits. With AGENT_VAULT_TOKEN and AGENT_VAULT_ADDR set
-(a container, CI), it uses that token. run exits with CMD's exit code.`,
+(a container, CI), it uses that token. run exits with CMD's exit code.
+
+CMD gets the rest of your environment too, except the server's secrets
+(AGENT_VAULT_MASTER_PASSWORD, AGENT_VAULT_SMTP_PASSWORD) and DATABASE_URL,
+which may be an Agent Vault database's; --pass-env DATABASE_URL passes it
+when it is your project's own.`,
 		Args: cobra.MinimumNArgs(1),
 	}
 	setup := a.vaultScopedFlag(cmd)
 	cmd.Flags().DurationVar(&ttl, "ttl", 0, "lifetime of the minted session (default: the server's, 24h)")
+	cmd.Flags().StringArrayVar(&passEnv, "pass-env", nil, "pass this withheld variable to CMD after all (only DATABASE_URL may be)")
 	cmd.Flags().SetInterspersed(false) // flags after CMD belong to CMD
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		code, err := a.run(cmd.Context(), setup, ttl, args)
+		for _, name := range passEnv {
+			if !agentvault.MayPass(name) {
+				return fmt.Errorf("--pass-env %s: that variable is never passed to an agent (only DATABASE_URL may be)", name)
+			}
+		}
+		code, err := a.run(cmd.Context(), setup, ttl, passEnv, args)
 		if err != nil {
 			return err
 		}
@@ -75,7 +87,7 @@ type runPlan struct {
 	proxyPort          int
 }
 
-func (a *app) run(ctx context.Context, resolve func() (config.ResolvedVault, error), ttl time.Duration, args []string) (int, error) {
+func (a *app) run(ctx context.Context, resolve func() (config.ResolvedVault, error), ttl time.Duration, passEnv, args []string) (int, error) {
 	plan, c, cleanup, err := a.prepareRun(ctx, resolve, ttl)
 	if err != nil {
 		return 0, err
@@ -93,6 +105,11 @@ func (a *app) run(ctx context.Context, resolve func() (config.ResolvedVault, err
 	}()
 	if err != nil {
 		return 0, err
+	}
+	for _, name := range passEnv {
+		if v, ok := os.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
 	}
 	child := exec.Command(args[0], args[1:]...)
 	child.Env = env

@@ -137,16 +137,22 @@ var shadowed = []string{"https_proxy", "http_proxy", "no_proxy"}
 
 // withheld are the Agent Vault server's own secrets: an operator's shell
 // may hold them, and an agent must never see them (the master password
-// unlocks every credential).
-var withheld = []string{"AGENT_VAULT_MASTER_PASSWORD", "AGENT_VAULT_SMTP_PASSWORD"}
+// unlocks every credential; the database URL holds the database's
+// password, and the database the data key in passwordless mode).
+var withheld = []string{"AGENT_VAULT_MASTER_PASSWORD", "AGENT_VAULT_SMTP_PASSWORD", "DATABASE_URL"}
+
+// MayPass reports whether a variable [MergeEnviron] withholds may still be
+// handed to a child on request: DATABASE_URL only, a name many projects
+// use for their own database.
+func MayPass(name string) bool { return name == "DATABASE_URL" }
 
 // MergeEnviron lays vars (as [ProxyEnv] returns them) over parent, an
 // environment in os.Environ form ("KEY=value"), and returns the child's
 // environment: parent without the variables vars sets, without the
 // lower-case https_proxy, http_proxy and no_proxy (which some clients
 // prefer over the upper-case ones) and without the server's secrets
-// AGENT_VAULT_MASTER_PASSWORD and AGENT_VAULT_SMTP_PASSWORD, followed by
-// vars in key order.
+// AGENT_VAULT_MASTER_PASSWORD, AGENT_VAULT_SMTP_PASSWORD and DATABASE_URL,
+// followed by vars in key order.
 func MergeEnviron(parent []string, vars map[string]string) []string {
 	out := make([]string, 0, len(parent)+len(vars))
 	for _, kv := range parent {
