@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/server"
 )
 
 // raw sends body to the control plane and decodes the error body.
@@ -57,6 +58,8 @@ func TestBadInputIsRejectedNamingTheField(t *testing.T) {
 		{"not an object", "POST", "/v1/auth/login", `[1,2]`, false, 400, "body"},
 		{"empty body", "POST", "/v1/auth/login", ``, false, 400, "body"},
 		{"two objects", "POST", "/v1/auth/login", `{} {}`, false, 400, "body"},
+		{"NUL in text", "POST", "/v1/auth/login", `{"email":"a@b.co","password":"pass\u0000word"}`, false, 400, "body"},
+		{"NUL in a proposal message", "POST", "/v1/proposals", `{"vault":"default","message":"hi\u0000","credentials":[{"action":"set","key":"K"}]}`, true, 400, "body"},
 		{"wrong type", "POST", "/v1/auth/login", `{"email":5,"password":"x"}`, false, 400, "email"},
 		{"bad email", "POST", "/v1/auth/login", `{"email":"not-an-email","password":"x"}`, false, 400, "email"},
 		{"missing password", "POST", "/v1/auth/login", `{"email":"a@b.co"}`, false, 400, "password"},
@@ -154,5 +157,24 @@ func TestMethodNotAllowedListsAllowed(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 405 || !strings.Contains(resp.Header.Get("Allow"), "POST") {
 		t.Fatalf("status %d Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+}
+
+func TestHasNULEscape(t *testing.T) {
+	for js, want := range map[string]bool{
+		`{"a":"x\u0000y"}`:   true,
+		`{"a":"\u0000"}`:     true,
+		`{"a":"\\u0000"}`:    false, // an escaped backslash, then the text u0000
+		`{"a":"\\\u0000"}`:   true,  // an escaped backslash, then the escape
+		`{"a":"\u00001"}`:    true,
+		`{"a":"\u0001"}`:     false,
+		`{"a":"u0000"}`:      false,
+		`{"a":"x"} `:         false,
+		`{"a":"\"\u0000\""}`: true,
+		`"\`:                 false, // truncated: not the decoder's business here
+	} {
+		if got := server.HasNULEscape([]byte(js)); got != want {
+			t.Errorf("HasNULEscape(%s) = %v, want %v", js, got, want)
+		}
 	}
 }

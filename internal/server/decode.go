@@ -15,7 +15,8 @@ import (
 // Unknown fields are ignored so that newer clients keep working.
 func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
 		return decodeError(err)
 	}
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
@@ -26,7 +27,31 @@ func decode(r *http.Request, v any) error {
 		}
 		return errs.Invalid("body", "request body must hold exactly one JSON object")
 	}
+	// PostgreSQL stores no NUL character in text, and no name, email,
+	// message or value of ours needs one: refuse it here, not with a 500.
+	if hasNULEscape(raw) {
+		return errs.Invalid("body", `text in the request body may not contain NUL characters (\u0000)`)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return decodeError(err)
+	}
 	return nil
+}
+
+// hasNULEscape reports whether a JSON text holds the escape \u0000 (a raw
+// NUL byte is not valid JSON at all). Escapes are skipped whole, so that
+// an escaped backslash followed by "u0000" does not count.
+func hasNULEscape(js []byte) bool {
+	for i := 0; i < len(js); i++ {
+		if js[i] != '\\' || i+1 >= len(js) {
+			continue
+		}
+		if js[i+1] == 'u' && i+5 < len(js) && string(js[i+2:i+6]) == "0000" {
+			return true
+		}
+		i++ // the escaped character
+	}
+	return false
 }
 
 // decodeError turns a JSON decoding failure into a typed error.

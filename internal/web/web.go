@@ -271,10 +271,24 @@ func (h *Handler) allowedOrigin(r *http.Request, origin string) bool {
 	return origin == strings.ToLower(scheme+"://"+r.Host) || (h.baseOrigin != "" && origin == h.baseOrigin)
 }
 
+// errNULInForm: PostgreSQL stores no NUL character in text, and no field
+// of ours needs one.
+var errNULInForm = errors.New("the form holds a NUL character")
+
 // parseForm reads a url-encoded form body of bounded size.
 func parseForm(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	return r.ParseForm()
+	if err := r.ParseForm(); err != nil {
+		return err
+	}
+	for _, vs := range r.Form {
+		for _, v := range vs {
+			if strings.ContainsRune(v, 0) {
+				return errNULInForm
+			}
+		}
+	}
+	return nil
 }
 
 // formError answers a form parseForm could not read, as a page: 413 for
@@ -284,6 +298,10 @@ func (h *Handler) formError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &tooLarge) {
 		h.renderMessage(w, r, http.StatusRequestEntityTooLarge, "Request too large",
 			fmt.Sprintf("The form is larger than this page accepts (%d KiB). Go back and send a shorter one.", tooLarge.Limit>>10))
+		return
+	}
+	if errors.Is(err, errNULInForm) {
+		h.renderMessage(w, r, http.StatusBadRequest, "Bad request", "The form holds a NUL character, which no field accepts.")
 		return
 	}
 	h.renderMessage(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")

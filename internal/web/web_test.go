@@ -647,3 +647,15 @@ func TestUnknownMethod(t *testing.T) {
 		t.Errorf("DELETE: %d", p.status)
 	}
 }
+
+// A form field holding a NUL character gets a 400 page (PostgreSQL would
+// refuse to store it, which must not become a 500).
+func TestFormWithNULIsRefused(t *testing.T) {
+	e := newEnv(t, "")
+	b := e.browser()
+	b.get("/login")
+	p := b.post("/login", url.Values{"csrf": {b.csrf()}, "email": {ownerEmail}, "password": {"pass\x00word"}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "NUL character") {
+		t.Errorf("login with a NUL in the password: %d\n%.300s", p.status, p.body)
+	}
+}

@@ -1,0 +1,4 @@
+package server
+
+// HasNULEscape exposes hasNULEscape to the external tests.
+var HasNULEscape = hasNULEscape
