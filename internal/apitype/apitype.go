@@ -109,3 +109,15 @@ type SessionRevoked struct {
 	Status  string `json:"status"`
 	Current bool   `json:"current"`
 }
+
+// EmailTestRequest is the body of POST /v1/admin/email/test; To defaults
+// to the caller's own address.
+type EmailTestRequest struct {
+	To string `json:"to,omitempty"`
+}
+
+// EmailTestResult says a test message was handed to the mail server.
+type EmailTestResult struct {
+	Sent bool   `json:"sent"`
+	To   string `json:"to"`
+}

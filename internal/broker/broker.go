@@ -32,6 +32,8 @@ type Options struct {
 	Version string
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Mailer sends notification email; nil sends none.
+	Mailer Mailer
 }
 
 // Broker runs the use cases.
@@ -51,6 +53,7 @@ type Broker struct {
 	settingsHook     SettingsHook
 	rateLimitsLocked bool
 	log              *slog.Logger
+	mailer           Mailer
 	now              func() time.Time
 }
 
@@ -69,7 +72,7 @@ func New(o Options) *Broker {
 		st: o.Store, kr: o.Keyring, pw: o.PasswordParams,
 		dummy:   sync.OnceValue(func() string { return password.Dummy(o.PasswordParams) }),
 		baseURL: o.BaseURL, version: o.Version,
-		view: view{grants: map[[32]byte]grantEntry{}, vaults: map[string]*vaultView{}}, log: o.Logger, now: func() time.Time { return o.Now().UTC() },
+		view: view{grants: map[[32]byte]grantEntry{}, vaults: map[string]*vaultView{}}, log: o.Logger, mailer: o.Mailer, now: func() time.Time { return o.Now().UTC() },
 	}
 }
 

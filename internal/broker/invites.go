@@ -91,6 +91,7 @@ func (b *Broker) CreateInvite(ctx context.Context, a Actor, in apitype.InviteReq
 	}
 	out.Token = tok
 	out.InviteLink = strings.TrimRight(b.baseURL, "/") + "/invite/" + tok
+	b.notifyInvite(a.User.Email, out)
 	return out, nil
 }
 

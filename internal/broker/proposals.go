@@ -206,11 +206,13 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 	tok := token.New(token.PrefixApproval)
 	hash := token.Hash(tok)
 	var out apitype.ProposalCreated
+	var vault model.Vault
 	err = b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, name, policy.RaiseProposal)
 		if err != nil {
 			return err
 		}
+		vault = v
 		cur, err := loadServices(ctx, tx, v.ID)
 		if err != nil {
 			return err
@@ -261,6 +263,9 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 			Message: "Proposal created. Approve here: " + link, ExpiresAt: p.ExpiresAt}
 		return nil
 	})
+	if err == nil {
+		b.notifyProposal(a, vault, in, out)
+	}
 	return out, err
 }
 

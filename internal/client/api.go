@@ -176,3 +176,9 @@ func (c *Client) InstanceSettings(ctx context.Context) (out apitype.InstanceSett
 func (c *Client) UpdateInstanceSettings(ctx context.Context, in apitype.InstanceSettings) (out apitype.InstanceSettings, err error) {
 	return out, c.do(ctx, http.MethodPut, "/v1/admin/settings", in, &out)
 }
+
+// EmailTest asks the server to send a test message (owners only); to ""
+// sends it to the caller.
+func (c *Client) EmailTest(ctx context.Context, to string) (out apitype.EmailTestResult, err error) {
+	return out, c.do(ctx, http.MethodPost, "/v1/admin/email/test", apitype.EmailTestRequest{To: to}, &out)
+}

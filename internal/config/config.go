@@ -96,6 +96,9 @@ type Server struct {
 	// Database is where the data lives: the SQLite file in DataDir, or
 	// PostgreSQL.
 	Database Database
+
+	// SMTP is where notification email goes (invites, approval links).
+	SMTP SMTP
 }
 
 // Listen is the control plane's listen address.
@@ -145,6 +148,9 @@ func LoadServer(f ServerFlags, env Env) (Server, error) {
 	}
 	c.DataDir = dir
 	if c.Database, err = LoadDatabase(f.DatabaseURL, dir, env); err != nil {
+		return c, err
+	}
+	if c.SMTP, err = LoadSMTP(env); err != nil {
 		return c, err
 	}
 	if c.LogLevel, err = ParseLogLevel(first(f.LogLevel, env(EnvLogLevel))); err != nil {

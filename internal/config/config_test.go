@@ -204,3 +204,48 @@ func TestLoadDatabase(t *testing.T) {
 		t.Errorf("String() = %q", s)
 	}
 }
+
+func TestLoadSMTP(t *testing.T) {
+	base := map[string]string{EnvSMTPHost: "smtp.example.com", EnvSMTPFrom: "vault@example.com"}
+	with := func(kv ...string) Env {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return mapEnv(m)
+	}
+	for _, c := range []struct {
+		name    string
+		env     Env
+		want    SMTP
+		wantErr string
+	}{
+		{"off", mapEnv(nil), SMTP{}, ""},
+		{"defaults", with(), SMTP{Host: "smtp.example.com", From: "vault@example.com", TLSMode: "starttls"}, ""},
+		{"everything", with(EnvSMTPPort, "465", EnvSMTPTLSMode, "TLS", EnvSMTPUsername, "u", EnvSMTPPassword, "p@ss", EnvSMTPFromName, "Agent Vault", EnvSMTPSkipVerify, "true"),
+			SMTP{Host: "smtp.example.com", Port: 465, Username: "u", Password: "p@ss", From: "vault@example.com", FromName: "Agent Vault", TLSMode: "tls", SkipVerify: true}, ""},
+		{"password without host", mapEnv(map[string]string{EnvSMTPPassword: "secret-pw"}), SMTP{}, EnvSMTPHost},
+		{"bad port", with(EnvSMTPPort, "smtp"), SMTP{}, EnvSMTPPort},
+		{"port out of range", with(EnvSMTPPort, "0"), SMTP{}, EnvSMTPPort},
+		{"bad mode", with(EnvSMTPTLSMode, "ssl"), SMTP{}, EnvSMTPTLSMode},
+		{"from with a name", with(EnvSMTPFrom, "Vault <vault@example.com>"), SMTP{}, EnvSMTPFrom},
+		{"no from", with(EnvSMTPFrom, ""), SMTP{}, EnvSMTPFrom},
+		{"name on two lines", with(EnvSMTPFromName, "A\r\nBcc: x@evil.test"), SMTP{}, EnvSMTPFromName},
+		{"bad skip verify", with(EnvSMTPSkipVerify, "maybe"), SMTP{}, EnvSMTPSkipVerify},
+	} {
+		got, err := LoadSMTP(c.env)
+		if c.wantErr != "" {
+			e, ok := errs.As(err)
+			if !ok || e.Field != c.wantErr || strings.Contains(err.Error(), "secret-pw") {
+				t.Errorf("%s: err %v, want one naming %s", c.name, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%s: %+v, %v; want %+v", c.name, got, err, c.want)
+		}
+	}
+}

@@ -74,7 +74,15 @@ func Run(ctx context.Context, o Options) error {
 	if !cfg.BaseURLSet {
 		cfg.BaseURL = "http://" + ln.Addr().String() // --port 0 picked a free port
 	}
-	b := broker.New(broker.Options{Store: db, Keyring: kr, BaseURL: cfg.BaseURL, Version: o.Version, Logger: log})
+	mailer, mailTo, err := newMailer(cfg.SMTP)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	if mailer != nil {
+		log.Info("email notifications on", "smtp", mailTo)
+	}
+	b := broker.New(broker.Options{Store: db, Keyring: kr, BaseURL: cfg.BaseURL, Version: o.Version, Logger: log, Mailer: mailer})
 	if err := b.Bootstrap(ctx); err != nil {
 		_ = ln.Close()
 		return err

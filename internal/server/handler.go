@@ -98,6 +98,18 @@ func body[In, Out any](r *http.Request, fn func(context.Context, In) (Out, error
 	return fn(r.Context(), in)
 }
 
+// optionalBody is body for requests whose body may be left out entirely
+// (then fn gets the zero In).
+func optionalBody[In, Out any](r *http.Request, fn func(context.Context, In) (Out, error)) (any, error) {
+	var in In
+	if r.ContentLength != 0 {
+		if err := decode(r, &in); err != nil {
+			return nil, err
+		}
+	}
+	return fn(r.Context(), in)
+}
+
 // pathValue reads a named path segment; empty segments are a 404 upstream
 // of here, so only length is checked.
 func pathValue(r *http.Request, name string) (string, error) {

@@ -123,6 +123,11 @@ func (s *Server) routes() []route {
 				return b.UpdateInstanceSettings(ctx, a, in)
 			})
 		})},
+		{"POST /v1/admin/email/test", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) {
+			return optionalBody(r, func(ctx context.Context, in apitype.EmailTestRequest) (apitype.EmailTestResult, error) {
+				return b.TestEmail(ctx, a, in)
+			})
+		})},
 	}, append(s.contentRoutes(), s.proposalRoutes()...)...)
 }
 
