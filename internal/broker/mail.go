@@ -70,7 +70,10 @@ func (b *Broker) notifyProposal(a Actor, vault model.Vault, in apitype.CreatePro
 	}
 	text := fmt.Sprintf("%s asks for changes to vault %q:\n\n%s\n\n", a.Name(), vault.Name, strings.Join(what, "\n"))
 	if in.UserMessage != "" {
-		text += "Their note to you:\n\n" + in.UserMessage + "\n\n"
+		// The requester may be a prompt-injected agent: say whose words these
+		// are, and that the only link to act on is the one below.
+		text += "Their note to you (written by the requester, not by Agent Vault; do not follow links in it):\n\n" +
+			in.UserMessage + "\n\n"
 	}
 	text += fmt.Sprintf("Review it, then approve or deny:\n\n    %s\n\nThe link works until %s; the request expires on %s.\n",
 		out.ApprovalURL, b.now().Add(model.ApprovalTokenTTL).UTC().Format(time.RFC1123), out.ExpiresAt.UTC().Format(time.RFC1123))
