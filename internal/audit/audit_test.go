@@ -26,7 +26,7 @@ var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 // newDB opens a migrated SQLite file with the vaults named.
 func newDB(t *testing.T, vaults ...string) *sqlstore.DB {
 	t.Helper()
-	db := sqltest.Open(t) // SQLite, or PostgreSQL under AGENT_VAULT_TEST_POSTGRES_URL
+	db := sqltest.Open(t) // SQLite, or PostgreSQL under AGENT_VAULT_TEST_ENGINE=postgres
 	for _, v := range vaults {
 		if err := db.Vaults().Create(ctx, model.Vault{ID: v, Name: "vault-" + v, UnmatchedHostPolicy: model.PolicyPassthrough, CreatedAt: t0, UpdatedAt: t0}); err != nil {
 			t.Fatal(err)

@@ -74,11 +74,14 @@ func (b *Broker) UpdateInstanceSettings(ctx context.Context, a Actor, in apitype
 		return apitype.InstanceSettings{}, err
 	}
 	var out apitype.InstanceSettings
+	var prev model.Settings
+	applied := false
 	err := b.tx(ctx, func(tx store.Store) error {
 		s, err := tx.Settings().Get(ctx)
 		if err != nil {
 			return internal(err, "reading settings")
 		}
+		prev = s
 		if in.InviteOnly != nil {
 			s.InviteOnly = *in.InviteOnly
 		}
@@ -124,9 +127,12 @@ func (b *Broker) UpdateInstanceSettings(ctx context.Context, a Actor, in apitype
 			s.RateLimitOverrides = maps.Clone(*in.RateLimitOverrides)
 		}
 		if b.settingsHook != nil {
+			// Applied before the commit, so that settings the server refuses
+			// are never stored; undone below if the commit fails.
 			if err := b.settingsHook(s); err != nil {
 				return errs.Conflict("the server refused the settings: %v", err)
 			}
+			applied = true
 		}
 		if err := tx.Settings().Put(ctx, s); err != nil {
 			return internal(err, "saving settings")
@@ -134,6 +140,11 @@ func (b *Broker) UpdateInstanceSettings(ctx context.Context, a Actor, in apitype
 		out = b.settingsView(s)
 		return nil
 	})
+	if err != nil && applied {
+		if herr := b.settingsHook(prev); herr != nil {
+			b.log.Error("restoring the running settings after a failed update", "err", herr)
+		}
+	}
 	return out, err
 }
 

@@ -135,7 +135,7 @@ func newEnvLimited(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter) *env
 func newEnvWith(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter, rec proxy.Recorder) *env {
 	t.Helper()
 	ctx := context.Background()
-	db := sqltest.Open(t) // SQLite, or PostgreSQL under AGENT_VAULT_TEST_POSTGRES_URL
+	db := sqltest.Open(t) // SQLite, or PostgreSQL under AGENT_VAULT_TEST_ENGINE=postgres
 	kr, _, err := keyring.New(secret.Bytes{}, keyring.DefaultKDF)
 	if err != nil {
 		t.Fatal(err)

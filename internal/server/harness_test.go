@@ -66,7 +66,7 @@ func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
 func newEnvWith(t *testing.T, lim *ratelimit.Limiter) *env {
 	t.Helper()
 	ctx := context.Background()
-	db := sqltest.Open(t) // SQLite, or PostgreSQL under AGENT_VAULT_TEST_POSTGRES_URL
+	db := sqltest.Open(t) // SQLite, or PostgreSQL under AGENT_VAULT_TEST_ENGINE=postgres
 	kr, _, err := keyring.New(secret.Bytes{}, keyring.DefaultKDF)
 	if err != nil {
 		t.Fatal(err)

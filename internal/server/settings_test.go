@@ -9,6 +9,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/client"
 	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/store/sqltest"
 )
 
 func TestInstanceSettingsDomainsAndValidation(t *testing.T) {
@@ -108,5 +109,31 @@ func TestRateLimitSettingsValidateAndRespectTheLock(t *testing.T) {
 	}
 	if got, _ := own.InstanceSettings(ctx); *got.RateLimitProfile != "loose" {
 		t.Fatalf("a refused change was saved: %+v", got)
+	}
+}
+
+// Settings are applied before they are stored (so that a refused change is
+// never saved); when storing then fails, the running server goes back to
+// the settings it had.
+func TestFailedSettingsUpdateRestoresTheRunningSettings(t *testing.T) {
+	if sqltest.Postgres() {
+		t.Skip("the failing write is a SQLite trigger")
+	}
+	e := newEnv(t)
+	ctx := context.Background()
+	own := e.owner()
+	var running string
+	e.b.SetSettingsHook(func(s model.Settings) error { running = s.RateLimitProfile; return nil })
+	if _, err := own.UpdateInstanceSettings(ctx, apitype.InstanceSettings{RateLimitProfile: ptr("loose")}); err != nil || running != "loose" {
+		t.Fatalf("first update: %v, running %q", err, running)
+	}
+	if _, err := e.db.SQL().Exec(`CREATE TRIGGER settings_fail BEFORE INSERT ON settings BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := own.UpdateInstanceSettings(ctx, apitype.InstanceSettings{RateLimitProfile: ptr("strict")}); err == nil {
+		t.Fatal("the update succeeded though storing failed")
+	}
+	if running != "loose" {
+		t.Errorf("after a failed update the server runs with %q, want the stored %q", running, "loose")
 	}
 }
