@@ -49,9 +49,19 @@ type emSession struct {
 }
 
 func (s *emSession) Mail(from string, _ *smtp.MailOptions) error { s.from = from; return nil }
-func (s *emSession) Rcpt(to string, _ *smtp.RcptOptions) error   { s.to = append(s.to, to); return nil }
-func (s *emSession) Reset()                                      { s.from, s.to = "", nil }
-func (s *emSession) Logout() error                               { return nil }
+func (s *emSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if to == emDeadMailbox {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+	}
+	s.to = append(s.to, to)
+	return nil
+}
+
+// emDeadMailbox is refused by the inbox, as a mailbox that no longer exists.
+const emDeadMailbox = "gone@example.test"
+
+func (s *emSession) Reset()        { s.from, s.to = "", nil }
+func (s *emSession) Logout() error { return nil }
 func (s *emSession) Data(r io.Reader) error {
 	m, err := mail.ReadMessage(r)
 	if err != nil {
@@ -149,8 +159,18 @@ func TestEmail(t *testing.T) {
 		t.Fatalf("accept-invite with the emailed link:\n%s", r)
 	}
 
+	// A member whose mailbox is gone (the mail server refuses it).
+	var gone struct {
+		Token string `json:"token"`
+	}
+	owner.json(&gone, "user", "invite", emDeadMailbox, "--vault", "default:member")
+	if r := newCLI(t, "gone", s.url).run("gone-pass-1\ngone-pass-1\n", "auth", "accept-invite", gone.Token); r.code != 0 {
+		t.Fatalf("accept-invite:\n%s", r)
+	}
+
 	// A proposal from an agent reaches the vault's members and admins
-	// (owner and bob), with a working approval link.
+	// (owner and bob), with a working approval link, though one member's
+	// mailbox refuses it.
 	tok := strings.TrimSpace(owner.ok("", "agent", "create", "mailbot", "--token-only", "--vault", "default:proxy"))
 	r := call(t, "POST", s.url+"/v1/proposals", tok, `{"vault":"default","credentials":[{"action":"set","key":"STRIPE_KEY","description":"Stripe key"}],"user_message":"Needed for billing"}`)
 	if r.status != http.StatusCreated && r.status != http.StatusOK {
@@ -174,6 +194,23 @@ func TestEmail(t *testing.T) {
 		if !bytes.Contains(page, []byte("STRIPE_KEY")) {
 			t.Errorf("the approval page does not show the proposal")
 		}
+	}
+	// The same agent's next proposal within 10 minutes is not emailed.
+	r = call(t, "POST", s.url+"/v1/proposals", tok, `{"vault":"default","credentials":[{"action":"set","key":"OTHER_KEY"}]}`)
+	if r.status != http.StatusCreated && r.status != http.StatusOK {
+		t.Fatalf("second proposal: %d %s", r.status, r.body)
+	}
+	time.Sleep(time.Second)
+	box.mu.Lock()
+	for _, m := range box.msgs {
+		if strings.Contains(m.Body, "OTHER_KEY") {
+			t.Errorf("a second proposal within 10 minutes was emailed to %v", m.To)
+		}
+	}
+	box.mu.Unlock()
+	// Each recipient gets a copy of their own: no one sees the others.
+	if m := box.waitFor(t, "bob@example.test", "Approval requested"); len(m.To) != 1 {
+		t.Errorf("a proposal email went to %v at once", m.To)
 	}
 	// The links carry tokens: never in the server's log.
 	if strings.Contains(s.stderr.String(), inv.Token) || strings.Contains(s.stderr.String(), "av_appr_") {

@@ -54,6 +54,7 @@ type Broker struct {
 	rateLimitsLocked bool
 	log              *slog.Logger
 	mailer           Mailer
+	mail             mailState
 	now              func() time.Time
 }
 

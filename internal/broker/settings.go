@@ -74,14 +74,12 @@ func (b *Broker) UpdateInstanceSettings(ctx context.Context, a Actor, in apitype
 		return apitype.InstanceSettings{}, err
 	}
 	var out apitype.InstanceSettings
-	var prev model.Settings
 	applied := false
 	err := b.tx(ctx, func(tx store.Store) error {
 		s, err := tx.Settings().Get(ctx)
 		if err != nil {
 			return internal(err, "reading settings")
 		}
-		prev = s
 		if in.InviteOnly != nil {
 			s.InviteOnly = *in.InviteOnly
 		}
@@ -128,11 +126,12 @@ func (b *Broker) UpdateInstanceSettings(ctx context.Context, a Actor, in apitype
 		}
 		if b.settingsHook != nil {
 			// Applied before the commit, so that settings the server refuses
-			// are never stored; undone below if the commit fails.
+			// are never stored; undone below if anything fails, a refusal
+			// included (the hook may have applied part of them).
+			applied = true
 			if err := b.settingsHook(s); err != nil {
 				return errs.Conflict("the server refused the settings: %v", err)
 			}
-			applied = true
 		}
 		if err := tx.Settings().Put(ctx, s); err != nil {
 			return internal(err, "saving settings")
@@ -141,8 +140,14 @@ func (b *Broker) UpdateInstanceSettings(ctx context.Context, a Actor, in apitype
 		return nil
 	})
 	if err != nil && applied {
-		if herr := b.settingsHook(prev); herr != nil {
-			b.log.Error("restoring the running settings after a failed update", "err", herr)
+		// Back to what is stored now (another update may have committed
+		// meanwhile), not to what this one read.
+		stored, rerr := b.st.Settings().Get(context.WithoutCancel(ctx))
+		if rerr == nil {
+			rerr = b.settingsHook(stored)
+		}
+		if rerr != nil {
+			b.log.Error("restoring the running settings after a failed update", "err", rerr)
 		}
 	}
 	return out, err

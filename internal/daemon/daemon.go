@@ -81,6 +81,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if mailer != nil {
 		log.Info("email notifications on", "smtp", mailTo)
+		if !cfg.BaseURLSet {
+			log.Warn("emailed links point at " + cfg.BaseURL + ", which recipients on other machines cannot open: set --address (AGENT_VAULT_ADDR) to the URL people reach this server at")
+		}
 	}
 	b := broker.New(broker.Options{Store: db, Keyring: kr, BaseURL: cfg.BaseURL, Version: o.Version, Logger: log, Mailer: mailer})
 	if err := b.Bootstrap(ctx); err != nil {
@@ -180,6 +183,9 @@ func Run(ctx context.Context, o Options) error {
 		log.Warn("in-flight requests did not finish in time", "err", err)
 	}
 	stopProxy(sctx)
+	if !b.WaitForMail(sctx) {
+		log.Warn("emails still being sent were abandoned at shutdown")
+	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/audit"
@@ -59,7 +60,12 @@ func sweepLimits(ctx context.Context, l *ratelimit.Limiter, log *slog.Logger) {
 // log retention at once, and the rate-limit profile (on top of the
 // environment's per-tier overrides) unless the limits are locked.
 func settingsHook(cfg config.Server, lim limits, reqlog *audit.Log) broker.SettingsHook {
+	// One application at a time: an update, its undoing and a re-apply for
+	// another server's change must not interleave.
+	var mu sync.Mutex
 	return func(s model.Settings) error {
+		mu.Lock()
+		defer mu.Unlock()
 		age, rows := cfg.LogsMaxAge, cfg.LogsMaxRows
 		if s.LogMaxAgeHours > 0 {
 			age = time.Duration(s.LogMaxAgeHours) * time.Hour
