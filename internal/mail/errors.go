@@ -30,10 +30,12 @@ var (
 	errNoAuth     = errors.New("AUTH not offered")
 )
 
-// noPlainError is a server that offers AUTH, but not the PLAIN mechanism.
+// noPlainError is a server that offers AUTH, but neither PLAIN nor LOGIN.
 type noPlainError struct{ offered string }
 
-func (e *noPlainError) Error() string { return "AUTH PLAIN not offered (offered: " + e.offered + ")" }
+func (e *noPlainError) Error() string {
+	return "neither AUTH PLAIN nor LOGIN offered (offered: " + e.offered + ")"
+}
 
 // fail turns the error of one step into one that says what went wrong and
 // what the operator can change. A timeout wraps context.DeadlineExceeded
@@ -62,7 +64,7 @@ func (m *Mailer) fail(ctx context.Context, step string, err error) error {
 	case errors.Is(err, errNoAuth):
 		return fmt.Errorf("mail: %s does not offer authentication (AUTH), so nothing was sent: unset AGENT_VAULT_SMTP_USERNAME and AGENT_VAULT_SMTP_PASSWORD if it needs no login%s", at, m.noAuthHint())
 	case errors.As(err, &noPlain):
-		return fmt.Errorf("mail: %s offers AUTH %s but not PLAIN, the only mechanism Agent Vault supports, so nothing was sent: enable AUTH PLAIN on the server", at, noPlain.offered)
+		return fmt.Errorf("mail: %s offers AUTH %s but neither PLAIN nor LOGIN, the mechanisms Agent Vault supports, so nothing was sent: enable one of them on the server", at, noPlain.offered)
 	case step == stepAuth:
 		return fmt.Errorf("mail: %s refused the login: %w: check AGENT_VAULT_SMTP_USERNAME and AGENT_VAULT_SMTP_PASSWORD", at, err)
 	case step == stepMail:

@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/smtp"
 	"strings"
@@ -97,18 +98,50 @@ func (m *Mailer) deliver(ctx context.Context, to []string, msg []byte) error {
 	return nil
 }
 
-// auth logs in with PLAIN, the one mechanism net/smtp offers for a
-// password that every submission server supports, after checking that the
-// server offers it, to fail with a clear message rather than a 504.
+// auth logs in with PLAIN, which every submission server supports, or
+// LOGIN for servers that offer only that (Microsoft 365, some relays),
+// after checking what the server offers, to fail with a clear message
+// rather than a 504.
 func (m *Mailer) auth(c *smtp.Client) error {
 	ok, mechs := c.Extension("AUTH")
 	if !ok {
 		return errNoAuth
 	}
-	if !hasWord(mechs, "PLAIN") {
-		return &noPlainError{offered: mechs}
+	switch {
+	case hasWord(mechs, "PLAIN"):
+		return c.Auth(smtp.PlainAuth("", m.c.Username, m.c.Password, m.c.Host))
+	case hasWord(mechs, "LOGIN"):
+		return c.Auth(&loginAuth{user: m.c.Username, pass: m.c.Password, host: m.c.Host})
 	}
-	return c.Auth(smtp.PlainAuth("", m.c.Username, m.c.Password, m.c.Host))
+	return &noPlainError{offered: mechs}
+}
+
+// loginAuth is the LOGIN mechanism (a username and a password, each
+// asked for by the server), with PlainAuth's rule: the password goes only
+// over TLS or to localhost, and only to the configured host.
+type loginAuth struct{ user, pass, host string }
+
+func (a *loginAuth) Start(server *smtp.ServerInfo) (string, []byte, error) {
+	if !server.TLS && !isLocalhost(server.Name) {
+		return "", nil, errors.New("unencrypted connection")
+	}
+	if server.Name != a.host {
+		return "", nil, errors.New("wrong host name")
+	}
+	return "LOGIN", nil, nil
+}
+
+func (a *loginAuth) Next(fromServer []byte, more bool) ([]byte, error) {
+	if !more {
+		return nil, nil
+	}
+	switch strings.ToLower(strings.TrimSpace(string(fromServer))) {
+	case "username:", "user name":
+		return []byte(a.user), nil
+	case "password:", "password":
+		return []byte(a.pass), nil
+	}
+	return nil, errors.New("the server asked an unexpected question during AUTH LOGIN")
 }
 
 // helloName is the name given in EHLO: the address literal of our end of

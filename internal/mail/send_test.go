@@ -154,19 +154,25 @@ func TestSendAuth(t *testing.T) {
 		serverPass string
 		reject     func(pass string) error
 		wantErr    []string // substrings; nil means success
+		mechs      []string // what the server offers; nil means PLAIN
 	}{
-		{"right credentials", "vault-user", testPassword, nil, nil},
+		{"right credentials", "vault-user", testPassword, nil, nil, nil},
+		{"LOGIN only, right credentials", "vault-user", testPassword, nil, nil, []string{"LOGIN"}},
+		{"LOGIN only, wrong password", "vault-user", "the-right-one", nil,
+			[]string{"refused the login", "535"}, []string{"LOGIN"}},
+		{"neither PLAIN nor LOGIN", "vault-user", testPassword, nil,
+			[]string{"neither PLAIN nor LOGIN", "CRAM-MD5"}, []string{"CRAM-MD5"}},
 		{"wrong password", "vault-user", "the-right-one", nil,
-			[]string{"refused the login", "535", "AGENT_VAULT_SMTP_USERNAME and AGENT_VAULT_SMTP_PASSWORD"}},
+			[]string{"refused the login", "535", "AGENT_VAULT_SMTP_USERNAME and AGENT_VAULT_SMTP_PASSWORD"}, nil},
 		{"server echoes the password", "vault-user", "the-right-one",
 			func(pass string) error { return errors.New("no user has the password " + pass) },
-			[]string{"refused the login", "[redacted]"}},
+			[]string{"refused the login", "[redacted]"}, nil},
 		{"server offers no AUTH", "", "", nil,
-			[]string{"does not offer authentication", "unset AGENT_VAULT_SMTP_USERNAME"}},
+			[]string{"does not offer authentication", "unset AGENT_VAULT_SMTP_USERNAME"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := startServer(t, serverOpts{mode: TLSStartTLS, user: tt.serverUser, pass: tt.serverPass, reject: tt.reject})
+			ts := startServer(t, serverOpts{mode: TLSStartTLS, user: tt.serverUser, pass: tt.serverPass, reject: tt.reject, mechs: tt.mechs})
 			c := ts.config()
 			c.Username, c.Password = "vault-user", testPassword
 			m, err := New(c)

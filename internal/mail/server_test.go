@@ -86,6 +86,8 @@ type serverOpts struct {
 	reject func(pass string) error
 	// stall, when set, makes DATA wait for it to close.
 	stall chan struct{}
+	// mechs are the AUTH mechanisms offered; nil means PLAIN.
+	mechs []string
 }
 
 // received is one message as the server got it.
@@ -200,12 +202,15 @@ func (s *session) AuthMechanisms() []string {
 	if s.ts.opts.user == "" {
 		return nil
 	}
+	if s.ts.opts.mechs != nil {
+		return s.ts.opts.mechs
+	}
 	return []string{sasl.Plain}
 }
 
 func (s *session) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, user, pass string) error {
-		s.ts.record("AUTH " + user)
+	check := func(user, pass string) error {
+		s.ts.record("AUTH " + mech + " " + user)
 		if user != s.ts.opts.user || pass != s.ts.opts.pass {
 			if s.ts.opts.reject != nil {
 				return s.ts.opts.reject(pass)
@@ -214,7 +219,32 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 		}
 		s.authed = true
 		return nil
-	}), nil
+	}
+	if mech == sasl.Login {
+		return &loginServer{check: check}, nil
+	}
+	return sasl.NewPlainServer(func(_, user, pass string) error { return check(user, pass) }), nil
+}
+
+// loginServer is the server side of AUTH LOGIN (go-sasl has only the
+// client): it asks for the username, then the password.
+type loginServer struct {
+	step  int
+	user  string
+	check func(user, pass string) error
+}
+
+func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
+	switch l.step {
+	case 0:
+		l.step++
+		return []byte("Username:"), false, nil
+	case 1:
+		l.step++
+		l.user = string(response)
+		return []byte("Password:"), false, nil
+	}
+	return nil, true, l.check(l.user, string(response))
 }
 
 func (s *session) Mail(from string, _ *smtp.MailOptions) error {
