@@ -46,6 +46,10 @@ type pageData struct {
 	Filter  string
 	Filters []string
 
+	// The vault pages.
+	Vaults []vaultRow
+	Vault  *vaultPage
+
 	// The message page.
 	Heading  string
 	Body     string

@@ -659,3 +659,72 @@ func TestFormWithNULIsRefused(t *testing.T) {
 		t.Errorf("login with a NUL in the password: %d\n%.300s", p.status, p.body)
 	}
 }
+
+// The vault pages: the vaults a user is in, and one vault's services,
+// credential names and members; never a credential value, and nothing of
+// a vault the user is not in.
+func TestVaultPages(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	const value = "sk_live_vault_page_secret_71c2"
+	if _, err := e.b.SetCredentials(ctx, e.owner, apitype.SetCredentialsRequest{Vault: "default", Credentials: map[string]string{"STRIPE_KEY": value}}); err != nil {
+		t.Fatal(err)
+	}
+	enabled := false
+	if _, err := e.b.ReplaceServices(ctx, e.owner, "default", apitype.ServiceList{Services: []apitype.Service{
+		{Name: "stripe", Host: "api.stripe.com", Auth: apitype.ServiceAuth{Type: "bearer", Token: "STRIPE_KEY"}},
+		{Name: "old", Host: "old.example.com", Enabled: &enabled, Auth: apitype.ServiceAuth{Type: "passthrough"}},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	if p := b.get("/vaults"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/login?next=%2Fvaults" {
+		t.Fatalf("logged out: %d %q", p.status, p.header.Get("Location"))
+	}
+	b.get("/login")
+	if p := b.post("/login", url.Values{"csrf": {b.csrf()}, "email": {ownerEmail}, "password": {ownerPW}, "next": {"/vaults"}}); p.status != http.StatusSeeOther || p.header.Get("Location") != "/vaults" {
+		t.Fatalf("login: %d %q", p.status, p.header.Get("Location"))
+	}
+	p := b.get("/vaults")
+	if p.status != 200 || !strings.Contains(p.body, `<a href="/vaults/default">default</a>`) || !strings.Contains(p.body, "admin") {
+		t.Fatalf("/vaults: %d\n%s", p.status, p.body)
+	}
+	p = b.get("/vaults/default")
+	for _, want := range []string{`id="vault-name">default<`, "api.stripe.com", "<code>STRIPE_KEY</code>", "bearer", "disabled", ownerEmail} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("/vaults/default lacks %q:\n%s", want, p.body)
+		}
+	}
+	if strings.Contains(p.body, value) || strings.Contains(b.get("/vaults").body, value) {
+		t.Error("a vault page shows a credential value")
+	}
+	if p.header.Get("Content-Security-Policy") == "" {
+		t.Error("no CSP on the vault page")
+	}
+	// Another user's vault: refused, nothing shown.
+	inv, err := e.b.CreateInvite(ctx, e.owner, apitype.InviteRequest{Email: "eve@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.b.AcceptInvite(ctx, inv.Token, apitype.AcceptInviteRequest{Password: "eve-password-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.b.CreateVault(ctx, e.owner, apitype.CreateVaultRequest{Name: "private"}); err != nil {
+		t.Fatal(err)
+	}
+	eve := e.browser()
+	eve.get("/login")
+	if p := eve.post("/login", url.Values{"csrf": {eve.csrf()}, "email": {"eve@example.com"}, "password": {"eve-password-1"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("eve's login: %d", p.status)
+	}
+	if p := eve.get("/vaults"); p.status != 200 || strings.Contains(p.body, "/vaults/private") || strings.Contains(p.body, "/vaults/default") {
+		t.Errorf("eve's vault list: %d\n%s", p.status, p.body)
+	}
+	p = eve.get("/vaults/private")
+	if p.status == 200 || strings.Contains(p.body, "STRIPE_KEY") || strings.Contains(p.body, "<h2>Services</h2>") {
+		t.Errorf("a user outside the vault: %d\n%s", p.status, p.body)
+	}
+	if p := eve.get("/vaults/default"); p.status == 200 || strings.Contains(p.body, "STRIPE_KEY") {
+		t.Errorf("a user outside default: %d", p.status)
+	}
+}

@@ -1,0 +1,109 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/agent-vault/agent-vault/internal/apitype"
+)
+
+// The vault pages (SPEC §1: "web UI (login, vaults, approval pages)"):
+// read-only views of the vaults a logged-in user is in. No credential
+// value is ever rendered: the pages ask the broker for key names only.
+
+// vaultPage is one vault as /vaults/{name} shows it.
+type vaultPage struct {
+	Name, Role  string
+	Services    []serviceRow
+	Credentials []credentialRow
+	Members     []apitype.VaultUser // empty when the viewer may not list them
+}
+
+type serviceRow struct {
+	Name, Host, Auth string
+	Keys             []string
+	Enabled          bool
+}
+
+type credentialRow struct{ Key, Type, Updated string }
+
+// vaultRow is one line of /vaults.
+type vaultRow struct{ Name, Role, CreatedAt string }
+
+func (h *Handler) vaultsPage(w http.ResponseWriter, r *http.Request) {
+	s := h.currentSession(r)
+	if !s.loggedIn() {
+		http.Redirect(w, r, "/login?next=%2Fvaults", http.StatusSeeOther)
+		return
+	}
+	d := &pageData{Title: "Vaults"}
+	out, err := h.b.ListVaults(r.Context(), s.actor)
+	if err != nil {
+		d.Error = message(err)
+		h.render(w, r, statusOf(err), "vaults", s, d)
+		return
+	}
+	for _, v := range out.Vaults {
+		d.Vaults = append(d.Vaults, vaultRow{Name: v.Name, Role: v.Role, CreatedAt: fmtTime(v.CreatedAt)})
+	}
+	h.render(w, r, http.StatusOK, "vaults", s, d)
+}
+
+func (h *Handler) vaultPage(w http.ResponseWriter, r *http.Request) {
+	s := h.currentSession(r)
+	name := r.PathValue("name")
+	if !s.loggedIn() {
+		http.Redirect(w, r, "/login?next="+strings.ReplaceAll("/vaults/"+name, "/", "%2F"), http.StatusSeeOther)
+		return
+	}
+	ctx := r.Context()
+	d := &pageData{Title: "Vault " + name}
+	fail := func(err error) {
+		d.Error = message(err)
+		h.render(w, r, statusOf(err), "vault", s, d)
+	}
+	vs, err := h.b.ListVaults(ctx, s.actor)
+	if err != nil {
+		fail(err)
+		return
+	}
+	v := &vaultPage{Name: name}
+	for _, x := range vs.Vaults {
+		if x.Name == name {
+			v.Role = x.Role
+		}
+	}
+	svcs, err := h.b.ListServices(ctx, s.actor, name)
+	if err != nil {
+		fail(err)
+		return
+	}
+	for _, sv := range svcs.Services {
+		v.Services = append(v.Services, serviceRow{Name: sv.Name, Host: sv.Host, Auth: sv.Auth.Type, Keys: serviceKeys(sv.Auth),
+			Enabled: sv.Enabled == nil || *sv.Enabled})
+	}
+	creds, err := h.b.ListCredentials(ctx, s.actor, name, false, "")
+	if err != nil {
+		fail(err)
+		return
+	}
+	for _, c := range creds.Credentials {
+		v.Credentials = append(v.Credentials, credentialRow{Key: c.Key, Type: c.Type, Updated: fmtTime(c.UpdatedAt)})
+	}
+	if members, err := h.b.ListVaultUsers(ctx, s.actor, name); err == nil {
+		v.Members = members.Users
+	}
+	d.Vault = v
+	h.render(w, r, http.StatusOK, "vault", s, d)
+}
+
+// serviceKeys are the credential key names a service's auth uses.
+func serviceKeys(a apitype.ServiceAuth) []string {
+	var keys []string
+	for _, k := range []string{a.Token, a.Username, a.Password, a.Key} {
+		if k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
