@@ -92,6 +92,15 @@ func TestBrowserApproveLoop(t *testing.T) {
 	if !strings.Contains(br.text("#proposal-list"), "#"+strconv.FormatInt(created.ID, 10)) {
 		t.Error("the applied proposal is not listed under applied")
 	}
+
+	// The vault page shows what the approval added, never the value.
+	br.do("opening the vault page", chromedp.Navigate(base+"/vaults"), chromedp.WaitVisible(chromedp.CSS("#vault-list")),
+		chromedp.Click(chromedp.CSS(`a[href="/vaults/default"]`)), chromedp.WaitVisible(chromedp.CSS("#services")))
+	mustContain(t, "the vault page", br.text("main"), "payments", host, "PAYMENTS_KEY", brOwnerEmail)
+	if html := brEval[string](br, `document.documentElement.outerHTML`); strings.Contains(html, key) {
+		t.Error("the vault page contains the credential value")
+	}
+	br.screenshot("vault-page.png")
 	br.noDialogs()
 }
 
