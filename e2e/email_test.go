@@ -154,6 +154,16 @@ func TestEmail(t *testing.T) {
 	if link == nil || !strings.HasSuffix(link[1], inv.Token) {
 		t.Fatalf("invite email:\n%s", m.Body)
 	}
+	// The link opens the invite page in a browser too.
+	if resp, err := http.Get(link[1]); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET the emailed invite link: %v %v", resp, err)
+	} else {
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !bytes.Contains(page, []byte("bob@example.test")) || !bytes.Contains(page, []byte(`id="invite-form"`)) {
+			t.Errorf("the invite page:\n%s", page)
+		}
+	}
 	bob := newCLI(t, "bob", s.url)
 	if r := bob.run("bob-pass-1\nbob-pass-1\n", "auth", "accept-invite", link[1]); r.code != 0 {
 		t.Fatalf("accept-invite with the emailed link:\n%s", r)

@@ -89,9 +89,10 @@ func (b *Broker) WaitForMail(ctx context.Context) bool {
 // notifyInvite emails an invitee their invite.
 func (b *Broker) notifyInvite(inviter string, out apitype.InviteCreated) {
 	text := fmt.Sprintf("%s invited you to Agent Vault at %s (instance role: %s).\n\n"+
-		"To accept, install the agent-vault command and run:\n\n    agent-vault auth accept-invite %s\n\n"+
+		"To accept, open this link and choose your password:\n\n    %s\n\n"+
+		"or, with the agent-vault command installed, run:\n\n    agent-vault auth accept-invite %s\n\n"+
 		"The invite expires on %s. If you did not expect it, ignore this message.\n",
-		inviter, b.baseURL, out.Role, out.InviteLink, out.ExpiresAt.UTC().Format(time.RFC1123))
+		inviter, b.baseURL, out.Role, out.InviteLink, out.InviteLink, out.ExpiresAt.UTC().Format(time.RFC1123))
 	b.notify("invite", func(context.Context) []string { return []string{out.Email} }, "Your invitation to Agent Vault", text)
 }
 

@@ -50,6 +50,9 @@ type pageData struct {
 	Vaults []vaultRow
 	Vault  *vaultPage
 
+	// The invite page.
+	Invite *apitype.InviteDetails
+
 	// The message page.
 	Heading  string
 	Body     string

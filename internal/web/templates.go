@@ -85,7 +85,7 @@ var pages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"css": func() template.CSS { return template.CSS(styleCSS) }}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	out := map[string]*template.Template{}
-	for _, name := range []string{"proposal", "result", "list", "login", "logout", "message", "vaults", "vault"} {
+	for _, name := range []string{"proposal", "result", "list", "login", "logout", "message", "vaults", "vault", "invite"} {
 		t := template.Must(base.Clone())
 		out[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))
 	}

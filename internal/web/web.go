@@ -78,7 +78,7 @@ type Handler struct {
 
 // paths are the URL patterns (without methods) this handler serves; the
 // control plane routes the same list (server.WebPaths) here.
-var paths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{id}"}
+var paths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{id}", "/invite/{id}"}
 
 // New builds the handler.
 func New(o Options) *Handler {
@@ -104,6 +104,8 @@ func New(o Options) *Handler {
 	h.mux.HandleFunc("GET /proposals", h.listPage)
 	h.mux.HandleFunc("GET /login", h.loginPage)
 	h.mux.HandleFunc("POST /login", h.loginPost)
+	h.mux.HandleFunc("GET /invite/{token}", h.invitePage)
+	h.mux.HandleFunc("POST /invite/{token}", h.invitePost)
 	h.mux.HandleFunc("GET /vaults", h.vaultsPage)
 	h.mux.HandleFunc("GET /vaults/{name}", h.vaultPage)
 	h.mux.HandleFunc("GET /logout", h.logoutPage)

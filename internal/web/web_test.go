@@ -728,3 +728,47 @@ func TestVaultPages(t *testing.T) {
 		t.Errorf("a user outside default: %d", p.status)
 	}
 }
+
+// The invite link opens a page that sets the password and logs the new
+// user in; it works once, checks CSRF and the repeated password.
+func TestInvitePage(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	inv, err := e.b.CreateInvite(ctx, e.owner, apitype.InviteRequest{Email: "newbie@example.com",
+		Vaults: []apitype.UserVault{{VaultName: "default", VaultRole: "member"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/invite/" + inv.Token
+	b := e.browser()
+	p := b.get(path)
+	if p.status != 200 || !strings.Contains(p.body, `id="invite-email">newbie@example.com<`) || !strings.Contains(p.body, "default</strong> (member)") {
+		t.Fatalf("invite page: %d\n%s", p.status, p.body)
+	}
+	if p.header.Get("Referrer-Policy") != "no-referrer" {
+		t.Error("the invite page may leak its token in a Referer")
+	}
+	csrf := b.csrf()
+	if p := b.post(path, url.Values{"password": {"newbie-pass-1"}, "confirm": {"newbie-pass-1"}}); p.status != http.StatusForbidden {
+		t.Errorf("without CSRF: %d", p.status)
+	}
+	if p := b.post(path, url.Values{"csrf": {csrf}, "password": {"newbie-pass-1"}, "confirm": {"newbie-pass-2"}}); p.status != http.StatusBadRequest || !strings.Contains(p.body, "differ") {
+		t.Errorf("different passwords: %d", p.status)
+	}
+	if p := b.post(path, url.Values{"csrf": {b.csrf()}, "password": {"short"}, "confirm": {"short"}}); p.status != http.StatusBadRequest {
+		t.Errorf("a short password: %d", p.status)
+	}
+	p = b.post(path, url.Values{"csrf": {b.csrf()}, "password": {"newbie-pass-1"}, "confirm": {"newbie-pass-1"}})
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/vaults" {
+		t.Fatalf("accepting: %d %q\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+	if p := b.get("/vaults"); p.status != 200 || !strings.Contains(p.body, "newbie@example.com") || !strings.Contains(p.body, `href="/vaults/default"`) {
+		t.Errorf("after accepting, /vaults: %d\n%s", p.status, p.body)
+	}
+	if p := e.browser().get(path); p.status != http.StatusGone || !strings.Contains(p.body, "cannot be used") {
+		t.Errorf("the used link: %d", p.status)
+	}
+	if p := e.browser().get("/invite/av_uinv_notarealtoken"); p.status != http.StatusNotFound {
+		t.Errorf("an unknown token: %d", p.status)
+	}
+}
