@@ -1,10 +1,14 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/ratelimit"
 )
 
 // The invite page: the link an invitee gets (by email, or from whoever
@@ -12,17 +16,54 @@ import (
 // them in. The token in the path is the credential; the page's
 // Referrer-Policy keeps it from leaking to other sites.
 
+// inviteDetails looks the token up behind the address's failure budget,
+// as the API's invite routes do: an unknown, used or expired token spends
+// it.
+func (h *Handler) inviteDetails(r *http.Request, tok string) (apitype.InviteDetails, error) {
+	var inv apitype.InviteDetails
+	err := h.guarded(r, func(ctx context.Context) error {
+		var err error
+		inv, err = h.b.InviteDetails(ctx, tok)
+		return err
+	})
+	return inv, err
+}
+
+// guarded runs fn behind the auth tier's failure budget of the client's
+// address; not-found, gone and unauthorized answers count as failures.
+func (h *Handler) guarded(r *http.Request, fn func(context.Context) error) error {
+	if h.lim == nil {
+		return fn(r.Context())
+	}
+	done, ok, retry := h.lim.Attempt(ratelimit.TierAuth, ratelimit.IPKey(ratelimit.ClientIP(r, h.trusted)))
+	if !ok {
+		return &errs.Error{Kind: errs.KindRateLimited, Code: "rate_limited",
+			Message: "Too many failed attempts from your address. Try again in " + strconv.Itoa(ratelimit.RetryAfterSeconds(retry)) + " seconds."}
+	}
+	err := fn(r.Context())
+	k := errs.KindOf(err)
+	done(err == nil || (k != errs.KindNotFound && k != errs.KindGone && k != errs.KindUnauthorized))
+	return err
+}
+
+func (h *Handler) inviteUnusable(w http.ResponseWriter, r *http.Request, err error) {
+	h.render(w, r, statusOf(err), "message", nil, &pageData{Title: "Invitation", Heading: "This invitation cannot be used",
+		Body: message(err), Link: "/login", LinkText: "Log in"})
+}
+
 func (h *Handler) invitePage(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
-	d := &pageData{Title: "Accept your invitation", FormAction: "/invite/" + url.PathEscape(tok)}
-	inv, err := h.b.InviteDetails(r.Context(), tok)
+	inv, err := h.inviteDetails(r, tok)
 	if err != nil {
-		h.render(w, r, statusOf(err), "message", nil, &pageData{Title: "Invitation", Heading: "This invitation cannot be used",
-			Body: message(err), Link: "/login", LinkText: "Log in"})
+		h.inviteUnusable(w, r, err)
 		return
 	}
-	d.Invite, d.CSRF = &inv, h.loginCSRF(w, r)
-	h.render(w, r, http.StatusOK, "invite", nil, d)
+	s := h.currentSession(r)
+	d := &pageData{Title: "Accept your invitation", FormAction: "/invite/" + url.PathEscape(tok), Invite: &inv, CSRF: h.loginCSRF(w, r)}
+	if s.loggedIn() {
+		d.Notice = "You are logged in as " + s.email() + " in this browser: accepting logs you out of that account and into the new one."
+	}
+	h.render(w, r, http.StatusOK, "invite", s, d)
 }
 
 func (h *Handler) invitePost(w http.ResponseWriter, r *http.Request) {
@@ -31,14 +72,14 @@ func (h *Handler) invitePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := r.PathValue("token")
-	inv, err := h.b.InviteDetails(r.Context(), tok)
+	inv, err := h.inviteDetails(r, tok)
 	if err != nil {
-		h.render(w, r, statusOf(err), "message", nil, &pageData{Title: "Invitation", Heading: "This invitation cannot be used",
-			Body: message(err), Link: "/login", LinkText: "Log in"})
+		h.inviteUnusable(w, r, err)
 		return
 	}
+	s := h.currentSession(r)
 	fail := func(status int, msg string) {
-		h.render(w, r, status, "invite", nil, &pageData{Title: "Accept your invitation", FormAction: "/invite/" + url.PathEscape(tok),
+		h.render(w, r, status, "invite", s, &pageData{Title: "Accept your invitation", FormAction: "/invite/" + url.PathEscape(tok),
 			Invite: &inv, CSRF: h.loginCSRF(w, r), Error: msg})
 	}
 	if !h.checkLoginCSRF(r) {
@@ -50,10 +91,21 @@ func (h *Handler) invitePost(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "The two passwords differ. Type the same one twice.")
 		return
 	}
-	acc, err := h.b.AcceptInvite(r.Context(), tok, apitype.AcceptInviteRequest{Password: pw})
+	var acc apitype.InviteAccepted
+	err = h.guarded(r, func(ctx context.Context) error {
+		var err error
+		acc, err = h.b.AcceptInvite(ctx, tok, apitype.AcceptInviteRequest{Password: pw})
+		return err
+	})
 	if err != nil {
 		fail(statusOf(err), message(err))
 		return
+	}
+	// The browser's earlier account is logged out, not left behind with a
+	// live session nobody sees.
+	if s.loggedIn() {
+		_, _ = h.b.Logout(r.Context(), s.actor)
+		h.clearSession(w, r)
 	}
 	login, err := h.login(r, acc.Email, pw)
 	if err != nil { // the account exists; logging in is one step away

@@ -2,7 +2,7 @@ package web
 
 import (
 	"net/http"
-	"strings"
+	"net/url"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 )
@@ -16,7 +16,8 @@ type vaultPage struct {
 	Name, Role  string
 	Services    []serviceRow
 	Credentials []credentialRow
-	Members     []apitype.VaultUser // empty when the viewer may not list them
+	Members     []apitype.VaultUser
+	CanReview   bool // member or admin: the proposals list is theirs
 }
 
 type serviceRow struct {
@@ -27,8 +28,12 @@ type serviceRow struct {
 
 type credentialRow struct{ Key, Type, Updated string }
 
-// vaultRow is one line of /vaults.
-type vaultRow struct{ Name, Role, CreatedAt string }
+// vaultRow is one line of /vaults; Joined is false for a vault an owner
+// sees without being in it (owners are not implicit members).
+type vaultRow struct {
+	Name, Role, CreatedAt string
+	Joined                bool
+}
 
 func (h *Handler) vaultsPage(w http.ResponseWriter, r *http.Request) {
 	s := h.currentSession(r)
@@ -44,7 +49,7 @@ func (h *Handler) vaultsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, v := range out.Vaults {
-		d.Vaults = append(d.Vaults, vaultRow{Name: v.Name, Role: v.Role, CreatedAt: fmtTime(v.CreatedAt)})
+		d.Vaults = append(d.Vaults, vaultRow{Name: v.Name, Role: v.Role, CreatedAt: fmtTime(v.CreatedAt), Joined: v.Role != ""})
 	}
 	h.render(w, r, http.StatusOK, "vaults", s, d)
 }
@@ -53,7 +58,7 @@ func (h *Handler) vaultPage(w http.ResponseWriter, r *http.Request) {
 	s := h.currentSession(r)
 	name := r.PathValue("name")
 	if !s.loggedIn() {
-		http.Redirect(w, r, "/login?next="+strings.ReplaceAll("/vaults/"+name, "/", "%2F"), http.StatusSeeOther)
+		http.Redirect(w, r, "/login?next="+url.QueryEscape("/vaults/"+name), http.StatusSeeOther)
 		return
 	}
 	ctx := r.Context()
@@ -90,9 +95,13 @@ func (h *Handler) vaultPage(w http.ResponseWriter, r *http.Request) {
 	for _, c := range creds.Credentials {
 		v.Credentials = append(v.Credentials, credentialRow{Key: c.Key, Type: c.Type, Updated: fmtTime(c.UpdatedAt)})
 	}
-	if members, err := h.b.ListVaultUsers(ctx, s.actor, name); err == nil {
-		v.Members = members.Users
+	members, err := h.b.ListVaultUsers(ctx, s.actor, name)
+	if err != nil {
+		fail(err)
+		return
 	}
+	v.Members = members.Users
+	v.CanReview = v.Role == "member" || v.Role == "admin"
 	d.Vault = v
 	h.render(w, r, http.StatusOK, "vault", s, d)
 }

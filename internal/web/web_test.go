@@ -720,6 +720,17 @@ func TestVaultPages(t *testing.T) {
 	if p := eve.get("/vaults"); p.status != 200 || strings.Contains(p.body, "/vaults/private") || strings.Contains(p.body, "/vaults/default") {
 		t.Errorf("eve's vault list: %d\n%s", p.status, p.body)
 	}
+	// A vault the owner is not in: listed as not joined, without a link.
+	eveActor, err := e.b.Login(ctx, apitype.Credentials{Email: "eve@example.com", Password: "eve-password-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.b.CreateVault(ctx, e.auth(eveActor.Token), apitype.CreateVaultRequest{Name: "evevault"}); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get("/vaults"); !strings.Contains(p.body, "not joined") || strings.Contains(p.body, `href="/vaults/evevault"`) {
+		t.Errorf("the owner's list shows evevault as:\n%s", p.body)
+	}
 	p = eve.get("/vaults/private")
 	if p.status == 200 || strings.Contains(p.body, "STRIPE_KEY") || strings.Contains(p.body, "<h2>Services</h2>") {
 		t.Errorf("a user outside the vault: %d\n%s", p.status, p.body)
@@ -740,8 +751,20 @@ func TestInvitePage(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := "/invite/" + inv.Token
+	// The browser is logged in as the owner: accepting logs that account out.
 	b := e.browser()
+	b.get("/login")
+	if p := b.post("/login", url.Values{"csrf": {b.csrf()}, "email": {ownerEmail}, "password": {ownerPW}}); p.status != http.StatusSeeOther {
+		t.Fatalf("owner login: %d", p.status)
+	}
+	ownerTok := b.cookie(SessionCookie)
+	if _, err := e.b.Authenticate(ctx, ownerTok); err != nil {
+		t.Fatalf("the session cookie does not hold a session token: %v", err)
+	}
 	p := b.get(path)
+	if !strings.Contains(p.body, "You are logged in as "+ownerEmail) {
+		t.Errorf("the invite page does not warn a logged-in viewer:\n%s", p.body)
+	}
 	if p.status != 200 || !strings.Contains(p.body, `id="invite-email">newbie@example.com<`) || !strings.Contains(p.body, "default</strong> (member)") {
 		t.Fatalf("invite page: %d\n%s", p.status, p.body)
 	}
@@ -765,10 +788,26 @@ func TestInvitePage(t *testing.T) {
 	if p := b.get("/vaults"); p.status != 200 || !strings.Contains(p.body, "newbie@example.com") || !strings.Contains(p.body, `href="/vaults/default"`) {
 		t.Errorf("after accepting, /vaults: %d\n%s", p.status, p.body)
 	}
+	if _, err := e.b.Authenticate(ctx, ownerTok); err == nil {
+		t.Error("the owner's session in that browser is still valid after switching accounts")
+	}
 	if p := e.browser().get(path); p.status != http.StatusGone || !strings.Contains(p.body, "cannot be used") {
 		t.Errorf("the used link: %d", p.status)
 	}
 	if p := e.browser().get("/invite/av_uinv_notarealtoken"); p.status != http.StatusNotFound {
 		t.Errorf("an unknown token: %d", p.status)
 	}
+}
+
+// cookie is the value of the browser's cookie name for the test server.
+func (b *browser) cookie(name string) string {
+	b.t.Helper()
+	u, _ := url.Parse(b.e.srv.URL)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	b.t.Fatalf("no %s cookie", name)
+	return ""
 }
