@@ -238,3 +238,103 @@ func TestEmail(t *testing.T) {
 		t.Errorf("email test as a member: %s", out)
 	}
 }
+
+// A forgotten password: the code arrives by email, sets a new password
+// once, ends every session; wrong codes are counted and void the code;
+// unknown addresses get the same answer and no mail; three codes an hour.
+func TestPasswordReset(t *testing.T) {
+	t.Parallel()
+	box := emStartInbox(t)
+	s := startServer(t, serverOpts{dataDir: filepath.Join(t.TempDir(), "server"), env: []string{
+		"AGENT_VAULT_SMTP_HOST=127.0.0.1", "AGENT_VAULT_SMTP_PORT=" + strconv.Itoa(box.port), "AGENT_VAULT_SMTP_TLS_MODE=none",
+		"AGENT_VAULT_SMTP_FROM=vault@example.test",
+	}})
+	owner := newCLI(t, "owner", s.url)
+	register(t, owner, "owner@example.com", "owner-pass-1")
+	anon := newCLI(t, "anon", s.url)
+	codeRE := regexp.MustCompile(`reset code: (\d{6})`)
+	codes := func() []string {
+		box.mu.Lock()
+		defer box.mu.Unlock()
+		var out []string
+		for _, m := range box.msgs {
+			if c := codeRE.FindStringSubmatch(m.Body); c != nil {
+				out = append(out, c[1])
+			}
+		}
+		return out
+	}
+	waitCodes := func(n int) []string {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if c := codes(); len(c) >= n {
+				return c
+			}
+		}
+		t.Fatalf("%d reset codes arrived, want %d", len(codes()), n)
+		return nil
+	}
+
+	known := anon.ok("", "auth", "forgot-password", "--email", "owner@example.com")
+	unknown := anon.ok("", "auth", "forgot-password", "--email", "nobody@example.com")
+	if firstLine(known) != firstLine(unknown) {
+		t.Errorf("the answers differ for a known and an unknown address:\n%s\n%s", known, unknown)
+	}
+	code := waitCodes(1)[0]
+	box.mu.Lock()
+	for _, m := range box.msgs {
+		if len(m.To) > 0 && m.To[0] == "nobody@example.com" {
+			t.Error("a reset code was mailed to an address with no account")
+		}
+	}
+	box.mu.Unlock()
+
+	wrong := "000000"
+	if wrong == code {
+		wrong = "111111"
+	}
+	if out := anon.fail(wrong+"\nnew-pass-123\n", "auth", "reset-password", "--email", "owner@example.com"); !strings.Contains(out, "invalid or expired reset code") {
+		t.Errorf("a wrong code: %s", out)
+	}
+	anon.ok(code+"\nnew-pass-123\n", "auth", "reset-password", "--email", "owner@example.com")
+	// Every session ended; the new password works, the old one not.
+	if out := owner.fail("", "vault", "list"); !strings.Contains(strings.ToLower(out), "log in") && !strings.Contains(out, "401") {
+		t.Errorf("the owner's old session after the reset: %s", out)
+	}
+	owner.ok("new-pass-123\n", "auth", "login", "--email", "owner@example.com")
+	if out := newCLI(t, "old", s.url).fail("owner-pass-1\n", "auth", "login", "--email", "owner@example.com"); !strings.Contains(strings.ToLower(out), "invalid") {
+		t.Errorf("the old password: %s", out)
+	}
+	// A code works once.
+	if out := anon.fail(code+"\nother-pass-123\n", "auth", "reset-password", "--email", "owner@example.com"); !strings.Contains(out, "invalid or expired") {
+		t.Errorf("reusing the code: %s", out)
+	}
+
+	// Five wrong codes void the pending one.
+	anon.ok("", "auth", "forgot-password", "--email", "owner@example.com")
+	code2 := waitCodes(2)[1]
+	for i := range 5 {
+		w := strconv.Itoa(100000 + i)
+		if w == code2 {
+			w = "999999"
+		}
+		anon.fail(w+"\nnew-pass-456\n", "auth", "reset-password", "--email", "owner@example.com")
+	}
+	if out := anon.fail(code2+"\nnew-pass-456\n", "auth", "reset-password", "--email", "owner@example.com"); !strings.Contains(out, "invalid or expired") {
+		t.Errorf("the right code after five wrong ones: %s", out)
+	}
+
+	// Three codes an hour: the fourth request mails nothing.
+	anon.ok("", "auth", "forgot-password", "--email", "owner@example.com")
+	waitCodes(3)
+	anon.ok("", "auth", "forgot-password", "--email", "owner@example.com")
+	time.Sleep(time.Second)
+	if n := len(codes()); n != 3 {
+		t.Errorf("%d codes were mailed within the hour, want 3", n)
+	}
+	if strings.Contains(s.stderr.String(), code) || strings.Contains(s.stderr.String(), code2) {
+		t.Error("a reset code is in the server log")
+	}
+}
+
+func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }

@@ -121,3 +121,28 @@ type EmailTestResult struct {
 	Sent bool   `json:"sent"`
 	To   string `json:"to"`
 }
+
+// ForgotPasswordRequest is POST /v1/auth/forgot-password.
+type ForgotPasswordRequest struct {
+	Email string `json:"email"`
+}
+
+// ForgotPasswordResult is the same whether or not the account exists.
+type ForgotPasswordResult struct {
+	Message   string `json:"message"`
+	EmailSent bool   `json:"email_sent"`
+}
+
+// ResetPasswordRequest is POST /v1/auth/reset-password: the emailed code
+// and the new password.
+type ResetPasswordRequest struct {
+	Email       string `json:"email"`
+	Code        string `json:"code"`
+	NewPassword string `json:"new_password"`
+}
+
+// ResetPasswordResult confirms a reset.
+type ResetPasswordResult struct {
+	Email   string `json:"email"`
+	Message string `json:"message"`
+}

@@ -16,7 +16,8 @@ import (
 
 func (a *app) authCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "auth", Short: "Register, log in and manage sessions"}
-	cmd.AddCommand(a.registerCmd(), a.loginCmd(), a.logoutCmd(), a.acceptInviteCmd(), a.sessionsCmd())
+	cmd.AddCommand(a.registerCmd(), a.loginCmd(), a.logoutCmd(), a.acceptInviteCmd(), a.sessionsCmd(),
+		a.forgotPasswordCmd(), a.resetPasswordCmd())
 	return cmd
 }
 

@@ -27,6 +27,16 @@ func (c *Client) Login(ctx context.Context, in apitype.Credentials) (out apitype
 	return out, c.do(ctx, http.MethodPost, "/v1/auth/login", in, &out)
 }
 
+// ForgotPassword asks for a reset code by email.
+func (c *Client) ForgotPassword(ctx context.Context, email string) (out apitype.ForgotPasswordResult, err error) {
+	return out, c.do(ctx, http.MethodPost, "/v1/auth/forgot-password", apitype.ForgotPasswordRequest{Email: email}, &out)
+}
+
+// ResetPassword sets a new password with an emailed code.
+func (c *Client) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequest) (out apitype.ResetPasswordResult, err error) {
+	return out, c.do(ctx, http.MethodPost, "/v1/auth/reset-password", in, &out)
+}
+
 // Logout ends the current session.
 func (c *Client) Logout(ctx context.Context) (out apitype.StatusOK, err error) {
 	return out, c.do(ctx, http.MethodPost, "/v1/auth/logout", nil, &out)

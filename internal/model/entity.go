@@ -317,3 +317,22 @@ type HostCount struct {
 	Count    int64
 	LastSeen time.Time
 }
+
+// PasswordReset is a code sent to a user who forgot their password; only
+// its hash is stored.
+type PasswordReset struct {
+	ID        string
+	UserID    string
+	CodeHash  []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Failures  int
+	UsedAt    *time.Time
+}
+
+// Password reset limits.
+const (
+	PasswordResetTTL         = 15 * time.Minute
+	PasswordResetMaxFailures = 5 // wrong codes before the pending ones are void
+	PasswordResetMaxPerHour  = 3 // codes sent to one user per hour
+)

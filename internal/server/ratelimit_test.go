@@ -96,3 +96,36 @@ func TestSessionBudgetTripsAndRecovers(t *testing.T) {
 		t.Fatalf("a second later: %v", err)
 	}
 }
+
+// Wrong password-reset codes spend the address's failure budget like wrong
+// passwords (the answer is a 400, as in the public API); a server without
+// email says so without telling whether the account exists.
+func TestPasswordResetGuessesTripTheAddressBudget(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e := newEnvWith(t, limiterAt(t, &now, map[ratelimit.Tier]ratelimit.Limits{ratelimit.TierAuth: {Rate: 1000, Burst: 1000, Max: 3, Window: time.Minute}}))
+	e.owner()
+	ctx := context.Background()
+	for _, email := range []string{"owner@example.com", "nobody@example.com"} {
+		out, err := e.anon().ForgotPassword(ctx, email)
+		if err != nil || out.EmailSent || !strings.Contains(out.Message, "sends no email") {
+			t.Errorf("forgot-password for %s without email: %+v, %v", email, out, err)
+		}
+	}
+	for i := range 3 {
+		_, err := e.anon().ResetPassword(ctx, apitype.ResetPasswordRequest{Email: "owner@example.com", Code: "12345" + strconv.Itoa(i), NewPassword: "new-password-1"})
+		var ae *client.APIError
+		if !asAPIError(err, &ae) || ae.Status != http.StatusBadRequest || ae.Body.Code != "invalid_reset_code" {
+			t.Fatalf("wrong code %d: %v", i+1, err)
+		}
+	}
+	if _, err := e.anon().ResetPassword(ctx, apitype.ResetPasswordRequest{Email: "owner@example.com", Code: "123459", NewPassword: "new-password-1"}); status(err) != http.StatusTooManyRequests {
+		t.Fatalf("4th guess = %v, want 429", err)
+	}
+	// Malformed input is not a guess.
+	now = now.Add(time.Minute)
+	for range 5 {
+		if _, err := e.anon().ResetPassword(ctx, apitype.ResetPasswordRequest{Email: "owner@example.com", Code: "12ab", NewPassword: "new-password-1"}); status(err) != http.StatusBadRequest {
+			t.Fatalf("a malformed code = %v, want 400", err)
+		}
+	}
+}

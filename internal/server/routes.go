@@ -25,6 +25,8 @@ func (s *Server) routes() []route {
 		// Auth and account.
 		{"POST /v1/auth/register", s.public(created, func(r *http.Request) (any, error) { return body(r, b.Register) })},
 		{"POST /v1/auth/login", s.guarded(ok, func(r *http.Request) (any, error) { return body(r, b.Login) })},
+		{"POST /v1/auth/forgot-password", s.guarded(ok, func(r *http.Request) (any, error) { return body(r, b.ForgotPassword) })},
+		{"POST /v1/auth/reset-password", s.guarded(ok, func(r *http.Request) (any, error) { return body(r, b.ResetPassword) })},
 		{"POST /v1/auth/logout", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) { return b.Logout(r.Context(), a) })},
 		{"GET /v1/auth/me", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) { return b.Me(r.Context(), a) })},
 		{"POST /v1/auth/change-password", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) {

@@ -29,6 +29,7 @@ type Store interface {
 	Vaults() Vaults
 	Grants() Grants
 	Invites() Invites
+	PasswordResets() PasswordResets
 	Settings() Settings
 	Credentials() Credentials
 	Services() Services
@@ -226,4 +227,20 @@ type RequestLogs interface {
 	DeleteBefore(ctx context.Context, t time.Time) (int64, error)
 	// TrimVaults keeps the newest keep rows of every vault.
 	TrimVaults(ctx context.Context, keep int) (int64, error)
+}
+
+// PasswordResets are the codes of forgotten-password resets.
+type PasswordResets interface {
+	Create(ctx context.Context, r model.PasswordReset) error
+	// Pending lists a user's unused, unexpired codes at now, newest first.
+	Pending(ctx context.Context, userID string, now time.Time) ([]model.PasswordReset, error)
+	// Fail counts a wrong code against every pending code of the user.
+	Fail(ctx context.Context, userID string, now time.Time) error
+	// Use marks a code used; ErrNotFound if it was used meanwhile.
+	Use(ctx context.Context, id string, now time.Time) error
+	// CountSince counts the codes created for the user since t, whatever
+	// became of them.
+	CountSince(ctx context.Context, userID string, t time.Time) (int, error)
+	// DeleteExpired removes codes that lapsed or were used before now.
+	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 }

@@ -628,3 +628,53 @@ func TestKeyringSaveRollsBackInTx(t *testing.T) {
 		t.Errorf("keyring saved in a rolled-back transaction: ok=%v err=%v", ok, err)
 	}
 }
+
+func TestPasswordResets(t *testing.T) {
+	db := newDB(t)
+	createUser(t, db, user("u1", "a@example.com", model.RoleOwner))
+	createUser(t, db, user("u2", "b@example.com", model.RoleMember))
+	pr := db.PasswordResets()
+	mk := func(id, uid string, created time.Time) {
+		t.Helper()
+		mustNil(t, pr.Create(ctx, model.PasswordReset{ID: id, UserID: uid, CodeHash: []byte(id + "-hash"), CreatedAt: created, ExpiresAt: created.Add(model.PasswordResetTTL)}))
+	}
+	mk("r1", "u1", t0)
+	mk("r2", "u1", t0.Add(time.Minute))
+	mk("r3", "u2", t0)
+	mk("old", "u1", t0.Add(-time.Hour))
+	now := t0.Add(2 * time.Minute)
+	got, err := pr.Pending(ctx, "u1", now)
+	mustNil(t, err)
+	if len(got) != 2 || got[0].ID != "r2" || got[1].ID != "r1" || string(got[0].CodeHash) != "r2-hash" {
+		t.Fatalf("pending = %+v, want r2 then r1 (the expired one left out)", got)
+	}
+	if n, err := pr.CountSince(ctx, "u1", t0.Add(-30*time.Minute)); err != nil || n != 2 {
+		t.Errorf("CountSince = %d, %v; want 2", n, err)
+	}
+	// Wrong codes count against the user's pending codes only.
+	for range model.PasswordResetMaxFailures - 1 {
+		mustNil(t, pr.Fail(ctx, "u1", now))
+	}
+	if got, _ := pr.Pending(ctx, "u1", now); len(got) != 2 || got[0].Failures != model.PasswordResetMaxFailures-1 {
+		t.Fatalf("after %d failures: %+v", model.PasswordResetMaxFailures-1, got)
+	}
+	mustNil(t, pr.Fail(ctx, "u1", now))
+	if got, _ := pr.Pending(ctx, "u1", now); len(got) != 0 {
+		t.Errorf("after %d failures codes are still pending: %+v", model.PasswordResetMaxFailures, got)
+	}
+	if got, _ := pr.Pending(ctx, "u2", now); len(got) != 1 {
+		t.Errorf("another user's code was voided too: %+v", got)
+	}
+	// Use works once.
+	mustNil(t, pr.Use(ctx, "r3", now))
+	wantErr(t, "Use twice", pr.Use(ctx, "r3", now), store.ErrNotFound)
+	if got, _ := pr.Pending(ctx, "u2", now); len(got) != 0 {
+		t.Errorf("a used code is pending: %+v", got)
+	}
+	// Expired and used codes are swept; a deleted user takes theirs along.
+	n, err := pr.DeleteExpired(ctx, t0.Add(time.Hour))
+	mustNil(t, err)
+	if n != 4 {
+		t.Errorf("DeleteExpired removed %d, want 4", n)
+	}
+}
