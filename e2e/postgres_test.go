@@ -332,12 +332,7 @@ func dbPassword(u string) string {
 func TestPostgresProxyFailsClosedWithoutTheDatabase(t *testing.T) {
 	t.Parallel()
 	dbURL := pgDatabase(t)
-	ca := pxNewCA(t)
-	up := pxStartUpstream(t, ca, pxAuthHandler("Bearer "+pxAPIKey))
-	a := pxStart(t, pxOpts{ca: ca, env: []string{"DATABASE_URL=" + dbURL}})
-	a.creds("", map[string]string{"API_KEY": pxAPIKey})
-	a.services("", "services:\n  - name: api\n    host: localhost:"+strconv.Itoa(up.port)+"\n    auth: {type: bearer, token: API_KEY}\n")
-	tok := a.agent("bot")
+	a, up, tok := pxSetup(t, pxOpts{env: []string{"DATABASE_URL=" + dbURL}}, nil)
 	get := func() (int, string) {
 		resp, err := a.client(tok, "default", false).Get(up.url() + "/probe")
 		if err != nil {

@@ -51,11 +51,21 @@ func (h *Handler) inviteUnusable(w http.ResponseWriter, r *http.Request, err err
 		Body: message(err), Link: "/login", LinkText: "Log in"})
 }
 
-func (h *Handler) invitePage(w http.ResponseWriter, r *http.Request) {
+// usableInvite reads the path's token and its invite, answering the page
+// itself when it cannot be used.
+func (h *Handler) usableInvite(w http.ResponseWriter, r *http.Request) (string, apitype.InviteDetails, bool) {
 	tok := r.PathValue("token")
 	inv, err := h.inviteDetails(r, tok)
 	if err != nil {
 		h.inviteUnusable(w, r, err)
+		return "", inv, false
+	}
+	return tok, inv, true
+}
+
+func (h *Handler) invitePage(w http.ResponseWriter, r *http.Request) {
+	tok, inv, ok := h.usableInvite(w, r)
+	if !ok {
 		return
 	}
 	s := h.currentSession(r)
@@ -71,10 +81,8 @@ func (h *Handler) invitePost(w http.ResponseWriter, r *http.Request) {
 		h.formError(w, r, err)
 		return
 	}
-	tok := r.PathValue("token")
-	inv, err := h.inviteDetails(r, tok)
-	if err != nil {
-		h.inviteUnusable(w, r, err)
+	tok, inv, ok := h.usableInvite(w, r)
+	if !ok {
 		return
 	}
 	s := h.currentSession(r)
@@ -92,7 +100,7 @@ func (h *Handler) invitePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var acc apitype.InviteAccepted
-	err = h.guarded(r, func(ctx context.Context) error {
+	err := h.guarded(r, func(ctx context.Context) error {
 		var err error
 		acc, err = h.b.AcceptInvite(ctx, tok, apitype.AcceptInviteRequest{Password: pw})
 		return err
