@@ -275,6 +275,11 @@ func TestPasswordReset(t *testing.T) {
 		return nil
 	}
 
+	// A vault session the owner minted: a reset ends it too.
+	vaultTok := strings.TrimSpace(owner.ok("", "vault", "token", "--ttl", "1h"))
+	if r := call(t, "GET", s.url+"/discover", vaultTok, nil); r.status != 200 {
+		t.Fatalf("the vault session before the reset: %d", r.status)
+	}
 	known := anon.ok("", "auth", "forgot-password", "--email", "owner@example.com")
 	unknown := anon.ok("", "auth", "forgot-password", "--email", "nobody@example.com")
 	if firstLine(known) != firstLine(unknown) {
@@ -300,6 +305,9 @@ func TestPasswordReset(t *testing.T) {
 	// Every session ended; the new password works, the old one not.
 	if out := owner.fail("", "vault", "list"); !strings.Contains(strings.ToLower(out), "log in") && !strings.Contains(out, "401") {
 		t.Errorf("the owner's old session after the reset: %s", out)
+	}
+	if r := call(t, "GET", s.url+"/discover", vaultTok, nil); r.status != http.StatusUnauthorized {
+		t.Errorf("the owner's vault session after the reset: %d, want 401", r.status)
 	}
 	owner.ok("new-pass-123\n", "auth", "login", "--email", "owner@example.com")
 	if out := newCLI(t, "old", s.url).fail("owner-pass-1\n", "auth", "login", "--email", "owner@example.com"); !strings.Contains(strings.ToLower(out), "invalid") {

@@ -209,6 +209,14 @@ func (b *Broker) ChangePassword(ctx context.Context, a Actor, in apitype.ChangeP
 		if err := tx.Sessions().DeleteAllForUser(ctx, a.User.ID, ""); err != nil {
 			return internal(err, "ending sessions")
 		}
+		// Vault sessions the user minted, and reset codes mailed to them,
+		// go too: a password change is how a taken-over account is won back.
+		if err := tx.ScopedSessions().DeleteByUser(ctx, a.User.ID); err != nil {
+			return internal(err, "ending vault sessions")
+		}
+		if err := tx.PasswordResets().UseAll(ctx, a.User.ID, b.now()); err != nil {
+			return internal(err, "voiding reset codes")
+		}
 		tok, exp, err := b.newSession(ctx, tx, a.User.ID, "")
 		out = apitype.TokenResponse{Token: tok, ExpiresAt: exp}
 		return err

@@ -24,9 +24,12 @@ import (
 // three are sent per user per hour, so guessing stays hopeless. The
 // answers never say whether an account exists.
 
-const forgotMessage = "If an account with that email exists, a password reset code has been sent to it. It is valid for 15 minutes."
+const forgotMessage = "If an account with that email exists, a password reset code is on its way to it. It is valid for 15 minutes."
 
-// ForgotPassword emails a reset code to the account, if there is one.
+// ForgotPassword emails a reset code to the account, if there is one. It
+// answers at once, the same for every address: looking the account up,
+// the hourly cap and the code all happen in the background, so neither
+// the answer nor its timing tells whether the account exists.
 func (b *Broker) ForgotPassword(ctx context.Context, in apitype.ForgotPasswordRequest) (apitype.ForgotPasswordResult, error) {
 	email, err := model.NormalizeEmail("email", in.Email)
 	if err != nil {
@@ -36,42 +39,62 @@ func (b *Broker) ForgotPassword(ctx context.Context, in apitype.ForgotPasswordRe
 		// Says nothing about the account: no server without email can help.
 		return apitype.ForgotPasswordResult{Message: "This server sends no email, so it cannot send a reset code: ask an owner to set up email (AGENT_VAULT_SMTP_*), or to remove your account (`agent-vault owner user delete`) and invite you again."}, nil
 	}
-	out := apitype.ForgotPasswordResult{Message: forgotMessage, EmailSent: true}
+	b.mail.wg.Add(1)
+	go func() {
+		defer b.mail.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), mailTimeout)
+		defer cancel()
+		if err := b.sendResetCode(ctx, email); err != nil {
+			b.log.Warn("password reset code not sent", "err", err)
+		}
+	}()
+	return apitype.ForgotPasswordResult{Message: forgotMessage, EmailSent: true}, nil
+}
+
+// sendResetCode makes and mails a code for the account of email, within
+// the hourly cap (counted and recorded in one transaction, so concurrent
+// requests cannot pass it).
+func (b *Broker) sendResetCode(ctx context.Context, email string) error {
 	u, err := b.st.Users().ByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
-		return out, nil
+		return nil
 	}
 	if err != nil {
-		return apitype.ForgotPasswordResult{}, internal(err, "reading the user")
-	}
-	now := b.now()
-	n, err := b.st.PasswordResets().CountSince(ctx, u.ID, now.Add(-time.Hour))
-	if err != nil {
-		return apitype.ForgotPasswordResult{}, internal(err, "counting reset codes")
-	}
-	if n >= model.PasswordResetMaxPerHour {
-		b.log.Info("password reset code not sent: three were sent to this user within the hour")
-		return out, nil
+		return err
 	}
 	code, err := resetCode()
 	if err != nil {
-		return apitype.ForgotPasswordResult{}, internal(err, "making a reset code")
+		return err
 	}
-	r := model.PasswordReset{ID: token.ID(12), UserID: u.ID, CodeHash: resetCodeHash(u.ID, code), CreatedAt: now, ExpiresAt: now.Add(model.PasswordResetTTL)}
-	if err := b.st.PasswordResets().Create(ctx, r); err != nil {
-		return apitype.ForgotPasswordResult{}, internal(err, "saving the reset code")
+	capped := false
+	err = b.st.InTx(ctx, func(tx store.Store) error {
+		now := b.now()
+		n, err := tx.PasswordResets().CountSince(ctx, u.ID, now.Add(-time.Hour))
+		if err != nil {
+			return err
+		}
+		if n >= model.PasswordResetMaxPerHour {
+			capped = true
+			return nil
+		}
+		return tx.PasswordResets().Create(ctx, model.PasswordReset{ID: token.ID(12), UserID: u.ID,
+			CodeHash: resetCodeHash(u.ID, code), CreatedAt: now, ExpiresAt: now.Add(model.PasswordResetTTL)})
+	})
+	if err != nil || capped {
+		if capped {
+			b.log.Info("password reset code not sent: three were sent to this account within the hour")
+		}
+		return err
 	}
 	text := fmt.Sprintf("Someone (probably you) asked to reset the password of your Agent Vault account at %s.\n\n"+
 		"Your reset code: %s\n\nIt is valid for 15 minutes. Use it with:\n\n    agent-vault auth reset-password --email %s\n\n"+
 		"If you did not ask for it, ignore this message: your password stays as it is.\n", b.baseURL, code, u.Email)
-	// In the background, so that the answer takes as long for an unknown
-	// address as for a known one.
-	b.notify("password-reset", func(context.Context) []string { return []string{u.Email} }, "Your Agent Vault password reset code", text)
-	return out, nil
+	return b.mailer.Send(ctx, []string{u.Email}, "Your Agent Vault password reset code", text)
 }
 
-// ResetPassword sets a new password with an emailed code and ends every
-// session of the account.
+// ResetPassword sets a new password with an emailed code, voids the
+// account's other codes and ends every session of the account, its vault
+// sessions included.
 func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequest) (apitype.ResetPasswordResult, error) {
 	email, err := model.NormalizeEmail("email", in.Email)
 	if err != nil {
@@ -83,6 +106,9 @@ func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequ
 	if err := model.ValidatePassword("new_password", in.NewPassword); err != nil {
 		return apitype.ResetPasswordResult{}, err
 	}
+	// Hashed before the account is looked up, so that an unknown address
+	// takes as long as a known one.
+	hash := password.Hash([]byte(in.NewPassword), b.pw)
 	invalid := errs.Invalid("code", "invalid or expired reset code: ask for a new one with `agent-vault auth forgot-password`").WithCode("invalid_reset_code")
 	u, err := b.st.Users().ByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
@@ -91,10 +117,12 @@ func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequ
 	if err != nil {
 		return apitype.ResetPasswordResult{}, internal(err, "reading the user")
 	}
-	hash := password.Hash([]byte(in.NewPassword), b.pw)
 	want := resetCodeHash(u.ID, in.Code)
 	matched := false
-	err = b.tx(ctx, func(tx store.Store) error {
+	// One transaction under the writer lock: the comparison and the count
+	// of a wrong code cannot interleave with another attempt's, so five
+	// wrong codes are five, however many arrive at once.
+	err = b.st.InTx(ctx, func(tx store.Store) error {
 		now := b.now()
 		pending, err := tx.PasswordResets().Pending(ctx, u.ID, now)
 		if err != nil {
@@ -107,25 +135,30 @@ func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequ
 			}
 		}
 		if hit == nil {
-			return invalid
+			return internal(tx.PasswordResets().Fail(ctx, u.ID, now), "counting a wrong reset code")
 		}
 		matched = true
 		if err := tx.PasswordResets().Use(ctx, hit.ID, now); err != nil {
 			return internal(err, "using the reset code")
 		}
+		if err := tx.PasswordResets().UseAll(ctx, u.ID, now); err != nil {
+			return internal(err, "voiding the other reset codes")
+		}
 		if err := tx.Users().SetPassword(ctx, u.ID, hash, now); err != nil {
 			return internal(err, "saving the password")
+		}
+		if err := tx.ScopedSessions().DeleteByUser(ctx, u.ID); err != nil {
+			return internal(err, "ending vault sessions")
 		}
 		return internal(tx.Sessions().DeleteAllForUser(ctx, u.ID, ""), "ending sessions")
 	})
 	if err != nil {
-		if !matched { // counted outside the failed transaction, so that it sticks
-			if ferr := b.st.PasswordResets().Fail(ctx, u.ID, b.now()); ferr != nil {
-				b.log.Warn("counting a wrong reset code", "err", ferr)
-			}
-		}
 		return apitype.ResetPasswordResult{}, err
 	}
+	if !matched {
+		return apitype.ResetPasswordResult{}, invalid
+	}
+	b.changed() // sessions ended: the proxy must not keep them
 	return apitype.ResetPasswordResult{Email: u.Email, Message: "Password changed, and every session of the account ended: log in with the new password."}, nil
 }
 

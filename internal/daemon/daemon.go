@@ -201,7 +201,7 @@ func sweepSessions(ctx context.Context, db *sqlstore.DB, b *broker.Broker, log *
 		if _, err := b.ExpireProposals(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("expiring proposals", "err", err)
 		}
-		if _, err := db.PasswordResets().DeleteExpired(ctx, time.Now().UTC()); err != nil && ctx.Err() == nil {
+		if _, err := db.PasswordResets().DeleteCreatedBefore(ctx, time.Now().UTC().Add(-time.Hour)); err != nil && ctx.Err() == nil {
 			log.Warn("sweeping password reset codes", "err", err)
 		}
 		if n, err := db.Sessions().DeleteExpired(ctx, time.Now().UTC()); err != nil && ctx.Err() == nil {

@@ -169,6 +169,8 @@ type ScopedSessions interface {
 	Delete(ctx context.Context, id string) error
 	// DeleteByAgent removes every session an agent minted.
 	DeleteByAgent(ctx context.Context, agentID string) error
+	// DeleteByUser removes every session a user minted.
+	DeleteByUser(ctx context.Context, userID string) error
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 }
 
@@ -238,9 +240,12 @@ type PasswordResets interface {
 	Fail(ctx context.Context, userID string, now time.Time) error
 	// Use marks a code used; ErrNotFound if it was used meanwhile.
 	Use(ctx context.Context, id string, now time.Time) error
+	// UseAll marks every unused code of the user used.
+	UseAll(ctx context.Context, userID string, now time.Time) error
 	// CountSince counts the codes created for the user since t, whatever
 	// became of them.
 	CountSince(ctx context.Context, userID string, t time.Time) (int, error)
-	// DeleteExpired removes codes that lapsed or were used before now.
-	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
+	// DeleteCreatedBefore removes codes created before t (the hourly cap
+	// counts codes whatever became of them, so they are kept an hour).
+	DeleteCreatedBefore(ctx context.Context, t time.Time) (int64, error)
 }

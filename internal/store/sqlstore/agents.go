@@ -159,6 +159,11 @@ func (s scopedSessions) DeleteByAgent(ctx context.Context, agentID string) error
 	return err
 }
 
+func (s scopedSessions) DeleteByUser(ctx context.Context, userID string) error {
+	_, err := s.exec(ctx, `DELETE FROM scoped_sessions WHERE user_id = ?`, userID)
+	return err
+}
+
 func (s scopedSessions) Delete(ctx context.Context, id string) error {
 	return mustAffect(s.exec(ctx, `DELETE FROM scoped_sessions WHERE id = ?`, id))
 }

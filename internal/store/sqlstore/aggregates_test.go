@@ -671,10 +671,24 @@ func TestPasswordResets(t *testing.T) {
 	if got, _ := pr.Pending(ctx, "u2", now); len(got) != 0 {
 		t.Errorf("a used code is pending: %+v", got)
 	}
-	// Expired and used codes are swept; a deleted user takes theirs along.
-	n, err := pr.DeleteExpired(ctx, t0.Add(time.Hour))
+	// UseAll voids every unused code of one user.
+	mk("r4", "u2", now)
+	mk("r5", "u1", now)
+	mustNil(t, pr.UseAll(ctx, "u2", now))
+	if got, _ := pr.Pending(ctx, "u2", now); len(got) != 0 {
+		t.Errorf("after UseAll u2 has pending %+v", got)
+	}
+	if got, _ := pr.Pending(ctx, "u1", now); len(got) != 1 || got[0].ID != "r5" {
+		t.Errorf("UseAll of u2 touched u1: %+v", got)
+	}
+	// Codes are kept an hour after they were made, whatever became of them
+	// (the hourly cap counts them), then swept.
+	n, err := pr.DeleteCreatedBefore(ctx, t0.Add(-30*time.Minute))
 	mustNil(t, err)
-	if n != 4 {
-		t.Errorf("DeleteExpired removed %d, want 4", n)
+	if n != 1 {
+		t.Errorf("DeleteCreatedBefore removed %d, want only the hour-old one", n)
+	}
+	if c, _ := pr.CountSince(ctx, "u1", t0.Add(-time.Minute)); c != 3 {
+		t.Errorf("CountSince after the sweep = %d, want 3 (used and voided codes still count)", c)
 	}
 }

@@ -44,8 +44,13 @@ func (s passwordResets) Use(ctx context.Context, id string, now time.Time) error
 	return mustAffect(s.exec(ctx, `UPDATE password_resets SET used_at = ? WHERE id = ? AND used_at IS NULL`, fmtTime(now), id))
 }
 
-func (s passwordResets) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.exec(ctx, `DELETE FROM password_resets WHERE expires_at <= ? OR used_at IS NOT NULL`, fmtTime(now))
+func (s passwordResets) UseAll(ctx context.Context, userID string, now time.Time) error {
+	_, err := s.exec(ctx, `UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL`, fmtTime(now), userID)
+	return err
+}
+
+func (s passwordResets) DeleteCreatedBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := s.exec(ctx, `DELETE FROM password_resets WHERE created_at < ?`, fmtTime(t))
 	if err != nil {
 		return 0, err
 	}
