@@ -61,8 +61,8 @@ echo "==> go test"
 go test -count=1 -timeout 10m ./...
 
 if [ "$pg" = yes ]; then
-  echo "==> go test on PostgreSQL (store, server, web, proxy, audit)"
+  echo "==> go test on PostgreSQL (store, broker, server, web, proxy, audit)"
   AGENT_VAULT_TEST_ENGINE=postgres go test -count=1 -timeout 10m \
-    ./internal/store/... ./internal/server ./internal/web ./internal/proxy ./internal/audit
+    ./internal/store/... ./internal/broker ./internal/server ./internal/web ./internal/proxy ./internal/audit
 fi
 echo "==> all checks passed"
