@@ -81,19 +81,17 @@ func newLogBenchEnv(b *testing.B, mode string) *logBenchEnv {
 
 var logBenchModes = []string{"off", "on", "on+metrics"}
 
+// logBenchSide is the client of the request-log benchmarks: HTTP/1.1
+// through the proxy.
+var logBenchSide = benchSide{name: "proxy-h1", viaProxy: true}
+
 // BenchmarkProxyRequestLogc32 is 32 client goroutines, each with its own
 // kept-alive HTTP/1.1 tunnel: the proxy's request rate.
 func BenchmarkProxyRequestLogc32(b *testing.B) {
 	for _, mode := range logBenchModes {
 		b.Run("log-"+mode, func(b *testing.B) {
 			e := newLogBenchEnv(b, mode)
-			c, closeIdle := e.client(true, false)
-			defer closeIdle()
-			for i := 0; i < 32; i++ {
-				if err := e.get(c, true); err != nil {
-					b.Fatal(err)
-				}
-			}
+			c := benchClient(b, e.benchProxyEnv, logBenchSide, 32)
 			b.SetParallelism((32 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -119,11 +117,7 @@ func BenchmarkProxyRequestLogc1(b *testing.B) {
 	for _, mode := range logBenchModes {
 		b.Run("log-"+mode, func(b *testing.B) {
 			e := newLogBenchEnv(b, mode)
-			c, closeIdle := e.client(true, false)
-			defer closeIdle()
-			if err := e.get(c, true); err != nil {
-				b.Fatal(err)
-			}
+			c := benchClient(b, e.benchProxyEnv, logBenchSide, 1)
 			b.ReportAllocs()
 			start, cpu0 := time.Now(), processCPU()
 			n := 0

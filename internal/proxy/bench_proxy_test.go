@@ -216,14 +216,17 @@ func (e *benchProxyEnv) fetch(c *http.Client, viaProxy bool, target string) (int
 	return n, err
 }
 
-// benchSides are the clients each benchmark compares. "uph1" is the
-// proxy with an upstream that offers HTTP/1.1 only (both legs HTTP/1.1).
-var benchSides = []struct {
+// benchSide is one client a benchmark compares.
+type benchSide struct {
 	name     string
 	viaProxy bool
 	h2       bool
 	upH1     bool
-}{
+}
+
+// benchSides are the clients each benchmark compares. "uph1" is the
+// proxy with an upstream that offers HTTP/1.1 only (both legs HTTP/1.1).
+var benchSides = []benchSide{
 	{"proxy-h1", true, false, false},
 	{"proxy-h2", true, true, false},
 	{"proxy-h1-uph1", true, false, true},
@@ -246,6 +249,27 @@ func (e benchEnvPair) pick(upH1 bool) *benchProxyEnv {
 	return e[0]
 }
 
+// benchClient is side s's client, made and warmed with warm requests
+// under the "client" profile label, closed when b ends; the calling
+// goroutine keeps the label for the timed loop.
+func benchClient(b *testing.B, e *benchProxyEnv, s benchSide, warm int) *http.Client {
+	b.Helper()
+	var c *http.Client
+	benchLabeled("client", func() {
+		var closeIdle func()
+		c, closeIdle = e.client(s.viaProxy, s.h2)
+		b.Cleanup(closeIdle)
+		for range warm {
+			if err := e.get(c, s.viaProxy); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("role", "client")))
+	b.Cleanup(func() { pprof.SetGoroutineLabels(context.Background()) })
+	return c
+}
+
 // BenchmarkProxySmallGETc32 is the c=32 kept-alive small GET through the
 // in-process proxy (and direct, for comparison): 32 client goroutines,
 // each with its own connection over HTTP/1.1, multiplexed over HTTP/2.
@@ -254,17 +278,7 @@ func BenchmarkProxySmallGETc32(b *testing.B) {
 	for _, s := range benchSides {
 		b.Run(s.name, func(b *testing.B) {
 			e := envs.pick(s.upH1)
-			var c *http.Client
-			var closeIdle func()
-			benchLabeled("client", func() {
-				c, closeIdle = e.client(s.viaProxy, s.h2)
-				for i := 0; i < 32; i++ { // warm: open the connections
-					if err := e.get(c, s.viaProxy); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-			defer closeIdle()
+			c := benchClient(b, e, s, 32) // warm: open the 32 connections
 			b.SetParallelism((32 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -290,16 +304,7 @@ func BenchmarkProxySmallGETc1(b *testing.B) {
 	for _, s := range benchSides {
 		b.Run(s.name, func(b *testing.B) {
 			e := envs.pick(s.upH1)
-			var c *http.Client
-			var closeIdle func()
-			benchLabeled("client", func() { c, closeIdle = e.client(s.viaProxy, s.h2) })
-			defer closeIdle()
-			ctx := pprof.WithLabels(context.Background(), pprof.Labels("role", "client"))
-			pprof.SetGoroutineLabels(ctx)
-			defer pprof.SetGoroutineLabels(context.Background())
-			if err := e.get(c, s.viaProxy); err != nil {
-				b.Fatal(err)
-			}
+			c := benchClient(b, e, s, 1)
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := e.get(c, s.viaProxy); err != nil {
@@ -317,16 +322,7 @@ func BenchmarkProxyDownload100MiB(b *testing.B) {
 	for _, s := range benchSides {
 		b.Run(s.name, func(b *testing.B) {
 			e := envs.pick(s.upH1)
-			var c *http.Client
-			var closeIdle func()
-			benchLabeled("client", func() { c, closeIdle = e.client(s.viaProxy, s.h2) })
-			defer closeIdle()
-			ctx := pprof.WithLabels(context.Background(), pprof.Labels("role", "client"))
-			pprof.SetGoroutineLabels(ctx)
-			defer pprof.SetGoroutineLabels(context.Background())
-			if err := e.get(c, s.viaProxy); err != nil {
-				b.Fatal(err)
-			}
+			c := benchClient(b, e, s, 1)
 			b.SetBytes(benchBigLen)
 			for b.Loop() {
 				if n, err := e.fetch(c, s.viaProxy, e.bigTarget); err != nil || n != benchBigLen {
