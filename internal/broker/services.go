@@ -231,13 +231,10 @@ func resolveService(svcs []service.Service, ref string) (int, error) {
 	return 0, errs.Conflict("multiple services match host %q (%s): retry with a service name", ref, strings.Join(names, ", ")).WithCode("ambiguous_service").WithDetails(cands)
 }
 
-// PatchService enables or disables one service (member+).
-func (b *Broker) PatchService(ctx context.Context, a Actor, vault, ref string, in apitype.ServicePatch) (apitype.ServicePatched, error) {
-	if in.Enabled == nil {
-		return apitype.ServicePatched{}, errs.Invalid("enabled", "enabled (true or false) is required")
-	}
-	var out apitype.ServicePatched
-	err := b.tx(ctx, func(tx store.Store) error {
+// editService runs edit on the service ref names in vault (member+), in
+// one transaction, and saves the set edit returns.
+func (b *Broker) editService(ctx context.Context, a Actor, vault, ref string, edit func(v model.Vault, svcs []service.Service, i int) []service.Service) error {
+	return b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
 		if err != nil {
 			return err
@@ -250,9 +247,20 @@ func (b *Broker) PatchService(ctx context.Context, a Actor, vault, ref string, i
 		if err != nil {
 			return err
 		}
+		return b.saveServices(ctx, tx, v.ID, edit(v, svcs, i))
+	})
+}
+
+// PatchService enables or disables one service (member+).
+func (b *Broker) PatchService(ctx context.Context, a Actor, vault, ref string, in apitype.ServicePatch) (apitype.ServicePatched, error) {
+	if in.Enabled == nil {
+		return apitype.ServicePatched{}, errs.Invalid("enabled", "enabled (true or false) is required")
+	}
+	var out apitype.ServicePatched
+	err := b.editService(ctx, a, vault, ref, func(v model.Vault, svcs []service.Service, i int) []service.Service {
 		svcs[i].Enabled = *in.Enabled
 		out = apitype.ServicePatched{Vault: v.Name, Name: svcs[i].Name, Host: svcs[i].Pattern.String(), Enabled: *in.Enabled}
-		return b.saveServices(ctx, tx, v.ID, svcs)
+		return svcs
 	})
 	return out, err
 }
@@ -260,23 +268,11 @@ func (b *Broker) PatchService(ctx context.Context, a Actor, vault, ref string, i
 // RemoveService deletes one service (member+).
 func (b *Broker) RemoveService(ctx context.Context, a Actor, vault, ref string) (apitype.ServiceRemoved, error) {
 	var out apitype.ServiceRemoved
-	err := b.tx(ctx, func(tx store.Store) error {
-		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
-		if err != nil {
-			return err
-		}
-		svcs, err := loadServices(ctx, tx, v.ID)
-		if err != nil {
-			return err
-		}
-		i, err := resolveService(svcs, ref)
-		if err != nil {
-			return err
-		}
+	err := b.editService(ctx, a, vault, ref, func(v model.Vault, svcs []service.Service, i int) []service.Service {
 		gone := svcs[i]
 		svcs = append(svcs[:i], svcs[i+1:]...)
 		out = apitype.ServiceRemoved{Vault: v.Name, Removed: gone.Name, RemovedHost: gone.Pattern.String(), ServicesCount: len(svcs)}
-		return b.saveServices(ctx, tx, v.ID, svcs)
+		return svcs
 	})
 	return out, err
 }
