@@ -208,13 +208,10 @@ func ctNoSecrets(t *testing.T, s *server, secrets ...string) {
 	}
 	for _, sec := range secrets {
 		if sec == "" {
-			t.Errorf("an empty secret was given to the hygiene check")
-			continue
-		}
-		if strings.Contains(logs, sec) {
-			t.Errorf("the server's log contains the secret %q", sec)
+			t.Fatalf("an empty secret was given to the hygiene check")
 		}
 	}
+	checkNoSecrets(t, s, secrets, nil, nil)
 }
 
 func ctEqual(t *testing.T, what string, got, want any) {

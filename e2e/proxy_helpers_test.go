@@ -334,20 +334,27 @@ func pxStart(t *testing.T, o pxOpts) *pxBroker {
 func (b *pxBroker) checkHygiene() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	logs := b.srv.stdout.String() + b.srv.stderr.String()
-	for _, sec := range b.secrets {
+	checkNoSecrets(b.t, b.srv, b.secrets, b.tokens, b.clientOut)
+}
+
+// checkNoSecrets fails t when the server's output holds a secret or a
+// token, or when any of outputs (what clients printed) holds a secret.
+func checkNoSecrets(t testing.TB, srv *server, secrets, tokens, outputs []string) {
+	t.Helper()
+	logs := srv.stdout.String() + srv.stderr.String()
+	for _, sec := range secrets {
 		if strings.Contains(logs, sec) {
-			b.t.Errorf("the server's log contains the credential value %q", sec)
+			t.Errorf("the server's output contains the credential value %q", sec)
 		}
-		for i, out := range b.clientOut {
+		for i, out := range outputs {
 			if strings.Contains(out, sec) {
-				b.t.Errorf("client output #%d contains the credential value %q:\n%s", i, sec, out)
+				t.Errorf("client output #%d contains the credential value %q:\n%s", i, sec, out)
 			}
 		}
 	}
-	for _, tok := range b.tokens {
+	for _, tok := range tokens {
 		if strings.Contains(logs, tok) {
-			b.t.Errorf("the server's log contains a token (%.12s…)", tok)
+			t.Errorf("the server's output contains a token (%.12s…)", tok)
 		}
 	}
 }

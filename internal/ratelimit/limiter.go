@@ -236,10 +236,10 @@ func (l *Limiter) Allow(t Tier, key string) (ok bool, retryAfter time.Duration) 
 // budget in tier t (normally TierAuth keyed by IPKey). It returns whether
 // the key is now blocked, that is whether Blocked would refuse it, and for
 // how long; a blocked answer counts as a denial in Stats, since the caller
-// answers it with a 429. Successful authentications are never charged, so they do not
-// spend the budget. The budget never runs deeper than Max failures: a key
-// blocked by any number of failures gets one attempt back every
-// Window/Max.
+// answers it with a 429. Successful authentications are never charged, so
+// they do not spend the budget. The budget never runs deeper than Max
+// failures: a key blocked by any number of failures gets one attempt back
+// every Window/Max.
 func (l *Limiter) Fail(t Tier, key string) (blocked bool, retryAfter time.Duration) {
 	tc, st, on := l.keyed(t)
 	if !on || tc.finterval == 0 {
