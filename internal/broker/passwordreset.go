@@ -24,6 +24,9 @@ import (
 // three are sent per user per hour, so guessing stays hopeless. The
 // answers never say whether an account exists.
 
+// codeInvalidReset is the error code of a wrong reset code.
+const codeInvalidReset = "invalid_reset_code"
+
 const forgotMessage = "If an account with that email exists, a password reset code is on its way to it. It is valid for 15 minutes."
 
 // ForgotPassword emails a reset code to the account, if there is one. It
@@ -109,7 +112,7 @@ func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequ
 	// Hashed before the account is looked up, so that an unknown address
 	// takes as long as a known one.
 	hash := password.Hash([]byte(in.NewPassword), b.pw)
-	invalid := errs.Invalid("code", "invalid or expired reset code: ask for a new one with `agent-vault auth forgot-password`").WithCode("invalid_reset_code")
+	invalid := errs.Invalid("code", "invalid or expired reset code: ask for a new one with `agent-vault auth forgot-password`").WithCode(codeInvalidReset)
 	u, err := b.st.Users().ByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		return apitype.ResetPasswordResult{}, invalid

@@ -72,19 +72,5 @@ func (s *Server) guardedAttempt(w http.ResponseWriter, r *http.Request) (func(er
 		s.tooMany(w, r, retry, "failed attempts from this address")
 		return nil, false
 	}
-	return func(err error) { done(!wrongGuess(err)) }, true
-}
-
-// wrongGuess reports an answer that means the secret was wrong: those
-// spend the address's failure budget.
-func wrongGuess(err error) bool {
-	if err == nil {
-		return false
-	}
-	switch errs.KindOf(err) {
-	case errs.KindUnauthorized, errs.KindNotFound, errs.KindGone:
-		return true
-	}
-	e, ok := errs.As(err)
-	return ok && e.Code == "invalid_reset_code" // a wrong emailed code (400, as the public API)
+	return func(err error) { done(!broker.WrongGuess(err)) }, true
 }

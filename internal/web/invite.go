@@ -4,11 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
-	"github.com/agent-vault/agent-vault/internal/errs"
-	"github.com/agent-vault/agent-vault/internal/ratelimit"
 )
 
 // The invite page: the link an invitee gets (by email, or from whoever
@@ -21,29 +18,12 @@ import (
 // it.
 func (h *Handler) inviteDetails(r *http.Request, tok string) (apitype.InviteDetails, error) {
 	var inv apitype.InviteDetails
-	err := h.guarded(r, func(ctx context.Context) error {
+	err := h.guarded(r, "failed attempts", func(ctx context.Context) error {
 		var err error
 		inv, err = h.b.InviteDetails(ctx, tok)
 		return err
 	})
 	return inv, err
-}
-
-// guarded runs fn behind the auth tier's failure budget of the client's
-// address; not-found, gone and unauthorized answers count as failures.
-func (h *Handler) guarded(r *http.Request, fn func(context.Context) error) error {
-	if h.lim == nil {
-		return fn(r.Context())
-	}
-	done, ok, retry := h.lim.Attempt(ratelimit.TierAuth, ratelimit.IPKey(ratelimit.ClientIP(r, h.trusted)))
-	if !ok {
-		return &errs.Error{Kind: errs.KindRateLimited, Code: "rate_limited",
-			Message: "Too many failed attempts from your address. Try again in " + strconv.Itoa(ratelimit.RetryAfterSeconds(retry)) + " seconds."}
-	}
-	err := fn(r.Context())
-	k := errs.KindOf(err)
-	done(err == nil || (k != errs.KindNotFound && k != errs.KindGone && k != errs.KindUnauthorized))
-	return err
 }
 
 func (h *Handler) inviteUnusable(w http.ResponseWriter, r *http.Request, err error) {
@@ -100,7 +80,7 @@ func (h *Handler) invitePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var acc apitype.InviteAccepted
-	err := h.guarded(r, func(ctx context.Context) error {
+	err := h.guarded(r, "failed attempts", func(ctx context.Context) error {
 		var err error
 		acc, err = h.b.AcceptInvite(ctx, tok, apitype.AcceptInviteRequest{Password: pw})
 		return err

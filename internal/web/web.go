@@ -16,6 +16,7 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -324,18 +325,31 @@ func localPath(next, def string) string {
 	return next
 }
 
-// login checks a password behind the address's failure budget: a failure
-// is reserved before the (slow) check and refunded on success.
+// login checks a password behind the address's failure budget.
 func (h *Handler) login(r *http.Request, email, password string) (apitype.TokenResponse, error) {
+	var tok apitype.TokenResponse
+	err := h.guarded(r, "failed logins", func(ctx context.Context) error {
+		var err error
+		tok, err = h.b.Login(ctx, apitype.Credentials{Email: email, Password: password, DeviceLabel: deviceLabel})
+		return err
+	})
+	return tok, err
+}
+
+// guarded runs fn, a check of a guessable secret, behind the auth tier's
+// failure budget of the client's address, shared with the API: a failure
+// is reserved before the (slow) check and refunded unless fn's answer is a
+// wrong guess (broker.WrongGuess). what names the failures in the 429.
+func (h *Handler) guarded(r *http.Request, what string, fn func(context.Context) error) error {
 	if h.lim == nil {
-		return h.b.Login(r.Context(), apitype.Credentials{Email: email, Password: password, DeviceLabel: deviceLabel})
+		return fn(r.Context())
 	}
 	done, ok, retry := h.lim.Attempt(ratelimit.TierAuth, ratelimit.IPKey(ratelimit.ClientIP(r, h.trusted)))
 	if !ok {
-		return apitype.TokenResponse{}, &errs.Error{Kind: errs.KindRateLimited, Code: "rate_limited",
-			Message: "Too many failed logins from your address. Try again in " + strconv.Itoa(ratelimit.RetryAfterSeconds(retry)) + " seconds."}
+		return &errs.Error{Kind: errs.KindRateLimited, Code: "rate_limited",
+			Message: "Too many " + what + " from your address. Try again in " + strconv.Itoa(ratelimit.RetryAfterSeconds(retry)) + " seconds."}
 	}
-	tok, err := h.b.Login(r.Context(), apitype.Credentials{Email: email, Password: password, DeviceLabel: deviceLabel})
-	done(err == nil || !errs.Is(err, errs.KindUnauthorized))
-	return tok, err
+	err := fn(r.Context())
+	done(!broker.WrongGuess(err))
+	return err
 }
