@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/service"
 )
 
 // The vault pages (SPEC §1: "web UI (login, vaults, approval pages)"):
@@ -84,8 +85,11 @@ func (h *Handler) vaultPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, sv := range svcs.Services {
-		v.Services = append(v.Services, serviceRow{Name: sv.Name, Host: sv.Host, Auth: sv.Auth.Type, Keys: serviceKeys(sv.Auth),
-			Enabled: sv.Enabled == nil || *sv.Enabled})
+		row := serviceRow{Name: sv.Name, Host: sv.Host, Auth: sv.Auth.Type, Enabled: sv.Enabled == nil || *sv.Enabled}
+		if parsed, err := service.FromAPI(sv, ""); err == nil { // stored services always parse
+			row.Keys = parsed.Auth.Keys()
+		}
+		v.Services = append(v.Services, row)
 	}
 	creds, err := h.b.ListCredentials(ctx, s.actor, name, false, "")
 	if err != nil {
@@ -104,15 +108,4 @@ func (h *Handler) vaultPage(w http.ResponseWriter, r *http.Request) {
 	v.CanReview = v.Role == "member" || v.Role == "admin"
 	d.Vault = v
 	h.render(w, r, http.StatusOK, "vault", s, d)
-}
-
-// serviceKeys are the credential key names a service's auth uses.
-func serviceKeys(a apitype.ServiceAuth) []string {
-	var keys []string
-	for _, k := range []string{a.Token, a.Username, a.Password, a.Key} {
-		if k != "" {
-			keys = append(keys, k)
-		}
-	}
-	return keys
 }
