@@ -136,10 +136,6 @@ func (db *DB) ChangeEpoch(ctx context.Context) (int64, error) {
 // PostgreSQL across every server sharing the database, so fn runs exactly
 // once and sees no other writer's commit while it runs.
 func (db *DB) InTx(ctx context.Context, fn func(tx store.Store) error) error {
-	return db.inTxOnce(ctx, fn)
-}
-
-func (db *DB) inTxOnce(ctx context.Context, fn func(tx store.Store) error) error {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/model"
-	"github.com/agent-vault/agent-vault/internal/store/logsegment"
 )
 
 // migrationSteps run in a migration's transaction after its SQL file, by
@@ -19,18 +18,16 @@ var migrationSteps = map[string]map[int]func(ctx context.Context, h *handle) err
 // migration 5 into segments, a page at a time in id order, then drops the
 // table. Ids are kept, so cursors taken before the upgrade stay valid.
 func convertRequestLogs(ctx context.Context, h *handle) error {
-	const page = 4096
+	const pageSize = 4096
 	var after int64
 	for {
 		rs, err := h.query(ctx, `SELECT id, vault_id, at, actor_kind, actor_name, ingress, method, host, port, path, service,
 			credential_keys, status, req_bytes, resp_bytes, duration_ms, error_code
-			FROM request_logs WHERE id > ? ORDER BY id LIMIT ?`, after, page)
+			FROM request_logs WHERE id > ? ORDER BY id LIMIT ?`, after, pageSize)
 		if err != nil {
 			return err
 		}
-		byVault := map[string][]model.RequestLog{}
-		var order []string
-		n := 0
+		var page []model.RequestLog
 		for rs.Next() {
 			var l model.RequestLog
 			var at dbTime
@@ -45,27 +42,17 @@ func convertRequestLogs(ctx context.Context, h *handle) error {
 			if keys != "" {
 				l.CredentialKeys = strings.Split(keys, ",")
 			}
-			if _, ok := byVault[l.VaultID]; !ok {
-				order = append(order, l.VaultID)
-			}
-			byVault[l.VaultID] = append(byVault[l.VaultID], l)
+			page = append(page, l)
 			after = l.ID
-			n++
 		}
 		rs.Close()
 		if err := rs.Err(); err != nil {
 			return err
 		}
-		var buf []byte
-		for _, v := range order {
-			rows := byVault[v]
-			for start := 0; start < len(rows); start += logsegment.MaxRows {
-				if buf, err = putSegment(ctx, h, v, rows[start:min(start+logsegment.MaxRows, len(rows))], buf); err != nil {
-					return err
-				}
-			}
+		if err := putSegments(ctx, h, page, nil); err != nil {
+			return err
 		}
-		if n < page {
+		if len(page) < pageSize {
 			break
 		}
 	}

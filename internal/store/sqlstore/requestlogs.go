@@ -50,8 +50,7 @@ func (s requestLogs) Insert(ctx context.Context, rows []model.RequestLog) error 
 			return fmt.Errorf("request log ids: %w", h.d.mapErr(err))
 		}
 		id := last - int64(n)
-		byVault := map[string][]model.RequestLog{}
-		var order []string
+		kept := make([]model.RequestLog, 0, n)
 		hosts := map[hostKey]model.HostCount{}
 		for _, r := range rows {
 			if !live[r.VaultID] {
@@ -59,11 +58,7 @@ func (s requestLogs) Insert(ctx context.Context, rows []model.RequestLog) error 
 			}
 			id++
 			r.ID = id
-			if _, ok := byVault[r.VaultID]; !ok {
-				order = append(order, r.VaultID)
-				byVault[r.VaultID] = make([]model.RequestLog, 0, perVault[r.VaultID])
-			}
-			byVault[r.VaultID] = append(byVault[r.VaultID], r)
+			kept = append(kept, r)
 			if r.Service == "" {
 				k := hostKey{r.VaultID, r.Host, r.Port}
 				c := hosts[k]
@@ -74,14 +69,8 @@ func (s requestLogs) Insert(ctx context.Context, rows []model.RequestLog) error 
 				hosts[k] = c
 			}
 		}
-		buf := make([]byte, 0, 64<<10)
-		for _, v := range order {
-			vr := byVault[v]
-			for start := 0; start < len(vr); start += logsegment.MaxRows {
-				if buf, err = putSegment(ctx, h, v, vr[start:min(start+logsegment.MaxRows, len(vr))], buf); err != nil {
-					return err
-				}
-			}
+		if err := putSegments(ctx, h, kept, perVault); err != nil {
+			return err
 		}
 		for k, c := range hosts {
 			if _, err := h.exec(ctx, `INSERT INTO discovered_hosts (vault_id, host, port, count, last_seen) VALUES (?, ?, ?, ?, ?)
@@ -115,6 +104,32 @@ func liveVaults(ctx context.Context, h *handle) (map[string]bool, error) {
 		live[id] = true
 	}
 	return live, vs.Err()
+}
+
+// putSegments writes rows (ids ascending) as segments: each vault's rows,
+// in their order, in runs of up to logsegment.MaxRows. perVault, when not
+// nil, holds each vault's row count, to size its run at once.
+func putSegments(ctx context.Context, h *handle, rows []model.RequestLog, perVault map[string]int) error {
+	byVault := map[string][]model.RequestLog{}
+	var order []string
+	for _, r := range rows {
+		if _, ok := byVault[r.VaultID]; !ok {
+			order = append(order, r.VaultID)
+			byVault[r.VaultID] = make([]model.RequestLog, 0, perVault[r.VaultID])
+		}
+		byVault[r.VaultID] = append(byVault[r.VaultID], r)
+	}
+	buf := make([]byte, 0, 64<<10)
+	var err error
+	for _, v := range order {
+		vr := byVault[v]
+		for start := 0; start < len(vr); start += logsegment.MaxRows {
+			if buf, err = putSegment(ctx, h, v, vr[start:min(start+logsegment.MaxRows, len(vr))], buf); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // putSegment writes rows (of vault, ids ascending, at least one) as one
