@@ -52,11 +52,7 @@ func (b *Broker) notify(purpose string, to func(ctx context.Context) []string, s
 	if b.mailer == nil {
 		return
 	}
-	b.mail.wg.Add(1)
-	go func() {
-		defer b.mail.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), mailTimeout)
-		defer cancel()
+	b.background(func(ctx context.Context) {
 		sent, failed := 0, 0
 		for _, rcpt := range to(ctx) {
 			if err := b.mailer.Send(ctx, []string{rcpt}, subject, text); err != nil {
@@ -69,6 +65,18 @@ func (b *Broker) notify(purpose string, to func(ctx context.Context) []string, s
 		if sent+failed > 0 {
 			b.log.Info("email sent", "purpose", purpose, "recipients", sent, "failed", failed)
 		}
+	})
+}
+
+// background runs mail work after the request that caused it has been
+// answered, within mailTimeout; WaitForMail waits for it at shutdown.
+func (b *Broker) background(fn func(ctx context.Context)) {
+	b.mail.wg.Add(1)
+	go func() {
+		defer b.mail.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), mailTimeout)
+		defer cancel()
+		fn(ctx)
 	}()
 }
 

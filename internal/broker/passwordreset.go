@@ -42,15 +42,11 @@ func (b *Broker) ForgotPassword(ctx context.Context, in apitype.ForgotPasswordRe
 		// Says nothing about the account: no server without email can help.
 		return apitype.ForgotPasswordResult{Message: "This server sends no email, so it cannot send a reset code: ask an owner to set up email (AGENT_VAULT_SMTP_*), or to remove your account (`agent-vault owner user delete`) and invite you again."}, nil
 	}
-	b.mail.wg.Add(1)
-	go func() {
-		defer b.mail.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), mailTimeout)
-		defer cancel()
+	b.background(func(ctx context.Context) {
 		if err := b.sendResetCode(ctx, email); err != nil {
 			b.log.Warn("password reset code not sent", "err", err)
 		}
-	}()
+	})
 	return apitype.ForgotPasswordResult{Message: forgotMessage, EmailSent: true}, nil
 }
 
