@@ -155,4 +155,3 @@ func TestMigrationBindsCredentialsToTheirServices(t *testing.T) {
 		t.Errorf("a value from before the upgrade has no recorded writer: %+v, %v", c, err)
 	}
 }
-
