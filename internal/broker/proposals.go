@@ -480,6 +480,9 @@ func (b *Broker) ApproveProposal(ctx context.Context, a Actor, id int64, in apit
 		if err != nil {
 			return err
 		}
+		if err := b.bindProposalServices(ctx, tx, a, p, view); err != nil {
+			return err
+		}
 		if err := tx.Proposals().Decide(ctx, id, model.ProposalApplied, a.Name(), "", b.now()); err != nil {
 			return decideErr(err, id)
 		}
@@ -527,7 +530,8 @@ func (b *Broker) applyProposal(ctx context.Context, tx store.Store, p model.Prop
 			if err != nil {
 				return nil, errs.Internal(err, "encrypting a credential")
 			}
-			if err := tx.Credentials().Put(ctx, model.Credential{VaultID: p.VaultID, Key: c.Key, Type: typ, Ciphertext: ct, CreatedAt: now, UpdatedAt: now}); err != nil {
+			if err := tx.Credentials().Put(ctx, model.Credential{VaultID: p.VaultID, Key: c.Key, Type: typ, Ciphertext: ct, CreatedAt: now, UpdatedAt: now,
+				WrittenBy: "proposal:" + strconv.FormatInt(p.ID, 10)}); err != nil {
 				return nil, internal(err, "saving a credential")
 			}
 			applied = append(applied, "set credential "+c.Key)
