@@ -86,4 +86,3 @@ func TestUnboundCredentialIsNeverInjected(t *testing.T) {
 		}
 	}
 }
-
