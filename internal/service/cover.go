@@ -13,11 +13,14 @@ import "strings"
 //     itself and every host one label below example.com
 //     (api.example.com), but not example.com, a.b.example.com, nor
 //     "*.api.example.com" (whose hosts are two labels below).
-//   - Port: a pattern without a port covers every port; with one, only
-//     patterns with that same port (not a port-less pattern, which
-//     matches every port).
+//   - Port: ports must be equal. A port-less pattern matches any port but
+//     only over TLS, while a pattern with a port may also be sent over
+//     plain http://, so a port-less binding does not cover a pattern with
+//     a port.
 //   - Path: no path covers every path; "/api/*" covers "/api/*",
-//     "/api/v1" and "/api/v1/*"; any other path covers only itself.
+//     "/api/v1" and "/api/v1/*"; any other path covers only itself. A
+//     longer path with a percent-escape or a dot segment is covered only
+//     by itself, whatever upstreams make of it.
 func (p Pattern) Covers(q Pattern) bool {
 	if p.Host == "" || q.Host == "" {
 		return false
@@ -30,7 +33,7 @@ func (p Pattern) Covers(q Pattern) bool {
 	case p.Wildcard && !q.Wildcard && !p.matchesNormalizedHost(q.Host, q.Port):
 		return false
 	}
-	if p.Port != 0 && q.Port != p.Port {
+	if q.Port != p.Port {
 		return false
 	}
 	return pathCovers(p.Path, q.Path)
@@ -45,11 +48,21 @@ func pathCovers(p, q string) bool {
 		return false
 	}
 	lit, ok := strings.CutSuffix(p, "*")
-	if !ok || strings.IndexByte(lit, '*') >= 0 {
+	if !ok || strings.IndexByte(lit, '*') >= 0 || strings.IndexByte(q, '%') >= 0 || hasDotSegment(q) {
 		return false
 	}
 	// Every path q matches starts with q's literal prefix, so with lit too.
 	return strings.HasPrefix(q, lit)
+}
+
+// hasDotSegment reports a "." or ".." segment in a path glob.
+func hasDotSegment(path string) bool {
+	for _, seg := range strings.Split(path, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // CoveredBy reports whether one of the patterns covers q. Patterns that do

@@ -15,7 +15,8 @@ func TestCovers(t *testing.T) {
 		{"api.example.com", "*.example.com", false},
 		{"10.0.0.1", "10.0.0.1", true},
 		{"10.0.0.1", "10.0.0.2", false},
-		{"[2001:db8::1]", "[2001:db8::1]:8443", true},
+		{"[2001:db8::1]", "[2001:db8::1]", true},
+		{"[2001:db8::1]", "[2001:db8::2]", false},
 		// Wildcards: one label below, and themselves.
 		{"*.example.com", "api.example.com", true},
 		{"*.example.com", "*.example.com", true},
@@ -25,8 +26,11 @@ func TestCovers(t *testing.T) {
 		{"*.example.com", "api.example.com.evil.test", false},
 		{"*.example.com", "evilexample.com", false},
 		{"*.api.example.com", "*.example.com", false},
-		// Ports.
-		{"api.example.com", "api.example.com:8443", true},
+		// Ports: equal only (a port-less pattern is TLS-only; one with a
+		// port may carry plaintext).
+		{"api.example.com", "api.example.com:8443", false},
+		{"api.example.com", "api.example.com:80", false},
+		{"api.example.com:8443", "api.example.com:8443", true},
 		{"api.example.com:443", "api.example.com:443", true},
 		{"api.example.com:443", "api.example.com", false},
 		{"api.example.com:443", "api.example.com:8443", false},
@@ -47,7 +51,15 @@ func TestCovers(t *testing.T) {
 		{"api.example.com/*/x", "api.example.com/a/x", false}, // sound, not complete
 		{"api.example.com/*/x", "api.example.com/*/x", true},
 		{"api.example.com/*", "api.example.com/anything/*", true},
-		{"*.example.com/v1/*", "api.example.com:8443/v1/x", true},
+		{"*.example.com/v1/*", "api.example.com/v1/x", true},
+		{"*.example.com/v1/*", "api.example.com:8443/v1/x", false},
+		// Escapes and dot segments are covered only by themselves.
+		{"api.example.com/v1/*", "api.example.com/v1/../admin/*", false},
+		{"api.example.com/v1/*", "api.example.com/v1/./x", false},
+		{"api.example.com/v1/*", "api.example.com/v1/%2e%2e/admin", false},
+		{"api.example.com/v1/*", "api.example.com/v1/a%2fb", false},
+		{"api.example.com/v1/%2e%2e/x", "api.example.com/v1/%2e%2e/x", true},
+		{"api.example.com", "api.example.com/v1/../admin/*", true},
 		{"*.example.com/v1/*", "api.example.com/v2/x", false},
 	}
 	for _, c := range cases {
@@ -107,4 +119,26 @@ func TestCoveredBy(t *testing.T) {
 	if CoveredBy([]string{"not a pattern", "evil.test"}, q) || CoveredBy(nil, q) {
 		t.Error("nothing here covers api.example.com")
 	}
+}
+
+// FuzzCoversIsSound: whenever p covers q, a request q matches is matched
+// by p too.
+func FuzzCoversIsSound(f *testing.F) {
+	f.Add("*.example.com", "api.example.com", "api.example.com", 443, "/x")
+	f.Add("api.example.com/v1/*", "api.example.com/v1/x/*", "api.example.com", 443, "/v1/x/y")
+	f.Add("api.example.com:8443/*", "api.example.com:8443/a", "API.example.com.", 8443, "/a")
+	f.Add("*.example.com/a*", "*.example.com/ab*c", "x.example.com", 1, "/abzc")
+	f.Fuzz(func(t *testing.T, ps, qs, host string, port int, path string) {
+		p, err := ParsePattern(ps)
+		if err != nil {
+			return
+		}
+		q, err := ParsePattern(qs)
+		if err != nil || !p.Covers(q) {
+			return
+		}
+		if q.Matches(host, port, path) && !p.Matches(host, port, path) {
+			t.Fatalf("%q covers %q, but %s:%d%s matches only the latter", ps, qs, host, port, path)
+		}
+	})
 }
