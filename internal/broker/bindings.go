@@ -92,6 +92,14 @@ func (ix bindingIndex) covers(key string, p service.Pattern) bool {
 	return service.CoveredBy(ix.patterns[key], p)
 }
 
+// CredentialBindings returns the binding of every credential of the vault
+// with id vaultID, key → host patterns (in one query); test a pattern
+// against one with service.CoveredBy.
+func CredentialBindings(ctx context.Context, st store.Store, vaultID string) (map[string][]string, error) {
+	ix, err := loadBindingPatterns(ctx, st, vaultID)
+	return ix.patterns, err
+}
+
 // CredentialBoundTo reports whether credential key of the vault with id
 // vaultID is bound to a pattern covering host pattern p, that is, whether
 // the proxy would send it to a service at p today. A credential that does
