@@ -73,6 +73,9 @@ type Proposal struct {
 	DecidedAt       *time.Time           `json:"decided_at,omitempty"`
 	DecidedBy       string               `json:"decided_by,omitempty"`
 	RejectionReason string               `json:"rejection_reason,omitempty"`
+	// Diff compares each change with the vault as it is now (pending
+	// proposals only).
+	Diff *ProposalDiff `json:"diff,omitempty"`
 }
 
 // ProposalList is GET /v1/proposals and GET /v1/admin/proposals.
