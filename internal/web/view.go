@@ -32,6 +32,21 @@ type proposalView struct {
 	Services        []serviceView
 	Credentials     []credView
 	NeedsInput      bool // some slot takes a value from the reviewer
+	HasDiff         bool // compared with the vault as it is now (pending only)
+	Warnings        []warnView
+	Conflicts       []string // what would make approval fail now
+}
+
+// warnView is one warning of the diff.
+type warnView struct {
+	Code, Message string
+}
+
+// fieldView is one field of a service before and after approval.
+type fieldView struct {
+	Name          string
+	Before, After []string
+	Changed       bool
 }
 
 type serviceView struct {
@@ -42,6 +57,9 @@ type serviceView struct {
 	Disabled bool
 	Keys     []string
 	Subs     []subView
+	Change   string // from the diff: add, update, unchanged or remove
+	Fields   []fieldView
+	Warnings []string
 }
 
 type subView struct {
@@ -60,6 +78,8 @@ type credView struct {
 	Input              bool // the reviewer may type a value
 	Required           bool // … and must
 	OAuth              *apitype.OAuthConfig
+	Change             string // from the diff: add, replace or delete
+	Warnings           []string
 }
 
 // timeFmt is how pages show times (always UTC).
@@ -118,7 +138,47 @@ func newProposalView(p apitype.Proposal) *proposalView {
 		v.NeedsInput = v.NeedsInput || cv.Input
 		v.Credentials = append(v.Credentials, cv)
 	}
+	if p.Diff != nil {
+		addDiff(v, p.Diff)
+	}
 	return v
+}
+
+// addDiff puts the broker's diff into the view: each change's fields and
+// warnings on its card, every warning at the top, conflicts apart.
+func addDiff(v *proposalView, d *apitype.ProposalDiff) {
+	v.HasDiff = true
+	for _, w := range d.Warnings {
+		if w.Code == apitype.WarnConflict {
+			v.Conflicts = append(v.Conflicts, w.Message)
+			continue
+		}
+		v.Warnings = append(v.Warnings, warnView{Code: w.Code, Message: w.Message})
+		for i := range v.Services {
+			if w.Service != "" && v.Services[i].Name == w.Service {
+				v.Services[i].Warnings = append(v.Services[i].Warnings, w.Message)
+			}
+		}
+		for i := range v.Credentials {
+			if w.Service == "" && w.Key != "" && v.Credentials[i].Key == w.Key {
+				v.Credentials[i].Warnings = append(v.Credentials[i].Warnings, w.Message)
+			}
+		}
+	}
+	for i, sc := range d.Services {
+		if i >= len(v.Services) {
+			break
+		}
+		v.Services[i].Change = sc.Change
+		for _, f := range sc.Fields {
+			v.Services[i].Fields = append(v.Services[i].Fields, fieldView{Name: f.Field, Before: f.Before, After: f.After, Changed: f.Changed})
+		}
+	}
+	for i, cc := range d.Credentials {
+		if i < len(v.Credentials) {
+			v.Credentials[i].Change = cc.Change
+		}
+	}
 }
 
 // newServiceView describes a service change, with the defaults and the
@@ -164,9 +224,72 @@ type listItem struct {
 	CreatedAt string
 	ExpiresAt string
 	Summary   string
+	Changes   []string // one line per change, from the diff
+	Warnings  []warnView
 }
 
 func newListItem(p apitype.Proposal) listItem {
+	it := listItem{ID: p.ID, Status: p.Status, Vault: p.Vault, CreatedBy: p.CreatedBy,
+		CreatedAt: fmtTime(p.CreatedAt), ExpiresAt: fmtTime(p.ExpiresAt)}
+	if p.Diff != nil {
+		it.Changes = diffLines(p.Diff, p.Services)
+		for _, w := range p.Diff.Warnings {
+			it.Warnings = append(it.Warnings, warnView{Code: w.Code, Message: w.Message})
+		}
+		return it
+	}
+	it.Summary = summary(p)
+	return it
+}
+
+// diffLines is a diff in one line per change: what changes, before → after.
+func diffLines(d *apitype.ProposalDiff, svcs []apitype.ProposalService) []string {
+	var out []string
+	for i, sc := range d.Services {
+		host := ""
+		if i < len(svcs) {
+			host = svcs[i].Host
+		}
+		switch sc.Change {
+		case "add":
+			out = append(out, "add service "+sc.Name+" ("+host+")")
+		case "remove":
+			out = append(out, "remove service "+sc.Name)
+		case "unchanged":
+			out = append(out, "service "+sc.Name+": no change")
+		default:
+			var fs []string
+			for _, f := range sc.Fields {
+				if f.Changed {
+					fs = append(fs, f.Field+" "+orNone(f.Before)+" → "+orNone(f.After))
+				}
+			}
+			out = append(out, "update service "+sc.Name+": "+strings.Join(fs, "; "))
+		}
+	}
+	for _, cc := range d.Credentials {
+		switch cc.Change {
+		case "replace":
+			out = append(out, "replace the value of "+cc.Key)
+		case "delete":
+			out = append(out, "delete credential "+cc.Key)
+		default:
+			out = append(out, "add credential "+cc.Key)
+		}
+	}
+	return out
+}
+
+// orNone joins a field's lines, or says it is empty.
+func orNone(ls []string) string {
+	if len(ls) == 0 {
+		return "none"
+	}
+	return strings.Join(ls, ", ")
+}
+
+// summary is a proposal's changes on one line, without a diff.
+func summary(p apitype.Proposal) string {
 	var parts []string
 	for _, s := range p.Services {
 		parts = append(parts, s.Action+" service "+firstNonEmpty(s.Name, s.Host))
@@ -178,8 +301,7 @@ func newListItem(p apitype.Proposal) listItem {
 	if r := []rune(sum); len(r) > 160 {
 		sum = string(r[:159]) + "…"
 	}
-	return listItem{ID: p.ID, Status: p.Status, Vault: p.Vault, CreatedBy: p.CreatedBy,
-		CreatedAt: fmtTime(p.CreatedAt), ExpiresAt: fmtTime(p.ExpiresAt), Summary: sum}
+	return sum
 }
 
 func firstNonEmpty(xs ...string) string {
