@@ -116,8 +116,8 @@ func TestProposalDiff(t *testing.T) {
 			state: pdState(t, keys, llm),
 			services: []apitype.ProposalService{pdSet(apitype.Service{Name: "llm", Host: "api.openai.com", Auth: apitype.ServiceAuth{Type: "bearer", Token: "LLM_API_KEY"},
 				Substitutions: []apitype.Substitution{{Key: "OTHER_KEY", Placeholder: "__OTHER__"}}})},
-			change: "update",
-			fields: []pdField{{"credentials used", "LLM_API_KEY", "LLM_API_KEY | OTHER_KEY"}, {"substitutions", "", "__OTHER__ → OTHER_KEY in path, query"}},
+			change:   "update",
+			fields:   []pdField{{"credentials used", "LLM_API_KEY", "LLM_API_KEY | OTHER_KEY"}, {"substitutions", "", "__OTHER__ → OTHER_KEY in path, query"}},
 			warnings: []string{"new_host: OTHER_KEY would be sent to a host it has never been sent to: api.openai.com (service llm)"},
 		},
 		{

@@ -397,6 +397,7 @@ overrides it. The changes are shown and confirmed first unless --yes.
 				for _, l := range plan {
 					fmt.Fprintln(a.errOut, "  "+l)
 				}
+				writeProposalWarnings(a.errOut, p.Diff)
 				fmt.Fprint(a.errOut, "Apply these changes? [y/N]: ")
 				ans, err := a.line()
 				if err != nil {
@@ -759,7 +760,15 @@ func propChanges(p apitype.Proposal) string {
 		}
 		parts = append(parts, verb+" "+c.Key)
 	}
-	return propClean(strings.Join(parts, ", "))
+	out := strings.Join(parts, ", ")
+	if p.Diff != nil {
+		if n := len(p.Diff.Warnings); n == 1 {
+			out += " — !! 1 warning (see show)"
+		} else if n > 1 {
+			out += " — !! " + strconv.Itoa(n) + " warnings (see show)"
+		}
+	}
+	return propClean(out)
 }
 
 func propServiceRef(s apitype.ProposalService) string {
@@ -824,9 +833,18 @@ func writeProposalText(w io.Writer, p apitype.Proposal) {
 	if p.Message != "" {
 		fmt.Fprintf(w, "  message for the developer:\n%s\n", propIndent(propClean(p.Message), "    "))
 	}
+	writeProposalWarnings(w, p.Diff)
 	if len(p.Services) > 0 {
 		fmt.Fprintln(w, "  services:")
-		for _, s := range p.Services {
+		for i, s := range p.Services {
+			var sc *apitype.ServiceChange
+			if p.Diff != nil && i < len(p.Diff.Services) {
+				sc = &p.Diff.Services[i]
+			}
+			if sc != nil {
+				writeServiceChange(w, s, *sc)
+				continue
+			}
 			if s.Action == "delete" {
 				fmt.Fprintf(w, "    remove %s\n", propServiceRef(s))
 				continue
@@ -847,9 +865,10 @@ func writeProposalText(w io.Writer, p apitype.Proposal) {
 	}
 	if len(p.Credentials) > 0 {
 		fmt.Fprintln(w, "  credentials:")
-		for _, c := range p.Credentials {
+		for i, c := range p.Credentials {
 			if c.Action == "delete" {
 				fmt.Fprintf(w, "    delete %s\n", propClean(c.Key))
+				writeKeyWarnings(w, p.Diff, c.Key)
 				continue
 			}
 			typ := c.Type
@@ -857,10 +876,14 @@ func writeProposalText(w io.Writer, p apitype.Proposal) {
 				typ = "static"
 			}
 			line := "    set    " + propClean(c.Key) + " (" + propClean(typ) + ")"
+			if p.Diff != nil && i < len(p.Diff.Credentials) && p.Diff.Credentials[i].Change == "add" {
+				line += ", new credential"
+			}
 			if c.Description != "" {
 				line += " — " + propClean(propOneLine(c.Description))
 			}
 			fmt.Fprintln(w, line)
+			writeKeyWarnings(w, p.Diff, c.Key)
 			if c.Obtain != "" {
 				fmt.Fprintf(w, "           get it at: %s\n", propClean(propOneLine(c.Obtain)))
 			}
@@ -885,6 +908,94 @@ func writeProposalText(w io.Writer, p apitype.Proposal) {
 	if p.RejectionReason != "" {
 		fmt.Fprintf(w, "  reason:    %s\n", propClean(propOneLine(p.RejectionReason)))
 	}
+}
+
+// writeProposalWarnings prints what a reviewer must not miss, from the
+// broker's diff: conflicts (approving now would fail), then the warnings.
+func writeProposalWarnings(w io.Writer, d *apitype.ProposalDiff) {
+	if d == nil {
+		return
+	}
+	var conflicts, warns []string
+	for _, x := range d.Warnings {
+		if x.Code == apitype.WarnConflict {
+			conflicts = append(conflicts, x.Message)
+		} else {
+			warns = append(warns, x.Message)
+		}
+	}
+	if len(conflicts) > 0 {
+		fmt.Fprintln(w, "  CONFLICT — approving now would fail (nothing would change):")
+		for _, m := range conflicts {
+			fmt.Fprintf(w, "    !! %s\n", propClean(propOneLine(m)))
+		}
+	}
+	if len(warns) > 0 {
+		fmt.Fprintln(w, "  WARNING — check before approving:")
+		for _, m := range warns {
+			fmt.Fprintf(w, "    !! %s\n", propClean(propOneLine(m)))
+		}
+	}
+}
+
+// writeKeyWarnings prints the warnings about credential key itself under
+// its slot.
+func writeKeyWarnings(w io.Writer, d *apitype.ProposalDiff, key string) {
+	if d == nil {
+		return
+	}
+	for _, x := range d.Warnings {
+		if x.Key == key && x.Service == "" && x.Code != apitype.WarnConflict {
+			fmt.Fprintf(w, "           !! %s\n", propClean(propOneLine(x.Message)))
+		}
+	}
+}
+
+// writeServiceChange prints one service of a proposal as the broker
+// compared it with the vault: each field now → after approval.
+func writeServiceChange(w io.Writer, s apitype.ProposalService, sc apitype.ServiceChange) {
+	verb := map[string]string{"add": "add", "update": "update", "remove": "remove", "unchanged": "keep"}[sc.Change]
+	if verb == "" {
+		verb = propClean(sc.Change)
+	}
+	head := fmt.Sprintf("    %-6s %s", verb, propServiceRef(s))
+	if s.Action == "set" {
+		head += ", auth " + propAuthDesc(s.Auth)
+	}
+	if sc.Change == "unchanged" {
+		if s.Action == "delete" {
+			head += " (already gone: nothing to remove)"
+		} else {
+			head += " (no change)"
+		}
+	}
+	fmt.Fprintln(w, head)
+	for _, f := range sc.Fields {
+		var val string
+		switch {
+		case sc.Change == "add":
+			val = propList(f.After)
+		case sc.Change == "remove":
+			val = propList(f.Before)
+		case f.Changed:
+			val = propList(f.Before) + " → " + propList(f.After)
+		default:
+			val = propList(f.After) + " (unchanged)"
+		}
+		mark := " "
+		if f.Changed && sc.Change == "update" {
+			mark = "*"
+		}
+		fmt.Fprintf(w, "         %s %-17s %s\n", mark, propClean(f.Field)+":", val)
+	}
+}
+
+// propList joins a field's lines for one terminal line.
+func propList(ls []string) string {
+	if len(ls) == 0 {
+		return "none"
+	}
+	return propClean(propOneLine(strings.Join(ls, ", ")))
 }
 
 // propClean replaces control characters (terminal escapes included) other than
