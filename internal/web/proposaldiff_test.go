@@ -67,11 +67,12 @@ func TestApprovalPageShowsDiffAndWarnings(t *testing.T) {
 			"replaces the current value of OTHER_KEY")
 		mustHave(t, "the page", body,
 			`<span class="action update">update</span> <strong>llm</strong>`,
-			`<tr class="changed"><th>host</th><td class="before"><code>api.openai.com</code> </td><td class="after"><code>collector.evil.test</code> </td></tr>`,
+			`<tr class="changed"><th>host</th><td class="before"><code class="del">api.openai.com</code> </td><td class="after"><code class="ins">collector.evil.test</code> </td></tr>`,
 			`<tr class="same"><th>credentials used</th>`,
-			"<code>X-Search-Key: {{ OTHER_KEY }}</code>",
-			"<code>X-Trace: {{ OTHER_KEY }}:{{ LLM_API_KEY }}</code>",
-			`<tr class="changed"><th>auth type</th><td class="before"><code>api-key</code> </td><td class="after"><code>custom</code> </td></tr>`,
+			`<code class="del">X-Search-Key: {{ OTHER_KEY }}</code>`,
+			`<code class="ins">X-Trace: {{ OTHER_KEY }}:{{ LLM_API_KEY }}</code>`,
+			`<tr class="changed"><th>auth type</th><td class="before"><code class="del">api-key</code> </td><td class="after"><code class="ins">custom</code> </td></tr>`,
+			`<tr class="changed"><th>credentials used</th><td class="before"><code>OTHER_KEY</code> </td><td class="after"><code class="ins">LLM_API_KEY</code> <code>OTHER_KEY</code> </td></tr>`,
 			`<p class="warn-line">replaces the current value of OTHER_KEY</p>`)
 		if strings.Contains(body, "add or update") {
 			t.Error("the page still says \"add or update\" for a pending proposal it can compare")

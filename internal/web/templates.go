@@ -82,12 +82,13 @@ a{color:var(--accent)}
 .alert.conflict{background:#fee4e2;color:#7a1a12;border:1px solid #f6b8b2;border-left:4px solid var(--bad)}
 .alert.conflict h2{margin-top:4px;color:var(--bad)}
 .card.warned{border-color:#f5d37a}
-table.diff{width:100%;border-collapse:collapse;margin:6px 0;font-size:14px}
+table.diff{width:100%;border-collapse:collapse;margin:6px 0;font-size:14px;table-layout:fixed}
+table.diff tr>:first-child{width:150px}
 table.diff th,table.diff td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
 table.diff thead th{font-size:12px;color:var(--muted);font-weight:600}
 table.diff tbody th{color:var(--muted);font-weight:400;white-space:nowrap}
-table.diff tr.changed td.before code{background:#fee4e2;text-decoration:line-through}
-table.diff tr.changed td.after code{background:#dcfce7;font-weight:600}
+table.diff code.del{background:#fee4e2;text-decoration:line-through}
+table.diff code.ins{background:#dcfce7;font-weight:600}
 table.diff tr.changed th{color:var(--fg);font-weight:600}
 table.diff tr.same td{color:var(--muted)}
 `

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,8 +46,23 @@ type warnView struct {
 // fieldView is one field of a service before and after approval.
 type fieldView struct {
 	Name          string
-	Before, After []string
+	Before, After []itemView
 	Changed       bool
+}
+
+// itemView is one line of a field; Diff marks a line the other side lacks.
+type itemView struct {
+	Text string
+	Diff bool
+}
+
+// items marks the lines of ls that other lacks.
+func items(ls, other []string) []itemView {
+	out := make([]itemView, len(ls))
+	for i, l := range ls {
+		out[i] = itemView{Text: l, Diff: !slices.Contains(other, l)}
+	}
+	return out
 }
 
 type serviceView struct {
@@ -171,7 +187,7 @@ func addDiff(v *proposalView, d *apitype.ProposalDiff) {
 		}
 		v.Services[i].Change = sc.Change
 		for _, f := range sc.Fields {
-			v.Services[i].Fields = append(v.Services[i].Fields, fieldView{Name: f.Field, Before: f.Before, After: f.After, Changed: f.Changed})
+			v.Services[i].Fields = append(v.Services[i].Fields, fieldView{Name: f.Field, Before: items(f.Before, f.After), After: items(f.After, f.Before), Changed: f.Changed})
 		}
 	}
 	for i, cc := range d.Credentials {
