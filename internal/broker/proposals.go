@@ -208,6 +208,7 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 	hash := token.Hash(tok)
 	var out apitype.ProposalCreated
 	var vault model.Vault
+	var diff *apitype.ProposalDiff
 	err = b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, name, policy.RaiseProposal)
 		if err != nil {
@@ -225,6 +226,7 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 		if err := validateProposal(&in, cur, have); err != nil {
 			return err
 		}
+		diff = proposalDiff(vaultState{services: cur, keys: have}, in.Services, in.Credentials)
 		now := b.now()
 		n, err := tx.Proposals().CountPending(ctx, v.ID, now)
 		if err != nil {
@@ -265,7 +267,7 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 		return nil
 	})
 	if err == nil {
-		b.notifyProposal(a, vault, in, out)
+		b.notifyProposal(a, vault, in, out, diff)
 	}
 	return out, err
 }
