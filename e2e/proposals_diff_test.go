@@ -86,3 +86,29 @@ func TestProposalsCLIShowDiff(t *testing.T) {
 		`approving would leave service "other-llm" without its credential LLM_API_KEY`)
 	pcNoSecrets(t, s, []string{out}, "sk-pd-llm-5e1c", "pd-other-93b0")
 }
+
+// TestProposalsCLIReviewRefusesAStaleDiff: in one `review`, approving the
+// first proposal changes what the second would do; the second approval is
+// refused (it would apply something other than what was shown) and stays
+// pending, with the next step named.
+func TestProposalsCLIReviewRefusesAStaleDiff(t *testing.T) {
+	t.Parallel()
+	s, owner := ctStart(t)
+	pdSeed(t, owner)
+	tok := ctAgentToken(t, owner, "bot", "--vault", "default:proxy")
+	first := pcPropose(t, s.url, tok, map[string]any{"services": []any{
+		map[string]any{"action": "set", "name": "llm", "host": "api.llm-gateway.example", "auth": map[string]any{"type": "bearer", "token": "LLM_API_KEY"}}}})
+	second := pcPropose(t, s.url, tok, map[string]any{"services": []any{
+		map[string]any{"action": "set", "name": "llm", "host": "api.openai.com", "auth": map[string]any{"type": "bearer", "token": "LLM_API_KEY"},
+			"substitutions": []any{map[string]any{"key": "LLM_API_KEY", "placeholder": "__LLM__"}}}}})
+	out := owner.ok("a\na\n", "vault", "proposal", "review")
+	mustContain(t, "review", out, "Proposal "+pcID(first.ID)+" approved",
+		"Could not approve proposal "+pcID(second.ID), "no longer what you saw", "vault proposal show "+pcID(second.ID), "1 failed")
+	if got := pcPoll(t, s.url, tok, second.ID).Status; got != "pending" {
+		t.Fatalf("the refused proposal is %s, want pending", got)
+	}
+	// Shown again, the second now says it moves the key back.
+	mustContain(t, "show after the refusal", owner.ok("", "vault", "proposal", "show", pcID(second.ID)),
+		"* host:             api.llm-gateway.example → api.openai.com",
+		"!! LLM_API_KEY would be sent to a host it has never been sent to: api.openai.com (service llm)")
+}

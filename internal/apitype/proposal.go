@@ -87,6 +87,10 @@ type ProposalList struct {
 // for the credential slots (overriding any the agent supplied).
 type ApproveProposalRequest struct {
 	Credentials map[string]string `json:"credentials,omitempty"`
+	// Diff is the fingerprint of the diff the reviewer saw (optional).
+	// When set, approval is refused with 409 proposal_changed if the vault
+	// changed since in a way that changes the diff.
+	Diff string `json:"diff,omitempty"`
 }
 
 // RejectProposalRequest is POST /v1/admin/proposals/{id}/reject.

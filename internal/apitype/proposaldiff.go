@@ -10,6 +10,9 @@ type ProposalDiff struct {
 	// Warnings are what a reviewer must not miss, in the order of the
 	// changes, conflicts last.
 	Warnings []ProposalWarning `json:"warnings"`
+	// Fingerprint identifies this diff. Sent back with an approval, it
+	// makes the broker refuse if the diff is no longer what was shown.
+	Fingerprint string `json:"fingerprint"`
 }
 
 // ServiceChange is one service of the proposal, field by field.

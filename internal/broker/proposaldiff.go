@@ -2,11 +2,15 @@ package broker
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/service"
 	"github.com/agent-vault/agent-vault/internal/store"
@@ -138,7 +142,22 @@ func proposalDiff(st vaultState, svcs []apitype.ProposalService, creds []apitype
 	if err := dryRunApproval(st, svcs, creds); err != nil {
 		warn(apitype.ProposalWarning{Code: apitype.WarnConflict, Message: errMessage(err)})
 	}
+	body, _ := json.Marshal(d)
+	sum := sha256.Sum256(body)
+	d.Fingerprint = hex.EncodeToString(sum[:16])
 	return d
+}
+
+// checkDiffShown refuses an approval whose reviewer saw a diff other than
+// the one approving would apply now (fingerprint "" skips the check).
+func checkDiffShown(st vaultState, view apitype.Proposal, fingerprint string) error {
+	if fingerprint == "" {
+		return nil
+	}
+	if proposalDiff(st, view.Services, view.Credentials).Fingerprint != fingerprint {
+		return errs.Conflict("the vault changed since proposal %d was shown to you, so what it changes is no longer what you saw: nothing was changed; review it again", view.ID).WithCode("proposal_changed")
+	}
+	return nil
 }
 
 // dryRunApproval runs the checks approval runs (applyProposal) on the

@@ -297,3 +297,39 @@ func TestProposalDiffConflictMatchesApproval(t *testing.T) {
 		t.Errorf("computing the diff changed the state: %+v", st.services)
 	}
 }
+
+// TestApprovalMustMatchTheDiffShown: an approval carrying the fingerprint
+// of the diff its reviewer saw is refused once the vault changed so that
+// the diff differs (here: the credential's current host went away, so the
+// move is no longer a move); the same state gives the same fingerprint.
+func TestApprovalMustMatchTheDiffShown(t *testing.T) {
+	llm := pdBearer("llm", "api.openai.com", "LLM_API_KEY")
+	view := apitype.Proposal{ID: 7, Services: []apitype.ProposalService{pdSet(pdBearer("llm", "collector.evil.test", "LLM_API_KEY"))}}
+	shown := pdState(t, []string{"LLM_API_KEY"}, llm)
+	fp := proposalDiff(shown, view.Services, view.Credentials).Fingerprint
+	if len(fp) != 32 {
+		t.Fatalf("fingerprint %q", fp)
+	}
+	cases := []struct {
+		name  string
+		st    vaultState
+		fp    string
+		wantE bool
+	}{
+		{"the state shown", pdState(t, []string{"LLM_API_KEY"}, llm), fp, false},
+		{"no fingerprint: no check", pdState(t, []string{"LLM_API_KEY", "NEW"}), "", false},
+		{"another service changed too", pdState(t, []string{"LLM_API_KEY", "NEW"}, llm, pdBearer("other", "other.example", "NEW")), fp, false},
+		{"the service was changed since", pdState(t, []string{"LLM_API_KEY"}, pdBearer("llm", "api.openai.com/v1/*", "LLM_API_KEY")), fp, true},
+		{"the credential was deleted since", pdState(t, nil), fp, true},
+		{"a forged fingerprint", shown, "00000000000000000000000000000000", true},
+	}
+	for _, c := range cases {
+		err := checkDiffShown(c.st, view, c.fp)
+		if (err != nil) != c.wantE {
+			t.Errorf("%s: err = %v, want error %v", c.name, err, c.wantE)
+		}
+		if err != nil && !strings.Contains(err.Error(), "review it again") {
+			t.Errorf("%s: message %q does not say what to do", c.name, err)
+		}
+	}
+}

@@ -485,6 +485,15 @@ func (b *Broker) ApproveProposal(ctx context.Context, a Actor, id int64, in apit
 			return err
 		}
 		view := b.proposalView(p)
+		if in.Diff != "" {
+			st, err := loadVaultState(ctx, tx, p.VaultID)
+			if err != nil {
+				return err
+			}
+			if err := checkDiffShown(st, view, in.Diff); err != nil {
+				return err
+			}
+		}
 		for k := range in.Credentials {
 			found := false
 			for _, c := range view.Credentials {

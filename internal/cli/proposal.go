@@ -75,6 +75,8 @@ func proposalErr(err error, id int64) error {
 		return fmt.Errorf("%s: list the proposals you can review with `agent-vault vault proposal list`", msg)
 	case e.Status == http.StatusForbidden:
 		return fmt.Errorf("%s: reviewing proposals needs a user login with the member role or higher in the vault (ask a vault admin: `agent-vault vault user set-role`)", msg)
+	case e.Status == http.StatusConflict && e.Body.Code == "proposal_changed":
+		return fmt.Errorf("%s: see it again with `agent-vault vault proposal show %d`", msg, id)
 	case e.Status == http.StatusConflict && strings.HasPrefix(e.Body.Code, "proposal_"):
 		return fmt.Errorf("%s: nothing to do (see it with `agent-vault vault proposal show %d`; the agent can raise a new one)", msg, id)
 	case e.Status == http.StatusConflict && len(e.Body.Candidates) > 0:
@@ -407,7 +409,7 @@ overrides it. The changes are shown and confirmed first unless --yes.
 					return errors.New("not approved: nothing was changed")
 				}
 			}
-			out, err := c.ApproveProposal(cmd.Context(), id, values)
+			out, err := c.ApproveShownProposal(cmd.Context(), id, values, propFingerprint(p))
 			if err != nil {
 				return proposalErr(err, id)
 			}
@@ -535,6 +537,15 @@ func (a *app) proposalSlotValues(p apitype.Proposal, given map[string]string, as
 	return values, plan, nil
 }
 
+// propFingerprint is the fingerprint of the diff shown for p, sent with the
+// approval so that it applies only what was shown.
+func propFingerprint(p apitype.Proposal) string {
+	if p.Diff == nil {
+		return ""
+	}
+	return p.Diff.Fingerprint
+}
+
 // propYes reads a y/n answer; empty means def.
 func propYes(ans string, def bool) bool {
 	switch strings.ToLower(strings.TrimSpace(ans)) {
@@ -645,7 +656,7 @@ values and reasons are read from it one line each, in that order.`,
 					if err != nil {
 						return fmt.Errorf("%v; stopped the review (approved %v, rejected %v so far)", err, sum.Approved, sum.Rejected)
 					}
-					out, err := c.ApproveProposal(cmd.Context(), p.ID, values)
+					out, err := c.ApproveShownProposal(cmd.Context(), p.ID, values, propFingerprint(p))
 					if err != nil {
 						err = proposalErr(err, p.ID)
 						sum.Failed = append(sum.Failed, propReviewFailed{ID: p.ID, Error: err.Error()})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"html"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -152,5 +154,50 @@ func mustHave(t *testing.T, what, s string, wants ...string) {
 		if !strings.Contains(s, w) {
 			t.Errorf("%s lacks %q:\n%s", what, w, s)
 		}
+	}
+}
+
+var diffRE = regexp.MustCompile(`name="diff" value="([0-9a-f]{32})"`)
+
+// TestAllowAppliesOnlyTheDiffShown: the page posts back the fingerprint of
+// the diff it showed; if the vault changed since so that the proposal now
+// changes something else, Allow changes nothing and the page shows the
+// new diff to review.
+func TestAllowAppliesOnlyTheDiffShown(t *testing.T) {
+	e := newEnv(t, "")
+	e.seedLLM()
+	id, path := e.propose(apitype.CreateProposalRequest{Services: []apitype.ProposalService{
+		{Action: "set", Name: "llm", Host: "api.openai.com", Auth: &apitype.ServiceAuth{Type: "bearer", Token: "LLM_API_KEY"},
+			Substitutions: []apitype.Substitution{{Key: "LLM_API_KEY", Placeholder: "__LLM__"}}},
+	}})
+	b := e.browser()
+	b.loggedIn(path)
+	p := b.get(path)
+	m := diffRE.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("the approve form carries no diff fingerprint:\n%s", p.body)
+	}
+	shown := m[1]
+	// Meanwhile llm moves to another host: the proposal would now move it back.
+	if _, err := e.b.UpsertServices(context.Background(), e.owner, "default", apitype.ServiceList{Services: []apitype.Service{
+		{Name: "llm", Host: "api.llm-proxy.example", Auth: apitype.ServiceAuth{Type: "bearer", Token: "LLM_API_KEY"}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	p = b.post(path, url.Values{"action": {"approve"}, "csrf": {b.csrf()}, "diff": {shown}})
+	if p.status != http.StatusConflict || !strings.Contains(p.body, "no longer what you saw") {
+		t.Fatalf("Allow after the vault changed: %d\n%s", p.status, p.body)
+	}
+	if st := e.proposal(id).Status; st != "pending" {
+		t.Fatalf("status %s after a refused Allow", st)
+	}
+	body := html.UnescapeString(p.body)
+	mustHave(t, "the page after the refusal", body, "LLM_API_KEY would be sent to a host it has never been sent to: api.openai.com (service llm)")
+	fresh := diffRE.FindStringSubmatch(p.body)
+	if fresh == nil || fresh[1] == shown {
+		t.Fatalf("the page after the refusal carries fingerprint %v, want a new one", fresh)
+	}
+	if p = b.post(path, url.Values{"action": {"approve"}, "csrf": {b.csrf()}, "diff": {fresh[1]}}); p.status != http.StatusOK {
+		t.Fatalf("Allow of the diff now shown: %d\n%s", p.status, p.body)
 	}
 }

@@ -32,8 +32,9 @@ type proposalView struct {
 	UserMessage     string
 	Services        []serviceView
 	Credentials     []credView
-	NeedsInput      bool // some slot takes a value from the reviewer
-	HasDiff         bool // compared with the vault as it is now (pending only)
+	NeedsInput      bool   // some slot takes a value from the reviewer
+	HasDiff         bool   // compared with the vault as it is now (pending only)
+	Fingerprint     string // of the diff shown, posted back with Allow
 	Warnings        []warnView
 	Conflicts       []string // what would make approval fail now
 }
@@ -164,6 +165,7 @@ func newProposalView(p apitype.Proposal) *proposalView {
 // warnings on its card, every warning at the top, conflicts apart.
 func addDiff(v *proposalView, d *apitype.ProposalDiff) {
 	v.HasDiff = true
+	v.Fingerprint = d.Fingerprint
 	for _, w := range d.Warnings {
 		if w.Code == apitype.WarnConflict {
 			v.Conflicts = append(v.Conflicts, w.Message)
