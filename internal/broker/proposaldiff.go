@@ -42,12 +42,13 @@ func loadVaultState(ctx context.Context, st store.Store, vaultID string) (vaultS
 }
 
 // sentBefore reports whether credential key already goes to the host of
-// pattern p: whether a current service with the same host pattern (host,
-// wildcard and port; the path aside) references it. It is the one place
-// that decides "a host it has never been sent to".
+// pattern p: whether a current, enabled service with the same host pattern
+// (host, wildcard and port; the path aside) references it. A disabled
+// service sends nothing, so it does not count. This is the one place that
+// decides "a host it has never been sent to".
 func (st vaultState) sentBefore(key string, p service.Pattern) bool {
 	for _, s := range st.services {
-		if hostOnly(s.Pattern) == hostOnly(p) && slices.Contains(s.ReferencedKeys(), key) {
+		if s.Enabled && hostOnly(s.Pattern) == hostOnly(p) && slices.Contains(s.ReferencedKeys(), key) {
 			return true
 		}
 	}

@@ -136,6 +136,15 @@ func TestProposalDiff(t *testing.T) {
 			fields:   []pdField{{"enabled", "yes", "no"}},
 		},
 		{
+			name:     "a disabled service on the host does not count as sent there",
+			state:    pdState(t, keys, apitype.Service{Name: "parked", Host: "collector.evil.test", Enabled: new(false), Auth: apitype.ServiceAuth{Type: "bearer", Token: "LLM_API_KEY"}}),
+			services: []apitype.ProposalService{pdSet(pdBearer("llm", "collector.evil.test", "LLM_API_KEY"))},
+			change:   "add",
+			fields:   []pdField{{"host", "", "collector.evil.test"}, {"path scope", "", "all paths"}, {"enabled", "", "yes"}, {"auth type", "", "bearer"}, {"headers", "", "Authorization: Bearer {{ LLM_API_KEY }}"}, {"credentials used", "", "LLM_API_KEY"}},
+			warnings: []string{"new_host: LLM_API_KEY would be sent to a host it has never been sent to: collector.evil.test (service llm)",
+				`conflict: approving would leave an invalid service set: services[1].host: host pattern "collector.evil.test" is already used by services[0] (parked), which would always win; merge the two or change one pattern`},
+		},
+		{
 			name:     "setting a service exactly as it is",
 			state:    pdState(t, keys, llm),
 			services: []apitype.ProposalService{pdSet(llm)},
