@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
@@ -26,6 +28,9 @@ func TestProposalsDiffOnEveryView(t *testing.T) {
 		}
 		if s := p.Diff.Services; len(s) != 1 || s[0].Change != "update" || s[0].Fields[0].Field != "host" || !s[0].Fields[0].Changed {
 			t.Errorf("%s: service changes = %+v", who, s)
+		}
+		if js, _ := json.Marshal(p); strings.Contains(string(js), val) {
+			t.Errorf("%s: the proposal's JSON holds the credential value", who)
 		}
 	}
 	p, err := f.bot.Proposal(cbg, moving.ID)
