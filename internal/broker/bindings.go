@@ -217,13 +217,6 @@ func bindingOf(ctx context.Context, st store.Store, v model.Vault, key string) (
 	return apitype.CredentialBinding{Vault: v.Name, Key: key, AllowedHosts: nonNil(ix.patterns[key])}, nil
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
 // bindTarget loads the vault and checks the credential exists, for a
 // user's bind or unbind.
 func (b *Broker) bindTarget(ctx context.Context, tx store.Store, a Actor, in apitype.BindCredentialRequest) (model.Vault, error) {

@@ -226,7 +226,11 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 		if err := validateProposal(&in, cur, have); err != nil {
 			return err
 		}
-		diff = proposalDiff(vaultState{services: cur, keys: have}, in.Services, in.Credentials)
+		bindings, err := CredentialBindings(ctx, tx, v.ID)
+		if err != nil {
+			return err
+		}
+		diff = proposalDiff(vaultState{services: cur, keys: have, bindings: bindings}, in.Services, in.Credentials)
 		now := b.now()
 		n, err := tx.Proposals().CountPending(ctx, v.ID, now)
 		if err != nil {

