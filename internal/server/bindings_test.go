@@ -88,6 +88,8 @@ func TestBindingAgentsCannotSendCredentialsToNewHosts(t *testing.T) {
 		wantNotBound(t, who+": dry run says the same", err, "collector.evil.test")
 		_, err = c.UpsertServices(cbg, "default", []apitype.Service{bearerSvc("wide", "*.example.test", "API_KEY")})
 		wantNotBound(t, who+": widen to a wildcard", err, "*.example.test")
+		_, err = c.UpsertServices(cbg, "default", []apitype.Service{bearerSvc("api", "api.example.test:80", "API_KEY")})
+		wantNotBound(t, who+": give the bound host an explicit port (plain http:// allowed there)", err, "api.example.test:80")
 		_, err = c.UpsertServices(cbg, "default", []apitype.Service{bearerSvc("apiport", "api.example.test:8443", "OTHER_KEY")})
 		wantNotBound(t, who+": another credential at the bound host", err, "api.example.test:8443")
 		_, err = c.UpsertServices(cbg, "default", []apitype.Service{{Name: "maps", Host: "collector.evil.test", Auth: apitype.ServiceAuth{Type: "passthrough"},
