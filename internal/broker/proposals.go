@@ -226,7 +226,11 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 		if err := validateProposal(&in, cur, have); err != nil {
 			return err
 		}
-		diff = proposalDiff(vaultState{services: cur, keys: have}, in.Services, in.Credentials)
+		bindings, err := CredentialBindings(ctx, tx, v.ID)
+		if err != nil {
+			return err
+		}
+		diff = proposalDiff(vaultState{services: cur, keys: have, bindings: bindings}, in.Services, in.Credentials)
 		now := b.now()
 		n, err := tx.Proposals().CountPending(ctx, v.ID, now)
 		if err != nil {
@@ -507,6 +511,9 @@ func (b *Broker) ApproveProposal(ctx context.Context, a Actor, id int64, in apit
 		if err != nil {
 			return err
 		}
+		if err := b.bindProposalServices(ctx, tx, a, p, view); err != nil {
+			return err
+		}
 		if err := tx.Proposals().Decide(ctx, id, model.ProposalApplied, a.Name(), "", b.now()); err != nil {
 			return decideErr(err, id)
 		}
@@ -554,7 +561,8 @@ func (b *Broker) applyProposal(ctx context.Context, tx store.Store, p model.Prop
 			if err != nil {
 				return nil, errs.Internal(err, "encrypting a credential")
 			}
-			if err := tx.Credentials().Put(ctx, model.Credential{VaultID: p.VaultID, Key: c.Key, Type: typ, Ciphertext: ct, CreatedAt: now, UpdatedAt: now}); err != nil {
+			if err := tx.Credentials().Put(ctx, model.Credential{VaultID: p.VaultID, Key: c.Key, Type: typ, Ciphertext: ct, CreatedAt: now, UpdatedAt: now,
+				WrittenBy: "proposal:" + strconv.FormatInt(p.ID, 10)}); err != nil {
 				return nil, internal(err, "saving a credential")
 			}
 			applied = append(applied, "set credential "+c.Key)

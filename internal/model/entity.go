@@ -164,6 +164,24 @@ type Credential struct {
 	Ciphertext []byte
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// WrittenBy is the principal that wrote the current value
+	// ("user:<id>", "agent:<id>" or "session:<id>"); "" for values stored
+	// before it was recorded, which count as written by a user.
+	WrittenBy string
+}
+
+// CredentialBinding is one host pattern a credential may be sent to. A
+// service injects a credential only where its host pattern is covered by
+// one of the credential's bindings (see docs/services-and-agents.md).
+type CredentialBinding struct {
+	VaultID string
+	Key     string
+	Pattern string // a host pattern in canonical form
+	// ByAgent marks a binding an agent (or vault session) made for a
+	// value it wrote itself; it lapses when the value is replaced.
+	ByAgent   bool
+	AddedBy   string // the principal, as in Credential.WrittenBy, or "upgrade"
+	CreatedAt time.Time
 }
 
 // ServiceSet is a vault's ordered services, stored as the API's JSON.

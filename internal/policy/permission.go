@@ -29,6 +29,7 @@ const (
 	ListCredentialKeys  Action = "vault.credential.list"
 	ReadCredentialValue Action = "vault.credential.read"
 	WriteCredential     Action = "vault.credential.write"
+	BindCredential      Action = "vault.credential.bind" // widen or narrow a credential's host binding
 	ReviewProposal      Action = "vault.proposal.review"
 	ManageServices      Action = "vault.service.manage"
 	AddAgentAsProxy     Action = "vault.agent.add-proxy"
@@ -72,6 +73,7 @@ var vaultActionMin = map[Action]model.VaultRole{
 	LeaveVault:          model.VaultProxy,
 	ReadCredentialValue: model.VaultMember,
 	WriteCredential:     model.VaultMember,
+	BindCredential:      model.VaultMember,
 	ReviewProposal:      model.VaultMember,
 	ManageServices:      model.VaultMember,
 	AddAgentAsProxy:     model.VaultMember,
@@ -105,6 +107,7 @@ var instanceActionMin = map[Action]model.InstanceRole{
 // agent it controls to member or admin.
 var userOnly = map[Action]bool{
 	ReadCredentialValue:   true,
+	BindCredential:        true,
 	ReviewProposal:        true,
 	ManageVaultUsers:      true,
 	AddAgentAnyRole:       true,

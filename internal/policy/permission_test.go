@@ -30,6 +30,8 @@ var specVaultMin = map[Action]model.VaultRole{
 	ReviewProposal:      model.VaultMember,
 	ManageServices:      model.VaultMember,
 	AddAgentAsProxy:     model.VaultMember,
+	// "only users widen a binding": member-level, never an agent.
+	BindCredential: model.VaultMember,
 	// "invite/remove users, set roles, add agents with any role,
 	// delete/rename vault, vault settings": admin only.
 	ManageVaultUsers:    model.VaultAdmin,
@@ -63,6 +65,8 @@ var specInstanceMin = map[Action]model.InstanceRole{
 var specAgentNever = map[Action]bool{
 	ReadCredentialValue: true,
 	ReviewProposal:      true,
+	// Only users widen (or narrow) a credential's host binding.
+	BindCredential: true,
 	// An "account" (me, password, sessions) is a human concept (§9 auth).
 	ManageOwnAccount: true,
 }
@@ -90,7 +94,7 @@ var codeStricterThanSpec = map[Action]bool{
 
 var allActions = []Action{
 	ProxyThroughVault, DiscoverVault, RaiseProposal, ListCredentialKeys,
-	ReadCredentialValue, WriteCredential, ReviewProposal, ManageServices,
+	ReadCredentialValue, WriteCredential, BindCredential, ReviewProposal, ManageServices,
 	AddAgentAsProxy, ViewVault, ManageVaultUsers, AddAgentAnyRole,
 	DeleteVault, RenameVault, ChangeVaultSettings, LeaveVault,
 	CreateVault, ListAllVaults, JoinAnyVault, DeleteAnyVault,

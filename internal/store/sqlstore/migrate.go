@@ -72,9 +72,18 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 // its own transaction together with its version row. It returns how many
 // it applied. A database newer than this binary is refused.
 func (db *DB) Migrate(ctx context.Context) (int, error) {
+	return db.migrateTo(ctx, 0)
+}
+
+// migrateTo is Migrate stopping after version upTo (0: the newest), so
+// that tests can build a database as an older release left it.
+func (db *DB) migrateTo(ctx context.Context, upTo int) (int, error) {
 	ms, err := migrationsOf(db.d)
 	if err != nil {
 		return 0, err
+	}
+	if upTo > 0 && upTo < len(ms) {
+		ms = ms[:upTo]
 	}
 	unlock, err := db.d.lockMigrations(ctx, db.sql)
 	if err != nil {
