@@ -1,0 +1,42 @@
+package broker
+
+import (
+	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/policy"
+)
+
+// Who a vault's people are — their email addresses — is kept from the
+// proxy role (policy.ViewMemberEmails): its holders are the agents the
+// vault serves, and a hostile agent would harvest addresses to phish the
+// very humans who approve its proposals. Such viewers get a 403 for the
+// member list and see hiddenPerson wherever a proposal names a user.
+
+// hiddenPerson stands for a user's email a viewer may not see.
+const hiddenPerson = "a user"
+
+// mayViewPeople reports whether a, with role vr in the vault, may see its
+// people's emails.
+func mayViewPeople(a Actor, vr model.VaultRole) bool {
+	return policy.Decide(a.subject(vr), policy.ViewMemberEmails).Allowed
+}
+
+// hideProposalPeople replaces the users' emails a proposal view names: a
+// user requester and the decider (always a user).
+func hideProposalPeople(p *apitype.Proposal) {
+	if p.CreatedByType == string(model.ActorUser) {
+		p.CreatedBy = hiddenPerson
+	}
+	if p.DecidedBy != "" {
+		p.DecidedBy = hiddenPerson
+	}
+}
+
+// proposalViewFor renders p for a, with role vr in its vault.
+func (b *Broker) proposalViewFor(p model.Proposal, a Actor, vr model.VaultRole) apitype.Proposal {
+	v := b.proposalView(p)
+	if !mayViewPeople(a, vr) {
+		hideProposalPeople(&v)
+	}
+	return v
+}
