@@ -196,8 +196,8 @@ func (b *Broker) RevokeInvite(ctx context.Context, a Actor, ref string) (apitype
 		if !policy.Decide(s, policy.ViewInvite).Allowed {
 			return errs.NotFound("invite not found: list invites with `agent-vault user invite list`")
 		}
-		if err := authorize(a, s.VaultRole, policy.RevokeInvite); err != nil {
-			return err
+		if d := policy.Decide(s, policy.RevokeInvite); !d.Allowed {
+			return errs.Forbidden("%s", d.Reason)
 		}
 		if s := inv.StatusAt(b.now()); s != model.InvitePending {
 			return errs.Conflict("invite is already %s", s)
