@@ -35,8 +35,8 @@ type Agent struct {
 	// agent:<name> as called now; "" when nobody does (owners only).
 	Owner     string     `json:"owner,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time    `json:"updated_at,omitzero"`
-	RevokedAt *time.Time   `json:"revoked_at,omitempty"`
+	UpdatedAt time.Time  `json:"updated_at,omitzero"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
 // AgentList is GET /v1/agents.

@@ -41,7 +41,9 @@ func TestMigrationOwnerIDsResolvesOnlyTheOriginalCreator(t *testing.T) {
 	if _, err := sqlstore.MigrateTo(ctx, db, v-1); err != nil {
 		t.Fatal(err)
 	}
-	at := func(h int) string { return t0.Add(time.Duration(h) * time.Hour).UTC().Format("2006-01-02T15:04:05.000000000Z") }
+	at := func(h int) string {
+		return t0.Add(time.Duration(h) * time.Hour).UTC().Format("2006-01-02T15:04:05.000000000Z")
+	}
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := db.SQL().ExecContext(ctx, db.Rebind(q), args...); err != nil {
