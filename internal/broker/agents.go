@@ -156,7 +156,11 @@ func (b *Broker) GetAgent(ctx context.Context, a Actor, name string) (apitype.Ag
 	if err != nil {
 		return apitype.Agent{}, err
 	}
-	return b.agentView(ctx, b.st, ag, true)
+	v, err := b.agentView(ctx, b.st, ag, true)
+	if a.Kind == model.ActorAgent {
+		hideAgentPeople(&v)
+	}
+	return v, err
 }
 
 // RevokeAgent disables an agent's token and ends the sessions it minted;

@@ -81,7 +81,7 @@ func (b *Broker) CreateInvite(ctx context.Context, a Actor, in apitype.InviteReq
 		}
 		for _, p := range pending {
 			if p.Email == email && p.StatusAt(now) == model.InvitePending {
-				return errs.Conflict("%s already has a pending invite: revoke it first with `agent-vault user invite revoke %s`", email, p.ID).WithCode("invite_exists")
+				return errs.Conflict("%s already has a pending invite (%s): its sender, an admin of its vaults or an instance owner can revoke it with `agent-vault user invite revoke %s`", email, p.ID, p.ID).WithCode("invite_exists")
 			}
 		}
 		return internal(tx.Invites().Create(ctx, inv), "saving the invite")

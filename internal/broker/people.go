@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"strings"
+
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/policy"
@@ -39,4 +41,15 @@ func (b *Broker) proposalViewFor(p model.Proposal, a Actor, vr model.VaultRole) 
 		hideProposalPeople(&v)
 	}
 	return v
+}
+
+// hideAgentPeople replaces the users' emails an agent's detail names (its
+// owner, its creator) for an agent viewer: agents never learn who the
+// instance's people are outside a vault where they hold member or more.
+func hideAgentPeople(v *apitype.Agent) {
+	for _, f := range []*string{&v.Owner, &v.CreatedBy} {
+		if strings.Contains(*f, "@") {
+			*f = hiddenPerson
+		}
+	}
 }
