@@ -8,9 +8,10 @@
 -- created later is a newcomer who took the name, not the creator. Rows
 -- that resolve to nobody are owned by nobody (instance owners only); an
 -- invite without an inviter can no longer be accepted. See
--- docs/operations.md (upgrading).
+-- docs/operations.md (upgrading). The agent-to-agent reference is
+-- deferred so that a copy of the database can insert agents in any order.
 ALTER TABLE agents ADD COLUMN owner_user_id TEXT REFERENCES users(id) ON DELETE SET NULL;
-ALTER TABLE agents ADD COLUMN owner_agent_id TEXT REFERENCES agents(id) ON DELETE SET NULL;
+ALTER TABLE agents ADD COLUMN owner_agent_id TEXT REFERENCES agents(id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED;
 UPDATE agents SET owner_user_id = (
     SELECT u.id FROM users u WHERE u.email = agents.created_by AND u.created_at <= agents.created_at);
 UPDATE agents SET owner_agent_id = (
