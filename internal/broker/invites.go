@@ -81,6 +81,13 @@ func (b *Broker) CreateInvite(ctx context.Context, a Actor, in apitype.InviteReq
 		}
 		for _, p := range pending {
 			if p.Email == email && p.StatusAt(now) == model.InvitePending {
+				// One its sender could no longer back is void: it gives way.
+				if b.inviteStillBacked(ctx, tx, p) != nil {
+					if err := tx.Invites().Revoke(ctx, p.ID, now); err != nil {
+						return internal(err, "revoking a void invite")
+					}
+					continue
+				}
 				return errs.Conflict("%s already has a pending invite (%s): its sender, an admin of its vaults or an instance owner can revoke it with `agent-vault user invite revoke %s`", email, p.ID, p.ID).WithCode("invite_exists")
 			}
 		}

@@ -77,6 +77,12 @@ func TestInviteIsRecheckedAtAccept(t *testing.T) {
 			if _, err := f.e.anon().Login(cbg, apitype.Credentials{Email: "new@example.com", Password: "new-user-password"}); err == nil {
 				t.Error("a refused invite created the account")
 			}
+			// A fresh invite to the same address is not blocked by the void one.
+			again, err := f.own.CreateInvite(cbg, apitype.InviteRequest{Email: "new@example.com"})
+			mustOK(t, "invite the same address again", err)
+			f.keep(again.Token)
+			_, err = f.e.anon().AcceptInvite(cbg, again.Token, "new-user-password")
+			mustOK(t, "accept the fresh invite", err)
 		})
 	}
 }
