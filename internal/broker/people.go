@@ -34,15 +34,6 @@ func hideProposalPeople(p *apitype.Proposal) {
 	}
 }
 
-// proposalViewFor renders p for a, with role vr in its vault.
-func (b *Broker) proposalViewFor(p model.Proposal, a Actor, vr model.VaultRole) apitype.Proposal {
-	v := b.proposalView(p)
-	if !mayViewPeople(a, vr) {
-		hideProposalPeople(&v)
-	}
-	return v
-}
-
 // hideAgentPeople replaces the users' emails an agent's detail names (its
 // owner, its creator) for an agent viewer: agents never learn who the
 // instance's people are outside a vault where they hold member or more.
