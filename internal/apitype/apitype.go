@@ -94,10 +94,12 @@ type Me struct {
 	IsOwner   bool   `json:"is_owner"`
 }
 
-// AccountDeleted is DELETE /v1/auth/account.
+// AccountDeleted is DELETE /v1/auth/account. The agents the user owned
+// were revoked.
 type AccountDeleted struct {
-	Status string `json:"status"`
-	Email  string `json:"email"`
+	Status        string   `json:"status"`
+	Email         string   `json:"email"`
+	AgentsRevoked []string `json:"agents_revoked,omitempty"`
 }
 
 // Session is one entry of GET /v1/auth/sessions.

@@ -332,7 +332,15 @@ func (b *Broker) GetProposal(ctx context.Context, a Actor, id int64) (apitype.Pr
 	if err != nil {
 		return apitype.Proposal{}, err
 	}
-	return b.proposalWithDiff(ctx, p)
+	v, err := b.proposalWithDiff(ctx, p)
+	if err != nil {
+		return v, err
+	}
+	vr, err := b.roleIn(ctx, b.st, a, p.VaultID)
+	if !mayViewPeople(a, vr) {
+		hideProposalPeople(&v)
+	}
+	return v, err
 }
 
 // ListProposals lists a vault's proposals (chosen as for /discover).
@@ -342,11 +350,17 @@ func (b *Broker) ListProposals(ctx context.Context, a Actor, hint, status string
 	if err != nil {
 		return out, err
 	}
-	v, _, err := b.vaultAuthorized(ctx, b.st, a, name, policy.RaiseProposal)
+	v, vr, err := b.vaultAuthorized(ctx, b.st, a, name, policy.RaiseProposal)
 	if err != nil {
 		return out, err
 	}
-	return b.listProposals(ctx, []string{v.ID}, status)
+	out, err = b.listProposals(ctx, []string{v.ID}, status)
+	if !mayViewPeople(a, vr) {
+		for i := range out.Proposals {
+			hideProposalPeople(&out.Proposals[i])
+		}
+	}
+	return out, err
 }
 
 // listProposals lists proposals of the given vaults with a status filter
@@ -434,7 +448,10 @@ func (b *Broker) ApprovalDetails(ctx context.Context, tok string, id int64) (api
 	if !b.now().Before(p.ApprovalExpiresAt) {
 		return apitype.Proposal{}, errs.Gone("this approval link has expired: list pending proposals with `agent-vault vault proposal list`").WithCode("approval_expired")
 	}
-	return b.proposalWithDiff(ctx, p)
+	// The link goes to the requester, often an agent: it names no one.
+	v, err := b.proposalWithDiff(ctx, p)
+	hideProposalPeople(&v)
+	return v, err
 }
 
 // pendingForDecision loads a proposal a user is about to decide on.

@@ -75,16 +75,19 @@ func (s Session) ActiveAt(now time.Time) bool {
 
 // Invite is a pending invitation of a new user.
 type Invite struct {
-	ID         string
-	TokenHash  []byte
-	Email      string
-	Role       InstanceRole
-	Vaults     []InviteVault
-	CreatedBy  string // inviter's email, kept for display after the user is gone
-	CreatedAt  time.Time
-	ExpiresAt  time.Time
-	AcceptedAt *time.Time
-	RevokedAt  *time.Time
+	ID        string
+	TokenHash []byte
+	Email     string
+	Role      InstanceRole
+	Vaults    []InviteVault
+	CreatedBy string // inviter's email as it read then: a label, never checked
+	// CreatedByID is the inviter's immutable user id, the one the invite's
+	// rights are checked against; "" once the inviter is deleted.
+	CreatedByID string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	AcceptedAt  *time.Time
+	RevokedAt   *time.Time
 }
 
 // InviteVault is a vault grant that an invite applies on acceptance.
@@ -208,10 +211,17 @@ type Agent struct {
 	Role      InstanceRole
 	TokenHash []byte
 	Status    AgentStatus
+	// CreatedBy is who created the agent as it read then (an email, or
+	// agent:<name>): a label for people, never used to decide anything.
 	CreatedBy string
-	CreatedAt time.Time
-	UpdatedAt time.Time
-	RevokedAt *time.Time
+	// OwnerUserID or OwnerAgentID (at most one) is the immutable id of the
+	// user or agent that manages this agent besides the instance owners.
+	// Both empty: owned by nobody, so instance owners only.
+	OwnerUserID  string
+	OwnerAgentID string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	RevokedAt    *time.Time
 }
 
 // AgentGrant is one agent's role in one vault.

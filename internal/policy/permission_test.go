@@ -39,6 +39,9 @@ var specVaultMin = map[Action]model.VaultRole{
 	DeleteVault:         model.VaultAdmin,
 	RenameVault:         model.VaultAdmin,
 	ChangeVaultSettings: model.VaultAdmin,
+	// Not in the SPEC table: who the vault's people are (their emails) is
+	// kept from the proxy role, which the vault's agents hold.
+	ViewMemberEmails: model.VaultMember,
 }
 
 // specInstanceMin is the SPEC §6 instance paragraph: "owner — settings,
@@ -90,6 +93,9 @@ var codeStricterThanSpec = map[Action]bool{
 	InviteUser:            true,
 	InviteOwner:           true,
 	ChangeInstanceSetting: true,
+	// The instance's user directory is people's email addresses: no agent
+	// needs it, and a hostile one would harvest it.
+	ListUsers: true,
 }
 
 var allActions = []Action{
@@ -99,7 +105,7 @@ var allActions = []Action{
 	DeleteVault, RenameVault, ChangeVaultSettings, LeaveVault,
 	CreateVault, ListAllVaults, JoinAnyVault, DeleteAnyVault,
 	ManageInstanceUsers, ListUsers, InviteUser, InviteOwner,
-	ChangeInstanceSetting, ManageAgents, ManageOwnAccount,
+	ChangeInstanceSetting, ManageAgents, ManageOwnAccount, ViewMemberEmails,
 }
 
 var (

@@ -156,7 +156,8 @@ type Agents interface {
 	ByID(ctx context.Context, id string) (model.Agent, error)
 	ByTokenHash(ctx context.Context, hash []byte) (model.Agent, error)
 	List(ctx context.Context) ([]model.Agent, error)
-	// Update writes name, role, token hash, status and updated_at.
+	// Update writes name, role, token hash, status, owner ids, updated_at
+	// and revoked_at.
 	Update(ctx context.Context, a model.Agent) error
 	Delete(ctx context.Context, id string) error
 }

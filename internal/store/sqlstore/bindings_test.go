@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"context"
 	"reflect"
 	"testing"
 
@@ -105,7 +106,7 @@ func openUnmigrated(t *testing.T) *sqlstore.DB {
 func TestMigrationBindsCredentialsToTheirServices(t *testing.T) {
 	db := openUnmigrated(t)
 	before := db.BindingsMigration() - 1
-	if _, err := db.MigrateTo(before); err != nil {
+	if _, err := sqlstore.MigrateTo(context.Background(), db, before); err != nil {
 		t.Fatal(err)
 	}
 	exec := func(q string, args ...any) {

@@ -1,6 +1,9 @@
 package sqlstore
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // SetSegmentsPerQuery changes how many segments List fetches at a time,
 // so that tests cross batch boundaries; it returns the restore func.
@@ -10,9 +13,6 @@ func SetSegmentsPerQuery(n int) (restore func()) {
 	return func() { segmentsPerQuery = old }
 }
 
-// MigrateTo migrates up to version n only, as an older release would.
-func (db *DB) MigrateTo(n int) (int, error) { return db.migrateTo(context.Background(), n) }
-
 // BindingsMigration is the version that adds credential bindings on the
 // database's engine.
 func (db *DB) BindingsMigration() int {
@@ -20,4 +20,23 @@ func (db *DB) BindingsMigration() int {
 		return postgresBindingsMigration
 	}
 	return sqliteBindingsMigration
+}
+
+// MigrateTo applies the migrations up to and including version last.
+func MigrateTo(ctx context.Context, db *DB, last int) (int, error) { return db.migrateTo(ctx, last) }
+
+// SQLVersionOf is the version of the newest migration of db's engine
+// whose file name ends with suffix (e.g. "_owner_ids.sql"), so tests of a
+// migration survive its renumbering.
+func SQLVersionOf(db *DB, suffix string) int {
+	ms, err := migrationsOf(db.d)
+	if err != nil {
+		panic(err)
+	}
+	for _, m := range ms {
+		if strings.HasSuffix(m.name, suffix) {
+			return m.version
+		}
+	}
+	return 0
 }
