@@ -33,7 +33,7 @@ type Options struct {
 
 // WebPaths are the browser pages' URL patterns, routed to Options.Web for
 // every method (internal/web answers 405 itself).
-var WebPaths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{name}", "/invite/{token}"}
+var WebPaths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{name}", "/invite/{token}", "/vaults/{name}/{rest...}"}
 
 // webPatterns is WebPaths as a set, to tell a browser page's route.
 var webPatterns = func() map[string]bool {

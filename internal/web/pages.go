@@ -53,6 +53,11 @@ type pageData struct {
 	// The invite page.
 	Invite *apitype.InviteDetails
 
+	// A vault sub-page's own data (vaultcommon.go), and the seconds after
+	// which the page reloads itself (0: never).
+	Page    any
+	Refresh int
+
 	// The message page.
 	Heading  string
 	Body     string

@@ -91,7 +91,7 @@ table.diff code.del{background:#fee4e2;text-decoration:line-through}
 table.diff code.ins{background:#dcfce7;font-weight:600}
 table.diff tr.changed th{color:var(--fg);font-weight:600}
 table.diff tr.same td{color:var(--muted)}
-`
+` + vaultCSS
 
 // csp is the Content-Security-Policy of every page: nothing loads but the
 // inline style sheet above; forms post only to this origin; no framing.
@@ -107,7 +107,7 @@ var pages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"css": func() template.CSS { return template.CSS(styleCSS) }}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	out := map[string]*template.Template{}
-	for _, name := range []string{"proposal", "result", "list", "login", "logout", "message", "vaults", "vault", "invite"} {
+	for _, name := range []string{"proposal", "result", "list", "login", "logout", "message", "vaults", "invite"} {
 		t := template.Must(base.Clone())
 		out[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))
 	}

@@ -79,7 +79,7 @@ type Handler struct {
 
 // paths are the URL patterns (without methods) this handler serves; the
 // control plane routes the same list (server.WebPaths) here.
-var paths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{id}", "/invite/{id}"}
+var paths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{id}", "/invite/{id}", "/vaults/{name}/{rest...}"}
 
 // New builds the handler.
 func New(o Options) *Handler {
@@ -111,6 +111,11 @@ func New(o Options) *Handler {
 	h.mux.HandleFunc("GET /vaults/{name}", h.vaultPage)
 	h.mux.HandleFunc("GET /logout", h.logoutPage)
 	h.mux.HandleFunc("POST /logout", h.logoutPost)
+	// A vault's sub-pages (vaultcommon.go).
+	h.routeCredentials()
+	h.routeServices()
+	h.routeAgents()
+	h.routeLogs()
 	return h
 }
 
@@ -141,6 +146,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // pathMatches reports whether path fits a pattern of paths.
 func pathMatches(pattern, path string) bool {
+	if prefix, ok := strings.CutSuffix(pattern, "{name}/{rest...}"); ok { // a vault's sub-pages
+		rest, ok := strings.CutPrefix(path, prefix)
+		name, sub, found := strings.Cut(rest, "/")
+		return ok && found && name != "" && sub != ""
+	}
 	if prefix, ok := strings.CutSuffix(pattern, "{id}"); ok {
 		return strings.HasPrefix(path, prefix) && len(path) > len(prefix) && !strings.Contains(path[len(prefix):], "/")
 	}
