@@ -22,7 +22,7 @@ import (
 
 // agentsPage is the data of the agents page.
 type agentsPage struct {
-	vaultBase
+	VaultBase
 	Rows       []agentRow
 	Form       agentForm
 	VaultRoles []string
@@ -71,8 +71,8 @@ func (h *Handler) agentsGet(w http.ResponseWriter, r *http.Request) {
 	h.showAgents(w, r, s, vb, http.StatusOK, agentForm{}, "")
 }
 
-func (h *Handler) showAgents(w http.ResponseWriter, r *http.Request, s *session, vb vaultBase, status int, form agentForm, errMsg string) {
-	p := &agentsPage{vaultBase: vb, Form: form, VaultRoles: vaultRoles, InstRoles: instanceRoles}
+func (h *Handler) showAgents(w http.ResponseWriter, r *http.Request, s *session, vb VaultBase, status int, form agentForm, errMsg string) {
+	p := &agentsPage{VaultBase: vb, Form: form, VaultRoles: vaultRoles, InstRoles: instanceRoles}
 	if p.Form.Role == "" {
 		p.Form.Role = "proxy"
 	}
@@ -103,7 +103,7 @@ func (h *Handler) showAgents(w http.ResponseWriter, r *http.Request, s *session,
 
 // tokenPage shows a token once, with ready-to-copy snippets.
 type tokenPage struct {
-	vaultBase
+	VaultBase
 	What, Name, Token, Role, Expires string
 	ProxyURL, RunSnippet, EnvSnippet string
 	Back                             string
@@ -141,10 +141,7 @@ func (h *Handler) showToken(w http.ResponseWriter, r *http.Request, s *session, 
 		p.ProxyURL = "http://" + userinfo + "@" + h.proxyHost(r, st.BaseURL) + ":" + strconv.Itoa(st.ProxyPort)
 		p.EnvSnippet = "export HTTPS_PROXY=" + p.ProxyURL + " HTTP_PROXY=" + p.ProxyURL
 	}
-	p.RunSnippet = "AGENT_VAULT_ADDR=" + addr + " AGENT_VAULT_TOKEN=" + p.Token + " AGENT_VAULT_VAULT=" + p.Name + " agent-vault run -- your-agent"
-	if p.What == "vault session" {
-		p.RunSnippet = "AGENT_VAULT_ADDR=" + addr + " AGENT_VAULT_TOKEN=" + p.Token + " AGENT_VAULT_VAULT=" + p.vaultBase.Name + " agent-vault run -- your-agent"
-	}
+	p.RunSnippet = "AGENT_VAULT_ADDR=" + addr + " AGENT_VAULT_TOKEN=" + p.Token + " AGENT_VAULT_VAULT=" + p.VaultBase.Name + " agent-vault run -- your-agent"
 	w.Header().Set("Cache-Control", "no-store, max-age=0")
 	w.Header().Set("Pragma", "no-cache")
 	h.renderVault(w, r, http.StatusOK, "token", s, "New "+p.What+" token", p, "")
@@ -163,7 +160,7 @@ func (h *Handler) agentCreate(w http.ResponseWriter, r *http.Request) {
 		h.showAgents(w, r, s, vb, statusOf(err), form, message(err)+" No agent was created.")
 		return
 	}
-	p := &tokenPage{vaultBase: vb, What: "agent", Name: out.Name, Token: out.Token, Role: form.Role, Back: vaultPath(vb.Name, "agents")}
+	p := &tokenPage{VaultBase: vb, What: "agent", Name: out.Name, Token: out.Token, Role: form.Role, Back: vaultPath(vb.Name, "agents")}
 	h.showToken(w, r, s, p, out.Token+":"+vb.Name)
 }
 
@@ -183,7 +180,7 @@ func (h *Handler) agentAdd(w http.ResponseWriter, r *http.Request) {
 
 // agentAction runs an action on one agent and goes back to the list with
 // the flash message done, or shows the broker's refusal.
-func (h *Handler) agentAction(w http.ResponseWriter, r *http.Request, done string, fn func(s *session, vb vaultBase, agent string) error) {
+func (h *Handler) agentAction(w http.ResponseWriter, r *http.Request, done string, fn func(s *session, vb VaultBase, agent string) error) {
 	s, vb, ok := h.vaultPOST(w, r, "agents")
 	if !ok {
 		return
@@ -196,35 +193,35 @@ func (h *Handler) agentAction(w http.ResponseWriter, r *http.Request, done strin
 }
 
 func (h *Handler) agentVaultRole(w http.ResponseWriter, r *http.Request) {
-	h.agentAction(w, r, "agent-role", func(s *session, vb vaultBase, agent string) error {
+	h.agentAction(w, r, "agent-role", func(s *session, vb VaultBase, agent string) error {
 		_, err := h.b.SetVaultAgentRole(r.Context(), s.actor, vb.Name, agent, apitype.RoleRequest{Role: r.PostFormValue("role")})
 		return err
 	})
 }
 
 func (h *Handler) agentInstanceRole(w http.ResponseWriter, r *http.Request) {
-	h.agentAction(w, r, "agent-instance-role", func(s *session, vb vaultBase, agent string) error {
+	h.agentAction(w, r, "agent-instance-role", func(s *session, vb VaultBase, agent string) error {
 		_, err := h.b.SetAgentRole(r.Context(), s.actor, agent, apitype.RoleRequest{Role: r.PostFormValue("role")})
 		return err
 	})
 }
 
 func (h *Handler) agentRename(w http.ResponseWriter, r *http.Request) {
-	h.agentAction(w, r, "agent-renamed", func(s *session, vb vaultBase, agent string) error {
+	h.agentAction(w, r, "agent-renamed", func(s *session, vb VaultBase, agent string) error {
 		_, err := h.b.RenameAgent(r.Context(), s.actor, agent, apitype.RenameVaultRequest{Name: strings.TrimSpace(r.PostFormValue("new_name"))})
 		return err
 	})
 }
 
 func (h *Handler) agentRevoke(w http.ResponseWriter, r *http.Request) {
-	h.agentAction(w, r, "agent-revoked", func(s *session, _ vaultBase, agent string) error {
+	h.agentAction(w, r, "agent-revoked", func(s *session, _ VaultBase, agent string) error {
 		_, err := h.b.RevokeAgent(r.Context(), s.actor, agent)
 		return err
 	})
 }
 
 func (h *Handler) agentRemove(w http.ResponseWriter, r *http.Request) {
-	h.agentAction(w, r, "agent-removed", func(s *session, vb vaultBase, agent string) error {
+	h.agentAction(w, r, "agent-removed", func(s *session, vb VaultBase, agent string) error {
 		_, err := h.b.RemoveVaultAgent(r.Context(), s.actor, vb.Name, agent)
 		return err
 	})
@@ -240,7 +237,7 @@ func (h *Handler) agentRotate(w http.ResponseWriter, r *http.Request) {
 		h.showAgents(w, r, s, vb, statusOf(err), agentForm{}, message(err)+" The old token still works.")
 		return
 	}
-	p := &tokenPage{vaultBase: vb, What: "agent", Name: out.Name, Token: out.Token, Back: vaultPath(vb.Name, "agents")}
+	p := &tokenPage{VaultBase: vb, What: "agent", Name: out.Name, Token: out.Token, Back: vaultPath(vb.Name, "agents")}
 	h.showToken(w, r, s, p, out.Token+":"+vb.Name)
 }
 
@@ -263,14 +260,14 @@ func (h *Handler) agentConfirm(w http.ResponseWriter, r *http.Request) {
 		h.renderMessage(w, r, http.StatusNotFound, "Not found", "There is no page here for "+r.URL.Path+".")
 		return
 	}
-	p := &confirmPage{vaultBase: vb, Heading: strings.Replace(c.Heading, "%s", agent, 1), Body: c.Body,
+	p := &confirmPage{VaultBase: vb, Heading: strings.Replace(c.Heading, "%s", agent, 1), Body: c.Body,
 		Action: vaultPath(vb.Name, "agents", agent, action), Button: c.Button, Cancel: vaultPath(vb.Name, "agents")}
 	h.renderVault(w, r, http.StatusOK, "confirm", s, p.Heading, p, "")
 }
 
 // sessionsPage lists a vault's scoped sessions and mints new ones.
 type sessionsPage struct {
-	vaultBase
+	VaultBase
 	Rows             []sessionRow
 	VaultRoles       []string
 	Label, Role, TTL string
@@ -295,8 +292,8 @@ func (h *Handler) sessionsGet(w http.ResponseWriter, r *http.Request) {
 	h.showSessions(w, r, s, vb, http.StatusOK, "")
 }
 
-func (h *Handler) showSessions(w http.ResponseWriter, r *http.Request, s *session, vb vaultBase, status int, errMsg string) {
-	p := &sessionsPage{vaultBase: vb, VaultRoles: vaultRoles, Role: "proxy", TTL: "24h"}
+func (h *Handler) showSessions(w http.ResponseWriter, r *http.Request, s *session, vb VaultBase, status int, errMsg string) {
+	p := &sessionsPage{VaultBase: vb, VaultRoles: vaultRoles, Role: "proxy", TTL: "24h"}
 	for _, t := range sessionTTLs {
 		p.TTLs = append(p.TTLs, t.Value)
 	}
@@ -331,7 +328,7 @@ func (h *Handler) sessionMint(w http.ResponseWriter, r *http.Request) {
 		h.showSessions(w, r, s, vb, statusOf(err), message(err)+" No session was made.")
 		return
 	}
-	p := &tokenPage{vaultBase: vb, What: "vault session", Name: vb.Name, Token: out.Token, Role: out.VaultRole, Expires: fmtTime(out.ExpiresAt), Back: vaultPath(vb.Name, "sessions")}
+	p := &tokenPage{VaultBase: vb, What: "vault session", Name: vb.Name, Token: out.Token, Role: out.VaultRole, Expires: fmtTime(out.ExpiresAt), Back: vaultPath(vb.Name, "sessions")}
 	h.showToken(w, r, s, p, out.Token)
 }
 
@@ -341,7 +338,7 @@ func (h *Handler) sessionConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	p := &confirmPage{vaultBase: vb, Heading: "Revoke vault session " + id + "?", Body: "Its token stops working at once.",
+	p := &confirmPage{VaultBase: vb, Heading: "Revoke vault session " + id + "?", Body: "Its token stops working at once.",
 		Action: vaultPath(vb.Name, "sessions", id, "revoke"), Button: "Revoke session", Cancel: vaultPath(vb.Name, "sessions")}
 	h.renderVault(w, r, http.StatusOK, "confirm", s, p.Heading, p, "")
 }

@@ -20,7 +20,7 @@ import (
 
 // credentialsPage is the data of the credentials page.
 type credentialsPage struct {
-	vaultBase
+	VaultBase
 	Rows []credentialListRow
 	Form credentialForm
 }
@@ -84,8 +84,8 @@ func (h *Handler) loadCredentials(ctx context.Context, s *session, p *credential
 	return nil
 }
 
-func (h *Handler) showCredentials(w http.ResponseWriter, r *http.Request, s *session, vb vaultBase, status int, form credentialForm, errMsg string) {
-	p := &credentialsPage{vaultBase: vb, Form: form}
+func (h *Handler) showCredentials(w http.ResponseWriter, r *http.Request, s *session, vb VaultBase, status int, form credentialForm, errMsg string) {
+	p := &credentialsPage{VaultBase: vb, Form: form}
 	if form.Key == "" {
 		p.Form.Key = r.URL.Query().Get("key") // "replace" links prefill the key
 	}
@@ -185,7 +185,7 @@ func (h *Handler) credentialBinding(w http.ResponseWriter, r *http.Request, bind
 // confirmPage is the "are you sure?" page of a destructive action: the
 // action happens only when its form is posted.
 type confirmPage struct {
-	vaultBase
+	VaultBase
 	Heading, Body, Action, Button, Cancel string
 	Warnings                              []string
 	Typed                                 string // when set, the name that must be typed to confirm
@@ -197,7 +197,7 @@ func (h *Handler) credentialDeleteConfirm(w http.ResponseWriter, r *http.Request
 		return
 	}
 	key := r.PathValue("key")
-	p := &confirmPage{vaultBase: vb, Heading: "Delete credential " + key + "?",
+	p := &confirmPage{VaultBase: vb, Heading: "Delete credential " + key + "?",
 		Body:   "The value is destroyed; agents' requests that needed it will fail until a new value is stored. This cannot be undone.",
 		Action: vaultPath(vb.Name, "credentials", key, "delete"), Button: "Delete " + key, Cancel: vaultPath(vb.Name, "credentials")}
 	if svcs, err := h.b.ListServices(r.Context(), s.actor, vb.Name); err == nil {
@@ -223,7 +223,7 @@ func (h *Handler) credentialDelete(w http.ResponseWriter, r *http.Request) {
 
 // revealPage asks for the password, then shows one value.
 type revealPage struct {
-	vaultBase
+	VaultBase
 	Key   string
 	Value string // set only after the password was confirmed
 	Shown bool
@@ -234,7 +234,7 @@ func (h *Handler) credentialRevealForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.renderVault(w, r, http.StatusOK, "credential_reveal", s, "Reveal "+r.PathValue("key"), &revealPage{vaultBase: vb, Key: r.PathValue("key")}, "")
+	h.renderVault(w, r, http.StatusOK, "credential_reveal", s, "Reveal "+r.PathValue("key"), &revealPage{VaultBase: vb, Key: r.PathValue("key")}, "")
 }
 
 // credentialReveal shows a value after the member types their password
@@ -250,7 +250,7 @@ func (h *Handler) credentialReveal(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	pw := r.PostFormValue("password")
 	r.PostForm, r.Form = nil, nil
-	p := &revealPage{vaultBase: vb, Key: key}
+	p := &revealPage{VaultBase: vb, Key: key}
 	err := h.guarded(r, "wrong passwords", func(ctx context.Context) error { return h.b.ConfirmPassword(ctx, s.actor, pw) })
 	if err != nil {
 		msg := message(err)

@@ -19,7 +19,7 @@ import (
 
 // logsPage is the data of the request log page.
 type logsPage struct {
-	vaultBase
+	VaultBase
 	Service, Status, Agent, Host, Since, Until string
 	Refresh                                    int
 	Rows                                       []logRow
@@ -65,7 +65,7 @@ func (h *Handler) logsGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	p := &logsPage{vaultBase: vb, Service: q.Get("service"), Status: q.Get("status"), Agent: q.Get("agent"),
+	p := &logsPage{VaultBase: vb, Service: q.Get("service"), Status: q.Get("status"), Agent: q.Get("agent"),
 		Host: q.Get("host"), Since: q.Get("since"), Until: q.Get("until"), Refreshes: []int{5, 15, 60}}
 	p.Filtered = p.Service != "" || p.Status != "" || p.Agent != "" || p.Host != "" || p.Since != "" || p.Until != ""
 	if n, err := strconv.Atoi(q.Get("refresh")); err == nil && n >= 5 && n <= 3600 {

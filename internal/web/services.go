@@ -20,7 +20,7 @@ import (
 
 // servicesPage is the data of the services list.
 type servicesPage struct {
-	vaultBase
+	VaultBase
 	Rows []serviceListRow
 }
 
@@ -55,7 +55,7 @@ type subForm struct {
 // and Errors holds the broker's messages by field path (name, host,
 // auth.token, substitutions[0].placeholder, …).
 type serviceForm struct {
-	vaultBase
+	VaultBase
 	Orig                                    string // the name being edited; "" for a new service
 	Name, Host, AuthType                    string
 	Token, Username, Password, Key          string
@@ -94,8 +94,8 @@ func (h *Handler) servicesGet(w http.ResponseWriter, r *http.Request) {
 	h.showServices(w, r, s, vb, http.StatusOK, "")
 }
 
-func (h *Handler) showServices(w http.ResponseWriter, r *http.Request, s *session, vb vaultBase, status int, errMsg string) {
-	p := &servicesPage{vaultBase: vb}
+func (h *Handler) showServices(w http.ResponseWriter, r *http.Request, s *session, vb VaultBase, status int, errMsg string) {
+	p := &servicesPage{VaultBase: vb}
 	svcs, err := h.b.ListServices(r.Context(), s.actor, vb.Name)
 	if err != nil && errMsg == "" {
 		errMsg, status = message(err), statusOf(err)
@@ -112,8 +112,8 @@ func (h *Handler) showServices(w http.ResponseWriter, r *http.Request, s *sessio
 }
 
 // newServiceForm is an empty form with the vault's credential keys.
-func (h *Handler) newServiceForm(r *http.Request, s *session, vb vaultBase) *serviceForm {
-	f := &serviceForm{vaultBase: vb, Enabled: true, AuthType: "bearer", Errors: map[string]string{},
+func (h *Handler) newServiceForm(r *http.Request, s *session, vb VaultBase) *serviceForm {
+	f := &serviceForm{VaultBase: vb, Enabled: true, AuthType: "bearer", Errors: map[string]string{},
 		AuthTypes: authTypes, Surfaces: surfaces, RulesOffered: rulesOffered}
 	if creds, err := h.b.ListCredentials(r.Context(), s.actor, vb.Name, false, ""); err == nil {
 		f.Keys = creds.Keys
@@ -294,6 +294,9 @@ func fieldOf(e *errs.Error) string {
 			f = f[i+2:]
 		}
 	}
+	if strings.HasPrefix(f, "auth.headers") { // auth.headers["X-Name"]
+		f = "auth.headers"
+	}
 	return f
 }
 
@@ -382,7 +385,7 @@ func (h *Handler) serviceDeleteConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("svc")
-	p := &confirmPage{vaultBase: vb, Heading: "Delete service " + name + "?",
+	p := &confirmPage{VaultBase: vb, Heading: "Delete service " + name + "?",
 		Body:   "Agents' requests to its host will no longer get a credential; they are then handled as unmatched hosts (see the vault's settings). Its credentials stay in the vault.",
 		Action: vaultPath(vb.Name, "services", name, "delete"), Button: "Delete " + name, Cancel: vaultPath(vb.Name, "services")}
 	h.renderVault(w, r, http.StatusOK, "confirm", s, "Delete "+name, p, "")
@@ -402,7 +405,7 @@ func (h *Handler) serviceDelete(w http.ResponseWriter, r *http.Request) {
 
 // catalogPage is the searchable catalog.
 type catalogPage struct {
-	vaultBase
+	VaultBase
 	Query   string
 	Entries []catalogRow
 	Total   int
@@ -423,7 +426,7 @@ func (h *Handler) catalogGet(w http.ResponseWriter, r *http.Request) {
 	if len(q) > 100 {
 		q = q[:100]
 	}
-	p := &catalogPage{vaultBase: vb, Query: q}
+	p := &catalogPage{VaultBase: vb, Query: q}
 	all := h.b.Catalog().Services
 	p.Total = len(all)
 	needle := strings.ToLower(q)

@@ -21,7 +21,7 @@ import (
 
 // yamlPage is the YAML editor.
 type yamlPage struct {
-	vaultBase
+	VaultBase
 	YAML      string
 	ErrLine   int    // 1-based line of the field at fault (0: unknown)
 	ErrField  string // its path, like services[0].auth.token
@@ -37,7 +37,7 @@ func (h *Handler) servicesYAMLForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p := &yamlPage{vaultBase: vb}
+	p := &yamlPage{VaultBase: vb}
 	svcs, err := h.b.ListServices(r.Context(), s.actor, vb.Name)
 	if err != nil {
 		h.renderVault(w, r, statusOf(err), "services_yaml", s, "Services as YAML", p, message(err))
@@ -56,7 +56,7 @@ func (h *Handler) servicesYAMLSave(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p := &yamlPage{vaultBase: vb, YAML: strings.ReplaceAll(r.PostFormValue("yaml"), "\r\n", "\n")}
+	p := &yamlPage{VaultBase: vb, YAML: strings.ReplaceAll(r.PostFormValue("yaml"), "\r\n", "\n")}
 	fail := func(status int, msg string) {
 		h.renderVault(w, r, status, "services_yaml", s, "Services as YAML", p, msg+" Nothing was saved.")
 	}
@@ -111,6 +111,7 @@ func lineOf(doc, path string) int {
 		if idx, err := strconv.Atoi(part); err == nil {
 			if n.Kind == yaml.SequenceNode && idx >= 0 && idx < len(n.Content) {
 				next = n.Content[idx]
+				line = next.Line
 			}
 		} else if n.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(n.Content); i += 2 {
@@ -124,9 +125,6 @@ func lineOf(doc, path string) int {
 			break
 		}
 		n = next
-		if n.Kind != yaml.MappingNode && n.Kind != yaml.SequenceNode || line == 0 {
-			line = n.Line
-		}
 	}
 	return line
 }

@@ -13,15 +13,15 @@ import (
 // stays with the broker; the role fetched here only chooses which forms a
 // page offers.
 
-// vaultBase is what every vault sub-page shows: the vault, the viewer's
+// VaultBase is what every vault sub-page shows: the vault, the viewer's
 // role in it, the tab, and the CSRF token of its forms.
-type vaultBase struct {
+type VaultBase struct {
 	Name, Role, Tab, CSRF string
 }
 
 // CanManage reports whether the viewer's role offers the editing forms
 // (member or admin); the broker decides whether the action is allowed.
-func (v vaultBase) CanManage() bool { return v.Role == "member" || v.Role == "admin" }
+func (v VaultBase) CanManage() bool { return v.Role == "member" || v.Role == "admin" }
 
 // vaultPath is the URL of a vault's sub-page.
 func vaultPath(vault string, parts ...string) string {
@@ -69,12 +69,12 @@ func redirectDone(w http.ResponseWriter, r *http.Request, path, done string) {
 // vaultGET resolves a GET of a vault sub-page: it redirects a logged-out
 // browser to the login page and returns the session, the page's base and
 // whether to go on.
-func (h *Handler) vaultGET(w http.ResponseWriter, r *http.Request, tab string) (*session, vaultBase, bool) {
+func (h *Handler) vaultGET(w http.ResponseWriter, r *http.Request, tab string) (*session, VaultBase, bool) {
 	s := h.currentSession(r)
 	name := r.PathValue("name")
 	if !s.loggedIn() {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
-		return nil, vaultBase{}, false
+		return nil, VaultBase{}, false
 	}
 	return s, h.vaultBaseOf(r, s, name, tab), true
 }
@@ -82,10 +82,10 @@ func (h *Handler) vaultGET(w http.ResponseWriter, r *http.Request, tab string) (
 // vaultPOST resolves a POST of a vault sub-page: a readable form, a
 // session and a valid CSRF token, else it answers with a page saying
 // nothing was changed.
-func (h *Handler) vaultPOST(w http.ResponseWriter, r *http.Request, tab string) (*session, vaultBase, bool) {
+func (h *Handler) vaultPOST(w http.ResponseWriter, r *http.Request, tab string) (*session, VaultBase, bool) {
 	if err := parseForm(w, r); err != nil {
 		h.formError(w, r, err)
-		return nil, vaultBase{}, false
+		return nil, VaultBase{}, false
 	}
 	s := h.currentSession(r)
 	name := r.PathValue("name")
@@ -93,20 +93,20 @@ func (h *Handler) vaultPOST(w http.ResponseWriter, r *http.Request, tab string) 
 	if !s.loggedIn() {
 		h.render(w, r, http.StatusUnauthorized, "message", nil, &pageData{Title: "Not logged in", Heading: "You are not logged in",
 			Body: "Your session ended (or you never logged in), so nothing was changed. Log in and try again.", Link: "/login?next=" + url.QueryEscape(back), LinkText: "Log in"})
-		return nil, vaultBase{}, false
+		return nil, VaultBase{}, false
 	}
 	if !h.checkSessionCSRF(r, s) {
 		h.render(w, r, http.StatusForbidden, "message", s, &pageData{Title: "Form expired", Heading: "This form has expired",
 			Body: "The form did not come from this site's page (or is too old), so nothing was changed. Open the page again and resubmit.", Link: back, LinkText: "Back to the page"})
-		return nil, vaultBase{}, false
+		return nil, VaultBase{}, false
 	}
 	return s, h.vaultBaseOf(r, s, name, tab), true
 }
 
 // vaultBaseOf fills the base of a page; the role is "" when the viewer
 // has none in the vault (the broker's answers then say so).
-func (h *Handler) vaultBaseOf(r *http.Request, s *session, name, tab string) vaultBase {
-	vb := vaultBase{Name: name, Tab: tab, CSRF: h.sessionCSRF(s)}
+func (h *Handler) vaultBaseOf(r *http.Request, s *session, name, tab string) VaultBase {
+	vb := VaultBase{Name: name, Tab: tab, CSRF: h.sessionCSRF(s)}
 	if vs, err := h.b.ListVaults(r.Context(), s.actor); err == nil {
 		for _, v := range vs.Vaults {
 			if v.Name == name {

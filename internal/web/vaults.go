@@ -20,7 +20,7 @@ type vaultPage struct {
 	Credentials []credentialRow
 	Members     []apitype.VaultUser
 	CanReview   bool // member or admin: the proposals list is theirs
-	Base        vaultBase
+	Base        VaultBase
 }
 
 type serviceRow struct {
@@ -123,7 +123,7 @@ func (h *Handler) vaultPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Members = members.Users
 	v.CanReview = v.Role == "member" || v.Role == "admin"
-	v.Base = vaultBase{Name: name, Role: v.Role}
+	v.Base = VaultBase{Name: name, Role: v.Role}
 	d.Vault = v
 	h.render(w, r, http.StatusOK, "vault", s, d)
 }

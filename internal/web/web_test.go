@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/password"
 	"github.com/agent-vault/agent-vault/internal/ratelimit"
 	"github.com/agent-vault/agent-vault/internal/secret"
+	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 	"github.com/agent-vault/agent-vault/internal/store/sqltest"
 )
 
@@ -37,6 +39,7 @@ type env struct {
 	srv   *httptest.Server
 	owner broker.Actor
 	agent broker.Actor
+	db    *sqlstore.DB // the store under the broker, for seeding rows
 }
 
 func newEnv(t *testing.T, baseURL string) *env { return newEnvLimited(t, baseURL, nil) }
@@ -50,7 +53,7 @@ func newEnvLimited(t *testing.T, baseURL string, lim *ratelimit.Limiter) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil)); if os.Getenv("WEBDEBUG") != "" { log = slog.New(slog.NewTextHandler(os.Stderr, nil)) }
 	b := broker.New(broker.Options{Store: db, Keyring: kr, Logger: log, BaseURL: "http://vault.test",
 		PasswordParams: password.Params{Time: 1, MemoryKiB: 1024, Threads: 1}})
 	if err := b.Bootstrap(ctx); err != nil {
@@ -61,7 +64,7 @@ func newEnvLimited(t *testing.T, baseURL string, lim *ratelimit.Limiter) *env {
 		srv.Close()
 		_ = db.Close()
 	})
-	e := &env{t: t, b: b, srv: srv}
+	e := &env{t: t, b: b, srv: srv, db: db}
 	reg, err := b.Register(ctx, apitype.Credentials{Email: ownerEmail, Password: ownerPW})
 	if err != nil {
 		t.Fatal(err)
