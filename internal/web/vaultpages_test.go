@@ -692,3 +692,23 @@ func mustReq(method, u string) *http.Request {
 	r, _ := http.NewRequest(method, u, nil)
 	return r
 }
+
+// The proposals list filters by vault and requester with a plain GET
+// form; the status links keep both filters.
+func TestProposalListFilters(t *testing.T) {
+	e := newEnv(t, "")
+	e.propose(stripe("one"))
+	b := e.ownerBrowser()
+	p := b.get("/proposals?status=all&by=bot&vault=default")
+	mustContain(t, p, "by bot", `id="proposal-list"`, `<option value="default" selected>`, `value="bot"`, `href="/proposals?status=pending&amp;vault=default&amp;by=bot"`)
+	p = b.get("/proposals?status=all&by=someone-else")
+	mustContain(t, p, "by other", `id="empty"`)
+	p = b.get("/proposals?status=all&vault=nope")
+	if p.status < 400 || strings.Contains(p.body, `id="proposal-list"`) {
+		t.Fatalf("unknown vault: %d", p.status)
+	}
+	p = b.get("/proposals?status=all&by=" + url.QueryEscape(xss))
+	if strings.Contains(p.body, "<img src=x") {
+		t.Fatal("filter reflected unescaped")
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -53,7 +52,7 @@ func newEnvLimited(t *testing.T, baseURL string, lim *ratelimit.Limiter) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil)); if os.Getenv("WEBDEBUG") != "" { log = slog.New(slog.NewTextHandler(os.Stderr, nil)) }
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b := broker.New(broker.Options{Store: db, Keyring: kr, Logger: log, BaseURL: "http://vault.test",
 		PasswordParams: password.Params{Time: 1, MemoryKiB: 1024, Threads: 1}})
 	if err := b.Bootstrap(ctx); err != nil {
