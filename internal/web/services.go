@@ -56,8 +56,9 @@ type subForm struct {
 // auth.token, substitutions[0].placeholder, …).
 type serviceForm struct {
 	VaultBase
+	// SvcName is the service's name (Name is the vault's, from VaultBase).
 	Orig                                    string // the name being edited; "" for a new service
-	Name, Host, AuthType                    string
+	SvcName, Host, AuthType                 string
 	Token, Username, Password, Key          string
 	Header, Prefix, Headers                 string
 	Enabled                                 bool
@@ -123,7 +124,7 @@ func (h *Handler) newServiceForm(r *http.Request, s *session, vb VaultBase) *ser
 
 // fill puts a service into the form.
 func (f *serviceForm) fill(sv apitype.Service) {
-	f.Name, f.Host, f.Enabled = sv.Name, sv.Host, sv.Enabled == nil || *sv.Enabled
+	f.SvcName, f.Host, f.Enabled = sv.Name, sv.Host, sv.Enabled == nil || *sv.Enabled
 	a := sv.Auth
 	f.AuthType, f.Token, f.Username, f.Password, f.Key, f.Header, f.Prefix = a.Type, a.Token, a.Username, a.Password, a.Key, a.Header, a.Prefix
 	var lines []string
@@ -170,8 +171,8 @@ func (h *Handler) serviceNewForm(w http.ResponseWriter, r *http.Request) {
 	}
 	if host := q.Get("host"); host != "" && len(host) <= 300 {
 		f.Host = host
-		if f.Name == "" {
-			f.Name = slugOf(host)
+		if f.SvcName == "" {
+			f.SvcName = slugOf(host)
 		}
 	}
 	h.renderVault(w, r, http.StatusOK, "service_form", s, "Add a service", f.done(), "")
@@ -235,12 +236,12 @@ func (h *Handler) serviceEditForm(w http.ResponseWriter, r *http.Request) {
 // describes. Only the fields of the chosen auth type are kept.
 func readServiceForm(r *http.Request, f *serviceForm) apitype.Service {
 	pf := r.PostFormValue
-	f.Name, f.Host = strings.TrimSpace(pf("name")), strings.TrimSpace(pf("host"))
+	f.SvcName, f.Host = strings.TrimSpace(pf("name")), strings.TrimSpace(pf("host"))
 	f.AuthType = pf("auth_type")
 	f.Token, f.Username, f.Password, f.Key = strings.TrimSpace(pf("token")), strings.TrimSpace(pf("username")), strings.TrimSpace(pf("password_key")), strings.TrimSpace(pf("key"))
 	f.Header, f.Prefix, f.Headers = strings.TrimSpace(pf("header")), pf("prefix"), pf("headers")
 	f.Enabled = pf("enabled") == "on"
-	sv := apitype.Service{Name: f.Name, Host: f.Host, Auth: apitype.ServiceAuth{Type: f.AuthType}}
+	sv := apitype.Service{Name: f.SvcName, Host: f.Host, Auth: apitype.ServiceAuth{Type: f.AuthType}}
 	if !f.Enabled {
 		sv.Enabled = new(bool)
 	}

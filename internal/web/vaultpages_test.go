@@ -392,7 +392,7 @@ func TestCatalogSearchAndAdd(t *testing.T) {
 		t.Fatal("query reflected unescaped")
 	}
 	p = b.get("/vaults/default/services/new?catalog=stripe")
-	mustContain(t, p, "prefilled", `value="api.stripe.com"`, `value="STRIPE_SECRET_KEY"`, `id="catalog-source"`)
+	mustContain(t, p, "prefilled", `value="api.stripe.com"`, `value="STRIPE_SECRET_KEY"`, `id="catalog-source"`, `action="/vaults/default/services/new"`, `value="stripe"`)
 	// The key does not exist yet: the broker says so, the form keeps what was typed.
 	form := url.Values{"name": {"stripe"}, "host": {"api.stripe.com"}, "auth_type": {"bearer"}, "token": {"STRIPE_SECRET_KEY"}, "enabled": {"on"}, "subs": {"2"}}
 	p = b.submit("/vaults/default/services/new?catalog=stripe", "/vaults/default/services/new", form)
@@ -457,7 +457,7 @@ func TestServiceFormAuthTypesAndErrors(t *testing.T) {
 	}
 	// The edit form shows the substitution, and renaming keeps the order.
 	p := b.get("/vaults/default/services/pass/edit")
-	mustContain(t, p, "edit", `value="__ACCT__"`, `id="sub-0-in-body" name="sub.0.in" value="body" checked`)
+	mustContain(t, p, "edit", `action="/vaults/default/services/pass/edit"`, `value="__ACCT__"`, `id="sub-0-in-body" name="sub.0.in" value="body" checked`)
 	p = b.submit("/vaults/default/services/pass/edit", "/vaults/default/services/pass/edit", url.Values{"name": {"pass2"}, "host": {"pass.example.com"}, "auth_type": {"passthrough"}, "enabled": {"on"}})
 	mustStatus(t, p, http.StatusSeeOther, "rename")
 	svcs, _ = e.b.ListServices(ctx, e.owner, "default")
