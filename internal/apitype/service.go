@@ -10,6 +10,11 @@ type Service struct {
 	Enabled       *bool          `json:"enabled,omitempty" yaml:"enabled,omitempty"` // nil means true on write
 	Auth          ServiceAuth    `json:"auth" yaml:"auth"`
 	Substitutions []Substitution `json:"substitutions,omitempty" yaml:"substitutions,omitempty"`
+	// RedactResponses: nil or true replaces the service's credential values
+	// in responses with a placeholder (docs/proxy.md, "Response
+	// redaction"); false turns that off, for binary downloads. Only a user
+	// may turn it off.
+	RedactResponses *bool `json:"redact_responses,omitempty" yaml:"redact_responses,omitempty"`
 }
 
 // ServiceAuth says how the broker authenticates matched traffic (SPEC §4.3).

@@ -141,6 +141,9 @@ func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in 
 		if err := checkKeysExist(ctx, tx, v, svcs, servicesField); err != nil {
 			return err
 		}
+		if err := checkRedactionOptOut(ctx, tx, a, v.ID, svcs); err != nil {
+			return err
+		}
 		out = apitype.ServicesReplaced{Vault: v.Name, ServicesCount: len(svcs), DryRun: dryRun}
 		if dryRun {
 			return nil
@@ -167,6 +170,9 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 			return err
 		}
 		if err := checkKeysExist(ctx, tx, v, add, servicesField); err != nil {
+			return err
+		}
+		if err := checkRedactionOptOut(ctx, tx, a, v.ID, add); err != nil {
 			return err
 		}
 		cur, err := loadServices(ctx, tx, v.ID)
