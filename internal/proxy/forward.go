@@ -12,6 +12,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/redact"
 	"github.com/agent-vault/agent-vault/internal/service"
 )
 
@@ -23,7 +24,8 @@ type outbound struct {
 	t      target
 	inject map[string]string
 	svc    *service.Service
-	keys   []string // the service's credential keys, for the request log
+	keys   []string    // the service's credential keys, for the request log
+	redact *redact.Set // values the response must not carry; nil: none
 }
 
 // forward matches, injects and sends one request upstream, and records it
@@ -89,6 +91,8 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 			writeError(w, berr)
 			return
 		}
+		out.redact = redactionFor(&s, out.keys, g.Credential, headers)
+		lw.redact = out.redact
 	}
 	if subs := wsSubstitutions(out.svc); len(subs) > 0 && isWebSocket(r) {
 		p.serveWebSocket(w, r, out, subs, g.Credential)
@@ -132,6 +136,9 @@ func rewrite(pr *httputil.ProxyRequest) {
 	for k, v := range out.inject {
 		pr.Out.Header.Set(k, v) // overwrite: never a second copy of the managed slot
 	}
+	if out.redact != nil {
+		redactRequest(pr.Out.Header)
+	}
 }
 
 // bufferPool recycles the 32 KiB copy buffers of response streaming
@@ -152,8 +159,11 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 	if p.o.MaxResponseBytes > 0 && resp.ContentLength > p.o.MaxResponseBytes {
 		return errResponseTooLarge
 	}
-	if p.o.MaxResponseBytes > 0 {
+	if p.o.MaxResponseBytes > 0 && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp.Body = &limitedBody{rc: resp.Body, left: p.o.MaxResponseBytes, log: p.log, host: resp.Request.URL.Host}
+	}
+	if out, _ := resp.Request.Context().Value(outboundKey{}).(*outbound); out != nil && out.redact != nil {
+		return p.redactResponse(resp, out)
 	}
 	return nil
 }
@@ -169,6 +179,9 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	case p.o.Blocked(err):
 		writeError(w, fail(http.StatusForbidden, "destination_blocked", err.Error(),
 			"the destination is a private, loopback or metadata address; an operator can allow ranges with AGENT_VAULT_NETWORK_ALLOWLIST"))
+	case errors.Is(err, errNotScannable):
+		writeError(w, fail(http.StatusBadGateway, "response_not_scannable", "the upstream's response is compressed with an encoding the proxy cannot decode, or switches to a protocol other than websocket, so it cannot be checked for credential values",
+			"ask the upstream for an uncompressed answer; if the service only serves binary downloads, a user can set redact_responses: false on it"))
 	case errors.Is(err, errResponseTooLarge):
 		writeError(w, fail(http.StatusBadGateway, "response_too_large", "the upstream response is larger than the proxy allows", ""))
 	default:

@@ -63,10 +63,20 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request, out *outb
 	for k, v := range out.inject {
 		outReq.Header.Set(k, v)
 	}
+	if out.redact != nil {
+		redactRequest(outReq.Header)
+	}
 	resp, err := p.transportH1.RoundTrip(outReq)
 	if err != nil {
 		p.upstreamError(w, r, err)
 		return
+	}
+	if out.redact != nil {
+		if err := p.redactResponse(resp, out); err != nil {
+			resp.Body.Close()
+			p.upstreamError(w, r, err)
+			return
+		}
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		defer resp.Body.Close()

@@ -18,6 +18,7 @@ package redact
 import (
 	"bytes"
 	"slices"
+	"strings"
 )
 
 // Placeholder replaces every redacted value. It is plain ASCII without
@@ -33,6 +34,7 @@ const MinLen = 8
 // Set is a compiled, immutable set of values; safe for concurrent use.
 type Set struct {
 	pats   [][]byte
+	strs   []string // the same values, for strings without converting
 	maxLen int
 	first  [256]bool // first bytes of the values
 }
@@ -47,6 +49,7 @@ func New(values [][]byte) *Set {
 			continue
 		}
 		s.pats = append(s.pats, bytes.Clone(v))
+		s.strs = append(s.strs, string(v))
 		s.maxLen = max(s.maxLen, len(v))
 		s.first[v[0]] = true
 	}
@@ -91,14 +94,7 @@ func (s *Set) String(v string) (string, int) {
 	if s == nil || len(v) < MinLen {
 		return v, 0
 	}
-	hit := false
-	for _, p := range s.pats {
-		if len(p) <= len(v) && bytes.Contains([]byte(v), p) { // no copy: the conversion does not escape
-			hit = true
-			break
-		}
-	}
-	if !hit {
+	if !slices.ContainsFunc(s.strs, func(p string) bool { return strings.Contains(v, p) }) {
 		return v, 0
 	}
 	out, n := s.Bytes(nil, []byte(v))
