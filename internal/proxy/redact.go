@@ -64,10 +64,14 @@ func redactionFor(s *service.Service, keys []string, lookup func(string) ([]byte
 			continue
 		}
 		vals = append(vals, v)
+		if plain(v) {
+			continue // no encoding changes it
+		}
 		sv := string(v)
 		add(sv, url.QueryEscape(sv))
 		add(sv, url.PathEscape(sv))
-		add(sv, jsonEscape(sv))
+		add(sv, jsonEscape(sv, true))
+		add(sv, jsonEscape(sv, false))
 	}
 	if s.Auth.Type == service.AuthBasic {
 		if b64, ok := strings.CutPrefix(inject["Authorization"], "Basic "); ok {
@@ -78,14 +82,26 @@ func redactionFor(s *service.Service, keys []string, lookup func(string) ([]byte
 	return redact.New(vals)
 }
 
-// jsonEscape is v as it appears inside a JSON string written by an
-// encoder that escapes HTML characters (Go's default): v itself when
-// nothing needs escaping.
-func jsonEscape(v string) string {
+// plain reports whether v holds only characters no URL or JSON encoding
+// changes (letters, digits, - . _ ~).
+func plain(v []byte) bool {
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonEscape is v as it appears inside a JSON string, written by an
+// encoder that escapes HTML characters (html: Go's default) or one that
+// does not (JavaScript's, Python's): v itself when nothing needs escaping.
+func jsonEscape(v string, html bool) string {
 	const hex = "0123456789abcdef"
-	i := strings.IndexFunc(v, func(r rune) bool {
-		return r < ' ' || r == '"' || r == '\\' || r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029'
-	})
+	special := func(r rune) bool {
+		return html && (r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029')
+	}
+	i := strings.IndexFunc(v, func(r rune) bool { return r < ' ' || r == '"' || r == '\\' || special(r) })
 	if i < 0 {
 		return v
 	}
@@ -102,7 +118,7 @@ func jsonEscape(v string) string {
 			b.WriteString(`\r`)
 		case r == '\t':
 			b.WriteString(`\t`)
-		case r < ' ' || r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029':
+		case r < ' ' || special(r):
 			b.WriteString(`\u`)
 			for s := 12; s >= 0; s -= 4 {
 				b.WriteByte(hex[r>>s&0xf])
@@ -190,11 +206,15 @@ func (p *Proxy) redactResponse(resp *http.Response, out *outbound) error {
 			src = &limitedBody{rc: io.NopCloser(src), left: p.o.MaxResponseBytes, log: p.log, host: resp.Request.URL.Host}
 		}
 	}
-	// The length changes with every replacement: send the body with no
-	// declared length (chunked on HTTP/1.1), flushed as it comes.
-	resp.ContentLength = -1
+	// The length changes with every replacement: the body goes out with no
+	// declared length (chunked on HTTP/1.1; net/http computes one for a
+	// short body). resp.ContentLength is left as the upstream said, only
+	// so that the ReverseProxy flushes as it would have (every write for
+	// streams of unknown length and event streams, not for the rest).
 	resp.Header.Del("Content-Length")
-	resp.Body = &redactedBody{rc: resp.Body, r: set.Reader(src), resp: resp, set: set, p: p}
+	rb := &redactedBody{rc: resp.Body, resp: resp, set: set, p: p}
+	rb.r.Init(set, src)
+	resp.Body = rb
 	return nil
 }
 
@@ -203,7 +223,7 @@ func (p *Proxy) redactResponse(resp *http.Response, out *outbound) error {
 // body.
 type redactedBody struct {
 	rc     io.ReadCloser
-	r      *redact.Reader
+	r      redact.Reader
 	resp   *http.Response
 	set    *redact.Set
 	p      *Proxy

@@ -96,6 +96,13 @@ func errorPageHandler(w http.ResponseWriter, r *http.Request) {
 // dump is everything an agent reads of a response.
 func dump(t *testing.T, resp *http.Response) string {
 	t.Helper()
+	got, _ := dumpBody(t, resp)
+	return got
+}
+
+// dumpBody is dump, and the body alone.
+func dumpBody(t *testing.T, resp *http.Response) (string, string) {
+	t.Helper()
 	body := read(t, resp)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", resp.Status)
@@ -110,7 +117,7 @@ func dump(t *testing.T, resp *http.Response) string {
 		}
 	}
 	b.WriteString(body)
-	return b.String()
+	return b.String(), body
 }
 
 // assertRedacted fails when got holds any forbidden form, or no placeholder.
@@ -182,10 +189,12 @@ func TestRedactionOfEchoedCredentials(t *testing.T) {
 						t.Fatalf("%s: %v", what, err)
 					}
 				}
-				got := dump(t, resp)
+				got, body := dumpBody(t, resp)
 				assertRedacted(t, what, got)
-				if resp.ContentLength != -1 {
-					t.Errorf("%s: Content-Length %d reached the agent; redaction changes the length", what, resp.ContentLength)
+				// The upstream's Content-Length is gone: the agent sees
+				// none, or that of the redacted body.
+				if resp.ContentLength != -1 && resp.ContentLength != int64(len(body)) {
+					t.Errorf("%s: Content-Length %d for a body of %d bytes", what, resp.ContentLength, len(body))
 				}
 				// The upstream did get the real credential.
 				seen := e.seen.last()

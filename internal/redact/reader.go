@@ -8,14 +8,25 @@ import "io"
 // copy.
 type Reader struct {
 	src io.Reader
-	st  *Stream
+	st  Stream
 	out []byte // redacted output not yet returned: out[off:]
 	off int
 	err error
 }
 
 // Reader wraps src. On a nil *Set it reads src unchanged.
-func (s *Set) Reader(src io.Reader) *Reader { return &Reader{src: src, st: s.Stream()} }
+func (s *Set) Reader(src io.Reader) *Reader {
+	r := &Reader{}
+	r.Init(s, src)
+	return r
+}
+
+// Init sets up a Reader in place (one allocation less for a caller that
+// embeds it).
+func (r *Reader) Init(s *Set, src io.Reader) {
+	r.src = src
+	r.st.init(s)
+}
 
 // Count is the number of values replaced so far.
 func (r *Reader) Count() int { return r.st.Count() }

@@ -10,17 +10,23 @@ type Stream struct {
 	carry []byte // held tail: a possible start of a value
 	buf   []byte // carry + input, when there is a carry
 	next  []int
+	small [8]int // next's storage for up to 8 values
 	n     int
 }
 
 // Stream starts a stream over s. On a nil *Set it passes data through.
 func (s *Set) Stream() *Stream {
-	st := &Stream{set: s}
-	if s != nil {
-		st.next = make([]int, len(s.pats))
-		st.carry = make([]byte, 0, s.maxLen)
-	}
+	st := &Stream{}
+	st.init(s)
 	return st
+}
+
+// init sets st up over s; the carry is allocated once something is held.
+func (st *Stream) init(s *Set) {
+	st.set = s
+	if s != nil {
+		st.next = s.scratch(st.small[:])
+	}
 }
 
 // Count is the number of values replaced so far.
