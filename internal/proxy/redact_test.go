@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"compress/gzip"
 	"compress/zlib"
 	"encoding/base64"
@@ -11,6 +12,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"sort"
 	"strings"
@@ -410,5 +413,35 @@ func TestRedactionRefusesOtherUpgrades(t *testing.T) {
 	got := dump(t, resp)
 	if resp.StatusCode != http.StatusBadGateway || strings.Contains(got, rdBearer) {
 		t.Fatalf("a raw upgrade got through:\n%s", got)
+	}
+}
+
+// An informational response (103 Early Hints) quoting the credential in a
+// header is redacted too.
+func TestRedactionOfInformationalHeaders(t *testing.T) {
+	e := newEnv(t, true)
+	e.setup(map[string]string{"API_KEY": rdBearer}, bearer("api", "api.test", "API_KEY"))
+	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css?auth="+r.Header.Get("Authorization")+">; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		_, _ = io.WriteString(w, "ok")
+	}))
+	for _, h2 := range []bool{false, true} {
+		var hints []string
+		trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			hints = append(hints, fmt.Sprint(code, h))
+			return nil
+		}}
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", "https://"+e.upstream+"/", nil)
+		resp, err := e.client(e.agent("bot"+fmt.Sprint(h2), "proxy"), "default", h2).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read(t, resp)
+		if len(hints) != 1 {
+			t.Fatalf("h2=%v: informational responses %q", h2, hints)
+		}
+		assertRedacted(t, "103", hints[0])
 	}
 }
