@@ -26,6 +26,11 @@ func FuzzStreamEqualsOneShot(f *testing.F) {
 			}
 		}
 		values = append(values, "fixed-value-1234")
+		for _, v := range values {
+			if v != "" && index(in, []byte(v), rarest([]byte(v))) != bytes.Index(in, []byte(v)) {
+				t.Fatalf("index(%q, %q) = %d, bytes.Index says %d", in, v, index(in, []byte(v), rarest([]byte(v))), bytes.Index(in, []byte(v)))
+			}
+		}
 		s := compile(values...)
 		want := naive(values, string(in))
 		one, _ := s.Bytes(nil, in)

@@ -35,6 +35,7 @@ const MinLen = 8
 type Set struct {
 	pats   [][]byte
 	strs   []string // the same values, for strings without converting
+	rare   []int    // index of each value's rarest byte (see index)
 	maxLen int
 	first  [256]bool // first bytes of the values
 }
@@ -50,6 +51,7 @@ func New(values [][]byte) *Set {
 		}
 		s.pats = append(s.pats, bytes.Clone(v))
 		s.strs = append(s.strs, string(v))
+		s.rare = append(s.rare, rarest(v))
 		s.maxLen = max(s.maxLen, len(v))
 		s.first[v[0]] = true
 	}
@@ -141,7 +143,7 @@ func (s *Set) scan(dst, buf []byte, final bool, next []int) (out []byte, consume
 				continue // no occurrence left in buf
 			}
 			if next[i] < pos {
-				j := bytes.Index(buf[pos:], p)
+				j := index(buf[pos:], p, s.rare[i])
 				if j < 0 {
 					next[i] = -1
 					continue

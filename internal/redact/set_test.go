@@ -161,3 +161,24 @@ func TestStringDoesNotAllocateWithoutMatch(t *testing.T) {
 		t.Fatalf("Safe allocated %v times", n)
 	}
 }
+
+// index finds what bytes.Index finds, also when the anchor byte is
+// everywhere (then it hands over to bytes.Index).
+func TestIndexMatchesBytesIndex(t *testing.T) {
+	pat := []byte("jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjX")
+	cases := [][]byte{
+		bytes.Repeat([]byte("j"), 5000),
+		append(bytes.Repeat([]byte("j"), 5000), 'X'),
+		append(bytes.Repeat([]byte("j"), 40), 'X'),
+		[]byte("X"),
+		append([]byte("abc"), pat...),
+		bytes.Repeat([]byte("aj"), 3000),
+	}
+	for _, s := range cases {
+		for _, k := range []int{0, rarest(pat), len(pat) - 1} {
+			if got, want := index(s, pat, k), bytes.Index(s, pat); got != want {
+				t.Errorf("index(len %d, k %d) = %d, want %d", len(s), k, got, want)
+			}
+		}
+	}
+}

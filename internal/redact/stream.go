@@ -1,7 +1,5 @@
 package redact
 
-import "bytes"
-
 // Stream redacts data that arrives in pieces. It keeps at most
 // Set.MaxLen()-1 bytes between calls. The zero Stream is not usable; get
 // one from Set.Stream. Not safe for concurrent use.
@@ -65,8 +63,8 @@ func (st *Stream) Safe(p []byte) (int, bool) {
 		return 0, false
 	}
 	hold := st.set.partialFrom(p, 0)
-	for _, pat := range st.set.pats {
-		if indexBefore(p, pat, hold) {
+	for i, pat := range st.set.pats {
+		if indexBefore(p, pat, st.set.rare[i], hold) {
 			return 0, false
 		}
 	}
@@ -75,9 +73,9 @@ func (st *Stream) Safe(p []byte) (int, bool) {
 }
 
 // indexBefore reports whether pat occurs in p starting before end.
-func indexBefore(p, pat []byte, end int) bool {
+func indexBefore(p, pat []byte, rare, end int) bool {
 	limit := min(len(p), end+len(pat)-1)
-	return limit >= len(pat) && bytes.Index(p[:limit], pat) >= 0
+	return limit >= len(pat) && index(p[:limit], pat, rare) >= 0
 }
 
 // Flush appends what is held, redacted, at the end of the input.
