@@ -3,9 +3,9 @@ package proxy_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"compress/gzip"
 	"compress/zlib"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
