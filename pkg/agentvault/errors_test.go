@@ -135,6 +135,7 @@ var allCodes = []string{
 	ErrCodeCredentialInvalid, ErrCodeOAuthNotConnected, ErrCodeOAuthRefreshFailed, ErrCodeUpstreamUnreachable, ErrCodeBadRequest,
 	ErrCodeInternal, ErrCodeUnauthorized, ErrCodeInvalidRequest, ErrCodeNotFound, ErrCodeConflict, ErrCodeAmbiguousService,
 	ErrCodeGone, ErrCodeBodyTooLarge, ErrCodeTooManyProposals, ErrCodeTooManySessions, ErrCodeRateLimited,
+	ErrCodeResponseNotScannable, ErrCodeRedactionOptOutForbidden,
 }
 
 // TestEveryBrokerCodeHasAConstant reads the proxy's sources: every code it
