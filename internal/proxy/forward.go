@@ -21,11 +21,12 @@ var brokerHeaders = []string{"X-Vault", "Proxy-Authorization", "Proxy-Connection
 
 // outbound is what forward decided for one request.
 type outbound struct {
-	t      target
-	inject map[string]string
-	svc    *service.Service
-	keys   []string    // the service's credential keys, for the request log
-	redact *redact.Set // values the response must not carry; nil: none
+	t       target
+	inject  map[string]string
+	svc     *service.Service
+	keys    []string    // the service's credential keys, for the request log
+	redact  *redact.Set // values the response must not carry; nil: none
+	secrets *redact.Set // the same values, for errors and logs even when the service opted out
 }
 
 // forward matches, injects and sends one request upstream, and records it
@@ -91,8 +92,10 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 			writeError(w, berr)
 			return
 		}
-		out.redact = redactionFor(&s, out.keys, g.Credential, headers)
-		lw.redact = out.redact
+		out.secrets = redactionFor(&s, out.keys, g.Credential, headers)
+		if s.RedactResponses {
+			out.redact, lw.redact = out.secrets, out.secrets
+		}
 	}
 	if subs := wsSubstitutions(out.svc); len(subs) > 0 && isWebSocket(r) {
 		p.serveWebSocket(w, r, out, subs, g.Credential)
@@ -185,8 +188,9 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	case errors.Is(err, errResponseTooLarge):
 		writeError(w, fail(http.StatusBadGateway, "response_too_large", "the upstream response is larger than the proxy allows", ""))
 	default:
-		p.log.Debug("upstream failed", "host", r.URL.Host, "err", err)
-		writeError(w, fail(http.StatusBadGateway, "upstream_unreachable", "could not reach "+hostOnly(r)+": "+trimErr(err), "check the host name and that it is up"))
+		detail := trimErr(err, secretsOf(r))
+		p.log.Debug("upstream failed", "host", r.URL.Host, "err", detail)
+		writeError(w, fail(http.StatusBadGateway, "upstream_unreachable", "could not reach "+hostOnly(r)+": "+detail, "check the host name and that it is up"))
 	}
 }
 
@@ -197,13 +201,15 @@ func hostOnly(r *http.Request) string {
 	return r.Host
 }
 
-// trimErr keeps upstream errors short and free of request details.
-func trimErr(err error) string {
+// trimErr keeps upstream errors short and free of request details, and
+// of credential values: a transport error may quote what the upstream
+// sent, and an upstream may send back what it received.
+func trimErr(err error, secrets *redact.Set) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	s := err.Error()
+	s, _ := secrets.String(err.Error())
 	if len(s) > 200 {
 		s = s[:200]
 	}

@@ -46,12 +46,10 @@ func (p *Proxy) RedactionStats() RedactionStats {
 // redactionFor compiles the values a response to a request of s must not
 // carry: each credential value s references (keys), raw and in the
 // encodings substitutions use (URL path and query escaping, JSON string
-// escaping), and the base64 of basic auth. nil when s opted out or holds
-// nothing long enough to redact.
+// escaping), and the base64 of basic auth. nil when s holds nothing long
+// enough to redact. The caller applies it to responses only when s did
+// not opt out; errors and logs always.
 func redactionFor(s *service.Service, keys []string, lookup func(string) ([]byte, bool), inject map[string]string) *redact.Set {
-	if !s.RedactResponses {
-		return nil
-	}
 	vals := make([][]byte, 0, 4*len(keys)+2)
 	add := func(raw, enc string) {
 		if enc != raw {
@@ -128,6 +126,15 @@ func jsonEscape(v string, html bool) string {
 		}
 	}
 	return b.String()
+}
+
+// secretsOf is the credential values of the request r brokers (nil when
+// none), for scrubbing errors.
+func secretsOf(r *http.Request) *redact.Set {
+	if out, _ := r.Context().Value(outboundKey{}).(*outbound); out != nil {
+		return out.secrets
+	}
+	return nil
 }
 
 // redactRequest prepares an outbound request whose response is redacted:

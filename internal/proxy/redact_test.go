@@ -453,3 +453,44 @@ func TestRedactionOfInformationalHeaders(t *testing.T) {
 		assertRedacted(t, "103", hints[0])
 	}
 }
+
+// An upstream that answers with a malformed response quoting the
+// credential makes Go's transport fail with an error that quotes the
+// line: the broker's 502 message (and its log) must not carry it, even
+// for a service that opted out of response redaction (the broker's own
+// words are not the upstream's response).
+func TestRedactionOfUpstreamErrors(t *testing.T) {
+	off := false
+	optedOut := bearer("api", "api.test", "API_KEY")
+	optedOut.RedactResponses = &off
+	for _, svc := range []apitype.Service{bearer("api", "api.test", "API_KEY"), optedOut} {
+		testUpstreamErrorScrubbed(t, svc)
+	}
+}
+
+func testUpstreamErrorScrubbed(t *testing.T, svc apitype.Service) {
+	e := newEnv(t, true)
+	e.setup(map[string]string{"API_KEY": rdBearer}, svc)
+	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = io.WriteString(c, r.Header.Get("Authorization")+" says hello\r\n\r\n")
+	}))
+	tok := e.agent("bot", "proxy")
+	for _, h2 := range []bool{false} { // a hijacked HTTP/1.1 upstream
+		resp, err := e.client(tok, "default", h2).Get("https://" + e.upstream + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := dump(t, resp)
+		if resp.StatusCode != http.StatusBadGateway || strings.Contains(got, rdBearer) {
+			t.Fatalf("the broker's error quotes the credential:\n%s", got)
+		}
+	}
+	if strings.Contains(e.logText(), rdBearer) {
+		t.Fatal("the credential reached the log through an upstream error")
+	}
+}

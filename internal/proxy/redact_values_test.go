@@ -55,9 +55,4 @@ func TestRedactionForCoversEncodings(t *testing.T) {
 			}
 		})
 	}
-	off := *bearer
-	off.RedactResponses = false
-	if redactionFor(&off, []string{"TOKEN"}, lookup, nil) != nil {
-		t.Error("an opted-out service still redacts")
-	}
 }

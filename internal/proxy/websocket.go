@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -53,6 +54,7 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request, out *outb
 		}
 		pairs = append(pairs, [2][]byte{[]byte(s.Placeholder), v})
 	}
+	r = r.WithContext(context.WithValue(r.Context(), outboundKey{}, out)) // for upstreamError
 	outReq := r.Clone(r.Context())
 	outReq.URL.Scheme, outReq.URL.Host, outReq.Host = out.t.scheme, out.t.authority(), out.t.authority()
 	outReq.RequestURI = ""
