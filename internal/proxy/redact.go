@@ -149,13 +149,13 @@ func redactRequest(h http.Header) {
 }
 
 // redactHeader replaces values in h's field values, and drops fields whose
-// name holds one. It returns the number of values replaced.
+// name holds one in any case. It returns the number of values replaced.
 func redactHeader(h http.Header, set *redact.Set) int {
 	n := 0
 	for k, vs := range h {
-		if _, c := set.String(k); c > 0 {
+		if set.InName(k) { // names change case on the way: compare without it
 			delete(h, k)
-			n += c
+			n++
 			continue
 		}
 		for i, v := range vs {

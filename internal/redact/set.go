@@ -90,6 +90,23 @@ func (s *Set) Contains(b []byte) bool {
 	return false
 }
 
+// InName reports whether name holds a value, ignoring ASCII case: header
+// field names are case-insensitive, and HTTP/2 and Go's canonical form
+// change their case. It does not allocate.
+func (s *Set) InName(name string) bool {
+	if s == nil || len(name) < MinLen {
+		return false
+	}
+	for _, p := range s.strs {
+		for i := 0; i+len(p) <= len(name); i++ {
+			if strings.EqualFold(name[i:i+len(p)], p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // String redacts a whole string (a header value) and returns it with the
 // number of values replaced; v itself, without allocating, when none is.
 func (s *Set) String(v string) (string, int) {

@@ -182,3 +182,21 @@ func TestIndexMatchesBytesIndex(t *testing.T) {
 		}
 	}
 }
+
+func TestInNameIgnoresCase(t *testing.T) {
+	s := compile("sk-live-REDACTME-0123456789")
+	for name, want := range map[string]bool{
+		"X-Name-Sk-Live-Redactme-0123456789": true,
+		"x-name-sk-live-redactme-0123456789": true,
+		"X-Name-sk-live-REDACTME-0123456789": true,
+		"Content-Type":                       false,
+		"X-Name-Sk-Live-Redactme-012345678":  false,
+	} {
+		if got := s.InName(name); got != want {
+			t.Errorf("InName(%q) = %v", name, got)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { s.InName("Content-Security-Policy-Report-Only") }); n != 0 {
+		t.Errorf("InName allocated %v times", n)
+	}
+}
