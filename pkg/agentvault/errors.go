@@ -22,27 +22,28 @@ const ProxyErrorHeader = "X-Agent-Vault-Proxy-Error"
 // holds one of them (or a newer one); test for them with [IsCode].
 const (
 	// Broker proxy (on proxied responses, with [ProxyErrorHeader]).
-	ErrCodeProxyAuthRequired  = "proxy_auth_required" // 407: missing, unknown, expired or revoked proxy token
-	ErrCodeRateLimited        = "rate_limited"        // 429: over a rate limit; see RetryAfter
-	ErrCodeVaultRequired      = "vault_required"      // 400: an agent token with several vaults named none (proxy and control plane)
-	ErrCodeForbidden          = "forbidden"           // 403: no service matches and the vault denies unmatched hosts (see ProposalHint); also a control-plane role refusal
-	ErrCodeServiceDisabled    = "service_disabled"    // 403: a service matches but is disabled
-	ErrCodeInsecureTransport  = "insecure_transport"  // 403: a credential would go over plain http://
-	ErrCodeHostMismatch       = "host_mismatch"       // 403: the Host header differs from the target
-	ErrCodeDestinationBlocked = "destination_blocked" // 403: the target address is not allowed (private networks, …)
-	ErrCodeRequestTooLarge    = "request_too_large"   // 413: request body over the proxy's limit
-	ErrCodeResponseTooLarge   = "response_too_large"  // 502: upstream response over the proxy's limit
+	ErrCodeProxyAuthRequired   = "proxy_auth_required"  // 407: missing, unknown, expired or revoked proxy token
+	ErrCodeRateLimited         = "rate_limited"         // 429: over a rate limit; see RetryAfter
+	ErrCodeVaultRequired       = "vault_required"       // 400: an agent token with several vaults named none (proxy and control plane)
+	ErrCodeForbidden           = "forbidden"            // 403: no service matches and the vault denies unmatched hosts (see ProposalHint); also a control-plane role refusal
+	ErrCodeServiceDisabled     = "service_disabled"     // 403: a service matches but is disabled
+	ErrCodeInsecureTransport   = "insecure_transport"   // 403: a credential would go over plain http://
+	ErrCodeHostMismatch        = "host_mismatch"        // 403: the Host header differs from the target
+	ErrCodeDestinationBlocked  = "destination_blocked"  // 403: the target address is not allowed (private networks, …)
+	ErrCodeRequestTooLarge     = "request_too_large"    // 413: request body over the proxy's limit
+	ErrCodeResponseTooLarge    = "response_too_large"   // 502: upstream response over the proxy's limit
+	ErrCodeCredentialNotFound  = "credential_not_found" // 502: a credential the service needs is not set
+	ErrCodeCredentialInvalid   = "credential_invalid"   // 502: a credential cannot be injected as it is
+	ErrCodeCredentialNotBound  = "credential_not_bound" // 403: the credential may not be sent to this host (proxy and control plane; see ProposalHint)
+	ErrCodeOAuthNotConnected   = "oauth_not_connected"  // 502: an OAuth credential is not connected yet
+	ErrCodeOAuthRefreshFailed  = "oauth_refresh_failed" // 502: refreshing an OAuth credential failed
+	ErrCodeUpstreamUnreachable = "upstream_unreachable" // 502: the upstream could not be reached
+	ErrCodeBadRequest          = "bad_request"          // 400: not a request the proxy can forward
+	ErrCodeInternal            = "internal"             // 500: a server-side failure
 	// 502: a brokered response the proxy cannot check for credential values
 	// (compressed other than gzip or deflate, or an upgrade to another
 	// protocol than websocket).
 	ErrCodeResponseNotScannable = "response_not_scannable"
-	ErrCodeCredentialNotFound   = "credential_not_found" // 502: a credential the service needs is not set
-	ErrCodeCredentialInvalid    = "credential_invalid"   // 502: a credential cannot be injected as it is
-	ErrCodeOAuthNotConnected    = "oauth_not_connected"  // 502: an OAuth credential is not connected yet
-	ErrCodeOAuthRefreshFailed   = "oauth_refresh_failed" // 502: refreshing an OAuth credential failed
-	ErrCodeUpstreamUnreachable  = "upstream_unreachable" // 502: the upstream could not be reached
-	ErrCodeBadRequest           = "bad_request"          // 400: not a request the proxy can forward
-	ErrCodeInternal             = "internal"             // 500: a server-side failure
 
 	// Control plane.
 	ErrCodeUnauthorized     = "unauthorized"       // 401: bad, expired or revoked token
@@ -84,7 +85,8 @@ type Error struct {
 	// Candidates lists the services an ambiguous host matched.
 	Candidates []ServiceRef
 	// ProposalHint is set on a "forbidden" answer of the proxy for an
-	// unmatched host: how to ask for access with a proposal.
+	// unmatched host, and on "credential_not_bound" answers: how to ask
+	// for access with a proposal.
 	ProposalHint *ProposalHint
 	// RetryAfter is the server's Retry-After on a 429, else zero.
 	RetryAfter time.Duration
