@@ -37,8 +37,8 @@ func wsServerFrame(fin bool, op byte, payload string) []byte {
 	return append(b, payload...)
 }
 
-// wsEchoUpstream accepts a websocket by hand and, once the client sends
-// anything, echoes the handshake's Authorization header back: in one text
+// wsEchoUpstream accepts a websocket by hand, echoes the client's first
+// (short) frame, and echoes the handshake's Authorization header back: in one text
 // frame, in a text message fragmented with the value cut between frames
 // (and the second frame written in two TCP writes), in a binary frame, in
 // a large frame, and as the reason of its close frame.
@@ -52,13 +52,22 @@ func wsEchoUpstream(w http.ResponseWriter, r *http.Request) {
 	defer c.Close()
 	_, _ = io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Echo-Authorization: "+auth+
 		"\r\nSec-WebSocket-Accept: "+base64.StdEncoding.EncodeToString(sum[:])+"\r\n\r\n")
-	// Wait for the client's first frame (its content does not matter).
-	if _, err := brw.Reader.ReadByte(); err != nil {
+	// Read the client's first frame (masked, short) to echo it.
+	var head [6]byte
+	if _, err := io.ReadFull(brw, head[:]); err != nil {
 		return
+	}
+	payload := make([]byte, head[1]&0x7f)
+	if _, err := io.ReadFull(brw, payload); err != nil {
+		return
+	}
+	for i := range payload {
+		payload[i] ^= head[2+i%4]
 	}
 	cut := len(auth) / 2
 	second := wsServerFrame(true, 0x0, auth[cut:]+" end")
 	writes := [][]byte{
+		wsServerFrame(true, 0x1, "echo "+string(payload)),
 		wsServerFrame(true, 0x1, "you sent "+auth),
 		wsServerFrame(false, 0x1, "split "+auth[:cut]),
 		second[:5], second[5:],
@@ -78,8 +87,9 @@ func wsEchoUpstream(w http.ResponseWriter, r *http.Request) {
 // Websocket frames from an upstream that echoes the credential are
 // redacted: whole, fragmented (value cut across frames and TCP writes),
 // binary, larger than one read, in control frames, and in the 101's
-// headers; through the plain upgrade path and through the path that
-// rewrites client frames for websocket substitutions.
+// headers, and a value a websocket substitution put into the agent's own
+// frame that the upstream echoes; through the plain upgrade path and
+// through the path that rewrites client frames for substitutions.
 func TestRedactionOfWebSocketFrames(t *testing.T) {
 	e := newEnv(t, true)
 	withSubs := bearer("subs", "api.test/subs/*", "API_KEY")
@@ -99,13 +109,20 @@ func TestRedactionOfWebSocketFrames(t *testing.T) {
 		if got := resp.Header.Get("X-Echo-Authorization"); got != "Bearer "+redact.Placeholder {
 			t.Errorf("%s: 101 header %q", path, got)
 		}
-		if err := c.Write(ctx, websocket.MessageText, []byte("go")); err != nil {
+		// Through /subs/ws the proxy puts the other credential in place
+		// of its placeholder, and the upstream echoes the frame.
+		if err := c.Write(ctx, websocket.MessageText, []byte("go __OTHER__")); err != nil {
 			t.Fatal(err)
+		}
+		echo := "echo go __OTHER__"
+		if path == "/subs/ws" {
+			echo = "echo go " + redact.Placeholder
 		}
 		want := []struct {
 			typ  websocket.MessageType
 			data string
 		}{
+			{websocket.MessageText, echo},
 			{websocket.MessageText, "you sent Bearer " + redact.Placeholder},
 			{websocket.MessageText, "split Bearer " + redact.Placeholder + " end"},
 			{websocket.MessageBinary, "binary Bearer " + redact.Placeholder},
@@ -119,7 +136,7 @@ func TestRedactionOfWebSocketFrames(t *testing.T) {
 			if typ != w.typ || string(data) != w.data {
 				t.Errorf("%s: message %d: %v %.80q…, want %v %.80q…", path, i, typ, data, w.typ, w.data)
 			}
-			if strings.Contains(string(data), rdBearer) {
+			if strings.Contains(string(data), rdBearer) || strings.Contains(string(data), "other-secret-value") {
 				t.Errorf("%s: message %d carries the credential", path, i)
 			}
 		}
