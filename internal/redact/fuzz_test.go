@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // FuzzStreamEqualsOneShot: any chunking of the input, through Stream and
@@ -60,6 +61,11 @@ func FuzzStreamEqualsOneShot(f *testing.F) {
 		out, err := io.ReadAll(s.Reader(&chunked{data: in, cuts: cuts}))
 		if err != nil || !bytes.Equal(out, []byte(want)) {
 			t.Fatalf("reader %q (%v), one-shot %q", out, err, want)
+		}
+		// A source that returns its last bytes together with io.EOF.
+		out, err = io.ReadAll(s.Reader(iotest.DataErrReader(&chunked{data: in, cuts: cuts})))
+		if err != nil || !bytes.Equal(out, []byte(want)) {
+			t.Fatalf("reader (data with EOF) %q (%v), one-shot %q", out, err, want)
 		}
 	})
 }
