@@ -142,7 +142,7 @@ func validateProposal(in *apitype.CreateProposalRequest, cur []service.Service, 
 			if s.Auth == nil {
 				return errs.Invalid(f+".auth", "a service to set needs auth")
 			}
-			svc, err := service.FromAPI(apitype.Service{Name: s.Name, Host: s.Host, Enabled: s.Enabled, Auth: *s.Auth, Substitutions: s.Substitutions}, f)
+			svc, err := service.FromAPI(proposedService(*s), f)
 			if err != nil {
 				return err
 			}
@@ -541,7 +541,7 @@ func (b *Broker) applyProposal(ctx context.Context, tx store.Store, p model.Prop
 		f := "services[" + strconv.Itoa(i) + "]"
 		switch s.Action {
 		case "set":
-			svc, err := service.FromAPI(apitype.Service{Name: s.Name, Host: s.Host, Enabled: s.Enabled, Auth: *s.Auth, Substitutions: s.Substitutions}, f)
+			svc, err := service.FromAPI(proposedService(s), f)
 			if err != nil {
 				return nil, err
 			}

@@ -60,6 +60,9 @@ type Options struct {
 	Limiter *ratelimit.Limiter
 	// TrustedProxies may set X-Forwarded-For for the client address.
 	TrustedProxies []netip.Prefix
+	// TunnelRecheck is how often an open blind tunnel checks that it is
+	// still authorized (tunnelwatch.go); default one second.
+	TunnelRecheck time.Duration
 }
 
 // Recorder takes request log rows.
@@ -89,6 +92,9 @@ func New(o Options) *Proxy {
 	if o.Dial == nil {
 		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 		o.Dial = d.DialContext
+	}
+	if o.TunnelRecheck <= 0 {
+		o.TunnelRecheck = defaultTunnelRecheck
 	}
 	if o.Blocked == nil {
 		o.Blocked = func(error) bool { return false }

@@ -1,0 +1,79 @@
+package proxy
+
+import (
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// canonPath is a request path read the one way the proxy matches it and,
+// for path-scoped services, forwards it (docs/proxy.md, "Path scope").
+type canonPath struct {
+	// path is the decoded path with dot segments and empty segments
+	// resolved: what services are matched on.
+	path string
+	// raw is the same path in its escaped form, resolved the same way:
+	// what a path-scoped service's upstream receives. Its decoding is path.
+	raw string
+	// ambiguous, when set, says why decoders could read the raw path
+	// differently (a lenient upstream could resolve it outside the scope
+	// that matched): a path-scoped service refuses such a request.
+	ambiguous string
+}
+
+// canonicalize reads the path of u. A path is ambiguous when an upstream
+// that decodes more leniently than the proxy (twice, backslash as slash,
+// ";" parameters stripped, overlong UTF-8, trailing dots dropped) could
+// resolve it to another path than the proxy did.
+func canonicalize(u *url.URL) canonPath {
+	decoded := u.Path
+	raw := u.EscapedPath()
+	c := canonPath{path: matchPath(decoded), raw: matchPath(raw)}
+	if c.ambiguous = ambiguity(raw, decoded); c.ambiguous != "" {
+		return c
+	}
+	// Without encoded "/" or ".", the raw and decoded paths have the same
+	// segments, so cleaning one mirrors cleaning the other; check anyway.
+	if back, err := url.PathUnescape(c.raw); err != nil || back != c.path {
+		c.ambiguous = "the path does not decode to the path it was matched on"
+	}
+	return c
+}
+
+// ambiguity returns why raw (as sent) and decoded (decoded once) could
+// mean different paths to different decoders, or "".
+func ambiguity(raw, decoded string) string {
+	if decoded == "" {
+		return ""
+	}
+	if decoded[0] != '/' {
+		return "the path does not start with /"
+	}
+	lower := strings.ToLower(raw)
+	switch {
+	case strings.Contains(lower, "%2f"), strings.Contains(lower, "%5c"), strings.Contains(lower, "%2e"):
+		return "the path encodes /, \\ or . (%2F, %5C, %2E); send them unencoded"
+	case strings.ContainsRune(decoded, '\\'):
+		return "the path holds a backslash, which some servers read as /"
+	case strings.ContainsRune(decoded, '%'):
+		return "a % survives decoding (double encoding such as %252e), which a server that decodes twice reads differently"
+	case !utf8.ValidString(decoded):
+		return "the path is not valid UTF-8 (overlong encodings such as %c0%ae read as . or / on some servers)"
+	}
+	for i := 0; i < len(decoded); i++ {
+		if c := decoded[i]; c < 0x20 || c == 0x7f {
+			return "the path holds a control character"
+		}
+	}
+	for _, seg := range strings.Split(decoded, "/") {
+		if name, _, params := strings.Cut(seg, ";"); params {
+			if name == "" || name == "." || name == ".." {
+				return "a ; parameter sits beside a dot or empty segment (" + seg + "), which servers that strip parameters resolve as a dot segment"
+			}
+		}
+		if seg != "" && seg != "." && seg != ".." && strings.Trim(seg, ". ") == "" {
+			return "a segment of dots and spaces (" + seg + ") reads as a dot segment on servers that trim them"
+		}
+	}
+	return ""
+}
