@@ -197,4 +197,3 @@ func checkAgentHeaders(t *testing.T, h http.Header, what string) {
 		}
 	}
 }
-
