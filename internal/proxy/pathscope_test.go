@@ -111,6 +111,29 @@ func TestPathScopeEscape(t *testing.T) {
 			}
 		}
 	}
+	// HTTP/2: the same table through an intercepted HTTP/2 connection.
+	h2 := e.client(tok, "default", true)
+	for _, tc := range cases {
+		req, _ := http.NewRequest("GET", "https://"+e.upstream+"/", nil)
+		req.URL.Opaque = tc.raw // sent as :path unchanged
+		before := len(e.seen.reqs)
+		resp, err := h2.Do(req)
+		if err != nil {
+			t.Errorf("h2 %s: %v", tc.raw, err)
+			continue
+		}
+		body := read(t, resp)
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("h2 %s: spoke %s", tc.raw, resp.Proto)
+		}
+		reached := len(e.seen.reqs) > before
+		switch {
+		case tc.forwarded == "" && (resp.StatusCode != http.StatusBadRequest || reached):
+			t.Errorf("h2 %s: %d %s (reached %v), want 400", tc.raw, resp.StatusCode, body, reached)
+		case tc.forwarded != "" && (resp.StatusCode != 200 || !reached || e.seen.last().RequestURI != tc.forwarded):
+			t.Errorf("h2 %s: %d %s, want %s forwarded", tc.raw, resp.StatusCode, body, tc.forwarded)
+		}
+	}
 	// A path that resolves outside the scope is simply not matched: no
 	// credential (the vault passes unmatched traffic through).
 	for _, raw := range []string{"/api/../admin", "/api/%2e%2e/admin", "/api/.%2e/admin", "/api/;x/../../admin"} {
