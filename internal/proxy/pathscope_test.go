@@ -16,7 +16,7 @@ import (
 // rawRequest sends one request line with target as written (no client
 // normalisation) and returns the response. Through a CONNECT tunnel
 // when abs is false, as an absolute-form https:// request otherwise.
-func rawRequest(t *testing.T, e *env, tok, method, target string, abs bool) (*http.Response, string) {
+func rawRequest(t *testing.T, e *env, tok, method, target string, abs bool, headers ...string) (*http.Response, string) {
 	t.Helper()
 	var conn io.ReadWriter
 	var br *bufio.Reader
@@ -33,6 +33,9 @@ func rawRequest(t *testing.T, e *env, tok, method, target string, abs bool) (*ht
 	} else {
 		tc, tbr := e.rawConnect(t, e.upstream, tok, "api.test")
 		conn, br = tc, tbr
+	}
+	for _, h := range headers {
+		extra += h + "\r\n"
 	}
 	if _, err := io.WriteString(conn, method+" "+target+" HTTP/1.1\r\nHost: "+e.upstream+"\r\n"+extra+"Connection: close\r\n\r\n"); err != nil {
 		t.Fatal(err)
@@ -170,23 +173,33 @@ func TestServiceRulesRefuseWithProblem(t *testing.T) {
 	tok := e.agent("bot", "proxy")
 	cases := []struct {
 		method, raw, rule string // rule "" allowed
+		header            string
 	}{
-		{"GET", "/v1/things", ""},
-		{"POST", "/v1/things", ""},
-		{"DELETE", "/v1/things", "methods"},
-		{"PUT", "/v1/things", "methods"},
-		{"GET", "/v2/things", "paths.allow"},
-		{"GET", "/v1/admin/users", "paths.deny[0]"},
-		{"GET", "/v1/ADMIN/users", "paths.deny[0]"},
-		{"GET", "/v1/x/../admin/users", "paths.deny[0]"},
-		{"GET", "/v1//admin", "paths.deny[0]"},
-		{"GET", "/v1/x/..;/admin", "ambiguous"},
-		{"GET", "/v1/%61dmin", "paths.deny[0]"},
+		{"GET", "/v1/things", "", ""},
+		{"POST", "/v1/things", "", ""},
+		{"DELETE", "/v1/things", "methods", ""},
+		{"PUT", "/v1/things", "methods", ""},
+		{"GET", "/v2/things", "paths.allow", ""},
+		{"GET", "/v1/admin/users", "paths.deny[0]", ""},
+		{"GET", "/v1/ADMIN/users", "paths.deny[0]", ""},
+		{"GET", "/v1/x/../admin/users", "paths.deny[0]", ""},
+		{"GET", "/v1//admin", "paths.deny[0]", ""},
+		{"GET", "/v1/x/..;/admin", "ambiguous", ""},
+		{"GET", "/v1/%61dmin", "paths.deny[0]", ""},
+		{"POST", "/v1/things", "methods", "X-HTTP-Method-Override: DELETE"},
+		{"POST", "/v1/things", "methods", "X-HTTP-Method: put"},
+		{"POST", "/v1/things", "methods", "X-Method-Override: PATCH"},
+		{"POST", "/v1/things?_method=delete", "methods", ""},
+		{"POST", "/v1/things", "", "X-HTTP-Method-Override: GET"},
 	}
 	for _, abs := range []bool{false, true} {
 		for _, tc := range cases {
 			before := len(e.seen.reqs)
-			resp, body := rawRequest(t, e, tok, tc.method, tc.raw, abs)
+			var hs []string
+			if tc.header != "" {
+				hs = append(hs, tc.header)
+			}
+			resp, body := rawRequest(t, e, tok, tc.method, tc.raw, abs, hs...)
 			reached := len(e.seen.reqs) > before
 			switch tc.rule {
 			case "":

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/service"
 )
@@ -29,7 +30,38 @@ func admitService(r *http.Request, s *service.Service, t target, cp canonPath) *
 	if d := s.Rules.Check(r.Method, cp.path); d.Refused {
 		return ruleRefusal(s, t, r.Method, cp.path, d)
 	}
+	if len(s.Rules.Methods) > 0 {
+		for _, m := range methodOverrides(r) {
+			if d := s.Rules.Check(m, cp.path); d.Refused {
+				d.Reason = "the request asks for " + m + " through a method override; " + d.Reason
+				return ruleRefusal(s, t, r.Method, cp.path, d)
+			}
+		}
+	}
 	return nil
+}
+
+// overrideHeaders carry the method a framework serves instead of the
+// request's own (Google APIs, Rails, ASP.NET, Laravel and others honour
+// one or more of them).
+var overrideHeaders = []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"}
+
+// methodOverrides lists the methods a request asks for besides its own,
+// uppercased as frameworks read them: the override headers and a _method
+// query parameter. A _method field in a form body is not read.
+func methodOverrides(r *http.Request) []string {
+	var out []string
+	for _, h := range overrideHeaders {
+		for _, v := range r.Header.Values(h) {
+			out = append(out, strings.ToUpper(strings.TrimSpace(v)))
+		}
+	}
+	if strings.Contains(r.URL.RawQuery, "_method") {
+		for _, v := range r.URL.Query()["_method"] {
+			out = append(out, strings.ToUpper(strings.TrimSpace(v)))
+		}
+	}
+	return out
 }
 
 // plaintextRefusal refuses a credential over http:// unless the service
