@@ -134,7 +134,7 @@ func (p *Proxy) serveTunnelled(w http.ResponseWriter, r *http.Request) {
 		writeError(w, berr)
 		return
 	}
-	p.forward(w, r, g, target{scheme: "https", host: info.host, port: info.port, ingress: "connect"})
+	p.forward(w, r, g, target{scheme: "https", host: info.host, port: info.port, ingress: "connect", proxyAuth: info.proxyAuth})
 }
 
 // chanListener feeds intercepted connections to the inner server.

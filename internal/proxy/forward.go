@@ -87,6 +87,12 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 			return
 		}
 	}
+	if isWebSocket(r) {
+		// A websocket outlives the per-request grant check: watch it.
+		ctx, stop := p.watchStream(r.Context(), t)
+		defer stop()
+		r = r.WithContext(ctx)
+	}
 	if subs := wsSubstitutions(out.svc); len(subs) > 0 && isWebSocket(r) {
 		p.serveWebSocket(w, r, out, subs, g.Credential)
 		return

@@ -182,7 +182,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, berr)
 		return
 	}
-	p.forward(w, r, g, target{scheme: r.URL.Scheme, host: host, port: port, ingress: "absolute"})
+	p.forward(w, r, g, target{scheme: r.URL.Scheme, host: host, port: port, ingress: "absolute", proxyAuth: r.Header.Get("Proxy-Authorization")})
 }
 
 // authorize turns Proxy-Authorization into a grant or a broker error.
@@ -229,6 +229,9 @@ type target struct {
 	host    string // lowercase, no brackets
 	port    int
 	ingress string // connect (intercepted), absolute, tunnel (blind)
+	// proxyAuth is the agent's Proxy-Authorization, for rechecking a
+	// long-lived stream (tunnelwatch.go); never forwarded.
+	proxyAuth string
 }
 
 // splitTarget reads host[:port] with the scheme's default port.

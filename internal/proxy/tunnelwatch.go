@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/service"
 )
@@ -34,9 +35,29 @@ func (p *Proxy) spliceWatched(client, upstream net.Conn, proxyAuth, host string,
 	return up, down, <-stopped
 }
 
-// watchTunnel calls closeAll and returns true when the tunnel is no
-// longer authorized; it returns false when ctx ends first.
+// watchStream returns a context that is cancelled once the agent behind
+// a long-lived intercepted stream (a websocket) loses access, as an
+// intercepted request would be refused at its next request; stop ends the
+// watch.
+func (p *Proxy) watchStream(parent context.Context, t target) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(parent)
+	go p.watchGrant(ctx, t.proxyAuth, nil, cancel)
+	return ctx, cancel
+}
+
+// watchTunnel watches a blind tunnel: its agent must keep access, and the
+// tunnel must stay one the proxy would open blind.
 func (p *Proxy) watchTunnel(ctx context.Context, proxyAuth, host string, port int, closeAll func()) bool {
+	blind := func(g *broker.ProxyGrant) bool {
+		return g.Policy() != model.PolicyDeny && !service.CouldMatch(g.Services(), host, port)
+	}
+	return p.watchGrant(ctx, proxyAuth, blind, closeAll)
+}
+
+// watchGrant calls closeAll and returns true once proxyAuth no longer
+// authorizes (or still, when given, reports false); it returns false when
+// ctx ends first.
+func (p *Proxy) watchGrant(ctx context.Context, proxyAuth string, still func(*broker.ProxyGrant) bool, closeAll func()) bool {
 	tok, hint, err := ParseProxyAuth(proxyAuth)
 	if err != nil {
 		closeAll()
@@ -54,8 +75,8 @@ func (p *Proxy) watchTunnel(ctx context.Context, proxyAuth, host string, port in
 		if ctx.Err() != nil {
 			return false
 		}
-		if err != nil || g.Policy() == model.PolicyDeny || service.CouldMatch(g.Services(), host, port) {
-			p.log.Debug("blind tunnel closed: no longer authorized", "host", host, "port", port)
+		if err != nil || (still != nil && !still(g)) {
+			p.log.Debug("stream closed: no longer authorized")
 			closeAll()
 			return true
 		}

@@ -59,7 +59,7 @@ func waitClosed(t *testing.T, c net.Conn, br *bufio.Reader) {
 	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
 	_, err := io.Copy(io.Discard, br)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatal("the blind tunnel stayed open")
+		t.Fatal("the tunnel or stream stayed open after revocation")
 	}
 }
 
@@ -93,6 +93,67 @@ func TestBlindTunnelsHonourRevocation(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitClosed(t, c, br)
+		})
+	}
+}
+
+// TestWebsocketsHonourRevocation: a websocket opened through the proxy
+// (intercepted or absolute-form, plain or with frame substitutions) is
+// closed once its agent is deleted, as its next request would be refused.
+func TestWebsocketsHonourRevocation(t *testing.T) {
+	for _, tc := range []struct {
+		name, host string
+		abs        bool
+	}{
+		{"intercepted", "api.test", false},
+		{"intercepted with substitutions", "other.test", false},
+		{"absolute-form", "api.test", true},
+		{"absolute-form with substitutions", "other.test", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, true)
+			// The upstream holds the websocket open until the proxy closes it.
+			e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, brw, err := http.NewResponseController(w).Hijack()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+				_ = brw.Flush()
+				_, _ = io.Copy(io.Discard, brw)
+			}))
+			e.setup(map[string]string{"API_KEY": secretValue}, bearer("api", "api.test", "API_KEY"),
+				apitype.Service{Name: "ws-subst", Host: "other.test", Auth: apitype.ServiceAuth{Type: "bearer", Token: "API_KEY"},
+					Substitutions: []apitype.Substitution{{Key: "API_KEY", Placeholder: "__WS_KEY__", In: []string{"websocket"}}}})
+			tok := e.agent("bot", "proxy")
+			host := tc.host + ":" + itoa(e.upPort)
+			var conn net.Conn
+			var br *bufio.Reader
+			target, extra := "/ws", ""
+			if tc.abs {
+				c, err := net.Dial("tcp", strings.TrimPrefix(e.proxyURL, "http://"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				conn, br = c, bufio.NewReader(c)
+				target = "https://" + host + "/ws"
+				extra = "Proxy-Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(tok+":default")) + "\r\n"
+			} else {
+				tc, tbr := e.rawConnect(t, host, tok, tc.host)
+				conn, br = tc, tbr
+			}
+			_, _ = io.WriteString(conn, "GET "+target+" HTTP/1.1\r\nHost: "+host+"\r\n"+extra+"Connection: Upgrade\r\nUpgrade: websocket\r\n"+
+				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+				t.Fatalf("upgrade: %v %v", resp, err)
+			}
+			if _, err := e.b.DeleteAgent(context.Background(), e.owner, "bot"); err != nil {
+				t.Fatal(err)
+			}
+			waitClosed(t, conn, br)
 		})
 	}
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -89,6 +90,8 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request, out *outb
 		return
 	}
 	defer conn.Close()
+	// Revocation (tunnelwatch.go) cancels the request: end the stream.
+	defer context.AfterFunc(r.Context(), func() { upstream.Close(); conn.Close() })()
 	stripResponseHeaders(resp.Header)
 	resp.Header.Del("Sec-WebSocket-Extensions")
 	var head bytes.Buffer
