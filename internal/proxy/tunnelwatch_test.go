@@ -85,7 +85,8 @@ func TestBlindTunnelsHonourRevocation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, true)
+			sink := &rowSink{}
+			e := newRecEnv(t, true, sink)
 			e.setup(map[string]string{"API_KEY": secretValue})
 			tok := e.agent("bot", "proxy")
 			c, br := openBlindTunnel(t, e, tok)
@@ -93,6 +94,10 @@ func TestBlindTunnelsHonourRevocation(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitClosed(t, c, br)
+			rows := sink.waitRows(t, 1)
+			if r := rows[len(rows)-1]; r.ErrorCode != "tunnel_revoked" || r.Ingress != "tunnel" {
+				t.Errorf("the tunnel's log row: %+v", r)
+			}
 		})
 	}
 }
