@@ -1,6 +1,7 @@
 package service
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -102,6 +103,9 @@ func pathGlobs(globs []string, at string) ([]string, error) {
 		if reason := checkPath(g); reason != "" {
 			return nil, invalid(gi, "%s is not a valid path glob: %s", quoteInput(g), reason)
 		}
+		if strings.Contains(strings.ToLower(g), "%2a") {
+			return nil, invalid(gi, "path glob %s encodes * (%%2A); write * for the wildcard (a literal * cannot be matched)", quoteInput(g))
+		}
 		for j, prev := range out {
 			if prev == g {
 				return nil, invalid(gi, "path glob %s is already listed at %s", quoteInput(g), index(at, j))
@@ -157,7 +161,7 @@ func (r Rules) Check(method, path string) RuleDecision {
 	}
 	folded := asciiLower(path)
 	for i, g := range r.Deny {
-		if globMatch(asciiLower(g), folded) {
+		if globMatch(asciiLower(decodedGlob(g)), folded) {
 			return RuleDecision{Refused: true, Rule: "paths.deny[" + strconv.Itoa(i) + "]", Reason: "path " + path + " matches the service's deny glob " + g}
 		}
 	}
@@ -165,11 +169,25 @@ func (r Rules) Check(method, path string) RuleDecision {
 		return RuleDecision{}
 	}
 	for _, g := range r.Allow {
-		if globMatch(g, path) {
+		if globMatch(decodedGlob(g), path) {
 			return RuleDecision{}
 		}
 	}
 	return RuleDecision{Refused: true, Rule: "paths.allow", Reason: "path " + path + " matches none of the service's allow globs (" + strings.Join(r.Allow, ", ") + ")"}
+}
+
+// decodedGlob is a rule glob as it matches: percent-decoded, like the
+// request path it is compared with, so that a deny of /my%20files/*
+// refuses /my%20files/x. Validation refused %2A, so decoding adds no
+// wildcard.
+func decodedGlob(g string) string {
+	if strings.IndexByte(g, '%') < 0 {
+		return g
+	}
+	if d, err := url.PathUnescape(g); err == nil {
+		return d
+	}
+	return g
 }
 
 // PathScoped reports whether the service's credential is bound to some

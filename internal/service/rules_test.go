@@ -66,6 +66,7 @@ func TestRulesValidation(t *testing.T) {
 		{"allow glob without /", func(s *apitype.Service) { s.Paths = &apitype.PathRules{Allow: []string{"v1/*"}} }, "services[3].paths.allow[0]", "start with /"},
 		{"deny glob with **", func(s *apitype.Service) { s.Paths = &apitype.PathRules{Deny: []string{"/ok", "/a/**"}} }, "services[3].paths.deny[1]", "`**`"},
 		{"deny glob with regex", func(s *apitype.Service) { s.Paths = &apitype.PathRules{Deny: []string{"/a/(x|y)"}} }, "services[3].paths.deny[0]", "regex"},
+		{"encoded wildcard", func(s *apitype.Service) { s.Paths = &apitype.PathRules{Allow: []string{"/a/%2a"}} }, "services[3].paths.allow[0]", "%2A"},
 		{"duplicate glob", func(s *apitype.Service) { s.Paths = &apitype.PathRules{Allow: []string{"/a/*", "/a/*"}} }, "services[3].paths.allow[1]", "already listed"},
 		{"too many globs", func(s *apitype.Service) {
 			s.Paths = &apitype.PathRules{Deny: make([]string, MaxPathRules+1)}
@@ -119,6 +120,13 @@ func TestRulesCheck(t *testing.T) {
 		}
 		if d.Refused && d.Reason == "" {
 			t.Errorf("%s %s: refused without a reason", tc.method, tc.path)
+		}
+	}
+	// Globs match the decoded path, as it was written or encoded.
+	enc := Rules{Deny: []string{"/my%20files/*", "/caf%C3%A9*"}}
+	for _, p := range []string{"/my files/x", "/café/menu"} {
+		if d := enc.Check("GET", p); !d.Refused {
+			t.Errorf("deny of an encoded glob let %s through", p)
 		}
 	}
 	if d := (Rules{}).Check("PURGE", "/anything"); d.Refused {
