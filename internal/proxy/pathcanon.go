@@ -28,14 +28,21 @@ type canonPath struct {
 func canonicalize(u *url.URL) canonPath {
 	decoded := u.Path
 	raw := u.EscapedPath()
-	c := canonPath{path: matchPath(decoded), raw: matchPath(raw)}
+	c := canonPath{path: matchPath(decoded)}
+	if raw == decoded {
+		c.raw = c.path // nothing escaped: one cleanup serves both
+	} else {
+		c.raw = matchPath(raw)
+	}
 	if c.ambiguous = ambiguity(raw, decoded); c.ambiguous != "" {
 		return c
 	}
 	// Without encoded "/" or ".", the raw and decoded paths have the same
 	// segments, so cleaning one mirrors cleaning the other; check anyway.
-	if back, err := url.PathUnescape(c.raw); err != nil || back != c.path {
-		c.ambiguous = "the path does not decode to the path it was matched on"
+	if raw != decoded {
+		if back, err := url.PathUnescape(c.raw); err != nil || back != c.path {
+			c.ambiguous = "the path does not decode to the path it was matched on"
+		}
 	}
 	return c
 }
@@ -49,9 +56,8 @@ func ambiguity(raw, decoded string) string {
 	if decoded[0] != '/' {
 		return "the path does not start with /"
 	}
-	lower := strings.ToLower(raw)
 	switch {
-	case strings.Contains(lower, "%2f"), strings.Contains(lower, "%5c"), strings.Contains(lower, "%2e"):
+	case encodesSeparator(raw):
 		return "the path encodes /, \\ or . (%2F, %5C, %2E); send them unencoded"
 	case strings.ContainsRune(decoded, '\\'):
 		return "the path holds a backslash, which some servers read as /"
@@ -65,15 +71,39 @@ func ambiguity(raw, decoded string) string {
 			return "the path holds a control character"
 		}
 	}
-	for _, seg := range strings.Split(decoded, "/") {
+	for rest := decoded; rest != ""; {
+		seg, after, _ := strings.Cut(rest, "/")
+		rest = after
 		if name, _, params := strings.Cut(seg, ";"); params {
 			if name == "" || name == "." || name == ".." {
 				return "a ; parameter sits beside a dot or empty segment (" + seg + "), which servers that strip parameters resolve as a dot segment"
 			}
 		}
-		if seg != "" && seg != "." && seg != ".." && strings.Trim(seg, ". ") == "" {
+		if seg != "" && (seg[0] == '.' || seg[0] == ' ') && seg != "." && seg != ".." && strings.Trim(seg, ". ") == "" {
 			return "a segment of dots and spaces (" + seg + ") reads as a dot segment on servers that trim them"
 		}
 	}
 	return ""
+}
+
+// encodesSeparator reports a percent-encoded "/", "\\" or "." in raw.
+func encodesSeparator(raw string) bool {
+	for i := strings.IndexByte(raw, '%'); i >= 0 && i+2 < len(raw); {
+		switch raw[i+1] {
+		case '2':
+			if c := raw[i+2] | 0x20; c == 'f' || c == 'e' {
+				return true
+			}
+		case '5':
+			if raw[i+2]|0x20 == 'c' {
+				return true
+			}
+		}
+		j := strings.IndexByte(raw[i+1:], '%')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
 }
