@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -125,8 +126,9 @@ func (b *Broker) ListServices(ctx context.Context, a Actor, vault string) (apity
 }
 
 // ReplaceServices replaces a vault's whole service set (member+). With
-// dryRun every check runs (including that referenced keys exist) but
-// nothing is written.
+// dryRun every check runs (including that referenced keys exist and are
+// bound) but nothing is written. Services it creates or changes must keep
+// to their credentials' bindings, or widen them as bindForServices allows.
 func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in apitype.ServiceList, dryRun bool) (apitype.ServicesReplaced, error) {
 	svcs, err := parseServices(in.Services)
 	if err != nil {
@@ -134,11 +136,21 @@ func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in 
 	}
 	var out apitype.ServicesReplaced
 	err = b.tx(ctx, func(tx store.Store) error {
-		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
+		v, role, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
 		if err != nil {
 			return err
 		}
 		if err := checkKeysExist(ctx, tx, v, svcs, servicesField); err != nil {
+			return err
+		}
+		cur, err := loadServices(ctx, tx, v.ID)
+		if err != nil {
+			return err
+		}
+		if err := checkServiceRules(a, cur, svcs); err != nil {
+			return err
+		}
+		if err := b.bindForServices(ctx, tx, a, role, v, changedServices(cur, svcs), dryRun); err != nil {
 			return err
 		}
 		out = apitype.ServicesReplaced{Vault: v.Name, ServicesCount: len(svcs), DryRun: dryRun}
@@ -151,7 +163,7 @@ func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in 
 }
 
 // UpsertServices adds services, replacing those with the same name in place
-// (member+).
+// (member+), within their credentials' bindings as ReplaceServices.
 func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in apitype.ServiceList) (apitype.ServicesUpserted, error) {
 	if len(in.Services) == 0 {
 		return apitype.ServicesUpserted{}, errs.Invalid("services", "services must hold at least one service")
@@ -162,7 +174,7 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 	}
 	var out apitype.ServicesUpserted
 	err = b.tx(ctx, func(tx store.Store) error {
-		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
+		v, role, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
 		if err != nil {
 			return err
 		}
@@ -173,6 +185,10 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 		if err != nil {
 			return err
 		}
+		if err := b.bindForServices(ctx, tx, a, role, v, changedServices(cur, add), false); err != nil {
+			return err
+		}
+		before := slices.Clone(cur)
 		names := []string{}
 		for _, s := range add {
 			replaced := false
@@ -192,6 +208,9 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 		if err := service.ValidateSet(cur); err != nil {
 			return err
 		}
+		if err := checkServiceRules(a, before, cur); err != nil {
+			return err
+		}
 		out = apitype.ServicesUpserted{Vault: v.Name, Upserted: names, ServicesCount: len(cur)}
 		return b.saveServices(ctx, tx, v.ID, cur)
 	})
@@ -204,6 +223,13 @@ func (b *Broker) ClearServices(ctx context.Context, a Actor, vault string) (apit
 	err := b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
 		if err != nil {
+			return err
+		}
+		cur, err := loadServices(ctx, tx, v.ID)
+		if err != nil {
+			return err
+		}
+		if err := checkServiceRules(a, cur, nil); err != nil {
 			return err
 		}
 		out = apitype.ServicesCleared{Vault: v.Name, Cleared: true}
@@ -247,7 +273,12 @@ func (b *Broker) editService(ctx context.Context, a Actor, vault, ref string, ed
 		if err != nil {
 			return err
 		}
-		return b.saveServices(ctx, tx, v.ID, edit(v, svcs, i))
+		cur := slices.Clone(svcs)
+		next := edit(v, svcs, i)
+		if err := checkServiceRules(a, cur, next); err != nil {
+			return err
+		}
+		return b.saveServices(ctx, tx, v.ID, next)
 	})
 }
 

@@ -62,6 +62,10 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 	default:
 		s := svcs[res.Index]
 		out.svc, out.keys = &s, g.ServiceKeys(res.Index)
+		if k := g.UnboundKey(res.Index); k != "" {
+			writeError(w, notBound(s, k))
+			return
+		}
 		if berr := admitService(r, &s, t, cp); berr != nil {
 			writeError(w, berr)
 			return

@@ -201,3 +201,43 @@ func (s Service) PathScoped() bool { return s.Pattern.Path != "" || s.Rules.HasP
 func (s Service) Injects() bool {
 	return s.Auth.Type != AuthPassthrough || len(s.Substitutions) > 0
 }
+
+// Widens names the rule of r that allows more than prev does, or "": a
+// plaintext opt-in prev lacks, a method or allow glob prev does not list
+// (or no list where prev had one), or a deny glob of prev that r drops.
+// Any new glob counts, even one an old glob covers: the comparison is by
+// text, so it never misses a widening. A new service is compared with the
+// zero Rules, so only its plaintext opt-in counts.
+func (r Rules) Widens(prev Rules) string {
+	switch {
+	case r.AllowPlaintext && !prev.AllowPlaintext:
+		return "allow_plaintext"
+	case len(prev.Methods) > 0 && !listWithin(r.Methods, prev.Methods):
+		return "methods"
+	case len(prev.Allow) > 0 && !listWithin(r.Allow, prev.Allow):
+		return "paths.allow"
+	case len(prev.Deny) > 0 && !listWithin(prev.Deny, r.Deny):
+		return "paths.deny"
+	}
+	return ""
+}
+
+// listWithin reports a non-empty list whose every entry is in of.
+func listWithin(list, of []string) bool {
+	if len(list) == 0 && len(of) > 0 {
+		return false
+	}
+	for _, x := range list {
+		found := false
+		for _, y := range of {
+			if x == y {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}

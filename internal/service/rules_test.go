@@ -164,3 +164,32 @@ func TestPathScopedAndInjects(t *testing.T) {
 		}
 	}
 }
+
+// TestRulesWidens: what an agent may not change without a human.
+func TestRulesWidens(t *testing.T) {
+	base := Rules{Methods: []string{"GET", "POST"}, Allow: []string{"/v1/*"}, Deny: []string{"/v1/admin*"}}
+	cases := []struct {
+		name       string
+		prev, next Rules
+		want       string
+	}{
+		{"unchanged", base, base, ""},
+		{"fewer methods", base, Rules{Methods: []string{"GET"}, Allow: base.Allow, Deny: base.Deny}, ""},
+		{"more deny", base, Rules{Methods: base.Methods, Allow: base.Allow, Deny: []string{"/v1/admin*", "/v1/keys*"}}, ""},
+		{"new service without plaintext", Rules{}, base, ""},
+		{"plaintext on", Rules{}, Rules{AllowPlaintext: true}, "allow_plaintext"},
+		{"plaintext kept", Rules{AllowPlaintext: true}, Rules{AllowPlaintext: true}, ""},
+		{"methods dropped", base, Rules{Allow: base.Allow, Deny: base.Deny}, "methods"},
+		{"method added", base, Rules{Methods: []string{"GET", "POST", "DELETE"}, Allow: base.Allow, Deny: base.Deny}, "methods"},
+		{"allow dropped", base, Rules{Methods: base.Methods, Deny: base.Deny}, "paths.allow"},
+		{"allow glob added", base, Rules{Methods: base.Methods, Allow: []string{"/v1/*", "/v2/*"}, Deny: base.Deny}, "paths.allow"},
+		{"allow glob rewritten wider", base, Rules{Methods: base.Methods, Allow: []string{"/*"}, Deny: base.Deny}, "paths.allow"},
+		{"deny dropped", base, Rules{Methods: base.Methods, Allow: base.Allow}, "paths.deny"},
+		{"deny glob rewritten", base, Rules{Methods: base.Methods, Allow: base.Allow, Deny: []string{"/v1/admin/x*"}}, "paths.deny"},
+	}
+	for _, tc := range cases {
+		if got := tc.next.Widens(tc.prev); got != tc.want {
+			t.Errorf("%s: Widens = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
