@@ -175,7 +175,7 @@ func (b *Broker) bindProposalServices(ctx context.Context, tx store.Store, a Act
 		if s.Action != "set" || s.Auth == nil {
 			continue
 		}
-		svc, err := service.FromAPI(apitype.Service{Name: s.Name, Host: s.Host, Enabled: s.Enabled, Auth: *s.Auth, Substitutions: s.Substitutions}, "services["+strconv.Itoa(i)+"]")
+		svc, err := service.FromAPI(proposedService(s), "services["+strconv.Itoa(i)+"]")
 		if err != nil {
 			return err
 		}

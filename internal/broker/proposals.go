@@ -609,7 +609,8 @@ func (b *Broker) applyProposal(ctx context.Context, tx store.Store, p model.Prop
 
 // proposedService is the wire form of a proposal's service change.
 func proposedService(s apitype.ProposalService) apitype.Service {
-	out := apitype.Service{Name: s.Name, Host: s.Host, Enabled: s.Enabled, Substitutions: s.Substitutions}
+	out := apitype.Service{Name: s.Name, Host: s.Host, Enabled: s.Enabled, Substitutions: s.Substitutions,
+		AllowPlaintext: s.AllowPlaintext, Methods: s.Methods, Paths: s.Paths}
 	if s.Auth != nil {
 		out.Auth = *s.Auth
 	}

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -146,6 +147,9 @@ func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in 
 		if err != nil {
 			return err
 		}
+		if err := checkServiceRules(a, cur, svcs); err != nil {
+			return err
+		}
 		if err := b.bindForServices(ctx, tx, a, role, v, changedServices(cur, svcs), dryRun); err != nil {
 			return err
 		}
@@ -184,6 +188,7 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 		if err := b.bindForServices(ctx, tx, a, role, v, changedServices(cur, add), false); err != nil {
 			return err
 		}
+		before := slices.Clone(cur)
 		names := []string{}
 		for _, s := range add {
 			replaced := false
@@ -203,6 +208,9 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 		if err := service.ValidateSet(cur); err != nil {
 			return err
 		}
+		if err := checkServiceRules(a, before, cur); err != nil {
+			return err
+		}
 		out = apitype.ServicesUpserted{Vault: v.Name, Upserted: names, ServicesCount: len(cur)}
 		return b.saveServices(ctx, tx, v.ID, cur)
 	})
@@ -215,6 +223,13 @@ func (b *Broker) ClearServices(ctx context.Context, a Actor, vault string) (apit
 	err := b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
 		if err != nil {
+			return err
+		}
+		cur, err := loadServices(ctx, tx, v.ID)
+		if err != nil {
+			return err
+		}
+		if err := checkServiceRules(a, cur, nil); err != nil {
 			return err
 		}
 		out = apitype.ServicesCleared{Vault: v.Name, Cleared: true}
@@ -258,7 +273,12 @@ func (b *Broker) editService(ctx context.Context, a Actor, vault, ref string, ed
 		if err != nil {
 			return err
 		}
-		return b.saveServices(ctx, tx, v.ID, edit(v, svcs, i))
+		cur := slices.Clone(svcs)
+		next := edit(v, svcs, i)
+		if err := checkServiceRules(a, cur, next); err != nil {
+			return err
+		}
+		return b.saveServices(ctx, tx, v.ID, next)
 	})
 }
 
