@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
@@ -13,6 +14,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/secret"
 	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // Limits on credential writes.
@@ -36,6 +38,9 @@ func (b *Broker) ListCredentials(ctx context.Context, a Actor, vault string, rev
 	}
 	v, _, err := b.vaultAuthorized(ctx, b.st, a, vault, act)
 	if err != nil {
+		if reveal {
+			b.recordFailure(ctx, a.event(trail.CredentialRead, model.Vault{Name: vault}, key), err)
+		}
 		return out, err
 	}
 	if key != "" {
@@ -66,6 +71,11 @@ func (b *Broker) ListCredentials(ctx context.Context, a Actor, vault string, rev
 	}
 	if key != "" && len(out.Credentials) == 0 {
 		return out, errs.NotFound("credential %s not found in vault %q: list keys with `agent-vault vault credential list`", key, v.Name)
+	}
+	if reveal {
+		if err := b.record(ctx, b.st, a.event(trail.CredentialRead, v, strings.Join(out.Keys, ","))); err != nil {
+			return apitype.CredentialList{Vault: vault}, err
+		}
 	}
 	return out, nil
 }
@@ -111,7 +121,7 @@ func (b *Broker) SetCredentials(ctx context.Context, a Actor, in apitype.SetCred
 				return internal(err, "saving credentials")
 			}
 		}
-		return nil
+		return b.record(ctx, tx, a.event(trail.CredentialSet, v, strings.Join(keys, ",")))
 	})
 	if err != nil {
 		return apitype.CredentialsSet{}, err
@@ -153,7 +163,7 @@ func (b *Broker) DeleteCredentials(ctx context.Context, a Actor, in apitype.Dele
 				return internal(err, "deleting credentials")
 			}
 		}
-		return nil
+		return b.record(ctx, tx, a.event(trail.CredentialDel, v, strings.Join(in.Keys, ",")))
 	})
 	if err != nil {
 		return apitype.CredentialsDeleted{}, err

@@ -39,7 +39,8 @@ const (
 	RenameVault         Action = "vault.rename"
 	ChangeVaultSettings Action = "vault.settings"
 	LeaveVault          Action = "vault.leave"
-	ViewLogs            Action = "vault.logs" // the request log and discovered hosts
+	ViewLogs            Action = "vault.logs"  // the request log and discovered hosts
+	ReadVaultTrail      Action = "vault.audit" // the vault's rows of the admin audit trail
 )
 
 // Instance-wide actions.
@@ -55,6 +56,7 @@ const (
 	ChangeInstanceSetting Action = "instance.settings"
 	ManageAgents          Action = "instance.agent.manage"
 	ManageOwnAccount      Action = "account.manage" // me, password, sessions, delete self
+	ReadAdminTrail        Action = "instance.audit" // the whole admin audit trail: list, verify, export
 )
 
 // Decision is the outcome of a permission check. Reason is safe to show.
@@ -81,6 +83,7 @@ var vaultActionMin = map[Action]model.VaultRole{
 	DeleteVault:         model.VaultAdmin,
 	RenameVault:         model.VaultAdmin,
 	ChangeVaultSettings: model.VaultAdmin,
+	ReadVaultTrail:      model.VaultAdmin,
 }
 
 var instanceActionMin = map[Action]model.InstanceRole{
@@ -94,6 +97,7 @@ var instanceActionMin = map[Action]model.InstanceRole{
 	ManageInstanceUsers:   model.RoleOwner,
 	InviteOwner:           model.RoleOwner,
 	ChangeInstanceSetting: model.RoleOwner,
+	ReadAdminTrail:        model.RoleOwner,
 }
 
 // userOnly are actions no agent may take whatever its roles: an agent must
@@ -120,6 +124,8 @@ var userOnly = map[Action]bool{
 	InviteOwner:           true,
 	ChangeInstanceSetting: true,
 	ManageOwnAccount:      true,
+	ReadVaultTrail:        true,
+	ReadAdminTrail:        true,
 }
 
 // Decide answers whether s may take action a. It is the single place where

@@ -37,6 +37,9 @@ var specVaultMin = map[Action]model.VaultRole{
 	DeleteVault:         model.VaultAdmin,
 	RenameVault:         model.VaultAdmin,
 	ChangeVaultSettings: model.VaultAdmin,
+	// The admin audit trail names every member's actions: vault admins
+	// read their vault's rows, owners the whole trail; agents never.
+	ReadVaultTrail: model.VaultAdmin,
 }
 
 // specInstanceMin is the SPEC §6 instance paragraph: "owner — settings,
@@ -54,8 +57,9 @@ var specInstanceMin = map[Action]model.InstanceRole{
 	// The SPEC lets vault admins "invite users" and needs a user directory
 	// to add members to a vault, so listing and inviting (non-owner) users
 	// are read as member-level; see the report for this ambiguity.
-	ListUsers:  model.RoleMember,
-	InviteUser: model.RoleMember,
+	ListUsers:      model.RoleMember,
+	InviteUser:     model.RoleMember,
+	ReadAdminTrail: model.RoleOwner,
 }
 
 // specAgentNever are the actions SPEC §7 forbids to agent tokens whatever
@@ -86,6 +90,8 @@ var codeStricterThanSpec = map[Action]bool{
 	InviteUser:            true,
 	InviteOwner:           true,
 	ChangeInstanceSetting: true,
+	ReadVaultTrail:        true,
+	ReadAdminTrail:        true,
 }
 
 var allActions = []Action{
@@ -96,6 +102,7 @@ var allActions = []Action{
 	CreateVault, ListAllVaults, JoinAnyVault, DeleteAnyVault,
 	ManageInstanceUsers, ListUsers, InviteUser, InviteOwner,
 	ChangeInstanceSetting, ManageAgents, ManageOwnAccount,
+	ReadVaultTrail, ReadAdminTrail,
 }
 
 var (

@@ -1,0 +1,193 @@
+package broker
+
+import (
+	"context"
+	"encoding/hex"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/policy"
+	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/trail"
+)
+
+// Page sizes of the admin trail's listing.
+const (
+	auditPageDefault = 100
+	auditPageMax     = 1000
+)
+
+// AuditQuery filters a listing of the admin trail.
+type AuditQuery struct {
+	Vault  string // owners' listing only: one vault's rows
+	Action string // exact, or a prefix ending in "."
+	Actor  string // an actor's id or name
+	Since  time.Time
+	Until  time.Time
+	Before int64 // newest first below this seq
+	After  int64 // oldest first above this seq (when > 0 or Ascending)
+	// Ascending lists oldest first from After (export, follow).
+	Ascending bool
+	Limit     int
+}
+
+func (q AuditQuery) filter() store.AdminEventFilter {
+	if q.Limit <= 0 {
+		q.Limit = auditPageDefault
+	}
+	q.Limit = min(q.Limit, auditPageMax)
+	return store.AdminEventFilter{Action: q.Action, Actor: q.Actor, Since: q.Since, Until: q.Until,
+		Before: q.Before, After: q.After, Ascending: q.Ascending || q.After > 0, Limit: q.Limit}
+}
+
+// AdminAudit lists the whole admin trail (owners).
+func (b *Broker) AdminAudit(ctx context.Context, a Actor, q AuditQuery) (apitype.AuditEventList, error) {
+	if err := authorize(a, "", policy.ReadAdminTrail); err != nil {
+		return apitype.AuditEventList{}, err
+	}
+	f := q.filter()
+	if q.Vault != "" {
+		v, err := b.st.Vaults().ByName(ctx, q.Vault)
+		if err != nil {
+			return apitype.AuditEventList{}, notFound(err, "vault %q not found: list vaults with `agent-vault owner vault list`", q.Vault)
+		}
+		f.VaultID = v.ID
+	}
+	return b.auditPage(ctx, f, q.Vault)
+}
+
+// VaultAudit lists one vault's rows of the trail (its admins, and owners).
+func (b *Broker) VaultAudit(ctx context.Context, a Actor, vault string, q AuditQuery) (apitype.AuditEventList, error) {
+	v, r, err := b.vaultFor(ctx, b.st, a, vault)
+	if err != nil {
+		return apitype.AuditEventList{}, err
+	}
+	if err := authorizeEither(a, r, policy.ReadVaultTrail, policy.ReadAdminTrail); err != nil {
+		if r == "" {
+			return apitype.AuditEventList{}, errs.NotFound("vault %q not found: list your vaults with `agent-vault vault list`", vault)
+		}
+		return apitype.AuditEventList{}, err
+	}
+	f := q.filter()
+	f.VaultID = v.ID
+	return b.auditPage(ctx, f, v.Name)
+}
+
+func (b *Broker) auditPage(ctx context.Context, f store.AdminEventFilter, vault string) (apitype.AuditEventList, error) {
+	rows, err := b.st.AdminEvents().List(ctx, f)
+	if err != nil {
+		return apitype.AuditEventList{}, internal(err, "reading the admin audit trail")
+	}
+	out := apitype.AuditEventList{Vault: vault, Events: make([]apitype.AuditEvent, 0, len(rows))}
+	for _, e := range rows {
+		out.Events = append(out.Events, auditView(e))
+	}
+	if n := len(rows); n > 0 && n == f.Limit {
+		out.NextCursor = rows[n-1].Seq
+	} else if n > 0 && f.Ascending {
+		out.NextCursor = rows[n-1].Seq // follow and export resume after the last row
+	}
+	return out, nil
+}
+
+func auditView(e trail.Event) apitype.AuditEvent {
+	return apitype.AuditEvent{Seq: e.Seq, Time: e.Time, ActorType: e.ActorKind, ActorID: e.ActorID, Actor: e.ActorName,
+		Vault: e.Vault, Action: e.Action, Target: e.Target, Source: e.Source, Outcome: e.Outcome, Detail: e.Detail,
+		Hash: hex.EncodeToString(e.Hash)}
+}
+
+// VerifyAudit checks the whole chain with the server's key (owners) and
+// names the first row changed, inserted or deleted.
+func (b *Broker) VerifyAudit(ctx context.Context, a Actor) (apitype.AuditVerifyResult, error) {
+	if err := authorize(a, "", policy.ReadAdminTrail); err != nil {
+		return apitype.AuditVerifyResult{}, err
+	}
+	return b.verifyTrail(ctx)
+}
+
+func (b *Broker) verifyTrail(ctx context.Context) (apitype.AuditVerifyResult, error) {
+	if !b.trailKey.Valid() {
+		return apitype.AuditVerifyResult{}, errs.Conflict("this server has no keyring, so no admin trail to verify")
+	}
+	ev := b.st.AdminEvents()
+	head, ok, err := ev.Head(ctx)
+	if err != nil {
+		return apitype.AuditVerifyResult{}, internal(err, "reading the admin trail's head")
+	}
+	if !ok {
+		return apitype.AuditVerifyResult{Problem: &apitype.AuditProblem{Kind: trail.HeadBad, Message: "the chain's head record is missing: it was deleted"}}, nil
+	}
+	v := trail.NewVerifier(b.trailKey, head)
+	last := head.CutSeq
+	for !v.Done() {
+		rows, err := ev.List(ctx, store.AdminEventFilter{After: last, Ascending: true, Limit: auditPageMax})
+		if err != nil {
+			return apitype.AuditVerifyResult{}, internal(err, "reading the admin audit trail")
+		}
+		for _, e := range rows {
+			v.Next(e)
+			last = e.Seq
+		}
+		if len(rows) == auditPageMax {
+			continue
+		}
+		// Rows appended while this ran are checked too, up to a head read
+		// after them.
+		newer, _, err := ev.Head(ctx)
+		if err != nil {
+			return apitype.AuditVerifyResult{}, internal(err, "reading the admin trail's head")
+		}
+		if newer.Seq > last && newer.Seq > head.Seq {
+			head = newer
+			v.SetHead(newer)
+			continue
+		}
+		break
+	}
+	out := apitype.AuditVerifyResult{OK: true, Checked: v.Checked(), CutSeq: head.CutSeq, HeadSeq: head.Seq, HeadHash: hex.EncodeToString(head.Hash)}
+	if p := v.Finish(); p != nil {
+		out.OK = false
+		out.Problem = &apitype.AuditProblem{Kind: p.Kind, Seq: p.Seq, Last: p.Last, Message: p.Error()}
+	}
+	return out, nil
+}
+
+// PruneAudit applies the trail's retention (owner setting
+// audit_retention_days; 0 keeps every row): rows older than that go, the
+// head keeps the hash of the last one deleted so that verification still
+// starts from a known point, and the prune itself is recorded.
+func (b *Broker) PruneAudit(ctx context.Context) (int64, error) {
+	if !b.trailKey.Valid() {
+		return 0, nil
+	}
+	s, err := b.st.Settings().Get(ctx)
+	if err != nil || s.AuditRetentionDays <= 0 {
+		return 0, internal(err, "reading settings")
+	}
+	before := b.now().Add(-time.Duration(s.AuditRetentionDays) * 24 * time.Hour)
+	var n int64
+	err = b.st.InTx(ctx, func(tx store.Store) error {
+		var err error
+		if n, err = tx.AdminEvents().Prune(ctx, b.trailKey, before); err != nil || n == 0 {
+			return internal(err, "pruning the admin audit trail")
+		}
+		e := trail.Event{ActorKind: trail.ActorSystem, ActorName: "retention", Action: trail.TrailPrune,
+			Detail: "deleted rows older than " + before.Format(time.RFC3339)}
+		return b.record(ctx, tx, e)
+	})
+	return n, err
+}
+
+// RecordMasterPassword appends the master-password change the local
+// operator made (the daemon's ChangeMasterPassword, which has no server):
+// st is its transaction, kr the keyring it unlocked.
+func RecordMasterPassword(ctx context.Context, st store.Store, key trail.Key, detail string) error {
+	b := &Broker{trailKey: key, now: func() time.Time { return time.Now().UTC() }}
+	return b.record(ctx, st, trail.Event{ActorKind: trail.ActorSystem, ActorName: "local operator", Action: trail.MasterPassword, Detail: detail})
+}
+
+// TrailKey is the admin trail's chain key derived from kr.
+func TrailKey(kr interface{ Derive(string) []byte }) trail.Key {
+	return trail.NewKey(kr.Derive(trailKeyLabel))
+}
