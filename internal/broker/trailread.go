@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"encoding/hex"
+	"strconv"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
@@ -18,27 +19,59 @@ const (
 	auditPageMax     = 1000
 )
 
-// AuditQuery filters a listing of the admin trail.
+// AuditQuery is the filters of the trail's listings, as strings from the
+// query: action (exact, or a prefix ending in "."), actor (id or name),
+// since and until (RFC 3339), before (newest first below a seq) or after
+// (oldest first above a seq, "0" from the start), limit (1 to 1000), and
+// for owners vault.
 type AuditQuery struct {
-	Vault  string // owners' listing only: one vault's rows
-	Action string // exact, or a prefix ending in "."
-	Actor  string // an actor's id or name
-	Since  time.Time
-	Until  time.Time
-	Before int64 // newest first below this seq
-	After  int64 // oldest first above this seq (when > 0 or Ascending)
-	// Ascending lists oldest first from After (export, follow).
-	Ascending bool
-	Limit     int
+	Vault, Action, Actor, Since, Until, Before, After, Limit string
 }
 
-func (q AuditQuery) filter() store.AdminEventFilter {
-	if q.Limit <= 0 {
-		q.Limit = auditPageDefault
+// filter validates the query, naming the parameter at fault.
+func (q AuditQuery) filter() (store.AdminEventFilter, error) {
+	f := store.AdminEventFilter{Action: q.Action, Actor: q.Actor, Limit: auditPageDefault}
+	if len(q.Action) > maxTrailField || len(q.Actor) > maxTrailField {
+		return f, errs.Invalid("actor", "action and actor filters are at most %d bytes", maxTrailField)
 	}
-	q.Limit = min(q.Limit, auditPageMax)
-	return store.AdminEventFilter{Action: q.Action, Actor: q.Actor, Since: q.Since, Until: q.Until,
-		Before: q.Before, After: q.After, Ascending: q.Ascending || q.After > 0, Limit: q.Limit}
+	for _, t := range []struct {
+		name, v string
+		dst     *time.Time
+	}{{"since", q.Since, &f.Since}, {"until", q.Until, &f.Until}} {
+		if t.v == "" {
+			continue
+		}
+		v, err := time.Parse(time.RFC3339, t.v)
+		if err != nil {
+			return f, errs.Invalid(t.name, "%s must be an RFC 3339 time like 2026-01-02T15:04:05Z", t.name)
+		}
+		*t.dst = v.UTC()
+	}
+	for _, c := range []struct {
+		name, v string
+		dst     *int64
+	}{{"before", q.Before, &f.Before}, {"after", q.After, &f.After}} {
+		if c.v == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(c.v, 10, 64)
+		if err != nil || n < 0 {
+			return f, errs.Invalid(c.name, "%s must be a row's seq (a cursor from a previous page)", c.name)
+		}
+		*c.dst = n
+	}
+	if q.Before != "" && q.After != "" {
+		return f, errs.Invalid("after", "use before or after, not both")
+	}
+	f.Ascending = q.After != ""
+	if q.Limit != "" {
+		n, err := strconv.Atoi(q.Limit)
+		if err != nil || n < 1 || n > auditPageMax {
+			return f, errs.Invalid("limit", "limit must be between 1 and %d", auditPageMax)
+		}
+		f.Limit = n
+	}
+	return f, nil
 }
 
 // AdminAudit lists the whole admin trail (owners).
@@ -46,7 +79,10 @@ func (b *Broker) AdminAudit(ctx context.Context, a Actor, q AuditQuery) (apitype
 	if err := authorize(a, "", policy.ReadAdminTrail); err != nil {
 		return apitype.AuditEventList{}, err
 	}
-	f := q.filter()
+	f, err := q.filter()
+	if err != nil {
+		return apitype.AuditEventList{}, err
+	}
 	if q.Vault != "" {
 		v, err := b.st.Vaults().ByName(ctx, q.Vault)
 		if err != nil {
@@ -69,7 +105,10 @@ func (b *Broker) VaultAudit(ctx context.Context, a Actor, vault string, q AuditQ
 		}
 		return apitype.AuditEventList{}, err
 	}
-	f := q.filter()
+	f, err := q.filter()
+	if err != nil {
+		return apitype.AuditEventList{}, err
+	}
 	f.VaultID = v.ID
 	return b.auditPage(ctx, f, v.Name)
 }

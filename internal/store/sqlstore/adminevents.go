@@ -152,3 +152,9 @@ func (s adminEvents) Prune(ctx context.Context, key trail.Key, before time.Time)
 }
 
 var _ store.AdminEvents = adminEvents{}
+
+// HasAdminTrail reports whether the schema has the admin trail's tables
+// (a tool working on a database not migrated yet must not write to it).
+func (db *DB) HasAdminTrail(ctx context.Context) (bool, error) {
+	return db.d.tableExists(ctx, db.sql, "admin_event_head")
+}
