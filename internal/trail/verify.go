@@ -90,6 +90,10 @@ func (v *Verifier) Next(e Event) {
 		return
 	}
 	switch {
+	case e.Seq > v.want && v.want > v.h.Seq:
+		// Past the newest row the head knows: not a gap but a row added.
+		v.problem = &Problem{Kind: Inserted, Seq: e.Seq}
+		return
 	case e.Seq > v.want:
 		v.problem = &Problem{Kind: Deleted, Seq: v.want, Last: e.Seq - 1}
 		return
@@ -124,11 +128,22 @@ func (v *Verifier) Finish() *Problem {
 	case last < v.h.Seq:
 		return &Problem{Kind: Deleted, Seq: last + 1, Last: v.h.Seq}
 	case last > v.h.Seq:
-		return &Problem{Kind: Inserted, Seq: v.h.Seq + 1}
-	case v.h.Seq == 0 && v.h.CutSeq == 0 && len(v.h.MAC) == 0:
+		// The rows chain under the key, so only the head can be wrong: it
+		// was moved back (a replayed older head, say).
+		return &Problem{Kind: HeadBad}
+	case v.h.Seq == 0 && v.h.CutSeq == 0 && !hasNonZero(v.h.MAC):
 		return nil // a trail no row was ever written to: its head has no MAC yet
 	case !hmac.Equal(v.prev, v.h.Hash) || !hmac.Equal(v.k.HeadMAC(v.h), v.h.MAC):
 		return &Problem{Kind: HeadBad}
 	}
 	return nil
+}
+
+func hasNonZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return true
+		}
+	}
+	return false
 }

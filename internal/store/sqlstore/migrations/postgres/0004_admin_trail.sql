@@ -25,4 +25,4 @@ CREATE TABLE admin_event_head (
     cut_hash BYTEA NOT NULL,
     mac      BYTEA NOT NULL
 );
-INSERT INTO admin_event_head (one, seq, hash, cut_seq, cut_hash, mac) VALUES (1, 0, ''::bytea, 0, ''::bytea, ''::bytea);
+INSERT INTO admin_event_head (one, seq, hash, cut_seq, cut_hash, mac) VALUES (1, 0, decode(repeat('00', 32), 'hex'), 0, decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'));

@@ -22,7 +22,7 @@ CREATE INDEX admin_events_vault ON admin_events(vault_id, seq);
 CREATE INDEX admin_events_at ON admin_events(at);
 
 -- The chain's head: the newest row and the retention cut, with a MAC over
--- both (empty until the first row is written).
+-- both (zeros until the first row is written).
 CREATE TABLE admin_event_head (
     one      INTEGER PRIMARY KEY CHECK (one = 1),
     seq      INTEGER NOT NULL,
@@ -31,4 +31,4 @@ CREATE TABLE admin_event_head (
     cut_hash BLOB NOT NULL,
     mac      BLOB NOT NULL
 );
-INSERT INTO admin_event_head (one, seq, hash, cut_seq, cut_hash, mac) VALUES (1, 0, X'', 0, X'', X'');
+INSERT INTO admin_event_head (one, seq, hash, cut_seq, cut_hash, mac) VALUES (1, 0, zeroblob(32), 0, zeroblob(32), zeroblob(32));
