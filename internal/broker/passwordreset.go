@@ -15,8 +15,8 @@ import (
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/password"
 	"github.com/agent-vault/agent-vault/internal/store"
-	"github.com/agent-vault/agent-vault/internal/trail"
 	"github.com/agent-vault/agent-vault/internal/token"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // Forgotten passwords (SPEC §9 auth forgot-password, reset-password): a
