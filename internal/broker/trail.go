@@ -51,8 +51,8 @@ func (a Actor) event(action string, v model.Vault, target string) trail.Event {
 		e.ActorKind, e.ActorID, e.ActorName = trail.ActorAgent, a.Agent.ID, a.Name()
 	case a.User.ID != "":
 		e.ActorKind, e.ActorID, e.ActorName = trail.ActorUser, a.User.ID, a.User.Email
-	default:
-		e.ActorKind = trail.ActorAnon
+	default: // no account: the email tried at a failed login, if any
+		e.ActorKind, e.ActorName = trail.ActorAnon, a.User.Email
 	}
 	return e
 }
