@@ -174,6 +174,14 @@ func TestAuditTrailCLI(t *testing.T) {
 		t.Fatalf("master-password row: %+v", ml.Events)
 	}
 	owner.ok("", "audit", "verify")
+
+	// The retention setting.
+	mustContain(t, "owner settings set --audit-retention-days", owner.ok("", "owner", "settings", "set", "--audit-retention-days", "30"), "audit_retention_days: 30")
+	var sl apitype.AuditEventList
+	owner.json(&sl, "audit", "list", "--action", "settings.update", "--limit", "1")
+	if len(sl.Events) != 1 || sl.Events[0].Target != "audit_retention_days" {
+		t.Fatalf("settings row: %+v", sl.Events)
+	}
 }
 
 func mustJSONText(t *testing.T, v any) string {
