@@ -34,6 +34,7 @@ type trailFixture struct {
 	b     *Broker
 	db    *sqlstore.DB
 	owner Actor
+	box   *inbox
 }
 
 func newTrailFixture(t *testing.T) trailFixture {
@@ -44,8 +45,9 @@ func newTrailFixture(t *testing.T) trailFixture {
 		t.Fatal(err)
 	}
 	db := sqltest.Open(t)
+	box := &inbox{}
 	b := New(Options{Store: db, Keyring: kr, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		PasswordParams: password.Params{Time: 1, MemoryKiB: 1024, Threads: 1}, BaseURL: "http://vault.test"})
+		PasswordParams: password.Params{Time: 1, MemoryKiB: 1024, Threads: 1}, BaseURL: "http://vault.test", Mailer: box})
 	if err := b.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +59,7 @@ func newTrailFixture(t *testing.T) trailFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return trailFixture{b: b, db: db, owner: owner}
+	return trailFixture{b: b, db: db, owner: owner, box: box}
 }
 
 // rows reads the trail oldest first.
@@ -385,5 +387,105 @@ func TestPruneAuditKeepsVerification(t *testing.T) {
 	res, err := f.b.verifyTrail(ctx)
 	if err != nil || !res.OK || res.CutSeq != int64(n0) {
 		t.Fatalf("verify after prune: %+v, %v", res, err)
+	}
+}
+
+// The other actions: vault deletion and renaming, joining and leaving,
+// member and user removal, invites revoked, services removed and cleared,
+// agents renamed, re-roled, ungranted and deleted, password resets (right
+// and wrong code) and account deletion.
+func TestTheOtherActionsAreRecorded(t *testing.T) {
+	f := newTrailFixture(t)
+	b, owner := f.b, f.owner
+	ctx := WithSource(context.Background(), "2001:db8::5")
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := len(f.rows(t))
+	must(b.CreateVault(ctx, owner, apitype.CreateVaultRequest{Name: "tmp"}))
+	must(b.RenameVault(ctx, owner, "tmp", apitype.RenameVaultRequest{Name: "tmp2"}))
+	must(b.SetCredentials(ctx, owner, apitype.SetCredentialsRequest{Vault: "tmp2", Credentials: map[string]string{"K": secretValue}}))
+	must(b.UpsertServices(ctx, owner, "tmp2", apitype.ServiceList{Services: []apitype.Service{
+		{Name: "one", Host: "one.example.com", Auth: apitype.ServiceAuth{Type: "bearer", Token: "K"}},
+		{Name: "two", Host: "two.example.com", Auth: apitype.ServiceAuth{Type: "bearer", Token: "K"}}}}))
+	must(b.PatchService(ctx, owner, "tmp2", "one", apitype.ServicePatch{Enabled: ptr(false)}))
+	must(b.RemoveService(ctx, owner, "tmp2", "one"))
+	must(b.ClearServices(ctx, owner, "tmp2"))
+	must(b.CreateAgent(ctx, owner, apitype.CreateAgentRequest{Name: "bot"}))
+	must(b.AddVaultAgent(ctx, owner, "tmp2", apitype.VaultAgentRequest{Name: "bot", Role: "proxy"}))
+	must(b.SetVaultAgentRole(ctx, owner, "tmp2", "bot", apitype.RoleRequest{Role: "member"}))
+	must(b.RemoveVaultAgent(ctx, owner, "tmp2", "bot"))
+	must(b.RenameAgent(ctx, owner, "bot", apitype.RenameVaultRequest{Name: "bot2"}))
+	must(b.SetAgentRole(ctx, owner, "bot2", apitype.RoleRequest{Role: "member"}))
+	must(b.DeleteAgent(ctx, owner, "bot2"))
+	inv, err := b.CreateInvite(ctx, owner, apitype.InviteRequest{Email: "gone@example.com"})
+	must(inv, err)
+	must(b.RevokeInvite(ctx, owner, inv.Token))
+	inv2, err := b.CreateInvite(ctx, owner, apitype.InviteRequest{Email: "m@example.com"})
+	must(inv2, err)
+	must(b.AcceptInvite(ctx, inv2.Token, apitype.AcceptInviteRequest{Password: "m-password-1"}))
+	must(b.AddVaultUser(ctx, owner, "tmp2", apitype.VaultUserRequest{Email: "m@example.com", Role: "admin"}))
+	must(b.LeaveVault(ctx, owner, "tmp2"))
+	must(b.JoinVault(ctx, owner, "tmp2"))
+	must(b.RemoveVaultUser(ctx, owner, "tmp2", "m@example.com"))
+	must(b.DeleteVault(ctx, owner, "tmp2"))
+	must(b.ForgotPassword(ctx, apitype.ForgotPasswordRequest{Email: "m@example.com"}))
+	b.WaitForMail(ctx)
+	codes := f.box.codes()
+	if len(codes) != 1 {
+		t.Fatalf("codes %v", codes)
+	}
+	wrong := "000000"
+	if codes[0] == wrong {
+		wrong = "000001"
+	}
+	if _, err := b.ResetPassword(ctx, apitype.ResetPasswordRequest{Email: "m@example.com", Code: wrong, NewPassword: "m-password-2"}); err == nil {
+		t.Fatal("a wrong code worked")
+	}
+	must(b.ResetPassword(ctx, apitype.ResetPasswordRequest{Email: "m@example.com", Code: codes[0], NewPassword: "m-password-2"}))
+	must(b.AdminDeleteUser(ctx, owner, "m@example.com"))
+	inv3, err := b.CreateInvite(ctx, owner, apitype.InviteRequest{Email: "self@example.com"})
+	must(inv3, err)
+	must(b.AcceptInvite(ctx, inv3.Token, apitype.AcceptInviteRequest{Password: "s-password-1"}))
+	tok, err := b.Login(ctx, apitype.Credentials{Email: "self@example.com", Password: "s-password-1"})
+	must(tok, err)
+	self, err := b.Authenticate(ctx, tok.Token)
+	must(self, err)
+	must(b.DeleteAccount(ctx, self))
+
+	want := []string{
+		"vault.create tmp", "vault.rename tmp2", "credential.set tmp2", "service.change tmp2 upsert", "service.change tmp2 enabled=false",
+		"service.change tmp2 remove", "service.change tmp2 clear", "agent.create", "vault_agent.add tmp2", "vault_agent.role tmp2",
+		"vault_agent.remove tmp2", "agent.rename", "agent.role", "agent.delete", "invite.create", "invite.revoke", "invite.create",
+		"invite.accept", "vault_user.add tmp2", "vault.leave tmp2", "vault.join tmp2", "vault_user.remove tmp2", "vault.delete tmp2",
+		"auth.password_reset failure", "auth.password_reset", "user.delete", "invite.create", "invite.accept", "auth.login",
+		"auth.account_delete",
+	}
+	var got []string
+	for _, r := range f.rows(t)[start:] {
+		g := r.Action
+		if r.Vault != "" {
+			g += " " + r.Vault
+		}
+		if r.Action == trail.ServiceChange {
+			g += " " + r.Detail
+		}
+		if r.Outcome != trail.Success {
+			g += " " + r.Outcome
+		}
+		got = append(got, g)
+		if r.Source != "2001:db8::5" {
+			t.Errorf("%s: source %q", r.Action, r.Source)
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("trail:\n%s\n\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	assertTableHoldsNone(t, f.db.SQL(), []string{secretValue, codes[0], "m-password-1", "m-password-2", "s-password-1", inv.Token, inv2.Token, inv3.Token, tok.Token})
+	if res, err := b.verifyTrail(context.Background()); err != nil || !res.OK {
+		t.Fatalf("verify: %+v, %v", res, err)
 	}
 }
