@@ -214,8 +214,9 @@ func (b *Broker) ChangePassword(ctx context.Context, a Actor, in apitype.ChangeP
 	}
 	ok, err := password.Verify([]byte(in.CurrentPassword), a.User.PasswordHash)
 	if err != nil || !ok {
-		b.recordFailure(ctx, a.event(trail.PasswordChange, model.Vault{}, a.User.Email), nil)
-		return apitype.TokenResponse{}, errs.Unauthorized("current password is wrong").WithCode("invalid_credentials")
+		wrong := errs.Unauthorized("current password is wrong").WithCode("invalid_credentials")
+		b.recordFailure(ctx, a.event(trail.PasswordChange, model.Vault{}, a.User.Email), wrong)
+		return apitype.TokenResponse{}, wrong
 	}
 	hash := password.Hash([]byte(in.NewPassword), b.pw)
 	var out apitype.TokenResponse

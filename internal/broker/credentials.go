@@ -39,7 +39,8 @@ func (b *Broker) ListCredentials(ctx context.Context, a Actor, vault string, rev
 	v, _, err := b.vaultAuthorized(ctx, b.st, a, vault, act)
 	if err != nil {
 		if reveal {
-			b.recordFailure(ctx, a.event(trail.CredentialRead, model.Vault{Name: vault}, key), err)
+			v.Name = vault // v.ID is set when the vault exists
+			b.recordFailure(ctx, a.event(trail.CredentialRead, v, key), err)
 		}
 		return out, err
 	}

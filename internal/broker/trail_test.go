@@ -200,6 +200,14 @@ func TestEveryManagementActionIsRecorded(t *testing.T) {
 			t.Errorf("%s: actor id %q, want %q", r.Action, r.ActorID, owner.User.ID)
 		}
 	}
+	if r := rows[10]; r.VaultID == "" || r.Outcome != trail.Failure || r.ActorID != agent.Agent.ID {
+		t.Errorf("refused reveal row: %+v", r)
+	}
+	for _, i := range []int{2, 3, 27} { // failed logins, wrong current password
+		if rows[i].Detail != "invalid_credentials" {
+			t.Errorf("%s failure detail %q", rows[i].Action, rows[i].Detail)
+		}
+	}
 	if rows[3].ActorID != "" {
 		t.Errorf("failed login of an unknown account names id %q", rows[3].ActorID)
 	}
