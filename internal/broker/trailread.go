@@ -31,8 +31,10 @@ type AuditQuery struct {
 // filter validates the query, naming the parameter at fault.
 func (q AuditQuery) filter() (store.AdminEventFilter, error) {
 	f := store.AdminEventFilter{Action: q.Action, Actor: q.Actor, Limit: auditPageDefault}
-	if len(q.Action) > maxTrailField || len(q.Actor) > maxTrailField {
-		return f, errs.Invalid("actor", "action and actor filters are at most %d bytes", maxTrailField)
+	for name, v := range map[string]string{"action": q.Action, "actor": q.Actor} {
+		if len(v) > maxTrailField {
+			return f, errs.Invalid(name, "the %s filter is at most %d bytes", name, maxTrailField)
+		}
 	}
 	for _, t := range []struct {
 		name, v string

@@ -10,6 +10,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"hash"
 	"time"
 )
 
@@ -69,7 +70,12 @@ var Genesis = make([]byte, sha256.Size)
 // Hash, each length-prefixed, so that no two rows encode alike) after
 // prev, the hash of the row before it.
 func (k Key) Sum(prev []byte, e Event) []byte {
-	m := hmac.New(sha256.New, k.k)
+	return k.sumWith(hmac.New(sha256.New, k.k), prev, e)
+}
+
+// sumWith is Sum on an HMAC of k that a caller reuses (the verifier).
+func (k Key) sumWith(m hash.Hash, prev []byte, e Event) []byte {
+	m.Reset()
 	m.Write(Canonical(prev, e))
 	return m.Sum(nil)
 }

@@ -2,7 +2,9 @@ package trail
 
 import (
 	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
+	"hash"
 )
 
 // Problem kinds.
@@ -40,6 +42,7 @@ func (p *Problem) Error() string {
 // first row above the head's cut to the newest.
 type Verifier struct {
 	k        Key
+	mac      hash.Hash
 	h        Head
 	prev     []byte
 	want     int64
@@ -54,7 +57,7 @@ func NewVerifier(k Key, h Head) *Verifier {
 	if len(h.CutHash) == 0 {
 		h.CutHash = Genesis
 	}
-	return &Verifier{k: k, h: h, prev: h.CutHash, want: h.CutSeq + 1}
+	return &Verifier{k: k, mac: hmac.New(sha256.New, k.k), h: h, prev: h.CutHash, want: h.CutSeq + 1}
 }
 
 // SetHead replaces the head Finish compares the rows with by a newer
@@ -82,7 +85,7 @@ func (v *Verifier) Next(e Event) {
 		// row's hash still holds its old place after the row before.
 		moved := e
 		moved.Seq = p.Seq
-		if e.Seq == p.Seq+1 && hmac.Equal(v.k.Sum(v.pendPrev, moved), e.Hash) {
+		if e.Seq == p.Seq+1 && hmac.Equal(v.k.sumWith(v.mac, v.pendPrev, moved), e.Hash) {
 			v.problem = &Problem{Kind: Inserted, Seq: p.Seq}
 			return
 		}
@@ -101,7 +104,7 @@ func (v *Verifier) Next(e Event) {
 		v.problem = &Problem{Kind: Inserted, Seq: e.Seq}
 		return
 	}
-	if !hmac.Equal(v.k.Sum(v.prev, e), e.Hash) {
+	if !hmac.Equal(v.k.sumWith(v.mac, v.prev, e), e.Hash) {
 		cp := e
 		v.pending, v.pendPrev = &cp, v.prev
 		return

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 	"github.com/agent-vault/agent-vault/internal/store/sqltest"
@@ -240,4 +241,29 @@ func TestAdminEventsSQLTamperingIsFound(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkAdminEventsAppend is the cost of one trail row in a transaction
+// of its own (read the head, insert the row, update the head), against a
+// baseline transaction inserting one vault row.
+func BenchmarkAdminEventsAppend(b *testing.B) {
+	db := sqltest.Open(b)
+	e := trailEvent(1, t0)
+	b.Run("append", func(b *testing.B) {
+		for range b.N {
+			if _, err := db.AdminEvents().Append(ctx, trailKey, e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	n := 0
+	b.Run("baseline-vault-insert", func(b *testing.B) {
+		for range b.N {
+			n++
+			v := model.Vault{ID: fmt.Sprintf("bench-%d", n), Name: fmt.Sprintf("bench-%d", n), UnmatchedHostPolicy: model.PolicyPassthrough, CreatedAt: t0, UpdatedAt: t0}
+			if err := db.InTx(ctx, func(tx store.Store) error { return tx.Vaults().Create(ctx, v) }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
