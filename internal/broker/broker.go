@@ -58,6 +58,7 @@ type Broker struct {
 	mail             mailState
 	now              func() time.Time
 	trailKey         trail.Key // the admin trail's chain key (see trail.go)
+	failures         failureGate
 }
 
 // New builds a Broker from o.

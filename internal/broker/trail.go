@@ -3,6 +3,9 @@ package broker
 import (
 	"context"
 	"sort"
+	"strconv"
+	"sync"
+	"time"
 	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
@@ -101,11 +104,21 @@ func (b *Broker) recordAfter(ctx context.Context, st store.Store, err error, e t
 
 // recordFailure appends a failure row in a transaction of its own (the
 // action's own rolled back, or it had none). A row that cannot be written
-// is logged, and the action's own error stands.
+// is logged, and the action's own error stands. Repeats of one actor's
+// failed action within failureEvery are counted, not written: the next
+// row says how many were left out, so that a caller cannot grow the
+// trail at its request rate.
 func (b *Broker) recordFailure(ctx context.Context, e trail.Event, cause error) {
 	e.Outcome = trail.Failure
 	if e.Detail == "" {
 		e.Detail = failureDetail(cause)
+	}
+	skipped, ok := b.failures.admit(e.ActorKind+"\x00"+e.ActorID+"\x00"+e.ActorName+"\x00"+e.Action, b.now())
+	if !ok {
+		return
+	}
+	if skipped > 0 {
+		e.Detail += " (+" + strconv.Itoa(skipped) + " more since the last row)"
 	}
 	if err := b.record(ctx, b.st, e); err != nil {
 		b.log.Error("could not write a failure to the admin audit trail", "action", e.Action, "err", err)
@@ -177,4 +190,41 @@ func settingsChanged(in apitype.InstanceSettings) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, ",")
+}
+
+// failureEvery is how often one actor's failures of one action are
+// written; failureKeys bounds the memory that takes.
+const (
+	failureEvery = 10 * time.Second
+	failureKeys  = 10000
+)
+
+// failureGate admits one failure row per key and failureEvery, and counts
+// the rest.
+type failureGate struct {
+	mu   sync.Mutex
+	last map[string]failureSeen
+}
+
+type failureSeen struct {
+	at      time.Time
+	skipped int
+}
+
+// admit reports whether a row for key may be written at now, and how many
+// were left out since the last one.
+func (g *failureGate) admit(key string, now time.Time) (int, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.last == nil || len(g.last) >= failureKeys {
+		g.last = map[string]failureSeen{} // forgetting only lets more rows through
+	}
+	s, seen := g.last[key]
+	if seen && now.Sub(s.at) < failureEvery {
+		s.skipped++
+		g.last[key] = s
+		return 0, false
+	}
+	g.last[key] = failureSeen{at: now}
+	return s.skipped, true
 }

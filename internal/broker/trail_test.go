@@ -520,3 +520,40 @@ func FuzzAuditQuery(f *testing.F) {
 		}
 	})
 }
+
+// A caller repeating a refused action cannot grow the trail at its
+// request rate: one row per actor and action every ten seconds, the next
+// row counting those left out.
+func TestRepeatedFailuresAreCountedNotWritten(t *testing.T) {
+	f := newTrailFixture(t)
+	ctx := context.Background()
+	ag, err := f.b.CreateAgent(ctx, f.owner, apitype.CreateAgentRequest{Name: "bot", Vaults: []apitype.AgentVault{{VaultName: "default"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, _ := f.b.Authenticate(ctx, ag.Token)
+	now := f.b.now()
+	f.b.now = func() time.Time { return now }
+	for range 50 {
+		if _, err := f.b.ListCredentials(ctx, agent, "default", true, ""); err == nil {
+			t.Fatal("an agent read values")
+		}
+		if _, err := f.b.Login(ctx, apitype.Credentials{Email: "owner@example.com", Password: wrongPassword}); err == nil {
+			t.Fatal("wrong password accepted")
+		}
+	}
+	now = now.Add(11 * time.Second)
+	_, _ = f.b.ListCredentials(ctx, agent, "default", true, "")
+	var failures []trail.Event
+	for _, r := range f.rows(t) {
+		if r.Outcome == trail.Failure {
+			failures = append(failures, r)
+		}
+	}
+	if len(failures) != 3 {
+		t.Fatalf("%d failure rows for 101 failures, want 3: %+v", len(failures), failures)
+	}
+	if last := failures[2]; last.Action != trail.CredentialRead || !strings.Contains(last.Detail, "+49 more") {
+		t.Fatalf("the row after the quiet period: %+v", last)
+	}
+}
