@@ -148,6 +148,18 @@ func (b *Broker) VerifyAudit(ctx context.Context, a Actor) (apitype.AuditVerifyR
 }
 
 func (b *Broker) verifyTrail(ctx context.Context) (apitype.AuditVerifyResult, error) {
+	res, err := b.verifyOnce(ctx)
+	if err == nil && res.Problem != nil && res.Problem.Kind == trail.Deleted {
+		// Retention may have cut the oldest rows while this read them: a
+		// second pass starts from the new cut.
+		if h, ok, herr := b.st.AdminEvents().Head(ctx); herr == nil && ok && h.CutSeq > res.CutSeq {
+			return b.verifyOnce(ctx)
+		}
+	}
+	return res, err
+}
+
+func (b *Broker) verifyOnce(ctx context.Context) (apitype.AuditVerifyResult, error) {
 	if !b.trailKey.Valid() {
 		return apitype.AuditVerifyResult{}, errs.Conflict("this server has no keyring, so no admin trail to verify")
 	}
@@ -160,7 +172,8 @@ func (b *Broker) verifyTrail(ctx context.Context) (apitype.AuditVerifyResult, er
 		return apitype.AuditVerifyResult{Problem: &apitype.AuditProblem{Kind: trail.HeadBad, Message: "the chain's head record is missing: it was deleted"}}, nil
 	}
 	v := trail.NewVerifier(b.trailKey, head)
-	last := head.CutSeq
+	cut := head.CutSeq // the verification starts there, whatever retention does meanwhile
+	last := cut
 	for !v.Done() {
 		rows, err := ev.List(ctx, store.AdminEventFilter{After: last, Ascending: true, Limit: auditPageMax})
 		if err != nil {
@@ -186,7 +199,7 @@ func (b *Broker) verifyTrail(ctx context.Context) (apitype.AuditVerifyResult, er
 		}
 		break
 	}
-	out := apitype.AuditVerifyResult{OK: true, Checked: v.Checked(), CutSeq: head.CutSeq, HeadSeq: head.Seq, HeadHash: hex.EncodeToString(head.Hash)}
+	out := apitype.AuditVerifyResult{OK: true, Checked: v.Checked(), CutSeq: cut, HeadSeq: head.Seq, HeadHash: hex.EncodeToString(head.Hash)}
 	if p := v.Finish(); p != nil {
 		out.OK = false
 		out.Problem = &apitype.AuditProblem{Kind: p.Kind, Seq: p.Seq, Last: p.Last, Message: p.Error()}
