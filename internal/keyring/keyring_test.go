@@ -409,7 +409,7 @@ func TestKeyringDoesNotPrintDEK(t *testing.T) {
 // master password changes (the admin trail's chain stays verifiable),
 // different per label and per instance, and never the DEK itself.
 func TestDerive(t *testing.T) {
-	kr, st := newProtected(t, "first-password")
+	kr, _ := newProtected(t, "first-password")
 	a := kr.Derive("admin-trail-chain")
 	if len(a) != 32 || bytes.Equal(a, kr.dek.Reveal()) {
 		t.Fatal("derived key is not a fresh 32-byte key")
@@ -432,5 +432,4 @@ func TestDerive(t *testing.T) {
 	if bytes.Equal(a, other.Derive("admin-trail-chain")) {
 		t.Fatal("two instances derive the same key")
 	}
-	_ = st
 }
