@@ -272,8 +272,20 @@ func TestRefusedActionLeavesNoSuccessRow(t *testing.T) {
 	if err == nil {
 		t.Fatal("deleting an absent key succeeded")
 	}
+	// An agent whose first grant was recorded before its second failed:
+	// the whole transaction, that row included, rolls back.
+	_, err = f.b.CreateAgent(ctx, f.owner, apitype.CreateAgentRequest{Name: "half", Vaults: []apitype.AgentVault{{VaultName: "default"}, {VaultName: "missing"}}})
+	if !errs.Is(err, errs.KindNotFound) {
+		t.Fatalf("want not found, got %v", err)
+	}
 	if after := len(f.rows(t)); after != before {
 		t.Fatalf("%d rows written by refused actions", after-before)
+	}
+	if _, err := f.b.CreateVault(ctx, f.owner, apitype.CreateVaultRequest{Name: "after"}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := f.b.verifyTrail(ctx); err != nil || !res.OK || res.HeadSeq != int64(before+1) {
+		t.Fatalf("verify after rollbacks: %+v, %v", res, err)
 	}
 }
 
