@@ -475,6 +475,7 @@ func TestTheOtherActionsAreRecorded(t *testing.T) {
 	self, err := b.Authenticate(ctx, tok.Token)
 	must(self, err)
 	must(b.DeleteAccount(ctx, self))
+	must(b.TestEmail(ctx, owner, apitype.EmailTestRequest{}))
 
 	want := []string{
 		"vault.create tmp", "vault.rename tmp2", "credential.set tmp2", "service.change tmp2 upsert", "service.change tmp2 enabled=false",
@@ -482,7 +483,7 @@ func TestTheOtherActionsAreRecorded(t *testing.T) {
 		"vault_agent.remove tmp2", "agent.rename", "agent.role", "agent.delete", "invite.create", "invite.revoke", "invite.create",
 		"invite.accept", "vault_user.add tmp2", "vault.leave tmp2", "vault.join tmp2", "vault_user.remove tmp2", "vault.delete tmp2",
 		"auth.password_reset failure", "auth.password_reset", "user.delete", "invite.create", "invite.accept", "auth.login",
-		"auth.account_delete",
+		"auth.account_delete", "email.test",
 	}
 	var got []string
 	for _, r := range f.rows(t)[start:] {

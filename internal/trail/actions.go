@@ -44,5 +44,6 @@ const (
 	ProposalApprove = "proposal.approve"
 	ProposalReject  = "proposal.reject"
 	MasterPassword  = "master_password.change"
+	EmailTest       = "email.test"
 	TrailPrune      = "audit.prune"
 )
