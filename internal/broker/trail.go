@@ -79,7 +79,13 @@ func (b *Broker) record(ctx context.Context, st store.Store, e trail.Event) erro
 	if !b.trailKey.Valid() {
 		return nil // a broker without a keyring (some unit tests) keeps no trail
 	}
-	e.Time = b.now()
+	return appendEvent(ctx, st, b.trailKey, b.now(), e)
+}
+
+// appendEvent fills in and appends one row (record, and the daemon's
+// master-password change, which has no broker).
+func appendEvent(ctx context.Context, st store.Store, key trail.Key, now time.Time, e trail.Event) error {
+	e.Time = now
 	e.Source = sourceOf(ctx)
 	if e.Outcome == "" {
 		e.Outcome = trail.Success
@@ -87,7 +93,7 @@ func (b *Broker) record(ctx context.Context, st store.Store, e trail.Event) erro
 	for _, f := range []*string{&e.ActorName, &e.Target, &e.Detail, &e.Vault, &e.Source} {
 		*f = clip(*f)
 	}
-	if _, err := st.AdminEvents().Append(ctx, b.trailKey, e); err != nil {
+	if _, err := st.AdminEvents().Append(ctx, key, e); err != nil {
 		return errs.Internal(err, "writing the admin audit trail")
 	}
 	return nil

@@ -235,10 +235,10 @@ func (b *Broker) PruneAudit(ctx context.Context) (int64, error) {
 
 // RecordMasterPassword appends the master-password change the local
 // operator made (the daemon's ChangeMasterPassword, which has no server):
-// st is its transaction, kr the keyring it unlocked.
+// st is its transaction, key the chain key of the keyring it unlocked.
 func RecordMasterPassword(ctx context.Context, st store.Store, key trail.Key, detail string) error {
-	b := &Broker{trailKey: key, now: func() time.Time { return time.Now().UTC() }}
-	return b.record(ctx, st, trail.Event{ActorKind: trail.ActorSystem, ActorName: "local operator", Action: trail.MasterPassword, Detail: detail})
+	e := trail.Event{ActorKind: trail.ActorSystem, ActorName: "local operator", Action: trail.MasterPassword, Detail: detail}
+	return appendEvent(ctx, st, key, time.Now().UTC(), e)
 }
 
 // TrailKey is the admin trail's chain key derived from kr.
