@@ -8,6 +8,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/trail"
@@ -244,4 +245,18 @@ func RecordMasterPassword(ctx context.Context, st store.Store, key trail.Key, de
 // TrailKey is the admin trail's chain key derived from kr.
 func TrailKey(kr interface{ Derive(string) []byte }) trail.Key {
 	return trail.NewKey(kr.Derive(trailKeyLabel))
+}
+
+// RecordRefusal records a management request refused with 403 (the
+// server calls it for every refused request that is not a GET): route is
+// its pattern ("POST /v1/vaults/{name}/users"), vault the {name} in it.
+// Like every failure it is written at most once per actor every 10 s.
+func (b *Broker) RecordRefusal(ctx context.Context, a Actor, route, vault string, cause error) {
+	v := model.Vault{Name: vault}
+	if vault != "" {
+		if got, err := b.st.Vaults().ByName(ctx, vault); err == nil {
+			v = got
+		}
+	}
+	b.recordFailure(ctx, a.event(trail.Refused, v, route), cause)
 }

@@ -135,3 +135,37 @@ func TestAuditFiltersAndCursors(t *testing.T) {
 		}
 	}
 }
+
+// A management request refused with 403 leaves a failure row naming the
+// route, the vault and the actor; repeats within 10 s are counted, not
+// written.
+func TestRefusedManagementRequestsAreRecorded(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	owner := e.owner()
+	if _, err := owner.CreateVault(ctx, "prod"); err != nil {
+		t.Fatal(err)
+	}
+	member := e.invite(owner, "member@example.com", "member", apitype.UserVault{VaultName: "prod", VaultRole: "member"})
+	for range 3 {
+		if _, err := member.AddVaultUser(ctx, "prod", apitype.VaultUserRequest{Email: "owner@example.com", Role: "admin"}); status(err) != 403 {
+			t.Fatalf("member adding a vault user: %v", err)
+		}
+	}
+	page, err := owner.AdminAudit(ctx, client.AuditFilter{Action: "request.refused"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Events) != 1 {
+		t.Fatalf("refusal rows: %+v", page.Events)
+	}
+	ev := page.Events[0]
+	if ev.Actor != "member@example.com" || ev.Vault != "prod" || ev.Target != "POST /v1/vaults/{name}/users" || ev.Outcome != "failure" || ev.Detail != "forbidden" {
+		t.Fatalf("refusal row: %+v", ev)
+	}
+	// The vault's admins see it in the vault's trail.
+	vp, err := owner.VaultAudit(ctx, "prod", client.AuditFilter{Action: "request.refused"})
+	if err != nil || len(vp.Events) != 1 {
+		t.Fatalf("vault trail: %v %+v", err, vp.Events)
+	}
+}

@@ -45,5 +45,6 @@ const (
 	ProposalReject  = "proposal.reject"
 	MasterPassword  = "master_password.change"
 	EmailTest       = "email.test"
+	Refused         = "request.refused" // a management request answered 403; the target is its route
 	TrailPrune      = "audit.prune"
 )
