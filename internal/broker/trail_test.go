@@ -466,7 +466,7 @@ func TestTheOtherActionsAreRecorded(t *testing.T) {
 		t.Fatal("a wrong code worked")
 	}
 	must(b.ResetPassword(ctx, apitype.ResetPasswordRequest{Email: "m@example.com", Code: codes[0], NewPassword: "m-password-2"}))
-	must(b.AdminDeleteUser(ctx, owner, "m@example.com"))
+	must(b.AdminDeleteUser(ctx, owner, "m@example.com", ""))
 	inv3, err := b.CreateInvite(ctx, owner, apitype.InviteRequest{Email: "self@example.com"})
 	must(inv3, err)
 	must(b.AcceptInvite(ctx, inv3.Token, apitype.AcceptInviteRequest{Password: "s-password-1"}))

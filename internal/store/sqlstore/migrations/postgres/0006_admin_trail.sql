@@ -1,4 +1,4 @@
--- The admin audit trail (see SQLite's 0008_admin_trail.sql).
+-- The admin audit trail (see SQLite's 0010_admin_trail.sql).
 CREATE TABLE admin_events (
     seq        BIGINT PRIMARY KEY,
     at         ctext NOT NULL,
