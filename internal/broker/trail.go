@@ -234,3 +234,12 @@ func (g *failureGate) admit(key string, now time.Time) (int, bool) {
 	g.last[key] = failureSeen{at: now}
 	return s.skipped, true
 }
+
+// patternList lists host patterns for a row's detail.
+func patternList(ps []service.Pattern) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return strings.Join(out, ",")
+}

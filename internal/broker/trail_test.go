@@ -428,6 +428,8 @@ func TestTheOtherActionsAreRecorded(t *testing.T) {
 	must(b.CreateVault(ctx, owner, apitype.CreateVaultRequest{Name: "tmp"}))
 	must(b.RenameVault(ctx, owner, "tmp", apitype.RenameVaultRequest{Name: "tmp2"}))
 	must(b.SetCredentials(ctx, owner, apitype.SetCredentialsRequest{Vault: "tmp2", Credentials: map[string]string{"K": secretValue}}))
+	must(b.BindCredential(ctx, owner, apitype.BindCredentialRequest{Vault: "tmp2", Key: "K", Hosts: []string{"extra.example.com"}}))
+	must(b.UnbindCredential(ctx, owner, apitype.BindCredentialRequest{Vault: "tmp2", Key: "K", Hosts: []string{"extra.example.com"}}))
 	must(b.UpsertServices(ctx, owner, "tmp2", apitype.ServiceList{Services: []apitype.Service{
 		{Name: "one", Host: "one.example.com", Auth: apitype.ServiceAuth{Type: "bearer", Token: "K"}},
 		{Name: "two", Host: "two.example.com", Auth: apitype.ServiceAuth{Type: "bearer", Token: "K"}}}}))
@@ -478,7 +480,7 @@ func TestTheOtherActionsAreRecorded(t *testing.T) {
 	must(b.TestEmail(ctx, owner, apitype.EmailTestRequest{}))
 
 	want := []string{
-		"vault.create tmp", "vault.rename tmp2", "credential.set tmp2", "service.change tmp2 upsert", "service.change tmp2 enabled=false",
+		"vault.create tmp", "vault.rename tmp2", "credential.set tmp2", "credential.bind tmp2", "credential.unbind tmp2", "service.change tmp2 upsert", "service.change tmp2 enabled=false",
 		"service.change tmp2 remove", "service.change tmp2 clear", "agent.create", "vault_agent.add tmp2", "vault_agent.role tmp2",
 		"vault_agent.remove tmp2", "agent.rename", "agent.role", "agent.delete", "invite.create", "invite.revoke", "invite.create",
 		"invite.accept", "vault_user.add tmp2", "vault.leave tmp2", "vault.join tmp2", "vault_user.remove tmp2", "vault.delete tmp2",
