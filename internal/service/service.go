@@ -14,6 +14,7 @@ type Service struct {
 	Enabled       bool
 	Auth          Auth
 	Substitutions []Substitution
+	Rules         Rules // methods, paths and plaintext (rules.go)
 	// RedactResponses replaces the service's credential values in
 	// responses with a placeholder; on unless the wire form says false.
 	RedactResponses bool
@@ -61,10 +62,14 @@ func FromAPI(a apitype.Service, prefix string) (Service, error) {
 		}
 		subs = append(subs, s)
 	}
+	rules, err := RulesFromAPI(a, p, prefix)
+	if err != nil {
+		return Service{}, err
+	}
 	enabled := a.Enabled == nil || *a.Enabled
 	return Service{
 		Name: a.Name, Pattern: p, Enabled: enabled,
-		Auth: auth, Substitutions: subs,
+		Auth: auth, Substitutions: subs, Rules: rules,
 		RedactResponses: a.RedactResponses == nil || *a.RedactResponses,
 	}, nil
 }
@@ -79,6 +84,7 @@ func (s Service) ToAPI() apitype.Service {
 	for _, sub := range s.Substitutions {
 		out.Substitutions = append(out.Substitutions, sub.ToAPI())
 	}
+	s.Rules.toAPI(&out)
 	if !s.RedactResponses {
 		off := false
 		out.RedactResponses = &off
