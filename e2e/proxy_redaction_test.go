@@ -51,4 +51,14 @@ func TestProxyRedactsEchoedCredentials(t *testing.T) {
 	if _, body := get(); body != "you sent: Bearer "+pxAPIKey {
 		t.Fatalf("opted-out service: body %q", body)
 	}
+	// `service add` without the flag turns it back on; with it, off.
+	svcFlags := []string{"vault", "service", "add", "--name", "api", "--host", "localhost:" + strconv.Itoa(up.port), "--auth", "bearer", "--token", "API_KEY"}
+	b.owner.ok("", svcFlags...)
+	if _, body := get(); body != "you sent: Bearer "+placeholder {
+		t.Fatalf("service add without --no-redact-responses: body %q", body)
+	}
+	b.owner.ok("", append(svcFlags, "--no-redact-responses")...)
+	if _, body := get(); body != "you sent: Bearer "+pxAPIKey {
+		t.Fatalf("service add --no-redact-responses: body %q", body)
+	}
 }
