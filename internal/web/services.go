@@ -295,8 +295,12 @@ func fieldOf(e *errs.Error) string {
 			f = f[i+2:]
 		}
 	}
-	if strings.HasPrefix(f, "auth.headers") { // auth.headers["X-Name"]
-		f = "auth.headers"
+	// methods[0], paths.deny[2], auth.headers["X-Name"]: the form has one
+	// input for each list.
+	if !strings.HasPrefix(f, "substitutions") {
+		if i := strings.IndexByte(f, '['); i > 0 {
+			f = f[:i]
+		}
 	}
 	return f
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/ratelimit"
 )
@@ -710,5 +711,82 @@ func TestProposalListFilters(t *testing.T) {
 	p = b.get("/proposals?status=all&by=" + url.QueryEscape(xss))
 	if strings.Contains(p.body, "<img src=x") {
 		t.Fatal("filter reflected unescaped")
+	}
+}
+
+// The form carries the method and path rules, plain http:// and the
+// redaction opt-out; editing keeps them; a rule the broker refuses is
+// reported next to its field.
+func TestServiceFormRules(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	if _, err := e.b.SetCredentials(ctx, e.owner, apitype.SetCredentialsRequest{Vault: "default", Credentials: map[string]string{"K": "k"}}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.ownerBrowser()
+	form := url.Values{"name": {"rules"}, "host": {"api.example.com:8080"}, "auth_type": {"bearer"}, "token": {"K"}, "enabled": {"on"},
+		"methods": {"get, post"}, "paths_allow": {"/v1/*\r\n"}, "paths_deny": {"/v1/admin/*"}, "allow_plaintext": {"on"}, "redact_off": {"on"}}
+	p := b.submit("/vaults/default/services/new", "/vaults/default/services/new", form)
+	mustStatus(t, p, http.StatusSeeOther, "save")
+	svcs, _ := e.b.ListServices(ctx, e.owner, "default")
+	sv := svcs.Services[0]
+	if strings.Join(sv.Methods, ",") != "GET,POST" || sv.Paths == nil || strings.Join(sv.Paths.Allow, ",") != "/v1/*" ||
+		strings.Join(sv.Paths.Deny, ",") != "/v1/admin/*" || !sv.AllowPlaintext || sv.RedactResponses == nil || *sv.RedactResponses {
+		t.Fatalf("saved %+v", sv)
+	}
+	p = b.get("/vaults/default/services")
+	mustContain(t, p, "list", "methods: GET, POST", "paths denied: /v1/admin/*", "plain http:// allowed", "responses not redacted")
+	p = b.get("/vaults/default/services/rules/edit")
+	mustContain(t, p, "edit", `value="GET, POST"`, "/v1/admin/*</textarea>", `id="svc-plaintext" name="allow_plaintext" checked`, `id="svc-redact-off" name="redact_off" checked`)
+	// Saving the edit form unchanged keeps every rule.
+	form.Set("methods", "GET, POST")
+	p = b.submit("/vaults/default/services/rules/edit", "/vaults/default/services/rules/edit", form)
+	mustStatus(t, p, http.StatusSeeOther, "resave")
+	svcs, _ = e.b.ListServices(ctx, e.owner, "default")
+	if got := svcs.Services[0]; len(got.Methods) != 2 || got.Paths == nil || !got.AllowPlaintext || got.RedactResponses == nil {
+		t.Fatalf("after editing: %+v", got)
+	}
+	// Plain http:// on port 443 is refused, next to its checkbox.
+	form.Set("host", "api.example.com:443")
+	p = b.submit("/vaults/default/services/rules/edit", "/vaults/default/services/rules/edit", form)
+	mustStatus(t, p, http.StatusBadRequest, "443")
+	mustContain(t, p, "443", `id="err-plaintext"`, `value="api.example.com:443"`)
+	form.Set("host", "api.example.com")
+	form.Del("allow_plaintext")
+	form.Set("methods", "GET, FETCH!")
+	p = b.submit("/vaults/default/services/rules/edit", "/vaults/default/services/rules/edit", form)
+	mustStatus(t, p, http.StatusBadRequest, "bad method")
+	mustContain(t, p, "bad method", `id="err-methods"`, `value="GET, FETCH!"`)
+}
+
+// A value revealed in the browser is recorded in the admin audit trail,
+// with who read which key; a wrong password reveals and records nothing.
+func TestRevealIsAudited(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	if _, err := e.b.SetCredentials(ctx, e.owner, apitype.SetCredentialsRequest{Vault: "default", Credentials: map[string]string{"AUDITED_KEY": secretValue}}); err != nil {
+		t.Fatal(err)
+	}
+	reads := func() []apitype.AuditEvent {
+		out, err := e.b.AdminAudit(ctx, e.owner, broker.AuditQuery{Action: "credential.reveal"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Events
+	}
+	b := e.ownerBrowser()
+	const path = "/vaults/default/credentials/AUDITED_KEY/reveal"
+	b.submit(path, path, url.Values{"password": {"wrong-password"}})
+	if n := len(reads()); n != 0 {
+		t.Fatalf("a wrong password recorded %d reads", n)
+	}
+	p := b.submit(path, path, url.Values{"password": {ownerPW}})
+	mustContain(t, p, "revealed", secretValue)
+	ev := reads()
+	if len(ev) != 1 || ev[0].Target != "AUDITED_KEY" || ev[0].Actor != ownerEmail || ev[0].Vault != "default" {
+		t.Fatalf("audit trail: %+v", ev)
+	}
+	if strings.Contains(ev[0].Detail, secretValue) {
+		t.Fatal("the trail holds the value")
 	}
 }
