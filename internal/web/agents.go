@@ -139,7 +139,7 @@ func (h *Handler) showToken(w http.ResponseWriter, r *http.Request, s *session, 
 	}
 	if st.ProxyPort > 0 {
 		p.ProxyURL = "http://" + userinfo + "@" + h.proxyHost(r, st.BaseURL) + ":" + strconv.Itoa(st.ProxyPort)
-		p.EnvSnippet = "export HTTPS_PROXY=" + p.ProxyURL + " HTTP_PROXY=" + p.ProxyURL
+		p.EnvSnippet = "export HTTPS_PROXY=" + p.ProxyURL + "\nexport HTTP_PROXY=$HTTPS_PROXY\n# and trust the broker's CA: agent-vault ca fetch -o broker-ca.pem"
 	}
 	p.RunSnippet = "AGENT_VAULT_ADDR=" + addr + " AGENT_VAULT_TOKEN=" + p.Token + " AGENT_VAULT_VAULT=" + p.VaultBase.Name + " agent-vault run -- your-agent"
 	w.Header().Set("Cache-Control", "no-store, max-age=0")
