@@ -42,7 +42,7 @@ type agentForm struct {
 }
 
 var (
-	vaultRoles    = []string{"proxy", "member", "admin"}
+	grantRoles    = []string{"proxy", "member", "admin"}
 	instanceRoles = []string{"no-access", "member", "owner"}
 )
 
@@ -72,7 +72,7 @@ func (h *Handler) agentsGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) showAgents(w http.ResponseWriter, r *http.Request, s *session, vb VaultBase, status int, form agentForm, errMsg string) {
-	p := &agentsPage{VaultBase: vb, Form: form, VaultRoles: vaultRoles, InstRoles: instanceRoles}
+	p := &agentsPage{VaultBase: vb, Form: form, VaultRoles: grantRoles, InstRoles: instanceRoles}
 	if p.Form.Role == "" {
 		p.Form.Role = "proxy"
 	}
@@ -268,13 +268,13 @@ func (h *Handler) agentConfirm(w http.ResponseWriter, r *http.Request) {
 // sessionsPage lists a vault's scoped sessions and mints new ones.
 type sessionsPage struct {
 	VaultBase
-	Rows             []sessionRow
+	Rows             []scopedSessionRow
 	VaultRoles       []string
 	Label, Role, TTL string
 	TTLs             []string
 }
 
-type sessionRow struct {
+type scopedSessionRow struct {
 	ID, Label, Role, CreatedBy, Created, Expires string
 }
 
@@ -293,7 +293,7 @@ func (h *Handler) sessionsGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) showSessions(w http.ResponseWriter, r *http.Request, s *session, vb VaultBase, status int, errMsg string) {
-	p := &sessionsPage{VaultBase: vb, VaultRoles: vaultRoles, Role: "proxy", TTL: "24h"}
+	p := &sessionsPage{VaultBase: vb, VaultRoles: grantRoles, Role: "proxy", TTL: "24h"}
 	for _, t := range sessionTTLs {
 		p.TTLs = append(p.TTLs, t.Value)
 	}
@@ -302,7 +302,7 @@ func (h *Handler) showSessions(w http.ResponseWriter, r *http.Request, s *sessio
 		errMsg, status = message(err), statusOf(err)
 	}
 	for _, x := range out.Sessions {
-		row := sessionRow{ID: x.ID, Label: x.Label, Role: x.VaultRole, Created: fmtTime(x.CreatedAt), Expires: fmtTime(x.ExpiresAt)}
+		row := scopedSessionRow{ID: x.ID, Label: x.Label, Role: x.VaultRole, Created: fmtTime(x.CreatedAt), Expires: fmtTime(x.ExpiresAt)}
 		if x.CreatedBy != nil {
 			row.CreatedBy = x.CreatedBy.DisplayName
 		}

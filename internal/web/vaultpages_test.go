@@ -675,7 +675,11 @@ func TestVaultPagesNeedLogin(t *testing.T) {
 			t.Fatalf("%s: %q", path, loc)
 		}
 	}
-	p := b.do(mustReq(http.MethodDelete, e.srv.URL+"/vaults/default/credentials"))
+	p := b.get("/vaults/default/nothing-here")
+	mustStatus(t, p, http.StatusNotFound, "unknown page")
+	p = b.get("/vaults/default/credentials/K/reveal/more")
+	mustStatus(t, p, http.StatusNotFound, "below a page")
+	p = b.do(mustReq(http.MethodDelete, e.srv.URL+"/vaults/default/credentials"))
 	mustStatus(t, p, http.StatusMethodNotAllowed, "method")
 }
 

@@ -79,7 +79,13 @@ type Handler struct {
 
 // paths are the URL patterns (without methods) this handler serves; the
 // control plane routes the same list (server.WebPaths) here.
-var paths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{id}", "/invite/{id}", "/vaults/{name}/{rest...}"}
+var paths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{id}", "/invite/{id}",
+	// A vault's sub-pages (vaultcommon.go).
+	"/vaults/{id}/credentials", "/vaults/{id}/credentials/{key}/{action}", "/vaults/{id}/services", "/vaults/{id}/services/new",
+	"/vaults/{id}/services/yaml", "/vaults/{id}/services/{svc}/{action}", "/vaults/{id}/catalog", "/vaults/{id}/agents",
+	"/vaults/{id}/agents/add", "/vaults/{id}/agents/{agent}/{action}", "/vaults/{id}/sessions", "/vaults/{id}/sessions/{sid}/revoke",
+	"/vaults/{id}/logs",
+}
 
 // New builds the handler.
 func New(o Options) *Handler {
@@ -144,17 +150,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// pathMatches reports whether path fits a pattern of paths.
+// pathMatches reports whether path fits a pattern of paths: a {…}
+// segment matches any one non-empty segment, a last {….} one or more;
+// "/{$}" is the root only.
 func pathMatches(pattern, path string) bool {
-	if prefix, ok := strings.CutSuffix(pattern, "{name}/{rest...}"); ok { // a vault's sub-pages
-		rest, ok := strings.CutPrefix(path, prefix)
-		name, sub, found := strings.Cut(rest, "/")
-		return ok && found && name != "" && sub != ""
+	if pattern == "/{$}" {
+		return path == "/"
 	}
-	if prefix, ok := strings.CutSuffix(pattern, "{id}"); ok {
-		return strings.HasPrefix(path, prefix) && len(path) > len(prefix) && !strings.Contains(path[len(prefix):], "/")
+	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if last := ps[len(ps)-1]; strings.HasSuffix(last, "...}") && len(xs) >= len(ps) {
+		xs = append(xs[:len(ps)-1], strings.Join(xs[len(ps)-1:], "/"))
 	}
-	return pattern == path
+	if len(ps) != len(xs) {
+		return false
+	}
+	for i, p := range ps {
+		if strings.HasPrefix(p, "{") {
+			if xs[i] == "" {
+				return false
+			}
+		} else if p != xs[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // ---------------------------------------------------------------------
