@@ -69,7 +69,12 @@ func (b *brBrowser) checkPage(name string, secrets ...string) {
 func (b *brBrowser) waitFor(what, sel string) {
 	b.t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
-	for !brEval[bool](b, `!!document.querySelector(`+strconv.Quote(sel)+`)`) {
+	for {
+		// An evaluation during the navigation fails; that is no answer yet.
+		found, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`!!document.querySelector(`+strconv.Quote(sel)+`)`))
+		if err == nil && found {
+			return
+		}
 		if time.Now().After(deadline) {
 			loc, _ := chromedp.Run(b.ctx, chromedp.Location())
 			b.t.Fatalf("browser: %s: no %s at %s; page text:\n%s", what, sel, loc, brEval[string](b, `document.body ? document.body.innerText : ""`))
