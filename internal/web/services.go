@@ -201,11 +201,11 @@ func slugOf(host string) string {
 			b.WriteRune(c)
 		}
 	}
-	out := strings.Trim(b.String(), "-")
+	out := b.String()
 	if len(out) > 60 {
 		out = out[:60]
 	}
-	return out
+	return strings.Trim(out, "-")
 }
 
 func (h *Handler) serviceEditForm(w http.ResponseWriter, r *http.Request) {
