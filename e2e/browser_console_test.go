@@ -20,7 +20,8 @@ import (
 // brA11yCheck is a small accessibility rule set run in the page through
 // DevTools (the pages themselves run no script): every visible form
 // control has a label, every button and link has a name, ids are unique,
-// the document has a language and a title, and no image lacks alt text.
+// text meets the WCAG AA contrast ratio, the document has a language and
+// a title, and no image lacks alt text.
 // It returns the violations, one per line.
 const brA11yCheck = `(() => {
   const out = [];
@@ -39,6 +40,28 @@ const brA11yCheck = `(() => {
     seen[el.id] = true;
   }
   for (const el of document.querySelectorAll('img:not([alt])')) out.push('img without alt');
+  // Text contrast (WCAG AA): 4.5:1, or 3:1 for large text, against the
+  // first opaque background up the tree.
+  const rgb = c => (c.match(/[\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); })
+    .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const bgOf = el => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  for (const el of document.querySelectorAll('body *')) {
+    if (!visible(el) || el.closest('input, textarea, select, option')) continue;
+    if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const st = getComputedStyle(el);
+    const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight, 10) >= 700;
+    const need = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+    const a = lum(rgb(st.color).slice(0, 3)), b = lum(bgOf(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < need) out.push('contrast ' + ratio.toFixed(2) + ' of "' + el.textContent.trim().slice(0, 30) + '"');
+  }
   if (!document.documentElement.lang) out.push('no lang');
   if (!document.title) out.push('no title');
   return out.join('\n');

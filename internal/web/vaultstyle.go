@@ -42,6 +42,7 @@ form.search input[type=search]{max-width:320px}
 .status.s2xx{color:var(--ok)}
 .status.s4xx,.status.s5xx{color:var(--bad)}
 .pager a{margin-right:14px}
+.badge.pending{color:#7a4b00}
 @media (max-width:600px){main{padding:0 10px;margin:12px auto}header.top{flex-wrap:wrap;padding:8px 10px}header.top nav{flex-wrap:wrap}table.list th,table.list td{padding:6px}h1{font-size:20px}
 table.stack thead{display:none}table.stack,table.stack tbody,table.stack tr,table.stack td{display:block;width:100%}table.stack tr{border-bottom:2px solid var(--line);padding:6px 0}table.stack td{border:0;padding:3px 10px}
 table.stack td[data-label]::before{content:attr(data-label) ": ";font-weight:600;color:var(--muted);font-size:13px}}
