@@ -47,7 +47,7 @@ func (a *app) accountCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.show(me, func(w io.Writer) { fmt.Fprintf(w, "%s (%s) on %s\n", me.Email, me.Role, cfg.Address) })
+			return a.show(me, func(w io.Writer) { fmt.Fprintf(w, "%s (%s) on %s\n", whoName(me), me.Role, cfg.Address) })
 		},
 	}, &cobra.Command{
 		Use:   "change-password",
@@ -80,4 +80,15 @@ func (a *app) accountCmd() *cobra.Command {
 		},
 	}, del)
 	return cmd
+}
+
+// whoName names the caller: a user's email, an agent, or a vault session.
+func whoName(me apitype.Me) string {
+	switch me.Type {
+	case "agent":
+		return "agent " + me.AgentName
+	case "session":
+		return "vault session for vault " + me.Vault
+	}
+	return me.Email
 }

@@ -18,7 +18,13 @@ func (a *app) resolveVault(flag string) (config.ResolvedVault, error) {
 		return config.ResolvedVault{}, err
 	}
 	cwd, _ := os.Getwd()
-	return config.ResolveVault(flag, nil, cwd, cfg.DataDir)
+	rv, err := config.ResolveVault(flag, nil, cwd, cfg.DataDir)
+	if err == nil && agentToken() != "" && (rv.Source == config.FromContext || rv.Source == config.FromDefault) {
+		// An agent's token names its vault; the server picks it (a human's
+		// `vault use` is not the agent's choice).
+		rv = config.ResolvedVault{Source: config.FromDefault}
+	}
+	return rv, err
 }
 
 func (a *app) vaultCmd() *cobra.Command {
