@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -25,13 +26,22 @@ func InitMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "error: this is an internal entry point of `agent-vault run`")
 		return exitNoInit
 	}
-	// Every signal init itself receives (the terminal sends them to the
-	// whole process group) is dropped: the program gets the terminal's
-	// own copy, and the parent's forwarded ones come over the socket.
+	// Init is PID 1: it must catch signals, or the kernel drops them.
+	// What the terminal sends the whole process group (SIGINT, SIGQUIT,
+	// SIGHUP, SIGWINCH, …) is dropped here, since the program gets the
+	// terminal's own copy; SIGTERM, SIGUSR1 and SIGUSR2, which only kill(2)
+	// sends (the program signalling its parent, say), are passed on.
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs)
+	var program atomic.Int64
 	go func() {
-		for range sigs {
+		for s := range sigs {
+			switch s {
+			case syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2:
+				if pid := program.Load(); pid > 0 {
+					_ = unix.Kill(int(pid), s.(syscall.Signal))
+				}
+			}
 		}
 	}()
 	if err := setUp(sp); err != nil {
@@ -51,6 +61,7 @@ func InitMain(args []string) int {
 		ctrl.send(append([]byte{msgStart}, fmt.Sprintf("starting %s: %v", sp.Path, err)...))
 		return exitNoInit
 	}
+	program.Store(int64(pid))
 	ctrl.send([]byte{msgReady})
 	go ctrl.forwardSignals(pid)
 	return reap(pid)
@@ -59,6 +70,7 @@ func InitMain(args []string) int {
 // setUp makes the mounts private, hides paths, mounts a /proc of the new
 // PID namespace and brings loopback up.
 func setUp(sp spec) error {
+	wd, _ := os.Getwd()
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("making mounts private: %v", err)
 	}
@@ -69,6 +81,11 @@ func setUp(sp spec) error {
 	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mounting /proc: %v", err)
+	}
+	// A working directory inside a hidden one would still reach what is
+	// under the mount: enter it again through the new mounts.
+	if wd != "" {
+		_ = os.Chdir(wd)
 	}
 	return loopbackUp()
 }

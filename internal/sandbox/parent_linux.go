@@ -70,7 +70,8 @@ func Start(cfg Config) (*Process, error) {
 	inner.Close()
 	if err != nil {
 		ctrl.Close()
-		return nil, fmt.Errorf("%w: creating the namespaces failed (%v)", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: creating the namespaces failed (%v): unprivileged user namespaces are off here "+
+			"(sysctl user.max_user_namespaces or kernel.unprivileged_userns_clone, or a container's seccomp profile)", ErrUnavailable, err)
 	}
 	p := &Process{cmd: cmd, ctrl: ctrl, relays: cfg.Relays}
 	started := make(chan error, 1)
