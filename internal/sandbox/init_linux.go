@@ -7,7 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"sync/atomic"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -33,14 +33,12 @@ func InitMain(args []string) int {
 	// sends (the program signalling its parent, say), are passed on.
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs)
-	var program atomic.Int64
+	prog := &pending{}
 	go func() {
 		for s := range sigs {
 			switch s {
 			case syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2:
-				if pid := program.Load(); pid > 0 {
-					_ = unix.Kill(int(pid), s.(syscall.Signal))
-				}
+				prog.signal(s.(syscall.Signal))
 			}
 		}
 	}()
@@ -61,7 +59,7 @@ func InitMain(args []string) int {
 		ctrl.send(append([]byte{msgStart}, fmt.Sprintf("starting %s: %v", sp.Path, err)...))
 		return exitNoInit
 	}
-	program.Store(int64(pid))
+	prog.started(pid)
 	ctrl.send([]byte{msgReady})
 	go ctrl.forwardSignals(pid)
 	return reap(pid)
@@ -232,4 +230,32 @@ func (c *initCtrl) forwardSignals(pid int) {
 			_ = unix.Kill(pid, syscall.Signal(buf[1]))
 		}
 	}
+}
+
+// pending delivers signals to the program, holding those that arrive
+// before its pid is known (it may signal init as soon as it runs).
+type pending struct {
+	mu   sync.Mutex
+	pid  int
+	held []syscall.Signal
+}
+
+func (p *pending) signal(s syscall.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pid == 0 {
+		p.held = append(p.held, s)
+		return
+	}
+	_ = unix.Kill(p.pid, s)
+}
+
+func (p *pending) started(pid int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pid = pid
+	for _, s := range p.held {
+		_ = unix.Kill(pid, s)
+	}
+	p.held = nil
 }
