@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // sbLoopbackService is a plain TCP service on the host's 127.0.0.1 that
@@ -232,4 +233,142 @@ func TestRunSandboxExitAndSignals(t *testing.T) {
 			t.Errorf("run -- sh -c %q: exit %d, want %d\n%s", c.script, r.code, c.want, r)
 		}
 	}
+}
+
+// sbTTYProgram reports its window size (at start and on SIGWINCH), reads
+// one line from the terminal and exits 3; it writes to the file named by
+// its argument.
+const sbTTYProgram = `package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"unsafe"
+)
+
+func size() string {
+	var ws [4]uint16
+	syscall.Syscall(syscall.SYS_IOCTL, 0, syscall.TIOCGWINSZ, uintptr(unsafe.Pointer(&ws)))
+	return fmt.Sprintf("%dx%d", ws[1], ws[0])
+}
+
+func main() {
+	out, err := os.OpenFile(os.Args[1], os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		os.Exit(9)
+	}
+	w := make(chan os.Signal, 4)
+	signal.Notify(w, syscall.SIGWINCH)
+	go func() {
+		for range w {
+			fmt.Fprintf(out, "size=%s\n", size())
+		}
+	}()
+	fmt.Fprintf(out, "size=%s\nready\n", size())
+	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+	fmt.Fprintf(out, "line=%s", line)
+	os.Exit(3)
+}
+`
+
+// TestRunSandboxTerminal drives an interactive program under run through
+// tmux: it sees the window size and its changes, the keystrokes, Ctrl-C,
+// and its exit status reaches the shell.
+func TestRunSandboxTerminal(t *testing.T) {
+	tmux := rnTool(t, "tmux")
+	prog := rnGoBuild(t, sbTTYProgram)
+	b := rnStart(t, nil)
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "tmux.sock")
+	out := filepath.Join(dir, "out")
+	env := childEnv(rnCleanClientEnv(t.TempDir())...)
+	tm := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(tmux, append([]string{"-S", sock}, args...)...)
+		cmd.Env = env
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("tmux %v: %v\n%s", args, err, b)
+		}
+	}
+	t.Cleanup(func() {
+		cmd := exec.Command(tmux, "-S", sock, "kill-server")
+		cmd.Env = env
+		_ = cmd.Run()
+	})
+	waitFor := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got, _ := os.ReadFile(out)
+			if strings.Contains(string(got), want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the program's report:\n%s", want, got)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	av := binPath + " --address " + b.srv.url + " --data-dir " + b.owner.dir
+	tm("new-session", "-d", "-s", "sb", "-x", "100", "-y", "30",
+		av+" run -- "+prog+" "+out+"; echo exit=$? >> "+out+"; "+av+" run -- "+prog+" "+out+"; echo exit=$? >> "+out+"; sleep 60")
+	waitFor("ready\n")
+	waitFor("size=100x30\n")
+	tm("resize-window", "-t", "sb", "-x", "120", "-y", "40")
+	waitFor("size=120x40\n")
+	tm("send-keys", "-t", "sb", "hello sandbox", "Enter")
+	waitFor("line=hello sandbox\n")
+	waitFor("exit=3\n")
+	// The second run: Ctrl-C ends the program, whose status is 130.
+	waitFor("exit=3\nsize=120x40\nready\n")
+	tm("send-keys", "-t", "sb", "C-c")
+	waitFor("exit=130\n")
+}
+
+// TestRunSandboxAsAnotherUser: the sandbox needs no privilege; as nobody
+// (through runuser, when the tests run as root) it works the same, and
+// the child keeps nobody's uid.
+func TestRunSandboxAsAnotherUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to switch to nobody")
+	}
+	runuser := rnTool(t, "runuser")
+	curl := rnTool(t, "curl")
+	ca := pxNewCA(t)
+	up := rnStartUpstream(t, ca, rnUpstreamIP, rnAuthHandler("Bearer "+rnSecret))
+	b := rnStart(t, ca)
+	b.bearer(up.hostport())
+	tok := b.agent("nobody-bot")
+	shared, err := os.MkdirTemp("", "sb-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(shared) })
+	if err := os.Chmod(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(shared, "agent-vault")
+	data, err := os.ReadFile(binPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	target := "https://" + up.hostport() + "/v1/things"
+	cmd := exec.Command(runuser, "-u", "nobody", "--", "env", "HOME="+shared, "TMPDIR="+shared,
+		"AGENT_VAULT_TOKEN="+tok, "AGENT_VAULT_ADDR="+b.srv.url,
+		bin, "run", "--sandbox=required", "--", "sh", "-c",
+		`id -u; grep -E '^Cap(Prm|Eff|Bnd|Amb)' /proc/self/status; "$0" -sS --max-time 20 "$1"; "$0" -sS --max-time 20 --noproxy '*' -k "$1"; echo "direct=$?"`, curl, target)
+	cmd.Env = childEnv(rnCleanClientEnv(shared)...)
+	out, err := cmd.CombinedOutput()
+	b.record(string(out))
+	if err != nil {
+		t.Fatalf("run as nobody: %v\n%s", err, out)
+	}
+	mustContain(t, "run as nobody", string(out), "65534\n", "authorized GET /v1/things\n", "direct=7\n",
+		"CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\n")
 }

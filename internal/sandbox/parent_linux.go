@@ -62,6 +62,10 @@ func Start(cfg Config) (*Process, error) {
 			UidMappings:                []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
 			GidMappings:                []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
 			GidMappingsEnableSetgroups: false,
+			// Init needs these inside (mounts, loopback, dropping the rest), also when
+			// the caller is not root and execve would clear them; it drops
+			// them, and every other, before it starts the program.
+			AmbientCaps: []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP},
 			// If run dies, init dies, and with it every process inside.
 			Pdeathsig: syscall.SIGKILL,
 		},
