@@ -171,6 +171,21 @@ func TestRunSandboxAgentIdentity(t *testing.T) {
 		mustContain(t, "run "+mode, r.stdout, "vault session for vault default (proxy)", "whoami=0", "get=1", "list=1")
 		mustContain(t, "run "+mode, r.stderr, "`agent-vault vault credential get` is not for agents", "Ask a human")
 	}
+	// The agent drops its token to fall back on the human's login: in the
+	// sandbox there is none to find.
+	steal := []string{"--address", b.srv.url, "--data-dir", b.owner.dir, "run", "--", "env", "-u", "AGENT_VAULT_TOKEN",
+		binPath, "--address", b.srv.url, "--data-dir", b.owner.dir, "vault", "credential", "get", "API_KEY"}
+	r := b.run(base, steal[4:]...)
+	if r.code == 0 || strings.Contains(r.stdout, rnSecret) || !strings.Contains(r.stderr, "not logged in") {
+		t.Errorf("under run, dropping AGENT_VAULT_TOKEN reached the human's login:\n%s", r)
+	}
+	// The control (its output holds the value, so it stays out of the
+	// hygiene record): without the sandbox this works, which is why the
+	// sandbox is the default.
+	ctl := runBin(t, "", base, append([]string{"--address", b.srv.url, "--data-dir", b.owner.dir, "run", "--no-sandbox", "--"}, steal[6:]...)...)
+	if ctl.code != 0 || !strings.Contains(ctl.stdout, rnSecret) {
+		t.Errorf("with --no-sandbox, dropping AGENT_VAULT_TOKEN did not reach the login, so the test proves nothing:\n%d %s", ctl.code, ctl.stderr)
+	}
 }
 
 // TestRunSandboxRequired: --sandbox=required runs sandboxed where
