@@ -50,9 +50,6 @@ func Start(cfg Config) (*Process, error) {
 		Path:       self,
 		Args:       []string{"agent-vault-sandbox", InitArg, string(arg)},
 		Env:        cfg.Env,
-		Stdin:      cfg.Stdin,
-		Stdout:     cfg.Stdout,
-		Stderr:     cfg.Stderr,
 		ExtraFiles: []*os.File{inner},
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWNET |
@@ -69,6 +66,16 @@ func Start(cfg Config) (*Process, error) {
 			// If run dies, init dies, and with it every process inside.
 			Pdeathsig: syscall.SIGKILL,
 		},
+	}
+	// Unset streams stay unset (not a nil *os.File in an interface).
+	if cfg.Stdin != nil {
+		cmd.Stdin = cfg.Stdin
+	}
+	if cfg.Stdout != nil {
+		cmd.Stdout = cfg.Stdout
+	}
+	if cfg.Stderr != nil {
+		cmd.Stderr = cfg.Stderr
 	}
 	err = cmd.Start()
 	inner.Close()
