@@ -387,3 +387,72 @@ func TestRunSandboxAsAnotherUser(t *testing.T) {
 	mustContain(t, "run as nobody", string(out), "65534\n", "authorized GET /v1/things\n", "direct=7\n",
 		"CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\n")
 }
+
+// TestRunSandboxJobControl: in an interactive bash under tmux, Ctrl-Z
+// stops a program under run (the shell reports the job stopped), fg
+// resumes it with the terminal, and its status reaches the shell.
+func TestRunSandboxJobControl(t *testing.T) {
+	tmux := rnTool(t, "tmux")
+	bash := rnTool(t, "bash")
+	b := rnStart(t, nil)
+	sock := filepath.Join(t.TempDir(), "tmux.sock")
+	env := childEnv(append(rnCleanClientEnv(t.TempDir()), "PS1=$ ")...)
+	tm := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(tmux, append([]string{"-S", sock}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	t.Cleanup(func() {
+		cmd := exec.Command(tmux, "-S", sock, "kill-server")
+		cmd.Env = env
+		_ = cmd.Run()
+	})
+	screen := func(want string, n int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got := tm("capture-pane", "-p", "-t", "jc")
+			if strings.Count(got, want) >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the screen does not show %q %d times:\n%s", want, n, got)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	tm("new-session", "-d", "-s", "jc", "-x", "200", "-y", "50", bash+" --norc --noprofile -i")
+	// A line typed while bash's line editor holds the terminal arrives
+	// with its Enter untranslated (the editor's mode); another Enter, once
+	// the program has the terminal, completes it. That is the terminal's
+	// own behaviour, sandbox or not.
+	typeLine := func(line string) {
+		t.Helper()
+		tm("send-keys", "-t", "jc", line, "Enter")
+		for i := 0; ; i++ {
+			if strings.Count(tm("capture-pane", "-p", "-t", "jc"), line) >= 2 {
+				return // the typed line, and cat's copy
+			}
+			if i == 30 {
+				screen(line, 2) // fails with the screen
+			}
+			time.Sleep(time.Second)
+			tm("send-keys", "-t", "jc", "Enter")
+		}
+	}
+	tm("send-keys", "-t", "jc", binPath+" --address "+b.srv.url+" --data-dir "+b.owner.dir+" run -- sh -c 'echo started; exec cat'", "Enter")
+	screen("\nstarted", 1)
+	typeLine("line one")
+	tm("send-keys", "-t", "jc", "C-z")
+	screen("Stopped", 1)
+	tm("send-keys", "-t", "jc", "fg", "Enter")
+	typeLine("line two")
+	tm("send-keys", "-t", "jc", "C-d")
+	tm("send-keys", "-t", "jc", "echo status=$?", "Enter")
+	screen("status=0", 1)
+}
