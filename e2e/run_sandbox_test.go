@@ -84,6 +84,45 @@ func TestRunSandboxNetwork(t *testing.T) {
 		}
 	}
 
+	// An abstract Unix socket (D-Bus and X11 listen on those) belongs to
+	// the host's network namespace.
+	if py, err := exec.LookPath("python3"); err == nil {
+		name := "sb-abstract-" + strconv.Itoa(os.Getpid())
+		ln, err := net.Listen("unix", "@"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				_, _ = c.Write([]byte("host-abstract\n"))
+				c.Close()
+			}
+		}()
+		script := `import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect("\0" + sys.argv[1])
+print(s.recv(100).decode().strip())`
+		if r := b.run(base, "run", "--", py, "-c", script, name); r.code == 0 || strings.Contains(r.stdout, "host-abstract") {
+			t.Errorf("an abstract Unix socket of the host is reachable under run:\n%s", r)
+		}
+		if r := b.run(base, "run", "--no-sandbox", "--", py, "-c", script, name); r.stdout != "host-abstract\n" {
+			t.Errorf("with --no-sandbox the abstract socket is unreachable too, so the test proves nothing:\n%s", r)
+		}
+	}
+
+	// Nested: an agent starting `agent-vault run` inside (agent mode,
+	// sandbox in sandbox) still reaches the broker, and only the broker.
+	r = b.run(base, "run", "--", binPath, "run", "--sandbox=required", "--", "sh", "-c",
+		`"$0" -sS --max-time 20 "$1"; "$0" -sS --max-time 20 --noproxy '*' -k "$1"; echo "direct=$?"`, curl, target)
+	if r.code != 0 || r.stdout != "authorized GET /v1/things\ndirect=7\n" || strings.Contains(r.stderr, "warning") {
+		t.Errorf("run inside run (the outer sandbox holds the inner child; no warning):\n%s", r)
+	}
+
 	// A program without a proxy but with a name to resolve: no DNS inside,
 	// and the failure is not a hang.
 	r = b.run(base, "run", "--", curl, "-sS", "--max-time", "20", "--noproxy", "*", "http://example.com/")

@@ -42,6 +42,13 @@ Logged in as a user, run mints a vault session for the resolved vault (--ttl)
 and revokes it when CMD exits. With AGENT_VAULT_TOKEN and AGENT_VAULT_ADDR set
 (a container, CI), it uses that token. run exits with CMD's exit code.
 
+On Linux, CMD runs in a sandbox (unprivileged user, mount, network and PID
+namespaces): it reaches only the broker (proxy and control plane), sees
+the data dir, your CLI login and your session sockets as empty, and holds
+no capability. --sandbox=required fails where namespaces are unavailable;
+by default run then warns once and starts CMD without it; --no-sandbox
+opts out. See docs/agents.md.
+
 CMD gets the rest of your environment too, except the server's secrets
 (AGENT_VAULT_MASTER_PASSWORD, AGENT_VAULT_SMTP_PASSWORD) and DATABASE_URL,
 which may be an Agent Vault database's; --pass-env DATABASE_URL passes it

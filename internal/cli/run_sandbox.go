@@ -103,10 +103,15 @@ func (a *app) startChild(mode string, extraHide []string, dataDir string, plan r
 			return p, nil
 		case !errors.Is(err, sandbox.ErrUnavailable):
 			return nil, err
+		case sandbox.Inside():
+			// run inside run: the outer sandbox holds this one's child too.
+			mode = sandboxOff
 		case mode == sandboxRequired:
 			return nil, fmt.Errorf("%v: --sandbox=required refuses to run without it (see docs/agents.md for containers and other users)", err)
 		}
-		fmt.Fprintf(a.errOut, "warning: %v; %s runs WITHOUT the sandbox: it can read your Agent Vault data dir and CLI session and connect anywhere directly, not only through the broker (--no-sandbox silences this; see docs/agents.md)\n", err, args[0])
+		if mode != sandboxOff {
+			fmt.Fprintf(a.errOut, "warning: %v; %s runs WITHOUT the sandbox: it can read your Agent Vault data dir and CLI session and connect anywhere directly, not only through the broker (--no-sandbox silences this; see docs/agents.md)\n", err, args[0])
+		}
 	}
 	child := exec.Command(args[0], args[1:]...)
 	child.Env = env(plan)

@@ -89,9 +89,10 @@ func setUp(sp spec) error {
 }
 
 // hide covers a directory with an empty tmpfs, anything else with
-// /dev/null.
+// /dev/null. A symbolic link is followed (by Stat and by mount): what it
+// names is hidden.
 func hide(p string) error {
-	st, err := os.Lstat(p)
+	st, err := os.Stat(p)
 	if err != nil {
 		return nil // nothing to hide
 	}
@@ -100,9 +101,6 @@ func hide(p string) error {
 			return fmt.Errorf("hiding %s: %v", p, err)
 		}
 		return nil
-	}
-	if st.Mode()&os.ModeSymlink != 0 {
-		return nil // its target is hidden, or not secret, on its own
 	}
 	if err := unix.Mount("/dev/null", p, "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("hiding %s: %v", p, err)

@@ -13,6 +13,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"errors"
 	"os"
 )
@@ -67,3 +68,15 @@ const (
 	msgSignal  = 'S' // parent → init: deliver signal N (next byte) to the program
 	exitNoInit = 125 // init's status when it fails before the program starts
 )
+
+// Inside reports whether this process already runs in a sandbox of ours
+// (its PID 1 is our init). A sandbox cannot be nested, since the program
+// holds no capability to set one up; it needs none either.
+func Inside() bool {
+	b, err := os.ReadFile("/proc/1/cmdline")
+	if err != nil {
+		return false
+	}
+	args := bytes.Split(b, []byte{0})
+	return len(args) > 1 && string(args[1]) == InitArg
+}

@@ -117,11 +117,16 @@ func TestHideAndStatus(t *testing.T) {
 	if err := os.WriteFile(file, []byte("secret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(secretDir, link); err != nil {
+		t.Fatal(err)
+	}
 	visible := filepath.Join(dir, "visible")
 	if err := os.WriteFile(visible, []byte("seen"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, code := start(t, Config{Hide: []string{secretDir, file, filepath.Join(dir, "missing")}},
+	// The data dir is hidden through a symbolic link to it.
+	out, code := start(t, Config{Hide: []string{link, file, filepath.Join(dir, "missing")}},
 		`ls -A "$0"; cat "$1"; cat "$2"; echo; exit 42`, secretDir, file, visible)
 	if code != 42 || out != "seen\n" {
 		t.Fatalf("hidden paths: %q (exit %d), want only the visible file's content and exit 42", out, code)
