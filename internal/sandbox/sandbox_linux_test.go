@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -9,13 +10,23 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
+
+const keyringProbe = "sandbox-test-keyring-probe"
 
 // TestMain lets the test binary be the sandbox's init, as the real binary
 // is when `run` re-executes it.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == InitArg {
 		os.Exit(InitMain(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == keyringProbe {
+		// The program: is the key in its session keyring?
+		_, err := unix.KeyctlSearch(unix.KEY_SPEC_SESSION_KEYRING, "user", os.Args[2], 0)
+		fmt.Println("found:", err == nil)
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -176,4 +187,28 @@ func BenchmarkStart(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestSessionKeyring: a key in the caller's session keyring (Kerberos
+// tickets, say) is out of the program's reach: keys belong to the user
+// namespace they were made in, so the new one sees none of them.
+func TestSessionKeyring(t *testing.T) {
+	name := fmt.Sprintf("sb-test-%d", os.Getpid())
+	id, err := unix.AddKey("user", name, []byte("a secret"), unix.KEY_SPEC_SESSION_KEYRING)
+	if err != nil {
+		t.Skipf("no session keyring here: %v", err)
+	}
+	t.Cleanup(func() { _, _ = unix.KeyctlInt(unix.KEYCTL_UNLINK, id, unix.KEY_SPEC_SESSION_KEYRING, 0, 0) })
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := exec.Command(self, keyringProbe, name).Output()
+	if err != nil || string(plain) != "found: true\n" {
+		t.Fatalf("the control: a plain child does not find the key (%q, %v), so the test proves nothing", plain, err)
+	}
+	out, code := start(t, Config{}, `"$0" "$1" "$2"`, self, keyringProbe, name)
+	if code != 0 || out != "found: false\n" {
+		t.Errorf("in the sandbox: %q (exit %d), want the key out of reach", out, code)
+	}
 }
