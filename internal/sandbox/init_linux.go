@@ -80,6 +80,12 @@ func setUp(sp spec) error {
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mounting /proc: %v", err)
 	}
+	// A fresh anonymous session keyring: the caller's may hold secrets
+	// (Kerberos tickets, say). Where keyctl is missing or forbidden, the
+	// program cannot use it either.
+	if _, _, e := unix.Syscall(unix.SYS_KEYCTL, unix.KEYCTL_JOIN_SESSION_KEYRING, 0, 0); e != 0 && e != unix.ENOSYS && e != unix.EPERM {
+		return fmt.Errorf("a session keyring of its own: %v", e)
+	}
 	// A working directory inside a hidden one would still reach what is
 	// under the mount: enter it again through the new mounts.
 	if wd != "" {

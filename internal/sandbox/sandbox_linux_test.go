@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -190,9 +191,12 @@ func BenchmarkStart(b *testing.B) {
 }
 
 // TestSessionKeyring: a key in the caller's session keyring (Kerberos
-// tickets, say) is out of the program's reach: keys belong to the user
-// namespace they were made in, so the new one sees none of them.
+// tickets, say) is out of the program's reach.
 func TestSessionKeyring(t *testing.T) {
+	// A session keyring made here is the calling thread's: keep to it, so
+	// that the children below start from it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	name := fmt.Sprintf("sb-test-%d", os.Getpid())
 	id, err := unix.AddKey("user", name, []byte("a secret"), unix.KEY_SPEC_SESSION_KEYRING)
 	if err != nil {
