@@ -27,6 +27,9 @@ func TestAgentCLIWithTokenAlone(t *testing.T) {
 	if r.code != 0 || r.stdout != "agent ci-bot on "+b.srv.url+"\n" {
 		t.Errorf("account whoami with the token alone:\n%s", r)
 	}
+	if r := ag("vault", "current"); r.code != 0 || r.stdout != "the agent token's own vault (the server picks it)\n" {
+		t.Errorf("vault current with the token alone:\n%s", r)
+	}
 	r = ag("ca", "fetch")
 	if r.code != 0 || len(rnCerts([]byte(r.stdout))) != 1 {
 		t.Errorf("ca fetch with the token alone:\n%s", r)
@@ -111,6 +114,12 @@ func TestAgentCLITokenWinsOverLogin(t *testing.T) {
 	b.owner.json(&p, "vault", "proposal", "show", strconv.FormatInt(created.ID, 10))
 	if p.CreatedBy != "agent:bot" {
 		t.Errorf("a proposal raised with the agent token set is recorded as by %q, want the agent", p.CreatedBy)
+	}
+	// The human's `vault use` is not the agent's choice of vault.
+	b.owner.ok("", "vault", "create", "other")
+	b.owner.ok("", "vault", "use", "other")
+	if r := b.run(env, "vault", "discover"); r.code != 0 || !strings.HasPrefix(r.stdout, "vault: default\n") {
+		t.Errorf("discover with the owner's `vault use other` and the agent's token:\n%s", r)
 	}
 	r = b.run(env, "vault", "credential", "get", "API_KEY")
 	if r.code != 1 || strings.Contains(r.stdout, rnSecret) || !strings.Contains(r.stderr, "is not for agents") {

@@ -166,6 +166,10 @@ func (a *app) vaultCurrentCmd() *cobra.Command {
 					fmt.Fprintf(w, "%s (from %s)\n", rv.Name, rv.Path)
 					return
 				}
+				if rv.Name == "" { // an agent's token with nothing else naming a vault
+					fmt.Fprintln(w, "the agent token's own vault (the server picks it)")
+					return
+				}
 				fmt.Fprintf(w, "%s (from %s)\n", rv.Name, rv.Source)
 			})
 		},
