@@ -178,6 +178,16 @@ func TestRunSandboxHidesFiles(t *testing.T) {
 		}
 		b.record(strings.ReplaceAll(r.stdout, b.owner.token(), "<session>"))
 	}
+	// The sandbox's init keeps capabilities on some threads: tracing any
+	// of them (same uid) would hand those to the agent.
+	if strace, err := exec.LookPath("strace"); err == nil {
+		r := b.run(base, "run", "--", "sh", "-c",
+			`n=0; for t in /proc/1/task/*; do n=$((n+1)); timeout 3 "$0" -p "${t##*/}" -o /dev/null 2>&1 | grep -q 'not permitted' || echo "traced ${t##*/}"; done; echo "tasks=$n"; cat /proc/1/environ >/dev/null 2>&1 && echo environ; true`,
+			strace)
+		if r.code != 0 || strings.Contains(r.stdout, "traced") || strings.Contains(r.stdout, "environ") || !strings.Contains(r.stdout, "tasks=") || strings.Contains(r.stdout, "tasks=0") {
+			t.Errorf("the agent could trace or read the sandbox's init:\n%s", r)
+		}
+	}
 	cmd := exec.Command(binPath, "--address", b.srv.url, "--data-dir", b.owner.dir, "run", "--", "cat", "session.json")
 	cmd.Dir = b.owner.dir
 	cmd.Env = childEnv(base...)

@@ -20,6 +20,15 @@ const ctrlFD = 3
 // InitArg. It returns the exit status for the binary's main.
 func InitMain(args []string) int {
 	unix.CloseOnExec(ctrlFD)
+	// Init keeps capabilities inside (on every thread but the one that
+	// starts the program): the program, same uid, must not trace it, read
+	// its memory or take its descriptors. Not dumpable, only a holder of
+	// CAP_SYS_PTRACE in the sandbox's user namespace could, and the
+	// program holds nothing.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "error: the sandbox's init cannot protect itself:", err)
+		return exitNoInit
+	}
 	ctrl := &initCtrl{fd: ctrlFD}
 	var sp spec
 	if len(args) != 1 || json.Unmarshal([]byte(args[0]), &sp) != nil || sp.Path == "" {
