@@ -16,6 +16,20 @@ import (
 	"time"
 )
 
+// sbNeedNamespaces skips a test where unprivileged user namespaces are
+// unavailable (a restricted container, a sysctl): there `run` falls back,
+// which TestRunSandboxRequired covers.
+func sbNeedNamespaces(t *testing.T) {
+	t.Helper()
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		return // no way to ask; the test then says what fails
+	}
+	if out, err := exec.Command(unshare, "--user", "--map-current-user", "--mount", "--net", "--pid", "--fork", "true").CombinedOutput(); err != nil {
+		t.Skipf("unprivileged user namespaces are unavailable here: %v %s", err, out)
+	}
+}
+
 // sbLoopbackService is a plain TCP service on the host's 127.0.0.1 that
 // answers "host-service" to anyone who connects.
 func sbLoopbackService(t *testing.T) int {
@@ -39,6 +53,7 @@ func sbLoopbackService(t *testing.T) int {
 }
 
 func TestRunSandboxNetwork(t *testing.T) {
+	sbNeedNamespaces(t)
 	curl := rnTool(t, "curl")
 	ca := pxNewCA(t)
 	up := rnStartUpstream(t, ca, rnUpstreamIP, rnAuthHandler("Bearer "+rnSecret))
@@ -132,6 +147,7 @@ print(s.recv(100).decode().strip())`
 }
 
 func TestRunSandboxHidesFiles(t *testing.T) {
+	sbNeedNamespaces(t)
 	ca := pxNewCA(t)
 	up := rnStartUpstream(t, ca, rnUpstreamIP, rnAuthHandler("Bearer "+rnSecret))
 	b := rnStart(t, ca)
@@ -207,6 +223,7 @@ func TestRunSandboxHidesFiles(t *testing.T) {
 // TestRunSandboxAgentIdentity: inside run the CLI acts as the agent's
 // token, never as the human logged in on the same machine.
 func TestRunSandboxAgentIdentity(t *testing.T) {
+	sbNeedNamespaces(t)
 	b := rnStart(t, nil)
 	b.creds(map[string]string{"API_KEY": rnSecret})
 	base := rnCleanClientEnv(t.TempDir())
@@ -241,6 +258,7 @@ func TestRunSandboxAgentIdentity(t *testing.T) {
 // namespaces work and refuses where they do not; the default falls back
 // with one warning.
 func TestRunSandboxRequired(t *testing.T) {
+	sbNeedNamespaces(t)
 	unshare := rnTool(t, "unshare")
 	b := rnStart(t, nil)
 	base := rnCleanClientEnv(t.TempDir())
@@ -283,6 +301,7 @@ func TestRunSandboxRequired(t *testing.T) {
 // TestRunSandboxExitAndSignals: the status of CMD, its own signal death
 // included, passes through the sandbox's init.
 func TestRunSandboxExitAndSignals(t *testing.T) {
+	sbNeedNamespaces(t)
 	b := rnStart(t, nil)
 	base := rnCleanClientEnv(t.TempDir())
 	for _, c := range []struct {
@@ -342,6 +361,7 @@ func main() {
 // tmux: it sees the window size and its changes, the keystrokes, Ctrl-C,
 // and its exit status reaches the shell.
 func TestRunSandboxTerminal(t *testing.T) {
+	sbNeedNamespaces(t)
 	tmux := rnTool(t, "tmux")
 	prog := rnGoBuild(t, sbTTYProgram)
 	b := rnStart(t, nil)
@@ -396,6 +416,7 @@ func TestRunSandboxTerminal(t *testing.T) {
 // (through runuser, when the tests run as root) it works the same, and
 // the child keeps nobody's uid.
 func TestRunSandboxAsAnotherUser(t *testing.T) {
+	sbNeedNamespaces(t)
 	if os.Getuid() != 0 {
 		t.Skip("needs root to switch to nobody")
 	}
@@ -441,6 +462,7 @@ func TestRunSandboxAsAnotherUser(t *testing.T) {
 // stops a program under run (the shell reports the job stopped), fg
 // resumes it with the terminal, and its status reaches the shell.
 func TestRunSandboxJobControl(t *testing.T) {
+	sbNeedNamespaces(t)
 	tmux := rnTool(t, "tmux")
 	bash := rnTool(t, "bash")
 	b := rnStart(t, nil)
