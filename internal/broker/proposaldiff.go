@@ -26,6 +26,7 @@ import (
 type vaultState struct {
 	services []service.Service
 	keys     map[string]bool
+	bindings map[string][]string // key → the host patterns it is bound to
 }
 
 // loadVaultState reads the state a proposal of the vault is compared with.
@@ -38,7 +39,18 @@ func loadVaultState(ctx context.Context, st store.Store, vaultID string) (vaultS
 	if err != nil {
 		return vaultState{}, err
 	}
-	return vaultState{services: svcs, keys: keys}, nil
+	bindings, err := CredentialBindings(ctx, st, vaultID)
+	if err != nil {
+		return vaultState{}, err
+	}
+	return vaultState{services: svcs, keys: keys, bindings: bindings}, nil
+}
+
+// bound reports whether credential key's binding covers pattern p, that
+// is whether approving would not widen it (approval binds every
+// credential of a proposed service to its pattern).
+func (st vaultState) bound(key string, p service.Pattern) bool {
+	return service.CoveredBy(st.bindings[key], p)
 }
 
 // sentBefore reports whether credential key already goes to the host of
@@ -111,10 +123,18 @@ func proposalDiff(st vaultState, svcs []apitype.ProposalService, creds []apitype
 				break // reported as a conflict below
 			}
 			for _, k := range serviceKeys(a) {
-				if st.keys[k] && !st.sentBefore(k, p) {
+				switch {
+				case !st.keys[k]:
+				case !st.sentBefore(k, p):
 					host := hostOnly(p).String()
 					warn(apitype.ProposalWarning{Code: apitype.WarnNewHost, Service: s.Name, Key: k, Host: host,
 						Message: k + " would be sent to a host it has never been sent to: " + host + " (service " + s.Name + ")"})
+				case !st.bound(k, p):
+					// A service already there, but the binding does not
+					// cover it (a wider path, or a service an agent made for
+					// a value since replaced): approving widens the binding.
+					warn(apitype.ProposalWarning{Code: apitype.WarnNewHost, Service: s.Name, Key: k, Host: p.String(),
+						Message: k + " is not bound to " + p.String() + ": approving lets it be sent there (service " + s.Name + ")"})
 				}
 			}
 		}

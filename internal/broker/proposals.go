@@ -226,7 +226,11 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 		if err := validateProposal(&in, cur, have); err != nil {
 			return err
 		}
-		diff = proposalDiff(vaultState{services: cur, keys: have}, in.Services, in.Credentials)
+		bindings, err := CredentialBindings(ctx, tx, v.ID)
+		if err != nil {
+			return err
+		}
+		diff = proposalDiff(vaultState{services: cur, keys: have, bindings: bindings}, in.Services, in.Credentials)
 		now := b.now()
 		n, err := tx.Proposals().CountPending(ctx, v.ID, now)
 		if err != nil {
@@ -328,7 +332,15 @@ func (b *Broker) GetProposal(ctx context.Context, a Actor, id int64) (apitype.Pr
 	if err != nil {
 		return apitype.Proposal{}, err
 	}
-	return b.proposalWithDiff(ctx, p)
+	v, err := b.proposalWithDiff(ctx, p)
+	if err != nil {
+		return v, err
+	}
+	vr, err := b.roleIn(ctx, b.st, a, p.VaultID)
+	if !mayViewPeople(a, vr) {
+		hideProposalPeople(&v)
+	}
+	return v, err
 }
 
 // ListProposals lists a vault's proposals (chosen as for /discover).
@@ -338,11 +350,17 @@ func (b *Broker) ListProposals(ctx context.Context, a Actor, hint, status string
 	if err != nil {
 		return out, err
 	}
-	v, _, err := b.vaultAuthorized(ctx, b.st, a, name, policy.RaiseProposal)
+	v, vr, err := b.vaultAuthorized(ctx, b.st, a, name, policy.RaiseProposal)
 	if err != nil {
 		return out, err
 	}
-	return b.listProposals(ctx, []string{v.ID}, status)
+	out, err = b.listProposals(ctx, []string{v.ID}, status)
+	if !mayViewPeople(a, vr) {
+		for i := range out.Proposals {
+			hideProposalPeople(&out.Proposals[i])
+		}
+	}
+	return out, err
 }
 
 // listProposals lists proposals of the given vaults with a status filter
@@ -430,7 +448,10 @@ func (b *Broker) ApprovalDetails(ctx context.Context, tok string, id int64) (api
 	if !b.now().Before(p.ApprovalExpiresAt) {
 		return apitype.Proposal{}, errs.Gone("this approval link has expired: list pending proposals with `agent-vault vault proposal list`").WithCode("approval_expired")
 	}
-	return b.proposalWithDiff(ctx, p)
+	// The link goes to the requester, often an agent: it names no one.
+	v, err := b.proposalWithDiff(ctx, p)
+	hideProposalPeople(&v)
+	return v, err
 }
 
 // pendingForDecision loads a proposal a user is about to decide on.
@@ -507,6 +528,9 @@ func (b *Broker) ApproveProposal(ctx context.Context, a Actor, id int64, in apit
 		if err != nil {
 			return err
 		}
+		if err := b.bindProposalServices(ctx, tx, a, p, view); err != nil {
+			return err
+		}
 		if err := tx.Proposals().Decide(ctx, id, model.ProposalApplied, a.Name(), "", b.now()); err != nil {
 			return decideErr(err, id)
 		}
@@ -554,7 +578,8 @@ func (b *Broker) applyProposal(ctx context.Context, tx store.Store, p model.Prop
 			if err != nil {
 				return nil, errs.Internal(err, "encrypting a credential")
 			}
-			if err := tx.Credentials().Put(ctx, model.Credential{VaultID: p.VaultID, Key: c.Key, Type: typ, Ciphertext: ct, CreatedAt: now, UpdatedAt: now}); err != nil {
+			if err := tx.Credentials().Put(ctx, model.Credential{VaultID: p.VaultID, Key: c.Key, Type: typ, Ciphertext: ct, CreatedAt: now, UpdatedAt: now,
+				WrittenBy: "proposal:" + strconv.FormatInt(p.ID, 10)}); err != nil {
 				return nil, internal(err, "saving a credential")
 			}
 			applied = append(applied, "set credential "+c.Key)
