@@ -27,7 +27,7 @@ func TestAgentCLIWithTokenAlone(t *testing.T) {
 	if r.code != 0 || r.stdout != "agent ci-bot on "+b.srv.url+"\n" {
 		t.Errorf("account whoami with the token alone:\n%s", r)
 	}
-	if r := ag("vault", "current"); r.code != 0 || r.stdout != "the agent token's own vault (the server picks it)\n" {
+	if r := ag("vault", "current"); r.code != 0 || r.stdout != "default (from agent token)\n" {
 		t.Errorf("vault current with the token alone:\n%s", r)
 	}
 	r = ag("ca", "fetch")
@@ -61,23 +61,42 @@ func TestAgentCLIWithTokenAlone(t *testing.T) {
 		t.Errorf("vault proposal show with the token alone:\n%s", r)
 	}
 
-	// Everything else is refused before it reaches the server, saying what
-	// to do instead.
+	// What the server lets an agent do by role works with the token too,
+	// and the server says which role is missing: this agent has the proxy
+	// role, which lists credential keys (never values) but manages nothing.
+	r = ag("vault", "credential", "list")
+	if r.code != 0 || !strings.Contains(r.stdout, "API_KEY") || strings.Contains(r.stdout, rnSecret) {
+		t.Errorf("vault credential list with a proxy-role token:\n%s", r)
+	}
+	for _, args := range [][]string{
+		{"vault", "service", "add", "--name", "xapi", "--host", "api.x.test", "--auth", "bearer", "--token", "API_KEY"},
+		{"vault", "credential", "set", "OTHER=1"},
+		{"vault", "logs"},
+	} {
+		r := ag(args...)
+		if r.code != 1 || !strings.Contains(r.stderr, "needs the vault role member or higher (you have proxy)") {
+			t.Errorf("agent-vault %v with a proxy-role token: want the server's refusal naming the role:\n%s", args, r)
+		}
+	}
+
+	// What only a logged-in user may do is refused before it reaches the
+	// server, saying what to do instead.
 	for _, c := range []struct {
 		name string
 		args []string
 	}{
 		{"vault credential get", []string{"API_KEY"}},
-		{"vault credential list", nil},
-		{"vault credential set", []string{"X=1"}},
-		{"vault create", []string{"mine"}},
-		{"vault token", []string{"--vault", "default"}},
+		{"vault credential bind", []string{"API_KEY", "--host", "api.x.test"}},
 		{"vault proposal approve", []string{id}},
 		{"vault proposal reject", []string{id}},
-		{"vault service list", nil},
-		{"agent list", nil},
-		{"auth login", nil},
+		{"vault proposal review", nil},
+		{"vault user add", []string{"someone@example.com"}},
+		{"vault delete", []string{"default"}},
 		{"vault use", []string{"other"}},
+		{"auth login", nil},
+		{"account change-password", nil},
+		{"user list", nil},
+		{"owner user list", nil},
 		{"server", nil},
 	} {
 		r := ag(append(strings.Fields(c.name), c.args...)...)

@@ -42,8 +42,14 @@ func TestAgentCommands(t *testing.T) {
 	}
 	walk(root)
 	sort.Strings(allowed)
-	want := []string{"account whoami", "ca fetch", "catalog", "doctor", "run", "vault current", "vault discover",
-		"vault proposal create", "vault proposal list", "vault proposal show", "vault run", "version"}
+	want := []string{"account whoami", "agent create", "agent delete", "agent info", "agent list", "agent rename",
+		"agent revoke", "agent rotate", "ca fetch", "catalog", "doctor", "run",
+		"vault agent add", "vault agent list", "vault create", "vault credential delete", "vault credential list",
+		"vault credential set", "vault current", "vault discover", "vault list", "vault logs", "vault logs hosts",
+		"vault proposal create", "vault proposal list", "vault proposal show", "vault run",
+		"vault service add", "vault service clear", "vault service disable", "vault service enable", "vault service list",
+		"vault service remove", "vault service set", "vault service validate", "vault settings",
+		"vault token", "vault token list", "vault token revoke", "vault user list", "version"}
 	if strings.Join(allowed, ",") != strings.Join(want, ",") {
 		t.Errorf("an agent may run %v, want exactly %v", allowed, want)
 	}

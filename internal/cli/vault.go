@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -20,9 +21,17 @@ func (a *app) resolveVault(flag string) (config.ResolvedVault, error) {
 	cwd, _ := os.Getwd()
 	rv, err := config.ResolveVault(flag, nil, cwd, cfg.DataDir)
 	if err == nil && agentToken() != "" && (rv.Source == config.FromContext || rv.Source == config.FromDefault) {
-		// An agent's token names its vault; the server picks it (a human's
-		// `vault use` is not the agent's choice).
-		rv = config.ResolvedVault{Source: config.FromDefault}
+		// An agent's token names its vault, not a human's `vault use`:
+		// ask the server which it is.
+		c, _, err := a.authed()
+		if err != nil {
+			return rv, err
+		}
+		d, err := c.Discover(context.Background(), "")
+		if err != nil {
+			return rv, fmt.Errorf("finding the agent token's vault: %w (name it with --vault or AGENT_VAULT_VAULT)", err)
+		}
+		return config.ResolvedVault{Name: d.Vault, Source: config.FromToken}, nil
 	}
 	return rv, err
 }
@@ -164,10 +173,6 @@ func (a *app) vaultCurrentCmd() *cobra.Command {
 			return a.show(map[string]string{"vault": rv.Name, "source": string(rv.Source), "path": rv.Path}, func(w io.Writer) {
 				if rv.Path != "" {
 					fmt.Fprintf(w, "%s (from %s)\n", rv.Name, rv.Path)
-					return
-				}
-				if rv.Name == "" { // an agent's token with nothing else naming a vault
-					fmt.Fprintln(w, "the agent token's own vault (the server picks it)")
 					return
 				}
 				fmt.Fprintf(w, "%s (from %s)\n", rv.Name, rv.Source)
