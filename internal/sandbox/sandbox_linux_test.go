@@ -11,17 +11,58 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-const keyringProbe = "sandbox-test-keyring-probe"
+const (
+	keyringProbe = "sandbox-test-keyring-probe"
+	tiocstiProbe = "sandbox-test-tiocsti-probe"
+)
+
+// injectIntoOwnTerminal makes a new pseudo-terminal its controlling
+// terminal and pushes a byte into its input with TIOCSTI, as a program
+// would into the terminal it shares with your shell; it reports the
+// outcome.
+func injectIntoOwnTerminal() string {
+	if _, err := unix.Setsid(); err != nil {
+		return "setsid: " + err.Error()
+	}
+	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		return "ptmx: " + err.Error()
+	}
+	// (Neither end is closed: closing the master would hang this session
+	// up before it reports; exiting closes both.)
+	if err := unix.IoctlSetPointerInt(int(ptm.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		return "unlockpt: " + err.Error()
+	}
+	n, err := unix.IoctlGetInt(int(ptm.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		return "ptsname: " + err.Error()
+	}
+	pts, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR, 0) // becomes the controlling terminal
+	if err != nil {
+		return "pts: " + err.Error()
+	}
+	b := byte('x')
+	_, _, e := unix.Syscall(unix.SYS_IOCTL, pts.Fd(), unix.TIOCSTI, uintptr(unsafe.Pointer(&b)))
+	if e != 0 {
+		return "TIOCSTI: " + e.Error()
+	}
+	return "TIOCSTI: injected"
+}
 
 // TestMain lets the test binary be the sandbox's init, as the real binary
 // is when `run` re-executes it.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == InitArg {
 		os.Exit(InitMain(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == tiocstiProbe {
+		fmt.Println(injectIntoOwnTerminal())
+		os.Exit(0)
 	}
 	if len(os.Args) > 1 && os.Args[1] == keyringProbe {
 		// The program: is the key in its session keyring?
@@ -214,5 +255,47 @@ func TestSessionKeyring(t *testing.T) {
 	out, code := start(t, Config{}, `"$0" "$1" "$2"`, self, keyringProbe, name)
 	if code != 0 || out != "found: false\n" {
 		t.Errorf("in the sandbox: %q (exit %d), want the key out of reach", out, code)
+	}
+}
+
+// TestTerminalInjection: the program cannot push input into its terminal
+// (which, under run, your shell reads next).
+func TestTerminalInjection(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := exec.Command(self, tiocstiProbe).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch string(plain) {
+	case "TIOCSTI: injected\n":
+	case "TIOCSTI: input/output error\n":
+		t.Log("the kernel already refuses TIOCSTI (dev.tty.legacy_tiocsti=0): the control cannot show the attack")
+	default:
+		t.Fatalf("the control probe: %q", plain)
+	}
+	out, code := start(t, Config{}, `"$0" "$1"`, self, tiocstiProbe)
+	if code != 0 || out != "TIOCSTI: operation not permitted\n" {
+		t.Errorf("in the sandbox: %q (exit %d), want TIOCSTI refused with EPERM", out, code)
+	}
+}
+
+// TestTerminalFilterShape: every jump of the filter lands inside it, and
+// the last two instructions are the allow and the refusal.
+func TestTerminalFilterShape(t *testing.T) {
+	arches, ok := filterArches()
+	if !ok {
+		t.Skip("no filter on this architecture")
+	}
+	p := terminalFilter(arches)
+	for i, ins := range p {
+		if ins.Code&0x07 == unix.BPF_JMP && (i+1+int(ins.Jt) >= len(p) || i+1+int(ins.Jf) >= len(p)) {
+			t.Errorf("instruction %d jumps out of the program", i)
+		}
+	}
+	if p[len(p)-2].K != unix.SECCOMP_RET_ALLOW || p[len(p)-1].K != unix.SECCOMP_RET_ERRNO|uint32(unix.EPERM) {
+		t.Errorf("the filter does not end in allow, refuse")
 	}
 }
