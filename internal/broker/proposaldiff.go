@@ -87,6 +87,26 @@ var serviceFields = []struct {
 	{"headers", injectedHeaders},
 	{"credentials used", serviceKeys},
 	{"substitutions", substitutionLines},
+	{"methods", func(s apitype.Service) []string { return s.Methods }},
+	{"paths allowed", func(s apitype.Service) []string {
+		if s.Paths == nil {
+			return nil
+		}
+		return s.Paths.Allow
+	}},
+	{"paths denied", func(s apitype.Service) []string {
+		if s.Paths == nil {
+			return nil
+		}
+		return s.Paths.Deny
+	}},
+	{"plaintext http", func(s apitype.Service) []string {
+		if !s.AllowPlaintext {
+			return nil
+		}
+		return lines("allowed")
+	}},
+	{"response redaction", redactionLines},
 }
 
 // proposalDiff compares a proposal's changes with the vault state st. It
@@ -367,5 +387,15 @@ func withDiff(ctx context.Context, st store.Store, p model.Proposal, v *apitype.
 		states[p.VaultID] = s
 	}
 	v.Diff = proposalDiff(s, v.Services, v.Credentials)
+	return nil
+}
+
+// redactionLines shows response redaction only when a user turned it off
+// (a proposal cannot), so that approving an update that turns it back on
+// shows the change.
+func redactionLines(s apitype.Service) []string {
+	if s.RedactResponses != nil && !*s.RedactResponses {
+		return lines("off")
+	}
 	return nil
 }
