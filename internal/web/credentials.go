@@ -251,7 +251,20 @@ func (h *Handler) credentialReveal(w http.ResponseWriter, r *http.Request) {
 	pw := r.PostFormValue("password")
 	r.PostForm, r.Form = nil, nil
 	p := &revealPage{VaultBase: vb, Key: key}
-	err := h.guarded(r, "wrong passwords", func(ctx context.Context) error { return h.b.ConfirmPassword(ctx, s.actor, pw) })
+	var cred apitype.Credential
+	err := h.guarded(r, "wrong passwords", func(ctx context.Context) error {
+		var err error
+		cred, err = h.b.RevealCredential(ctx, s.actor, vb.Name, key, pw)
+		if err != nil && !errs.Is(err, errs.KindUnauthorized) {
+			// Only a wrong password is a guess; a refusal after the
+			// right one (no role, no such key) costs the budget nothing.
+			return errNotAGuess{err}
+		}
+		return err
+	})
+	if nag, ok := err.(errNotAGuess); ok {
+		err = nag.err
+	}
 	if err != nil {
 		msg := message(err)
 		if errs.Is(err, errs.KindUnauthorized) {
@@ -260,15 +273,7 @@ func (h *Handler) credentialReveal(w http.ResponseWriter, r *http.Request) {
 		h.renderVault(w, r, statusOf(err), "credential_reveal", s, "Reveal "+key, p, msg)
 		return
 	}
-	out, err := h.b.ListCredentials(r.Context(), s.actor, vb.Name, true, key)
-	if err != nil || len(out.Credentials) != 1 || out.Credentials[0].Value == nil {
-		if err == nil {
-			err = errs.NotFound("credential %s not found in vault %q", key, vb.Name)
-		}
-		h.renderVault(w, r, statusOf(err), "credential_reveal", s, "Reveal "+key, p, message(err))
-		return
-	}
-	p.Value, p.Shown = *out.Credentials[0].Value, true
+	p.Value, p.Shown = *cred.Value, true
 	w.Header().Set("Cache-Control", "no-store, max-age=0")
 	w.Header().Set("Pragma", "no-cache")
 	h.renderVault(w, r, http.StatusOK, "credential_reveal", s, "Value of "+key, p, "")
@@ -283,3 +288,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// errNotAGuess wraps an answer that must not be charged to the failed
+// guess budget (broker.WrongGuess counts not-found answers, which here
+// come after the right password).
+type errNotAGuess struct{ err error }
+
+func (e errNotAGuess) Error() string { return e.err.Error() }

@@ -191,6 +191,14 @@ func TestRevealNeedsPasswordAndCountsWrongGuesses(t *testing.T) {
 	if cc := p.header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
 		t.Fatalf("Cache-Control %q", cc)
 	}
+	// A key that does not exist, asked with the right password, is no
+	// guess: it costs nothing, and the budget is still there after.
+	for range 4 {
+		p = b.submit("/vaults/default/credentials/NOPE/reveal", "/vaults/default/credentials/NOPE/reveal", url.Values{"password": {ownerPW}})
+		mustStatus(t, p, http.StatusNotFound, "unknown key")
+	}
+	p = b.submit(path, path, url.Values{"password": {ownerPW}})
+	mustStatus(t, p, http.StatusOK, "after unknown keys")
 }
 
 // Users are members or admins of a vault; the proxy role belongs to agents
@@ -764,7 +772,8 @@ func TestServiceFormRules(t *testing.T) {
 }
 
 // A value revealed in the browser is recorded in the admin audit trail,
-// with who read which key; a wrong password reveals and records nothing.
+// with who read which key; a wrong password reveals nothing and is
+// recorded as a failed reveal (someone else may be at the keyboard).
 func TestRevealIsAudited(t *testing.T) {
 	e := newEnv(t, "")
 	ctx := context.Background()
@@ -780,17 +789,23 @@ func TestRevealIsAudited(t *testing.T) {
 	}
 	b := e.ownerBrowser()
 	const path = "/vaults/default/credentials/AUDITED_KEY/reveal"
-	b.submit(path, path, url.Values{"password": {"wrong-password"}})
-	if n := len(reads()); n != 0 {
-		t.Fatalf("a wrong password recorded %d reads", n)
+	p := b.submit(path, path, url.Values{"password": {"wrong-password"}})
+	if strings.Contains(p.body, secretValue) {
+		t.Fatal("a wrong password revealed the value")
 	}
-	p := b.submit(path, path, url.Values{"password": {ownerPW}})
-	mustContain(t, p, "revealed", secretValue)
 	ev := reads()
-	if len(ev) != 1 || ev[0].Target != "AUDITED_KEY" || ev[0].Actor != ownerEmail || ev[0].Vault != "default" {
+	if len(ev) != 1 || ev[0].Outcome != "failure" || ev[0].Target != "AUDITED_KEY" || ev[0].Actor != ownerEmail || ev[0].Vault != "default" {
+		t.Fatalf("a wrong password left in the trail: %+v", ev)
+	}
+	p = b.submit(path, path, url.Values{"password": {ownerPW}})
+	mustContain(t, p, "revealed", secretValue)
+	ev = reads()
+	if len(ev) != 2 || ev[0].Outcome != "success" || ev[0].Target != "AUDITED_KEY" || ev[0].Actor != ownerEmail || ev[0].Vault != "default" {
 		t.Fatalf("audit trail: %+v", ev)
 	}
-	if strings.Contains(ev[0].Detail, secretValue) {
-		t.Fatal("the trail holds the value")
+	for _, e := range ev {
+		if strings.Contains(e.Detail, secretValue) || strings.Contains(e.Detail, "wrong-password") || strings.Contains(e.Detail, ownerPW) {
+			t.Fatal("the trail holds the value or a password")
+		}
 	}
 }
