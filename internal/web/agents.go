@@ -292,8 +292,13 @@ func (h *Handler) sessionsGet(w http.ResponseWriter, r *http.Request) {
 	h.showSessions(w, r, s, vb, http.StatusOK, "")
 }
 
+// showSessions renders the sessions page; on an error the mint form keeps
+// what was posted.
 func (h *Handler) showSessions(w http.ResponseWriter, r *http.Request, s *session, vb VaultBase, status int, errMsg string) {
 	p := &sessionsPage{VaultBase: vb, VaultRoles: grantRoles, Role: "proxy", TTL: "24h"}
+	if r.Method == http.MethodPost && r.URL.Path == vaultPath(vb.Name, "sessions") {
+		p.Label, p.Role, p.TTL = r.PostFormValue("label"), r.PostFormValue("role"), r.PostFormValue("ttl")
+	}
 	for _, t := range sessionTTLs {
 		p.TTLs = append(p.TTLs, t.Value)
 	}

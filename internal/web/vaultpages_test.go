@@ -593,6 +593,12 @@ func TestVaultSessionsPage(t *testing.T) {
 	}
 	p = b.get("/vaults/default/sessions")
 	mustContain(t, p, "list", "ci job")
+	// A refused mint keeps what was typed.
+	p = b.submit("/vaults/default/sessions", "/vaults/default/sessions", url.Values{"label": {"second job"}, "role": {"superuser"}, "ttl": {"8h"}})
+	if p.status < 400 {
+		t.Fatalf("bad role minted: %d", p.status)
+	}
+	mustContain(t, p, "kept", `value="second job"`, `<option value="8h" selected>`)
 	if strings.Contains(p.body, tok) {
 		t.Fatal("the list shows the token")
 	}
