@@ -327,8 +327,20 @@ func (h *Handler) serviceSave(w http.ResponseWriter, r *http.Request) {
 		fail(err) // the same validation the broker runs, so the error names the field
 		return
 	}
-	var err error
 	if f.Orig == "" {
+		if cur, err := h.b.ListServices(r.Context(), s.actor, vb.Name); err == nil {
+			for _, x := range cur.Services {
+				if x.Name == sv.Name {
+					fail(errs.Invalid("name", "a service named %s already exists: edit it, or pick another name", sv.Name).WithCode("service_exists"))
+					return
+				}
+			}
+		}
+	}
+	var err error
+	if f.Orig == "" || f.Orig == sv.Name {
+		// Upsert replaces the one service by name, in place, in one
+		// transaction: a concurrent change to another service is kept.
 		_, err = h.b.UpsertServices(r.Context(), s.actor, vb.Name, apitype.ServiceList{Services: []apitype.Service{sv}})
 	} else {
 		err = h.replaceOne(r, s, vb.Name, f.Orig, sv)
@@ -340,8 +352,9 @@ func (h *Handler) serviceSave(w http.ResponseWriter, r *http.Request) {
 	redirectDone(w, r, vaultPath(vb.Name, "services"), "service-saved")
 }
 
-// replaceOne replaces the service named orig (perhaps renaming it) and
-// keeps the others and their order.
+// replaceOne renames: it replaces the service named orig and keeps the
+// others and their order (a change another editor made to another
+// service between the read and the write is lost; renames are rare).
 func (h *Handler) replaceOne(r *http.Request, s *session, vault, orig string, sv apitype.Service) error {
 	cur, err := h.b.ListServices(r.Context(), s.actor, vault)
 	if err != nil {

@@ -477,6 +477,13 @@ func TestServiceFormAuthTypesAndErrors(t *testing.T) {
 	p = b.submit("/vaults/default/services/new", "/vaults/default/services/new", url.Values{"name": {"bad"}, "host": {"bad.example.com"}, "auth_type": {"custom"}, "headers": {"Bad Header: {{ K }}"}})
 	mustStatus(t, p, http.StatusBadRequest, "bad header")
 	mustContain(t, p, "bad header", `id="err-headers"`, "Bad Header: {{ K }}", `value="bad.example.com"`)
+	// Adding a service under a name in use is refused; nothing is replaced.
+	p = b.submit("/vaults/default/services/new", "/vaults/default/services/new", url.Values{"name": {"basic"}, "host": {"other.example.com"}, "auth_type": {"bearer"}, "token": {"K"}, "enabled": {"on"}})
+	mustStatus(t, p, http.StatusBadRequest, "name in use")
+	mustContain(t, p, "name in use", `id="err-name"`, "already exists")
+	if svcs, _ := e.b.ListServices(ctx, e.owner, "default"); svcs.Services[0].Host != "basic.example.com" {
+		t.Fatalf("the existing service was replaced: %+v", svcs.Services[0])
+	}
 	// A bad host: next to the host field.
 	p = b.submit("/vaults/default/services/new", "/vaults/default/services/new", url.Values{"name": {"bad"}, "host": {"http://x y"}, "auth_type": {"bearer"}, "token": {"K"}})
 	mustStatus(t, p, http.StatusBadRequest, "bad host")
