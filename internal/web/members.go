@@ -100,7 +100,9 @@ func (h *Handler) membersPost(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	here := vaultPath(name, "/members")
-	fail := func(err error) { h.showMembers(w, r, s, name, statusOf(err), message(err), &membersView{InviteRole: "member"}) }
+	fail := func(err error) {
+		h.showMembers(w, r, s, name, statusOf(err), message(err), &membersView{InviteRole: "member"})
+	}
 	switch r.PostFormValue("action") {
 	case "invite":
 		email, role := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("role")
