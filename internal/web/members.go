@@ -38,7 +38,7 @@ type inviteRow struct {
 func (v *membersView) Roles() []string { return vaultRoles }
 
 // vaultRoles are the roles a person can hold in a vault.
-var vaultRoles = []string{"proxy", "member", "admin"}
+var vaultRoles = []string{"member", "admin"}
 
 func (h *Handler) membersPage(w http.ResponseWriter, r *http.Request) {
 	s := h.currentSession(r)

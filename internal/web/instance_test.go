@@ -1,0 +1,92 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestInstanceSettings(t *testing.T) {
+	e := newEnv(t, "")
+	b := e.as(ownerEmail, ownerPW)
+	p := b.get("/instance")
+	if p.status != http.StatusOK || !strings.Contains(p.body, `id="settings-form"`) || !strings.Contains(p.body, ownerEmail) || !strings.Contains(p.body, `id="all-vaults"`) {
+		t.Fatalf("instance page: %d\n%s", p.status, p.body)
+	}
+	form := url.Values{"action": {"settings"}, "allowed_email_domains": {"example.com\ncorp.example"},
+		"log_max_age_hours": {"48"}, "log_max_rows_per_vault": {"5000"}, "rate_limit_profile": {"strict"}, "rate_limit_overrides": {"PROXY_RATE=50"}}
+	if p := b.form("/instance", form); p.status != http.StatusSeeOther || p.header.Get("Location") != "/instance?done=settings-saved" {
+		t.Fatalf("saving: %d\n%s", p.status, p.body)
+	}
+	st, err := e.b.GetInstanceSettings(context.Background(), e.owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *st.InviteOnly || len(*st.AllowedEmailDomains) != 2 || *st.LogMaxAgeHours != 48 || *st.LogMaxRowsPerVault != 5000 || *st.RateLimitProfile != "strict" || (*st.RateLimitOverrides)["PROXY_RATE"] != "50" {
+		t.Errorf("saved settings: invite-only %v domains %v age %d rows %d profile %s overrides %v", *st.InviteOnly, *st.AllowedEmailDomains, *st.LogMaxAgeHours, *st.LogMaxRowsPerVault, *st.RateLimitProfile, *st.RateLimitOverrides)
+	}
+	// A refused form keeps what was typed.
+	form.Set("log_max_age_hours", "forever")
+	form.Set("invite_only", "on")
+	p = b.form("/instance", form)
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `value="forever"`) || !strings.Contains(p.body, "Nothing was saved") {
+		t.Errorf("a bad number: %d", p.status)
+	}
+	form.Set("log_max_age_hours", "0")
+	if p := b.form("/instance", form); p.status != http.StatusBadRequest || !strings.Contains(p.body, `value="0"`) {
+		t.Errorf("an out-of-range retention: %d", p.status)
+	}
+	if st, _ := e.b.GetInstanceSettings(context.Background(), e.owner); *st.InviteOnly {
+		t.Error("a refused form saved part of its settings")
+	}
+}
+
+func TestInstanceUserRoleAndTestEmail(t *testing.T) {
+	e := newEnv(t, "")
+	e.addUser("bob@example.com", "bob-pass-1", "", "")
+	b := e.as(ownerEmail, ownerPW)
+	if p := b.form("/instance", url.Values{"action": {"user-role"}, "email": {"bob@example.com"}, "role": {"owner"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("promoting: %d\n%s", p.status, p.body)
+	}
+	if d, _ := e.b.AdminGetUser(context.Background(), e.owner, "bob@example.com"); d.Role != "owner" {
+		t.Fatalf("bob's role = %q", d.Role)
+	}
+	// No SMTP here: the test email is refused with what to do.
+	p := b.form("/instance", url.Values{"action": {"test-email"}, "to": {"someone@example.com"}})
+	if p.status < 400 || !strings.Contains(p.body, `value="someone@example.com"`) || !strings.Contains(p.body, "SMTP") {
+		t.Errorf("a test email without SMTP: %d\n%s", p.status, p.body)
+	}
+}
+
+// Members of the instance cannot reach the owners' page or its actions.
+func TestInstanceRefusedToMembers(t *testing.T) {
+	e := newEnv(t, "")
+	e.addUser("mem@example.com", "mem-pass-1", "default", "admin")
+	b := e.as("mem@example.com", "mem-pass-1")
+	p := b.get("/instance")
+	if p.status != http.StatusForbidden || strings.Contains(p.body, `id="settings-form"`) || strings.Contains(p.body, ownerEmail+"</td>") {
+		t.Fatalf("a member's GET /instance: %d\n%s", p.status, p.body)
+	}
+	if strings.Contains(b.get("/vaults").body, `id="nav-instance"`) {
+		t.Error("a member's header links to the instance page")
+	}
+	csrf := b.csrf()
+	for _, form := range []url.Values{
+		{"action": {"settings"}, "invite_only": {"on"}, "log_max_age_hours": {"1"}},
+		{"action": {"user-role"}, "email": {"mem@example.com"}, "role": {"owner"}},
+		{"action": {"test-email"}, "to": {"mem@example.com"}},
+	} {
+		form.Set("csrf", csrf)
+		if p := b.post("/instance", form); p.status != http.StatusForbidden {
+			t.Errorf("a member's %s: %d", form.Get("action"), p.status)
+		}
+	}
+	if d, _ := e.b.AdminGetUser(context.Background(), e.owner, "mem@example.com"); d.Role != "member" {
+		t.Fatal("a member promoted themself to owner")
+	}
+	if st, _ := e.b.GetInstanceSettings(context.Background(), e.owner); st.LogMaxAgeHours != nil && *st.LogMaxAgeHours == 1 {
+		t.Fatal("a member changed the settings")
+	}
+}
