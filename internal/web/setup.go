@@ -21,7 +21,7 @@ import (
 const setupAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 // NewSetupCode returns a fresh setup code: 20 characters of a
-// 31-character alphabet (over 99 bits), in groups of five.
+// 31-character alphabet (about 98 bits), in groups of five.
 func NewSetupCode() string {
 	b := make([]byte, 20)
 	if _, err := rand.Read(b); err != nil {
@@ -32,8 +32,8 @@ func NewSetupCode() string {
 		if i > 0 && i%5 == 0 {
 			sb.WriteByte('-')
 		}
-		// 256 % 31 != 0 gives a bias of under 1/8 per character; the code
-		// still has over 97 bits of entropy, far beyond any guess budget.
+		// 256 is no multiple of 31: the first 8 letters are a little more
+		// likely, which costs well under a bit over the whole code.
 		sb.WriteByte(setupAlphabet[int(c)%len(setupAlphabet)])
 	}
 	return sb.String()
