@@ -13,7 +13,6 @@ import (
 var flashes = map[string]string{
 	"owner-created":     "Your owner account is ready. Create a vault, or open the default vault to add credentials.",
 	"registered":        "Your account is ready.",
-	"logged-in":         "You are logged in.",
 	"password-changed":  "Your password is changed. Your other sessions were logged out.",
 	"session-revoked":   "The session is revoked: that browser or CLI is logged out.",
 	"reset-sent":        "If an account exists for that address and email is set up, a reset code is on its way. Enter it below.",
@@ -25,7 +24,6 @@ var flashes = map[string]string{
 	"vault-joined":      "You joined the vault as its admin.",
 	"vault-left":        "You left the vault.",
 	"policy-saved":      "The unmatched-host policy is saved.",
-	"invite-created":    "The invitation is created.",
 	"member-added":      "The account already existed, so it was added to the vault directly.",
 	"invite-revoked":    "The invitation is revoked: its link no longer works.",
 	"role-changed":      "The role is changed.",
