@@ -172,6 +172,7 @@ func (h *Handler) instancePost(w http.ResponseWriter, r *http.Request) {
 		}
 		cur, err := h.b.GetInstanceSettings(ctx, s.actor)
 		if err != nil {
+			h.refused(r, s, err)
 			h.showInstance(w, r, s, statusOf(err), message(err), typed, "")
 			return
 		}
@@ -179,12 +180,14 @@ func (h *Handler) instancePost(w http.ResponseWriter, r *http.Request) {
 			in.RateLimitProfile, in.RateLimitOverrides = nil, nil
 		}
 		if _, err := h.b.UpdateInstanceSettings(ctx, s.actor, in); err != nil {
+			h.refused(r, s, err)
 			h.showInstance(w, r, s, statusOf(err), message(err)+" Nothing was saved.", typed, "")
 			return
 		}
 		redirectDone(w, r, "/instance", "settings-saved")
 	case "user-role":
 		if _, err := h.b.AdminSetRole(ctx, s.actor, r.PostFormValue("email"), apitype.RoleRequest{Role: r.PostFormValue("role")}); err != nil {
+			h.refused(r, s, err)
 			h.showInstance(w, r, s, statusOf(err), message(err), nil, "")
 			return
 		}
@@ -192,6 +195,7 @@ func (h *Handler) instancePost(w http.ResponseWriter, r *http.Request) {
 	case "test-email":
 		to := strings.TrimSpace(r.PostFormValue("to"))
 		if _, err := h.b.TestEmail(ctx, s.actor, apitype.EmailTestRequest{To: to}); err != nil {
+			h.refused(r, s, err)
 			h.showInstance(w, r, s, statusOf(err), message(err), nil, to)
 			return
 		}

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/agent-vault/agent-vault/internal/broker"
 )
 
 func TestInstanceSettings(t *testing.T) {
@@ -88,5 +90,29 @@ func TestInstanceRefusedToMembers(t *testing.T) {
 	}
 	if st, _ := e.b.GetInstanceSettings(context.Background(), e.owner); st.LogMaxAgeHours != nil && *st.LogMaxAgeHours == 1 {
 		t.Fatal("a member changed the settings")
+	}
+}
+
+// A refused action of the admin pages reaches the admin audit trail, as a
+// refused API request does.
+func TestRefusedPageActionsAreInTheTrail(t *testing.T) {
+	e := newEnv(t, "")
+	e.addUser("mem@example.com", "mem-pass-1", "default", "member")
+	b := e.as("mem@example.com", "mem-pass-1")
+	if p := b.form("/vaults/default/settings", url.Values{"action": {"delete"}, "confirm": {"default"}}); p.status != http.StatusForbidden {
+		t.Fatalf("a member's delete: %d", p.status)
+	}
+	list, err := e.b.AdminAudit(context.Background(), e.owner, broker.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, ev := range list.Events {
+		if ev.Action == "request.refused" && ev.Actor == "mem@example.com" && ev.Target == "POST /vaults/{name}/settings (delete)" && ev.Vault == "default" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the refused delete is not in the trail: %+v", list.Events)
 	}
 }

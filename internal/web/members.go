@@ -110,6 +110,7 @@ func (h *Handler) membersPost(w http.ResponseWriter, r *http.Request) {
 		if e, ok := errs.As(err); ok && e.Code == "user_exists" {
 			// An account exists: grant the vault directly.
 			if _, err := h.b.AddVaultUser(ctx, s.actor, name, apitype.VaultUserRequest{Email: email, Role: role}); err != nil {
+				h.refused(r, s, err)
 				h.showMembers(w, r, s, name, statusOf(err), message(err), &membersView{InviteEmail: email, InviteRole: role})
 				return
 			}
@@ -117,6 +118,7 @@ func (h *Handler) membersPost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err != nil {
+			h.refused(r, s, err)
 			h.showMembers(w, r, s, name, statusOf(err), message(err), &membersView{InviteEmail: email, InviteRole: role})
 			return
 		}
@@ -125,12 +127,14 @@ func (h *Handler) membersPost(w http.ResponseWriter, r *http.Request) {
 		h.showMembers(w, r, s, name, http.StatusOK, "", &membersView{InviteRole: "member", Created: &out, CreatedExpires: fmtTime(out.ExpiresAt)})
 	case "revoke-invite":
 		if _, err := h.b.RevokeInvite(ctx, s.actor, r.PostFormValue("id")); err != nil {
+			h.refused(r, s, err)
 			fail(err)
 			return
 		}
 		redirectDone(w, r, here, "invite-revoked")
 	case "role":
 		if _, err := h.b.SetVaultUserRole(ctx, s.actor, name, r.PostFormValue("email"), apitype.RoleRequest{Role: r.PostFormValue("role")}); err != nil {
+			h.refused(r, s, err)
 			fail(err)
 			return
 		}
@@ -141,6 +145,7 @@ func (h *Handler) membersPost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if _, err := h.b.RemoveVaultUser(ctx, s.actor, name, r.PostFormValue("email")); err != nil {
+			h.refused(r, s, err)
 			fail(err)
 			return
 		}

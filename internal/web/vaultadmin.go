@@ -50,12 +50,14 @@ func (h *Handler) vaultsPost(w http.ResponseWriter, r *http.Request) {
 	case "create":
 		out, err := h.b.CreateVault(r.Context(), s.actor, apitype.CreateVaultRequest{Name: name})
 		if err != nil {
+			h.refused(r, s, err)
 			h.showVaults(w, r, s, statusOf(err), message(err), name)
 			return
 		}
 		redirectDone(w, r, vaultPath(out.Name, ""), "vault-created")
 	case "join":
 		if _, err := h.b.JoinVault(r.Context(), s.actor, name); err != nil {
+			h.refused(r, s, err)
 			h.showVaults(w, r, s, statusOf(err), message(err), "")
 			return
 		}
@@ -119,6 +121,7 @@ func (h *Handler) settingsPost(w http.ResponseWriter, r *http.Request) {
 		newName := strings.TrimSpace(r.PostFormValue("new_name"))
 		out, err := h.b.RenameVault(ctx, s.actor, name, apitype.RenameVaultRequest{Name: newName})
 		if err != nil {
+			h.refused(r, s, err)
 			h.showSettings(w, r, s, name, statusOf(err), message(err), newName)
 			return
 		}
@@ -126,12 +129,14 @@ func (h *Handler) settingsPost(w http.ResponseWriter, r *http.Request) {
 	case "policy":
 		_, err := h.b.UpdateVaultSettings(ctx, s.actor, name, apitype.VaultSettings{UnmatchedHostPolicy: r.PostFormValue("unmatched_host_policy")})
 		if err != nil {
+			h.refused(r, s, err)
 			h.showSettings(w, r, s, name, statusOf(err), message(err), "")
 			return
 		}
 		redirectDone(w, r, vaultPath(name, "/settings"), "policy-saved")
 	case "leave":
 		if _, err := h.b.LeaveVault(ctx, s.actor, name); err != nil {
+			h.refused(r, s, err)
 			h.showSettings(w, r, s, name, statusOf(err), message(err), "")
 			return
 		}
@@ -142,6 +147,7 @@ func (h *Handler) settingsPost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if _, err := h.b.DeleteVault(ctx, s.actor, name); err != nil {
+			h.refused(r, s, err)
 			h.showSettings(w, r, s, name, statusOf(err), message(err), "")
 			return
 		}
