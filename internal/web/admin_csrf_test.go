@@ -27,6 +27,7 @@ func TestAdminFormsRefuseForgedPosts(t *testing.T) {
 		{"/vaults/default/members", url.Values{"action": {"remove"}, "email": {"victim@example.com"}, "confirm": {"yes"}}},
 		{"/instance", url.Values{"action": {"settings"}}}, // would turn invite-only (the default) off
 		{"/instance", url.Values{"action": {"user-role"}, "email": {"victim@example.com"}, "role": {"owner"}}},
+		{"/instance", url.Values{"action": {"delete-user"}, "email": {"victim@example.com"}, "confirm": {"victim@example.com"}}},
 		{"/account", url.Values{"action": {"password"}, "current_password": {ownerPW}, "new_password": {"forged-pass-1"}, "confirm": {"forged-pass-1"}}},
 		{"/account", url.Values{"action": {"delete"}, "confirm": {ownerEmail}}},
 	}
@@ -62,7 +63,7 @@ func TestAdminFormsRefuseForgedPosts(t *testing.T) {
 		t.Error("a forged form changed or removed a member")
 	}
 	if d, _ := e.b.AdminGetUser(ctx, e.owner, "victim@example.com"); d.Role != "member" {
-		t.Error("a forged form made someone an owner")
+		t.Error("a forged form made someone an owner, or removed them")
 	}
 	if st, _ := e.b.GetInstanceSettings(ctx, e.owner); st.InviteOnly == nil || !*st.InviteOnly {
 		t.Error("a forged settings form turned invite-only off")

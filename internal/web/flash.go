@@ -30,6 +30,7 @@ var flashes = map[string]string{
 	"member-removed":    "The member is removed from the vault.",
 	"settings-saved":    "The instance settings are saved.",
 	"user-role-changed": "The user's instance role is changed.",
+	"user-removed":      "The user is removed, with their vault roles; their agents were revoked or handed on.",
 	"test-email-sent":   "The test email was handed to the mail server. Check the inbox.",
 }
 

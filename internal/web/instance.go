@@ -192,6 +192,18 @@ func (h *Handler) instancePost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		redirectDone(w, r, "/instance", "user-role-changed")
+	case "delete-user":
+		email := r.PostFormValue("email")
+		if email == "" || strings.TrimSpace(r.PostFormValue("confirm")) != email {
+			h.showInstance(w, r, s, http.StatusBadRequest, "Nobody was removed: type the user's email address again to confirm.", nil, "")
+			return
+		}
+		if _, err := h.b.AdminDeleteUser(ctx, s.actor, email, strings.TrimSpace(r.PostFormValue("transfer_to"))); err != nil {
+			h.refused(r, s, err)
+			h.showInstance(w, r, s, statusOf(err), message(err), nil, "")
+			return
+		}
+		redirectDone(w, r, "/instance", "user-removed")
 	case "test-email":
 		to := strings.TrimSpace(r.PostFormValue("to"))
 		if _, err := h.b.TestEmail(ctx, s.actor, apitype.EmailTestRequest{To: to}); err != nil {

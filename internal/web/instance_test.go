@@ -116,3 +116,28 @@ func TestRefusedPageActionsAreInTheTrail(t *testing.T) {
 		t.Errorf("the refused delete is not in the trail: %+v", list.Events)
 	}
 }
+
+func TestInstanceRemoveUserNeedsTypedEmail(t *testing.T) {
+	e := newEnv(t, "")
+	e.addUser("gone@example.com", "gone-pass-1", "default", "member")
+	b := e.as(ownerEmail, ownerPW)
+	if p := b.form("/instance", url.Values{"action": {"delete-user"}, "email": {"gone@example.com"}, "confirm": {"gone@example.co"}}); p.status != http.StatusBadRequest {
+		t.Fatalf("a wrong confirmation: %d", p.status)
+	}
+	if _, err := e.b.AdminGetUser(context.Background(), e.owner, "gone@example.com"); err != nil {
+		t.Fatal("a wrong confirmation removed the user")
+	}
+	if p := b.form("/instance", url.Values{"action": {"delete-user"}, "email": {"gone@example.com"}, "confirm": {"gone@example.com"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("removing: %d\n%s", p.status, p.body)
+	}
+	if _, err := e.b.AdminGetUser(context.Background(), e.owner, "gone@example.com"); err == nil {
+		t.Fatal("the user is still there")
+	}
+	// A member cannot remove anyone.
+	e.addUser("mem@example.com", "mem-pass-1", "", "")
+	m := e.as("mem@example.com", "mem-pass-1")
+	m.get("/account")
+	if p := m.post("/instance", url.Values{"csrf": {m.csrf()}, "action": {"delete-user"}, "email": {ownerEmail}, "confirm": {ownerEmail}}); p.status != http.StatusForbidden {
+		t.Errorf("a member's removal: %d", p.status)
+	}
+}
