@@ -45,7 +45,7 @@ func TestBrowserAdminFirstRunToInvite(t *testing.T) {
 		t.Errorf("the first-run line does not name the setup page %s/setup", base)
 	}
 
-	// A stranger's API call cannot reach the page's answer without the code.
+	// / leads a fresh instance's browser to the setup page; a wrong code is refused.
 	owner.do("opening the fresh instance", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#setup-form")))
 	a11yCheck(t, owner, "the setup page", "")
 	owner.screenshot("setup.png")

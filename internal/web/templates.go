@@ -99,6 +99,7 @@ button.secondary{border:1px solid #475569;background:#fff;color:var(--fg);border
 button.small{padding:3px 10px;margin:0;font-size:13px}
 section.panel{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:4px 18px 16px;margin:16px 0}
 section.panel.danger{border-color:#f6b8b2}
+section.panel form:not(.inline) button.primary,section.panel form:not(.inline) button.danger{display:block}
 section.panel.danger h2{color:var(--bad)}
 .code-box{display:block;background:#eef1f5;border-radius:6px;padding:8px 10px;overflow-wrap:anywhere;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
 .empty{color:var(--muted)}
