@@ -127,3 +127,52 @@ func TestSetupCookieSecureBehindTLS(t *testing.T) {
 		t.Fatalf("setup behind TLS: %d, session cookie set: %v", resp.StatusCode, found)
 	}
 }
+
+// Logged out, every admin page sends the browser to the login page (and
+// back afterwards) and a POST changes nothing; unknown methods get 405.
+func TestAdminPagesNeedALogin(t *testing.T) {
+	e := newEnv(t, "")
+	b := e.browser()
+	for _, path := range []string{"/account", "/instance", "/vaults/default/settings", "/vaults/default/members"} {
+		p := b.get(path)
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/login?next="+url.QueryEscape(path) {
+			t.Errorf("GET %s logged out: %d %q", path, p.status, p.header.Get("Location"))
+		}
+		b.get("/login")
+		if p := b.post(path, url.Values{"csrf": {b.csrf()}, "action": {"delete"}, "confirm": {"default"}}); p.status != http.StatusSeeOther {
+			t.Errorf("POST %s logged out: %d", path, p.status)
+		}
+		req, _ := http.NewRequest(http.MethodPut, e.srv.URL+path, nil)
+		if p := b.do(req); p.status != http.StatusMethodNotAllowed {
+			t.Errorf("PUT %s: %d", path, p.status)
+		}
+	}
+	if p := b.get("/vaults/default/settings/extra"); p.status != http.StatusNotFound {
+		t.Errorf("a path below a page: %d", p.status)
+	}
+	if !vaultExists(t, e, "default") {
+		t.Fatal("a logged-out POST deleted the vault")
+	}
+}
+
+func TestPathMatches(t *testing.T) {
+	for _, c := range []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"/{$}", "/", true},
+		{"/{$}", "/x", false},
+		{"/vaults/{id}", "/vaults/a", true},
+		{"/vaults/{id}", "/vaults/", false},
+		{"/vaults/{id}", "/vaults/a/b", false},
+		{"/vaults/{id}/members", "/vaults/a/members", true},
+		{"/vaults/{id}/members", "/vaults//members", false},
+		{"/vaults/{id}/members", "/vaults/a/settings", false},
+		{"/account", "/account", true},
+		{"/account", "/account/", false},
+	} {
+		if got := pathMatches(c.pattern, c.path); got != c.want {
+			t.Errorf("pathMatches(%q, %q) = %v", c.pattern, c.path, got)
+		}
+	}
+}
