@@ -32,6 +32,7 @@ type settingsForm struct {
 	Domains    string // one per line
 	LogAge     string
 	LogRows    string
+	AuditDays  string // empty: keep every row of the admin audit trail
 	Profile    string
 	Overrides  string // KEY=VALUE per line
 	Locked     bool
@@ -114,6 +115,9 @@ func formOfSettings(st apitype.InstanceSettings) settingsForm {
 	if st.LogMaxRowsPerVault != nil {
 		f.LogRows = strconv.Itoa(*st.LogMaxRowsPerVault)
 	}
+	if st.AuditRetentionDays != nil {
+		f.AuditDays = strconv.Itoa(*st.AuditRetentionDays)
+	}
 	if st.RateLimitProfile != nil {
 		f.Profile = *st.RateLimitProfile
 	}
@@ -162,6 +166,7 @@ func (h *Handler) instancePost(w http.ResponseWriter, r *http.Request) {
 			Domains:    r.PostFormValue("allowed_email_domains"),
 			LogAge:     strings.TrimSpace(r.PostFormValue("log_max_age_hours")),
 			LogRows:    strings.TrimSpace(r.PostFormValue("log_max_rows_per_vault")),
+			AuditDays:  strings.TrimSpace(r.PostFormValue("audit_retention_days")),
 			Profile:    r.PostFormValue("rate_limit_profile"),
 			Overrides:  r.PostFormValue("rate_limit_overrides"),
 		}
@@ -235,6 +240,15 @@ func (f *settingsForm) request() (apitype.InstanceSettings, string) {
 		}
 		*x.dst = &n
 	}
+	days := 0 // empty keeps every row
+	if f.AuditDays != "" {
+		n, err := strconv.Atoi(f.AuditDays)
+		if err != nil {
+			return in, "the audit trail retention (days) must be a whole number."
+		}
+		days = n
+	}
+	in.AuditRetentionDays = &days
 	if f.Profile != "" {
 		if !slices.Contains(rateProfiles, f.Profile) {
 			return in, "the rate-limit profile must be one of " + strings.Join(rateProfiles, ", ") + "."

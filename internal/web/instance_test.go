@@ -18,13 +18,16 @@ func TestInstanceSettings(t *testing.T) {
 		t.Fatalf("instance page: %d\n%s", p.status, p.body)
 	}
 	form := url.Values{"action": {"settings"}, "allowed_email_domains": {"example.com\ncorp.example"},
-		"log_max_age_hours": {"48"}, "log_max_rows_per_vault": {"5000"}, "rate_limit_profile": {"strict"}, "rate_limit_overrides": {"PROXY_RATE=50"}}
+		"log_max_age_hours": {"48"}, "log_max_rows_per_vault": {"5000"}, "audit_retention_days": {"400"}, "rate_limit_profile": {"strict"}, "rate_limit_overrides": {"PROXY_RATE=50"}}
 	if p := b.form("/instance", form); p.status != http.StatusSeeOther || p.header.Get("Location") != "/instance?done=settings-saved" {
 		t.Fatalf("saving: %d\n%s", p.status, p.body)
 	}
 	st, err := e.b.GetInstanceSettings(context.Background(), e.owner)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if st.AuditRetentionDays == nil || *st.AuditRetentionDays != 400 {
+		t.Errorf("audit retention: %v", st.AuditRetentionDays)
 	}
 	if *st.InviteOnly || len(*st.AllowedEmailDomains) != 2 || *st.LogMaxAgeHours != 48 || *st.LogMaxRowsPerVault != 5000 || *st.RateLimitProfile != "strict" || (*st.RateLimitOverrides)["PROXY_RATE"] != "50" {
 		t.Errorf("saved settings: invite-only %v domains %v age %d rows %d profile %s overrides %v", *st.InviteOnly, *st.AllowedEmailDomains, *st.LogMaxAgeHours, *st.LogMaxRowsPerVault, *st.RateLimitProfile, *st.RateLimitOverrides)
