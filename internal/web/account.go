@@ -93,14 +93,14 @@ func (h *Handler) registerPost(w http.ResponseWriter, r *http.Request) {
 	if !out.Authenticated {
 		login, err := h.login(r, out.Email, pw)
 		if err != nil {
-			redirectDone(w, r, "/login?next=%2Fvaults", "registered")
+			redirectAdmin(w, r, "/login?next=%2Fvaults", "registered")
 			return
 		}
 		tok = login.Token
 	}
 	h.setSession(w, r, tok)
 	h.setCookie(w, r, loginCookie, "", -1)
-	redirectDone(w, r, "/vaults", "registered")
+	redirectAdmin(w, r, "/vaults", "registered")
 }
 
 // ---------------------------------------------------------------------
@@ -138,7 +138,7 @@ func (h *Handler) forgotPost(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusOK, "", &authForm{Message: out.Message})
 		return
 	}
-	redirectDone(w, r, "/reset?email="+url.QueryEscape(email), "reset-sent")
+	redirectAdmin(w, r, "/reset?email="+url.QueryEscape(email), "reset-sent")
 }
 
 func (h *Handler) resetPage(w http.ResponseWriter, r *http.Request) {
@@ -172,7 +172,7 @@ func (h *Handler) resetPost(w http.ResponseWriter, r *http.Request) {
 		fail(statusOf(err), message(err))
 		return
 	}
-	redirectDone(w, r, "/login?next=%2Fvaults", "password-reset")
+	redirectAdmin(w, r, "/login?next=%2Fvaults", "password-reset")
 }
 
 // ---------------------------------------------------------------------
@@ -226,10 +226,10 @@ func (h *Handler) accountPost(w http.ResponseWriter, r *http.Request) {
 		}
 		if out.Current {
 			h.clearSession(w, r)
-			redirectDone(w, r, "/login?next=%2Faccount", "session-revoked")
+			redirectAdmin(w, r, "/login?next=%2Faccount", "login-session-revoked")
 			return
 		}
-		redirectDone(w, r, "/account", "session-revoked")
+		redirectAdmin(w, r, "/account", "login-session-revoked")
 	case "delete":
 		if strings.TrimSpace(r.PostFormValue("confirm")) != s.email() {
 			h.showAccount(w, r, s, http.StatusBadRequest, "Nothing was deleted: type your email address exactly ("+s.email()+") to confirm.")
@@ -240,7 +240,7 @@ func (h *Handler) accountPost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.clearSession(w, r)
-		redirectDone(w, r, "/login", "account-deleted")
+		redirectAdmin(w, r, "/login", "account-deleted")
 	default:
 		h.showAccount(w, r, s, http.StatusBadRequest, "Unknown form action: nothing was changed.")
 	}
@@ -265,7 +265,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, s *sess
 	if out.Token != "" {
 		h.setSession(w, r, out.Token)
 	}
-	redirectDone(w, r, "/account", "password-changed")
+	redirectAdmin(w, r, "/account", "password-changed")
 }
 
 // errFormExpired is shown when a logged-in form's CSRF check fails.

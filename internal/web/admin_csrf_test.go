@@ -170,6 +170,10 @@ func TestPathMatches(t *testing.T) {
 		{"/vaults/{id}/members", "/vaults/a/settings", false},
 		{"/account", "/account", true},
 		{"/account", "/account/", false},
+		{"/vaults/{name}/{rest...}", "/vaults/a/b", true},
+		{"/vaults/{name}/{rest...}", "/vaults/a/b/c", true},
+		{"/vaults/{name}/{rest...}", "/vaults/a", false},
+		{"/vaults/{name}/{rest...}", "/vaults/a/", false},
 	} {
 		if got := pathMatches(c.pattern, c.path); got != c.want {
 			t.Errorf("pathMatches(%q, %q) = %v", c.pattern, c.path, got)

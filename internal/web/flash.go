@@ -10,11 +10,11 @@ import (
 // redirect, then GET) with ?done=<id>, and the next page shows the fixed
 // sentence of that id. Only ids from this table are shown, so a crafted
 // link cannot put words of its author's choosing on the page.
-var flashes = map[string]string{
+var adminFlashes = map[string]string{
 	"owner-created":     "Your owner account is ready. Create a vault, or open the default vault to add credentials.",
 	"registered":        "Your account is ready.",
 	"password-changed":  "Your password is changed. Your other sessions were logged out.",
-	"session-revoked":   "The session is revoked: that browser or CLI is logged out.",
+	"login-session-revoked":"The session is revoked: that browser or CLI is logged out.",
 	"reset-sent":        "If an account exists for that address and email is set up, a reset code is on its way. Enter it below.",
 	"password-reset":    "Your password is reset. Log in with the new one.",
 	"account-deleted":   "Your account is deleted.",
@@ -34,15 +34,15 @@ var flashes = map[string]string{
 	"test-email-sent":   "The test email was handed to the mail server. Check the inbox.",
 }
 
-// flashMessage is the sentence of the request's ?done= id, or "".
-func flashMessage(r *http.Request) string {
-	return flashes[r.URL.Query().Get("done")]
+// adminFlash is the sentence of the request's ?done= id, or "".
+func adminFlash(r *http.Request) string {
+	return adminFlashes[r.URL.Query().Get("done")]
 }
 
-// redirectDone answers a successful POST with a redirect to path that
+// redirectAdmin answers a successful POST with a redirect to path that
 // shows the flash message id.
-func redirectDone(w http.ResponseWriter, r *http.Request, path, id string) {
-	if _, ok := flashes[id]; !ok {
+func redirectAdmin(w http.ResponseWriter, r *http.Request, path, id string) {
+	if _, ok := adminFlashes[id]; !ok {
 		panic("web: unknown flash message " + id)
 	}
 	sep := "?"

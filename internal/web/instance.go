@@ -189,14 +189,14 @@ func (h *Handler) instancePost(w http.ResponseWriter, r *http.Request) {
 			h.showInstance(w, r, s, statusOf(err), message(err)+" Nothing was saved.", typed, "")
 			return
 		}
-		redirectDone(w, r, "/instance", "settings-saved")
+		redirectAdmin(w, r, "/instance", "settings-saved")
 	case "user-role":
 		if _, err := h.b.AdminSetRole(ctx, s.actor, r.PostFormValue("email"), apitype.RoleRequest{Role: r.PostFormValue("role")}); err != nil {
 			h.refused(r, s, err)
 			h.showInstance(w, r, s, statusOf(err), message(err), nil, "")
 			return
 		}
-		redirectDone(w, r, "/instance", "user-role-changed")
+		redirectAdmin(w, r, "/instance", "user-role-changed")
 	case "delete-user":
 		email := r.PostFormValue("email")
 		if email == "" || strings.TrimSpace(r.PostFormValue("confirm")) != email {
@@ -208,7 +208,7 @@ func (h *Handler) instancePost(w http.ResponseWriter, r *http.Request) {
 			h.showInstance(w, r, s, statusOf(err), message(err), nil, "")
 			return
 		}
-		redirectDone(w, r, "/instance", "user-removed")
+		redirectAdmin(w, r, "/instance", "user-removed")
 	case "test-email":
 		to := strings.TrimSpace(r.PostFormValue("to"))
 		if _, err := h.b.TestEmail(ctx, s.actor, apitype.EmailTestRequest{To: to}); err != nil {
@@ -216,7 +216,7 @@ func (h *Handler) instancePost(w http.ResponseWriter, r *http.Request) {
 			h.showInstance(w, r, s, statusOf(err), message(err), nil, to)
 			return
 		}
-		redirectDone(w, r, "/instance", "test-email-sent")
+		redirectAdmin(w, r, "/instance", "test-email-sent")
 	default:
 		h.showInstance(w, r, s, http.StatusBadRequest, "Unknown form action: nothing was changed.", nil, "")
 	}

@@ -44,7 +44,7 @@ func (h *Handler) membersPage(w http.ResponseWriter, r *http.Request) {
 	s := h.currentSession(r)
 	name := r.PathValue("name")
 	if !s.loggedIn() {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(vaultPath(name, "/members")), http.StatusSeeOther)
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(adminVaultPath(name, "/members")), http.StatusSeeOther)
 		return
 	}
 	h.showMembers(w, r, s, name, http.StatusOK, "", &membersView{InviteRole: "member"})
@@ -91,7 +91,7 @@ func (h *Handler) membersPost(w http.ResponseWriter, r *http.Request) {
 	s := h.currentSession(r)
 	name := r.PathValue("name")
 	if !s.loggedIn() {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(vaultPath(name, "/members")), http.StatusSeeOther)
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(adminVaultPath(name, "/members")), http.StatusSeeOther)
 		return
 	}
 	if !h.checkSessionCSRF(r, s) {
@@ -99,7 +99,7 @@ func (h *Handler) membersPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	here := vaultPath(name, "/members")
+	here := adminVaultPath(name, "/members")
 	fail := func(err error) {
 		h.showMembers(w, r, s, name, statusOf(err), message(err), &membersView{InviteRole: "member"})
 	}
@@ -114,7 +114,7 @@ func (h *Handler) membersPost(w http.ResponseWriter, r *http.Request) {
 				h.showMembers(w, r, s, name, statusOf(err), message(err), &membersView{InviteEmail: email, InviteRole: role})
 				return
 			}
-			redirectDone(w, r, here, "member-added")
+			redirectAdmin(w, r, here, "member-added")
 			return
 		}
 		if err != nil {
@@ -131,14 +131,14 @@ func (h *Handler) membersPost(w http.ResponseWriter, r *http.Request) {
 			fail(err)
 			return
 		}
-		redirectDone(w, r, here, "invite-revoked")
+		redirectAdmin(w, r, here, "invite-revoked")
 	case "role":
 		if _, err := h.b.SetVaultUserRole(ctx, s.actor, name, r.PostFormValue("email"), apitype.RoleRequest{Role: r.PostFormValue("role")}); err != nil {
 			h.refused(r, s, err)
 			fail(err)
 			return
 		}
-		redirectDone(w, r, here, "role-changed")
+		redirectAdmin(w, r, here, "role-changed")
 	case "remove":
 		if r.PostFormValue("confirm") != "yes" { // first press: ask
 			h.showMembers(w, r, s, name, http.StatusOK, "", &membersView{InviteRole: "member", ConfirmRemove: r.PostFormValue("email")})
@@ -149,7 +149,7 @@ func (h *Handler) membersPost(w http.ResponseWriter, r *http.Request) {
 			fail(err)
 			return
 		}
-		redirectDone(w, r, here, "member-removed")
+		redirectAdmin(w, r, here, "member-removed")
 	default:
 		h.showMembers(w, r, s, name, http.StatusBadRequest, "Unknown form action: nothing was changed.", &membersView{InviteRole: "member"})
 	}

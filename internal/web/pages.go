@@ -75,7 +75,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		d.IsOwner = s.actor.Role() == model.RoleOwner // a link only: the broker decides
 	}
 	if d.Notice == "" && d.Error == "" {
-		d.Notice = flashMessage(r)
+		d.Notice = adminFlash(r)
 	}
 	t := pages[name]
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

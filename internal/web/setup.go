@@ -154,5 +154,5 @@ func (h *Handler) setupPost(w http.ResponseWriter, r *http.Request) {
 	}
 	h.setSession(w, r, out.Token)
 	h.setCookie(w, r, loginCookie, "", -1)
-	redirectDone(w, r, "/vaults", "owner-created")
+	redirectAdmin(w, r, "/vaults", "owner-created")
 }

@@ -27,8 +27,8 @@ type vaultsForm struct {
 	CSRF, NewName string
 }
 
-// vaultPath is the page of vault name, with suffix ("/settings", …).
-func vaultPath(name, suffix string) string { return "/vaults/" + url.PathEscape(name) + suffix }
+// adminVaultPath is the page of vault name, with suffix ("/settings", …).
+func adminVaultPath(name, suffix string) string { return "/vaults/" + url.PathEscape(name) + suffix }
 
 // vaultsPost creates a vault, or joins one (owners).
 func (h *Handler) vaultsPost(w http.ResponseWriter, r *http.Request) {
@@ -54,14 +54,14 @@ func (h *Handler) vaultsPost(w http.ResponseWriter, r *http.Request) {
 			h.showVaults(w, r, s, statusOf(err), message(err), name)
 			return
 		}
-		redirectDone(w, r, vaultPath(out.Name, ""), "vault-created")
+		redirectAdmin(w, r, adminVaultPath(out.Name, ""), "vault-created")
 	case "join":
 		if _, err := h.b.JoinVault(r.Context(), s.actor, name); err != nil {
 			h.refused(r, s, err)
 			h.showVaults(w, r, s, statusOf(err), message(err), "")
 			return
 		}
-		redirectDone(w, r, vaultPath(name, ""), "vault-joined")
+		redirectAdmin(w, r, adminVaultPath(name, ""), "vault-joined")
 	default:
 		h.showVaults(w, r, s, http.StatusBadRequest, "Unknown form action: nothing was changed.", "")
 	}
@@ -71,7 +71,7 @@ func (h *Handler) settingsPage(w http.ResponseWriter, r *http.Request) {
 	s := h.currentSession(r)
 	name := r.PathValue("name")
 	if !s.loggedIn() {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(vaultPath(name, "/settings")), http.StatusSeeOther)
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(adminVaultPath(name, "/settings")), http.StatusSeeOther)
 		return
 	}
 	h.showSettings(w, r, s, name, http.StatusOK, "", "")
@@ -108,7 +108,7 @@ func (h *Handler) settingsPost(w http.ResponseWriter, r *http.Request) {
 	s := h.currentSession(r)
 	name := r.PathValue("name")
 	if !s.loggedIn() {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(vaultPath(name, "/settings")), http.StatusSeeOther)
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(adminVaultPath(name, "/settings")), http.StatusSeeOther)
 		return
 	}
 	if !h.checkSessionCSRF(r, s) {
@@ -125,7 +125,7 @@ func (h *Handler) settingsPost(w http.ResponseWriter, r *http.Request) {
 			h.showSettings(w, r, s, name, statusOf(err), message(err), newName)
 			return
 		}
-		redirectDone(w, r, vaultPath(out.NewName, "/settings"), "vault-renamed")
+		redirectAdmin(w, r, adminVaultPath(out.NewName, "/settings"), "vault-renamed")
 	case "policy":
 		_, err := h.b.UpdateVaultSettings(ctx, s.actor, name, apitype.VaultSettings{UnmatchedHostPolicy: r.PostFormValue("unmatched_host_policy")})
 		if err != nil {
@@ -133,14 +133,14 @@ func (h *Handler) settingsPost(w http.ResponseWriter, r *http.Request) {
 			h.showSettings(w, r, s, name, statusOf(err), message(err), "")
 			return
 		}
-		redirectDone(w, r, vaultPath(name, "/settings"), "policy-saved")
+		redirectAdmin(w, r, adminVaultPath(name, "/settings"), "policy-saved")
 	case "leave":
 		if _, err := h.b.LeaveVault(ctx, s.actor, name); err != nil {
 			h.refused(r, s, err)
 			h.showSettings(w, r, s, name, statusOf(err), message(err), "")
 			return
 		}
-		redirectDone(w, r, "/vaults", "vault-left")
+		redirectAdmin(w, r, "/vaults", "vault-left")
 	case "delete":
 		if r.PostFormValue("confirm") != name {
 			h.showSettings(w, r, s, name, http.StatusBadRequest, "Nothing was deleted: type the vault's name exactly ("+name+") to confirm.", "")
@@ -151,7 +151,7 @@ func (h *Handler) settingsPost(w http.ResponseWriter, r *http.Request) {
 			h.showSettings(w, r, s, name, statusOf(err), message(err), "")
 			return
 		}
-		redirectDone(w, r, "/vaults", "vault-deleted")
+		redirectAdmin(w, r, "/vaults", "vault-deleted")
 	default:
 		h.showSettings(w, r, s, name, http.StatusBadRequest, "Unknown form action: nothing was changed.", "")
 	}

@@ -149,12 +149,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // pathMatches reports whether path fits a pattern of paths: a {…}
-// segment matches any one non-empty segment; "/{$}" is the root only.
+// segment matches any one non-empty segment, a last {….} one or more;
+// "/{$}" is the root only.
 func pathMatches(pattern, path string) bool {
 	if pattern == "/{$}" {
 		return path == "/"
 	}
 	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if last := ps[len(ps)-1]; strings.HasSuffix(last, "...}") && len(xs) >= len(ps) {
+		xs = append(xs[:len(ps)-1], strings.Join(xs[len(ps)-1:], "/"))
+	}
 	if len(ps) != len(xs) {
 		return false
 	}
