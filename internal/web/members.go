@@ -28,6 +28,9 @@ type membersView struct {
 	CreatedExpires string
 	// ConfirmRemove is the member a remove button asks to confirm.
 	ConfirmRemove string
+	// Manage offers the forms (the viewer is an admin of the vault). It
+	// only chooses what the page shows: the broker decides every action.
+	Manage bool
 }
 
 type inviteRow struct {
@@ -65,6 +68,11 @@ func (h *Handler) showMembers(w http.ResponseWriter, r *http.Request, s *session
 	for _, u := range users.Users {
 		if u.Status != "pending" {
 			v.Members = append(v.Members, u)
+		}
+	}
+	if mine, err := h.b.ListVaults(r.Context(), s.actor); err == nil {
+		for _, x := range mine.Vaults {
+			v.Manage = v.Manage || (x.Name == name && x.Role == "admin")
 		}
 	}
 	// Invitations: those this user may see (the broker filters), to this vault.

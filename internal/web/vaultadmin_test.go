@@ -99,12 +99,18 @@ func TestVaultSettingsRefusedToNonAdmins(t *testing.T) {
 	e := newEnv(t, "")
 	e.addUser("mem@example.com", "mem-pass-1", "default", "member")
 	b := e.as("mem@example.com", "mem-pass-1")
+	if p := b.get("/vaults/default/settings"); p.status != http.StatusOK || strings.Contains(p.body, `id="rename-form"`) || strings.Contains(p.body, `id="delete-vault-form"`) || !strings.Contains(p.body, `id="policy-readonly"`) {
+		t.Errorf("a member's settings page: %d, or it offers the admins' forms", p.status)
+	}
+	b.get("/account") // the forms below are posted by hand, as an attacker would
+	csrf := b.csrf()
 	for _, form := range []url.Values{
 		{"action": {"rename"}, "new_name": {"stolen"}},
 		{"action": {"policy"}, "unmatched_host_policy": {"deny"}},
 		{"action": {"delete"}, "confirm": {"default"}},
 	} {
-		if p := b.form("/vaults/default/settings", form); p.status != http.StatusForbidden {
+		form.Set("csrf", csrf)
+		if p := b.post("/vaults/default/settings", form); p.status != http.StatusForbidden {
 			t.Errorf("%s by a member: %d", form.Get("action"), p.status)
 		}
 	}
