@@ -101,8 +101,8 @@ section.panel{background:var(--card);border:1px solid var(--line);border-radius:
 section.panel.danger{border-color:#f6b8b2}
 section.panel form:not(.inline) button.primary,section.panel form:not(.inline) button.danger{display:block}
 section.panel.danger h2{color:var(--bad)}
-.code-box{display:block;background:#eef1f5;border-radius:6px;padding:8px 10px;overflow-wrap:anywhere;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
 .empty{color:var(--muted)}
+input.wide{max-width:100%;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:640px){header.top{flex-wrap:wrap;gap:6px;padding:8px 12px}header.top nav{flex-wrap:wrap}header.top a{margin-right:8px}main{padding:0 12px}table.list{display:block;overflow-x:auto}dl{grid-template-columns:1fr}}
 `
