@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-var inviteLinkRE = regexp.MustCompile(`id="invite-link" value="([^"]+)"`)
+var inviteLinkRE = regexp.MustCompile(`id="invite-link"[^>]* value="([^"]+)"`)
 
 func TestMembersInviteRoleRemove(t *testing.T) {
 	e := newEnv(t, "")
