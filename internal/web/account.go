@@ -89,6 +89,12 @@ func (h *Handler) registerPost(w http.ResponseWriter, r *http.Request) {
 		h.showRegister(w, r, statusOf(err), message(err), email)
 		return
 	}
+	// The browser's earlier account is logged out, not left behind with a
+	// live session nobody sees (as on the invite page).
+	if prev := h.currentSession(r); prev.loggedIn() {
+		_, _ = h.b.Logout(r.Context(), prev.actor)
+		h.clearSession(w, r)
+	}
 	tok := out.Token
 	if !out.Authenticated {
 		login, err := h.login(r, out.Email, pw)

@@ -29,6 +29,15 @@ func TestRegisterOpenAndInviteOnly(t *testing.T) {
 	if err != nil || a.User.Email != "new@example.com" || string(a.Role()) != "member" {
 		t.Fatalf("after registering: %v %q %q", err, a.User.Email, a.Role())
 	}
+	// Registering in a browser logged in as someone else logs that account out.
+	o := e.as(ownerEmail, ownerPW)
+	ownerTok := o.cookie(SessionCookie)
+	if p := o.form("/register", url.Values{"email": {"second@example.com"}, "password": {"second-pass-1"}, "confirm": {"second-pass-1"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("registering while logged in: %d\n%s", p.status, p.body)
+	}
+	if _, err := e.b.Authenticate(context.Background(), ownerTok); err == nil {
+		t.Error("the earlier account's session outlived the switch")
+	}
 	yes := true
 	if _, err := e.b.UpdateInstanceSettings(context.Background(), e.owner, apitype.InstanceSettings{InviteOnly: &yes}); err != nil {
 		t.Fatal(err)
