@@ -27,6 +27,7 @@ func TestAdminFormsRefuseForgedPosts(t *testing.T) {
 		{"/vaults/default/members", url.Values{"action": {"remove"}, "email": {"victim@example.com"}, "confirm": {"yes"}}},
 		{"/instance", url.Values{"action": {"settings"}}}, // would turn invite-only (the default) off
 		{"/instance", url.Values{"action": {"user-role"}, "email": {"victim@example.com"}, "role": {"owner"}}},
+		{"/instance", url.Values{"action": {"invite"}, "email": {"forged@example.com"}, "role": {"owner"}}},
 		{"/instance", url.Values{"action": {"delete-user"}, "email": {"victim@example.com"}, "confirm": {"victim@example.com"}}},
 		{"/account", url.Values{"action": {"password"}, "current_password": {ownerPW}, "new_password": {"forged-pass-1"}, "confirm": {"forged-pass-1"}}},
 		{"/account", url.Values{"action": {"delete"}, "confirm": {ownerEmail}}},

@@ -23,6 +23,16 @@ type instanceView struct {
 	Users    []apitype.User
 	Vaults   []instanceVault
 	TestTo   string
+	Invites  []instanceInvite // pending, every vault's and the instance's
+	// The invite form: what was typed, and the invitation just made (its
+	// link is shown on this answer only).
+	InviteEmail, InviteRole string
+	Created                 *apitype.InviteCreated
+	CreatedExpires          string
+}
+
+type instanceInvite struct {
+	ID, Email, Role, Vaults, CreatedBy, Expires string
 }
 
 // settingsForm is the settings form's fields as text, so that a refused
@@ -57,9 +67,12 @@ func (h *Handler) instancePage(w http.ResponseWriter, r *http.Request) {
 
 // showInstance renders the page; typed, when set, replaces the stored
 // settings in the form.
-func (h *Handler) showInstance(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg string, typed *settingsForm, testTo string) {
+func (h *Handler) showInstance(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg string, typed *settingsForm, testTo string, more ...func(*instanceView)) {
 	ctx := r.Context()
-	v := &instanceView{CSRF: h.sessionCSRF(s), Profiles: rateProfiles, TestTo: testTo}
+	v := &instanceView{CSRF: h.sessionCSRF(s), Profiles: rateProfiles, TestTo: testTo, InviteRole: "member"}
+	for _, f := range more {
+		f(v)
+	}
 	d := &pageData{Title: "Instance", Error: errMsg, Admin: v}
 	fail := func(err error) {
 		if d.Error == "" {
@@ -97,6 +110,19 @@ func (h *Handler) showInstance(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	for _, x := range all.Vaults {
 		v.Vaults = append(v.Vaults, instanceVault{Name: x.Name, Created: fmtTime(x.CreatedAt), Default: x.IsDefault, Joined: joined[x.Name]})
+	}
+	if invs, err := h.b.ListInvites(ctx, s.actor); err == nil {
+		for _, inv := range invs.Invites {
+			if inv.Status != "pending" {
+				continue
+			}
+			var vs []string
+			for _, x := range inv.Vaults {
+				vs = append(vs, x.VaultName+" ("+x.VaultRole+")")
+			}
+			v.Invites = append(v.Invites, instanceInvite{ID: inv.ID, Email: inv.Email, Role: inv.Role, Vaults: strings.Join(vs, ", "),
+				CreatedBy: inv.CreatedBy, Expires: fmtTime(inv.ExpiresAt)})
+		}
 	}
 	h.render(w, r, status, "instance", s, d)
 }
@@ -209,6 +235,23 @@ func (h *Handler) instancePost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		redirectAdmin(w, r, "/instance", "user-removed")
+	case "invite":
+		email, role := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("role")
+		out, err := h.b.CreateInvite(ctx, s.actor, apitype.InviteRequest{Email: email, Role: role})
+		if err != nil {
+			h.refused(r, s, err)
+			h.showInstance(w, r, s, statusOf(err), message(err), nil, "", func(v *instanceView) { v.InviteEmail, v.InviteRole = email, role })
+			return
+		}
+		// The link is shown on this answer, never put in a URL.
+		h.showInstance(w, r, s, http.StatusOK, "", nil, "", func(v *instanceView) { v.Created, v.CreatedExpires = &out, fmtTime(out.ExpiresAt) })
+	case "revoke-invite":
+		if _, err := h.b.RevokeInvite(ctx, s.actor, r.PostFormValue("id")); err != nil {
+			h.refused(r, s, err)
+			h.showInstance(w, r, s, statusOf(err), message(err), nil, "")
+			return
+		}
+		redirectAdmin(w, r, "/instance", "invite-revoked")
 	case "test-email":
 		to := strings.TrimSpace(r.PostFormValue("to"))
 		if _, err := h.b.TestEmail(ctx, s.actor, apitype.EmailTestRequest{To: to}); err != nil {

@@ -144,3 +144,40 @@ func TestInstanceRemoveUserNeedsTypedEmail(t *testing.T) {
 		t.Errorf("a member's removal: %d", p.status)
 	}
 }
+
+func TestInstanceInvitations(t *testing.T) {
+	e := newEnv(t, "")
+	b := e.as(ownerEmail, ownerPW)
+	p := b.form("/instance", url.Values{"action": {"invite"}, "email": {"bad"}, "role": {"owner"}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `value="bad"`) || !strings.Contains(p.body, `<option value="owner" selected>`) {
+		t.Errorf("a bad address: %d (the form keeps what was typed)", p.status)
+	}
+	p = b.form("/instance", url.Values{"action": {"invite"}, "email": {"boss@example.com"}, "role": {"owner"}})
+	if p.status != http.StatusOK || !strings.Contains(p.body, `id="instance-invite-link"`) || !strings.Contains(p.body, "/invite/av_uinv_") {
+		t.Fatalf("inviting: %d\n%s", p.status, p.body)
+	}
+	p = b.get("/instance")
+	if !strings.Contains(p.body, "boss@example.com") || strings.Contains(p.body, "av_uinv_") {
+		t.Fatal("the pending invitation is missing from the list, or its link shows again")
+	}
+	invs, _ := e.b.ListInvites(context.Background(), e.owner)
+	id := ""
+	for _, inv := range invs.Invites {
+		if inv.Email == "boss@example.com" && inv.Role == "owner" {
+			id = inv.ID
+		}
+	}
+	if id == "" {
+		t.Fatalf("no owner invitation: %+v", invs)
+	}
+	if p := b.form("/instance", url.Values{"action": {"revoke-invite"}, "id": {id}}); p.status != http.StatusSeeOther {
+		t.Fatalf("revoking: %d\n%s", p.status, p.body)
+	}
+	// A member cannot invite an owner.
+	e.addUser("mem@example.com", "mem-pass-1", "", "")
+	m := e.as("mem@example.com", "mem-pass-1")
+	m.get("/account")
+	if p := m.post("/instance", url.Values{"csrf": {m.csrf()}, "action": {"invite"}, "email": {"evil@example.com"}, "role": {"owner"}}); p.status != http.StatusForbidden {
+		t.Errorf("a member inviting an owner: %d", p.status)
+	}
+}
