@@ -63,6 +63,10 @@ type Options struct {
 	// per client address as the API's login (SPEC §7).
 	Limiter        *ratelimit.Limiter
 	TrustedProxies []netip.Prefix
+	// SetupCode guards the first-run page (/setup) that creates the owner
+	// account while none exists; the server prints it to its log. Empty
+	// turns the page off (the CLI's `auth register` still works).
+	SetupCode string
 }
 
 // Handler serves the pages.
@@ -75,6 +79,7 @@ type Handler struct {
 	secureBase bool
 	log        *slog.Logger
 	mux        *http.ServeMux
+	setupCode  string
 }
 
 // paths are the URL patterns (without methods) this handler serves; the
@@ -85,6 +90,8 @@ var paths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login",
 	"/vaults/{id}/services/yaml", "/vaults/{id}/services/{svc}/{action}", "/vaults/{id}/catalog", "/vaults/{id}/agents",
 	"/vaults/{id}/agents/add", "/vaults/{id}/agents/{agent}/{action}", "/vaults/{id}/sessions", "/vaults/{id}/sessions/{sid}/revoke",
 	"/vaults/{id}/logs",
+	// Entry, account, vault administration and instance pages.
+	"/{$}", "/setup", "/register", "/forgot", "/reset", "/account", "/instance", "/vaults/{id}/settings", "/vaults/{id}/members",
 }
 
 // New builds the handler.
@@ -99,7 +106,7 @@ func New(o Options) *Handler {
 			panic("web: no randomness for the CSRF key: " + err.Error())
 		}
 	}
-	h := &Handler{b: o.Broker, key: key, log: o.Logger, mux: http.NewServeMux(), lim: o.Limiter, trusted: o.TrustedProxies}
+	h := &Handler{b: o.Broker, key: key, log: o.Logger, mux: http.NewServeMux(), lim: o.Limiter, trusted: o.TrustedProxies, setupCode: o.SetupCode}
 	if u, err := url.Parse(strings.TrimRight(o.BaseURL, "/")); err == nil && u.Host != "" {
 		h.baseOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
 		h.secureBase = u.Scheme == "https"
@@ -122,6 +129,7 @@ func New(o Options) *Handler {
 	h.routeServices()
 	h.routeAgents()
 	h.routeLogs()
+	h.routeAdmin()
 	return h
 }
 
