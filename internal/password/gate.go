@@ -2,6 +2,7 @@ package password
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -13,6 +14,14 @@ import (
 // their turn, and beyond that Hash and Verify fail at once with ErrBusy
 // (the server answers 503 with Retry-After), so that a burst of requests
 // costs memory bounded by the gate, not by the burst.
+
+// A run's memory is garbage once it returns, but the collector would only
+// reclaim it when the heap reaches twice its size at the last collection:
+// with runs back to back, the heap (and the resident set) grows to about
+// twice what the runs in progress hold. Releasing a place therefore
+// collects first (a few milliseconds next to a run's ~100 ms; the blocks
+// hold no pointers, so there is little to mark), and the next run reuses
+// the memory instead of growing the heap.
 
 // Default limits of the gate: two runs at once (128 MiB with the default
 // parameters) and eight callers waiting.
@@ -55,7 +64,7 @@ func acquire(wait bool) (release func(), err error) {
 	g := current.Load()
 	select {
 	case g.slots <- struct{}{}:
-		return func() { <-g.slots }, nil
+		return g.release, nil
 	default:
 	}
 	g.mu.Lock()
@@ -69,5 +78,11 @@ func acquire(wait bool) (release func(), err error) {
 	g.mu.Lock()
 	g.waiting--
 	g.mu.Unlock()
-	return func() { <-g.slots }, nil
+	return g.release, nil
+}
+
+// release collects the finished run's memory, then frees its place.
+func (g *gate) release() {
+	runtime.GC()
+	<-g.slots
 }
