@@ -60,6 +60,8 @@ type Options struct {
 	Limiter *ratelimit.Limiter
 	// TrustedProxies may set X-Forwarded-For for the client address.
 	TrustedProxies []netip.Prefix
+	// Conns bound connections and their timeouts (conns.go).
+	Conns ConnLimits
 }
 
 // Recorder takes request log rows.
@@ -86,6 +88,7 @@ func New(o Options) *Proxy {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	o.Conns = o.Conns.withDefaults()
 	if o.Dial == nil {
 		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 		o.Dial = d.DialContext
@@ -129,7 +132,7 @@ func New(o Options) *Proxy {
 		ConnContext:       p.tunnelContext,
 		ConnState:         p.tunnelState,
 		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       5 * time.Minute,
+		IdleTimeout:       o.Conns.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
 	}
 	p.inner.Protocols = new(http.Protocols)
