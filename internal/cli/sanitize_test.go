@@ -13,17 +13,17 @@ import (
 // table must show instead: every escape visible, nothing the terminal
 // would act on.
 var hostile = []struct{ in, want string }{
-	{"/v1/\x1b[2J\x1b[Hfake", `/v1/\x1b[2J\x1b[Hfake`},                   // clear screen, cursor home
-	{"/a\u009b31mred", `/a\u009b31mred`},                                   // C1 CSI
-	{"/ring\x07", `/ring\a`},                                             // BEL
-	{"/ok\rGET /admin 200", `/ok\rGET /admin 200`},                       // CR over the row
-	{"/x\nTIME ACTOR fake row", `/x\nTIME ACTOR fake row`},               // a fake row
-	{"/tab\there", `/tab\there`},                                         // a fake column
-	{"/\u202eevil", `/\u202eevil`},                                       // bidi override
+	{"/v1/\x1b[2J\x1b[Hfake", `/v1/\x1b[2J\x1b[Hfake`},                  // clear screen, cursor home
+	{"/a\u009b31mred", `/a\u009b31mred`},                                // C1 CSI
+	{"/ring\x07", `/ring\a`},                                            // BEL
+	{"/ok\rGET /admin 200", `/ok\rGET /admin 200`},                      // CR over the row
+	{"/x\nTIME ACTOR fake row", `/x\nTIME ACTOR fake row`},              // a fake row
+	{"/tab\there", `/tab\there`},                                        // a fake column
+	{"/\u202eevil", `/\u202eevil`},                                      // bidi override
 	{"/\x1b]8;;http://evil\x1b\\link", `/\x1b]8;;http://evil\x1b\link`}, // OSC 8 hyperlink
-	{"/bad\xffutf8", `/bad\xffutf8`},                                     // not UTF-8
-	{"/nul\x00\x7f", `/nul\x00\x7f`},                                     // NUL, DEL
-	{"/plain/ünïcode/\uFFFD", "/plain/ünïcode/\uFFFD"},                   // left alone
+	{"/bad\xffutf8", `/bad\xffutf8`},                                    // not UTF-8
+	{"/nul\x00\x7f", `/nul\x00\x7f`},                                    // NUL, DEL
+	{"/plain/ünïcode/\uFFFD", "/plain/ünïcode/\uFFFD"},                  // left alone
 }
 
 func TestCellNeutralisesTerminalControls(t *testing.T) {
