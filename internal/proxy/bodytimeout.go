@@ -42,10 +42,13 @@ func (b *deadlineBody) Close() error { return b.rc.Close() }
 // discard the unread body before sending it, and a client that waits for
 // an answer before sending its body (Expect: 100-continue, or just
 // cautious) would never get one.
+// HTTP/2 needs none of this: a stream is answered and reset on its own,
+// and "Connection: close" would end every other stream of the connection.
 func rejectBody(w http.ResponseWriter, e *brokerError) {
-	w.Header().Set("Connection", "close")
 	ctl := http.NewResponseController(w)
-	_ = ctl.EnableFullDuplex() // HTTP/1: do not drain the body before answering
+	if ctl.EnableFullDuplex() == nil { // HTTP/1 only: do not drain the body before answering
+		w.Header().Set("Connection", "close")
+	}
 	writeError(w, e)
 	_ = ctl.Flush()
 }
