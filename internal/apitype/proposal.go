@@ -73,6 +73,9 @@ type Proposal struct {
 	DecidedAt       *time.Time           `json:"decided_at,omitempty"`
 	DecidedBy       string               `json:"decided_by,omitempty"`
 	RejectionReason string               `json:"rejection_reason,omitempty"`
+	// Diff compares each change with the vault as it is now (pending
+	// proposals only).
+	Diff *ProposalDiff `json:"diff,omitempty"`
 }
 
 // ProposalList is GET /v1/proposals and GET /v1/admin/proposals.
@@ -84,6 +87,10 @@ type ProposalList struct {
 // for the credential slots (overriding any the agent supplied).
 type ApproveProposalRequest struct {
 	Credentials map[string]string `json:"credentials,omitempty"`
+	// Diff is the fingerprint of the diff the reviewer saw (optional).
+	// When set, approval is refused with 409 proposal_changed if the vault
+	// changed since in a way that changes the diff.
+	Diff string `json:"diff,omitempty"`
 }
 
 // RejectProposalRequest is POST /v1/admin/proposals/{id}/reject.

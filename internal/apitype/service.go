@@ -123,6 +123,16 @@ type Credential struct {
 	Type      string    `json:"type"`
 	Value     *string   `json:"value,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// AllowedHosts are the host patterns the credential may be sent to
+	// (its binding): a service injects it only where one covers the
+	// service's host pattern.
+	AllowedHosts []string `json:"allowed_hosts"`
+	// AgentBoundHosts are those of AllowedHosts an agent bound for a value
+	// it wrote itself; they lapse when the value is replaced.
+	AgentBoundHosts []string `json:"agent_bound_hosts,omitempty"`
+	// WrittenByAgent is set when an agent or a vault session wrote the
+	// current value.
+	WrittenByAgent bool `json:"written_by_agent,omitempty"`
 }
 
 // CredentialList is GET /v1/credentials?vault=: the key names, and the
@@ -137,6 +147,25 @@ type CredentialList struct {
 type SetCredentialsRequest struct {
 	Vault       string            `json:"vault"`
 	Credentials map[string]string `json:"credentials"`
+	// AllowedHosts optionally binds keys being set to host patterns
+	// (users only), key → patterns.
+	AllowedHosts map[string][]string `json:"allowed_hosts,omitempty"`
+}
+
+// BindCredentialRequest is POST /v1/credentials/bind and
+// POST /v1/credentials/unbind: host patterns to add to or remove from a
+// credential's binding.
+type BindCredentialRequest struct {
+	Vault string   `json:"vault"`
+	Key   string   `json:"key"`
+	Hosts []string `json:"hosts"`
+}
+
+// CredentialBinding answers a bind or unbind: the key's binding now.
+type CredentialBinding struct {
+	Vault        string   `json:"vault"`
+	Key          string   `json:"key"`
+	AllowedHosts []string `json:"allowed_hosts"`
 }
 
 // CredentialsSet answers POST /v1/credentials.

@@ -29,10 +29,14 @@ type UserDetail struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// UserRemoved is DELETE /v1/admin/users/{email}.
+// UserRemoved is DELETE /v1/admin/users/{email}[?transfer_agents_to=EMAIL].
+// The agents the user owned were handed to TransferredTo, or revoked.
 type UserRemoved struct {
-	Status string `json:"status"`
-	Email  string `json:"email"`
+	Status            string   `json:"status"`
+	Email             string   `json:"email"`
+	AgentsRevoked     []string `json:"agents_revoked,omitempty"`
+	AgentsTransferred []string `json:"agents_transferred,omitempty"`
+	TransferredTo     string   `json:"transferred_to,omitempty"`
 }
 
 // InviteRequest is POST /v1/users/invites.

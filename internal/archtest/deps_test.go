@@ -35,6 +35,7 @@ var sameLayer = map[string]bool{
 	"internal/store -> internal/keyring":          true,
 	"internal/store/sqlstore -> internal/store":   true,
 	"internal/store/sqlstore -> internal/keyring": true,
+	"internal/store/sqlstore -> internal/service": true, // the credential-binding migration reads services
 	"internal/cli -> internal/daemon":             true,
 	"internal/catalog -> internal/service":        true,
 	"internal/ca -> internal/keyring":             true,

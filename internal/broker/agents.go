@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
@@ -52,6 +53,7 @@ func (b *Broker) CreateAgent(ctx context.Context, a Actor, in apitype.CreateAgen
 	tok := token.New(token.PrefixAgent)
 	now := b.now()
 	ag := model.Agent{ID: uuid.NewString(), Name: in.Name, Role: role, TokenHash: token.Hash(tok), Status: model.AgentActive, CreatedBy: a.Name(), CreatedAt: now, UpdatedAt: now}
+	ag.OwnerUserID, ag.OwnerAgentID = ownerIDs(a)
 	out := apitype.AgentCreated{Token: tok, Name: ag.Name, Role: string(role), Vaults: []apitype.AgentVault{}, CreatedAt: now}
 	err := b.tx(ctx, func(tx store.Store) error {
 		if err := tx.Agents().Create(ctx, ag); err != nil {
@@ -101,23 +103,13 @@ func (b *Broker) agentView(ctx context.Context, st store.Store, ag model.Agent, 
 	}
 	if detail {
 		out.CreatedBy, out.UpdatedAt = ag.CreatedBy, ag.UpdatedAt
+		owner, err := ownerLabel(ctx, st, ag)
+		if err != nil {
+			return out, err
+		}
+		out.Owner = owner
 	}
 	return out, nil
-}
-
-// canManageAgent: owners manage every agent; other actors with ManageAgents
-// only the agents they created, and never an owner-role agent.
-func canManageAgent(a Actor, ag model.Agent) error {
-	if err := authorize(a, "", policy.ManageAgents); err != nil {
-		return err
-	}
-	if a.Role() == model.RoleOwner {
-		return nil
-	}
-	if ag.Role == model.RoleOwner || ag.CreatedBy != a.Name() {
-		return errs.Forbidden("you can manage only the agents you created; ask an owner")
-	}
-	return nil
 }
 
 // ListAgents lists the agents the actor can manage (owners: all).
@@ -164,7 +156,11 @@ func (b *Broker) GetAgent(ctx context.Context, a Actor, name string) (apitype.Ag
 	if err != nil {
 		return apitype.Agent{}, err
 	}
-	return b.agentView(ctx, b.st, ag, true)
+	v, err := b.agentView(ctx, b.st, ag, true)
+	if a.Kind == model.ActorAgent {
+		hideAgentPeople(&v)
+	}
+	return v, err
 }
 
 // RevokeAgent disables an agent's token and ends the sessions it minted;
@@ -193,11 +189,16 @@ func (b *Broker) RevokeAgent(ctx context.Context, a Actor, name string) (apitype
 	return apitype.MessageResponse{Message: "agent \"" + name + "\" revoked"}, nil
 }
 
-// DeleteAgent removes an agent, its grants and its sessions for good.
+// DeleteAgent removes an agent, its grants and its sessions for good. The
+// agents it owned are revoked, as a deleted user's are.
 func (b *Broker) DeleteAgent(ctx context.Context, a Actor, name string) (apitype.MessageResponse, error) {
+	var revoked []string
 	err := b.tx(ctx, func(tx store.Store) error {
 		ag, err := b.managedAgent(ctx, tx, a, name)
 		if err != nil {
+			return err
+		}
+		if revoked, err = b.revokeOwnedAgents(ctx, tx, "", ag.ID); err != nil {
 			return err
 		}
 		return notFound(tx.Agents().Delete(ctx, ag.ID), "agent %q not found", name)
@@ -205,7 +206,11 @@ func (b *Broker) DeleteAgent(ctx context.Context, a Actor, name string) (apitype
 	if err != nil {
 		return apitype.MessageResponse{}, err
 	}
-	return apitype.MessageResponse{Message: "agent \"" + name + "\" deleted"}, nil
+	msg := "agent \"" + name + "\" deleted"
+	if len(revoked) > 0 {
+		msg += "; the agents it owned were revoked: " + strings.Join(revoked, ", ")
+	}
+	return apitype.MessageResponse{Message: msg}, nil
 }
 
 // RotateAgent issues a new token (the old one stops working) and

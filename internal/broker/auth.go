@@ -314,23 +314,52 @@ func (b *Broker) DeleteAccount(ctx context.Context, a Actor) (apitype.AccountDel
 	if err := requireUser(a); err != nil {
 		return apitype.AccountDeleted{}, err
 	}
+	out := apitype.AccountDeleted{Status: "deleted", Email: a.User.Email}
 	err := b.tx(ctx, func(tx store.Store) error {
-		return b.deleteUser(ctx, tx, a.User)
+		var err error
+		out.AgentsRevoked, _, err = b.deleteUser(ctx, tx, a.User, nil)
+		return err
 	})
 	if err != nil {
 		return apitype.AccountDeleted{}, err
 	}
-	return apitype.AccountDeleted{Status: "deleted", Email: a.User.Email}, nil
+	return out, nil
 }
 
 // deleteUser removes u unless it is the last owner or the last admin of a
-// vault someone else still uses.
-func (b *Broker) deleteUser(ctx context.Context, tx store.Store, u model.User) error {
+// vault someone else still uses. The agents u owned go to heir when set,
+// otherwise they are revoked; u's pending invites are revoked (they could
+// no longer be accepted). It returns the names of the agents revoked and
+// of those handed over.
+func (b *Broker) deleteUser(ctx context.Context, tx store.Store, u model.User, heir *model.User) (revoked, handed []string, err error) {
 	if u.Role == model.RoleOwner {
 		if err := lastOwnerGuard(ctx, tx, "delete"); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
+	if err := b.checkNotLastAdmin(ctx, tx, u); err != nil {
+		return nil, nil, err
+	}
+	if heir != nil {
+		handed, err = b.transferAgents(ctx, tx, u, *heir)
+	} else {
+		revoked, err = b.revokeOwnedAgents(ctx, tx, u.ID, "")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := b.revokeInvitesOf(ctx, tx, u.ID); err != nil {
+		return nil, nil, err
+	}
+	if err := tx.Users().Delete(ctx, u.ID); err != nil {
+		return nil, nil, notFound(err, "user %s not found", u.Email)
+	}
+	return revoked, handed, nil
+}
+
+// checkNotLastAdmin refuses to remove the last admin of a vault that other
+// users still use.
+func (b *Broker) checkNotLastAdmin(ctx context.Context, tx store.Store, u model.User) error {
 	gs, err := tx.Grants().ListByUser(ctx, u.ID)
 	if err != nil {
 		return internal(err, "listing vault grants")
@@ -350,9 +379,6 @@ func (b *Broker) deleteUser(ctx context.Context, tx store.Store, u model.User) e
 		if admins == 1 && len(members) > 1 {
 			return errs.Conflict("%s is the last admin of vault %q, which other users still use: make one of them admin first (`agent-vault vault user set-role <email> admin --vault %s`)", u.Email, g.VaultName, g.VaultName).WithCode("last_admin")
 		}
-	}
-	if err := tx.Users().Delete(ctx, u.ID); err != nil {
-		return notFound(err, "user %s not found", u.Email)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/secret"
+	"github.com/agent-vault/agent-vault/internal/service"
 	"github.com/agent-vault/agent-vault/internal/store"
 )
 
@@ -47,11 +48,16 @@ func (b *Broker) ListCredentials(ctx context.Context, a Actor, vault string, rev
 	if err != nil {
 		return out, internal(err, "listing credentials")
 	}
+	ix, err := loadBindingPatterns(ctx, b.st, v.ID)
+	if err != nil {
+		return out, err
+	}
 	for _, c := range cs {
 		if key != "" && c.Key != key {
 			continue
 		}
-		e := apitype.Credential{Key: c.Key, Type: string(c.Type), UpdatedAt: c.UpdatedAt}
+		e := apitype.Credential{Key: c.Key, Type: string(c.Type), UpdatedAt: c.UpdatedAt,
+			AllowedHosts: nonNil(ix.patterns[c.Key]), AgentBoundHosts: ix.byAgent[c.Key], WrittenByAgent: writtenByAgent(c.WrittenBy)}
 		if reveal {
 			val, err := b.kr.Open(c.Ciphertext, credentialAD(v.ID, c.Key))
 			if err != nil {
@@ -96,10 +102,26 @@ func (b *Broker) SetCredentials(ctx context.Context, a Actor, in apitype.SetCred
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	hosts := map[string][]service.Pattern{}
+	for k, hs := range in.AllowedHosts {
+		if _, ok := in.Credentials[k]; !ok {
+			return apitype.CredentialsSet{}, errs.Invalid("allowed_hosts."+k, "allowed_hosts names %s, which this request does not set; bind an existing credential with `agent-vault vault credential bind`", k)
+		}
+		ps, err := parseBindHosts("allowed_hosts."+k, hs)
+		if err != nil {
+			return apitype.CredentialsSet{}, err
+		}
+		hosts[k] = ps
+	}
 	err := b.tx(ctx, func(tx store.Store) error {
-		v, _, err := b.vaultAuthorized(ctx, tx, a, in.Vault, policy.WriteCredential)
+		v, role, err := b.vaultAuthorized(ctx, tx, a, in.Vault, policy.WriteCredential)
 		if err != nil {
 			return err
+		}
+		if len(hosts) > 0 {
+			if err := authorize(a, role, policy.BindCredential); err != nil {
+				return err
+			}
 		}
 		now := b.now()
 		for _, k := range keys {
@@ -107,8 +129,14 @@ func (b *Broker) SetCredentials(ctx context.Context, a Actor, in apitype.SetCred
 			if err != nil {
 				return errs.Internal(err, "encrypting a credential")
 			}
-			if err := tx.Credentials().Put(ctx, model.Credential{VaultID: v.ID, Key: k, Type: model.CredentialStatic, Ciphertext: ct, CreatedAt: now, UpdatedAt: now}); err != nil {
+			// Put drops the bindings agents made for the value it replaces.
+			if err := tx.Credentials().Put(ctx, model.Credential{VaultID: v.ID, Key: k, Type: model.CredentialStatic, Ciphertext: ct, CreatedAt: now, UpdatedAt: now, WrittenBy: a.principal()}); err != nil {
 				return internal(err, "saving credentials")
+			}
+			for _, p := range hosts[k] {
+				if err := tx.Credentials().Bind(ctx, model.CredentialBinding{VaultID: v.ID, Key: k, Pattern: p.String(), AddedBy: a.principal(), CreatedAt: now}); err != nil {
+					return internal(err, "binding a credential")
+				}
 			}
 		}
 		return nil

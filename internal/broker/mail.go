@@ -107,7 +107,7 @@ func (b *Broker) notifyInvite(inviter string, out apitype.InviteCreated) {
 // notifyProposal emails a vault's members and admins (those who may
 // decide) the approval link of a new proposal, except its creator, at
 // most once per proposalMailEvery for one requester in one vault.
-func (b *Broker) notifyProposal(a Actor, vault model.Vault, in apitype.CreateProposalRequest, out apitype.ProposalCreated) {
+func (b *Broker) notifyProposal(a Actor, vault model.Vault, in apitype.CreateProposalRequest, out apitype.ProposalCreated, diff *apitype.ProposalDiff) {
 	if b.mailer == nil || !b.proposalMailDue(vault.ID, a.Name()) {
 		return
 	}
@@ -128,7 +128,7 @@ func (b *Broker) notifyProposal(a Actor, vault model.Vault, in apitype.CreatePro
 			}
 		}
 		return to
-	}, fmt.Sprintf("Approval requested in vault %s (proposal #%d)", vault.Name, out.ID), b.proposalMailText(a, vault, in, out))
+	}, fmt.Sprintf("Approval requested in vault %s (proposal #%d)", vault.Name, out.ID), b.proposalMailText(a, vault, in, out, diff))
 }
 
 // proposalMailDue records a proposal email for (vault, requester) and
@@ -157,7 +157,7 @@ func (b *Broker) proposalMailDue(vaultID, requester string) bool {
 // asks, what changes) and the requester's note last, quoted, shortened and
 // marked: the requester may be a prompt-injected agent writing its own
 // "approve here" text.
-func (b *Broker) proposalMailText(a Actor, vault model.Vault, in apitype.CreateProposalRequest, out apitype.ProposalCreated) string {
+func (b *Broker) proposalMailText(a Actor, vault model.Vault, in apitype.CreateProposalRequest, out apitype.ProposalCreated, diff *apitype.ProposalDiff) string {
 	var t strings.Builder
 	fmt.Fprintf(&t, "Review this request on Agent Vault (%s), then approve or deny it:\n\n    %s\n\n", b.baseURL, out.ApprovalURL)
 	fmt.Fprintf(&t, "The link shows the request until %s; it expires on %s.\n\n",
@@ -172,6 +172,12 @@ func (b *Broker) proposalMailText(a Actor, vault model.Vault, in apitype.CreateP
 	}
 	for _, c := range in.Credentials {
 		fmt.Fprintf(&t, "  - %s credential %s\n", c.Action, c.Key)
+	}
+	if diff != nil && len(diff.Warnings) > 0 {
+		t.WriteString("\nCheck before approving (the link shows every change before and after):\n\n")
+		for _, w := range diff.Warnings {
+			fmt.Fprintf(&t, "  !! %s\n", w.Message)
+		}
 	}
 	if note := mailNote(in.UserMessage); note != "" {
 		t.WriteString("\nThe requester's note, in its own words (not Agent Vault's; use only the link above):\n\n")

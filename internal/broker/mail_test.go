@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/model"
 )
 
 func TestMailNoteQuotesAndShortens(t *testing.T) {
@@ -51,5 +54,25 @@ func TestProposalMailIsThrottledPerRequesterAndVault(t *testing.T) {
 	}
 	if len(b.mail.lastSent) > 3 {
 		t.Errorf("the throttle keeps %d entries: old ones are not dropped", len(b.mail.lastSent))
+	}
+}
+
+// TestProposalMailCarriesWarnings: the email a reviewer gets says what the
+// page says must be checked, so that a proposal moving a credential does
+// not read as a plain "set service" in the inbox.
+func TestProposalMailCarriesWarnings(t *testing.T) {
+	b := &Broker{log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now, baseURL: "http://vault.test"}
+	st := pdState(t, []string{"LLM_API_KEY"}, pdBearer("llm", "api.openai.com", "LLM_API_KEY"))
+	in := apitype.CreateProposalRequest{Services: []apitype.ProposalService{pdSet(pdBearer("llm", "collector.evil.test", "LLM_API_KEY"))},
+		Credentials: []apitype.ProposalCredential{pdSlot("set", "LLM_API_KEY")}}
+	text := b.proposalMailText(Actor{}, model.Vault{Name: "default"}, in, apitype.ProposalCreated{ID: 1, ApprovalURL: "http://vault.test/approve/1?token=x"}, proposalDiff(st, in.Services, in.Credentials))
+	for _, want := range []string{
+		"Check before approving",
+		"!! LLM_API_KEY would be sent to a host it has never been sent to: collector.evil.test (service llm)",
+		"!! replaces the current value of LLM_API_KEY",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the email lacks %q:\n%s", want, text)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -142,7 +143,7 @@ func validateProposal(in *apitype.CreateProposalRequest, cur []service.Service, 
 			if s.Auth == nil {
 				return errs.Invalid(f+".auth", "a service to set needs auth")
 			}
-			svc, err := service.FromAPI(apitype.Service{Name: s.Name, Host: s.Host, Enabled: s.Enabled, Auth: *s.Auth, Substitutions: s.Substitutions}, f)
+			svc, err := service.FromAPI(proposedService(*s), f)
 			if err != nil {
 				return err
 			}
@@ -207,6 +208,7 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 	hash := token.Hash(tok)
 	var out apitype.ProposalCreated
 	var vault model.Vault
+	var diff *apitype.ProposalDiff
 	err = b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, name, policy.RaiseProposal)
 		if err != nil {
@@ -224,6 +226,11 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 		if err := validateProposal(&in, cur, have); err != nil {
 			return err
 		}
+		bindings, err := CredentialBindings(ctx, tx, v.ID)
+		if err != nil {
+			return err
+		}
+		diff = proposalDiff(vaultState{services: cur, keys: have, bindings: bindings}, in.Services, in.Credentials)
 		now := b.now()
 		n, err := tx.Proposals().CountPending(ctx, v.ID, now)
 		if err != nil {
@@ -264,7 +271,7 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 		return nil
 	})
 	if err == nil {
-		b.notifyProposal(a, vault, in, out)
+		b.notifyProposal(a, vault, in, out, diff)
 	}
 	return out, err
 }
@@ -292,6 +299,16 @@ func (b *Broker) proposalView(p model.Proposal) apitype.Proposal {
 	return out
 }
 
+// proposalWithDiff renders a stored proposal with its diff against the
+// vault as it is now (pending proposals only).
+func (b *Broker) proposalWithDiff(ctx context.Context, p model.Proposal) (apitype.Proposal, error) {
+	v := b.proposalView(p)
+	if err := withDiff(ctx, b.st, p, &v, map[string]vaultState{}); err != nil {
+		return apitype.Proposal{}, err
+	}
+	return v, nil
+}
+
 // loadProposal reads a proposal and checks the actor may see it (any role
 // in its vault).
 func (b *Broker) loadProposal(ctx context.Context, st store.Store, a Actor, id int64, act policy.Action) (model.Proposal, error) {
@@ -315,7 +332,15 @@ func (b *Broker) GetProposal(ctx context.Context, a Actor, id int64) (apitype.Pr
 	if err != nil {
 		return apitype.Proposal{}, err
 	}
-	return b.proposalView(p), nil
+	v, err := b.proposalWithDiff(ctx, p)
+	if err != nil {
+		return v, err
+	}
+	vr, err := b.roleIn(ctx, b.st, a, p.VaultID)
+	if !mayViewPeople(a, vr) {
+		hideProposalPeople(&v)
+	}
+	return v, err
 }
 
 // ListProposals lists a vault's proposals (chosen as for /discover).
@@ -325,11 +350,17 @@ func (b *Broker) ListProposals(ctx context.Context, a Actor, hint, status string
 	if err != nil {
 		return out, err
 	}
-	v, _, err := b.vaultAuthorized(ctx, b.st, a, name, policy.RaiseProposal)
+	v, vr, err := b.vaultAuthorized(ctx, b.st, a, name, policy.RaiseProposal)
 	if err != nil {
 		return out, err
 	}
-	return b.listProposals(ctx, []string{v.ID}, status)
+	out, err = b.listProposals(ctx, []string{v.ID}, status)
+	if !mayViewPeople(a, vr) {
+		for i := range out.Proposals {
+			hideProposalPeople(&out.Proposals[i])
+		}
+	}
+	return out, err
 }
 
 // listProposals lists proposals of the given vaults with a status filter
@@ -348,6 +379,7 @@ func (b *Broker) listProposals(ctx context.Context, vaultIDs []string, status st
 			return out, internal(err, "expiring proposals")
 		}
 	}
+	states := map[string]vaultState{}
 	for _, vid := range vaultIDs {
 		ps, err := b.st.Proposals().List(ctx, store.ProposalFilter{VaultID: vid, Status: model.ProposalStatus(status), Limit: 500})
 		if err != nil {
@@ -355,9 +387,13 @@ func (b *Broker) listProposals(ctx context.Context, vaultIDs []string, status st
 		}
 		for _, p := range ps {
 			v := b.proposalView(p)
-			if status == "" || v.Status == status {
-				out.Proposals = append(out.Proposals, v)
+			if status != "" && v.Status != status {
+				continue
 			}
+			if err := withDiff(ctx, b.st, p, &v, states); err != nil {
+				return out, err
+			}
+			out.Proposals = append(out.Proposals, v)
 		}
 	}
 	return out, nil
@@ -396,7 +432,7 @@ func (b *Broker) AdminGetProposal(ctx context.Context, a Actor, id int64) (apity
 	if err != nil {
 		return apitype.Proposal{}, err
 	}
-	return b.proposalView(p), nil
+	return b.proposalWithDiff(ctx, p)
 }
 
 // ApprovalDetails is the read-only view an approval link gives. The token
@@ -412,7 +448,10 @@ func (b *Broker) ApprovalDetails(ctx context.Context, tok string, id int64) (api
 	if !b.now().Before(p.ApprovalExpiresAt) {
 		return apitype.Proposal{}, errs.Gone("this approval link has expired: list pending proposals with `agent-vault vault proposal list`").WithCode("approval_expired")
 	}
-	return b.proposalView(p), nil
+	// The link goes to the requester, often an agent: it names no one.
+	v, err := b.proposalWithDiff(ctx, p)
+	hideProposalPeople(&v)
+	return v, err
 }
 
 // pendingForDecision loads a proposal a user is about to decide on.
@@ -467,6 +506,15 @@ func (b *Broker) ApproveProposal(ctx context.Context, a Actor, id int64, in apit
 			return err
 		}
 		view := b.proposalView(p)
+		if in.Diff != "" {
+			st, err := loadVaultState(ctx, tx, p.VaultID)
+			if err != nil {
+				return err
+			}
+			if err := checkDiffShown(st, view, in.Diff); err != nil {
+				return err
+			}
+		}
 		for k := range in.Credentials {
 			found := false
 			for _, c := range view.Credentials {
@@ -478,6 +526,9 @@ func (b *Broker) ApproveProposal(ctx context.Context, a Actor, id int64, in apit
 		}
 		applied, err := b.applyProposal(ctx, tx, p, view, in.Credentials)
 		if err != nil {
+			return err
+		}
+		if err := b.bindProposalServices(ctx, tx, a, p, view); err != nil {
 			return err
 		}
 		if err := tx.Proposals().Decide(ctx, id, model.ProposalApplied, a.Name(), "", b.now()); err != nil {
@@ -527,7 +578,8 @@ func (b *Broker) applyProposal(ctx context.Context, tx store.Store, p model.Prop
 			if err != nil {
 				return nil, errs.Internal(err, "encrypting a credential")
 			}
-			if err := tx.Credentials().Put(ctx, model.Credential{VaultID: p.VaultID, Key: c.Key, Type: typ, Ciphertext: ct, CreatedAt: now, UpdatedAt: now}); err != nil {
+			if err := tx.Credentials().Put(ctx, model.Credential{VaultID: p.VaultID, Key: c.Key, Type: typ, Ciphertext: ct, CreatedAt: now, UpdatedAt: now,
+				WrittenBy: "proposal:" + strconv.FormatInt(p.ID, 10)}); err != nil {
 				return nil, internal(err, "saving a credential")
 			}
 			applied = append(applied, "set credential "+c.Key)
@@ -537,52 +589,84 @@ func (b *Broker) applyProposal(ctx context.Context, tx store.Store, p model.Prop
 	if err != nil {
 		return nil, err
 	}
-	for i, s := range view.Services {
+	next, done, err := planServices(cur, view.Services)
+	if err != nil {
+		return nil, err
+	}
+	applied = append(applied, done...)
+	have, err := credentialKeys(ctx, tx, p.VaultID)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkServiceSet(next, have); err != nil {
+		return nil, err
+	}
+	if err := b.saveServices(ctx, tx, p.VaultID, next); err != nil {
+		return nil, err
+	}
+	return applied, nil
+}
+
+// proposedService is the wire form of a proposal's service change.
+func proposedService(s apitype.ProposalService) apitype.Service {
+	out := apitype.Service{Name: s.Name, Host: s.Host, Enabled: s.Enabled, Substitutions: s.Substitutions}
+	if s.Auth != nil {
+		out.Auth = *s.Auth
+	}
+	return out
+}
+
+// planServices applies a proposal's service changes to a copy of cur and
+// says what each did, in words. It does not check the result (see
+// checkServiceSet).
+func planServices(cur []service.Service, changes []apitype.ProposalService) ([]service.Service, []string, error) {
+	next := slices.Clone(cur)
+	var applied []string
+	for i, s := range changes {
 		f := "services[" + strconv.Itoa(i) + "]"
 		switch s.Action {
 		case "set":
-			svc, err := service.FromAPI(apitype.Service{Name: s.Name, Host: s.Host, Enabled: s.Enabled, Auth: *s.Auth, Substitutions: s.Substitutions}, f)
+			svc, err := service.FromAPI(proposedService(s), f)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			replaced := false
-			for j := range cur {
-				if cur[j].Name == svc.Name {
-					cur[j], replaced = svc, true
+			for j := range next {
+				if next[j].Name == svc.Name {
+					next[j], replaced = svc, true
 				}
 			}
 			if !replaced {
-				cur = append(cur, svc)
+				next = append(next, svc)
 			}
 			applied = append(applied, "set service "+svc.Name+" ("+svc.Pattern.String()+")")
 		case "delete":
-			for j := range cur {
-				if cur[j].Name == s.Name {
-					cur = append(cur[:j], cur[j+1:]...)
+			for j := range next {
+				if next[j].Name == s.Name {
+					next = slices.Delete(next, j, j+1)
 					applied = append(applied, "removed service "+s.Name)
 					break
 				}
 			}
 		}
 	}
-	if err := service.ValidateSet(cur); err != nil {
-		return nil, errs.Conflict("approving would leave an invalid service set: %s", errMessage(err))
+	return next, applied, nil
+}
+
+// checkServiceSet refuses a service set approval must not leave: one that
+// breaks a set rule, or a service whose credential is not in have.
+func checkServiceSet(svcs []service.Service, have map[string]bool) error {
+	if err := service.ValidateSet(svcs); err != nil {
+		return errs.Conflict("approving would leave an invalid service set: %s", errMessage(err))
 	}
-	have, err := credentialKeys(ctx, tx, p.VaultID)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range cur {
+	for _, s := range svcs {
 		for _, k := range s.ReferencedKeys() {
 			if !have[k] {
-				return nil, errs.Conflict("approving would leave service %q without its credential %s", s.Name, k)
+				return errs.Conflict("approving would leave service %q without its credential %s", s.Name, k)
 			}
 		}
 	}
-	if err := b.saveServices(ctx, tx, p.VaultID, cur); err != nil {
-		return nil, err
-	}
-	return applied, nil
+	return nil
 }
 
 func errMessage(err error) string {

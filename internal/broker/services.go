@@ -125,8 +125,9 @@ func (b *Broker) ListServices(ctx context.Context, a Actor, vault string) (apity
 }
 
 // ReplaceServices replaces a vault's whole service set (member+). With
-// dryRun every check runs (including that referenced keys exist) but
-// nothing is written.
+// dryRun every check runs (including that referenced keys exist and are
+// bound) but nothing is written. Services it creates or changes must keep
+// to their credentials' bindings, or widen them as bindForServices allows.
 func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in apitype.ServiceList, dryRun bool) (apitype.ServicesReplaced, error) {
 	svcs, err := parseServices(in.Services)
 	if err != nil {
@@ -134,11 +135,18 @@ func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in 
 	}
 	var out apitype.ServicesReplaced
 	err = b.tx(ctx, func(tx store.Store) error {
-		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
+		v, role, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
 		if err != nil {
 			return err
 		}
 		if err := checkKeysExist(ctx, tx, v, svcs, servicesField); err != nil {
+			return err
+		}
+		cur, err := loadServices(ctx, tx, v.ID)
+		if err != nil {
+			return err
+		}
+		if err := b.bindForServices(ctx, tx, a, role, v, changedServices(cur, svcs), dryRun); err != nil {
 			return err
 		}
 		out = apitype.ServicesReplaced{Vault: v.Name, ServicesCount: len(svcs), DryRun: dryRun}
@@ -151,7 +159,7 @@ func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in 
 }
 
 // UpsertServices adds services, replacing those with the same name in place
-// (member+).
+// (member+), within their credentials' bindings as ReplaceServices.
 func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in apitype.ServiceList) (apitype.ServicesUpserted, error) {
 	if len(in.Services) == 0 {
 		return apitype.ServicesUpserted{}, errs.Invalid("services", "services must hold at least one service")
@@ -162,7 +170,7 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 	}
 	var out apitype.ServicesUpserted
 	err = b.tx(ctx, func(tx store.Store) error {
-		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
+		v, role, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
 		if err != nil {
 			return err
 		}
@@ -171,6 +179,9 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 		}
 		cur, err := loadServices(ctx, tx, v.ID)
 		if err != nil {
+			return err
+		}
+		if err := b.bindForServices(ctx, tx, a, role, v, changedServices(cur, add), false); err != nil {
 			return err
 		}
 		names := []string{}

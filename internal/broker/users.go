@@ -76,8 +76,10 @@ func (b *Broker) AdminGetUser(ctx context.Context, a Actor, email string) (apity
 	return out, nil
 }
 
-// AdminDeleteUser removes a user (owners). The last owner cannot be removed.
-func (b *Broker) AdminDeleteUser(ctx context.Context, a Actor, email string) (apitype.UserRemoved, error) {
+// AdminDeleteUser removes a user (owners). The last owner cannot be
+// removed. The agents the user owned are revoked, or, when transferTo names
+// another user, handed to them (see transferAgents for who may take them).
+func (b *Broker) AdminDeleteUser(ctx context.Context, a Actor, email, transferTo string) (apitype.UserRemoved, error) {
 	if err := authorize(a, "", policy.ManageInstanceUsers); err != nil {
 		return apitype.UserRemoved{}, err
 	}
@@ -87,8 +89,23 @@ func (b *Broker) AdminDeleteUser(ctx context.Context, a Actor, email string) (ap
 		if err != nil {
 			return err
 		}
+		var heir *model.User
+		if transferTo != "" {
+			h, err := b.userByEmail(ctx, tx, a, "transfer_agents_to", transferTo)
+			if err != nil {
+				return err
+			}
+			if h.ID == u.ID {
+				return errs.Invalid("transfer_agents_to", "transfer_agents_to must name another user than the one deleted")
+			}
+			heir = &h
+		}
 		out = apitype.UserRemoved{Status: "removed", Email: u.Email}
-		return b.deleteUser(ctx, tx, u)
+		out.AgentsRevoked, out.AgentsTransferred, err = b.deleteUser(ctx, tx, u, heir)
+		if heir != nil {
+			out.TransferredTo = heir.Email
+		}
+		return err
 	})
 	return out, err
 }
@@ -123,10 +140,11 @@ func (b *Broker) AdminSetRole(ctx context.Context, a Actor, email string, in api
 	return out, err
 }
 
-// ListVaultUsers lists a vault's users and pending invites into it.
+// ListVaultUsers lists a vault's users and pending invites into it, to
+// its members and admins: emails are not for the proxy role (people.go).
 func (b *Broker) ListVaultUsers(ctx context.Context, a Actor, name string) (apitype.VaultUserList, error) {
 	out := apitype.VaultUserList{Users: []apitype.VaultUser{}}
-	v, _, err := b.vaultAuthorized(ctx, b.st, a, name, policy.ViewVault)
+	v, _, err := b.vaultAuthorized(ctx, b.st, a, name, policy.ViewMemberEmails)
 	if err != nil {
 		return out, err
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -15,7 +16,7 @@ func (a *app) accountCmd() *cobra.Command {
 	var yes bool
 	del := &cobra.Command{
 		Use:   "delete",
-		Short: "Delete your account",
+		Short: "Delete your account; the agents you own are revoked",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !yes {
@@ -30,7 +31,12 @@ func (a *app) accountCmd() *cobra.Command {
 				return err
 			}
 			_ = config.RemoveSession(cfg.DataDir)
-			return a.show(out, func(w io.Writer) { fmt.Fprintf(w, "Account %s deleted.\n", out.Email) })
+			return a.show(out, func(w io.Writer) {
+				fmt.Fprintf(w, "Account %s deleted.\n", out.Email)
+				if len(out.AgentsRevoked) > 0 {
+					fmt.Fprintf(w, "Your agents were revoked: %s.\n", strings.Join(out.AgentsRevoked, ", "))
+				}
+			})
 		},
 	}
 	del.Flags().BoolVar(&yes, "yes", false, "confirm")

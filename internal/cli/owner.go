@@ -41,10 +41,14 @@ func (a *app) ownerCmd() *cobra.Command {
 
 	user := &cobra.Command{Use: "user", Short: "Every user on the instance"}
 	var yes bool
+	var heir string
 	del := &cobra.Command{
 		Use:   "delete <email>",
-		Short: "Delete a user",
-		Args:  cobra.ExactArgs(1),
+		Short: "Delete a user; the agents they own are revoked, or handed to --transfer-agents-to",
+		Long: "Delete a user. The agents the user owns (created, or was handed) are revoked and left to\n" +
+			"instance owners, unless --transfer-agents-to names another user to hand them to: a member\n" +
+			"or owner who could have granted each of the agents' vault roles. Their pending invites are revoked.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !yes {
 				return fmt.Errorf("this deletes %s's account: run again with --yes to confirm", args[0])
@@ -53,14 +57,23 @@ func (a *app) ownerCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out, err := c.AdminDeleteUser(cmd.Context(), args[0])
+			out, err := c.AdminDeleteUser(cmd.Context(), args[0], heir)
 			if err != nil {
 				return err
 			}
-			return a.show(out, func(w io.Writer) { fmt.Fprintf(w, "User %s removed.\n", out.Email) })
+			return a.show(out, func(w io.Writer) {
+				fmt.Fprintf(w, "User %s removed.\n", out.Email)
+				if len(out.AgentsTransferred) > 0 {
+					fmt.Fprintf(w, "Agents handed to %s: %s.\n", out.TransferredTo, strings.Join(out.AgentsTransferred, ", "))
+				}
+				if len(out.AgentsRevoked) > 0 {
+					fmt.Fprintf(w, "Agents revoked (an owner can rotate them back): %s.\n", strings.Join(out.AgentsRevoked, ", "))
+				}
+			})
 		},
 	}
 	del.Flags().BoolVar(&yes, "yes", false, "confirm")
+	del.Flags().StringVar(&heir, "transfer-agents-to", "", "hand the user's agents to this user (email) instead of revoking them")
 	user.AddCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List users with their vaults",

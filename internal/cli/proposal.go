@@ -74,6 +74,8 @@ func proposalErr(err error, id int64) error {
 		return fmt.Errorf("%s: list the proposals you can review with `agent-vault vault proposal list`", msg)
 	case e.Status == http.StatusForbidden:
 		return fmt.Errorf("%s: reviewing proposals needs a user login with the member role or higher in the vault (ask a vault admin: `agent-vault vault user set-role`)", msg)
+	case e.Status == http.StatusConflict && e.Body.Code == "proposal_changed":
+		return fmt.Errorf("%s: see it again with `agent-vault vault proposal show %d`", msg, id)
 	case e.Status == http.StatusConflict && strings.HasPrefix(e.Body.Code, "proposal_"):
 		return fmt.Errorf("%s: nothing to do (see it with `agent-vault vault proposal show %d`; the agent can raise a new one)", msg, id)
 	case e.Status == http.StatusConflict && len(e.Body.Candidates) > 0:
@@ -396,6 +398,7 @@ overrides it. The changes are shown and confirmed first unless --yes.
 				for _, l := range plan {
 					fmt.Fprintln(a.errOut, "  "+l)
 				}
+				writeProposalWarnings(a.errOut, p.Diff)
 				fmt.Fprint(a.errOut, "Apply these changes? [y/N]: ")
 				ans, err := a.line()
 				if err != nil {
@@ -405,7 +408,7 @@ overrides it. The changes are shown and confirmed first unless --yes.
 					return errors.New("not approved: nothing was changed")
 				}
 			}
-			out, err := c.ApproveProposal(cmd.Context(), id, values)
+			out, err := c.ApproveShownProposal(cmd.Context(), id, values, propFingerprint(p))
 			if err != nil {
 				return proposalErr(err, id)
 			}
@@ -643,7 +646,7 @@ values and reasons are read from it one line each, in that order.`,
 					if err != nil {
 						return fmt.Errorf("%v; stopped the review (approved %v, rejected %v so far)", err, sum.Approved, sum.Rejected)
 					}
-					out, err := c.ApproveProposal(cmd.Context(), p.ID, values)
+					out, err := c.ApproveShownProposal(cmd.Context(), p.ID, values, propFingerprint(p))
 					if err != nil {
 						err = proposalErr(err, p.ID)
 						sum.Failed = append(sum.Failed, propReviewFailed{ID: p.ID, Error: err.Error()})
@@ -758,7 +761,15 @@ func propChanges(p apitype.Proposal) string {
 		}
 		parts = append(parts, verb+" "+c.Key)
 	}
-	return propClean(strings.Join(parts, ", "))
+	out := strings.Join(parts, ", ")
+	if p.Diff != nil {
+		if n := len(p.Diff.Warnings); n == 1 {
+			out += " — !! 1 warning (see show)"
+		} else if n > 1 {
+			out += " — !! " + strconv.Itoa(n) + " warnings (see show)"
+		}
+	}
+	return propClean(out)
 }
 
 func propServiceRef(s apitype.ProposalService) string {
@@ -823,9 +834,18 @@ func writeProposalText(w io.Writer, p apitype.Proposal) {
 	if p.Message != "" {
 		fmt.Fprintf(w, "  message for the developer:\n%s\n", propIndent(propClean(p.Message), "    "))
 	}
+	writeProposalWarnings(w, p.Diff)
 	if len(p.Services) > 0 {
 		fmt.Fprintln(w, "  services:")
-		for _, s := range p.Services {
+		for i, s := range p.Services {
+			var sc *apitype.ServiceChange
+			if p.Diff != nil && i < len(p.Diff.Services) {
+				sc = &p.Diff.Services[i]
+			}
+			if sc != nil {
+				writeServiceChange(w, s, *sc)
+				continue
+			}
 			if s.Action == "delete" {
 				fmt.Fprintf(w, "    remove %s\n", propServiceRef(s))
 				continue
@@ -846,9 +866,10 @@ func writeProposalText(w io.Writer, p apitype.Proposal) {
 	}
 	if len(p.Credentials) > 0 {
 		fmt.Fprintln(w, "  credentials:")
-		for _, c := range p.Credentials {
+		for i, c := range p.Credentials {
 			if c.Action == "delete" {
 				fmt.Fprintf(w, "    delete %s\n", propClean(c.Key))
+				writeKeyWarnings(w, p.Diff, c.Key)
 				continue
 			}
 			typ := c.Type
@@ -856,10 +877,14 @@ func writeProposalText(w io.Writer, p apitype.Proposal) {
 				typ = "static"
 			}
 			line := "    set    " + propClean(c.Key) + " (" + propClean(typ) + ")"
+			if p.Diff != nil && i < len(p.Diff.Credentials) && p.Diff.Credentials[i].Change == "add" {
+				line += ", new credential"
+			}
 			if c.Description != "" {
 				line += " — " + propClean(propOneLine(c.Description))
 			}
 			fmt.Fprintln(w, line)
+			writeKeyWarnings(w, p.Diff, c.Key)
 			if c.Obtain != "" {
 				fmt.Fprintf(w, "           get it at: %s\n", propClean(propOneLine(c.Obtain)))
 			}

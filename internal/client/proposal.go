@@ -61,7 +61,14 @@ func (c *Client) AdminProposal(ctx context.Context, id int64) (out apitype.Propo
 // ApproveProposal applies a pending proposal; values fill (or override)
 // its credential slots.
 func (c *Client) ApproveProposal(ctx context.Context, id int64, values map[string]string) (out apitype.ProposalDecided, err error) {
-	return out, c.do(ctx, http.MethodPost, proposalPath("/v1/admin/proposals", id)+"/approve", apitype.ApproveProposalRequest{Credentials: values}, &out)
+	return c.ApproveShownProposal(ctx, id, values, "")
+}
+
+// ApproveShownProposal is ApproveProposal refused (409 proposal_changed)
+// unless the proposal's diff still has fingerprint diff, the one the
+// reviewer was shown ("" skips the check).
+func (c *Client) ApproveShownProposal(ctx context.Context, id int64, values map[string]string, diff string) (out apitype.ProposalDecided, err error) {
+	return out, c.do(ctx, http.MethodPost, proposalPath("/v1/admin/proposals", id)+"/approve", apitype.ApproveProposalRequest{Credentials: values, Diff: diff}, &out)
 }
 
 // RejectProposal rejects a pending proposal with a reason the agent sees.

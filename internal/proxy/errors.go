@@ -50,6 +50,17 @@ func denyHint(host string) *brokerError {
 	return e
 }
 
+// notBound is the 403 for a service that would send credential key to a
+// host pattern the credential is not bound to. Writes through the API
+// cannot create such a service; this is the proxy's own check.
+func notBound(s service.Service, key string) *brokerError {
+	host := s.Pattern.String()
+	e := fail(http.StatusForbidden, "credential_not_bound", "service "+s.Name+" would send credential "+key+" to "+host+", which "+key+" is not bound to",
+		"ask a vault member to bind it (`agent-vault vault credential bind "+key+" --host "+host+"`) or approve a proposal: POST /v1/proposals")
+	e.body.ProposalHint = &ProposalHint{Host: host, Endpoint: "POST /v1/proposals", SupportedAuthTypes: service.SupportedAuthTypes()}
+	return e
+}
+
 // writeError is the proxy's one error writer.
 func writeError(w http.ResponseWriter, e *brokerError) {
 	if lw, ok := w.(*logWriter); ok {

@@ -64,6 +64,10 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 	default:
 		s := svcs[res.Index]
 		out.svc, out.keys = &s, g.ServiceKeys(res.Index)
+		if k := g.UnboundKey(res.Index); k != "" {
+			writeError(w, notBound(s, k))
+			return
+		}
 		if s.Auth.Type != service.AuthPassthrough && t.scheme == "http" && s.Pattern.Port == 0 {
 			writeError(w, fail(http.StatusForbidden, "insecure_transport", "service "+s.Name+" injects a credential, which is never sent over plain http://",
 				"use https://, or give the service's host pattern an explicit port if this internal service really is plaintext"))

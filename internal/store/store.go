@@ -122,12 +122,23 @@ type Settings interface {
 // Credentials are a vault's encrypted values.
 type Credentials interface {
 	// Put inserts or replaces one credential (CreatedAt kept on replace).
+	// Replacing a value drops the bindings agents made (ByAgent): they
+	// were for the value it replaces.
 	Put(ctx context.Context, c model.Credential) error
 	Get(ctx context.Context, vaultID, key string) (model.Credential, error)
 	// List returns a vault's credentials ordered by key.
 	List(ctx context.Context, vaultID string) ([]model.Credential, error)
-	// Delete removes one; ErrNotFound if absent.
+	// Delete removes one (and its bindings); ErrNotFound if absent.
 	Delete(ctx context.Context, vaultID, key string) error
+
+	// Bindings returns a vault's credential bindings ordered by key and
+	// pattern.
+	Bindings(ctx context.Context, vaultID string) ([]model.CredentialBinding, error)
+	// Bind adds a binding; binding an existing pattern again keeps one
+	// row, which a user's binding (ByAgent false) makes a user's.
+	Bind(ctx context.Context, b model.CredentialBinding) error
+	// Unbind removes one binding; ErrNotFound if absent.
+	Unbind(ctx context.Context, vaultID, key, pattern string) error
 }
 
 // Services keep each vault's ordered service set.
@@ -145,7 +156,8 @@ type Agents interface {
 	ByID(ctx context.Context, id string) (model.Agent, error)
 	ByTokenHash(ctx context.Context, hash []byte) (model.Agent, error)
 	List(ctx context.Context) ([]model.Agent, error)
-	// Update writes name, role, token hash, status and updated_at.
+	// Update writes name, role, token hash, status, owner ids, updated_at
+	// and revoked_at.
 	Update(ctx context.Context, a model.Agent) error
 	Delete(ctx context.Context, id string) error
 }

@@ -251,7 +251,7 @@ func (h *Handler) approve(w http.ResponseWriter, r *http.Request, s *session, re
 			values[key] = vs[0]
 		}
 	}
-	out, err := h.b.ApproveProposal(r.Context(), s.actor, ref.id, apitype.ApproveProposalRequest{Credentials: values})
+	out, err := h.b.ApproveProposal(r.Context(), s.actor, ref.id, apitype.ApproveProposalRequest{Credentials: values, Diff: r.PostFormValue("diff")})
 	clear(values)
 	r.PostForm, r.Form = nil, nil
 	if err != nil {

@@ -69,6 +69,28 @@ table.list th,table.list td{text-align:left;padding:8px 10px;border-bottom:1px s
 table.list th{font-size:13px;color:var(--muted);font-weight:600}
 .filters a,.filters strong{margin-left:8px}
 a{color:var(--accent)}
+.action.add{background:#dcfce7;color:var(--ok)}
+.action.update{background:#fff4d6;color:var(--warn)}
+.action.remove{background:#fee4e2;color:var(--bad)}
+.action.unchanged{background:#eef1f5;color:var(--muted)}
+.warnings{background:#fffbeb;border:1px solid #f5d37a;border-left:4px solid var(--warn);border-radius:6px;padding:2px 16px 8px;margin:14px 0}
+.warnings h2{color:var(--warn);margin-top:10px}
+.warnings ul,.alert.conflict ul,ul.changes{margin:4px 0;padding-left:20px}
+.warn{font-weight:600;color:#7a4b00;overflow-wrap:anywhere}
+.warn-line{font-weight:600;color:#7a4b00;background:#fffbeb;border-left:3px solid var(--warn);padding:3px 8px;margin:6px 0;overflow-wrap:anywhere}
+.warn-line.conflict{color:#7a1a12;background:#fee4e2;border-left-color:var(--bad)}
+.alert.conflict{background:#fee4e2;color:#7a1a12;border:1px solid #f6b8b2;border-left:4px solid var(--bad)}
+.alert.conflict h2{margin-top:4px;color:var(--bad)}
+.card.warned{border-color:#f5d37a}
+table.diff{width:100%;border-collapse:collapse;margin:6px 0;font-size:14px;table-layout:fixed}
+table.diff tr>:first-child{width:150px}
+table.diff th,table.diff td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+table.diff thead th{font-size:12px;color:var(--muted);font-weight:600}
+table.diff tbody th{color:var(--muted);font-weight:400;white-space:nowrap}
+table.diff code.del{background:#fee4e2;text-decoration:line-through}
+table.diff code.ins{background:#dcfce7;font-weight:600}
+table.diff tr.changed th{color:var(--fg);font-weight:600}
+table.diff tr.same td{color:var(--muted)}
 `
 
 // csp is the Content-Security-Policy of every page: nothing loads but the

@@ -31,7 +31,11 @@ type proposalView struct {
 	UserMessage     string
 	Services        []serviceView
 	Credentials     []credView
-	NeedsInput      bool // some slot takes a value from the reviewer
+	NeedsInput      bool   // some slot takes a value from the reviewer
+	HasDiff         bool   // compared with the vault as it is now (pending only)
+	Fingerprint     string // of the diff shown, posted back with Allow
+	Warnings        []warnView
+	Conflicts       []string // what would make approval fail now
 }
 
 type serviceView struct {
@@ -42,6 +46,9 @@ type serviceView struct {
 	Disabled bool
 	Keys     []string
 	Subs     []subView
+	Change   string // from the diff: add, update, unchanged or remove
+	Fields   []fieldView
+	Warnings []string
 }
 
 type subView struct {
@@ -60,6 +67,8 @@ type credView struct {
 	Input              bool // the reviewer may type a value
 	Required           bool // … and must
 	OAuth              *apitype.OAuthConfig
+	Change             string // from the diff: add, replace or delete
+	Warnings           []string
 }
 
 // timeFmt is how pages show times (always UTC).
@@ -118,6 +127,9 @@ func newProposalView(p apitype.Proposal) *proposalView {
 		v.NeedsInput = v.NeedsInput || cv.Input
 		v.Credentials = append(v.Credentials, cv)
 	}
+	if p.Diff != nil {
+		addDiff(v, p.Diff)
+	}
 	return v
 }
 
@@ -164,9 +176,26 @@ type listItem struct {
 	CreatedAt string
 	ExpiresAt string
 	Summary   string
+	Changes   []string // one line per change, from the diff
+	Warnings  []warnView
 }
 
 func newListItem(p apitype.Proposal) listItem {
+	it := listItem{ID: p.ID, Status: p.Status, Vault: p.Vault, CreatedBy: p.CreatedBy,
+		CreatedAt: fmtTime(p.CreatedAt), ExpiresAt: fmtTime(p.ExpiresAt)}
+	if p.Diff != nil {
+		it.Changes = diffLines(p.Diff, p.Services)
+		for _, w := range p.Diff.Warnings {
+			it.Warnings = append(it.Warnings, warnView{Code: w.Code, Message: w.Message})
+		}
+		return it
+	}
+	it.Summary = summary(p)
+	return it
+}
+
+// summary is a proposal's changes on one line, without a diff.
+func summary(p apitype.Proposal) string {
 	var parts []string
 	for _, s := range p.Services {
 		parts = append(parts, s.Action+" service "+firstNonEmpty(s.Name, s.Host))
@@ -178,8 +207,7 @@ func newListItem(p apitype.Proposal) listItem {
 	if r := []rune(sum); len(r) > 160 {
 		sum = string(r[:159]) + "…"
 	}
-	return listItem{ID: p.ID, Status: p.Status, Vault: p.Vault, CreatedBy: p.CreatedBy,
-		CreatedAt: fmtTime(p.CreatedAt), ExpiresAt: fmtTime(p.ExpiresAt), Summary: sum}
+	return sum
 }
 
 func firstNonEmpty(xs ...string) string {

@@ -34,6 +34,7 @@ const (
 	ErrCodeResponseTooLarge    = "response_too_large"   // 502: upstream response over the proxy's limit
 	ErrCodeCredentialNotFound  = "credential_not_found" // 502: a credential the service needs is not set
 	ErrCodeCredentialInvalid   = "credential_invalid"   // 502: a credential cannot be injected as it is
+	ErrCodeCredentialNotBound  = "credential_not_bound" // 403: the credential may not be sent to this host (proxy and control plane; see ProposalHint)
 	ErrCodeOAuthNotConnected   = "oauth_not_connected"  // 502: an OAuth credential is not connected yet
 	ErrCodeOAuthRefreshFailed  = "oauth_refresh_failed" // 502: refreshing an OAuth credential failed
 	ErrCodeUpstreamUnreachable = "upstream_unreachable" // 502: the upstream could not be reached
@@ -78,7 +79,8 @@ type Error struct {
 	// Candidates lists the services an ambiguous host matched.
 	Candidates []ServiceRef
 	// ProposalHint is set on a "forbidden" answer of the proxy for an
-	// unmatched host: how to ask for access with a proposal.
+	// unmatched host, and on "credential_not_bound" answers: how to ask
+	// for access with a proposal.
 	ProposalHint *ProposalHint
 	// RetryAfter is the server's Retry-After on a 429, else zero.
 	RetryAfter time.Duration

@@ -132,7 +132,7 @@ func TestProxyErrorFromResponse(t *testing.T) {
 var allCodes = []string{
 	ErrCodeProxyAuthRequired, ErrCodeVaultRequired, ErrCodeForbidden, ErrCodeServiceDisabled, ErrCodeInsecureTransport,
 	ErrCodeHostMismatch, ErrCodeDestinationBlocked, ErrCodeRequestTooLarge, ErrCodeResponseTooLarge, ErrCodeCredentialNotFound,
-	ErrCodeCredentialInvalid, ErrCodeOAuthNotConnected, ErrCodeOAuthRefreshFailed, ErrCodeUpstreamUnreachable, ErrCodeBadRequest,
+	ErrCodeCredentialInvalid, ErrCodeCredentialNotBound, ErrCodeOAuthNotConnected, ErrCodeOAuthRefreshFailed, ErrCodeUpstreamUnreachable, ErrCodeBadRequest,
 	ErrCodeInternal, ErrCodeUnauthorized, ErrCodeInvalidRequest, ErrCodeNotFound, ErrCodeConflict, ErrCodeAmbiguousService,
 	ErrCodeGone, ErrCodeBodyTooLarge, ErrCodeTooManyProposals, ErrCodeTooManySessions, ErrCodeRateLimited,
 }
