@@ -99,7 +99,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, p.o.MaxRequestBytes)
-	p.log.Debug("proxy", "vault", g.VaultName, "actor", g.ActorName, "method", r.Method, "host", t.host, "path", loggedPath, "service", serviceName(out.svc))
+	p.log.Debug("proxy", "vault", g.VaultName, "actor", g.ActorName, "method", r.Method, "host", t.host, "path", model.CapLogField(loggedPath), "service", serviceName(out.svc))
 	p.rewriteAndServe(w, r, out)
 	if lw.status == 0 && isWebSocket(r) {
 		lw.status = http.StatusSwitchingProtocols // the upgrade wrote around the wrapper

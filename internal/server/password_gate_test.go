@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/password"
+	"github.com/agent-vault/agent-vault/internal/ratelimit"
 )
 
 // fillPasswordGate takes the only place of a one-run, no-queue gate, so
@@ -121,4 +123,24 @@ func rawPost(t *testing.T, url, body string) *http.Response {
 	}
 	resp.Body.Close()
 	return resp
+}
+
+// A 503 for a busy server is not a wrong guess: however many logins are
+// turned away while the bound is reached, the address's failed-login
+// budget is untouched, and the right password works once it frees up.
+func TestBusyPasswordChecksSpendNoFailureBudget(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e := newEnvWith(t, limiterAt(t, &now, map[ratelimit.Tier]ratelimit.Limits{ratelimit.TierAuth: {Rate: 1000, Burst: 1000, Max: 3, Window: time.Minute}}))
+	e.owner()
+	ctx := context.Background()
+	release := fillPasswordGate(t)
+	for i := range 10 {
+		if _, err := e.anon().Login(ctx, apitype.Credentials{Email: "owner@example.com", Password: "wrong-password"}); status(err) != http.StatusServiceUnavailable {
+			t.Fatalf("login %d while busy: %v, want 503", i, err)
+		}
+	}
+	release()
+	if _, err := e.anon().Login(ctx, apitype.Credentials{Email: "owner@example.com", Password: "owner-password"}); err != nil {
+		t.Fatalf("login after the busy answers: %v (the failure budget was spent)", err)
+	}
 }
