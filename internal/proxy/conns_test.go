@@ -211,3 +211,50 @@ func TestProxyEarly413ReachesAWaitingClient(t *testing.T) {
 		t.Fatalf("in a tunnel: %v %v", resp, err)
 	}
 }
+
+// A websocket whose upstream sends a message now and then outlives every
+// timeout; once nothing moves either way, it is closed.
+func TestProxyWebsocketOutlivesIdleTimeouts(t *testing.T) {
+	const every, messages = 50 * time.Millisecond, 16 // 800 ms of traffic
+	lim := proxy.ConnLimits{IdleTimeout: 200 * time.Millisecond, BodyTimeout: 200 * time.Millisecond, StreamIdleTimeout: 200 * time.Millisecond}
+	e := newEnvConns(t, true, nil, nil, lim)
+	e.setup(map[string]string{"API_KEY": "sk-ws"}, bearer("api", "api.test", "API_KEY"))
+	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		_ = brw.Flush()
+		for i := 0; i < messages; i++ {
+			msg := "m" + strconv.Itoa(i)
+			_, _ = c.Write(append([]byte{0x81, byte(len(msg))}, msg...))
+			time.Sleep(every)
+		}
+		_, _ = io.Copy(io.Discard, c) // then silence, until the proxy closes
+	}))
+	tok := e.agent("bot", "proxy")
+	tc, br := e.rawConnect(t, e.upstream, tok, "api.test")
+	_ = tc.SetDeadline(time.Now().Add(safety))
+	fmt.Fprintf(tc, "GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", e.upstream)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	for i := 0; i < messages; i++ {
+		var hdr [2]byte
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			t.Fatalf("message %d of %d: %v", i, messages, err)
+		}
+		msg := make([]byte, hdr[1])
+		if _, err := io.ReadFull(br, msg); err != nil || string(msg) != "m"+strconv.Itoa(i) {
+			t.Fatalf("message %d: %q %v", i, msg, err)
+		}
+	}
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("a byte after the last message")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the silent websocket was still open after %v", safety)
+	}
+}
