@@ -51,7 +51,7 @@ func basicAuth(tok string) string {
 // holding connections would) is closed once it has been idle for
 // IdleTimeout; so is one that never sends a byte.
 func TestProxyClosesIdleKeptAliveConnections(t *testing.T) {
-	e := newEnvConns(t, true, nil, nil, proxy.ConnLimits{IdleTimeout: 200 * time.Millisecond, StreamIdleTimeout: 400 * time.Millisecond})
+	e := newEnvConns(t, true, nil, nil, proxy.ConnLimits{IdleTimeout: 300 * time.Millisecond, StreamIdleTimeout: 2 * time.Second})
 	for _, req := range []string{
 		"GET http://" + e.plainUp + "/ HTTP/1.1\r\nHost: " + e.plainUp + "\r\n\r\n",
 		"CONNECT api.test:443 HTTP/1.1\r\nHost: api.test:443\r\n\r\n",
@@ -131,8 +131,10 @@ func TestProxyConnectionCaps(t *testing.T) {
 // An event stream that sends an event now and then lives far longer than
 // every timeout: idle means that no byte moved either way.
 func TestProxyLongEventStreamOutlivesIdleTimeouts(t *testing.T) {
-	const every, events = 50 * time.Millisecond, 16 // 800 ms of stream
-	lim := proxy.ConnLimits{IdleTimeout: 200 * time.Millisecond, BodyTimeout: 200 * time.Millisecond, StreamIdleTimeout: 200 * time.Millisecond}
+	// The stream lasts longer than the timeouts, its gaps are far shorter
+	// (wide margins: a starved test machine must not close it).
+	const every, events = 20 * time.Millisecond, 125 // 2.5 s of stream
+	lim := proxy.ConnLimits{IdleTimeout: 1500 * time.Millisecond, BodyTimeout: 1500 * time.Millisecond, StreamIdleTimeout: 1500 * time.Millisecond}
 	e := newEnvConns(t, true, nil, nil, lim)
 	e.setup(map[string]string{"API_KEY": "sk-stream"}, bearer("api", "api.test", "API_KEY"))
 	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -159,7 +161,7 @@ func TestProxyLongEventStreamOutlivesIdleTimeouts(t *testing.T) {
 
 // A blind tunnel on which nothing moves is closed after StreamIdleTimeout.
 func TestProxyClosesIdleBlindTunnel(t *testing.T) {
-	e := newEnvConns(t, true, nil, nil, proxy.ConnLimits{StreamIdleTimeout: 200 * time.Millisecond})
+	e := newEnvConns(t, true, nil, nil, proxy.ConnLimits{StreamIdleTimeout: time.Second})
 	e.setup(nil)
 	tok := e.agent("bot", "proxy")
 	c := dialProxy(t, e)
@@ -215,8 +217,8 @@ func TestProxyEarly413ReachesAWaitingClient(t *testing.T) {
 // A websocket whose upstream sends a message now and then outlives every
 // timeout; once nothing moves either way, it is closed.
 func TestProxyWebsocketOutlivesIdleTimeouts(t *testing.T) {
-	const every, messages = 50 * time.Millisecond, 16 // 800 ms of traffic
-	lim := proxy.ConnLimits{IdleTimeout: 200 * time.Millisecond, BodyTimeout: 200 * time.Millisecond, StreamIdleTimeout: 200 * time.Millisecond}
+	const every, messages = 20 * time.Millisecond, 125 // 2.5 s of traffic, gaps far shorter than the timeouts
+	lim := proxy.ConnLimits{IdleTimeout: 1500 * time.Millisecond, BodyTimeout: 1500 * time.Millisecond, StreamIdleTimeout: 1500 * time.Millisecond}
 	e := newEnvConns(t, true, nil, nil, lim)
 	e.setup(map[string]string{"API_KEY": "sk-ws"}, bearer("api", "api.test", "API_KEY"))
 	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
