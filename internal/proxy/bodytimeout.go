@@ -44,9 +44,10 @@ func (b *deadlineBody) Close() error { return b.rc.Close() }
 // cautious) would never get one.
 // HTTP/2 needs none of this: a stream is answered and reset on its own,
 // and "Connection: close" would end every other stream of the connection.
-func rejectBody(w http.ResponseWriter, e *brokerError) {
+func rejectBody(w http.ResponseWriter, r *http.Request, e *brokerError) {
 	ctl := http.NewResponseController(w)
-	if ctl.EnableFullDuplex() == nil { // HTTP/1 only: do not drain the body before answering
+	if r.ProtoMajor == 1 {
+		_ = ctl.EnableFullDuplex() // do not drain the body before answering
 		w.Header().Set("Connection", "close")
 	}
 	writeError(w, e)

@@ -2,12 +2,14 @@ package proxy_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"strconv"
 	"strings"
@@ -258,5 +260,38 @@ func TestProxyWebsocketOutlivesIdleTimeouts(t *testing.T) {
 		t.Fatal("a byte after the last message")
 	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatalf("the silent websocket was still open after %v", safety)
+	}
+}
+
+// Over HTTP/2 the 413 ends only its stream: the agent's other requests
+// keep the connection.
+func TestProxyEarly413OverHTTP2KeepsTheConnection(t *testing.T) {
+	e := newEnv(t, true)
+	e.setup(map[string]string{"API_KEY": "sk-413"}, bearer("api", "api.test", "API_KEY"))
+	c := e.client(e.agent("bot", "proxy"), "default", true)
+	conns := 0
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+		if !i.Reused {
+			conns++
+		}
+	}}
+	do := func(method string, body io.Reader, size int64) *http.Response {
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), method, "https://"+e.upstream+"/x", body)
+		req.ContentLength = size
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read(t, resp)
+		return resp
+	}
+	if r := do("GET", nil, 0); r.StatusCode != 200 || r.ProtoMajor != 2 {
+		t.Fatalf("GET: %d over HTTP/%d", r.StatusCode, r.ProtoMajor)
+	}
+	if r := do("PUT", strings.NewReader(strings.Repeat("x", 1<<20+1)), 1<<20+1); r.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("PUT over the limit: %d", r.StatusCode)
+	}
+	if r := do("GET", nil, 0); r.StatusCode != 200 || conns != 1 {
+		t.Fatalf("GET after the 413: %d, %d connections opened (want 1)", r.StatusCode, conns)
 	}
 }

@@ -45,7 +45,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 	}
 	defer release() // held until the response stream ends
 	if r.ContentLength > p.o.MaxRequestBytes {
-		rejectBody(w, fail(http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the proxy allows", "send a smaller body"))
+		rejectBody(w, r, fail(http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the proxy allows", "send a smaller body"))
 		return
 	}
 	svcs := g.Services()
