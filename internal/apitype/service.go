@@ -10,6 +10,21 @@ type Service struct {
 	Enabled       *bool          `json:"enabled,omitempty" yaml:"enabled,omitempty"` // nil means true on write
 	Auth          ServiceAuth    `json:"auth" yaml:"auth"`
 	Substitutions []Substitution `json:"substitutions,omitempty" yaml:"substitutions,omitempty"`
+	// AllowPlaintext lets the service's credential go into an http://
+	// request (never on port 443); without it such a request is refused.
+	AllowPlaintext bool `json:"allow_plaintext,omitempty" yaml:"allow_plaintext,omitempty"`
+	// Methods, when set, are the only request methods the service serves.
+	Methods []string `json:"methods,omitempty" yaml:"methods,omitempty"`
+	// Paths, when set, limit the request paths the service serves.
+	Paths *PathRules `json:"paths,omitempty" yaml:"paths,omitempty"`
+}
+
+// PathRules are a service's path allow and deny lists, globs in the host
+// pattern's path grammar. A request path must match some allow glob (when
+// there are any) and no deny glob.
+type PathRules struct {
+	Allow []string `json:"allow,omitempty" yaml:"allow,omitempty"`
+	Deny  []string `json:"deny,omitempty" yaml:"deny,omitempty"`
 }
 
 // ServiceAuth says how the broker authenticates matched traffic (SPEC §4.3).

@@ -15,6 +15,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // Forgotten passwords (SPEC §9 auth forgot-password, reset-password): a
@@ -141,7 +142,8 @@ func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequ
 			}
 		}
 		if hit == nil {
-			return internal(tx.PasswordResets().Fail(ctx, u.ID, now), "counting a wrong reset code")
+			err := internal(tx.PasswordResets().Fail(ctx, u.ID, now), "counting a wrong reset code")
+			return b.recordAfter(ctx, tx, err, failed(with(userEvent(trail.PasswordReset, u), codeInvalidReset)))
 		}
 		if hash == "" {
 			return nil // the code was issued after the check above: not used, not counted
@@ -159,7 +161,8 @@ func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequ
 		if err := tx.ScopedSessions().DeleteByUser(ctx, u.ID); err != nil {
 			return internal(err, "ending vault sessions")
 		}
-		return internal(tx.Sessions().DeleteAllForUser(ctx, u.ID, ""), "ending sessions")
+		err = internal(tx.Sessions().DeleteAllForUser(ctx, u.ID, ""), "ending sessions")
+		return b.recordAfter(ctx, tx, err, userEvent(trail.PasswordReset, u))
 	})
 	if err != nil {
 		return apitype.ResetPasswordResult{}, err

@@ -87,6 +87,25 @@ var serviceFields = []struct {
 	{"headers", injectedHeaders},
 	{"credentials used", serviceKeys},
 	{"substitutions", substitutionLines},
+	{"methods", func(s apitype.Service) []string { return s.Methods }},
+	{"paths allowed", func(s apitype.Service) []string {
+		if s.Paths == nil {
+			return nil
+		}
+		return s.Paths.Allow
+	}},
+	{"paths denied", func(s apitype.Service) []string {
+		if s.Paths == nil {
+			return nil
+		}
+		return s.Paths.Deny
+	}},
+	{"plaintext http", func(s apitype.Service) []string {
+		if !s.AllowPlaintext {
+			return nil
+		}
+		return lines("allowed")
+	}},
 }
 
 // proposalDiff compares a proposal's changes with the vault state st. It

@@ -39,7 +39,8 @@ func pdBearer(name, host, key string) apitype.Service {
 
 func pdSet(s apitype.Service) apitype.ProposalService {
 	auth := s.Auth
-	return apitype.ProposalService{Action: "set", Name: s.Name, Host: s.Host, Enabled: s.Enabled, Auth: &auth, Substitutions: s.Substitutions}
+	return apitype.ProposalService{Action: "set", Name: s.Name, Host: s.Host, Enabled: s.Enabled, Auth: &auth, Substitutions: s.Substitutions,
+		AllowPlaintext: s.AllowPlaintext, Methods: s.Methods, Paths: s.Paths}
 }
 
 func pdDel(name string) apitype.ProposalService {
@@ -110,6 +111,22 @@ func TestProposalDiff(t *testing.T) {
 			change:   "update",
 			fields: []pdField{{"headers", "Authorization: Basic base64({{ OTHER_KEY }}:{{ LLM_API_KEY }})", "Authorization: Basic base64({{ OTHER_KEY }}:)"},
 				{"credentials used", "LLM_API_KEY | OTHER_KEY", "OTHER_KEY"}},
+		},
+		{
+			name: "dropping the method and path rules",
+			state: pdState(t, keys, apitype.Service{Name: "llm", Host: "api.openai.com", Auth: apitype.ServiceAuth{Type: "bearer", Token: "LLM_API_KEY"},
+				Methods: []string{"GET"}, Paths: &apitype.PathRules{Allow: []string{"/v1/*"}, Deny: []string{"/v1/admin*"}}}),
+			services: []apitype.ProposalService{pdSet(pdBearer("llm", "api.openai.com", "LLM_API_KEY"))},
+			change:   "update",
+			fields:   []pdField{{"methods", "GET", ""}, {"paths allowed", "/v1/*", ""}, {"paths denied", "/v1/admin*", ""}},
+		},
+		{
+			name:  "allowing plaintext",
+			state: pdState(t, keys, pdBearer("llm", "llm.corp:8080", "LLM_API_KEY")),
+			services: []apitype.ProposalService{pdSet(apitype.Service{Name: "llm", Host: "llm.corp:8080", Auth: apitype.ServiceAuth{Type: "bearer", Token: "LLM_API_KEY"},
+				AllowPlaintext: true})},
+			change: "update",
+			fields: []pdField{{"plaintext http", "", "allowed"}},
 		},
 		{
 			// Not a new host, but the binding (api.openai.com/v1/*) grows.

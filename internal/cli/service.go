@@ -65,6 +65,7 @@ func (a *app) serviceCmd() *cobra.Command {
 		header      string
 		prefix      string
 		fromCatalog string
+		rules       serviceRuleFlags
 	)
 	list := &cobra.Command{
 		Use:   "list",
@@ -143,6 +144,9 @@ func (a *app) serviceCmd() *cobra.Command {
 					Type: authType, Token: token, Username: user, Password: pass, Key: key, Header: header, Prefix: prefix,
 				}}}
 			}
+			if err := rules.apply(svcs, file != ""); err != nil {
+				return err
+			}
 			out, err := c.UpsertServices(cmd.Context(), rv.Name, svcs)
 			if err != nil {
 				return err
@@ -164,6 +168,7 @@ func (a *app) serviceCmd() *cobra.Command {
 	af.StringVar(&key, "key", "", "api-key: credential key")
 	af.StringVar(&header, "header", "", "api-key: header name (default Authorization)")
 	af.StringVar(&prefix, "prefix", "", "api-key: literal prefix before the value")
+	rules.register(af)
 
 	toggle := func(use, short string, enabled bool) *cobra.Command {
 		return &cobra.Command{

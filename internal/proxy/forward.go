@@ -15,9 +15,6 @@ import (
 	"github.com/agent-vault/agent-vault/internal/service"
 )
 
-// brokerHeaders never reach an upstream.
-var brokerHeaders = []string{"X-Vault", "Proxy-Authorization", "Proxy-Connection"}
-
 // outbound is what forward decided for one request.
 type outbound struct {
 	t      target
@@ -49,7 +46,8 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 		return
 	}
 	svcs := g.Services()
-	res := service.Match(svcs, t.host, t.port, matchPath(r.URL.Path))
+	cp := canonicalize(r.URL)
+	res := service.Match(svcs, t.host, t.port, cp.path)
 	out = &outbound{t: t}
 	switch {
 	case !res.Matched && g.Policy() == model.PolicyDeny:
@@ -68,9 +66,8 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 			writeError(w, notBound(s, k))
 			return
 		}
-		if s.Auth.Type != service.AuthPassthrough && t.scheme == "http" && s.Pattern.Port == 0 {
-			writeError(w, fail(http.StatusForbidden, "insecure_transport", "service "+s.Name+" injects a credential, which is never sent over plain http://",
-				"use https://, or give the service's host pattern an explicit port if this internal service really is plaintext"))
+		if berr := admitService(r, &s, t, cp); berr != nil {
+			writeError(w, berr)
 			return
 		}
 		headers, missing, err := s.Auth.Render(g.Credential)
@@ -93,6 +90,12 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 			writeError(w, berr)
 			return
 		}
+	}
+	if isWebSocket(r) {
+		// A websocket outlives the per-request grant check: watch it.
+		ctx, stop := p.watchStream(r.Context(), t)
+		defer stop()
+		r = r.WithContext(ctx)
 	}
 	if subs := wsSubstitutions(out.svc); len(subs) > 0 && isWebSocket(r) {
 		p.serveWebSocket(w, r, out, subs, g.Credential)
@@ -128,11 +131,10 @@ func rewrite(pr *httputil.ProxyRequest) {
 	out := pr.In.Context().Value(outboundKey{}).(*outbound)
 	u := *pr.In.URL
 	u.Scheme, u.Host = out.t.scheme, out.t.authority()
+	u.User = nil // userinfo in the request URL would become Authorization upstream
 	pr.Out.URL = &u
 	pr.Out.Host = u.Host
-	for _, h := range brokerHeaders {
-		pr.Out.Header.Del(h)
-	}
+	stripBrokerRequestHeaders(pr.Out.Header)
 	for k, v := range out.inject {
 		pr.Out.Header.Set(k, v) // overwrite: never a second copy of the managed slot
 	}
@@ -149,10 +151,12 @@ func newBufferPool() *bufferPool {
 func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
 func (b *bufferPool) Put(x []byte) { b.p.Put(&x) }
 
-// modifyResponse strips cookies: an agent's requests carry the vault's
-// identity, and its cookies must not stick to the agent.
+// modifyResponse strips cookies (an agent's requests carry the vault's
+// identity, and its cookies must not stick to the agent) and the broker's
+// header namespace (only the broker speaks for the broker).
 func (p *Proxy) modifyResponse(resp *http.Response) error {
-	resp.Header.Del("Set-Cookie")
+	stripResponseHeaders(resp.Header)
+	scrubTrailers(resp)
 	if p.o.MaxResponseBytes > 0 && resp.ContentLength > p.o.MaxResponseBytes {
 		return errResponseTooLarge
 	}

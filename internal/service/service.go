@@ -14,6 +14,7 @@ type Service struct {
 	Enabled       bool
 	Auth          Auth
 	Substitutions []Substitution
+	Rules         Rules // methods, paths and plaintext (rules.go)
 }
 
 // FromAPI validates the wire form of a service. prefix is its JSON path
@@ -57,10 +58,14 @@ func FromAPI(a apitype.Service, prefix string) (Service, error) {
 		}
 		subs = append(subs, s)
 	}
+	rules, err := RulesFromAPI(a, p, prefix)
+	if err != nil {
+		return Service{}, err
+	}
 	enabled := a.Enabled == nil || *a.Enabled
 	return Service{
 		Name: a.Name, Pattern: p, Enabled: enabled,
-		Auth: auth, Substitutions: subs,
+		Auth: auth, Substitutions: subs, Rules: rules,
 	}, nil
 }
 
@@ -74,6 +79,7 @@ func (s Service) ToAPI() apitype.Service {
 	for _, sub := range s.Substitutions {
 		out.Substitutions = append(out.Substitutions, sub.ToAPI())
 	}
+	s.Rules.toAPI(&out)
 	return out
 }
 
