@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target in the repository (found with `go test -list`)
-# with -fuzz, each for a share of FUZZ_BUDGET seconds (default 100), so
+# with -fuzz, each for a share of FUZZ_BUDGET seconds (default 72), so
 # that the whole step, builds included, stays under three minutes.
 # Inputs that fail are saved under the package's testdata/fuzz (commit
 # them: they become regression cases of the ordinary `go test`) and fail
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-fuzz_budget=${FUZZ_BUDGET:-100}
+fuzz_budget=${FUZZ_BUDGET:-72}
 # Targets are found in the source (a grep, not `go test -list`, which
 # would link every test binary first).
 targets=()

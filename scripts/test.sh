@@ -67,7 +67,7 @@ go test -count=1 -timeout 10m ./...
 echo "==> go test -race ./internal/..."
 go test -race -count=1 -timeout 10m ./internal/...
 
-# Every fuzz target in the repository fuzzes for a share of two minutes
+# Every fuzz target in the repository fuzzes for a share of 72 seconds
 # (scripts/fuzz.sh; the step, builds included, stays under three).
 scripts/fuzz.sh
 
