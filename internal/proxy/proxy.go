@@ -261,6 +261,11 @@ func splitTarget(hostport, scheme string) (string, int, error) {
 	if host == "" {
 		return "", 0, errors.New("the request names no host")
 	}
+	// One trailing dot names the same host; a second one is an empty
+	// label, a name no service can match and no resolver serves.
+	if strings.HasSuffix(host, ".") {
+		return "", 0, errors.New("invalid host name " + strconv.Quote(hostport) + ": it ends in an empty label")
+	}
 	return host, port, nil
 }
 
