@@ -151,6 +151,9 @@ func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in 
 		if err := checkServiceRules(a, cur, svcs); err != nil {
 			return err
 		}
+		if err := checkRedactionOptOut(ctx, tx, a, v.ID, svcs); err != nil {
+			return err
+		}
 		if err := b.bindForServices(ctx, tx, a, role, v, changedServices(cur, svcs), dryRun); err != nil {
 			return err
 		}
@@ -180,6 +183,9 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 			return err
 		}
 		if err := checkKeysExist(ctx, tx, v, add, servicesField); err != nil {
+			return err
+		}
+		if err := checkRedactionOptOut(ctx, tx, a, v.ID, add); err != nil {
 			return err
 		}
 		cur, err := loadServices(ctx, tx, v.ID)

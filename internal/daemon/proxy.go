@@ -108,6 +108,10 @@ func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Re
 			MaxConnsPerIP: cfg.ProxyConns.MaxConnsPerIP, MaxConns: cfg.ProxyConns.MaxConns,
 		},
 	})
+	met.Redactions(func() metrics.RedactionStats {
+		s := p.RedactionStats()
+		return metrics.RedactionStats{Header: s.Header, Body: s.Body, WebSocket: s.WebSocket, Refused: s.Refused}
+	})
 	ln, err := net.Listen("tcp", cfg.MITMListen())
 	if err != nil {
 		return nil, "", fmt.Errorf("cannot listen for the broker proxy on %s (%v): pick another port with --mitm-port, or 0 to disable it", cfg.MITMListen(), err)
