@@ -60,6 +60,17 @@ fi
 echo "==> go test"
 go test -count=1 -timeout 10m ./...
 
+# The packages with goroutines of their own (the proxy, the request log
+# batcher, the rate limiter, the password gate, the server, the store…)
+# run again under the race detector. The end-to-end tests drive the
+# built binary, so -race on them would test nothing more.
+echo "==> go test -race ./internal/..."
+go test -race -count=1 -timeout 10m ./internal/...
+
+# Every fuzz target in the repository fuzzes for a share of 72 seconds
+# (scripts/fuzz.sh; the step, builds included, stays under three).
+scripts/fuzz.sh
+
 if [ "$pg" = yes ]; then
   echo "==> go test on PostgreSQL (store, broker, server, web, proxy, audit)"
   AGENT_VAULT_TEST_ENGINE=postgres go test -count=1 -timeout 10m \

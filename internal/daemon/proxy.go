@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"time"
@@ -104,6 +103,10 @@ func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Re
 		},
 		UpstreamRoots: roots, MaxRequestBytes: cfg.MaxRequestBytes, MaxResponseBytes: cfg.MaxResponseBytes,
 		Logger: log, Recorder: met.Recorder(rec), Limiter: lim.lim, TrustedProxies: lim.trusted,
+		Conns: proxy.ConnLimits{
+			IdleTimeout: cfg.ProxyConns.IdleTimeout, BodyTimeout: cfg.ProxyConns.BodyTimeout, StreamIdleTimeout: cfg.ProxyConns.StreamIdleTimeout,
+			MaxConnsPerIP: cfg.ProxyConns.MaxConnsPerIP, MaxConns: cfg.ProxyConns.MaxConns,
+		},
 	})
 	met.Redactions(func() metrics.RedactionStats {
 		s := p.RedactionStats()
@@ -113,13 +116,10 @@ func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Re
 	if err != nil {
 		return nil, "", fmt.Errorf("cannot listen for the broker proxy on %s (%v): pick another port with --mitm-port, or 0 to disable it", cfg.MITMListen(), err)
 	}
-	ln, connState := met.TrackTunnels(ln)
-	srv := &http.Server{
-		Handler:           p,
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		ConnState:         connState,
-	}
+	// Connection caps and idle timeouts first, then the metrics' count.
+	ln, connState := met.TrackTunnels(p.Listen(ln))
+	srv := p.Server()
+	srv.ConnState = connState
 	go func() { _ = srv.Serve(ln) }()
 	log.Info("broker proxy listening", "addr", ln.Addr().String(), "allow_private", cfg.AllowPrivate)
 	return func(ctx context.Context) {
