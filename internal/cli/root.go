@@ -10,10 +10,12 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/agent-vault/agent-vault/internal/version"
 )
 
-// Version is the binary's version, set at build time with -ldflags.
-var Version = "dev"
+// build is the running binary's build information.
+var build = version.Get()
 
 // app holds what every command shares: the global flags and the streams.
 type app struct {
@@ -55,7 +57,7 @@ func (a *app) rootCmd() *cobra.Command {
 		Long:          "Agent Vault keeps API keys encrypted and injects them into agents' HTTP traffic, so agents never hold them.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       build.Short(),
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.address, "address", "", "server URL (env AGENT_VAULT_ADDR; default http://127.0.0.1:14321)")
@@ -71,13 +73,13 @@ func (a *app) rootCmd() *cobra.Command {
 func (a *app) versionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version, the commit it was built from and the Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if a.json {
-				return a.printJSON(map[string]string{"version": Version})
+				return a.printJSON(build)
 			}
-			fmt.Fprintln(a.out, "agent-vault", Version)
+			fmt.Fprintln(a.out, "agent-vault", build.Short(), build.GoVersion)
 			return nil
 		},
 	}
