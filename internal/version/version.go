@@ -10,10 +10,16 @@ import (
 	"strings"
 )
 
-// stamped is set by release builds:
+// Release builds (scripts/release.sh) set these at link time, so that a
+// build from any checkout (a git worktree, a source archive with the
+// commit named) carries them:
 //
-//	go build -ldflags "-X github.com/agent-vault/agent-vault/internal/version.stamped=v1.2.3"
-var stamped string
+//	go build -ldflags "-X github.com/agent-vault/agent-vault/internal/version.stamped=v1.2.3
+//	  -X …/internal/version.stampedCommit=<sha> -X …/internal/version.stampedTime=<RFC 3339>
+//	  -X …/internal/version.stampedModified=true"
+//
+// Set, they take precedence over what the toolchain recorded.
+var stamped, stampedCommit, stampedTime, stampedModified string
 
 // Info describes a build.
 type Info struct {
@@ -34,7 +40,11 @@ type Info struct {
 // Get returns the running binary's build information.
 func Get() Info {
 	bi, _ := debug.ReadBuildInfo()
-	return fromBuildInfo(bi, stamped)
+	in := fromBuildInfo(bi, stamped)
+	if stampedCommit != "" {
+		in.Commit, in.Time, in.Modified = stampedCommit, stampedTime, stampedModified == "true"
+	}
+	return in
 }
 
 // fromBuildInfo derives Info from recorded build information and a
