@@ -105,6 +105,11 @@ func Run(ctx context.Context, o Options) error {
 		_ = ln.Close()
 		return err
 	}
+	if rb := db.RateBudgets(); rb != nil {
+		// Servers on one database share each agent's proxy budget.
+		lim.lim.SetShared(rb, sharedBudgetErrors(log))
+		go pruneRateBudgets(ctx, rb, log)
+	}
 	go sweepLimits(ctx, lim.lim, log)
 	// The request log writes through a pool of its own that commits
 	// without waiting for the disk (under SQLite's WAL a crashed process
