@@ -25,6 +25,7 @@ var layer = map[string]int{
 	"cmd/agent-vault":   5,
 	"internal/archtest": 6,
 	"e2e":               6,
+	"deploy":            6,
 }
 
 // sameLayer lists the allowed edges inside one layer.
