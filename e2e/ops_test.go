@@ -127,6 +127,13 @@ func TestProbesLive(t *testing.T) {
 	if strings.Contains(string(r.body), "probe-master-pw") {
 		t.Errorf("/readyz holds the master password")
 	}
+	// `agent-vault health`, the container's health check.
+	if h := runBin(t, "", nil, "health", "--url", s.url+"/readyz"); h.code != 0 || !strings.Contains(h.stdout, "ready") {
+		t.Errorf("health against a ready server:\n%s", h)
+	}
+	if h := runBin(t, "", []string{"PORT=" + strconv.Itoa(freePort(t))}, "health"); h.code == 0 || !strings.Contains(h.stderr, "does not answer") {
+		t.Errorf("health with nothing listening should fail saying so:\n%s", h)
+	}
 }
 
 // TestMasterPasswordFromFile: the server reads the master password from
