@@ -416,12 +416,25 @@ func TestProxyPlainHTTP(t *testing.T) {
 		t.Errorf("plaintext request for a port-less credentialed service:\n%s", o)
 	}
 	if plain.count() != 0 {
-		t.Fatalf("the plaintext upstream was reached without the operator's explicit port")
+		t.Fatalf("the plaintext upstream was reached without the operator's opt-in")
 	}
-	// With an explicit port it is the operator's choice: injected.
+	// An explicit port alone is no opt-in (port 443 least of all).
 	b.services("", `services:
   - name: plain
     host: `+plain.hostport()+`
+    auth: {type: bearer, token: API_KEY}
+`)
+	if o = get(plain.url() + "/x"); o.err != nil || !strings.Contains(o.stdout, `"insecure_transport"`) {
+		t.Errorf("plaintext request for an explicit-port service without allow_plaintext:\n%s", o)
+	}
+	if plain.count() != 0 {
+		t.Fatalf("the plaintext upstream was reached without allow_plaintext")
+	}
+	// allow_plaintext is the operator's choice: injected.
+	b.services("", `services:
+  - name: plain
+    host: `+plain.hostport()+`
+    allow_plaintext: true
     auth: {type: bearer, token: API_KEY}
   - name: api
     host: `+up.hostport()+`

@@ -28,6 +28,7 @@ func TestProxyRequestSmuggling(t *testing.T) {
     auth: {type: bearer, token: API_KEY}
   - name: plain-api
     host: `+plainUp.hostport()+`
+    allow_plaintext: true
     auth: {type: bearer, token: API_KEY}
 `)
 	tok := b.agent("bot")
@@ -305,8 +306,8 @@ func TestProxyNetguard(t *testing.T) {
 	t.Run("metadata blocked even with private ranges allowed", func(t *testing.T) {
 		t.Parallel()
 		b, up, tok := pxSetup(t, pxOpts{}, nil)
-		// Even services for the metadata host with a credential (ports
-		// explicit, so that plaintext http:// is not refused earlier as
+		// Even services for the metadata host with a credential (plaintext
+		// allowed on port 80, so that http:// is not refused earlier as
 		// insecure_transport, and https:// is intercepted).
 		b.services("", `services:
   - name: api
@@ -314,6 +315,7 @@ func TestProxyNetguard(t *testing.T) {
     auth: {type: bearer, token: API_KEY}
   - name: metadata-http
     host: 169.254.169.254:80
+    allow_plaintext: true
     auth: {type: bearer, token: API_KEY}
   - name: metadata-https
     host: 169.254.169.254:443

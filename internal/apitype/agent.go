@@ -30,10 +30,13 @@ type Agent struct {
 	Role      string       `json:"role"`
 	Status    string       `json:"status"`
 	Vaults    []AgentVault `json:"vaults"`
-	CreatedBy string       `json:"created_by,omitempty"`
-	CreatedAt time.Time    `json:"created_at"`
-	UpdatedAt time.Time    `json:"updated_at,omitzero"`
-	RevokedAt *time.Time   `json:"revoked_at,omitempty"`
+	CreatedBy string       `json:"created_by,omitempty"` // who created it, as they were called then
+	// Owner manages the agent besides the instance owners: an email or
+	// agent:<name> as called now; "" when nobody does (owners only).
+	Owner     string     `json:"owner,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at,omitzero"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
 // AgentList is GET /v1/agents.

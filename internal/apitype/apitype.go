@@ -13,6 +13,17 @@ type ErrorBody struct {
 	Message string `json:"message,omitempty"`
 	// Candidates lists the services an ambiguous host reference matched.
 	Candidates []ServiceCandidate `json:"candidates,omitempty"`
+	// ProposalHint tells an agent refused with credential_not_bound how
+	// to ask a human instead.
+	ProposalHint *ProposalHint `json:"proposal_hint,omitempty"`
+}
+
+// ProposalHint tells an agent how to ask for access to a host: which
+// host, which endpoint, and which auth types a proposal may use.
+type ProposalHint struct {
+	Host               string   `json:"host"`
+	Endpoint           string   `json:"endpoint"`
+	SupportedAuthTypes []string `json:"supported_auth_types"`
 }
 
 // StatusOK is the body of endpoints that only acknowledge.
@@ -99,10 +110,12 @@ type Me struct {
 	IsOwner   bool   `json:"is_owner"`
 }
 
-// AccountDeleted is DELETE /v1/auth/account.
+// AccountDeleted is DELETE /v1/auth/account. The agents the user owned
+// were revoked.
 type AccountDeleted struct {
-	Status string `json:"status"`
-	Email  string `json:"email"`
+	Status        string   `json:"status"`
+	Email         string   `json:"email"`
+	AgentsRevoked []string `json:"agents_revoked,omitempty"`
 }
 
 // Session is one entry of GET /v1/auth/sessions.

@@ -12,6 +12,11 @@ type ProposalService struct {
 	Enabled       *bool          `json:"enabled,omitempty"`
 	Auth          *ServiceAuth   `json:"auth,omitempty"`
 	Substitutions []Substitution `json:"substitutions,omitempty"`
+	// The service's rules, as on Service: a set replaces the whole
+	// service, so a proposal that omits them removes them.
+	AllowPlaintext bool       `json:"allow_plaintext,omitempty"`
+	Methods        []string   `json:"methods,omitempty"`
+	Paths          *PathRules `json:"paths,omitempty"`
 }
 
 // OAuthConfig describes an OAuth credential slot.

@@ -10,6 +10,26 @@ type Service struct {
 	Enabled       *bool          `json:"enabled,omitempty" yaml:"enabled,omitempty"` // nil means true on write
 	Auth          ServiceAuth    `json:"auth" yaml:"auth"`
 	Substitutions []Substitution `json:"substitutions,omitempty" yaml:"substitutions,omitempty"`
+	// AllowPlaintext lets the service's credential go into an http://
+	// request (never on port 443); without it such a request is refused.
+	AllowPlaintext bool `json:"allow_plaintext,omitempty" yaml:"allow_plaintext,omitempty"`
+	// Methods, when set, are the only request methods the service serves.
+	Methods []string `json:"methods,omitempty" yaml:"methods,omitempty"`
+	// Paths, when set, limit the request paths the service serves.
+	Paths *PathRules `json:"paths,omitempty" yaml:"paths,omitempty"`
+	// RedactResponses: nil or true replaces the service's credential values
+	// in responses with a placeholder (docs/proxy.md, "Response
+	// redaction"); false turns that off, for binary downloads. Only a user
+	// may turn it off.
+	RedactResponses *bool `json:"redact_responses,omitempty" yaml:"redact_responses,omitempty"`
+}
+
+// PathRules are a service's path allow and deny lists, globs in the host
+// pattern's path grammar. A request path must match some allow glob (when
+// there are any) and no deny glob.
+type PathRules struct {
+	Allow []string `json:"allow,omitempty" yaml:"allow,omitempty"`
+	Deny  []string `json:"deny,omitempty" yaml:"deny,omitempty"`
 }
 
 // ServiceAuth says how the broker authenticates matched traffic (SPEC §4.3).
@@ -123,6 +143,16 @@ type Credential struct {
 	Type      string    `json:"type"`
 	Value     *string   `json:"value,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// AllowedHosts are the host patterns the credential may be sent to
+	// (its binding): a service injects it only where one covers the
+	// service's host pattern.
+	AllowedHosts []string `json:"allowed_hosts"`
+	// AgentBoundHosts are those of AllowedHosts an agent bound for a value
+	// it wrote itself; they lapse when the value is replaced.
+	AgentBoundHosts []string `json:"agent_bound_hosts,omitempty"`
+	// WrittenByAgent is set when an agent or a vault session wrote the
+	// current value.
+	WrittenByAgent bool `json:"written_by_agent,omitempty"`
 }
 
 // CredentialList is GET /v1/credentials?vault=: the key names, and the
@@ -137,6 +167,25 @@ type CredentialList struct {
 type SetCredentialsRequest struct {
 	Vault       string            `json:"vault"`
 	Credentials map[string]string `json:"credentials"`
+	// AllowedHosts optionally binds keys being set to host patterns
+	// (users only), key → patterns.
+	AllowedHosts map[string][]string `json:"allowed_hosts,omitempty"`
+}
+
+// BindCredentialRequest is POST /v1/credentials/bind and
+// POST /v1/credentials/unbind: host patterns to add to or remove from a
+// credential's binding.
+type BindCredentialRequest struct {
+	Vault string   `json:"vault"`
+	Key   string   `json:"key"`
+	Hosts []string `json:"hosts"`
+}
+
+// CredentialBinding answers a bind or unbind: the key's binding now.
+type CredentialBinding struct {
+	Vault        string   `json:"vault"`
+	Key          string   `json:"key"`
+	AllowedHosts []string `json:"allowed_hosts"`
 }
 
 // CredentialsSet answers POST /v1/credentials.

@@ -29,10 +29,14 @@ type UserDetail struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// UserRemoved is DELETE /v1/admin/users/{email}.
+// UserRemoved is DELETE /v1/admin/users/{email}[?transfer_agents_to=EMAIL].
+// The agents the user owned were handed to TransferredTo, or revoked.
 type UserRemoved struct {
-	Status string `json:"status"`
-	Email  string `json:"email"`
+	Status            string   `json:"status"`
+	Email             string   `json:"email"`
+	AgentsRevoked     []string `json:"agents_revoked,omitempty"`
+	AgentsTransferred []string `json:"agents_transferred,omitempty"`
+	TransferredTo     string   `json:"transferred_to,omitempty"`
 }
 
 // InviteRequest is POST /v1/users/invites.
@@ -105,6 +109,9 @@ type InstanceSettings struct {
 	// without the AGENT_VAULT_RATELIMIT_ prefix: {"PROXY_RATE": "50",
 	// "API_BURST": "100"}. An empty object clears them.
 	RateLimitOverrides *map[string]string `json:"rate_limit_overrides,omitempty"`
+	// AuditRetentionDays is how long admin audit trail rows are kept;
+	// 0 keeps them for ever (the default).
+	AuditRetentionDays *int `json:"audit_retention_days,omitempty"`
 	// RateLimitsLocked is read-only: AGENT_VAULT_RATELIMIT_LOCK refuses
 	// rate-limit changes.
 	RateLimitsLocked bool `json:"rate_limits_locked,omitempty"`

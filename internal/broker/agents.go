@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
@@ -11,6 +12,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
+	"github.com/agent-vault/agent-vault/internal/trail"
 	"github.com/google/uuid"
 )
 
@@ -52,6 +54,7 @@ func (b *Broker) CreateAgent(ctx context.Context, a Actor, in apitype.CreateAgen
 	tok := token.New(token.PrefixAgent)
 	now := b.now()
 	ag := model.Agent{ID: uuid.NewString(), Name: in.Name, Role: role, TokenHash: token.Hash(tok), Status: model.AgentActive, CreatedBy: a.Name(), CreatedAt: now, UpdatedAt: now}
+	ag.OwnerUserID, ag.OwnerAgentID = ownerIDs(a)
 	out := apitype.AgentCreated{Token: tok, Name: ag.Name, Role: string(role), Vaults: []apitype.AgentVault{}, CreatedAt: now}
 	err := b.tx(ctx, func(tx store.Store) error {
 		if err := tx.Agents().Create(ctx, ag); err != nil {
@@ -80,8 +83,11 @@ func (b *Broker) CreateAgent(ctx context.Context, a Actor, in apitype.CreateAgen
 				return internal(err, "granting the vault")
 			}
 			out.Vaults = append(out.Vaults, apitype.AgentVault{VaultName: v.Name, VaultRole: string(vr)})
+			if err := b.record(ctx, tx, with(a.event(trail.AgentGrant, v, ag.Name), "role="+string(vr))); err != nil {
+				return err
+			}
 		}
-		return nil
+		return b.record(ctx, tx, with(a.event(trail.AgentCreate, model.Vault{}, ag.Name), "role="+string(role)))
 	})
 	if err != nil {
 		return apitype.AgentCreated{}, err
@@ -101,23 +107,13 @@ func (b *Broker) agentView(ctx context.Context, st store.Store, ag model.Agent, 
 	}
 	if detail {
 		out.CreatedBy, out.UpdatedAt = ag.CreatedBy, ag.UpdatedAt
+		owner, err := ownerLabel(ctx, st, ag)
+		if err != nil {
+			return out, err
+		}
+		out.Owner = owner
 	}
 	return out, nil
-}
-
-// canManageAgent: owners manage every agent; other actors with ManageAgents
-// only the agents they created, and never an owner-role agent.
-func canManageAgent(a Actor, ag model.Agent) error {
-	if err := authorize(a, "", policy.ManageAgents); err != nil {
-		return err
-	}
-	if a.Role() == model.RoleOwner {
-		return nil
-	}
-	if ag.Role == model.RoleOwner || ag.CreatedBy != a.Name() {
-		return errs.Forbidden("you can manage only the agents you created; ask an owner")
-	}
-	return nil
 }
 
 // ListAgents lists the agents the actor can manage (owners: all).
@@ -164,7 +160,11 @@ func (b *Broker) GetAgent(ctx context.Context, a Actor, name string) (apitype.Ag
 	if err != nil {
 		return apitype.Agent{}, err
 	}
-	return b.agentView(ctx, b.st, ag, true)
+	v, err := b.agentView(ctx, b.st, ag, true)
+	if a.Kind == model.ActorAgent {
+		hideAgentPeople(&v)
+	}
+	return v, err
 }
 
 // RevokeAgent disables an agent's token and ends the sessions it minted;
@@ -185,7 +185,10 @@ func (b *Broker) RevokeAgent(ctx context.Context, a Actor, name string) (apitype
 		if err := tx.Agents().Update(ctx, ag); err != nil {
 			return internal(err, "revoking the agent")
 		}
-		return internal(tx.ScopedSessions().DeleteByAgent(ctx, ag.ID), "ending the agent's sessions")
+		if err := tx.ScopedSessions().DeleteByAgent(ctx, ag.ID); err != nil {
+			return internal(err, "ending the agent's sessions")
+		}
+		return b.record(ctx, tx, a.event(trail.AgentRevoke, model.Vault{}, ag.Name))
 	})
 	if err != nil {
 		return apitype.MessageResponse{}, err
@@ -193,19 +196,28 @@ func (b *Broker) RevokeAgent(ctx context.Context, a Actor, name string) (apitype
 	return apitype.MessageResponse{Message: "agent \"" + name + "\" revoked"}, nil
 }
 
-// DeleteAgent removes an agent, its grants and its sessions for good.
+// DeleteAgent removes an agent, its grants and its sessions for good. The
+// agents it owned are revoked, as a deleted user's are.
 func (b *Broker) DeleteAgent(ctx context.Context, a Actor, name string) (apitype.MessageResponse, error) {
+	var revoked []string
 	err := b.tx(ctx, func(tx store.Store) error {
 		ag, err := b.managedAgent(ctx, tx, a, name)
 		if err != nil {
 			return err
 		}
-		return notFound(tx.Agents().Delete(ctx, ag.ID), "agent %q not found", name)
+		if revoked, err = b.revokeOwnedAgents(ctx, tx, "", ag.ID); err != nil {
+			return err
+		}
+		return b.recordAfter(ctx, tx, notFound(tx.Agents().Delete(ctx, ag.ID), "agent %q not found", name), a.event(trail.AgentDelete, model.Vault{}, ag.Name))
 	})
 	if err != nil {
 		return apitype.MessageResponse{}, err
 	}
-	return apitype.MessageResponse{Message: "agent \"" + name + "\" deleted"}, nil
+	msg := "agent \"" + name + "\" deleted"
+	if len(revoked) > 0 {
+		msg += "; the agents it owned were revoked: " + strings.Join(revoked, ", ")
+	}
+	return apitype.MessageResponse{Message: msg}, nil
 }
 
 // RotateAgent issues a new token (the old one stops working) and
@@ -224,7 +236,7 @@ func (b *Broker) RotateAgent(ctx context.Context, a Actor, name string) (apitype
 			return internal(err, "rotating the token")
 		}
 		out = apitype.AgentRotated{Token: tok, Name: ag.Name, RotatedAt: now}
-		return nil
+		return b.record(ctx, tx, a.event(trail.AgentRotate, model.Vault{}, ag.Name))
 	})
 	return out, err
 }
@@ -240,7 +252,7 @@ func (b *Broker) RenameAgent(ctx context.Context, a Actor, name string, in apity
 			return err
 		}
 		ag.Name, ag.UpdatedAt = in.Name, b.now()
-		return conflict(tx.Agents().Update(ctx, ag), "an agent named %q already exists", in.Name)
+		return b.recordAfter(ctx, tx, conflict(tx.Agents().Update(ctx, ag), "an agent named %q already exists", in.Name), with(a.event(trail.AgentRename, model.Vault{}, in.Name), "from="+name))
 	})
 	if err != nil {
 		return apitype.AgentRenamed{}, err
@@ -268,7 +280,7 @@ func (b *Broker) SetAgentRole(ctx context.Context, a Actor, name string, in apit
 		}
 		out = apitype.AgentRoleChanged{Agent: name, OldRole: string(ag.Role), NewRole: string(role)}
 		ag.Role, ag.UpdatedAt = role, b.now()
-		return internal(tx.Agents().Update(ctx, ag), "changing the role")
+		return b.recordAfter(ctx, tx, internal(tx.Agents().Update(ctx, ag), "changing the role"), with(a.event(trail.AgentRole, model.Vault{}, ag.Name), "role="+string(role)))
 	})
 	return out, err
 }
@@ -334,7 +346,7 @@ func (b *Broker) AddVaultAgent(ctx context.Context, a Actor, vault string, in ap
 			return internal(err, "granting the vault")
 		}
 		out = apitype.MessageResponse{Message: "agent \"" + ag.Name + "\" added to vault \"" + v.Name + "\" as " + string(role)}
-		return nil
+		return b.record(ctx, tx, with(a.event(trail.AgentGrant, v, ag.Name), "role="+string(role)))
 	})
 	return out, err
 }
@@ -359,7 +371,7 @@ func (b *Broker) RemoveVaultAgent(ctx context.Context, a Actor, vault, agent str
 			return internal(err, "removing the grant")
 		}
 		out = apitype.MessageResponse{Message: "agent \"" + ag.Name + "\" removed from vault \"" + v.Name + "\""}
-		return nil
+		return b.record(ctx, tx, a.event(trail.AgentUngrant, v, ag.Name))
 	})
 	return out, err
 }
@@ -382,7 +394,7 @@ func (b *Broker) SetVaultAgentRole(ctx context.Context, a Actor, vault, agent st
 		}
 		out = apitype.RoleChanged{Message: "role updated", OldRole: string(g.Role), NewRole: string(role)}
 		g.Role = role
-		return internal(tx.AgentGrants().Put(ctx, g), "changing the role")
+		return b.recordAfter(ctx, tx, internal(tx.AgentGrants().Put(ctx, g), "changing the role"), with(a.event(trail.AgentGrantRole, v, ag.Name), "role="+string(role)))
 	})
 	return out, err
 }

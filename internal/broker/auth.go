@@ -13,6 +13,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // touchEvery throttles the sliding-expiry write so that a busy session does
@@ -82,6 +83,9 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 				return internal(err, "granting the default vault")
 			}
 		}
+		if err := b.record(ctx, tx, with(userEvent(trail.Register, u), "role="+string(role))); err != nil {
+			return err
+		}
 		out = apitype.RegisterResponse{Email: email, Role: string(role), Message: "Account created."}
 		if role == model.RoleOwner {
 			tok, exp, err := b.newSession(ctx, tx, u.ID, in.DeviceLabel)
@@ -142,9 +146,16 @@ func (b *Broker) Login(ctx context.Context, in apitype.Credentials) (apitype.Tok
 		b.log.Error("stored password hash is unreadable", "user", email, "err", verr)
 	}
 	if err != nil || !ok {
+		b.recordFailure(ctx, userEvent(trail.Login, model.User{ID: u.ID, Email: email}), errBadLogin())
 		return apitype.TokenResponse{}, errBadLogin()
 	}
-	tok, exp, err := b.newSession(ctx, b.st, u.ID, in.DeviceLabel)
+	var tok string
+	var exp time.Time
+	err = b.st.InTx(ctx, func(tx store.Store) error {
+		var err error
+		tok, exp, err = b.newSession(ctx, tx, u.ID, in.DeviceLabel)
+		return b.recordAfter(ctx, tx, err, userEvent(trail.Login, u))
+	})
 	if err != nil {
 		return apitype.TokenResponse{}, err
 	}
@@ -162,10 +173,15 @@ func notFoundAs(err error, alt error) error {
 // Logout ends the actor's session. It always succeeds for a valid session.
 func (b *Broker) Logout(ctx context.Context, a Actor) (apitype.StatusOK, error) {
 	if a.SessionID != "" {
-		if err := b.st.Sessions().Delete(ctx, a.User.ID, a.SessionID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return apitype.StatusOK{}, internal(err, "ending the session")
+		err := b.tx(ctx, func(tx store.Store) error {
+			if err := tx.Sessions().Delete(ctx, a.User.ID, a.SessionID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return internal(err, "ending the session")
+			}
+			return b.record(ctx, tx, a.event(trail.Logout, model.Vault{}, "session:"+a.SessionID))
+		})
+		if err != nil {
+			return apitype.StatusOK{}, err
 		}
-		b.changed()
 	}
 	return apitype.StatusOK{Status: "ok"}, nil
 }
@@ -198,7 +214,9 @@ func (b *Broker) ChangePassword(ctx context.Context, a Actor, in apitype.ChangeP
 	}
 	ok, err := password.Verify([]byte(in.CurrentPassword), a.User.PasswordHash)
 	if err != nil || !ok {
-		return apitype.TokenResponse{}, errs.Unauthorized("current password is wrong").WithCode("invalid_credentials")
+		wrong := errs.Unauthorized("current password is wrong").WithCode("invalid_credentials")
+		b.recordFailure(ctx, a.event(trail.PasswordChange, model.Vault{}, a.User.Email), wrong)
+		return apitype.TokenResponse{}, wrong
 	}
 	hash := password.Hash([]byte(in.NewPassword), b.pw)
 	var out apitype.TokenResponse
@@ -219,7 +237,7 @@ func (b *Broker) ChangePassword(ctx context.Context, a Actor, in apitype.ChangeP
 		}
 		tok, exp, err := b.newSession(ctx, tx, a.User.ID, "")
 		out = apitype.TokenResponse{Token: tok, ExpiresAt: exp}
-		return err
+		return b.recordAfter(ctx, tx, err, a.event(trail.PasswordChange, model.Vault{}, a.User.Email))
 	})
 	return out, err
 }
@@ -257,10 +275,15 @@ func (b *Broker) RevokeSession(ctx context.Context, a Actor, id string) (apitype
 		return apitype.SessionRevoked{}, err
 	}
 	id = strings.TrimSpace(id)
-	if err := b.st.Sessions().Delete(ctx, a.User.ID, id); err != nil {
-		return apitype.SessionRevoked{}, notFound(err, "session %q not found: list yours with `agent-vault auth sessions list`", id)
+	err := b.tx(ctx, func(tx store.Store) error {
+		if err := tx.Sessions().Delete(ctx, a.User.ID, id); err != nil {
+			return notFound(err, "session %q not found: list yours with `agent-vault auth sessions list`", id)
+		}
+		return b.record(ctx, tx, a.event(trail.SessionRevoke, model.Vault{}, "session:"+id))
+	})
+	if err != nil {
+		return apitype.SessionRevoked{}, err
 	}
-	b.changed()
 	return apitype.SessionRevoked{Status: "revoked", Current: id == a.SessionID}, nil
 }
 
@@ -269,23 +292,52 @@ func (b *Broker) DeleteAccount(ctx context.Context, a Actor) (apitype.AccountDel
 	if err := requireUser(a); err != nil {
 		return apitype.AccountDeleted{}, err
 	}
+	out := apitype.AccountDeleted{Status: "deleted", Email: a.User.Email}
 	err := b.tx(ctx, func(tx store.Store) error {
-		return b.deleteUser(ctx, tx, a.User)
+		var err error
+		out.AgentsRevoked, _, err = b.deleteUser(ctx, tx, a.User, nil)
+		return b.recordAfter(ctx, tx, err, a.event(trail.AccountDelete, model.Vault{}, a.User.Email))
 	})
 	if err != nil {
 		return apitype.AccountDeleted{}, err
 	}
-	return apitype.AccountDeleted{Status: "deleted", Email: a.User.Email}, nil
+	return out, nil
 }
 
 // deleteUser removes u unless it is the last owner or the last admin of a
-// vault someone else still uses.
-func (b *Broker) deleteUser(ctx context.Context, tx store.Store, u model.User) error {
+// vault someone else still uses. The agents u owned go to heir when set,
+// otherwise they are revoked; u's pending invites are revoked (they could
+// no longer be accepted). It returns the names of the agents revoked and
+// of those handed over.
+func (b *Broker) deleteUser(ctx context.Context, tx store.Store, u model.User, heir *model.User) (revoked, handed []string, err error) {
 	if u.Role == model.RoleOwner {
 		if err := lastOwnerGuard(ctx, tx, "delete"); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
+	if err := b.checkNotLastAdmin(ctx, tx, u); err != nil {
+		return nil, nil, err
+	}
+	if heir != nil {
+		handed, err = b.transferAgents(ctx, tx, u, *heir)
+	} else {
+		revoked, err = b.revokeOwnedAgents(ctx, tx, u.ID, "")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := b.revokeInvitesOf(ctx, tx, u.ID); err != nil {
+		return nil, nil, err
+	}
+	if err := tx.Users().Delete(ctx, u.ID); err != nil {
+		return nil, nil, notFound(err, "user %s not found", u.Email)
+	}
+	return revoked, handed, nil
+}
+
+// checkNotLastAdmin refuses to remove the last admin of a vault that other
+// users still use.
+func (b *Broker) checkNotLastAdmin(ctx context.Context, tx store.Store, u model.User) error {
 	gs, err := tx.Grants().ListByUser(ctx, u.ID)
 	if err != nil {
 		return internal(err, "listing vault grants")
@@ -305,9 +357,6 @@ func (b *Broker) deleteUser(ctx context.Context, tx store.Store, u model.User) e
 		if admins == 1 && len(members) > 1 {
 			return errs.Conflict("%s is the last admin of vault %q, which other users still use: make one of them admin first (`agent-vault vault user set-role <email> admin --vault %s`)", u.Email, g.VaultName, g.VaultName).WithCode("last_admin")
 		}
-	}
-	if err := tx.Users().Delete(ctx, u.ID); err != nil {
-		return notFound(err, "user %s not found", u.Email)
 	}
 	return nil
 }

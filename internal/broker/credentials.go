@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
@@ -12,7 +13,9 @@ import (
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/secret"
+	"github.com/agent-vault/agent-vault/internal/service"
 	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // Limits on credential writes.
@@ -36,6 +39,10 @@ func (b *Broker) ListCredentials(ctx context.Context, a Actor, vault string, rev
 	}
 	v, _, err := b.vaultAuthorized(ctx, b.st, a, vault, act)
 	if err != nil {
+		if reveal {
+			v.Name = vault // v.ID is set when the vault exists
+			b.recordFailure(ctx, a.event(trail.CredentialRead, v, key), err)
+		}
 		return out, err
 	}
 	if key != "" {
@@ -47,11 +54,16 @@ func (b *Broker) ListCredentials(ctx context.Context, a Actor, vault string, rev
 	if err != nil {
 		return out, internal(err, "listing credentials")
 	}
+	ix, err := loadBindingPatterns(ctx, b.st, v.ID)
+	if err != nil {
+		return out, err
+	}
 	for _, c := range cs {
 		if key != "" && c.Key != key {
 			continue
 		}
-		e := apitype.Credential{Key: c.Key, Type: string(c.Type), UpdatedAt: c.UpdatedAt}
+		e := apitype.Credential{Key: c.Key, Type: string(c.Type), UpdatedAt: c.UpdatedAt,
+			AllowedHosts: nonNil(ix.patterns[c.Key]), AgentBoundHosts: ix.byAgent[c.Key], WrittenByAgent: writtenByAgent(c.WrittenBy)}
 		if reveal {
 			val, err := b.kr.Open(c.Ciphertext, credentialAD(v.ID, c.Key))
 			if err != nil {
@@ -66,6 +78,11 @@ func (b *Broker) ListCredentials(ctx context.Context, a Actor, vault string, rev
 	}
 	if key != "" && len(out.Credentials) == 0 {
 		return out, errs.NotFound("credential %s not found in vault %q: list keys with `agent-vault vault credential list`", key, v.Name)
+	}
+	if reveal {
+		if err := b.record(ctx, b.st, a.event(trail.CredentialRead, v, strings.Join(out.Keys, ","))); err != nil {
+			return apitype.CredentialList{Vault: vault}, err
+		}
 	}
 	return out, nil
 }
@@ -96,10 +113,26 @@ func (b *Broker) SetCredentials(ctx context.Context, a Actor, in apitype.SetCred
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	hosts := map[string][]service.Pattern{}
+	for k, hs := range in.AllowedHosts {
+		if _, ok := in.Credentials[k]; !ok {
+			return apitype.CredentialsSet{}, errs.Invalid("allowed_hosts."+k, "allowed_hosts names %s, which this request does not set; bind an existing credential with `agent-vault vault credential bind`", k)
+		}
+		ps, err := parseBindHosts("allowed_hosts."+k, hs)
+		if err != nil {
+			return apitype.CredentialsSet{}, err
+		}
+		hosts[k] = ps
+	}
 	err := b.tx(ctx, func(tx store.Store) error {
-		v, _, err := b.vaultAuthorized(ctx, tx, a, in.Vault, policy.WriteCredential)
+		v, role, err := b.vaultAuthorized(ctx, tx, a, in.Vault, policy.WriteCredential)
 		if err != nil {
 			return err
+		}
+		if len(hosts) > 0 {
+			if err := authorize(a, role, policy.BindCredential); err != nil {
+				return err
+			}
 		}
 		now := b.now()
 		for _, k := range keys {
@@ -107,11 +140,17 @@ func (b *Broker) SetCredentials(ctx context.Context, a Actor, in apitype.SetCred
 			if err != nil {
 				return errs.Internal(err, "encrypting a credential")
 			}
-			if err := tx.Credentials().Put(ctx, model.Credential{VaultID: v.ID, Key: k, Type: model.CredentialStatic, Ciphertext: ct, CreatedAt: now, UpdatedAt: now}); err != nil {
+			// Put drops the bindings agents made for the value it replaces.
+			if err := tx.Credentials().Put(ctx, model.Credential{VaultID: v.ID, Key: k, Type: model.CredentialStatic, Ciphertext: ct, CreatedAt: now, UpdatedAt: now, WrittenBy: a.principal()}); err != nil {
 				return internal(err, "saving credentials")
 			}
+			for _, p := range hosts[k] {
+				if err := tx.Credentials().Bind(ctx, model.CredentialBinding{VaultID: v.ID, Key: k, Pattern: p.String(), AddedBy: a.principal(), CreatedAt: now}); err != nil {
+					return internal(err, "binding a credential")
+				}
+			}
 		}
-		return nil
+		return b.record(ctx, tx, a.event(trail.CredentialSet, v, strings.Join(keys, ",")))
 	})
 	if err != nil {
 		return apitype.CredentialsSet{}, err
@@ -153,7 +192,7 @@ func (b *Broker) DeleteCredentials(ctx context.Context, a Actor, in apitype.Dele
 				return internal(err, "deleting credentials")
 			}
 		}
-		return nil
+		return b.record(ctx, tx, a.event(trail.CredentialDel, v, strings.Join(in.Keys, ",")))
 	})
 	if err != nil {
 		return apitype.CredentialsDeleted{}, err

@@ -13,6 +13,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // CreateInvite invites a new user. Inviting an owner needs an owner; each
@@ -43,7 +44,7 @@ func (b *Broker) CreateInvite(ctx context.Context, a Actor, in apitype.InviteReq
 	now := b.now()
 	inv := model.Invite{
 		ID: token.ID(8), TokenHash: token.Hash(tok), Email: email, Role: role,
-		CreatedBy: a.User.Email, CreatedAt: now, ExpiresAt: now.Add(model.InviteTTL),
+		CreatedBy: a.User.Email, CreatedByID: a.User.ID, CreatedAt: now, ExpiresAt: now.Add(model.InviteTTL),
 	}
 	out := apitype.InviteCreated{Email: email, Role: string(role), Vaults: []apitype.UserVault{}, ExpiresAt: inv.ExpiresAt}
 	err = b.tx(ctx, func(tx store.Store) error {
@@ -81,10 +82,17 @@ func (b *Broker) CreateInvite(ctx context.Context, a Actor, in apitype.InviteReq
 		}
 		for _, p := range pending {
 			if p.Email == email && p.StatusAt(now) == model.InvitePending {
-				return errs.Conflict("%s already has a pending invite: revoke it first with `agent-vault user invite revoke %s`", email, p.ID).WithCode("invite_exists")
+				// One its sender could no longer back is void: it gives way.
+				if b.inviteStillBacked(ctx, tx, p) != nil {
+					if err := tx.Invites().Revoke(ctx, p.ID, now); err != nil {
+						return internal(err, "revoking a void invite")
+					}
+					continue
+				}
+				return errs.Conflict("%s already has a pending invite (%s): its sender, an admin of its vaults or an instance owner can revoke it with `agent-vault user invite revoke %s`", email, p.ID, p.ID).WithCode("invite_exists")
 			}
 		}
-		return internal(tx.Invites().Create(ctx, inv), "saving the invite")
+		return b.recordAfter(ctx, tx, internal(tx.Invites().Create(ctx, inv), "saving the invite"), with(a.event(trail.InviteCreate, model.Vault{}, email), "invite="+inv.ID+" role="+string(role)))
 	})
 	if err != nil {
 		return apitype.InviteCreated{}, err
@@ -95,7 +103,10 @@ func (b *Broker) CreateInvite(ctx context.Context, a Actor, in apitype.InviteReq
 	return out, nil
 }
 
-// ListInvites lists invites (members and owners).
+// ListInvites lists the invites the actor may see: an owner all of them,
+// a member those they sent and those into vaults they administer
+// (policy.ViewInvite). Vaults the actor holds no role in are left out of
+// an invite it did not send.
 func (b *Broker) ListInvites(ctx context.Context, a Actor) (apitype.InviteList, error) {
 	out := apitype.InviteList{Invites: []apitype.Invite{}}
 	if err := authorize(a, "", policy.InviteUser); err != nil {
@@ -105,14 +116,46 @@ func (b *Broker) ListInvites(ctx context.Context, a Actor) (apitype.InviteList, 
 	if err != nil {
 		return out, internal(err, "listing invites")
 	}
+	roles, err := b.rolesOf(ctx, b.st, a)
+	if err != nil {
+		return out, err
+	}
 	now := b.now()
 	for _, inv := range invs {
+		s := inviteSubject(a, inv, roles)
+		if !policy.Decide(s, policy.ViewInvite).Allowed {
+			continue
+		}
+		vs := inviteVaults(inv)
+		if !s.Owns && a.Role() != model.RoleOwner {
+			vs = []apitype.UserVault{}
+			for _, v := range inv.Vaults {
+				if roles[v.VaultID] != "" {
+					vs = append(vs, apitype.UserVault{VaultName: v.VaultName, VaultRole: string(v.Role)})
+				}
+			}
+		}
 		out.Invites = append(out.Invites, apitype.Invite{
 			ID: inv.ID, Email: inv.Email, Role: string(inv.Role), Status: string(inv.StatusAt(now)),
-			CreatedBy: inv.CreatedBy, Vaults: inviteVaults(inv), ExpiresAt: inv.ExpiresAt, CreatedAt: inv.CreatedAt,
+			CreatedBy: inv.CreatedBy, Vaults: vs, ExpiresAt: inv.ExpiresAt, CreatedAt: inv.CreatedAt,
 		})
 	}
 	return out, nil
+}
+
+// inviteSubject is the actor as policy sees it for one invite: whether it
+// sent the invite (by user id) and its strongest role among the invite's
+// vaults (roles maps vault id to the actor's role).
+func inviteSubject(a Actor, inv model.Invite, roles map[string]model.VaultRole) policy.Subject {
+	var best model.VaultRole
+	for _, v := range inv.Vaults {
+		if r := roles[v.VaultID]; r.Satisfies(best) || best == "" {
+			best = r
+		}
+	}
+	s := a.subject(best)
+	s.Owns = a.IsUser() && inv.CreatedByID != "" && inv.CreatedByID == a.User.ID
+	return s
 }
 
 func inviteVaults(inv model.Invite) []apitype.UserVault {
@@ -141,7 +184,9 @@ func inviteByRef(ctx context.Context, st store.Store, ref string) (model.Invite,
 	return inv, nil
 }
 
-// RevokeInvite cancels a pending invite, by token or id.
+// RevokeInvite cancels a pending invite, by token or id: the actor's own,
+// one into a vault it administers, or any for an owner
+// (policy.RevokeInvite). An invite the actor may not see is not found.
 func (b *Broker) RevokeInvite(ctx context.Context, a Actor, ref string) (apitype.MessageResponse, error) {
 	if err := authorize(a, "", policy.InviteUser); err != nil {
 		return apitype.MessageResponse{}, err
@@ -151,10 +196,21 @@ func (b *Broker) RevokeInvite(ctx context.Context, a Actor, ref string) (apitype
 		if err != nil {
 			return err
 		}
+		roles, err := b.rolesOf(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		s := inviteSubject(a, inv, roles)
+		if !policy.Decide(s, policy.ViewInvite).Allowed {
+			return errs.NotFound("invite not found: list invites with `agent-vault user invite list`")
+		}
+		if d := policy.Decide(s, policy.RevokeInvite); !d.Allowed {
+			return errs.Forbidden("%s", d.Reason)
+		}
 		if s := inv.StatusAt(b.now()); s != model.InvitePending {
 			return errs.Conflict("invite is already %s", s)
 		}
-		return internal(tx.Invites().Revoke(ctx, inv.ID, b.now()), "revoking the invite")
+		return b.recordAfter(ctx, tx, internal(tx.Invites().Revoke(ctx, inv.ID, b.now()), "revoking the invite"), with(a.event(trail.InviteRevoke, model.Vault{}, inv.Email), "invite="+inv.ID))
 	})
 	if err != nil {
 		return apitype.MessageResponse{}, err
@@ -174,7 +230,64 @@ func (b *Broker) pendingInvite(ctx context.Context, st store.Store, tok string) 
 	if s := inv.StatusAt(b.now()); s != model.InvitePending {
 		return inv, errs.Gone("this invite is %s: ask for a new one", s).WithCode("invite_" + string(s))
 	}
-	return inv, nil
+	return inv, b.inviteStillBacked(ctx, st, inv)
+}
+
+// inviteStillBacked checks, when an invite is shown or accepted, that its
+// sender still holds every right it used: an account, the right to invite
+// at the invite's instance role, and the admin role in each vault it
+// grants. An invite is not a way to keep rights its sender has lost; one
+// that fails is refused whole (no partial account), and a new one is
+// needed.
+func (b *Broker) inviteStillBacked(ctx context.Context, st store.Store, inv model.Invite) error {
+	stale := func(why string) error {
+		return errs.Conflict("this invite can no longer be accepted: %s; ask a vault admin or an instance owner for a new invite", why).WithCode("invite_no_longer_valid")
+	}
+	if inv.CreatedByID == "" {
+		return stale("the account that sent it no longer exists")
+	}
+	u, err := st.Users().ByID(ctx, inv.CreatedByID)
+	if errors.Is(err, store.ErrNotFound) {
+		return stale("the account that sent it no longer exists")
+	} else if err != nil {
+		return internal(err, "reading the inviter")
+	}
+	by := Actor{Kind: model.ActorUser, User: u}
+	act := policy.InviteUser
+	if inv.Role == model.RoleOwner {
+		act = policy.InviteOwner
+	}
+	if authorize(by, "", act) != nil {
+		return stale("its sender may no longer invite with the role " + string(inv.Role))
+	}
+	for _, iv := range inv.Vaults {
+		vr, err := b.roleIn(ctx, st, by, iv.VaultID)
+		if err != nil {
+			return err
+		}
+		if authorize(by, vr, policy.ManageVaultUsers) != nil {
+			return stale("its sender no longer administers vault " + strconv.Quote(iv.VaultName))
+		}
+	}
+	return nil
+}
+
+// revokeInvitesOf revokes the pending invites a user sent (before the
+// user is deleted: they could not be accepted any more).
+func (b *Broker) revokeInvitesOf(ctx context.Context, tx store.Store, userID string) error {
+	invs, err := tx.Invites().List(ctx)
+	if err != nil {
+		return internal(err, "listing invites")
+	}
+	now := b.now()
+	for _, inv := range invs {
+		if inv.CreatedByID == userID && inv.StatusAt(now) == model.InvitePending {
+			if err := tx.Invites().Revoke(ctx, inv.ID, now); err != nil {
+				return internal(err, "revoking the user's invites")
+			}
+		}
+	}
+	return nil
 }
 
 // InviteDetails shows what an invite link grants (public: the token is
@@ -214,7 +327,7 @@ func (b *Broker) AcceptInvite(ctx context.Context, tok string, in apitype.Accept
 			return internal(err, "marking the invite accepted")
 		}
 		out = apitype.InviteAccepted{Email: u.Email, Message: "Account created. Log in with `agent-vault auth login --email " + u.Email + "`."}
-		return nil
+		return b.record(ctx, tx, with(userEvent(trail.InviteAccept, u), "invite="+inv.ID+" role="+string(u.Role)))
 	})
 	return out, err
 }

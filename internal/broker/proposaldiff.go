@@ -26,6 +26,7 @@ import (
 type vaultState struct {
 	services []service.Service
 	keys     map[string]bool
+	bindings map[string][]string // key → the host patterns it is bound to
 }
 
 // loadVaultState reads the state a proposal of the vault is compared with.
@@ -38,7 +39,18 @@ func loadVaultState(ctx context.Context, st store.Store, vaultID string) (vaultS
 	if err != nil {
 		return vaultState{}, err
 	}
-	return vaultState{services: svcs, keys: keys}, nil
+	bindings, err := CredentialBindings(ctx, st, vaultID)
+	if err != nil {
+		return vaultState{}, err
+	}
+	return vaultState{services: svcs, keys: keys, bindings: bindings}, nil
+}
+
+// bound reports whether credential key's binding covers pattern p, that
+// is whether approving would not widen it (approval binds every
+// credential of a proposed service to its pattern).
+func (st vaultState) bound(key string, p service.Pattern) bool {
+	return service.CoveredBy(st.bindings[key], p)
 }
 
 // sentBefore reports whether credential key already goes to the host of
@@ -75,6 +87,26 @@ var serviceFields = []struct {
 	{"headers", injectedHeaders},
 	{"credentials used", serviceKeys},
 	{"substitutions", substitutionLines},
+	{"methods", func(s apitype.Service) []string { return s.Methods }},
+	{"paths allowed", func(s apitype.Service) []string {
+		if s.Paths == nil {
+			return nil
+		}
+		return s.Paths.Allow
+	}},
+	{"paths denied", func(s apitype.Service) []string {
+		if s.Paths == nil {
+			return nil
+		}
+		return s.Paths.Deny
+	}},
+	{"plaintext http", func(s apitype.Service) []string {
+		if !s.AllowPlaintext {
+			return nil
+		}
+		return lines("allowed")
+	}},
+	{"response redaction", redactionLines},
 }
 
 // proposalDiff compares a proposal's changes with the vault state st. It
@@ -111,10 +143,18 @@ func proposalDiff(st vaultState, svcs []apitype.ProposalService, creds []apitype
 				break // reported as a conflict below
 			}
 			for _, k := range serviceKeys(a) {
-				if st.keys[k] && !st.sentBefore(k, p) {
+				switch {
+				case !st.keys[k]:
+				case !st.sentBefore(k, p):
 					host := hostOnly(p).String()
 					warn(apitype.ProposalWarning{Code: apitype.WarnNewHost, Service: s.Name, Key: k, Host: host,
 						Message: k + " would be sent to a host it has never been sent to: " + host + " (service " + s.Name + ")"})
+				case !st.bound(k, p):
+					// A service already there, but the binding does not
+					// cover it (a wider path, or a service an agent made for
+					// a value since replaced): approving widens the binding.
+					warn(apitype.ProposalWarning{Code: apitype.WarnNewHost, Service: s.Name, Key: k, Host: p.String(),
+						Message: k + " is not bound to " + p.String() + ": approving lets it be sent there (service " + s.Name + ")"})
 				}
 			}
 		}
@@ -347,5 +387,15 @@ func withDiff(ctx context.Context, st store.Store, p model.Proposal, v *apitype.
 		states[p.VaultID] = s
 	}
 	v.Diff = proposalDiff(s, v.Services, v.Credentials)
+	return nil
+}
+
+// redactionLines shows response redaction only when a user turned it off
+// (a proposal cannot), so that approving an update that turns it back on
+// shows the change.
+func redactionLines(s apitype.Service) []string {
+	if s.RedactResponses != nil && !*s.RedactResponses {
+		return lines("off")
+	}
 	return nil
 }

@@ -23,6 +23,13 @@ func pdState(t *testing.T, keys []string, svcs ...apitype.Service) vaultState {
 		}
 		st.services = append(st.services, s)
 	}
+	// Bound as users' saves (or the upgrade) would have bound them.
+	st.bindings = map[string][]string{}
+	for _, s := range st.services {
+		for _, k := range s.ReferencedKeys() {
+			st.bindings[k] = append(st.bindings[k], s.Pattern.String())
+		}
+	}
 	return st
 }
 
@@ -32,7 +39,8 @@ func pdBearer(name, host, key string) apitype.Service {
 
 func pdSet(s apitype.Service) apitype.ProposalService {
 	auth := s.Auth
-	return apitype.ProposalService{Action: "set", Name: s.Name, Host: s.Host, Enabled: s.Enabled, Auth: &auth, Substitutions: s.Substitutions}
+	return apitype.ProposalService{Action: "set", Name: s.Name, Host: s.Host, Enabled: s.Enabled, Auth: &auth, Substitutions: s.Substitutions,
+		AllowPlaintext: s.AllowPlaintext, Methods: s.Methods, Paths: s.Paths}
 }
 
 func pdDel(name string) apitype.ProposalService {
@@ -105,11 +113,29 @@ func TestProposalDiff(t *testing.T) {
 				{"credentials used", "LLM_API_KEY | OTHER_KEY", "OTHER_KEY"}},
 		},
 		{
+			name: "dropping the method and path rules",
+			state: pdState(t, keys, apitype.Service{Name: "llm", Host: "api.openai.com", Auth: apitype.ServiceAuth{Type: "bearer", Token: "LLM_API_KEY"},
+				Methods: []string{"GET"}, Paths: &apitype.PathRules{Allow: []string{"/v1/*"}, Deny: []string{"/v1/admin*"}}}),
+			services: []apitype.ProposalService{pdSet(pdBearer("llm", "api.openai.com", "LLM_API_KEY"))},
+			change:   "update",
+			fields:   []pdField{{"methods", "GET", ""}, {"paths allowed", "/v1/*", ""}, {"paths denied", "/v1/admin*", ""}},
+		},
+		{
+			name:  "allowing plaintext",
+			state: pdState(t, keys, pdBearer("llm", "llm.corp:8080", "LLM_API_KEY")),
+			services: []apitype.ProposalService{pdSet(apitype.Service{Name: "llm", Host: "llm.corp:8080", Auth: apitype.ServiceAuth{Type: "bearer", Token: "LLM_API_KEY"},
+				AllowPlaintext: true})},
+			change: "update",
+			fields: []pdField{{"plaintext http", "", "allowed"}},
+		},
+		{
+			// Not a new host, but the binding (api.openai.com/v1/*) grows.
 			name:     "widening the path scope on the same host",
 			state:    pdState(t, keys, pdBearer("llm", "api.openai.com/v1/*", "LLM_API_KEY")),
 			services: []apitype.ProposalService{pdSet(pdBearer("llm", "api.openai.com", "LLM_API_KEY"))},
 			change:   "update",
 			fields:   []pdField{{"path scope", "/v1/*", "all paths"}},
+			warnings: []string{"new_host: LLM_API_KEY is not bound to api.openai.com: approving lets it be sent there (service llm)"},
 		},
 		{
 			name:  "adding a substitution with an existing key",
@@ -213,11 +239,20 @@ func TestProposalDiff(t *testing.T) {
 			warnings: []string{`conflict: approving would leave an invalid service set: services[1].host: host pattern "api.openai.com" is already used by services[0] (llm), which would always win; merge the two or change one pattern`},
 		},
 		{
-			name:     "the same key on the same host under another service is not new",
+			name:     "the same key on the same host under another service is not a new host",
 			state:    pdState(t, keys, pdBearer("llm", "api.openai.com/v1/*", "LLM_API_KEY")),
 			services: []apitype.ProposalService{pdSet(pdBearer("llm-v2", "api.openai.com/v2/*", "LLM_API_KEY"))},
 			change:   "add",
 			fields:   []pdField{{"host", "", "api.openai.com"}, {"path scope", "", "/v2/*"}, {"enabled", "", "yes"}, {"auth type", "", "bearer"}, {"headers", "", "Authorization: Bearer {{ LLM_API_KEY }}"}, {"credentials used", "", "LLM_API_KEY"}},
+			// ... but a path outside the binding (api.openai.com/v1/*).
+			warnings: []string{"new_host: LLM_API_KEY is not bound to api.openai.com/v2/*: approving lets it be sent there (service llm-v2)"},
+		},
+		{
+			name:     "within the binding: a narrower path on the same host",
+			state:    pdState(t, keys, pdBearer("llm", "api.openai.com/v1/*", "LLM_API_KEY")),
+			services: []apitype.ProposalService{pdSet(pdBearer("llm-chat", "api.openai.com/v1/chat/*", "LLM_API_KEY"))},
+			change:   "add",
+			fields:   []pdField{{"host", "", "api.openai.com"}, {"path scope", "", "/v1/chat/*"}, {"enabled", "", "yes"}, {"auth type", "", "bearer"}, {"headers", "", "Authorization: Bearer {{ LLM_API_KEY }}"}, {"credentials used", "", "LLM_API_KEY"}},
 		},
 		{
 			name:     "a wildcard is not the same host as one name under it",

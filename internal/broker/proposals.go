@@ -20,6 +20,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/service"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // Proposal limits (SPEC §8).
@@ -226,7 +227,11 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 		if err := validateProposal(&in, cur, have); err != nil {
 			return err
 		}
-		diff = proposalDiff(vaultState{services: cur, keys: have}, in.Services, in.Credentials)
+		bindings, err := CredentialBindings(ctx, tx, v.ID)
+		if err != nil {
+			return err
+		}
+		diff = proposalDiff(vaultState{services: cur, keys: have, bindings: bindings}, in.Services, in.Credentials)
 		now := b.now()
 		n, err := tx.Proposals().CountPending(ctx, v.ID, now)
 		if err != nil {
@@ -264,7 +269,7 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 		link := strings.TrimRight(b.baseURL, "/") + "/approve/" + strconv.FormatInt(pid, 10) + "?token=" + tok
 		out = apitype.ProposalCreated{ID: pid, Status: string(model.ProposalPending), Vault: v.Name, ApprovalURL: link,
 			Message: "Proposal created. Approve here: " + link, ExpiresAt: p.ExpiresAt}
-		return nil
+		return b.record(ctx, tx, a.event(trail.ProposalCreate, v, "proposal:"+strconv.FormatInt(pid, 10)))
 	})
 	if err == nil {
 		b.notifyProposal(a, vault, in, out, diff)
@@ -328,7 +333,15 @@ func (b *Broker) GetProposal(ctx context.Context, a Actor, id int64) (apitype.Pr
 	if err != nil {
 		return apitype.Proposal{}, err
 	}
-	return b.proposalWithDiff(ctx, p)
+	v, err := b.proposalWithDiff(ctx, p)
+	if err != nil {
+		return v, err
+	}
+	vr, err := b.roleIn(ctx, b.st, a, p.VaultID)
+	if !mayViewPeople(a, vr) {
+		hideProposalPeople(&v)
+	}
+	return v, err
 }
 
 // ListProposals lists a vault's proposals (chosen as for /discover).
@@ -338,11 +351,17 @@ func (b *Broker) ListProposals(ctx context.Context, a Actor, hint, status string
 	if err != nil {
 		return out, err
 	}
-	v, _, err := b.vaultAuthorized(ctx, b.st, a, name, policy.RaiseProposal)
+	v, vr, err := b.vaultAuthorized(ctx, b.st, a, name, policy.RaiseProposal)
 	if err != nil {
 		return out, err
 	}
-	return b.listProposals(ctx, []string{v.ID}, status)
+	out, err = b.listProposals(ctx, []string{v.ID}, status)
+	if !mayViewPeople(a, vr) {
+		for i := range out.Proposals {
+			hideProposalPeople(&out.Proposals[i])
+		}
+	}
+	return out, err
 }
 
 // listProposals lists proposals of the given vaults with a status filter
@@ -430,7 +449,10 @@ func (b *Broker) ApprovalDetails(ctx context.Context, tok string, id int64) (api
 	if !b.now().Before(p.ApprovalExpiresAt) {
 		return apitype.Proposal{}, errs.Gone("this approval link has expired: list pending proposals with `agent-vault vault proposal list`").WithCode("approval_expired")
 	}
-	return b.proposalWithDiff(ctx, p)
+	// The link goes to the requester, often an agent: it names no one.
+	v, err := b.proposalWithDiff(ctx, p)
+	hideProposalPeople(&v)
+	return v, err
 }
 
 // pendingForDecision loads a proposal a user is about to decide on.
@@ -463,7 +485,7 @@ func (b *Broker) RejectProposal(ctx context.Context, a Actor, id int64, in apity
 			return decideErr(err, id)
 		}
 		out = apitype.ProposalDecided{ID: id, Status: string(model.ProposalRejected), Vault: p.VaultName, Message: "Proposal rejected."}
-		return nil
+		return b.record(ctx, tx, a.event(trail.ProposalReject, model.Vault{ID: p.VaultID, Name: p.VaultName}, "proposal:"+strconv.FormatInt(id, 10)))
 	})
 	return out, err
 }
@@ -507,11 +529,14 @@ func (b *Broker) ApproveProposal(ctx context.Context, a Actor, id int64, in apit
 		if err != nil {
 			return err
 		}
+		if err := b.bindProposalServices(ctx, tx, a, p, view); err != nil {
+			return err
+		}
 		if err := tx.Proposals().Decide(ctx, id, model.ProposalApplied, a.Name(), "", b.now()); err != nil {
 			return decideErr(err, id)
 		}
 		out = apitype.ProposalDecided{ID: id, Status: string(model.ProposalApplied), Vault: p.VaultName, Applied: applied, Message: "Proposal approved and applied."}
-		return nil
+		return b.record(ctx, tx, with(a.event(trail.ProposalApprove, model.Vault{ID: p.VaultID, Name: p.VaultName}, "proposal:"+strconv.FormatInt(id, 10)), strings.Join(applied, "; ")))
 	})
 	return out, err
 }
@@ -554,7 +579,8 @@ func (b *Broker) applyProposal(ctx context.Context, tx store.Store, p model.Prop
 			if err != nil {
 				return nil, errs.Internal(err, "encrypting a credential")
 			}
-			if err := tx.Credentials().Put(ctx, model.Credential{VaultID: p.VaultID, Key: c.Key, Type: typ, Ciphertext: ct, CreatedAt: now, UpdatedAt: now}); err != nil {
+			if err := tx.Credentials().Put(ctx, model.Credential{VaultID: p.VaultID, Key: c.Key, Type: typ, Ciphertext: ct, CreatedAt: now, UpdatedAt: now,
+				WrittenBy: "proposal:" + strconv.FormatInt(p.ID, 10)}); err != nil {
 				return nil, internal(err, "saving a credential")
 			}
 			applied = append(applied, "set credential "+c.Key)
@@ -584,7 +610,8 @@ func (b *Broker) applyProposal(ctx context.Context, tx store.Store, p model.Prop
 
 // proposedService is the wire form of a proposal's service change.
 func proposedService(s apitype.ProposalService) apitype.Service {
-	out := apitype.Service{Name: s.Name, Host: s.Host, Enabled: s.Enabled, Substitutions: s.Substitutions}
+	out := apitype.Service{Name: s.Name, Host: s.Host, Enabled: s.Enabled, Substitutions: s.Substitutions,
+		AllowPlaintext: s.AllowPlaintext, Methods: s.Methods, Paths: s.Paths}
 	if s.Auth != nil {
 		out.Auth = *s.Auth
 	}

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/service"
 	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // maxServices bounds one vault's service set.
@@ -125,8 +127,9 @@ func (b *Broker) ListServices(ctx context.Context, a Actor, vault string) (apity
 }
 
 // ReplaceServices replaces a vault's whole service set (member+). With
-// dryRun every check runs (including that referenced keys exist) but
-// nothing is written.
+// dryRun every check runs (including that referenced keys exist and are
+// bound) but nothing is written. Services it creates or changes must keep
+// to their credentials' bindings, or widen them as bindForServices allows.
 func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in apitype.ServiceList, dryRun bool) (apitype.ServicesReplaced, error) {
 	svcs, err := parseServices(in.Services)
 	if err != nil {
@@ -134,24 +137,37 @@ func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in 
 	}
 	var out apitype.ServicesReplaced
 	err = b.tx(ctx, func(tx store.Store) error {
-		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
+		v, role, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
 		if err != nil {
 			return err
 		}
 		if err := checkKeysExist(ctx, tx, v, svcs, servicesField); err != nil {
 			return err
 		}
+		cur, err := loadServices(ctx, tx, v.ID)
+		if err != nil {
+			return err
+		}
+		if err := checkServiceRules(a, cur, svcs); err != nil {
+			return err
+		}
+		if err := checkRedactionOptOut(ctx, tx, a, v.ID, svcs); err != nil {
+			return err
+		}
+		if err := b.bindForServices(ctx, tx, a, role, v, changedServices(cur, svcs), dryRun); err != nil {
+			return err
+		}
 		out = apitype.ServicesReplaced{Vault: v.Name, ServicesCount: len(svcs), DryRun: dryRun}
 		if dryRun {
 			return nil
 		}
-		return b.saveServices(ctx, tx, v.ID, svcs)
+		return b.recordAfter(ctx, tx, b.saveServices(ctx, tx, v.ID, svcs), with(a.event(trail.ServiceChange, v, serviceNames(svcs)), "replace"))
 	})
 	return out, err
 }
 
 // UpsertServices adds services, replacing those with the same name in place
-// (member+).
+// (member+), within their credentials' bindings as ReplaceServices.
 func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in apitype.ServiceList) (apitype.ServicesUpserted, error) {
 	if len(in.Services) == 0 {
 		return apitype.ServicesUpserted{}, errs.Invalid("services", "services must hold at least one service")
@@ -162,17 +178,24 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 	}
 	var out apitype.ServicesUpserted
 	err = b.tx(ctx, func(tx store.Store) error {
-		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
+		v, role, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
 		if err != nil {
 			return err
 		}
 		if err := checkKeysExist(ctx, tx, v, add, servicesField); err != nil {
 			return err
 		}
+		if err := checkRedactionOptOut(ctx, tx, a, v.ID, add); err != nil {
+			return err
+		}
 		cur, err := loadServices(ctx, tx, v.ID)
 		if err != nil {
 			return err
 		}
+		if err := b.bindForServices(ctx, tx, a, role, v, changedServices(cur, add), false); err != nil {
+			return err
+		}
+		before := slices.Clone(cur)
 		names := []string{}
 		for _, s := range add {
 			replaced := false
@@ -192,8 +215,11 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 		if err := service.ValidateSet(cur); err != nil {
 			return err
 		}
+		if err := checkServiceRules(a, before, cur); err != nil {
+			return err
+		}
 		out = apitype.ServicesUpserted{Vault: v.Name, Upserted: names, ServicesCount: len(cur)}
-		return b.saveServices(ctx, tx, v.ID, cur)
+		return b.recordAfter(ctx, tx, b.saveServices(ctx, tx, v.ID, cur), with(a.event(trail.ServiceChange, v, strings.Join(names, ",")), "upsert"))
 	})
 	return out, err
 }
@@ -206,8 +232,15 @@ func (b *Broker) ClearServices(ctx context.Context, a Actor, vault string) (apit
 		if err != nil {
 			return err
 		}
+		cur, err := loadServices(ctx, tx, v.ID)
+		if err != nil {
+			return err
+		}
+		if err := checkServiceRules(a, cur, nil); err != nil {
+			return err
+		}
 		out = apitype.ServicesCleared{Vault: v.Name, Cleared: true}
-		return b.saveServices(ctx, tx, v.ID, nil)
+		return b.recordAfter(ctx, tx, b.saveServices(ctx, tx, v.ID, nil), with(a.event(trail.ServiceChange, v, ""), "clear"))
 	})
 	return out, err
 }
@@ -233,7 +266,7 @@ func resolveService(svcs []service.Service, ref string) (int, error) {
 
 // editService runs edit on the service ref names in vault (member+), in
 // one transaction, and saves the set edit returns.
-func (b *Broker) editService(ctx context.Context, a Actor, vault, ref string, edit func(v model.Vault, svcs []service.Service, i int) []service.Service) error {
+func (b *Broker) editService(ctx context.Context, a Actor, vault, ref, what string, edit func(v model.Vault, svcs []service.Service, i int) []service.Service) error {
 	return b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
 		if err != nil {
@@ -247,7 +280,13 @@ func (b *Broker) editService(ctx context.Context, a Actor, vault, ref string, ed
 		if err != nil {
 			return err
 		}
-		return b.saveServices(ctx, tx, v.ID, edit(v, svcs, i))
+		cur := slices.Clone(svcs)
+		name := svcs[i].Name
+		next := edit(v, svcs, i)
+		if err := checkServiceRules(a, cur, next); err != nil {
+			return err
+		}
+		return b.recordAfter(ctx, tx, b.saveServices(ctx, tx, v.ID, next), with(a.event(trail.ServiceChange, v, name), what))
 	})
 }
 
@@ -257,7 +296,7 @@ func (b *Broker) PatchService(ctx context.Context, a Actor, vault, ref string, i
 		return apitype.ServicePatched{}, errs.Invalid("enabled", "enabled (true or false) is required")
 	}
 	var out apitype.ServicePatched
-	err := b.editService(ctx, a, vault, ref, func(v model.Vault, svcs []service.Service, i int) []service.Service {
+	err := b.editService(ctx, a, vault, ref, "enabled="+strconv.FormatBool(*in.Enabled), func(v model.Vault, svcs []service.Service, i int) []service.Service {
 		svcs[i].Enabled = *in.Enabled
 		out = apitype.ServicePatched{Vault: v.Name, Name: svcs[i].Name, Host: svcs[i].Pattern.String(), Enabled: *in.Enabled}
 		return svcs
@@ -268,7 +307,7 @@ func (b *Broker) PatchService(ctx context.Context, a Actor, vault, ref string, i
 // RemoveService deletes one service (member+).
 func (b *Broker) RemoveService(ctx context.Context, a Actor, vault, ref string) (apitype.ServiceRemoved, error) {
 	var out apitype.ServiceRemoved
-	err := b.editService(ctx, a, vault, ref, func(v model.Vault, svcs []service.Service, i int) []service.Service {
+	err := b.editService(ctx, a, vault, ref, "remove", func(v model.Vault, svcs []service.Service, i int) []service.Service {
 		gone := svcs[i]
 		svcs = append(svcs[:i], svcs[i+1:]...)
 		out = apitype.ServiceRemoved{Vault: v.Name, Removed: gone.Name, RemovedHost: gone.Pattern.String(), ServicesCount: len(svcs)}

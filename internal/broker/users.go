@@ -10,6 +10,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // ListUsers lists the instance's users (members and owners). Owners also
@@ -76,8 +77,10 @@ func (b *Broker) AdminGetUser(ctx context.Context, a Actor, email string) (apity
 	return out, nil
 }
 
-// AdminDeleteUser removes a user (owners). The last owner cannot be removed.
-func (b *Broker) AdminDeleteUser(ctx context.Context, a Actor, email string) (apitype.UserRemoved, error) {
+// AdminDeleteUser removes a user (owners). The last owner cannot be
+// removed. The agents the user owned are revoked, or, when transferTo names
+// another user, handed to them (see transferAgents for who may take them).
+func (b *Broker) AdminDeleteUser(ctx context.Context, a Actor, email, transferTo string) (apitype.UserRemoved, error) {
 	if err := authorize(a, "", policy.ManageInstanceUsers); err != nil {
 		return apitype.UserRemoved{}, err
 	}
@@ -87,8 +90,25 @@ func (b *Broker) AdminDeleteUser(ctx context.Context, a Actor, email string) (ap
 		if err != nil {
 			return err
 		}
+		var heir *model.User
+		if transferTo != "" {
+			h, err := b.userByEmail(ctx, tx, a, "transfer_agents_to", transferTo)
+			if err != nil {
+				return err
+			}
+			if h.ID == u.ID {
+				return errs.Invalid("transfer_agents_to", "transfer_agents_to must name another user than the one deleted")
+			}
+			heir = &h
+		}
 		out = apitype.UserRemoved{Status: "removed", Email: u.Email}
-		return b.deleteUser(ctx, tx, u)
+		out.AgentsRevoked, out.AgentsTransferred, err = b.deleteUser(ctx, tx, u, heir)
+		e := a.event(trail.UserDelete, model.Vault{}, u.Email)
+		if heir != nil {
+			out.TransferredTo = heir.Email
+			e.Detail = "agents transferred to " + heir.Email
+		}
+		return b.recordAfter(ctx, tx, err, e)
 	})
 	return out, err
 }
@@ -118,15 +138,16 @@ func (b *Broker) AdminSetRole(ctx context.Context, a Actor, email string, in api
 			return notFound(err, "user %s not found", u.Email)
 		}
 		out = apitype.UserRole{Email: u.Email, Role: string(role)}
-		return nil
+		return b.record(ctx, tx, with(a.event(trail.UserRole, model.Vault{}, u.Email), "role="+string(role)))
 	})
 	return out, err
 }
 
-// ListVaultUsers lists a vault's users and pending invites into it.
+// ListVaultUsers lists a vault's users and pending invites into it, to
+// its members and admins: emails are not for the proxy role (people.go).
 func (b *Broker) ListVaultUsers(ctx context.Context, a Actor, name string) (apitype.VaultUserList, error) {
 	out := apitype.VaultUserList{Users: []apitype.VaultUser{}}
-	v, _, err := b.vaultAuthorized(ctx, b.st, a, name, policy.ViewVault)
+	v, _, err := b.vaultAuthorized(ctx, b.st, a, name, policy.ViewMemberEmails)
 	if err != nil {
 		return out, err
 	}
@@ -187,7 +208,7 @@ func (b *Broker) AddVaultUser(ctx context.Context, a Actor, name string, in apit
 			return internal(err, "adding the user")
 		}
 		out = apitype.UserRole{Email: u.Email, Role: string(role)}
-		return nil
+		return b.record(ctx, tx, with(a.event(trail.MemberAdd, v, u.Email), "role="+string(role)))
 	})
 	return out, err
 }
@@ -213,7 +234,7 @@ func (b *Broker) RemoveVaultUser(ctx context.Context, a Actor, name, email strin
 			return internal(err, "removing the user")
 		}
 		out = apitype.MessageResponse{Message: "Removed " + u.Email + " from vault " + v.Name + "."}
-		return nil
+		return b.record(ctx, tx, a.event(trail.MemberRemove, v, u.Email))
 	})
 	return out, err
 }
@@ -244,7 +265,7 @@ func (b *Broker) SetVaultUserRole(ctx context.Context, a Actor, name, email stri
 			return internal(err, "changing the role")
 		}
 		out = apitype.UserRole{Email: u.Email, Role: string(role), Message: "Role updated."}
-		return nil
+		return b.record(ctx, tx, with(a.event(trail.MemberRole, v, u.Email), "role="+string(role)))
 	})
 	return out, err
 }

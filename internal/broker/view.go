@@ -57,6 +57,12 @@ func (g *ProxyGrant) Credential(key string) ([]byte, bool) {
 // caller must not modify them.
 func (g *ProxyGrant) ServiceKeys(i int) []string { return g.vault.keys[i] }
 
+// UnboundKey names the first credential service i references whose
+// binding does not cover the service's host pattern ("" when all do):
+// the proxy refuses to inject into such a service, whatever put it in
+// the store.
+func (g *ProxyGrant) UnboundKey(i int) string { return g.vault.unbound[i] }
+
 // OAuthPending reports an OAuth credential approved but not connected yet.
 func (g *ProxyGrant) OAuthPending(key string) bool { return g.vault.oauthPending[key] }
 
@@ -68,6 +74,7 @@ type vaultView struct {
 	creds        map[string]secret.Bytes
 	oauthPending map[string]bool
 	keys         [][]string // ReferencedKeys of each service
+	unbound      []string   // per service, a key its binding does not cover
 }
 
 type grantEntry struct {
@@ -169,11 +176,22 @@ func (b *Broker) vaultContents(ctx context.Context, v model.Vault, epoch uint64)
 		}
 		creds[c.Key] = val
 	}
+	ix, err := loadBindingPatterns(ctx, b.st, v.ID)
+	if err != nil {
+		return nil, err
+	}
 	keys := make([][]string, len(svcs))
+	unbound := make([]string, len(svcs))
 	for i, s := range svcs {
 		keys[i] = s.ReferencedKeys()
+		for _, k := range keys[i] {
+			if !ix.covers(k, s.Pattern) {
+				unbound[i] = k
+				break
+			}
+		}
 	}
-	vv = &vaultView{epoch: epoch, policy: v.UnmatchedHostPolicy, services: svcs, creds: creds, oauthPending: pending, keys: keys}
+	vv = &vaultView{epoch: epoch, policy: v.UnmatchedHostPolicy, services: svcs, creds: creds, oauthPending: pending, keys: keys, unbound: unbound}
 	b.view.mu.Lock()
 	b.view.vaults[v.ID] = vv
 	b.view.mu.Unlock()

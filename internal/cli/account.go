@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -15,7 +16,7 @@ func (a *app) accountCmd() *cobra.Command {
 	var yes bool
 	del := &cobra.Command{
 		Use:   "delete",
-		Short: "Delete your account",
+		Short: "Delete your account; the agents you own are revoked",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !yes {
@@ -30,7 +31,12 @@ func (a *app) accountCmd() *cobra.Command {
 				return err
 			}
 			_ = config.RemoveSession(cfg.DataDir)
-			return a.show(out, func(w io.Writer) { fmt.Fprintf(w, "Account %s deleted.\n", out.Email) })
+			return a.show(out, func(w io.Writer) {
+				fmt.Fprintf(w, "Account %s deleted.\n", out.Email)
+				if len(out.AgentsRevoked) > 0 {
+					fmt.Fprintf(w, "Your agents were revoked: %s.\n", strings.Join(out.AgentsRevoked, ", "))
+				}
+			})
 		},
 	}
 	del.Flags().BoolVar(&yes, "yes", false, "confirm")
@@ -47,7 +53,7 @@ func (a *app) accountCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.show(me, func(w io.Writer) { fmt.Fprintf(w, "%s (%s) on %s\n", me.Email, me.Role, cfg.Address) })
+			return a.show(me, func(w io.Writer) { fmt.Fprintf(w, "%s on %s\n", whoName(me), cfg.Address) })
 		},
 	}, &cobra.Command{
 		Use:   "change-password",
@@ -80,4 +86,16 @@ func (a *app) accountCmd() *cobra.Command {
 		},
 	}, del)
 	return cmd
+}
+
+// whoName names the caller: a user's email and role, an agent, or a
+// vault session and its role.
+func whoName(me apitype.Me) string {
+	switch me.Type {
+	case "agent":
+		return "agent " + me.AgentName
+	case "session":
+		return "vault session for vault " + me.Vault + " (" + me.Role + ")"
+	}
+	return me.Email + " (" + me.Role + ")"
 }

@@ -94,7 +94,11 @@ func (a *app) agentCmd() *cobra.Command {
 				return nil, "", err
 			}
 			out, err := c.Agent(cmd.Context(), name)
-			return out, fmt.Sprintf("name: %s\nrole: %s\nstatus: %s\nvaults: %s\ncreated by: %s\ncreated: %s", out.Name, out.Role, out.Status, grantList(out.Vaults), out.CreatedBy, ts(out.CreatedAt)), err
+			owner := out.Owner
+			if owner == "" {
+				owner = "nobody (instance owners only)"
+			}
+			return out, fmt.Sprintf("name: %s\nrole: %s\nstatus: %s\nvaults: %s\nowner: %s\ncreated by: %s\ncreated: %s", out.Name, out.Role, out.Status, grantList(out.Vaults), owner, out.CreatedBy, ts(out.CreatedAt)), err
 		}),
 		simple("revoke", "Disable an agent's token (rotate brings it back)", func(cmd *cobra.Command, name string) (any, string, error) {
 			c, _, err := a.authed()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/agent-vault/agent-vault/internal/sandbox"
 	"github.com/agent-vault/agent-vault/internal/version"
 )
 
@@ -28,6 +29,9 @@ type app struct {
 // Run executes the CLI with args (without the program name) and returns
 // the process exit code.
 func Run(ctx context.Context, args []string) int {
+	if len(args) > 0 && args[0] == sandbox.InitArg {
+		return sandbox.InitMain(args[1:]) // `run`'s sandbox, re-executed
+	}
 	a := &app{in: os.Stdin, out: os.Stdout, errOut: os.Stderr}
 	root := a.rootCmd()
 	root.SetArgs(args)
@@ -58,6 +62,8 @@ func (a *app) rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       build.Short(),
+		// An agent's token wins over any saved login (agentmode.go).
+		PersistentPreRunE: refuseAgent,
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.address, "address", "", "server URL (env AGENT_VAULT_ADDR; default http://127.0.0.1:14321)")
@@ -65,7 +71,7 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.BoolVar(&a.json, "json", false, "print machine-readable JSON")
 	root.AddCommand(
 		a.serverCmd(), a.authCmd(), a.accountCmd(), a.vaultCmd(), a.userCmd(),
-		a.ownerCmd(), a.masterPasswordCmd(), a.migrateDBCmd(), a.backupCmd(), a.healthCmd(), a.emailCmd(), a.versionCmd(), a.agentCmd(), a.catalogCmd(), a.caCmd(), a.runCmd(), a.doctorCmd(),
+		a.ownerCmd(), a.masterPasswordCmd(), a.migrateDBCmd(), a.backupCmd(), a.healthCmd(), a.emailCmd(), a.versionCmd(), a.agentCmd(), a.catalogCmd(), a.caCmd(), a.runCmd(), a.doctorCmd(), a.auditCmd(),
 	)
 	return root
 }

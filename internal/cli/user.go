@@ -92,7 +92,7 @@ func (a *app) inviteCmd() *cobra.Command {
 	cmd.Flags().StringArrayVar(&vaults, "vault", nil, "grant a vault as name:role (repeatable)")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
-		Short: "List invites",
+		Short: "List the invites you sent, those into vaults you administer (owners: all)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, _, err := a.authed()
@@ -117,7 +117,7 @@ func (a *app) inviteCmd() *cobra.Command {
 		},
 	}, &cobra.Command{
 		Use:   "revoke <id-or-token>",
-		Short: "Revoke a pending invite",
+		Short: "Revoke a pending invite you sent, or one into a vault you administer (owners: any)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, _, err := a.authed()

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"net/http"
+	"net/url"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 )
@@ -142,9 +143,14 @@ func (c *Client) AdminUser(ctx context.Context, email string) (out apitype.UserD
 	return out, c.do(ctx, http.MethodGet, "/v1/admin/users/"+seg(email), nil, &out)
 }
 
-// AdminDeleteUser removes a user (owners).
-func (c *Client) AdminDeleteUser(ctx context.Context, email string) (out apitype.UserRemoved, err error) {
-	return out, c.do(ctx, http.MethodDelete, "/v1/admin/users/"+seg(email), nil, &out)
+// AdminDeleteUser removes a user (owners). The agents they owned are
+// handed to the user transferTo, or revoked when it is "".
+func (c *Client) AdminDeleteUser(ctx context.Context, email, transferTo string) (out apitype.UserRemoved, err error) {
+	p := "/v1/admin/users/" + seg(email)
+	if transferTo != "" {
+		p += "?" + url.Values{"transfer_agents_to": {transferTo}}.Encode()
+	}
+	return out, c.do(ctx, http.MethodDelete, p, nil, &out)
 }
 
 // AdminSetRole changes a user's instance role (owners).

@@ -27,6 +27,22 @@ func (c *Client) SetCredentials(ctx context.Context, vault string, values map[st
 	return out, c.do(ctx, http.MethodPost, "/v1/credentials", apitype.SetCredentialsRequest{Vault: vault, Credentials: values}, &out)
 }
 
+// SetCredentialsWith stores values with the full request (allowed_hosts
+// included).
+func (c *Client) SetCredentialsWith(ctx context.Context, in apitype.SetCredentialsRequest) (out apitype.CredentialsSet, err error) {
+	return out, c.do(ctx, http.MethodPost, "/v1/credentials", in, &out)
+}
+
+// BindCredential adds host patterns to a credential's binding.
+func (c *Client) BindCredential(ctx context.Context, vault, key string, hosts []string) (out apitype.CredentialBinding, err error) {
+	return out, c.do(ctx, http.MethodPost, "/v1/credentials/bind", apitype.BindCredentialRequest{Vault: vault, Key: key, Hosts: hosts}, &out)
+}
+
+// UnbindCredential removes host patterns from a credential's binding.
+func (c *Client) UnbindCredential(ctx context.Context, vault, key string, hosts []string) (out apitype.CredentialBinding, err error) {
+	return out, c.do(ctx, http.MethodPost, "/v1/credentials/unbind", apitype.BindCredentialRequest{Vault: vault, Key: key, Hosts: hosts}, &out)
+}
+
 // DeleteCredentials removes keys.
 func (c *Client) DeleteCredentials(ctx context.Context, vault string, keys []string) (out apitype.CredentialsDeleted, err error) {
 	return out, c.do(ctx, http.MethodDelete, "/v1/credentials", apitype.DeleteCredentialsRequest{Vault: vault, Keys: keys}, &out)

@@ -75,16 +75,19 @@ func (s Session) ActiveAt(now time.Time) bool {
 
 // Invite is a pending invitation of a new user.
 type Invite struct {
-	ID         string
-	TokenHash  []byte
-	Email      string
-	Role       InstanceRole
-	Vaults     []InviteVault
-	CreatedBy  string // inviter's email, kept for display after the user is gone
-	CreatedAt  time.Time
-	ExpiresAt  time.Time
-	AcceptedAt *time.Time
-	RevokedAt  *time.Time
+	ID        string
+	TokenHash []byte
+	Email     string
+	Role      InstanceRole
+	Vaults    []InviteVault
+	CreatedBy string // inviter's email as it read then: a label, never checked
+	// CreatedByID is the inviter's immutable user id, the one the invite's
+	// rights are checked against; "" once the inviter is deleted.
+	CreatedByID string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	AcceptedAt  *time.Time
+	RevokedAt   *time.Time
 }
 
 // InviteVault is a vault grant that an invite applies on acceptance.
@@ -129,6 +132,8 @@ type Settings struct {
 	// RateLimitOverrides are per-tier knobs in the environment's form
 	// without its prefix, e.g. "PROXY_RATE": "50" (see package ratelimit).
 	RateLimitOverrides map[string]string
+	// AuditRetentionDays bounds the admin audit trail's age; 0 keeps all.
+	AuditRetentionDays int
 }
 
 // EmailAllowed reports whether email's domain may register or be invited.
@@ -164,6 +169,24 @@ type Credential struct {
 	Ciphertext []byte
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// WrittenBy is the principal that wrote the current value
+	// ("user:<id>", "agent:<id>" or "session:<id>"); "" for values stored
+	// before it was recorded, which count as written by a user.
+	WrittenBy string
+}
+
+// CredentialBinding is one host pattern a credential may be sent to. A
+// service injects a credential only where its host pattern is covered by
+// one of the credential's bindings (see docs/services-and-agents.md).
+type CredentialBinding struct {
+	VaultID string
+	Key     string
+	Pattern string // a host pattern in canonical form
+	// ByAgent marks a binding an agent (or vault session) made for a
+	// value it wrote itself; it lapses when the value is replaced.
+	ByAgent   bool
+	AddedBy   string // the principal, as in Credential.WrittenBy, or "upgrade"
+	CreatedAt time.Time
 }
 
 // ServiceSet is a vault's ordered services, stored as the API's JSON.
@@ -190,10 +213,17 @@ type Agent struct {
 	Role      InstanceRole
 	TokenHash []byte
 	Status    AgentStatus
+	// CreatedBy is who created the agent as it read then (an email, or
+	// agent:<name>): a label for people, never used to decide anything.
 	CreatedBy string
-	CreatedAt time.Time
-	UpdatedAt time.Time
-	RevokedAt *time.Time
+	// OwnerUserID or OwnerAgentID (at most one) is the immutable id of the
+	// user or agent that manages this agent besides the instance owners.
+	// Both empty: owned by nobody, so instance owners only.
+	OwnerUserID  string
+	OwnerAgentID string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	RevokedAt    *time.Time
 }
 
 // AgentGrant is one agent's role in one vault.

@@ -16,6 +16,12 @@ type Subject struct {
 	Kind         model.ActorKind
 	InstanceRole model.InstanceRole
 	VaultRole    model.VaultRole
+	// For actions on one object (see object.go): Owns is whether the
+	// subject is the object's recorded owner, compared by immutable id,
+	// never by a name; TargetRole is the object's instance role (an
+	// agent's).
+	Owns       bool
+	TargetRole model.InstanceRole
 }
 
 // Action is something an actor asks to do.
@@ -29,6 +35,7 @@ const (
 	ListCredentialKeys  Action = "vault.credential.list"
 	ReadCredentialValue Action = "vault.credential.read"
 	WriteCredential     Action = "vault.credential.write"
+	BindCredential      Action = "vault.credential.bind" // widen or narrow a credential's host binding
 	ReviewProposal      Action = "vault.proposal.review"
 	ManageServices      Action = "vault.service.manage"
 	AddAgentAsProxy     Action = "vault.agent.add-proxy"
@@ -40,6 +47,12 @@ const (
 	ChangeVaultSettings Action = "vault.settings"
 	LeaveVault          Action = "vault.leave"
 	ViewLogs            Action = "vault.logs" // the request log and discovered hosts
+	// ViewMemberEmails is seeing who the vault's people are: members'
+	// and invitees' email addresses, and the users named as requesters
+	// and deciders of proposals. Not for the proxy role, whose holders
+	// are the agents the vault serves.
+	ViewMemberEmails Action = "vault.user.emails"
+	ReadVaultTrail   Action = "vault.audit" // the vault's rows of the admin audit trail
 )
 
 // Instance-wide actions.
@@ -55,6 +68,7 @@ const (
 	ChangeInstanceSetting Action = "instance.settings"
 	ManageAgents          Action = "instance.agent.manage"
 	ManageOwnAccount      Action = "account.manage" // me, password, sessions, delete self
+	ReadAdminTrail        Action = "instance.audit" // the whole admin audit trail: list, verify, export
 )
 
 // Decision is the outcome of a permission check. Reason is safe to show.
@@ -72,15 +86,18 @@ var vaultActionMin = map[Action]model.VaultRole{
 	LeaveVault:          model.VaultProxy,
 	ReadCredentialValue: model.VaultMember,
 	WriteCredential:     model.VaultMember,
+	BindCredential:      model.VaultMember,
 	ReviewProposal:      model.VaultMember,
 	ManageServices:      model.VaultMember,
 	AddAgentAsProxy:     model.VaultMember,
 	ViewLogs:            model.VaultMember,
+	ViewMemberEmails:    model.VaultMember,
 	ManageVaultUsers:    model.VaultAdmin,
 	AddAgentAnyRole:     model.VaultAdmin,
 	DeleteVault:         model.VaultAdmin,
 	RenameVault:         model.VaultAdmin,
 	ChangeVaultSettings: model.VaultAdmin,
+	ReadVaultTrail:      model.VaultAdmin,
 }
 
 var instanceActionMin = map[Action]model.InstanceRole{
@@ -94,6 +111,7 @@ var instanceActionMin = map[Action]model.InstanceRole{
 	ManageInstanceUsers:   model.RoleOwner,
 	InviteOwner:           model.RoleOwner,
 	ChangeInstanceSetting: model.RoleOwner,
+	ReadAdminTrail:        model.RoleOwner,
 }
 
 // userOnly are actions no agent may take whatever its roles: an agent must
@@ -105,6 +123,7 @@ var instanceActionMin = map[Action]model.InstanceRole{
 // agent it controls to member or admin.
 var userOnly = map[Action]bool{
 	ReadCredentialValue:   true,
+	BindCredential:        true,
 	ReviewProposal:        true,
 	ManageVaultUsers:      true,
 	AddAgentAnyRole:       true,
@@ -120,6 +139,11 @@ var userOnly = map[Action]bool{
 	InviteOwner:           true,
 	ChangeInstanceSetting: true,
 	ManageOwnAccount:      true,
+	ListUsers:             true, // the instance's people and their emails
+	ViewInvite:            true,
+	RevokeInvite:          true,
+	ReadVaultTrail:        true,
+	ReadAdminTrail:        true,
 }
 
 // Decide answers whether s may take action a. It is the single place where
@@ -135,6 +159,9 @@ func Decide(s Subject, a Action) Decision {
 	}
 	if a == ManageOwnAccount {
 		return allow()
+	}
+	if d, ok := decideObject(s, a); ok {
+		return d
 	}
 	if min, ok := vaultActionMin[a]; ok {
 		if !s.VaultRole.Valid() {

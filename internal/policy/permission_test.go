@@ -30,6 +30,8 @@ var specVaultMin = map[Action]model.VaultRole{
 	ReviewProposal:      model.VaultMember,
 	ManageServices:      model.VaultMember,
 	AddAgentAsProxy:     model.VaultMember,
+	// "only users widen a binding": member-level, never an agent.
+	BindCredential: model.VaultMember,
 	// "invite/remove users, set roles, add agents with any role,
 	// delete/rename vault, vault settings": admin only.
 	ManageVaultUsers:    model.VaultAdmin,
@@ -37,6 +39,12 @@ var specVaultMin = map[Action]model.VaultRole{
 	DeleteVault:         model.VaultAdmin,
 	RenameVault:         model.VaultAdmin,
 	ChangeVaultSettings: model.VaultAdmin,
+	// Not in the SPEC table: who the vault's people are (their emails) is
+	// kept from the proxy role, which the vault's agents hold.
+	ViewMemberEmails: model.VaultMember,
+	// The admin audit trail names every member's actions: vault admins
+	// read their vault's rows, owners the whole trail; agents never.
+	ReadVaultTrail: model.VaultAdmin,
 }
 
 // specInstanceMin is the SPEC §6 instance paragraph: "owner — settings,
@@ -54,8 +62,9 @@ var specInstanceMin = map[Action]model.InstanceRole{
 	// The SPEC lets vault admins "invite users" and needs a user directory
 	// to add members to a vault, so listing and inviting (non-owner) users
 	// are read as member-level; see the report for this ambiguity.
-	ListUsers:  model.RoleMember,
-	InviteUser: model.RoleMember,
+	ListUsers:      model.RoleMember,
+	InviteUser:     model.RoleMember,
+	ReadAdminTrail: model.RoleOwner,
 }
 
 // specAgentNever are the actions SPEC §7 forbids to agent tokens whatever
@@ -63,6 +72,8 @@ var specInstanceMin = map[Action]model.InstanceRole{
 var specAgentNever = map[Action]bool{
 	ReadCredentialValue: true,
 	ReviewProposal:      true,
+	// Only users widen (or narrow) a credential's host binding.
+	BindCredential: true,
 	// An "account" (me, password, sessions) is a human concept (§9 auth).
 	ManageOwnAccount: true,
 }
@@ -86,16 +97,22 @@ var codeStricterThanSpec = map[Action]bool{
 	InviteUser:            true,
 	InviteOwner:           true,
 	ChangeInstanceSetting: true,
+	// The instance's user directory is people's email addresses: no agent
+	// needs it, and a hostile one would harvest it.
+	ListUsers:      true,
+	ReadVaultTrail: true,
+	ReadAdminTrail: true,
 }
 
 var allActions = []Action{
 	ProxyThroughVault, DiscoverVault, RaiseProposal, ListCredentialKeys,
-	ReadCredentialValue, WriteCredential, ReviewProposal, ManageServices,
+	ReadCredentialValue, WriteCredential, BindCredential, ReviewProposal, ManageServices,
 	AddAgentAsProxy, ViewVault, ManageVaultUsers, AddAgentAnyRole,
 	DeleteVault, RenameVault, ChangeVaultSettings, LeaveVault,
 	CreateVault, ListAllVaults, JoinAnyVault, DeleteAnyVault,
 	ManageInstanceUsers, ListUsers, InviteUser, InviteOwner,
-	ChangeInstanceSetting, ManageAgents, ManageOwnAccount,
+	ChangeInstanceSetting, ManageAgents, ManageOwnAccount, ViewMemberEmails,
+	ReadVaultTrail, ReadAdminTrail,
 }
 
 var (

@@ -74,8 +74,12 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	if !intercept {
 		p.log.Debug("tunnel", "vault", g.VaultName, "actor", g.ActorName, "host", host, "port", port)
-		up, down := splice(client, upstream)
-		p.recordTunnel(g, host, port, http.StatusOK, "", up, down, time.Since(start))
+		up, down, revoked := p.spliceWatched(client, upstream, proxyAuth, host, port)
+		code := ""
+		if revoked {
+			code = "tunnel_revoked"
+		}
+		p.recordTunnel(g, host, port, http.StatusOK, code, up, down, time.Since(start))
 		return
 	}
 	tlsConn := p.o.Certs.TLSServer(client, host)
@@ -130,7 +134,7 @@ func (p *Proxy) serveTunnelled(w http.ResponseWriter, r *http.Request) {
 		writeError(w, berr)
 		return
 	}
-	p.forward(w, r, g, target{scheme: "https", host: info.host, port: info.port, ingress: "connect"})
+	p.forward(w, r, g, target{scheme: "https", host: info.host, port: info.port, ingress: "connect", proxyAuth: info.proxyAuth})
 }
 
 // chanListener feeds intercepted connections to the inner server.

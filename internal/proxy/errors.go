@@ -20,13 +20,21 @@ type ProposalHint struct {
 	SupportedAuthTypes []string `json:"supported_auth_types"`
 }
 
-// errorBody is the JSON of every broker-layer error.
+// errorBody is the JSON of every broker-layer error. A refusal by a
+// service rule is also an RFC 9457 problem: Type, Title, Status and Detail
+// are set, and Service and Rule name what refused (problem.go).
 type errorBody struct {
+	Type         string                     `json:"type,omitempty"`
+	Title        string                     `json:"title,omitempty"`
+	Status       int                        `json:"status,omitempty"`
+	Detail       string                     `json:"detail,omitempty"`
 	Error        string                     `json:"error"`
 	Message      string                     `json:"message"`
 	Help         string                     `json:"help,omitempty"`
 	ProposalHint *ProposalHint              `json:"proposal_hint,omitempty"`
 	Candidates   []apitype.ServiceCandidate `json:"candidates,omitempty"`
+	Service      string                     `json:"service,omitempty"`
+	Rule         string                     `json:"rule,omitempty"`
 }
 
 // brokerError is an answer of the broker layer.
@@ -50,6 +58,17 @@ func denyHint(host string) *brokerError {
 	return e
 }
 
+// notBound is the 403 for a service that would send credential key to a
+// host pattern the credential is not bound to. Writes through the API
+// cannot create such a service; this is the proxy's own check.
+func notBound(s service.Service, key string) *brokerError {
+	host := s.Pattern.String()
+	e := fail(http.StatusForbidden, "credential_not_bound", "service "+s.Name+" would send credential "+key+" to "+host+", which "+key+" is not bound to",
+		"ask a vault member to bind it (`agent-vault vault credential bind "+key+" --host "+host+"`) or approve a proposal: POST /v1/proposals")
+	e.body.ProposalHint = &ProposalHint{Host: host, Endpoint: "POST /v1/proposals", SupportedAuthTypes: service.SupportedAuthTypes()}
+	return e
+}
+
 // writeError is the proxy's one error writer.
 func writeError(w http.ResponseWriter, e *brokerError) {
 	if lw, ok := w.(*logWriter); ok {
@@ -57,7 +76,11 @@ func writeError(w http.ResponseWriter, e *brokerError) {
 	}
 	h := w.Header()
 	h.Set(ErrorHeader, "true")
-	h.Set("Content-Type", "application/json")
+	if e.body.Type != "" {
+		h.Set("Content-Type", "application/problem+json")
+	} else {
+		h.Set("Content-Type", "application/json")
+	}
 	h.Set("Cache-Control", "no-store")
 	if e.status == http.StatusProxyAuthRequired {
 		h.Set("Proxy-Authenticate", `Basic realm="agent-vault"`)

@@ -12,18 +12,18 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/redact"
 	"github.com/agent-vault/agent-vault/internal/service"
 )
 
-// brokerHeaders never reach an upstream.
-var brokerHeaders = []string{"X-Vault", "Proxy-Authorization", "Proxy-Connection"}
-
 // outbound is what forward decided for one request.
 type outbound struct {
-	t      target
-	inject map[string]string
-	svc    *service.Service
-	keys   []string // the service's credential keys, for the request log
+	t       target
+	inject  map[string]string
+	svc     *service.Service
+	keys    []string    // the service's credential keys, for the request log
+	redact  *redact.Set // values the response must not carry; nil: none
+	secrets *redact.Set // the same values, for errors and logs even when the service opted out
 }
 
 // forward matches, injects and sends one request upstream, and records it
@@ -49,7 +49,8 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 		return
 	}
 	svcs := g.Services()
-	res := service.Match(svcs, t.host, t.port, matchPath(r.URL.Path))
+	cp := canonicalize(r.URL)
+	res := service.Match(svcs, t.host, t.port, cp.path)
 	out = &outbound{t: t}
 	switch {
 	case !res.Matched && g.Policy() == model.PolicyDeny:
@@ -64,9 +65,12 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 	default:
 		s := svcs[res.Index]
 		out.svc, out.keys = &s, g.ServiceKeys(res.Index)
-		if s.Auth.Type != service.AuthPassthrough && t.scheme == "http" && s.Pattern.Port == 0 {
-			writeError(w, fail(http.StatusForbidden, "insecure_transport", "service "+s.Name+" injects a credential, which is never sent over plain http://",
-				"use https://, or give the service's host pattern an explicit port if this internal service really is plaintext"))
+		if k := g.UnboundKey(res.Index); k != "" {
+			writeError(w, notBound(s, k))
+			return
+		}
+		if berr := admitService(r, &s, t, cp); berr != nil {
+			writeError(w, berr)
 			return
 		}
 		headers, missing, err := s.Auth.Render(g.Credential)
@@ -89,6 +93,16 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 			writeError(w, berr)
 			return
 		}
+		out.secrets = redactionFor(&s, out.keys, g.Credential, headers)
+		if s.RedactResponses {
+			out.redact, lw.redact = out.secrets, out.secrets
+		}
+	}
+	if isWebSocket(r) {
+		// A websocket outlives the per-request grant check: watch it.
+		ctx, stop := p.watchStream(r.Context(), t)
+		defer stop()
+		r = r.WithContext(ctx)
 	}
 	if subs := wsSubstitutions(out.svc); len(subs) > 0 && isWebSocket(r) {
 		p.serveWebSocket(w, r, out, subs, g.Credential)
@@ -124,13 +138,15 @@ func rewrite(pr *httputil.ProxyRequest) {
 	out := pr.In.Context().Value(outboundKey{}).(*outbound)
 	u := *pr.In.URL
 	u.Scheme, u.Host = out.t.scheme, out.t.authority()
+	u.User = nil // userinfo in the request URL would become Authorization upstream
 	pr.Out.URL = &u
 	pr.Out.Host = u.Host
-	for _, h := range brokerHeaders {
-		pr.Out.Header.Del(h)
-	}
+	stripBrokerRequestHeaders(pr.Out.Header)
 	for k, v := range out.inject {
 		pr.Out.Header.Set(k, v) // overwrite: never a second copy of the managed slot
+	}
+	if out.redact != nil {
+		redactRequest(pr.Out.Header)
 	}
 }
 
@@ -145,15 +161,20 @@ func newBufferPool() *bufferPool {
 func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
 func (b *bufferPool) Put(x []byte) { b.p.Put(&x) }
 
-// modifyResponse strips cookies: an agent's requests carry the vault's
-// identity, and its cookies must not stick to the agent.
+// modifyResponse strips cookies (an agent's requests carry the vault's
+// identity, and its cookies must not stick to the agent) and the broker's
+// header namespace (only the broker speaks for the broker).
 func (p *Proxy) modifyResponse(resp *http.Response) error {
-	resp.Header.Del("Set-Cookie")
+	stripResponseHeaders(resp.Header)
+	scrubTrailers(resp)
 	if p.o.MaxResponseBytes > 0 && resp.ContentLength > p.o.MaxResponseBytes {
 		return errResponseTooLarge
 	}
-	if p.o.MaxResponseBytes > 0 {
+	if p.o.MaxResponseBytes > 0 && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp.Body = &limitedBody{rc: resp.Body, left: p.o.MaxResponseBytes, log: p.log, host: resp.Request.URL.Host}
+	}
+	if out, _ := resp.Request.Context().Value(outboundKey{}).(*outbound); out != nil && out.redact != nil {
+		return p.redactResponse(resp, out)
 	}
 	return nil
 }
@@ -169,11 +190,15 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	case p.o.Blocked(err):
 		writeError(w, fail(http.StatusForbidden, "destination_blocked", err.Error(),
 			"the destination is a private, loopback or metadata address; an operator can allow ranges with AGENT_VAULT_NETWORK_ALLOWLIST"))
+	case errors.Is(err, errNotScannable):
+		writeError(w, fail(http.StatusBadGateway, "response_not_scannable", "the upstream's response is compressed with an encoding the proxy cannot decode, or switches to a protocol other than websocket, so it cannot be checked for credential values",
+			"ask the upstream for an uncompressed answer; if the service only serves binary downloads, a user can set redact_responses: false on it"))
 	case errors.Is(err, errResponseTooLarge):
 		writeError(w, fail(http.StatusBadGateway, "response_too_large", "the upstream response is larger than the proxy allows", ""))
 	default:
-		p.log.Debug("upstream failed", "host", r.URL.Host, "err", err)
-		writeError(w, fail(http.StatusBadGateway, "upstream_unreachable", "could not reach "+hostOnly(r)+": "+trimErr(err), "check the host name and that it is up"))
+		detail := trimErr(err, secretsOf(r))
+		p.log.Debug("upstream failed", "host", r.URL.Host, "err", detail)
+		writeError(w, fail(http.StatusBadGateway, "upstream_unreachable", "could not reach "+hostOnly(r)+": "+detail, "check the host name and that it is up"))
 	}
 }
 
@@ -184,13 +209,15 @@ func hostOnly(r *http.Request) string {
 	return r.Host
 }
 
-// trimErr keeps upstream errors short and free of request details.
-func trimErr(err error) string {
+// trimErr keeps upstream errors short and free of request details, and
+// of credential values: a transport error may quote what the upstream
+// sent, and an upstream may send back what it received.
+func trimErr(err error, secrets *redact.Set) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	s := err.Error()
+	s, _ := secrets.String(err.Error())
 	if len(s) > 200 {
 		s = s[:200]
 	}

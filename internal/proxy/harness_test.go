@@ -96,6 +96,7 @@ func (s *seen) last() *http.Request {
 type env struct {
 	t         *testing.T
 	b         *broker.Broker
+	db        store.Store // the store itself, for tests that plant rows the broker would refuse
 	owner     broker.Actor
 	storeOps  *atomic.Int64
 	proxyURL  string
@@ -108,6 +109,7 @@ type env struct {
 	logs      *strings.Builder
 	logMu     *sync.Mutex
 	handler   atomic.Value // http.HandlerFunc for the upstreams
+	proxy     *proxy.Proxy
 }
 
 type lockedWriter struct {
@@ -140,7 +142,7 @@ func newEnvWith(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter, rec pro
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, storeOps: new(atomic.Int64), seen: &seen{}, logs: &strings.Builder{}, logMu: &sync.Mutex{}}
+	e := &env{t: t, db: db, storeOps: new(atomic.Int64), seen: &seen{}, logs: &strings.Builder{}, logMu: &sync.Mutex{}}
 	log := slog.New(slog.NewTextHandler(lockedWriter{e.logMu, e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.b = broker.New(broker.Options{Store: countingStore{db, e.storeOps}, Keyring: kr, PasswordParams: password.Params{Time: 1, MemoryKiB: 64, Threads: 1}, Logger: log})
 	if err := e.b.Bootstrap(ctx); err != nil {
@@ -214,6 +216,7 @@ func newEnvWith(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter, rec pro
 		},
 		UpstreamRoots: upRoot.CertPool(), Logger: log, MaxRequestBytes: 1 << 20, Limiter: lim, Recorder: rec,
 	})
+	e.proxy = p
 	pl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

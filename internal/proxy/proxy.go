@@ -60,6 +60,9 @@ type Options struct {
 	Limiter *ratelimit.Limiter
 	// TrustedProxies may set X-Forwarded-For for the client address.
 	TrustedProxies []netip.Prefix
+	// TunnelRecheck is how often an open blind tunnel checks that it is
+	// still authorized (tunnelwatch.go); default one second.
+	TunnelRecheck time.Duration
 }
 
 // Recorder takes request log rows.
@@ -76,6 +79,7 @@ type Proxy struct {
 	tunnels     *chanListener
 	tunnelInfo  sync.Map // *tls.Conn → tunnelInfo
 	startOnce   sync.Once
+	redactions  redactionCounters
 }
 
 // New builds a Proxy.
@@ -89,6 +93,9 @@ func New(o Options) *Proxy {
 	if o.Dial == nil {
 		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 		o.Dial = d.DialContext
+	}
+	if o.TunnelRecheck <= 0 {
+		o.TunnelRecheck = defaultTunnelRecheck
 	}
 	if o.Blocked == nil {
 		o.Blocked = func(error) bool { return false }
@@ -176,7 +183,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, berr)
 		return
 	}
-	p.forward(w, r, g, target{scheme: r.URL.Scheme, host: host, port: port, ingress: "absolute"})
+	p.forward(w, r, g, target{scheme: r.URL.Scheme, host: host, port: port, ingress: "absolute", proxyAuth: r.Header.Get("Proxy-Authorization")})
 }
 
 // authorize turns Proxy-Authorization into a grant or a broker error.
@@ -223,6 +230,9 @@ type target struct {
 	host    string // lowercase, no brackets
 	port    int
 	ingress string // connect (intercepted), absolute, tunnel (blind)
+	// proxyAuth is the agent's Proxy-Authorization, for rechecking a
+	// long-lived stream (tunnelwatch.go); never forwarded.
+	proxyAuth string
 }
 
 // splitTarget reads host[:port] with the scheme's default port.

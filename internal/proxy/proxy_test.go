@@ -278,26 +278,6 @@ func TestNetguardBlocksPrivateDestinations(t *testing.T) {
 	}
 }
 
-func TestPlaintextHTTPNeverCarriesCredentialsUnlessPortIsExplicit(t *testing.T) {
-	e := newEnv(t, true)
-	e.setup(map[string]string{"API_KEY": secretValue}, bearer("plain", "plain.test", "API_KEY"))
-	tok := e.agent("bot", "proxy")
-	c := e.client(tok, "default", false)
-	resp, err := c.Get("http://" + e.plainUp + "/x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	brokerError(t, resp, http.StatusForbidden, "insecure_transport")
-	e.setup(nil, bearer("plain", e.plainUp, "API_KEY"))
-	resp, err = c.Get("http://" + e.plainUp + "/x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b := read(t, resp); resp.StatusCode != 200 || e.seen.last().Header.Get("Authorization") != "Bearer "+secretValue {
-		t.Fatalf("explicit-port plaintext service: %d %s", resp.StatusCode, b)
-	}
-}
-
 func TestResponsesStreamAndDropCookies(t *testing.T) {
 	e := newEnv(t, true)
 	e.setup(map[string]string{"API_KEY": secretValue}, bearer("api", "api.test", "API_KEY"))

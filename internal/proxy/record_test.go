@@ -99,7 +99,7 @@ func TestRequestLogRowPerRequest(t *testing.T) {
 	e.setup(map[string]string{"API_KEY": recAPIKey, "ACCOUNT_ID": recAccount},
 		apitype.Service{Name: "api", Host: "api.test", Auth: apitype.ServiceAuth{Type: "bearer", Token: "API_KEY"},
 			Substitutions: []apitype.Substitution{{Key: "ACCOUNT_ID", Placeholder: "__ACCOUNT__", In: []string{"path", "query", "body"}}}},
-		apitype.Service{Name: "plain", Host: e.plainUp, Auth: apitype.ServiceAuth{Type: "bearer", Token: "API_KEY"}},
+		apitype.Service{Name: "plain", Host: e.plainUp, Auth: apitype.ServiceAuth{Type: "bearer", Token: "API_KEY"}, AllowPlaintext: true},
 		apitype.Service{Name: "off", Host: "off.test", Auth: apitype.ServiceAuth{Type: "bearer", Token: "API_KEY"}},
 	)
 	if _, err := e.b.PatchService(context.Background(), e.owner, "default", "off", apitype.ServicePatch{Enabled: new(bool)}); err != nil {

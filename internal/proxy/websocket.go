@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -53,24 +54,34 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request, out *outb
 		}
 		pairs = append(pairs, [2][]byte{[]byte(s.Placeholder), v})
 	}
+	r = r.WithContext(context.WithValue(r.Context(), outboundKey{}, out)) // for upstreamError
 	outReq := r.Clone(r.Context())
 	outReq.URL.Scheme, outReq.URL.Host, outReq.Host = out.t.scheme, out.t.authority(), out.t.authority()
 	outReq.RequestURI = ""
+	outReq.URL.User = nil
 	outReq.Header.Del("Sec-WebSocket-Extensions")
-	for _, h := range brokerHeaders {
-		outReq.Header.Del(h)
-	}
+	stripRequestHeaders(outReq.Header, true)
 	for k, v := range out.inject {
 		outReq.Header.Set(k, v)
+	}
+	if out.redact != nil {
+		redactRequest(outReq.Header)
 	}
 	resp, err := p.transportH1.RoundTrip(outReq)
 	if err != nil {
 		p.upstreamError(w, r, err)
 		return
 	}
+	if out.redact != nil {
+		if err := p.redactResponse(resp, out); err != nil {
+			resp.Body.Close()
+			p.upstreamError(w, r, err)
+			return
+		}
+	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		defer resp.Body.Close()
-		resp.Header.Del("Set-Cookie")
+		stripResponseHeaders(resp.Header)
 		for k, vs := range resp.Header {
 			w.Header()[k] = vs
 		}
@@ -90,7 +101,9 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request, out *outb
 		return
 	}
 	defer conn.Close()
-	resp.Header.Del("Set-Cookie")
+	// Revocation (tunnelwatch.go) cancels the request: end the stream.
+	defer context.AfterFunc(r.Context(), func() { upstream.Close(); conn.Close() })()
+	stripResponseHeaders(resp.Header)
 	resp.Header.Del("Sec-WebSocket-Extensions")
 	var head bytes.Buffer
 	head.WriteString("HTTP/1.1 101 Switching Protocols\r\n")

@@ -173,7 +173,7 @@ func TestDeleteAccountAndLastOwner(t *testing.T) {
 	if _, err := own.DeleteAccount(ctx); err != nil {
 		t.Fatalf("owner deleting itself with another owner: %v", err)
 	}
-	if _, err := bob.AdminDeleteUser(ctx, "bob@example.com"); !client.IsConflict(err) {
+	if _, err := bob.AdminDeleteUser(ctx, "bob@example.com", ""); !client.IsConflict(err) {
 		t.Fatalf("deleting the now-last owner = %v, want 409", err)
 	}
 	us, err := bob.Users(ctx)

@@ -62,8 +62,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("request failed", "method", r.Method, "path", logPath(r.URL.Path), "err", err)
 	}
 	body := apitype.ErrorBody{Error: e.Message, Code: e.Code, Field: e.Field}
-	if c, ok := e.Details.([]apitype.ServiceCandidate); ok {
-		body.Candidates = c
+	switch d := e.Details.(type) {
+	case []apitype.ServiceCandidate:
+		body.Candidates = d
+	case *apitype.ProposalHint:
+		body.ProposalHint = d
 	}
 	if e.Kind == errs.KindUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="agent-vault"`)

@@ -97,7 +97,7 @@ func (s *Server) routes() []route {
 			return b.AdminGetUser(r.Context(), a, r.PathValue("email"))
 		})},
 		{"DELETE /v1/admin/users/{email}", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) {
-			return b.AdminDeleteUser(r.Context(), a, r.PathValue("email"))
+			return b.AdminDeleteUser(r.Context(), a, r.PathValue("email"), r.URL.Query().Get("transfer_agents_to"))
 		})},
 		{"POST /v1/admin/users/{email}/role", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) {
 			return body(r, func(ctx context.Context, in apitype.RoleRequest) (apitype.UserRole, error) {
@@ -132,7 +132,7 @@ func (s *Server) routes() []route {
 				return b.TestEmail(ctx, a, in)
 			})
 		})},
-	}, append(s.contentRoutes(), s.proposalRoutes()...)...)
+	}, append(append(s.contentRoutes(), s.proposalRoutes()...), s.auditRoutes()...)...)
 }
 
 // withName wraps a handler of a vault-scoped route, binding {name}.

@@ -43,6 +43,18 @@ func (s *Server) contentRoutes() []route {
 				return b.SetCredentials(ctx, a, in)
 			})
 		})},
+		{"POST /v1/credentials/bind", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) {
+			return body(r, func(ctx context.Context, in apitype.BindCredentialRequest) (apitype.CredentialBinding, error) {
+				in.Vault = vaultParam(r, a, in.Vault)
+				return b.BindCredential(ctx, a, in)
+			})
+		})},
+		{"POST /v1/credentials/unbind", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) {
+			return body(r, func(ctx context.Context, in apitype.BindCredentialRequest) (apitype.CredentialBinding, error) {
+				in.Vault = vaultParam(r, a, in.Vault)
+				return b.UnbindCredential(ctx, a, in)
+			})
+		})},
 		{"DELETE /v1/credentials", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) {
 			var in apitype.DeleteCredentialsRequest
 			if k := r.URL.Query()["key"]; len(k) > 0 {

@@ -106,6 +106,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)
+	// The client's address, for the admin audit trail's rows.
+	r = r.WithContext(broker.WithSource(r.Context(), ratelimit.ClientIP(r, s.trusted)))
 	if s.lim != nil && !probePaths[r.URL.Path] {
 		release, ok, retry := s.lim.AcquireGlobal()
 		if !ok {

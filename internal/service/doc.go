@@ -44,6 +44,11 @@
 //     Sec-WebSocket-Protocol is allowed, since some APIs carry tokens in it.
 //   - Errors about a field that names a credential key never repeat the
 //     input, in case a secret was pasted where its key name belongs.
+//   - Rules (rules.go): methods are uppercase tokens, listed once; path
+//     allow/deny globs use the host pattern's path grammar and must start
+//     with "/"; deny globs match ignoring ASCII case, allow globs do not;
+//     allow_plaintext is refused on a pattern whose port is 443. A service
+//     with a path or path rules is path-scoped (docs/proxy.md).
 package service
 
 import (

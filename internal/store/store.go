@@ -11,6 +11,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/keyring"
 	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // Sentinel errors every implementation returns, so callers can map them to
@@ -39,6 +40,7 @@ type Store interface {
 	CA() CAStore
 	Proposals() Proposals
 	RequestLogs() RequestLogs
+	AdminEvents() AdminEvents
 
 	// InTx runs fn in one serialised write transaction: all of fn's writes
 	// are committed together or, when fn returns an error, none are.
@@ -122,12 +124,23 @@ type Settings interface {
 // Credentials are a vault's encrypted values.
 type Credentials interface {
 	// Put inserts or replaces one credential (CreatedAt kept on replace).
+	// Replacing a value drops the bindings agents made (ByAgent): they
+	// were for the value it replaces.
 	Put(ctx context.Context, c model.Credential) error
 	Get(ctx context.Context, vaultID, key string) (model.Credential, error)
 	// List returns a vault's credentials ordered by key.
 	List(ctx context.Context, vaultID string) ([]model.Credential, error)
-	// Delete removes one; ErrNotFound if absent.
+	// Delete removes one (and its bindings); ErrNotFound if absent.
 	Delete(ctx context.Context, vaultID, key string) error
+
+	// Bindings returns a vault's credential bindings ordered by key and
+	// pattern.
+	Bindings(ctx context.Context, vaultID string) ([]model.CredentialBinding, error)
+	// Bind adds a binding; binding an existing pattern again keeps one
+	// row, which a user's binding (ByAgent false) makes a user's.
+	Bind(ctx context.Context, b model.CredentialBinding) error
+	// Unbind removes one binding; ErrNotFound if absent.
+	Unbind(ctx context.Context, vaultID, key, pattern string) error
 }
 
 // Services keep each vault's ordered service set.
@@ -145,7 +158,8 @@ type Agents interface {
 	ByID(ctx context.Context, id string) (model.Agent, error)
 	ByTokenHash(ctx context.Context, hash []byte) (model.Agent, error)
 	List(ctx context.Context) ([]model.Agent, error)
-	// Update writes name, role, token hash, status and updated_at.
+	// Update writes name, role, token hash, status, owner ids, updated_at
+	// and revoked_at.
 	Update(ctx context.Context, a model.Agent) error
 	Delete(ctx context.Context, id string) error
 }
@@ -248,4 +262,36 @@ type PasswordResets interface {
 	// DeleteCreatedBefore removes codes created before t (the hourly cap
 	// counts codes whatever became of them, so they are kept an hour).
 	DeleteCreatedBefore(ctx context.Context, t time.Time) (int64, error)
+}
+
+// AdminEventFilter narrows a listing of the admin trail. Rows come newest
+// first below Before (a seq cursor; 0 for the newest), or with Ascending
+// oldest first above After.
+type AdminEventFilter struct {
+	VaultID string
+	Action  string // exact, or a prefix ending in "." ("credential.")
+	Actor   string // an actor's id or name, exact
+	Since   time.Time
+	Until   time.Time
+	Before  int64
+	After   int64
+	// Ascending lists oldest first, above After.
+	Ascending bool
+	Limit     int
+}
+
+// AdminEvents is the admin audit trail: one hash-chained row per
+// management action (see package trail).
+type AdminEvents interface {
+	// Append chains e after the newest row and stores it together with
+	// the new head, in the caller's transaction (or in one of its own).
+	// Writers are serialised, across servers on PostgreSQL, so there is
+	// one chain. It returns e with its Seq and Hash.
+	Append(ctx context.Context, key trail.Key, e trail.Event) (trail.Event, error)
+	List(ctx context.Context, f AdminEventFilter) ([]trail.Event, error)
+	// Head returns the chain's head record; ok is false when it is missing.
+	Head(ctx context.Context) (h trail.Head, ok bool, err error)
+	// Prune deletes the rows older than before and moves the head's cut
+	// to the last one deleted, so that verification starts there.
+	Prune(ctx context.Context, key trail.Key, before time.Time) (int64, error)
 }

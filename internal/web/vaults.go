@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/service"
@@ -25,9 +26,21 @@ type serviceRow struct {
 	Name, Host, Auth string
 	Keys             []string
 	Enabled          bool
+	Redact           bool // response redaction (off only when a user turned it off)
 }
 
-type credentialRow struct{ Key, Type, Updated string }
+type credentialRow struct {
+	Key, Type, Updated string
+	Hosts              []boundHost // the credential's binding
+	WrittenByAgent     bool
+}
+
+// boundHost is one host pattern a credential may be sent to; Agent marks
+// one an agent bound for a value it wrote.
+type boundHost struct {
+	Pattern string
+	Agent   bool
+}
 
 // vaultRow is one line of /vaults; Joined is false for a vault an owner
 // sees without being in it (owners are not implicit members).
@@ -85,7 +98,8 @@ func (h *Handler) vaultPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, sv := range svcs.Services {
-		row := serviceRow{Name: sv.Name, Host: sv.Host, Auth: sv.Auth.Type, Enabled: sv.Enabled == nil || *sv.Enabled}
+		row := serviceRow{Name: sv.Name, Host: sv.Host, Auth: sv.Auth.Type, Enabled: sv.Enabled == nil || *sv.Enabled,
+			Redact: sv.RedactResponses == nil || *sv.RedactResponses}
 		if parsed, err := service.FromAPI(sv, ""); err == nil { // stored services always parse
 			row.Keys = parsed.Auth.Keys()
 		}
@@ -97,7 +111,11 @@ func (h *Handler) vaultPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, c := range creds.Credentials {
-		v.Credentials = append(v.Credentials, credentialRow{Key: c.Key, Type: c.Type, Updated: fmtTime(c.UpdatedAt)})
+		row := credentialRow{Key: c.Key, Type: c.Type, Updated: fmtTime(c.UpdatedAt), WrittenByAgent: c.WrittenByAgent}
+		for _, p := range c.AllowedHosts {
+			row.Hosts = append(row.Hosts, boundHost{Pattern: p, Agent: slices.Contains(c.AgentBoundHosts, p)})
+		}
+		v.Credentials = append(v.Credentials, row)
 	}
 	members, err := h.b.ListVaultUsers(ctx, s.actor, name)
 	if err != nil {

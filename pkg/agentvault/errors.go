@@ -27,18 +27,26 @@ const (
 	ErrCodeVaultRequired       = "vault_required"       // 400: an agent token with several vaults named none (proxy and control plane)
 	ErrCodeForbidden           = "forbidden"            // 403: no service matches and the vault denies unmatched hosts (see ProposalHint); also a control-plane role refusal
 	ErrCodeServiceDisabled     = "service_disabled"     // 403: a service matches but is disabled
-	ErrCodeInsecureTransport   = "insecure_transport"   // 403: a credential would go over plain http://
+	ErrCodeInsecureTransport   = "insecure_transport"   // 403: a credential would go over plain http:// (no allow_plaintext, or port 443)
+	ErrCodeServiceRuleRefused  = "service_rule_refused" // 403: the method or path is outside the service's rules (see Rule); an RFC 9457 problem
+	ErrCodeAmbiguousPath       = "ambiguous_path"       // 400: a path-scoped service's request path reads differently to different decoders
 	ErrCodeHostMismatch        = "host_mismatch"        // 403: the Host header differs from the target
 	ErrCodeDestinationBlocked  = "destination_blocked"  // 403: the target address is not allowed (private networks, …)
 	ErrCodeRequestTooLarge     = "request_too_large"    // 413: request body over the proxy's limit
 	ErrCodeResponseTooLarge    = "response_too_large"   // 502: upstream response over the proxy's limit
 	ErrCodeCredentialNotFound  = "credential_not_found" // 502: a credential the service needs is not set
 	ErrCodeCredentialInvalid   = "credential_invalid"   // 502: a credential cannot be injected as it is
+	ErrCodeCredentialNotBound  = "credential_not_bound" // 403: the credential may not be sent to this host (proxy and control plane; see ProposalHint)
+	ErrCodeProposalRequired    = "proposal_required"    // 403: an agent's service write would loosen a service's rules (control plane; see ProposalHint)
 	ErrCodeOAuthNotConnected   = "oauth_not_connected"  // 502: an OAuth credential is not connected yet
 	ErrCodeOAuthRefreshFailed  = "oauth_refresh_failed" // 502: refreshing an OAuth credential failed
 	ErrCodeUpstreamUnreachable = "upstream_unreachable" // 502: the upstream could not be reached
 	ErrCodeBadRequest          = "bad_request"          // 400: not a request the proxy can forward
 	ErrCodeInternal            = "internal"             // 500: a server-side failure
+	// 502: a brokered response the proxy cannot check for credential values
+	// (compressed other than gzip or deflate, or an upgrade to another
+	// protocol than websocket).
+	ErrCodeResponseNotScannable = "response_not_scannable"
 
 	// Control plane.
 	ErrCodeUnauthorized     = "unauthorized"       // 401: bad, expired or revoked token
@@ -50,6 +58,8 @@ const (
 	ErrCodeBodyTooLarge     = "body_too_large"     // 413
 	ErrCodeTooManyProposals = "too_many_proposals" // 429: the vault has too many pending proposals
 	ErrCodeTooManySessions  = "too_many_sessions"  // 409: the caller holds the most live scoped sessions allowed
+	// 403: only a user may turn a service's response redaction off.
+	ErrCodeRedactionOptOutForbidden = "redaction_opt_out_forbidden"
 )
 
 // ProposalHint tells an agent how to ask for access to a host the vault
@@ -78,8 +88,12 @@ type Error struct {
 	// Candidates lists the services an ambiguous host matched.
 	Candidates []ServiceRef
 	// ProposalHint is set on a "forbidden" answer of the proxy for an
-	// unmatched host: how to ask for access with a proposal.
+	// unmatched host, and on "credential_not_bound" answers: how to ask
+	// for access with a proposal.
 	ProposalHint *ProposalHint
+	// Rule names the service rule that refused a request
+	// (service_rule_refused): "methods", "paths.allow" or "paths.deny[i]".
+	Rule string
 	// RetryAfter is the server's Retry-After on a 429, else zero.
 	RetryAfter time.Duration
 	// FromProxy reports an error written by the broker proxy (the response
@@ -148,6 +162,7 @@ type wireError struct {
 	Field        string        `json:"field"`
 	Candidates   []ServiceRef  `json:"candidates"`
 	ProposalHint *ProposalHint `json:"proposal_hint"`
+	Rule         string        `json:"rule"`
 }
 
 var codeShape = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -172,7 +187,7 @@ func parseError(status int, h http.Header, body []byte) *Error {
 			e.Message = w.Message
 		}
 	}
-	e.Help, e.Field, e.Candidates, e.ProposalHint = w.Help, w.Field, w.Candidates, w.ProposalHint
+	e.Help, e.Field, e.Candidates, e.ProposalHint, e.Rule = w.Help, w.Field, w.Candidates, w.ProposalHint, w.Rule
 	if e.Code == "" && status == http.StatusProxyAuthRequired {
 		e.Code = ErrCodeProxyAuthRequired
 	}

@@ -49,6 +49,10 @@ func TestParseError(t *testing.T) {
 			Error{Status: 502, Code: ErrCodeUpstreamUnreachable, Message: "could not reach x.com: refused", Help: "check the host name", FromProxy: true}},
 		{"proxy shape without header", 403, header(), `{"error":"service_disabled","message":"service s matches this request but is disabled"}`,
 			Error{Status: 403, Code: ErrCodeServiceDisabled, Message: "service s matches this request but is disabled"}},
+		{"proxy service rule problem", 403, proxyHdr,
+			`{"type":"urn:agent-vault:problem:service-rule-refused","title":"Refused by a service rule","status":403,"detail":"service s refuses DELETE /x: no","error":"service_rule_refused","message":"service s refuses DELETE /x: no","help":"raise a proposal","proposal_hint":{"host":"x.com","endpoint":"POST /v1/proposals","supported_auth_types":["bearer"]},"service":"s","rule":"methods"}`,
+			Error{Status: 403, Code: ErrCodeServiceRuleRefused, Message: "service s refuses DELETE /x: no", Help: "raise a proposal", FromProxy: true, Rule: "methods",
+				ProposalHint: &ProposalHint{Host: "x.com", Endpoint: "POST /v1/proposals", SupportedAuthTypes: []string{"bearer"}}}},
 		{"proxy 407 empty body", 407, proxyHdr, ``,
 			Error{Status: 407, Code: ErrCodeProxyAuthRequired, Message: "the server answered 407 Proxy Authentication Required", FromProxy: true}},
 		{"not json", 500, header(), "  oops  ",
@@ -132,9 +136,11 @@ func TestProxyErrorFromResponse(t *testing.T) {
 var allCodes = []string{
 	ErrCodeProxyAuthRequired, ErrCodeVaultRequired, ErrCodeForbidden, ErrCodeServiceDisabled, ErrCodeInsecureTransport,
 	ErrCodeHostMismatch, ErrCodeDestinationBlocked, ErrCodeRequestTooLarge, ErrCodeResponseTooLarge, ErrCodeCredentialNotFound,
-	ErrCodeCredentialInvalid, ErrCodeOAuthNotConnected, ErrCodeOAuthRefreshFailed, ErrCodeUpstreamUnreachable, ErrCodeBadRequest,
+	ErrCodeCredentialInvalid, ErrCodeCredentialNotBound, ErrCodeOAuthNotConnected, ErrCodeOAuthRefreshFailed, ErrCodeUpstreamUnreachable, ErrCodeBadRequest,
 	ErrCodeInternal, ErrCodeUnauthorized, ErrCodeInvalidRequest, ErrCodeNotFound, ErrCodeConflict, ErrCodeAmbiguousService,
 	ErrCodeGone, ErrCodeBodyTooLarge, ErrCodeTooManyProposals, ErrCodeTooManySessions, ErrCodeRateLimited,
+	ErrCodeServiceRuleRefused, ErrCodeAmbiguousPath,
+	ErrCodeResponseNotScannable, ErrCodeRedactionOptOutForbidden,
 }
 
 // TestEveryBrokerCodeHasAConstant reads the proxy's sources: every code it

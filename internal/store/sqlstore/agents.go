@@ -10,23 +10,26 @@ import (
 
 type agents struct{ *handle }
 
-const agentCols = `id, name, role, token_hash, status, created_by, created_at, updated_at, revoked_at`
+const agentCols = `id, name, role, token_hash, status, created_by, owner_user_id, owner_agent_id, created_at, updated_at, revoked_at`
 
 func scanAgent(sc interface{ Scan(...any) error }) (model.Agent, error) {
 	var a model.Agent
 	var r, st string
+	var ou, oa sql.NullString
 	var c, u dbTime
 	var rv nullTime
-	if err := sc.Scan(&a.ID, &a.Name, &r, &a.TokenHash, &st, &a.CreatedBy, &c, &u, &rv); err != nil {
+	if err := sc.Scan(&a.ID, &a.Name, &r, &a.TokenHash, &st, &a.CreatedBy, &ou, &oa, &c, &u, &rv); err != nil {
 		return model.Agent{}, scanErr(err)
 	}
 	a.Role, a.Status, a.CreatedAt, a.UpdatedAt, a.RevokedAt = model.InstanceRole(r), model.AgentStatus(st), c.t, u.t, rv.t
+	a.OwnerUserID, a.OwnerAgentID = ou.String, oa.String
 	return a, nil
 }
 
 func (s agents) Create(ctx context.Context, a model.Agent) error {
-	_, err := s.exec(ctx, `INSERT INTO agents (`+agentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.Name, string(a.Role), a.TokenHash, string(a.Status), a.CreatedBy, fmtTime(a.CreatedAt), fmtTime(a.UpdatedAt), fmtTimePtr(a.RevokedAt))
+	_, err := s.exec(ctx, `INSERT INTO agents (`+agentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Name, string(a.Role), a.TokenHash, string(a.Status), a.CreatedBy, nullable(a.OwnerUserID), nullable(a.OwnerAgentID),
+		fmtTime(a.CreatedAt), fmtTime(a.UpdatedAt), fmtTimePtr(a.RevokedAt))
 	return err
 }
 
@@ -51,8 +54,10 @@ func (s agents) List(ctx context.Context) ([]model.Agent, error) {
 }
 
 func (s agents) Update(ctx context.Context, a model.Agent) error {
-	return mustAffect(s.exec(ctx, `UPDATE agents SET name = ?, role = ?, token_hash = ?, status = ?, updated_at = ?, revoked_at = ? WHERE id = ?`,
-		a.Name, string(a.Role), a.TokenHash, string(a.Status), fmtTime(a.UpdatedAt), fmtTimePtr(a.RevokedAt), a.ID))
+	return mustAffect(s.exec(ctx, `UPDATE agents SET name = ?, role = ?, token_hash = ?, status = ?, owner_user_id = ?, owner_agent_id = ?,
+		updated_at = ?, revoked_at = ? WHERE id = ?`,
+		a.Name, string(a.Role), a.TokenHash, string(a.Status), nullable(a.OwnerUserID), nullable(a.OwnerAgentID),
+		fmtTime(a.UpdatedAt), fmtTimePtr(a.RevokedAt), a.ID))
 }
 
 func (s agents) Delete(ctx context.Context, id string) error {

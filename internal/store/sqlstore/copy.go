@@ -14,8 +14,9 @@ import (
 // and PostgreSQL's change_epoch — are each engine's own and not copied.
 var copyTables = []string{
 	"keyring", "users", "user_sessions", "password_resets", "vaults", "vault_users", "invites", "invite_vaults", "settings",
-	"credentials", "service_sets", "agents", "vault_agents", "scoped_sessions", "ca",
+	"credentials", "credential_bindings", "service_sets", "agents", "vault_agents", "scoped_sessions", "ca",
 	"proposals", "proposal_values", "request_log_segments", "request_log_seq", "discovered_hosts",
+	"admin_events", "admin_event_head",
 }
 
 // notCopied are tables that belong to one engine's bookkeeping, and the

@@ -22,6 +22,16 @@ func TestCopyAll(t *testing.T) {
 	createVaults(t, src, "v1")
 	mustNil(t, src.Credentials().Put(ctx, model.Credential{VaultID: "v1", Key: "K", Type: model.CredentialStatic, Ciphertext: []byte{0, 1, 2, 255}, CreatedAt: t0, UpdatedAt: t0}))
 	seedLogs(t, src, 300, "v1")
+	// An agent owned by an agent stored after it: the copy inserts rows in
+	// the source's order, so the reference must wait for the commit.
+	for _, id := range []string{"ax", "ay"} {
+		mustNil(t, src.Agents().Create(ctx, model.Agent{ID: id, Name: id, Role: model.RoleNoAccess, TokenHash: []byte(id), Status: model.AgentActive,
+			CreatedBy: "a@example.com", OwnerUserID: "u1", CreatedAt: t0, UpdatedAt: t0}))
+	}
+	ax, err := src.Agents().ByID(ctx, "ax")
+	mustNil(t, err)
+	ax.OwnerUserID, ax.OwnerAgentID = "", "ay"
+	mustNil(t, src.Agents().Update(ctx, ax))
 
 	dst := newDB(t)
 	var copied []string
@@ -42,6 +52,9 @@ func TestCopyAll(t *testing.T) {
 	mustNil(t, err)
 	if string(c.Ciphertext) != string([]byte{0, 1, 2, 255}) {
 		t.Errorf("ciphertext copied as %v", c.Ciphertext)
+	}
+	if ax, err := dst.Agents().ByID(ctx, "ax"); err != nil || ax.OwnerAgentID != "ay" {
+		t.Errorf("agent owned by an agent copied as %+v, %v", ax, err)
 	}
 	all := listAll(t, dst, storeFilter("v1"))
 	if len(all) != 300 {

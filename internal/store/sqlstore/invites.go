@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/model"
@@ -10,16 +11,18 @@ import (
 
 type invites struct{ *handle }
 
-const inviteCols = `id, token_hash, email, role, created_by, created_at, expires_at, accepted_at, revoked_at`
+const inviteCols = `id, token_hash, email, role, created_by, created_by_id, created_at, expires_at, accepted_at, revoked_at`
 
 func scanInvite(sc interface{ Scan(...any) error }) (model.Invite, error) {
 	var i model.Invite
 	var r string
+	var by sql.NullString
 	var c, e dbTime
 	var a, rv nullTime
-	if err := sc.Scan(&i.ID, &i.TokenHash, &i.Email, &r, &i.CreatedBy, &c, &e, &a, &rv); err != nil {
+	if err := sc.Scan(&i.ID, &i.TokenHash, &i.Email, &r, &i.CreatedBy, &by, &c, &e, &a, &rv); err != nil {
 		return model.Invite{}, scanErr(err)
 	}
+	i.CreatedByID = by.String
 	i.Role, i.CreatedAt, i.ExpiresAt, i.AcceptedAt, i.RevokedAt = model.InstanceRole(r), c.t, e.t, a.t, rv.t
 	return i, nil
 }
@@ -27,8 +30,8 @@ func scanInvite(sc interface{ Scan(...any) error }) (model.Invite, error) {
 func (s invites) Create(ctx context.Context, inv model.Invite) error {
 	return s.InTx(ctx, func(tx store.Store) error {
 		h := tx.(*handle)
-		if _, err := h.exec(ctx, `INSERT INTO invites (`+inviteCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			inv.ID, inv.TokenHash, inv.Email, string(inv.Role), inv.CreatedBy,
+		if _, err := h.exec(ctx, `INSERT INTO invites (`+inviteCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			inv.ID, inv.TokenHash, inv.Email, string(inv.Role), inv.CreatedBy, nullable(inv.CreatedByID),
 			fmtTime(inv.CreatedAt), fmtTime(inv.ExpiresAt), fmtTimePtr(inv.AcceptedAt), fmtTimePtr(inv.RevokedAt)); err != nil {
 			return err
 		}

@@ -72,6 +72,12 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 // its own transaction together with its version row. It returns how many
 // it applied. A database newer than this binary is refused.
 func (db *DB) Migrate(ctx context.Context) (int, error) {
+	return db.migrateTo(ctx, 0)
+}
+
+// migrateTo is Migrate stopping after version last (0: the newest); tests
+// use it to build a database as an older release left it.
+func (db *DB) migrateTo(ctx context.Context, last int) (int, error) {
 	ms, err := migrationsOf(db.d)
 	if err != nil {
 		return 0, err
@@ -92,8 +98,11 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 	if cur > len(ms) {
 		return 0, fmt.Errorf("the database schema (version %d) is newer than this binary understands (%d): upgrade agent-vault", cur, len(ms))
 	}
+	if last > 0 && last < len(ms) {
+		ms = ms[:last]
+	}
 	applied := 0
-	for _, m := range ms[cur:] {
+	for _, m := range ms[min(cur, len(ms)):] {
 		tx, err := db.sql.BeginTx(ctx, nil)
 		if err != nil {
 			return applied, err

@@ -11,7 +11,8 @@ import (
 // migrationSteps run in a migration's transaction after its SQL file, by
 // engine and version: the parts of a migration that SQL alone cannot do.
 var migrationSteps = map[string]map[int]func(ctx context.Context, h *handle) error{
-	"sqlite": {6: convertRequestLogs},
+	"sqlite":   {6: convertRequestLogs, sqliteBindingsMigration: bindExistingCredentials},
+	"postgres": {postgresBindingsMigration: bindExistingCredentials},
 }
 
 // convertRequestLogs moves the rows of the request_logs table of

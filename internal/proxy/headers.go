@@ -1,0 +1,87 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"strings"
+)
+
+// hopHeaders apply to one connection and are never forwarded (RFC 9110
+// §7.6.1); Upgrade is put back for a websocket handshake.
+var hopHeaders = []string{"Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// stripRequestHeaders removes from a request going upstream what belongs
+// to the agent's hop or to the broker: hop-by-hop headers and those that
+// Connection names, every Proxy-* header (Proxy-Authorization carries the
+// agent's token), X-Vault and every X-Agent-Vault-* header. A websocket
+// handshake keeps "Connection: Upgrade" and "Upgrade: websocket".
+// Every path to an upstream calls it (docs/proxy.md, "Headers").
+func stripRequestHeaders(h http.Header, websocket bool) {
+	for _, v := range h.Values("Connection") {
+		for _, name := range strings.Split(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, name := range hopHeaders {
+		h.Del(name)
+	}
+	stripBrokerRequestHeaders(h)
+	if websocket {
+		h.Set("Connection", "Upgrade")
+		h.Set("Upgrade", "websocket")
+	}
+}
+
+// stripBrokerRequestHeaders removes every Proxy-* header (Proxy-Authorization
+// carries the agent's token), X-Vault and every X-Agent-Vault-* header. The
+// ReverseProxy path calls it alone, after net/http/httputil has removed
+// the hop-by-hop headers and put back what an upgrade and "TE: trailers"
+// need.
+func stripBrokerRequestHeaders(h http.Header) {
+	for name := range h {
+		if l := strings.ToLower(name); strings.HasPrefix(l, "proxy-") || strings.HasPrefix(l, "x-agent-vault-") || l == "x-vault" {
+			delete(h, name)
+		}
+	}
+}
+
+// stripResponseHeaders removes from an upstream's response what must not
+// reach the agent: cookies (the agent's requests carry the vault's
+// identity) and every X-Agent-Vault-* header, so that an upstream cannot
+// forge a broker error.
+func stripResponseHeaders(h http.Header) {
+	h.Del("Set-Cookie")
+	for name := range h {
+		if strings.HasPrefix(strings.ToLower(name), "x-agent-vault-") {
+			delete(h, name)
+		}
+	}
+}
+
+// scrubTrailers strips the response's trailers as stripResponseHeaders
+// strips its headers: the declared ones now, and whatever arrives with
+// the end of the body.
+func scrubTrailers(resp *http.Response) {
+	if resp.Trailer == nil || resp.StatusCode == http.StatusSwitchingProtocols {
+		return
+	}
+	stripResponseHeaders(resp.Trailer)
+	resp.Body = &trailerScrub{ReadCloser: resp.Body, resp: resp}
+}
+
+// trailerScrub strips trailers once the body has been read to its end,
+// which is when the transport fills them in.
+type trailerScrub struct {
+	io.ReadCloser
+	resp *http.Response
+}
+
+func (t *trailerScrub) Read(b []byte) (int, error) {
+	n, err := t.ReadCloser.Read(b)
+	if err == io.EOF {
+		stripResponseHeaders(t.resp.Trailer)
+	}
+	return n, err
+}
