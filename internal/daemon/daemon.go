@@ -150,6 +150,11 @@ func Run(ctx context.Context, o Options) error {
 			stopMetrics(sctx)
 		}()
 	}
+	setupCode, err := firstRunCode(ctx, b, cfg.BaseURL, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	var proxyServing atomic.Bool
 	stopProxy, proxyAddr, err := startProxy(cfg, b, root, reqlog, met, lim, &proxyServing, log)
 	if err != nil {
@@ -157,7 +162,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           server.New(server.Options{Broker: b, Logger: log, CAPEM: root.CertPEM(), Limiter: lim.lim, TrustedProxies: lim.trusted, Ready: readyChecks(db, kr, cfg.MITMPort >= 0, &proxyServing), Web: web.New(web.Options{Broker: b, BaseURL: cfg.BaseURL, Logger: log, Limiter: lim.lim, TrustedProxies: lim.trusted})}),
+		Handler: server.New(server.Options{Broker: b, Logger: log, CAPEM: root.CertPEM(), Limiter: lim.lim, TrustedProxies: lim.trusted,
+			Ready: readyChecks(db, kr, cfg.MITMPort >= 0, &proxyServing),
+			Web: web.New(web.Options{Broker: b, BaseURL: cfg.BaseURL, Logger: log, Limiter: lim.lim, TrustedProxies: lim.trusted, SetupCode: setupCode})}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
