@@ -30,7 +30,7 @@ func (b *Broker) Status(ctx context.Context) (apitype.Status, error) {
 		return apitype.Status{}, internal(err, "reading settings")
 	}
 	return apitype.Status{
-		Initialized: n > 0, NeedsFirstUser: n == 0, Version: b.version,
+		Initialized: n > 0, NeedsFirstUser: n == 0, Version: b.version, Build: b.build,
 		BaseURL: b.baseURL, InviteOnly: s.InviteOnly, ProxyPort: int(b.proxyPort.Load()),
 	}, nil
 }

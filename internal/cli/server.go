@@ -31,7 +31,9 @@ func (a *app) serverCmd() *cobra.Command {
 		Long: `Run the control plane (default 127.0.0.1:14321) on the embedded SQLite store in the data dir.
 
 The master password is read from AGENT_VAULT_MASTER_PASSWORD (removed from the
-environment after reading), then --password-stdin, then a prompt. Without one
+environment after reading), then the first line of the file named by
+AGENT_VAULT_MASTER_PASSWORD_FILE (or the systemd credential master-password in
+$CREDENTIALS_DIRECTORY), then --password-stdin, then a prompt. Without one
 the instance runs passwordless, with a warning.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -52,7 +54,7 @@ the instance runs passwordless, with a warning.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return daemon.Run(ctx, daemon.Options{Config: cfg, Password: pw, Log: a.errOut, Version: Version})
+			return daemon.Run(ctx, daemon.Options{Config: cfg, Password: pw, Log: a.errOut, Build: build})
 		},
 	}
 	fl := cmd.Flags()
@@ -95,6 +97,12 @@ func (a *app) masterPasswordSource(fromStdin bool, fd int) daemon.PasswordFunc {
 		done = true
 		if v, set := config.TakeMasterPassword(); set {
 			pw, ok = secret.FromString(v), true
+			return
+		}
+		if path, set := config.MasterPasswordFile(nil); set {
+			var b []byte
+			b, err = config.ReadPasswordFile(path)
+			pw, ok = secret.New(b), err == nil
 			return
 		}
 		if fd > 0 {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/broker"
@@ -69,7 +70,7 @@ func upstreamRoots(file string) (*x509.CertPool, error) {
 // startProxy builds the broker proxy and starts its listener; it returns
 // a stop function. A disabled proxy (--mitm-port 0) returns a no-op. With
 // metrics (met not nil) every request log row is counted on its way to rec.
-func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Recorder, met *metrics.Metrics, lim limits, log *slog.Logger) (func(context.Context), string, error) {
+func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Recorder, met *metrics.Metrics, lim limits, serving *atomic.Bool, log *slog.Logger) (func(context.Context), string, error) {
 	if cfg.MITMPort < 0 {
 		log.Info("broker proxy disabled (--mitm-port 0)")
 		return func(context.Context) {}, "", nil
@@ -120,9 +121,14 @@ func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Re
 	ln, connState := met.TrackTunnels(p.Listen(ln))
 	srv := p.Server()
 	srv.ConnState = connState
-	go func() { _ = srv.Serve(ln) }()
+	serving.Store(true)
+	go func() {
+		_ = srv.Serve(ln)
+		serving.Store(false)
+	}()
 	log.Info("broker proxy listening", "addr", ln.Addr().String(), "allow_private", cfg.AllowPrivate)
 	return func(ctx context.Context) {
+		serving.Store(false)
 		_ = srv.Shutdown(ctx)
 		_ = p.Close()
 	}, ln.Addr().String(), nil
