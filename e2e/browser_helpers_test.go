@@ -39,7 +39,10 @@ type brBrowser struct {
 }
 
 // brStart starts Chromium, or skips the test when it is not installed.
-func brStart(t *testing.T) *brBrowser {
+func brStart(t *testing.T) *brBrowser { t.Helper(); return brStartFor(t, 60*time.Second) }
+
+// brStartFor is brStart for a test whose browser steps take up to d in all.
+func brStartFor(t *testing.T, d time.Duration) *brBrowser {
 	t.Helper()
 	if _, err := os.Stat(brChromium); err != nil {
 		t.Skipf("browser test skipped: Debian chromium is not installed at %s (apt-get install chromium; scripts/test.sh does it as root): %v", brChromium, err)
@@ -56,7 +59,7 @@ func brStart(t *testing.T) *brBrowser {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, d)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()

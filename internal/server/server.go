@@ -38,6 +38,8 @@ type Options struct {
 var WebPaths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{name}", "/invite/{token}",
 	// Entry, account, vault administration and instance pages.
 	"/{$}", "/setup", "/register", "/forgot", "/reset", "/account", "/instance", "/vaults/{name}/settings", "/vaults/{name}/members",
+	// A vault's other sub-pages: credentials, services, agents, sessions, request log (internal/web/vaultcommon.go).
+	"/vaults/{name}/{rest...}",
 }
 
 // webPatterns is WebPaths as a set, to tell a browser page's route.

@@ -55,6 +55,10 @@ type pageData struct {
 	// The invite page.
 	Invite *apitype.InviteDetails
 
+	// A vault sub-page's own data (vaultcommon.go), and the seconds after
+	// which the page reloads itself (0: never).
+	Page    any
+	Refresh int
 	// The entry, account, vault administration and instance pages: a
 	// *setupView, *accountView, *vaultAdminView, *membersView or
 	// *instanceView (admin_views.go).
@@ -322,7 +326,9 @@ func (h *Handler) listPage(w http.ResponseWriter, r *http.Request) {
 		status = ""
 	}
 	d := &pageData{Title: "Proposals", Filter: filter, Filters: listFilters}
-	out, err := h.b.AdminListProposals(r.Context(), s.actor, r.URL.Query().Get("vault"), status)
+	lf := h.proposalFilters(r, s)
+	d.Page = lf
+	out, err := h.b.AdminListProposals(r.Context(), s.actor, lf.Vault, status)
 	if err != nil {
 		d.Error = message(err)
 		h.render(w, r, statusOf(err), "list", s, d)
@@ -331,7 +337,9 @@ func (h *Handler) listPage(w http.ResponseWriter, r *http.Request) {
 	ps := out.Proposals
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].CreatedAt.After(ps[j].CreatedAt) })
 	for _, p := range ps {
-		d.List = append(d.List, newListItem(p))
+		if lf.keep(p) {
+			d.List = append(d.List, newListItem(p))
+		}
 	}
 	h.render(w, r, http.StatusOK, "list", s, d)
 }

@@ -105,7 +105,7 @@ section.panel.danger h2{color:var(--bad)}
 input.wide{max-width:100%;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:640px){header.top{flex-wrap:wrap;gap:6px;padding:8px 12px}header.top nav{flex-wrap:wrap}header.top a{margin-right:8px}main{padding:0 12px}table.list{display:block;overflow-x:auto}dl{grid-template-columns:1fr}}
-`
+` + vaultCSS
 
 // csp is the Content-Security-Policy of every page: nothing loads but the
 // inline style sheet above; forms post only to this origin; no framing.
@@ -121,7 +121,7 @@ var pages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"css": func() template.CSS { return template.CSS(styleCSS) }, "fmtTimeOf": fmtTime}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	out := map[string]*template.Template{}
-	for _, name := range []string{"proposal", "result", "list", "login", "logout", "message", "vaults", "vault", "invite",
+	for _, name := range []string{"proposal", "result", "list", "login", "logout", "message", "vaults", "invite",
 		"setup", "register", "forgot", "reset", "account", "vaultsettings", "members", "instance"} {
 		t := template.Must(base.Clone())
 		out[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))

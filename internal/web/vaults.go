@@ -20,6 +20,7 @@ type vaultPage struct {
 	Credentials []credentialRow
 	Members     []apitype.VaultUser
 	CanReview   bool // member or admin: the proposals list is theirs
+	Base        VaultBase
 }
 
 type serviceRow struct {
@@ -132,6 +133,7 @@ func (h *Handler) vaultPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Members = members.Users
 	v.CanReview = v.Role == "member" || v.Role == "admin"
+	v.Base = VaultBase{Name: name, Role: v.Role}
 	d.Vault = v
 	h.render(w, r, http.StatusOK, "vault", s, d)
 }

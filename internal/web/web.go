@@ -85,6 +85,11 @@ type Handler struct {
 // paths are the URL patterns (without methods) this handler serves; the
 // control plane routes the same list (server.WebPaths) here.
 var paths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{id}", "/invite/{id}",
+	// A vault's sub-pages (vaultcommon.go).
+	"/vaults/{id}/credentials", "/vaults/{id}/credentials/{key}/{action}", "/vaults/{id}/services", "/vaults/{id}/services/new",
+	"/vaults/{id}/services/yaml", "/vaults/{id}/services/{svc}/{action}", "/vaults/{id}/catalog", "/vaults/{id}/agents",
+	"/vaults/{id}/agents/add", "/vaults/{id}/agents/{agent}/{action}", "/vaults/{id}/sessions", "/vaults/{id}/sessions/{sid}/revoke",
+	"/vaults/{id}/logs",
 	// Entry, account, vault administration and instance pages.
 	"/{$}", "/setup", "/register", "/forgot", "/reset", "/account", "/instance", "/vaults/{id}/settings", "/vaults/{id}/members",
 }
@@ -119,6 +124,11 @@ func New(o Options) *Handler {
 	h.mux.HandleFunc("GET /vaults/{name}", h.vaultPage)
 	h.mux.HandleFunc("GET /logout", h.logoutPage)
 	h.mux.HandleFunc("POST /logout", h.logoutPost)
+	// A vault's sub-pages (vaultcommon.go).
+	h.routeCredentials()
+	h.routeServices()
+	h.routeAgents()
+	h.routeLogs()
 	h.routeAdmin()
 	return h
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/password"
 	"github.com/agent-vault/agent-vault/internal/ratelimit"
 	"github.com/agent-vault/agent-vault/internal/secret"
+	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 	"github.com/agent-vault/agent-vault/internal/store/sqltest"
 )
 
@@ -37,6 +38,7 @@ type env struct {
 	srv   *httptest.Server
 	owner broker.Actor
 	agent broker.Actor
+	db    *sqlstore.DB // the store under the broker, for seeding rows
 }
 
 func newEnv(t *testing.T, baseURL string) *env { return newEnvLimited(t, baseURL, nil) }
@@ -61,7 +63,7 @@ func newEnvLimited(t *testing.T, baseURL string, lim *ratelimit.Limiter) *env {
 		srv.Close()
 		_ = db.Close()
 	})
-	e := &env{t: t, b: b, srv: srv}
+	e := &env{t: t, b: b, srv: srv, db: db}
 	reg, err := b.Register(ctx, apitype.Credentials{Email: ownerEmail, Password: ownerPW})
 	if err != nil {
 		t.Fatal(err)
