@@ -121,7 +121,7 @@ func (s *Server) routes() []route {
 		})},
 		{"GET /v1/admin/settings", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) { return b.GetInstanceSettings(r.Context(), a) })},
 		{"PUT /v1/admin/settings", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) {
-			return body(r, func(ctx context.Context, in apitype.InstanceSettings) (apitype.InstanceSettings, error) {
+			return strictBody(r, func(ctx context.Context, in apitype.InstanceSettings) (apitype.InstanceSettings, error) {
 				return b.UpdateInstanceSettings(ctx, a, in)
 			})
 		})},
