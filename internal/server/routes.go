@@ -130,7 +130,7 @@ func (s *Server) routes() []route {
 				return b.TestEmail(ctx, a, in)
 			})
 		})},
-	}, append(s.contentRoutes(), s.proposalRoutes()...)...)
+	}, append(append(s.contentRoutes(), s.proposalRoutes()...), s.compatRoutes()...)...)
 }
 
 // withName wraps a handler of a vault-scoped route, binding {name}.
