@@ -65,6 +65,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.serverCmd(), a.authCmd(), a.accountCmd(), a.vaultCmd(), a.userCmd(),
 		a.ownerCmd(), a.masterPasswordCmd(), a.migrateDBCmd(), a.emailCmd(), a.versionCmd(), a.agentCmd(), a.catalogCmd(), a.caCmd(), a.runCmd(), a.doctorCmd(),
 	)
+	a.addCompat(root)
 	return root
 }
 
