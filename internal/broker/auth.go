@@ -49,6 +49,7 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 	hash := password.Hash([]byte(in.Password), b.pw)
 	now := b.now()
 	var out apitype.RegisterResponse
+	pending := false
 	err = b.tx(ctx, func(tx store.Store) error {
 		n, err := tx.Users().Count(ctx)
 		if err != nil {
@@ -68,6 +69,10 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 			if s.InviteOnly {
 				return errs.Forbidden("registration is invite-only on this instance: ask an owner or member for an invite (`agent-vault user invite %s`)", email).WithCode("invite_only")
 			}
+		}
+		if role == model.RoleMember && b.mailer != nil {
+			pending = true // no account until the address is verified
+			return nil
 		}
 		u := model.User{ID: token.ID(16), Email: email, PasswordHash: hash, Role: role, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Users().Create(ctx, u); err != nil {
@@ -93,6 +98,9 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 		}
 		return nil
 	})
+	if err == nil && pending {
+		return b.registerPending(email, hash), nil
+	}
 	return out, err
 }
 

@@ -12,6 +12,8 @@ func (s *Server) compatRoutes() []route {
 	b := s.b
 	ok, created := http.StatusOK, http.StatusCreated
 	return []route{
+		{"POST /v1/auth/verify", s.guarded(ok, func(r *http.Request) (any, error) { return body(r, b.VerifyEmail) })},
+		{"POST /v1/auth/resend-verification", s.guarded(ok, func(r *http.Request) (any, error) { return body(r, b.ResendVerification) })},
 		{"GET /v1/vaults/{name}/context", s.withName(ok, func(r *http.Request, a broker.Actor, name string) (any, error) {
 			return b.VaultContext(r.Context(), a, name)
 		})},
