@@ -18,7 +18,7 @@ import (
 func (a *app) authCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "auth", Short: "Register, log in and manage sessions"}
 	cmd.AddCommand(a.registerCmd(), a.loginCmd(), a.logoutCmd(), a.acceptInviteCmd(), a.sessionsCmd(),
-		a.forgotPasswordCmd(), a.resetPasswordCmd())
+		a.forgotPasswordCmd(), a.resetPasswordCmd(), a.verifyCmd(), a.resendVerificationCmd())
 	return cmd
 }
 
@@ -86,7 +86,10 @@ func (a *app) registerCmd() *cobra.Command {
 			out.Token = "" // the session is saved; never print it
 			return a.show(out, func(w io.Writer) {
 				fmt.Fprintf(w, "%s (%s)\n", out.Message, out.Role)
-				if !out.Authenticated {
+				switch {
+				case out.RequiresVerification:
+					fmt.Fprintf(w, "Then run: agent-vault auth verify --email %s\n", out.Email)
+				case !out.Authenticated:
 					fmt.Fprintln(w, "Log in with `agent-vault auth login`.")
 				}
 			})
