@@ -142,6 +142,10 @@ func TestCompatVaultContextAndReinvite(t *testing.T) {
 	if r := call(t, http.MethodGet, s.url+"/v1/vaults/default/context", bob.token(), nil); r.status != http.StatusNotFound {
 		t.Errorf("context of a vault bob is not in: %s, want 404", r)
 	}
+	// Nor does he learn which services of that vault use which key.
+	if r := call(t, http.MethodGet, s.url+"/v1/vaults/default/services/credential-usage?key=STRIPE_KEY", bob.token(), nil); r.status != http.StatusNotFound {
+		t.Errorf("credential-usage of a vault bob is not in: %s, want 404", r)
+	}
 	// A member who did not send an invite and administers none of its
 	// vaults cannot re-send it (it would become theirs).
 	inv2 := jsonObject(t, "invite 2", call(t, http.MethodPost, s.url+"/v1/users/invites", tok, map[string]any{"email": "carol@example.com"}), http.StatusCreated)

@@ -118,6 +118,22 @@ func TestCompatEmailVerification(t *testing.T) {
 	if n := box.count("owner@example.com", "verification code") + box.count("nobody@example.com", "verification code"); n != 0 {
 		t.Errorf("%d verification mails went to an account or an unknown address", n)
 	}
+	// Five wrong codes void the pending ones: guessing stays hopeless.
+	reg("gina@example.com", "gina-pass-1234")
+	gm := verifyCodeRE.FindStringSubmatch(box.waitFor(t, "gina@example.com", "verification code").Body)
+	if gm == nil {
+		t.Fatal("no code for gina")
+	}
+	for i := 0; i < 5; i++ {
+		guess := "00000" + strconv.Itoa(i)
+		if guess == gm[1] {
+			guess = "999999"
+		}
+		call(t, http.MethodPost, s.url+"/v1/auth/verify", "", map[string]any{"email": "gina@example.com", "code": guess})
+	}
+	if r := call(t, http.MethodPost, s.url+"/v1/auth/verify", "", map[string]any{"email": "gina@example.com", "code": gm[1]}); r.status != http.StatusBadRequest {
+		t.Errorf("the right code after five wrong ones: %s, want 400", r)
+	}
 	// The CLI's resend says the same.
 	mustContain(t, "auth resend-verification", erin.ok("", "auth", "resend-verification", "--email", "nobody@example.com"), "If a registration")
 }
