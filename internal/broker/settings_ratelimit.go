@@ -35,7 +35,23 @@ func fromRateLimitSetting(in apitype.RateLimitSetting) (string, map[string]strin
 		if !ok {
 			return "", nil, errs.Invalid(field, "unknown rate-limit tier %q: use AUTH, AUTHED, PROXY or GLOBAL (emailed codes have a fixed per-code budget of wrong tries, not a tier)", name)
 		}
-		set := func(knob, v string) { out[tier+"_"+knob] = v }
+		var bad error
+		set := func(knob, v string) {
+			if bad != nil {
+				return
+			}
+			k := tier + "_" + knob
+			if err := checkOverrides(map[string]string{k: v}); err != nil {
+				msg := err.Error()
+				if i := strings.Index(msg, "\": "); i >= 0 {
+					msg = msg[i+3:]
+				}
+				f := field + "." + strings.ToLower(knob)
+				bad = errs.Invalid(f, "%s = %s: %s", f, v, msg)
+				return
+			}
+			out[k] = v
+		}
 		if ov.Rate != nil {
 			set("RATE", strconv.FormatFloat(*ov.Rate, 'f', -1, 64))
 		}
@@ -50,6 +66,9 @@ func fromRateLimitSetting(in apitype.RateLimitSetting) (string, map[string]strin
 		}
 		if ov.Concurrency != nil {
 			set("CONCURRENCY", strconv.Itoa(*ov.Concurrency))
+		}
+		if bad != nil {
+			return "", nil, bad
 		}
 	}
 	if err := checkOverrides(out); err != nil {
