@@ -51,6 +51,22 @@ func TestCompatProposalDocuments(t *testing.T) {
 	if !strings.Contains(string(lr.body), `"services_json"`) || strings.Contains(string(lr.body), "sk_live_must_not_show") {
 		t.Errorf("admin proposal list: %s", lr)
 	}
+
+	// `vault proposal approve` then posts {vault, credentials}.
+	jsonObject(t, "approve", call(t, http.MethodPost, s.url+"/v1/admin/proposals/"+itoa(id)+"/approve", tok,
+		map[string]any{"vault": "default", "credentials": map[string]string{"STRIPE_KEY": "sk_test_from_reviewer"}}), http.StatusOK)
+	keys := jsonObject(t, "credentials", call(t, http.MethodGet, s.url+"/v1/credentials?vault=default", tok, nil), http.StatusOK)
+	if !strings.Contains(string(mustJSON(t, keys["keys"])), "STRIPE_KEY") {
+		t.Errorf("after approve the vault's keys are %v", keys["keys"])
+	}
+	// and `vault proposal reject` posts {vault, reason}.
+	second := jsonObject(t, "create proposal 2", call(t, http.MethodPost, s.url+"/v1/proposals", tok, map[string]any{
+		"vault": "default", "credentials": []any{map[string]any{"action": "set", "key": "OTHER_KEY"}}}), http.StatusCreated)
+	rj := jsonObject(t, "reject", call(t, http.MethodPost, s.url+"/v1/admin/proposals/"+itoa(int(second["id"].(float64)))+"/reject", tok,
+		map[string]any{"vault": "default", "reason": "not now"}), http.StatusOK)
+	if rj["status"] != "rejected" {
+		t.Errorf("reject answered %v", rj)
+	}
 }
 
 func TestCompatSettings(t *testing.T) {
