@@ -314,6 +314,10 @@ func TestMigrateDBToPostgres(t *testing.T) {
 	if len(p.Services) != 1 || p.Services[0].Name != "github" {
 		t.Errorf("the copied proposal = %+v", p)
 	}
+	// The admin audit trail came along, and its chain (keyed from the
+	// copied data key) still verifies, new rows included.
+	mustContain(t, "audit verify on the copy", owner.ok("", "audit", "verify"), "intact")
+	mustContain(t, "audit list on the copy", owner.ok("", "audit", "list", "--limit", "1000"), "credential.set", "proposal.create", "auth.login")
 }
 
 // dbPassword is the password in a postgres:// URL.

@@ -17,6 +17,11 @@ type Service struct {
 	Methods []string `json:"methods,omitempty" yaml:"methods,omitempty"`
 	// Paths, when set, limit the request paths the service serves.
 	Paths *PathRules `json:"paths,omitempty" yaml:"paths,omitempty"`
+	// RedactResponses: nil or true replaces the service's credential values
+	// in responses with a placeholder (docs/proxy.md, "Response
+	// redaction"); false turns that off, for binary downloads. Only a user
+	// may turn it off.
+	RedactResponses *bool `json:"redact_responses,omitempty" yaml:"redact_responses,omitempty"`
 }
 
 // PathRules are a service's path allow and deny lists, globs in the host

@@ -109,6 +109,9 @@ type InstanceSettings struct {
 	// without the AGENT_VAULT_RATELIMIT_ prefix: {"PROXY_RATE": "50",
 	// "API_BURST": "100"}. An empty object clears them.
 	RateLimitOverrides *map[string]string `json:"rate_limit_overrides,omitempty"`
+	// AuditRetentionDays is how long admin audit trail rows are kept;
+	// 0 keeps them for ever (the default).
+	AuditRetentionDays *int `json:"audit_retention_days,omitempty"`
 	// RateLimitsLocked is read-only: AGENT_VAULT_RATELIMIT_LOCK refuses
 	// rate-limit changes.
 	RateLimitsLocked bool `json:"rate_limits_locked,omitempty"`

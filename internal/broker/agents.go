@@ -12,6 +12,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
+	"github.com/agent-vault/agent-vault/internal/trail"
 	"github.com/google/uuid"
 )
 
@@ -82,8 +83,11 @@ func (b *Broker) CreateAgent(ctx context.Context, a Actor, in apitype.CreateAgen
 				return internal(err, "granting the vault")
 			}
 			out.Vaults = append(out.Vaults, apitype.AgentVault{VaultName: v.Name, VaultRole: string(vr)})
+			if err := b.record(ctx, tx, with(a.event(trail.AgentGrant, v, ag.Name), "role="+string(vr))); err != nil {
+				return err
+			}
 		}
-		return nil
+		return b.record(ctx, tx, with(a.event(trail.AgentCreate, model.Vault{}, ag.Name), "role="+string(role)))
 	})
 	if err != nil {
 		return apitype.AgentCreated{}, err
@@ -181,7 +185,10 @@ func (b *Broker) RevokeAgent(ctx context.Context, a Actor, name string) (apitype
 		if err := tx.Agents().Update(ctx, ag); err != nil {
 			return internal(err, "revoking the agent")
 		}
-		return internal(tx.ScopedSessions().DeleteByAgent(ctx, ag.ID), "ending the agent's sessions")
+		if err := tx.ScopedSessions().DeleteByAgent(ctx, ag.ID); err != nil {
+			return internal(err, "ending the agent's sessions")
+		}
+		return b.record(ctx, tx, a.event(trail.AgentRevoke, model.Vault{}, ag.Name))
 	})
 	if err != nil {
 		return apitype.MessageResponse{}, err
@@ -201,7 +208,7 @@ func (b *Broker) DeleteAgent(ctx context.Context, a Actor, name string) (apitype
 		if revoked, err = b.revokeOwnedAgents(ctx, tx, "", ag.ID); err != nil {
 			return err
 		}
-		return notFound(tx.Agents().Delete(ctx, ag.ID), "agent %q not found", name)
+		return b.recordAfter(ctx, tx, notFound(tx.Agents().Delete(ctx, ag.ID), "agent %q not found", name), a.event(trail.AgentDelete, model.Vault{}, ag.Name))
 	})
 	if err != nil {
 		return apitype.MessageResponse{}, err
@@ -229,7 +236,7 @@ func (b *Broker) RotateAgent(ctx context.Context, a Actor, name string) (apitype
 			return internal(err, "rotating the token")
 		}
 		out = apitype.AgentRotated{Token: tok, Name: ag.Name, RotatedAt: now}
-		return nil
+		return b.record(ctx, tx, a.event(trail.AgentRotate, model.Vault{}, ag.Name))
 	})
 	return out, err
 }
@@ -245,7 +252,7 @@ func (b *Broker) RenameAgent(ctx context.Context, a Actor, name string, in apity
 			return err
 		}
 		ag.Name, ag.UpdatedAt = in.Name, b.now()
-		return conflict(tx.Agents().Update(ctx, ag), "an agent named %q already exists", in.Name)
+		return b.recordAfter(ctx, tx, conflict(tx.Agents().Update(ctx, ag), "an agent named %q already exists", in.Name), with(a.event(trail.AgentRename, model.Vault{}, in.Name), "from="+name))
 	})
 	if err != nil {
 		return apitype.AgentRenamed{}, err
@@ -273,7 +280,7 @@ func (b *Broker) SetAgentRole(ctx context.Context, a Actor, name string, in apit
 		}
 		out = apitype.AgentRoleChanged{Agent: name, OldRole: string(ag.Role), NewRole: string(role)}
 		ag.Role, ag.UpdatedAt = role, b.now()
-		return internal(tx.Agents().Update(ctx, ag), "changing the role")
+		return b.recordAfter(ctx, tx, internal(tx.Agents().Update(ctx, ag), "changing the role"), with(a.event(trail.AgentRole, model.Vault{}, ag.Name), "role="+string(role)))
 	})
 	return out, err
 }
@@ -339,7 +346,7 @@ func (b *Broker) AddVaultAgent(ctx context.Context, a Actor, vault string, in ap
 			return internal(err, "granting the vault")
 		}
 		out = apitype.MessageResponse{Message: "agent \"" + ag.Name + "\" added to vault \"" + v.Name + "\" as " + string(role)}
-		return nil
+		return b.record(ctx, tx, with(a.event(trail.AgentGrant, v, ag.Name), "role="+string(role)))
 	})
 	return out, err
 }
@@ -364,7 +371,7 @@ func (b *Broker) RemoveVaultAgent(ctx context.Context, a Actor, vault, agent str
 			return internal(err, "removing the grant")
 		}
 		out = apitype.MessageResponse{Message: "agent \"" + ag.Name + "\" removed from vault \"" + v.Name + "\""}
-		return nil
+		return b.record(ctx, tx, a.event(trail.AgentUngrant, v, ag.Name))
 	})
 	return out, err
 }
@@ -387,7 +394,7 @@ func (b *Broker) SetVaultAgentRole(ctx context.Context, a Actor, vault, agent st
 		}
 		out = apitype.RoleChanged{Message: "role updated", OldRole: string(g.Role), NewRole: string(role)}
 		g.Role = role
-		return internal(tx.AgentGrants().Put(ctx, g), "changing the role")
+		return b.recordAfter(ctx, tx, internal(tx.AgentGrants().Put(ctx, g), "changing the role"), with(a.event(trail.AgentGrantRole, v, ag.Name), "role="+string(role)))
 	})
 	return out, err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // touchEvery throttles the sliding-expiry write so that a busy session does
@@ -87,6 +88,9 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 				return internal(err, "granting the default vault")
 			}
 		}
+		if err := b.record(ctx, tx, with(userEvent(trail.Register, u), "role="+string(role))); err != nil {
+			return err
+		}
 		out = apitype.RegisterResponse{Email: email, Role: string(role), Message: "Account created."}
 		if role == model.RoleOwner {
 			tok, exp, err := b.newSession(ctx, tx, u.ID, in.DeviceLabel)
@@ -150,9 +154,16 @@ func (b *Broker) Login(ctx context.Context, in apitype.Credentials) (apitype.Tok
 		b.log.Error("stored password hash is unreadable", "user", email, "err", verr)
 	}
 	if err != nil || !ok {
+		b.recordFailure(ctx, userEvent(trail.Login, model.User{ID: u.ID, Email: email}), errBadLogin())
 		return apitype.TokenResponse{}, errBadLogin()
 	}
-	tok, exp, err := b.newSession(ctx, b.st, u.ID, in.DeviceLabel)
+	var tok string
+	var exp time.Time
+	err = b.st.InTx(ctx, func(tx store.Store) error {
+		var err error
+		tok, exp, err = b.newSession(ctx, tx, u.ID, in.DeviceLabel)
+		return b.recordAfter(ctx, tx, err, userEvent(trail.Login, u))
+	})
 	if err != nil {
 		return apitype.TokenResponse{}, err
 	}
@@ -170,10 +181,15 @@ func notFoundAs(err error, alt error) error {
 // Logout ends the actor's session. It always succeeds for a valid session.
 func (b *Broker) Logout(ctx context.Context, a Actor) (apitype.StatusOK, error) {
 	if a.SessionID != "" {
-		if err := b.st.Sessions().Delete(ctx, a.User.ID, a.SessionID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return apitype.StatusOK{}, internal(err, "ending the session")
+		err := b.tx(ctx, func(tx store.Store) error {
+			if err := tx.Sessions().Delete(ctx, a.User.ID, a.SessionID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return internal(err, "ending the session")
+			}
+			return b.record(ctx, tx, a.event(trail.Logout, model.Vault{}, "session:"+a.SessionID))
+		})
+		if err != nil {
+			return apitype.StatusOK{}, err
 		}
-		b.changed()
 	}
 	return apitype.StatusOK{Status: "ok"}, nil
 }
@@ -206,7 +222,9 @@ func (b *Broker) ChangePassword(ctx context.Context, a Actor, in apitype.ChangeP
 	}
 	ok, err := password.Verify([]byte(in.CurrentPassword), a.User.PasswordHash)
 	if err != nil || !ok {
-		return apitype.TokenResponse{}, errs.Unauthorized("current password is wrong").WithCode("invalid_credentials")
+		wrong := errs.Unauthorized("current password is wrong").WithCode("invalid_credentials")
+		b.recordFailure(ctx, a.event(trail.PasswordChange, model.Vault{}, a.User.Email), wrong)
+		return apitype.TokenResponse{}, wrong
 	}
 	hash := password.Hash([]byte(in.NewPassword), b.pw)
 	var out apitype.TokenResponse
@@ -227,7 +245,7 @@ func (b *Broker) ChangePassword(ctx context.Context, a Actor, in apitype.ChangeP
 		}
 		tok, exp, err := b.newSession(ctx, tx, a.User.ID, "")
 		out = apitype.TokenResponse{Token: tok, ExpiresAt: exp}
-		return err
+		return b.recordAfter(ctx, tx, err, a.event(trail.PasswordChange, model.Vault{}, a.User.Email))
 	})
 	return out, err
 }
@@ -265,10 +283,15 @@ func (b *Broker) RevokeSession(ctx context.Context, a Actor, id string) (apitype
 		return apitype.SessionRevoked{}, err
 	}
 	id = strings.TrimSpace(id)
-	if err := b.st.Sessions().Delete(ctx, a.User.ID, id); err != nil {
-		return apitype.SessionRevoked{}, notFound(err, "session %q not found: list yours with `agent-vault auth sessions list`", id)
+	err := b.tx(ctx, func(tx store.Store) error {
+		if err := tx.Sessions().Delete(ctx, a.User.ID, id); err != nil {
+			return notFound(err, "session %q not found: list yours with `agent-vault auth sessions list`", id)
+		}
+		return b.record(ctx, tx, a.event(trail.SessionRevoke, model.Vault{}, "session:"+id))
+	})
+	if err != nil {
+		return apitype.SessionRevoked{}, err
 	}
-	b.changed()
 	return apitype.SessionRevoked{Status: "revoked", Current: id == a.SessionID}, nil
 }
 
@@ -281,7 +304,7 @@ func (b *Broker) DeleteAccount(ctx context.Context, a Actor) (apitype.AccountDel
 	err := b.tx(ctx, func(tx store.Store) error {
 		var err error
 		out.AgentsRevoked, _, err = b.deleteUser(ctx, tx, a.User, nil)
-		return err
+		return b.recordAfter(ctx, tx, err, a.event(trail.AccountDelete, model.Vault{}, a.User.Email))
 	})
 	if err != nil {
 		return apitype.AccountDeleted{}, err

@@ -14,6 +14,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/service"
 	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // Credential host binding: each credential carries the host patterns it
@@ -259,7 +260,7 @@ func (b *Broker) BindCredential(ctx context.Context, a Actor, in apitype.BindCre
 			}
 		}
 		out, err = bindingOf(ctx, tx, v, in.Key)
-		return err
+		return b.recordAfter(ctx, tx, err, with(a.event(trail.CredentialBind, v, in.Key), patternList(ps)))
 	})
 	return out, err
 }
@@ -300,7 +301,7 @@ func (b *Broker) UnbindCredential(ctx context.Context, a Actor, in apitype.BindC
 			}
 		}
 		out = apitype.CredentialBinding{Vault: v.Name, Key: in.Key, AllowedHosts: nonNil(ix.patterns[in.Key])}
-		return nil
+		return b.record(ctx, tx, with(a.event(trail.CredentialUnbind, v, in.Key), patternList(ps)))
 	})
 	return out, err
 }

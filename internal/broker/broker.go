@@ -18,6 +18,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/keyring"
 	"github.com/agent-vault/agent-vault/internal/password"
 	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // Options configure a Broker. Zero fields mean the defaults.
@@ -56,6 +57,8 @@ type Broker struct {
 	mailer           Mailer
 	mail             mailState
 	now              func() time.Time
+	trailKey         trail.Key // the admin trail's chain key (see trail.go)
+	failures         failureGate
 }
 
 // New builds a Broker from o.
@@ -69,8 +72,13 @@ func New(o Options) *Broker {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	var tk trail.Key
+	if o.Keyring != nil {
+		tk = trail.NewKey(o.Keyring.Derive(trailKeyLabel))
+	}
 	return &Broker{
-		st: o.Store, kr: o.Keyring, pw: o.PasswordParams,
+		trailKey: tk,
+		st:       o.Store, kr: o.Keyring, pw: o.PasswordParams,
 		dummy:   sync.OnceValue(func() string { return password.Dummy(o.PasswordParams) }),
 		baseURL: o.BaseURL, version: o.Version,
 		view: view{grants: map[[32]byte]grantEntry{}, vaults: map[string]*vaultView{}}, log: o.Logger, mailer: o.Mailer, now: func() time.Time { return o.Now().UTC() },

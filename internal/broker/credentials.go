@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
@@ -14,6 +15,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/secret"
 	"github.com/agent-vault/agent-vault/internal/service"
 	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // Limits on credential writes.
@@ -37,6 +39,10 @@ func (b *Broker) ListCredentials(ctx context.Context, a Actor, vault string, rev
 	}
 	v, _, err := b.vaultAuthorized(ctx, b.st, a, vault, act)
 	if err != nil {
+		if reveal {
+			v.Name = vault // v.ID is set when the vault exists
+			b.recordFailure(ctx, a.event(trail.CredentialRead, v, key), err)
+		}
 		return out, err
 	}
 	if key != "" {
@@ -72,6 +78,11 @@ func (b *Broker) ListCredentials(ctx context.Context, a Actor, vault string, rev
 	}
 	if key != "" && len(out.Credentials) == 0 {
 		return out, errs.NotFound("credential %s not found in vault %q: list keys with `agent-vault vault credential list`", key, v.Name)
+	}
+	if reveal {
+		if err := b.record(ctx, b.st, a.event(trail.CredentialRead, v, strings.Join(out.Keys, ","))); err != nil {
+			return apitype.CredentialList{Vault: vault}, err
+		}
 	}
 	return out, nil
 }
@@ -139,7 +150,7 @@ func (b *Broker) SetCredentials(ctx context.Context, a Actor, in apitype.SetCred
 				}
 			}
 		}
-		return nil
+		return b.record(ctx, tx, a.event(trail.CredentialSet, v, strings.Join(keys, ",")))
 	})
 	if err != nil {
 		return apitype.CredentialsSet{}, err
@@ -181,7 +192,7 @@ func (b *Broker) DeleteCredentials(ctx context.Context, a Actor, in apitype.Dele
 				return internal(err, "deleting credentials")
 			}
 		}
-		return nil
+		return b.record(ctx, tx, a.event(trail.CredentialDel, v, strings.Join(in.Keys, ",")))
 	})
 	if err != nil {
 		return apitype.CredentialsDeleted{}, err

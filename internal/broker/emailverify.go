@@ -13,6 +13,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // Email verification of self-registration (docs/operations.md, "Email
@@ -156,6 +157,9 @@ func (b *Broker) VerifyEmail(ctx context.Context, in apitype.VerifyEmailRequest)
 		u := model.User{ID: token.ID(16), Email: email, PasswordHash: hit.PasswordHash, Role: model.RoleMember, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Users().Create(ctx, u); err != nil {
 			return internal(err, "creating the account")
+		}
+		if err := b.record(ctx, tx, with(userEvent(trail.Register, u), "role="+string(u.Role)+" verified=email")); err != nil {
+			return err
 		}
 		tok, exp, err := b.newSession(ctx, tx, u.ID, in.DeviceLabel)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // CreateInvite invites a new user. Inviting an owner needs an owner; each
@@ -102,7 +103,7 @@ func (b *Broker) createInvite(ctx context.Context, a Actor, in apitype.InviteReq
 				return errs.Conflict("%s already has a pending invite (%s): its sender, an admin of its vaults or an instance owner can revoke it with `agent-vault user invite revoke %s`", email, p.ID, p.ID).WithCode("invite_exists")
 			}
 		}
-		return internal(tx.Invites().Create(ctx, inv), "saving the invite")
+		return b.recordAfter(ctx, tx, internal(tx.Invites().Create(ctx, inv), "saving the invite"), with(a.event(trail.InviteCreate, model.Vault{}, email), "invite="+inv.ID+" role="+string(role)))
 	})
 	if err != nil {
 		return apitype.InviteCreated{}, err
@@ -220,7 +221,7 @@ func (b *Broker) RevokeInvite(ctx context.Context, a Actor, ref string) (apitype
 		if s := inv.StatusAt(b.now()); s != model.InvitePending {
 			return errs.Conflict("invite is already %s", s)
 		}
-		return internal(tx.Invites().Revoke(ctx, inv.ID, b.now()), "revoking the invite")
+		return b.recordAfter(ctx, tx, internal(tx.Invites().Revoke(ctx, inv.ID, b.now()), "revoking the invite"), with(a.event(trail.InviteRevoke, model.Vault{}, inv.Email), "invite="+inv.ID))
 	})
 	if err != nil {
 		return apitype.MessageResponse{}, err
@@ -337,7 +338,7 @@ func (b *Broker) AcceptInvite(ctx context.Context, tok string, in apitype.Accept
 			return internal(err, "marking the invite accepted")
 		}
 		out = apitype.InviteAccepted{Email: u.Email, Message: "Account created. Log in with `agent-vault auth login --email " + u.Email + "`."}
-		return nil
+		return b.record(ctx, tx, with(userEvent(trail.InviteAccept, u), "invite="+inv.ID+" role="+string(u.Role)))
 	})
 	return out, err
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/policy"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // Mailer sends plain-text notification email (internal/mail implements
@@ -229,7 +230,9 @@ func (b *Broker) TestEmail(ctx context.Context, a Actor, in apitype.EmailTestReq
 	}
 	text := fmt.Sprintf("This is a test message from Agent Vault at %s, sent by %s.\n\nIf you can read it, invites and approval requests will reach their recipients.\n", b.baseURL, a.User.Email)
 	if err := b.mailer.Send(ctx, []string{to}, "Agent Vault test message", text); err != nil {
-		return apitype.EmailTestResult{}, &errs.Error{Kind: errs.KindUnavailable, Code: "smtp_failed", Message: "the mail server refused or failed: " + err.Error()}
+		failed := &errs.Error{Kind: errs.KindUnavailable, Code: "smtp_failed", Message: "the mail server refused or failed: " + err.Error()}
+		b.recordFailure(ctx, a.event(trail.EmailTest, model.Vault{}, to), failed)
+		return apitype.EmailTestResult{}, failed
 	}
-	return apitype.EmailTestResult{Sent: true, To: to}, nil
+	return apitype.EmailTestResult{Sent: true, To: to}, b.record(ctx, b.st, a.event(trail.EmailTest, model.Vault{}, to))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/password"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // Forgotten passwords (SPEC §9 auth forgot-password, reset-password): a
@@ -134,7 +135,8 @@ func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequ
 			}
 		}
 		if hit == nil {
-			return internal(tx.PasswordResets().Fail(ctx, u.ID, now), "counting a wrong reset code")
+			err := internal(tx.PasswordResets().Fail(ctx, u.ID, now), "counting a wrong reset code")
+			return b.recordAfter(ctx, tx, err, failed(with(userEvent(trail.PasswordReset, u), codeInvalidReset)))
 		}
 		matched = true
 		if err := tx.PasswordResets().Use(ctx, hit.ID, now); err != nil {
@@ -149,7 +151,8 @@ func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequ
 		if err := tx.ScopedSessions().DeleteByUser(ctx, u.ID); err != nil {
 			return internal(err, "ending vault sessions")
 		}
-		return internal(tx.Sessions().DeleteAllForUser(ctx, u.ID, ""), "ending sessions")
+		err = internal(tx.Sessions().DeleteAllForUser(ctx, u.ID, ""), "ending sessions")
+		return b.recordAfter(ctx, tx, err, userEvent(trail.PasswordReset, u))
 	})
 	if err != nil {
 		return apitype.ResetPasswordResult{}, err

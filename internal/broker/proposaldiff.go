@@ -106,6 +106,7 @@ var serviceFields = []struct {
 		}
 		return lines("allowed")
 	}},
+	{"response redaction", redactionLines},
 }
 
 // proposalDiff compares a proposal's changes with the vault state st. It
@@ -386,5 +387,15 @@ func withDiff(ctx context.Context, st store.Store, p model.Proposal, v *apitype.
 		states[p.VaultID] = s
 	}
 	v.Diff = proposalDiff(s, v.Services, v.Credentials)
+	return nil
+}
+
+// redactionLines shows response redaction only when a user turned it off
+// (a proposal cannot), so that approving an update that turns it back on
+// shows the change.
+func redactionLines(s apitype.Service) []string {
+	if s.RedactResponses != nil && !*s.RedactResponses {
+		return lines("off")
+	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/service"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // Proposal limits (SPEC §8).
@@ -268,7 +269,7 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 		link := strings.TrimRight(b.baseURL, "/") + "/approve/" + strconv.FormatInt(pid, 10) + "?token=" + tok
 		out = apitype.ProposalCreated{ID: pid, Status: string(model.ProposalPending), Vault: v.Name, ApprovalURL: link,
 			Message: "Proposal created. Approve here: " + link, ExpiresAt: p.ExpiresAt}
-		return nil
+		return b.record(ctx, tx, a.event(trail.ProposalCreate, v, "proposal:"+strconv.FormatInt(pid, 10)))
 	})
 	if err == nil {
 		b.notifyProposal(a, vault, in, out, diff)
@@ -490,7 +491,7 @@ func (b *Broker) RejectProposal(ctx context.Context, a Actor, id int64, in apity
 			return decideErr(err, id)
 		}
 		out = apitype.ProposalDecided{ID: id, Status: string(model.ProposalRejected), Vault: p.VaultName, Message: "Proposal rejected."}
-		return nil
+		return b.record(ctx, tx, a.event(trail.ProposalReject, model.Vault{ID: p.VaultID, Name: p.VaultName}, "proposal:"+strconv.FormatInt(id, 10)))
 	})
 	return out, err
 }
@@ -541,7 +542,7 @@ func (b *Broker) ApproveProposal(ctx context.Context, a Actor, id int64, in apit
 			return decideErr(err, id)
 		}
 		out = apitype.ProposalDecided{ID: id, Status: string(model.ProposalApplied), Vault: p.VaultName, Applied: applied, Message: "Proposal approved and applied."}
-		return nil
+		return b.record(ctx, tx, with(a.event(trail.ProposalApprove, model.Vault{ID: p.VaultID, Name: p.VaultName}, "proposal:"+strconv.FormatInt(id, 10)), strings.Join(applied, "; ")))
 	})
 	return out, err
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // Reinvite re-sends a pending invite, by token or id. Invite links are
@@ -48,6 +49,7 @@ func (b *Broker) Reinvite(ctx context.Context, a Actor, ref string) (apitype.Inv
 		if st := inv.StatusAt(b.now()); st != model.InvitePending {
 			return errs.Conflict("invite is %s, so there is nothing to re-send: create a new one with `agent-vault user invite %s`", st, inv.Email)
 		}
-		return internal(tx.Invites().Revoke(ctx, inv.ID, b.now()), "revoking the old invite")
+		return b.recordAfter(ctx, tx, internal(tx.Invites().Revoke(ctx, inv.ID, b.now()), "revoking the old invite"),
+			with(a.event(trail.InviteRevoke, model.Vault{}, inv.Email), "invite="+inv.ID+" reinvite"))
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // creatorIDs are the (user, agent) ids that own sessions the actor mints.
@@ -77,7 +78,7 @@ func (b *Broker) CreateScopedSession(ctx context.Context, a Actor, in apitype.Cr
 			return internal(err, "creating the session")
 		}
 		out = apitype.ScopedSessionCreated{ID: s.ID, Token: tok, ExpiresAt: s.ExpiresAt, AVAddr: b.baseURL, Vault: v.Name, VaultRole: string(role)}
-		return nil
+		return b.record(ctx, tx, with(a.event(trail.ScopedMint, v, "session:"+s.ID), "role="+string(role)+" ttl="+ttl.String()))
 	})
 	return out, err
 }
@@ -116,10 +117,12 @@ func (b *Broker) RevokeScopedSession(ctx context.Context, a Actor, id string) (a
 	}
 	for _, s := range ss {
 		if s.ID == id {
-			if err := b.st.ScopedSessions().Delete(ctx, id); err != nil {
-				return apitype.StatusOK{}, notFound(err, "session not found")
+			if err := b.tx(ctx, func(tx store.Store) error {
+				err := notFound(tx.ScopedSessions().Delete(ctx, id), "session not found")
+				return b.recordAfter(ctx, tx, err, a.event(trail.ScopedRevoke, model.Vault{ID: s.VaultID, Name: s.VaultName}, "session:"+id))
+			}); err != nil {
+				return apitype.StatusOK{}, err
 			}
-			b.changed()
 			return apitype.StatusOK{Status: "revoked"}, nil
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/service"
 	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // maxServices bounds one vault's service set.
@@ -150,6 +151,9 @@ func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in 
 		if err := checkServiceRules(a, cur, svcs); err != nil {
 			return err
 		}
+		if err := checkRedactionOptOut(ctx, tx, a, v.ID, svcs); err != nil {
+			return err
+		}
 		if err := b.bindForServices(ctx, tx, a, role, v, changedServices(cur, svcs), dryRun); err != nil {
 			return err
 		}
@@ -157,7 +161,7 @@ func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in 
 		if dryRun {
 			return nil
 		}
-		return b.saveServices(ctx, tx, v.ID, svcs)
+		return b.recordAfter(ctx, tx, b.saveServices(ctx, tx, v.ID, svcs), with(a.event(trail.ServiceChange, v, serviceNames(svcs)), "replace"))
 	})
 	return out, err
 }
@@ -179,6 +183,9 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 			return err
 		}
 		if err := checkKeysExist(ctx, tx, v, add, servicesField); err != nil {
+			return err
+		}
+		if err := checkRedactionOptOut(ctx, tx, a, v.ID, add); err != nil {
 			return err
 		}
 		cur, err := loadServices(ctx, tx, v.ID)
@@ -212,7 +219,7 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 			return err
 		}
 		out = apitype.ServicesUpserted{Vault: v.Name, Upserted: names, ServicesCount: len(cur)}
-		return b.saveServices(ctx, tx, v.ID, cur)
+		return b.recordAfter(ctx, tx, b.saveServices(ctx, tx, v.ID, cur), with(a.event(trail.ServiceChange, v, strings.Join(names, ",")), "upsert"))
 	})
 	return out, err
 }
@@ -233,7 +240,7 @@ func (b *Broker) ClearServices(ctx context.Context, a Actor, vault string) (apit
 			return err
 		}
 		out = apitype.ServicesCleared{Vault: v.Name, Cleared: true}
-		return b.saveServices(ctx, tx, v.ID, nil)
+		return b.recordAfter(ctx, tx, b.saveServices(ctx, tx, v.ID, nil), with(a.event(trail.ServiceChange, v, ""), "clear"))
 	})
 	return out, err
 }
@@ -259,7 +266,7 @@ func resolveService(svcs []service.Service, ref string) (int, error) {
 
 // editService runs edit on the service ref names in vault (member+), in
 // one transaction, and saves the set edit returns.
-func (b *Broker) editService(ctx context.Context, a Actor, vault, ref string, edit func(v model.Vault, svcs []service.Service, i int) []service.Service) error {
+func (b *Broker) editService(ctx context.Context, a Actor, vault, ref, what string, edit func(v model.Vault, svcs []service.Service, i int) []service.Service) error {
 	return b.tx(ctx, func(tx store.Store) error {
 		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.ManageServices)
 		if err != nil {
@@ -274,11 +281,12 @@ func (b *Broker) editService(ctx context.Context, a Actor, vault, ref string, ed
 			return err
 		}
 		cur := slices.Clone(svcs)
+		name := svcs[i].Name
 		next := edit(v, svcs, i)
 		if err := checkServiceRules(a, cur, next); err != nil {
 			return err
 		}
-		return b.saveServices(ctx, tx, v.ID, next)
+		return b.recordAfter(ctx, tx, b.saveServices(ctx, tx, v.ID, next), with(a.event(trail.ServiceChange, v, name), what))
 	})
 }
 
@@ -288,7 +296,7 @@ func (b *Broker) PatchService(ctx context.Context, a Actor, vault, ref string, i
 		return apitype.ServicePatched{}, errs.Invalid("enabled", "enabled (true or false) is required")
 	}
 	var out apitype.ServicePatched
-	err := b.editService(ctx, a, vault, ref, func(v model.Vault, svcs []service.Service, i int) []service.Service {
+	err := b.editService(ctx, a, vault, ref, "enabled="+strconv.FormatBool(*in.Enabled), func(v model.Vault, svcs []service.Service, i int) []service.Service {
 		svcs[i].Enabled = *in.Enabled
 		out = apitype.ServicePatched{Vault: v.Name, Name: svcs[i].Name, Host: svcs[i].Pattern.String(), Enabled: *in.Enabled}
 		return svcs
@@ -299,7 +307,7 @@ func (b *Broker) PatchService(ctx context.Context, a Actor, vault, ref string, i
 // RemoveService deletes one service (member+).
 func (b *Broker) RemoveService(ctx context.Context, a Actor, vault, ref string) (apitype.ServiceRemoved, error) {
 	var out apitype.ServiceRemoved
-	err := b.editService(ctx, a, vault, ref, func(v model.Vault, svcs []service.Service, i int) []service.Service {
+	err := b.editService(ctx, a, vault, ref, "remove", func(v model.Vault, svcs []service.Service, i int) []service.Service {
 		gone := svcs[i]
 		svcs = append(svcs[:i], svcs[i+1:]...)
 		out = apitype.ServiceRemoved{Vault: v.Name, Removed: gone.Name, RemovedHost: gone.Pattern.String(), ServicesCount: len(svcs)}

@@ -12,6 +12,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/ratelimit"
 	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // SettingsHook applies instance settings to the running server (request
@@ -44,6 +45,9 @@ func (b *Broker) settingsView(s model.Settings) apitype.InstanceSettings {
 	}
 	out.RateLimit = toRateLimitSetting(s.RateLimitProfile, s.RateLimitOverrides, b.rateLimitsLocked)
 	out.SMTPConfigured = b.mailer != nil
+	if s.AuditRetentionDays > 0 {
+		out.AuditRetentionDays = &s.AuditRetentionDays
+	}
 	return out
 }
 
@@ -139,6 +143,12 @@ func (b *Broker) UpdateInstanceSettings(ctx context.Context, a Actor, in apitype
 			}
 			s.RateLimitOverrides = maps.Clone(*in.RateLimitOverrides)
 		}
+		if in.AuditRetentionDays != nil {
+			if *in.AuditRetentionDays < 0 || *in.AuditRetentionDays > 36600 {
+				return errs.Invalid("audit_retention_days", "audit_retention_days must be between 0 (keep for ever) and 36600")
+			}
+			s.AuditRetentionDays = *in.AuditRetentionDays
+		}
 		if b.settingsHook != nil {
 			// Applied before the commit, so that settings the server refuses
 			// are never stored; undone below if anything fails, a refusal
@@ -152,7 +162,7 @@ func (b *Broker) UpdateInstanceSettings(ctx context.Context, a Actor, in apitype
 			return internal(err, "saving settings")
 		}
 		out = b.settingsView(s)
-		return nil
+		return b.record(ctx, tx, with(a.event(trail.SettingsUpdate, model.Vault{}, settingsChanged(in)), ""))
 	})
 	if err != nil && applied {
 		// Back to what is stored now (another update may have committed

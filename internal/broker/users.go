@@ -10,6 +10,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // ListUsers lists the instance's users (members and owners). Owners also
@@ -102,10 +103,12 @@ func (b *Broker) AdminDeleteUser(ctx context.Context, a Actor, email, transferTo
 		}
 		out = apitype.UserRemoved{Status: "removed", Email: u.Email}
 		out.AgentsRevoked, out.AgentsTransferred, err = b.deleteUser(ctx, tx, u, heir)
+		e := a.event(trail.UserDelete, model.Vault{}, u.Email)
 		if heir != nil {
 			out.TransferredTo = heir.Email
+			e.Detail = "agents transferred to " + heir.Email
 		}
-		return err
+		return b.recordAfter(ctx, tx, err, e)
 	})
 	return out, err
 }
@@ -135,7 +138,7 @@ func (b *Broker) AdminSetRole(ctx context.Context, a Actor, email string, in api
 			return notFound(err, "user %s not found", u.Email)
 		}
 		out = apitype.UserRole{Email: u.Email, Role: string(role)}
-		return nil
+		return b.record(ctx, tx, with(a.event(trail.UserRole, model.Vault{}, u.Email), "role="+string(role)))
 	})
 	return out, err
 }
@@ -205,7 +208,7 @@ func (b *Broker) AddVaultUser(ctx context.Context, a Actor, name string, in apit
 			return internal(err, "adding the user")
 		}
 		out = apitype.UserRole{Email: u.Email, Role: string(role)}
-		return nil
+		return b.record(ctx, tx, with(a.event(trail.MemberAdd, v, u.Email), "role="+string(role)))
 	})
 	return out, err
 }
@@ -231,7 +234,7 @@ func (b *Broker) RemoveVaultUser(ctx context.Context, a Actor, name, email strin
 			return internal(err, "removing the user")
 		}
 		out = apitype.MessageResponse{Message: "Removed " + u.Email + " from vault " + v.Name + "."}
-		return nil
+		return b.record(ctx, tx, a.event(trail.MemberRemove, v, u.Email))
 	})
 	return out, err
 }
@@ -262,7 +265,7 @@ func (b *Broker) SetVaultUserRole(ctx context.Context, a Actor, name, email stri
 			return internal(err, "changing the role")
 		}
 		out = apitype.UserRole{Email: u.Email, Role: string(role), Message: "Role updated."}
-		return nil
+		return b.record(ctx, tx, with(a.event(trail.MemberRole, v, u.Email), "role="+string(role)))
 	})
 	return out, err
 }

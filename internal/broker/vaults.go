@@ -9,6 +9,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/trail"
 	"github.com/google/uuid"
 )
 
@@ -46,7 +47,7 @@ func (b *Broker) CreateVault(ctx context.Context, a Actor, in apitype.CreateVaul
 		if err := tx.Vaults().Create(ctx, v); err != nil {
 			return conflict(err, "a vault named %q already exists: pick another name", in.Name)
 		}
-		return internal(b.grant(ctx, tx, a, v.ID, model.VaultAdmin), "granting the vault")
+		return b.recordAfter(ctx, tx, internal(b.grant(ctx, tx, a, v.ID, model.VaultAdmin), "granting the vault"), a.event(trail.VaultCreate, v, v.Name))
 	})
 	if err != nil {
 		return apitype.VaultCreated{}, err
@@ -125,10 +126,11 @@ func (b *Broker) DeleteVault(ctx context.Context, a Actor, name string) (apitype
 	if v.Name == model.DefaultVault {
 		return apitype.VaultDeleted{}, errs.Conflict("the default vault cannot be deleted").WithCode("default_vault")
 	}
-	if err := b.st.Vaults().Delete(ctx, v.ID); err != nil {
-		return apitype.VaultDeleted{}, notFound(err, "vault %q not found", name)
+	if err := b.tx(ctx, func(tx store.Store) error {
+		return b.recordAfter(ctx, tx, notFound(tx.Vaults().Delete(ctx, v.ID), "vault %q not found", name), a.event(trail.VaultDelete, v, v.Name))
+	}); err != nil {
+		return apitype.VaultDeleted{}, err
 	}
-	b.changed()
 	return apitype.VaultDeleted{Name: v.Name, Deleted: true}, nil
 }
 
@@ -152,10 +154,12 @@ func (b *Broker) RenameVault(ctx context.Context, a Actor, name string, in apity
 	if v.Name == model.DefaultVault {
 		return apitype.VaultRenamed{}, errs.Conflict("the default vault cannot be renamed").WithCode("default_vault")
 	}
-	if err := b.st.Vaults().Rename(ctx, v.ID, in.Name, b.now()); err != nil {
-		return apitype.VaultRenamed{}, conflict(err, "a vault named %q already exists: pick another name", in.Name)
+	if err := b.tx(ctx, func(tx store.Store) error {
+		err := conflict(tx.Vaults().Rename(ctx, v.ID, in.Name, b.now()), "a vault named %q already exists: pick another name", in.Name)
+		return b.recordAfter(ctx, tx, err, with(a.event(trail.VaultRename, model.Vault{ID: v.ID, Name: in.Name}, in.Name), "from="+v.Name))
+	}); err != nil {
+		return apitype.VaultRenamed{}, err
 	}
-	b.changed()
 	return apitype.VaultRenamed{Message: "Vault renamed.", OldName: v.Name, NewName: in.Name}, nil
 }
 
@@ -177,7 +181,7 @@ func (b *Broker) JoinVault(ctx context.Context, a Actor, name string) (apitype.V
 			return internal(err, "joining the vault")
 		}
 		out = apitype.VaultJoined{Vault: v.Name, Role: string(model.VaultAdmin), Joined: true}
-		return nil
+		return b.record(ctx, tx, a.event(trail.VaultJoin, v, a.Name()))
 	})
 	return out, err
 }
@@ -197,7 +201,7 @@ func (b *Broker) LeaveVault(ctx context.Context, a Actor, name string) (apitype.
 				return err
 			}
 		}
-		return internal(tx.Grants().Delete(ctx, v.ID, a.User.ID), "leaving the vault")
+		return b.recordAfter(ctx, tx, internal(tx.Grants().Delete(ctx, v.ID, a.User.ID), "leaving the vault"), a.event(trail.VaultLeave, v, a.Name()))
 	})
 	if err != nil {
 		return apitype.MessageResponse{}, err
@@ -236,10 +240,12 @@ func (b *Broker) UpdateVaultSettings(ctx context.Context, a Actor, name string, 
 	if !p.Valid() {
 		return apitype.VaultSettings{}, errs.Invalid("unmatched_host_policy", "unmatched_host_policy must be %q or %q", model.PolicyPassthrough, model.PolicyDeny)
 	}
-	if err := b.st.Vaults().SetPolicy(ctx, v.ID, p, b.now()); err != nil {
-		return apitype.VaultSettings{}, notFound(err, "vault %q not found", name)
+	if err := b.tx(ctx, func(tx store.Store) error {
+		err := notFound(tx.Vaults().SetPolicy(ctx, v.ID, p, b.now()), "vault %q not found", name)
+		return b.recordAfter(ctx, tx, err, with(a.event(trail.VaultSettings, v, v.Name), "unmatched_host_policy="+string(p)))
+	}); err != nil {
+		return apitype.VaultSettings{}, err
 	}
-	b.changed()
 	return apitype.VaultSettings{UnmatchedHostPolicy: string(p)}, nil
 }
 

@@ -116,7 +116,7 @@ func (a *app) ownerCmd() *cobra.Command {
 	settings := &cobra.Command{Use: "settings", Short: "Instance settings"}
 	var (
 		inviteOnly, domains, profile string
-		logAge, logRows              int
+		logAge, logRows, auditDays   int
 		rateOverrides                []string
 	)
 	set := &cobra.Command{
@@ -151,6 +151,9 @@ func (a *app) ownerCmd() *cobra.Command {
 			if fl.Changed("rate-limit-profile") {
 				in.RateLimitProfile = &profile
 			}
+			if fl.Changed("audit-retention-days") {
+				in.AuditRetentionDays = &auditDays
+			}
 			if fl.Changed("rate-limit") {
 				m := map[string]string{}
 				for _, kv := range rateOverrides {
@@ -165,8 +168,8 @@ func (a *app) ownerCmd() *cobra.Command {
 				in.RateLimitOverrides = &m
 			}
 			if in.InviteOnly == nil && in.AllowedEmailDomains == nil && in.LogMaxAgeHours == nil && in.LogMaxRowsPerVault == nil &&
-				in.RateLimitProfile == nil && in.RateLimitOverrides == nil {
-				return fmt.Errorf("nothing to change: pass at least one of --invite-only, --allowed-email-domains, --log-max-age-hours, --log-max-rows-per-vault, --rate-limit-profile, --rate-limit")
+				in.RateLimitProfile == nil && in.RateLimitOverrides == nil && in.AuditRetentionDays == nil {
+				return fmt.Errorf("nothing to change: pass at least one of --invite-only, --allowed-email-domains, --log-max-age-hours, --log-max-rows-per-vault, --rate-limit-profile, --rate-limit, --audit-retention-days")
 			}
 			c, _, err := a.authed()
 			if err != nil {
@@ -184,6 +187,7 @@ func (a *app) ownerCmd() *cobra.Command {
 	set.Flags().IntVar(&logAge, "log-max-age-hours", 0, "keep request log rows this many hours")
 	set.Flags().IntVar(&logRows, "log-max-rows-per-vault", 0, "keep at most this many request log rows per vault")
 	set.Flags().StringVar(&profile, "rate-limit-profile", "", "default, strict, loose or off")
+	set.Flags().IntVar(&auditDays, "audit-retention-days", 0, "keep admin audit trail rows this many days (0: for ever)")
 	set.Flags().StringArrayVar(&rateOverrides, "rate-limit", nil, "per-tier knob as TIER_KNOB=VALUE (e.g. PROXY_RATE=50, API_BURST=100); repeatable; --rate-limit= clears")
 	settings.AddCommand(&cobra.Command{
 		Use:   "get",
@@ -224,6 +228,11 @@ func (a *app) showSettings(s apitype.InstanceSettings) error {
 			return strconv.Itoa(*p)
 		}
 		fmt.Fprintf(w, "log_max_age_hours: %s\nlog_max_rows_per_vault: %s\n", intOr(s.LogMaxAgeHours), intOr(s.LogMaxRowsPerVault))
+		if s.AuditRetentionDays != nil {
+			fmt.Fprintf(w, "audit_retention_days: %d\n", *s.AuditRetentionDays)
+		} else {
+			fmt.Fprintln(w, "audit_retention_days: (keep for ever)")
+		}
 		p := "(server default)"
 		if s.RateLimitProfile != nil {
 			p = *s.RateLimitProfile

@@ -63,7 +63,7 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.BoolVar(&a.json, "json", false, "print machine-readable JSON")
 	root.AddCommand(
 		a.serverCmd(), a.authCmd(), a.accountCmd(), a.vaultCmd(), a.userCmd(),
-		a.ownerCmd(), a.masterPasswordCmd(), a.migrateDBCmd(), a.emailCmd(), a.versionCmd(), a.agentCmd(), a.catalogCmd(), a.caCmd(), a.runCmd(), a.doctorCmd(),
+		a.ownerCmd(), a.masterPasswordCmd(), a.migrateDBCmd(), a.emailCmd(), a.versionCmd(), a.agentCmd(), a.catalogCmd(), a.caCmd(), a.runCmd(), a.doctorCmd(), a.auditCmd(),
 	)
 	a.addCompat(root)
 	return root

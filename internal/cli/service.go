@@ -66,6 +66,7 @@ func (a *app) serviceCmd() *cobra.Command {
 		prefix      string
 		fromCatalog string
 		rules       serviceRuleFlags
+		noRedact    bool
 	)
 	list := &cobra.Command{
 		Use:   "list",
@@ -147,6 +148,13 @@ func (a *app) serviceCmd() *cobra.Command {
 			if err := rules.apply(svcs, file != ""); err != nil {
 				return err
 			}
+			if noRedact {
+				if file != "" {
+					return errors.New("--no-redact-responses does not apply to -f: set redact_responses: false in the file")
+				}
+				off := false
+				svcs[0].RedactResponses = &off
+			}
 			out, err := c.UpsertServices(cmd.Context(), rv.Name, svcs)
 			if err != nil {
 				return err
@@ -168,6 +176,7 @@ func (a *app) serviceCmd() *cobra.Command {
 	af.StringVar(&key, "key", "", "api-key: credential key")
 	af.StringVar(&header, "header", "", "api-key: header name (default Authorization)")
 	af.StringVar(&prefix, "prefix", "", "api-key: literal prefix before the value")
+	af.BoolVar(&noRedact, "no-redact-responses", false, "pass responses through without replacing credential values (binary downloads; users only, see docs/proxy.md)")
 	rules.register(af)
 
 	toggle := func(use, short string, enabled bool) *cobra.Command {

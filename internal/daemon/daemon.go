@@ -193,7 +193,8 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-// sweepSessions deletes expired sessions and expires overdue proposals hourly.
+// sweepSessions deletes expired sessions, expires overdue proposals and
+// applies the admin audit trail's retention hourly.
 func sweepSessions(ctx context.Context, db *sqlstore.DB, b *broker.Broker, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -206,6 +207,9 @@ func sweepSessions(ctx context.Context, db *sqlstore.DB, b *broker.Broker, log *
 		}
 		if _, err := db.EmailVerifications().DeleteCreatedBefore(ctx, time.Now().UTC().Add(-time.Hour)); err != nil && ctx.Err() == nil {
 			log.Warn("sweeping email verification codes", "err", err)
+		}
+		if _, err := b.PruneAudit(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("applying the admin audit trail's retention", "err", err)
 		}
 		if n, err := db.Sessions().DeleteExpired(ctx, time.Now().UTC()); err != nil && ctx.Err() == nil {
 			log.Warn("sweeping expired sessions", "err", err)

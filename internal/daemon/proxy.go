@@ -105,6 +105,10 @@ func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Re
 		UpstreamRoots: roots, MaxRequestBytes: cfg.MaxRequestBytes, MaxResponseBytes: cfg.MaxResponseBytes,
 		Logger: log, Recorder: met.Recorder(rec), Limiter: lim.lim, TrustedProxies: lim.trusted,
 	})
+	met.Redactions(func() metrics.RedactionStats {
+		s := p.RedactionStats()
+		return metrics.RedactionStats{Header: s.Header, Body: s.Body, WebSocket: s.WebSocket, Refused: s.Refused}
+	})
 	ln, err := net.Listen("tcp", cfg.MITMListen())
 	if err != nil {
 		return nil, "", fmt.Errorf("cannot listen for the broker proxy on %s (%v): pick another port with --mitm-port, or 0 to disable it", cfg.MITMListen(), err)

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/config"
 	"github.com/agent-vault/agent-vault/internal/keyring"
 	"github.com/agent-vault/agent-vault/internal/secret"
+	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 )
 
@@ -168,7 +170,24 @@ func ChangeMasterPassword(ctx context.Context, d config.Database, current, next 
 	if err != nil {
 		return err
 	}
-	return db.Keyring().Save(ctx, nst)
+	what := map[bool]string{true: "change", false: "set"}[st.Protected()]
+	if next.IsEmpty() {
+		what = "remove"
+	}
+	trailed, err := db.HasAdminTrail(ctx)
+	if err != nil {
+		return err
+	}
+	// The new wrapping and its row in the admin audit trail commit together.
+	return db.InTx(ctx, func(tx store.Store) error {
+		if err := tx.Keyring().Save(ctx, nst); err != nil {
+			return err
+		}
+		if !trailed { // a schema older than the trail: the server adds it at its next start
+			return nil
+		}
+		return broker.RecordMasterPassword(ctx, tx, broker.TrailKey(kr), what)
+	})
 }
 
 // IsProtected reports whether the instance in database d has a master

@@ -8,7 +8,9 @@ package keyring
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 
@@ -163,6 +165,16 @@ func (k *Keyring) Open(ciphertext, ad []byte) (secret.Bytes, error) {
 		return secret.Bytes{}, err
 	}
 	return secret.New(pt), nil
+}
+
+// Derive returns a 32-byte key for one purpose (label), computed from the
+// DEK with HMAC-SHA256: the DEK itself never leaves the keyring, and keys
+// for different purposes are unrelated. The admin trail's chain key is
+// one (see docs/operations.md).
+func (k *Keyring) Derive(label string) []byte {
+	m := hmac.New(sha256.New, k.dek.Reveal())
+	m.Write([]byte("agent-vault derive v1\x00" + label))
+	return m.Sum(nil)
 }
 
 // AD builds associated data from the parts that identify a row, e.g.

@@ -404,3 +404,32 @@ func TestKeyringDoesNotPrintDEK(t *testing.T) {
 		}
 	}
 }
+
+// Derived keys depend on the DEK and the label only: the same after the
+// master password changes (the admin trail's chain stays verifiable),
+// different per label and per instance, and never the DEK itself.
+func TestDerive(t *testing.T) {
+	kr, _ := newProtected(t, "first-password")
+	a := kr.Derive("admin-trail-chain")
+	if len(a) != 32 || bytes.Equal(a, kr.dek.Reveal()) {
+		t.Fatal("derived key is not a fresh 32-byte key")
+	}
+	if bytes.Equal(a, kr.Derive("other-purpose")) {
+		t.Fatal("two labels derive the same key")
+	}
+	rewrapped, err := kr.Wrap(pw("second-password"), testKDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reopened, err := Open(rewrapped, pw("second-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, reopened.Derive("admin-trail-chain")) {
+		t.Fatal("the derived key changed with the master password")
+	}
+	other, _ := newProtected(t, "first-password")
+	if bytes.Equal(a, other.Derive("admin-trail-chain")) {
+		t.Fatal("two instances derive the same key")
+	}
+}

@@ -132,6 +132,8 @@ type Settings struct {
 	// RateLimitOverrides are per-tier knobs in the environment's form
 	// without its prefix, e.g. "PROXY_RATE": "50" (see package ratelimit).
 	RateLimitOverrides map[string]string
+	// AuditRetentionDays bounds the admin audit trail's age; 0 keeps all.
+	AuditRetentionDays int
 }
 
 // EmailAllowed reports whether email's domain may register or be invited.

@@ -52,6 +52,7 @@ const (
 	// and deciders of proposals. Not for the proxy role, whose holders
 	// are the agents the vault serves.
 	ViewMemberEmails Action = "vault.user.emails"
+	ReadVaultTrail   Action = "vault.audit" // the vault's rows of the admin audit trail
 )
 
 // Instance-wide actions.
@@ -67,6 +68,7 @@ const (
 	ChangeInstanceSetting Action = "instance.settings"
 	ManageAgents          Action = "instance.agent.manage"
 	ManageOwnAccount      Action = "account.manage" // me, password, sessions, delete self
+	ReadAdminTrail        Action = "instance.audit" // the whole admin audit trail: list, verify, export
 )
 
 // Decision is the outcome of a permission check. Reason is safe to show.
@@ -95,6 +97,7 @@ var vaultActionMin = map[Action]model.VaultRole{
 	DeleteVault:         model.VaultAdmin,
 	RenameVault:         model.VaultAdmin,
 	ChangeVaultSettings: model.VaultAdmin,
+	ReadVaultTrail:      model.VaultAdmin,
 }
 
 var instanceActionMin = map[Action]model.InstanceRole{
@@ -108,6 +111,7 @@ var instanceActionMin = map[Action]model.InstanceRole{
 	ManageInstanceUsers:   model.RoleOwner,
 	InviteOwner:           model.RoleOwner,
 	ChangeInstanceSetting: model.RoleOwner,
+	ReadAdminTrail:        model.RoleOwner,
 }
 
 // userOnly are actions no agent may take whatever its roles: an agent must
@@ -138,6 +142,8 @@ var userOnly = map[Action]bool{
 	ListUsers:             true, // the instance's people and their emails
 	ViewInvite:            true,
 	RevokeInvite:          true,
+	ReadVaultTrail:        true,
+	ReadAdminTrail:        true,
 }
 
 // Decide answers whether s may take action a. It is the single place where

@@ -42,6 +42,9 @@ var specVaultMin = map[Action]model.VaultRole{
 	// Not in the SPEC table: who the vault's people are (their emails) is
 	// kept from the proxy role, which the vault's agents hold.
 	ViewMemberEmails: model.VaultMember,
+	// The admin audit trail names every member's actions: vault admins
+	// read their vault's rows, owners the whole trail; agents never.
+	ReadVaultTrail: model.VaultAdmin,
 }
 
 // specInstanceMin is the SPEC §6 instance paragraph: "owner — settings,
@@ -59,8 +62,9 @@ var specInstanceMin = map[Action]model.InstanceRole{
 	// The SPEC lets vault admins "invite users" and needs a user directory
 	// to add members to a vault, so listing and inviting (non-owner) users
 	// are read as member-level; see the report for this ambiguity.
-	ListUsers:  model.RoleMember,
-	InviteUser: model.RoleMember,
+	ListUsers:      model.RoleMember,
+	InviteUser:     model.RoleMember,
+	ReadAdminTrail: model.RoleOwner,
 }
 
 // specAgentNever are the actions SPEC §7 forbids to agent tokens whatever
@@ -95,7 +99,9 @@ var codeStricterThanSpec = map[Action]bool{
 	ChangeInstanceSetting: true,
 	// The instance's user directory is people's email addresses: no agent
 	// needs it, and a hostile one would harvest it.
-	ListUsers: true,
+	ListUsers:      true,
+	ReadVaultTrail: true,
+	ReadAdminTrail: true,
 }
 
 var allActions = []Action{
@@ -106,6 +112,7 @@ var allActions = []Action{
 	CreateVault, ListAllVaults, JoinAnyVault, DeleteAnyVault,
 	ManageInstanceUsers, ListUsers, InviteUser, InviteOwner,
 	ChangeInstanceSetting, ManageAgents, ManageOwnAccount, ViewMemberEmails,
+	ReadVaultTrail, ReadAdminTrail,
 }
 
 var (

@@ -58,6 +58,8 @@ type benchProxyEnv struct {
 	upPool     *x509.CertPool
 	target     string // https://127.0.0.1:port/small
 	bigTarget  string // …/big: 100 MiB
+	br         *broker.Broker
+	owner      broker.Actor
 }
 
 func benchLabeled(role string, f func()) {
@@ -124,10 +126,14 @@ func newBenchProxyEnvWith(b *testing.B, upH1 bool, rec func(dbPath string, logge
 				http.Error(w, "no credential", http.StatusUnauthorized)
 				return
 			}
-			if r.URL.Path == "/big" {
+			if r.URL.Path == "/big" || r.URL.Path == "/big10" {
+				size := benchBigLen
+				if r.URL.Path == "/big10" {
+					size = 10 << 20
+				}
 				w.Header().Set("Content-Type", "application/octet-stream")
-				w.Header().Set("Content-Length", strconv.Itoa(benchBigLen))
-				for left := benchBigLen; left > 0; left -= len(benchChunk) {
+				w.Header().Set("Content-Length", strconv.Itoa(size))
+				for left := size; left > 0; left -= len(benchChunk) {
 					if _, err := w.Write(benchChunk[:min(left, len(benchChunk))]); err != nil {
 						return
 					}
@@ -175,6 +181,8 @@ func newBenchProxyEnvWith(b *testing.B, upH1 bool, rec func(dbPath string, logge
 		upPool:     upRoot.CertPool(),
 		target:     "https://" + upLn.Addr().String() + "/small",
 		bigTarget:  "https://" + upLn.Addr().String() + "/big",
+		br:         br,
+		owner:      owner,
 	}
 }
 

@@ -12,15 +12,18 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/redact"
 	"github.com/agent-vault/agent-vault/internal/service"
 )
 
 // outbound is what forward decided for one request.
 type outbound struct {
-	t      target
-	inject map[string]string
-	svc    *service.Service
-	keys   []string // the service's credential keys, for the request log
+	t       target
+	inject  map[string]string
+	svc     *service.Service
+	keys    []string    // the service's credential keys, for the request log
+	redact  *redact.Set // values the response must not carry; nil: none
+	secrets *redact.Set // the same values, for errors and logs even when the service opted out
 }
 
 // forward matches, injects and sends one request upstream, and records it
@@ -90,6 +93,10 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 			writeError(w, berr)
 			return
 		}
+		out.secrets = redactionFor(&s, out.keys, g.Credential, headers)
+		if s.RedactResponses {
+			out.redact, lw.redact = out.secrets, out.secrets
+		}
 	}
 	if isWebSocket(r) {
 		// A websocket outlives the per-request grant check: watch it.
@@ -138,6 +145,9 @@ func rewrite(pr *httputil.ProxyRequest) {
 	for k, v := range out.inject {
 		pr.Out.Header.Set(k, v) // overwrite: never a second copy of the managed slot
 	}
+	if out.redact != nil {
+		redactRequest(pr.Out.Header)
+	}
 }
 
 // bufferPool recycles the 32 KiB copy buffers of response streaming
@@ -160,8 +170,11 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 	if p.o.MaxResponseBytes > 0 && resp.ContentLength > p.o.MaxResponseBytes {
 		return errResponseTooLarge
 	}
-	if p.o.MaxResponseBytes > 0 {
+	if p.o.MaxResponseBytes > 0 && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp.Body = &limitedBody{rc: resp.Body, left: p.o.MaxResponseBytes, log: p.log, host: resp.Request.URL.Host}
+	}
+	if out, _ := resp.Request.Context().Value(outboundKey{}).(*outbound); out != nil && out.redact != nil {
+		return p.redactResponse(resp, out)
 	}
 	return nil
 }
@@ -177,11 +190,15 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 	case p.o.Blocked(err):
 		writeError(w, fail(http.StatusForbidden, "destination_blocked", err.Error(),
 			"the destination is a private, loopback or metadata address; an operator can allow ranges with AGENT_VAULT_NETWORK_ALLOWLIST"))
+	case errors.Is(err, errNotScannable):
+		writeError(w, fail(http.StatusBadGateway, "response_not_scannable", "the upstream's response is compressed with an encoding the proxy cannot decode, or switches to a protocol other than websocket, so it cannot be checked for credential values",
+			"ask the upstream for an uncompressed answer; if the service only serves binary downloads, a user can set redact_responses: false on it"))
 	case errors.Is(err, errResponseTooLarge):
 		writeError(w, fail(http.StatusBadGateway, "response_too_large", "the upstream response is larger than the proxy allows", ""))
 	default:
-		p.log.Debug("upstream failed", "host", r.URL.Host, "err", err)
-		writeError(w, fail(http.StatusBadGateway, "upstream_unreachable", "could not reach "+hostOnly(r)+": "+trimErr(err), "check the host name and that it is up"))
+		detail := trimErr(err, secretsOf(r))
+		p.log.Debug("upstream failed", "host", r.URL.Host, "err", detail)
+		writeError(w, fail(http.StatusBadGateway, "upstream_unreachable", "could not reach "+hostOnly(r)+": "+detail, "check the host name and that it is up"))
 	}
 }
 
@@ -192,13 +209,15 @@ func hostOnly(r *http.Request) string {
 	return r.Host
 }
 
-// trimErr keeps upstream errors short and free of request details.
-func trimErr(err error) string {
+// trimErr keeps upstream errors short and free of request details, and
+// of credential values: a transport error may quote what the upstream
+// sent, and an upstream may send back what it received.
+func trimErr(err error, secrets *redact.Set) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	s := err.Error()
+	s, _ := secrets.String(err.Error())
 	if len(s) > 200 {
 		s = s[:200]
 	}

@@ -109,6 +109,7 @@ type env struct {
 	logs      *strings.Builder
 	logMu     *sync.Mutex
 	handler   atomic.Value // http.HandlerFunc for the upstreams
+	proxy     *proxy.Proxy
 }
 
 type lockedWriter struct {
@@ -215,6 +216,7 @@ func newEnvWith(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter, rec pro
 		},
 		UpstreamRoots: upRoot.CertPool(), Logger: log, MaxRequestBytes: 1 << 20, Limiter: lim, Recorder: rec,
 	})
+	e.proxy = p
 	pl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -79,6 +79,7 @@ type Proxy struct {
 	tunnels     *chanListener
 	tunnelInfo  sync.Map // *tls.Conn → tunnelInfo
 	startOnce   sync.Once
+	redactions  redactionCounters
 }
 
 // New builds a Proxy.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/redact"
 )
 
 // logWriter remembers what the request log needs of a response.
@@ -17,9 +18,13 @@ type logWriter struct {
 	bytes    int64
 	reqBytes atomic.Int64
 	errCode  string
+	redact   *redact.Set // informational (1xx) headers are redacted too
 }
 
 func (w *logWriter) WriteHeader(code int) {
+	if code < 200 && w.redact != nil {
+		redactHeader(w.Header(), w.redact)
+	}
 	if w.status == 0 {
 		w.status = code
 	}

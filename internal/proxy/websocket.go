@@ -54,6 +54,7 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request, out *outb
 		}
 		pairs = append(pairs, [2][]byte{[]byte(s.Placeholder), v})
 	}
+	r = r.WithContext(context.WithValue(r.Context(), outboundKey{}, out)) // for upstreamError
 	outReq := r.Clone(r.Context())
 	outReq.URL.Scheme, outReq.URL.Host, outReq.Host = out.t.scheme, out.t.authority(), out.t.authority()
 	outReq.RequestURI = ""
@@ -63,10 +64,20 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request, out *outb
 	for k, v := range out.inject {
 		outReq.Header.Set(k, v)
 	}
+	if out.redact != nil {
+		redactRequest(outReq.Header)
+	}
 	resp, err := p.transportH1.RoundTrip(outReq)
 	if err != nil {
 		p.upstreamError(w, r, err)
 		return
+	}
+	if out.redact != nil {
+		if err := p.redactResponse(resp, out); err != nil {
+			resp.Body.Close()
+			p.upstreamError(w, r, err)
+			return
+		}
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		defer resp.Body.Close()

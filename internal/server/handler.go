@@ -65,6 +65,9 @@ func (s *Server) authed(status int, fn func(r *http.Request, a broker.Actor) (an
 			return
 		}
 		out, err := fn(r, a)
+		if errs.Is(err, errs.KindForbidden) && r.Method != http.MethodGet {
+			s.b.RecordRefusal(r.Context(), a, r.Pattern, r.PathValue("name"), err) // the admin audit trail
+		}
 		s.respond(w, r, status, out, err)
 	})
 }

@@ -130,7 +130,7 @@ func (s *Server) routes() []route {
 				return b.TestEmail(ctx, a, in)
 			})
 		})},
-	}, append(append(s.contentRoutes(), s.proposalRoutes()...), s.compatRoutes()...)...)
+	}, append(append(append(s.contentRoutes(), s.proposalRoutes()...), s.auditRoutes()...), s.compatRoutes()...)...)
 }
 
 // withName wraps a handler of a vault-scoped route, binding {name}.

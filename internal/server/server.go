@@ -103,6 +103,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)
+	// The client's address, for the admin audit trail's rows.
+	r = r.WithContext(broker.WithSource(r.Context(), ratelimit.ClientIP(r, s.trusted)))
 	if s.lim != nil && r.URL.Path != "/health" {
 		release, ok, retry := s.lim.AcquireGlobal()
 		if !ok {

@@ -15,13 +15,17 @@ type Service struct {
 	Auth          Auth
 	Substitutions []Substitution
 	Rules         Rules // methods, paths and plaintext (rules.go)
+	// RedactResponses replaces the service's credential values in
+	// responses with a placeholder; on unless the wire form says false.
+	RedactResponses bool
 }
 
 // FromAPI validates the wire form of a service. prefix is its JSON path
 // ("services[2]", or "" for a lone service); every error names the field at
 // fault under it ("services[2].auth.token"). The name is required: a caller
 // that lets a proposal omit it resolves it (Ambiguous) before calling.
-// Defaults are made explicit: enabled nil → true, api-key header →
+// Defaults are made explicit: enabled nil → true, redact_responses nil →
+// true, api-key header →
 // Authorization, substitution surfaces → [path, query].
 func FromAPI(a apitype.Service, prefix string) (Service, error) {
 	if err := model.ValidateSlug(field(prefix, "name"), a.Name); err != nil {
@@ -66,11 +70,12 @@ func FromAPI(a apitype.Service, prefix string) (Service, error) {
 	return Service{
 		Name: a.Name, Pattern: p, Enabled: enabled,
 		Auth: auth, Substitutions: subs, Rules: rules,
+		RedactResponses: a.RedactResponses == nil || *a.RedactResponses,
 	}, nil
 }
 
-// ToAPI returns the wire form: Host in the joined inline form and Enabled
-// always set.
+// ToAPI returns the wire form: Host in the joined inline form, Enabled
+// always set, RedactResponses only when off (the default is on).
 func (s Service) ToAPI() apitype.Service {
 	enabled := s.Enabled
 	out := apitype.Service{
@@ -80,6 +85,10 @@ func (s Service) ToAPI() apitype.Service {
 		out.Substitutions = append(out.Substitutions, sub.ToAPI())
 	}
 	s.Rules.toAPI(&out)
+	if !s.RedactResponses {
+		off := false
+		out.RedactResponses = &off
+	}
 	return out
 }
 

@@ -31,6 +31,7 @@ func TestFromAPI(t *testing.T) {
 			{Key: "TEAM_ID", Placeholder: "__TEAM__", In: []Surface{SurfacePath, SurfaceQuery}},
 			{Key: "SLACK_BOT_TOKEN", Placeholder: "tok.en", In: []Surface{SurfaceBody}},
 		},
+		RedactResponses: true,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("FromAPI = %+v\nwant %+v", s, want)
@@ -72,6 +73,36 @@ func TestFromAPIEnabled(t *testing.T) {
 		}
 		if got := s.ToAPI().Enabled; got == nil || *got != c.want {
 			t.Errorf("ToAPI enabled = %v, want %v", got, c.want)
+		}
+	}
+}
+
+// redact_responses defaults to on, round-trips through the wire form and
+// JSON, and is written out only when off (stored service sets of older
+// versions read back unchanged).
+func TestFromAPIRedactResponses(t *testing.T) {
+	base := apitype.Service{Name: "abc", Host: "a.com", Auth: apitype.ServiceAuth{Type: "bearer", Token: "A_KEY"}}
+	for _, c := range []struct {
+		in       *bool
+		want     bool
+		wantJSON string
+	}{{nil, true, ""}, {boolPtr(true), true, ""}, {boolPtr(false), false, `"redact_responses":false`}} {
+		a := base
+		a.RedactResponses = c.in
+		s, err := FromAPI(a, "")
+		if err != nil || s.RedactResponses != c.want {
+			t.Errorf("redact_responses %v: %v, %v", c.in, s.RedactResponses, err)
+		}
+		b, _ := json.Marshal(s.ToAPI())
+		if c.wantJSON == "" && strings.Contains(string(b), "redact_responses") || c.wantJSON != "" && !strings.Contains(string(b), c.wantJSON) {
+			t.Errorf("redact_responses %v: JSON %s", c.in, b)
+		}
+		var decoded apitype.Service
+		if err := json.Unmarshal(b, &decoded); err != nil {
+			t.Fatal(err)
+		}
+		if again, err := FromAPI(decoded, ""); err != nil || again.RedactResponses != c.want {
+			t.Errorf("redact_responses %v: JSON round trip gives %v, %v", c.in, again.RedactResponses, err)
 		}
 	}
 }

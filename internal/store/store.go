@@ -11,6 +11,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/keyring"
 	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // Sentinel errors every implementation returns, so callers can map them to
@@ -40,6 +41,7 @@ type Store interface {
 	CA() CAStore
 	Proposals() Proposals
 	RequestLogs() RequestLogs
+	AdminEvents() AdminEvents
 
 	// InTx runs fn in one serialised write transaction: all of fn's writes
 	// are committed together or, when fn returns an error, none are.
@@ -277,4 +279,36 @@ type EmailVerifications interface {
 	CountSince(ctx context.Context, email string, t time.Time) (int, error)
 	// DeleteCreatedBefore removes codes created before t.
 	DeleteCreatedBefore(ctx context.Context, t time.Time) (int64, error)
+}
+
+// AdminEventFilter narrows a listing of the admin trail. Rows come newest
+// first below Before (a seq cursor; 0 for the newest), or with Ascending
+// oldest first above After.
+type AdminEventFilter struct {
+	VaultID string
+	Action  string // exact, or a prefix ending in "." ("credential.")
+	Actor   string // an actor's id or name, exact
+	Since   time.Time
+	Until   time.Time
+	Before  int64
+	After   int64
+	// Ascending lists oldest first, above After.
+	Ascending bool
+	Limit     int
+}
+
+// AdminEvents is the admin audit trail: one hash-chained row per
+// management action (see package trail).
+type AdminEvents interface {
+	// Append chains e after the newest row and stores it together with
+	// the new head, in the caller's transaction (or in one of its own).
+	// Writers are serialised, across servers on PostgreSQL, so there is
+	// one chain. It returns e with its Seq and Hash.
+	Append(ctx context.Context, key trail.Key, e trail.Event) (trail.Event, error)
+	List(ctx context.Context, f AdminEventFilter) ([]trail.Event, error)
+	// Head returns the chain's head record; ok is false when it is missing.
+	Head(ctx context.Context) (h trail.Head, ok bool, err error)
+	// Prune deletes the rows older than before and moves the head's cut
+	// to the last one deleted, so that verification starts there.
+	Prune(ctx context.Context, key trail.Key, before time.Time) (int64, error)
 }

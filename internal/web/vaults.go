@@ -26,6 +26,7 @@ type serviceRow struct {
 	Name, Host, Auth string
 	Keys             []string
 	Enabled          bool
+	Redact           bool // response redaction (off only when a user turned it off)
 }
 
 type credentialRow struct {
@@ -97,7 +98,8 @@ func (h *Handler) vaultPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, sv := range svcs.Services {
-		row := serviceRow{Name: sv.Name, Host: sv.Host, Auth: sv.Auth.Type, Enabled: sv.Enabled == nil || *sv.Enabled}
+		row := serviceRow{Name: sv.Name, Host: sv.Host, Auth: sv.Auth.Type, Enabled: sv.Enabled == nil || *sv.Enabled,
+			Redact: sv.RedactResponses == nil || *sv.RedactResponses}
 		if parsed, err := service.FromAPI(sv, ""); err == nil { // stored services always parse
 			row.Keys = parsed.Auth.Keys()
 		}

@@ -673,7 +673,7 @@ func TestVaultPages(t *testing.T) {
 	enabled := false
 	if _, err := e.b.ReplaceServices(ctx, e.owner, "default", apitype.ServiceList{Services: []apitype.Service{
 		{Name: "stripe", Host: "api.stripe.com", Auth: apitype.ServiceAuth{Type: "bearer", Token: "STRIPE_KEY"}},
-		{Name: "old", Host: "old.example.com", Enabled: &enabled, Auth: apitype.ServiceAuth{Type: "passthrough"}},
+		{Name: "old", Host: "old.example.com", Enabled: &enabled, Auth: apitype.ServiceAuth{Type: "passthrough"}, RedactResponses: &enabled},
 	}}, false); err != nil {
 		t.Fatal(err)
 	}
@@ -690,10 +690,13 @@ func TestVaultPages(t *testing.T) {
 		t.Fatalf("/vaults: %d\n%s", p.status, p.body)
 	}
 	p = b.get("/vaults/default")
-	for _, want := range []string{`id="vault-name">default<`, "api.stripe.com", "<code>STRIPE_KEY</code>", "bearer", "disabled", ownerEmail} {
+	for _, want := range []string{`id="vault-name">default<`, "api.stripe.com", "<code>STRIPE_KEY</code>", "bearer", "disabled", "responses not redacted", ownerEmail} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("/vaults/default lacks %q:\n%s", want, p.body)
 		}
+	}
+	if n := strings.Count(p.body, "responses not redacted"); n != 1 {
+		t.Errorf("/vaults/default marks %d services as not redacted, want 1 (old)", n)
 	}
 	if strings.Contains(p.body, value) || strings.Contains(b.get("/vaults").body, value) {
 		t.Error("a vault page shows a credential value")

@@ -43,6 +43,10 @@ const (
 	ErrCodeUpstreamUnreachable = "upstream_unreachable" // 502: the upstream could not be reached
 	ErrCodeBadRequest          = "bad_request"          // 400: not a request the proxy can forward
 	ErrCodeInternal            = "internal"             // 500: a server-side failure
+	// 502: a brokered response the proxy cannot check for credential values
+	// (compressed other than gzip or deflate, or an upgrade to another
+	// protocol than websocket).
+	ErrCodeResponseNotScannable = "response_not_scannable"
 
 	// Control plane.
 	ErrCodeUnauthorized     = "unauthorized"       // 401: bad, expired or revoked token
@@ -54,6 +58,8 @@ const (
 	ErrCodeBodyTooLarge     = "body_too_large"     // 413
 	ErrCodeTooManyProposals = "too_many_proposals" // 429: the vault has too many pending proposals
 	ErrCodeTooManySessions  = "too_many_sessions"  // 409: the caller holds the most live scoped sessions allowed
+	// 403: only a user may turn a service's response redaction off.
+	ErrCodeRedactionOptOutForbidden = "redaction_opt_out_forbidden"
 )
 
 // ProposalHint tells an agent how to ask for access to a host the vault

@@ -140,6 +140,7 @@ var allCodes = []string{
 	ErrCodeInternal, ErrCodeUnauthorized, ErrCodeInvalidRequest, ErrCodeNotFound, ErrCodeConflict, ErrCodeAmbiguousService,
 	ErrCodeGone, ErrCodeBodyTooLarge, ErrCodeTooManyProposals, ErrCodeTooManySessions, ErrCodeRateLimited,
 	ErrCodeServiceRuleRefused, ErrCodeAmbiguousPath,
+	ErrCodeResponseNotScannable, ErrCodeRedactionOptOutForbidden,
 }
 
 // TestEveryBrokerCodeHasAConstant reads the proxy's sources: every code it

@@ -537,8 +537,12 @@ func TestSettings(t *testing.T) {
 	}
 	var rows int
 	mustNil(t, db.SQL().QueryRow(`SELECT count(*) FROM settings`).Scan(&rows))
-	if rows != 6 { // one row per setting key, each upserted
-		t.Errorf("Put twice left %d rows, want 6 (one per setting, upserted)", rows)
+	if rows != 7 { // one row per setting key, each upserted
+		t.Errorf("Put twice left %d rows, want 7 (one per setting, upserted)", rows)
+	}
+	mustNil(t, db.Settings().Put(ctx, model.Settings{InviteOnly: true, AuditRetentionDays: 90}))
+	if s, _ := db.Settings().Get(ctx); s.AuditRetentionDays != 90 {
+		t.Errorf("AuditRetentionDays = %d, want 90", s.AuditRetentionDays)
 	}
 	// A corrupt stored value is an error, not a silent default.
 	_, err = db.SQL().Exec(`UPDATE settings SET value = 'maybe'`)

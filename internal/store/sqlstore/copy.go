@@ -16,6 +16,7 @@ var copyTables = []string{
 	"keyring", "users", "user_sessions", "password_resets", "email_verifications", "vaults", "vault_users", "invites", "invite_vaults", "settings",
 	"credentials", "credential_bindings", "service_sets", "agents", "vault_agents", "scoped_sessions", "ca",
 	"proposals", "proposal_values", "request_log_segments", "request_log_seq", "discovered_hosts",
+	"admin_events", "admin_event_head",
 }
 
 // notCopied are tables that belong to one engine's bookkeeping.

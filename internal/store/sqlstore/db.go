@@ -178,6 +178,7 @@ func (h *handle) AgentGrants() store.AgentGrants { return agentGrants{h} }
 func (h *handle) CA() store.CAStore              { return caStore{h} }
 func (h *handle) Proposals() store.Proposals     { return proposals{h} }
 func (h *handle) RequestLogs() store.RequestLogs { return requestLogs{h} }
+func (h *handle) AdminEvents() store.AdminEvents { return adminEvents{h} }
 func (h *handle) ScopedSessions() store.ScopedSessions {
 	return scopedSessions{h}
 }

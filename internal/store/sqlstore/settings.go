@@ -24,6 +24,7 @@ const (
 	keyLogMaxRows     = "log_max_rows_per_vault"
 	keyRateLimit      = "rate_limit_profile"
 	keyRateOverrides  = "rate_limit_overrides"
+	keyAuditDays      = "audit_retention_days"
 )
 
 func (s settings) Get(ctx context.Context) (model.Settings, error) {
@@ -55,6 +56,8 @@ func (s settings) Get(ctx context.Context) (model.Settings, error) {
 			out.LogMaxRowsPerVault, _ = strconv.Atoi(v)
 		case keyRateLimit:
 			out.RateLimitProfile = v
+		case keyAuditDays:
+			out.AuditRetentionDays, _ = strconv.Atoi(v)
 		case keyRateOverrides:
 			if v != "" {
 				if err := json.Unmarshal([]byte(v), &out.RateLimitOverrides); err != nil {
@@ -83,6 +86,7 @@ func (s settings) Put(ctx context.Context, x model.Settings) error {
 		keyLogMaxAgeHours: strconv.Itoa(x.LogMaxAgeHours),
 		keyLogMaxRows:     strconv.Itoa(x.LogMaxRowsPerVault),
 		keyRateLimit:      x.RateLimitProfile,
+		keyAuditDays:      strconv.Itoa(x.AuditRetentionDays),
 	} {
 		if _, err := s.exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, k, v, now); err != nil {

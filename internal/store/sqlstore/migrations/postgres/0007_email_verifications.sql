@@ -1,4 +1,4 @@
--- Pending self-registrations (see SQLite's 0010_email_verifications.sql).
+-- Pending self-registrations (see SQLite's 0011_email_verifications.sql).
 CREATE TABLE email_verifications (
     id            ctext PRIMARY KEY,
     email         ctext NOT NULL,

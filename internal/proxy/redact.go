@@ -1,0 +1,292 @@
+package proxy
+
+import (
+	"bufio"
+	"compress/gzip"
+	"compress/zlib"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+
+	"github.com/agent-vault/agent-vault/internal/redact"
+	"github.com/agent-vault/agent-vault/internal/service"
+)
+
+// Response redaction (docs/proxy.md, "Response redaction"): when a
+// service with credentials matched a request, every value of those
+// credentials, and each encoding the proxy may have put on the wire, is
+// replaced with redact.Placeholder in the response's headers, body,
+// trailers and websocket frames before the agent sees it. Requests no
+// service matched, and services with redact_responses: false, are not
+// touched.
+
+// errNotScannable refuses a response the proxy cannot scan for values.
+var errNotScannable = errors.New("response cannot be scanned for credential values")
+
+// redactionCounters count what redaction did, for the metrics.
+type redactionCounters struct {
+	header, body, websocket, refused atomic.Uint64
+}
+
+// RedactionStats is a snapshot of the redaction counters.
+type RedactionStats struct {
+	Header, Body, WebSocket uint64 // values replaced, by where they were found
+	Refused                 uint64 // responses refused as not scannable
+}
+
+// RedactionStats reports what response redaction did since start.
+func (p *Proxy) RedactionStats() RedactionStats {
+	c := &p.redactions
+	return RedactionStats{Header: c.header.Load(), Body: c.body.Load(), WebSocket: c.websocket.Load(), Refused: c.refused.Load()}
+}
+
+// redactionFor compiles the values a response to a request of s must not
+// carry: each credential value s references (keys), raw and in the
+// encodings substitutions use (URL path and query escaping, JSON string
+// escaping), and the base64 of basic auth. nil when s holds nothing long
+// enough to redact. The caller applies it to responses only when s did
+// not opt out; errors and logs always.
+func redactionFor(s *service.Service, keys []string, lookup func(string) ([]byte, bool), inject map[string]string) *redact.Set {
+	vals := make([][]byte, 0, 4*len(keys)+2)
+	add := func(raw, enc string) {
+		if enc != raw {
+			vals = append(vals, []byte(enc))
+		}
+	}
+	for _, k := range keys {
+		v, ok := lookup(k)
+		if !ok || len(v) < redact.MinLen {
+			continue
+		}
+		vals = append(vals, v)
+		if plain(v) {
+			continue // no encoding changes it
+		}
+		sv := string(v)
+		add(sv, url.QueryEscape(sv))
+		add(sv, url.PathEscape(sv))
+		add(sv, jsonEscape(sv, true))
+		add(sv, jsonEscape(sv, false))
+	}
+	if s.Auth.Type == service.AuthBasic {
+		if b64, ok := strings.CutPrefix(inject["Authorization"], "Basic "); ok {
+			vals = append(vals, []byte(b64))
+			add(b64, strings.TrimRight(b64, "="))
+		}
+	}
+	return redact.New(vals)
+}
+
+// plain reports whether v holds only characters no URL or JSON encoding
+// changes (letters, digits, - . _ ~).
+func plain(v []byte) bool {
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonEscape is v as it appears inside a JSON string, written by an
+// encoder that escapes HTML characters (html: Go's default) or one that
+// does not (JavaScript's, Python's): v itself when nothing needs escaping.
+func jsonEscape(v string, html bool) string {
+	const hex = "0123456789abcdef"
+	special := func(r rune) bool {
+		return html && (r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029')
+	}
+	i := strings.IndexFunc(v, func(r rune) bool { return r < ' ' || r == '"' || r == '\\' || special(r) })
+	if i < 0 {
+		return v
+	}
+	var b strings.Builder
+	b.WriteString(v[:i])
+	for _, r := range v[i:] {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < ' ' || special(r):
+			b.WriteString(`\u`)
+			for s := 12; s >= 0; s -= 4 {
+				b.WriteByte(hex[r>>s&0xf])
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// secretsOf is the credential values of the request r brokers (nil when
+// none), for scrubbing errors.
+func secretsOf(r *http.Request) *redact.Set {
+	if out, _ := r.Context().Value(outboundKey{}).(*outbound); out != nil {
+		return out.secrets
+	}
+	return nil
+}
+
+// redactRequest prepares an outbound request whose response is redacted:
+// no Accept-Encoding of the agent's (the transport then asks for gzip and
+// decompresses it itself), no Range (slices of a response could each hold
+// part of a value, never a whole one) and no websocket extensions
+// (compressed frames could not be scanned).
+func redactRequest(h http.Header) {
+	for _, k := range []string{"Accept-Encoding", "Range", "If-Range", "Sec-WebSocket-Extensions"} {
+		h.Del(k)
+	}
+}
+
+// redactHeader replaces values in h's field values, and drops fields whose
+// name holds one in any case. It returns the number of values replaced.
+func redactHeader(h http.Header, set *redact.Set) int {
+	n := 0
+	for k, vs := range h {
+		if set.InName(k) { // names change case on the way: compare without it
+			delete(h, k)
+			n++
+			continue
+		}
+		for i, v := range vs {
+			if r, c := set.String(v); c > 0 {
+				vs[i], n = r, n+c
+			}
+		}
+	}
+	return n
+}
+
+// redactResponse is ModifyResponse's part for brokered requests: headers
+// now, the body (decoded first when gzip or deflate) and trailers as they
+// stream, websocket frames after an upgrade. Anything else compressed, and
+// other upgrades, cannot be scanned and are refused.
+func (p *Proxy) redactResponse(resp *http.Response, out *outbound) error {
+	set := out.redact
+	p.redactions.header.Add(uint64(redactHeader(resp.Header, set)))
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		if !strings.EqualFold(resp.Header.Get("Upgrade"), "websocket") {
+			p.redactions.refused.Add(1)
+			return errNotScannable
+		}
+		rwc, ok := resp.Body.(io.ReadWriteCloser)
+		if !ok {
+			return errNotScannable
+		}
+		resp.Body = p.redactWebSocket(rwc, set)
+		return nil
+	}
+	if resp.Body == nil || resp.Body == http.NoBody {
+		return nil
+	}
+	var src io.Reader = resp.Body
+	encs := resp.Header.Values("Content-Encoding")
+	if len(encs) > 1 {
+		p.redactions.refused.Add(1)
+		return errNotScannable
+	}
+	switch enc := ""; {
+	case len(encs) == 1:
+		enc = strings.ToLower(strings.TrimSpace(encs[0]))
+		switch enc {
+		case "", "identity":
+		case "gzip", "x-gzip":
+			src = &lazyDecoder{src: src, open: func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }}
+		case "deflate":
+			src = &lazyDecoder{src: src, open: func(r io.Reader) (io.Reader, error) { return zlib.NewReader(r) }}
+		default: // br, zstd, compress, a list of codings: nothing to decode them with
+			p.redactions.refused.Add(1)
+			return errNotScannable
+		}
+		resp.Header.Del("Content-Encoding")
+		if p.o.MaxResponseBytes > 0 { // the limit holds for what is decoded too
+			src = &limitedBody{rc: io.NopCloser(src), left: p.o.MaxResponseBytes, log: p.log, host: resp.Request.URL.Host}
+		}
+	}
+	// The length changes with every replacement: the body goes out with no
+	// declared length (chunked on HTTP/1.1; net/http computes one for a
+	// short body). resp.ContentLength is left as the upstream said, only
+	// so that the ReverseProxy flushes as it would have (every write for
+	// streams of unknown length and event streams, not for the rest).
+	resp.Header.Del("Content-Length")
+	rb := &redactedBody{rc: resp.Body, resp: resp, set: set, p: p}
+	rb.r.Init(set, src)
+	resp.Body = rb
+	return nil
+}
+
+// redactedBody is a response body read through the redactor. Closing it
+// redacts the trailers, which the transport fills in at the end of the
+// body.
+type redactedBody struct {
+	rc     io.ReadCloser
+	r      redact.Reader
+	resp   *http.Response
+	set    *redact.Set
+	p      *Proxy
+	closed bool
+}
+
+func (b *redactedBody) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+func (b *redactedBody) Close() error {
+	err := b.rc.Close()
+	if b.closed {
+		return err
+	}
+	b.closed = true
+	n := redactHeader(b.resp.Trailer, b.set)
+	b.p.redactions.header.Add(uint64(n))
+	b.p.redactions.body.Add(uint64(b.r.Count()))
+	if total := n + b.r.Count(); total > 0 {
+		b.p.log.Info("redacted credential values from a response", "host", b.resp.Request.URL.Host, "count", total)
+	}
+	return err
+}
+
+// lazyDecoder opens its decoder at the first read, so that a decoder
+// reading a header does not block ModifyResponse, and an empty body
+// decodes to nothing.
+type lazyDecoder struct {
+	src  io.Reader
+	open func(io.Reader) (io.Reader, error)
+	r    io.Reader
+	err  error
+}
+
+func (d *lazyDecoder) Read(p []byte) (int, error) {
+	if d.r == nil && d.err == nil {
+		d.r, d.err = d.open(d.src) // an empty body: io.EOF, so nothing
+	}
+	if d.err != nil {
+		return 0, d.err
+	}
+	return d.r.Read(p)
+}
+
+// redactWebSocket wraps an upgraded upstream connection so that what it
+// sends the agent is read frame by frame through the redactor.
+func (p *Proxy) redactWebSocket(rwc io.ReadWriteCloser, set *redact.Set) io.ReadWriteCloser {
+	r := newWSRedactReader(bufio.NewReaderSize(rwc, 32<<10), set, func(n int) {
+		p.redactions.websocket.Add(uint64(n))
+	})
+	return &wsRedactedConn{ReadWriteCloser: rwc, r: r}
+}
+
+// wsRedactedConn reads redacted frames and writes through.
+type wsRedactedConn struct {
+	io.ReadWriteCloser
+	r io.Reader
+}
+
+func (c *wsRedactedConn) Read(p []byte) (int, error) { return c.r.Read(p) }

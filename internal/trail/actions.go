@@ -1,0 +1,52 @@
+package trail
+
+// Actions recorded. Names are "object.verb", stable: filters and SIEM
+// rules match on them.
+const (
+	Login            = "auth.login"
+	Logout           = "auth.logout"
+	Register         = "auth.register"
+	PasswordChange   = "auth.password_change"
+	PasswordReset    = "auth.password_reset"
+	AccountDelete    = "auth.account_delete"
+	SessionRevoke    = "session.revoke"
+	ScopedMint       = "scoped_session.create"
+	ScopedRevoke     = "scoped_session.revoke"
+	VaultCreate      = "vault.create"
+	VaultDelete      = "vault.delete"
+	VaultRename      = "vault.rename"
+	VaultSettings    = "vault.settings"
+	VaultJoin        = "vault.join"
+	VaultLeave       = "vault.leave"
+	MemberAdd        = "vault_user.add"
+	MemberRemove     = "vault_user.remove"
+	MemberRole       = "vault_user.role"
+	UserRole         = "user.role"
+	UserDelete       = "user.delete"
+	InviteCreate     = "invite.create"
+	InviteRevoke     = "invite.revoke"
+	InviteAccept     = "invite.accept"
+	SettingsUpdate   = "settings.update"
+	CredentialSet    = "credential.set"
+	CredentialRead   = "credential.reveal"
+	CredentialDel    = "credential.delete"
+	CredentialBind   = "credential.bind"   // a credential's host binding widened
+	CredentialUnbind = "credential.unbind" // narrowed
+	ServiceChange    = "service.change"
+	AgentCreate      = "agent.create"
+	AgentRotate      = "agent.rotate"
+	AgentRevoke      = "agent.revoke"
+	AgentDelete      = "agent.delete"
+	AgentRename      = "agent.rename"
+	AgentRole        = "agent.role"
+	AgentGrant       = "vault_agent.add"
+	AgentUngrant     = "vault_agent.remove"
+	AgentGrantRole   = "vault_agent.role"
+	ProposalCreate   = "proposal.create"
+	ProposalApprove  = "proposal.approve"
+	ProposalReject   = "proposal.reject"
+	MasterPassword   = "master_password.change"
+	EmailTest        = "email.test"
+	Refused          = "request.refused" // a management request answered 403; the target is its route
+	TrailPrune       = "audit.prune"
+)
