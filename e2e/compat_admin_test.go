@@ -141,6 +141,9 @@ func TestCompatVaultContextAndReinvite(t *testing.T) {
 	if d["email"] != "bob@example.com" || !strings.Contains(string(mustJSON(t, d["vaults"])), "team-a") {
 		t.Errorf("new invite = %v, want bob into team-a", d)
 	}
+	if r := call(t, http.MethodGet, s.url+"/v1/admin/audit?action=invite.revoke", tok, nil); r.status != http.StatusOK || !strings.Contains(string(r.body), "reinvite") {
+		t.Errorf("admin trail of the re-send: %s", r)
+	}
 	// Re-sending a revoked invite is refused.
 	if r := call(t, http.MethodPost, s.url+"/v1/users/invites/"+oldTok+"/reinvite", tok, nil); r.status != http.StatusConflict {
 		t.Errorf("re-sending the replaced invite: %s, want 409", r)

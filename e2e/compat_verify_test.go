@@ -87,6 +87,11 @@ func TestCompatEmailVerification(t *testing.T) {
 	if r := call(t, http.MethodPost, s.url+"/v1/auth/login", "", map[string]any{"email": "erin@example.com", "password": "erin-pass-1234"}); r.status != http.StatusOK {
 		t.Errorf("erin's own password: %s", r)
 	}
+	// The account's creation is in the admin trail.
+	if r := call(t, http.MethodGet, s.url+"/v1/admin/audit?action=auth.register", owner.token(), nil); r.status != http.StatusOK ||
+		!strings.Contains(string(r.body), "erin@example.com") || !strings.Contains(string(r.body), "verified=email") {
+		t.Errorf("admin trail of registrations: %s", r)
+	}
 	// A code is used once.
 	if r := call(t, http.MethodPost, s.url+"/v1/auth/verify", "", map[string]any{"email": "erin@example.com", "code": code}); r.status != http.StatusBadRequest {
 		t.Errorf("verify again with a used code: %s", r)
