@@ -157,3 +157,30 @@ func (b *emInbox) count(rcpt, subject string) int {
 	}
 	return n
 }
+
+// Without email there is no verification, but registering still never
+// tells whether an address has an account, and changes nothing of one.
+func TestCompatRegisterWithoutEmailIsUniform(t *testing.T) {
+	t.Parallel()
+	s, owner, _ := compatOwner(t, false)
+	owner.ok("", "owner", "settings", "set", "--invite-only=false")
+	reg := func(email, pw string) map[string]any {
+		m := jsonObject(t, "register "+email, call(t, http.MethodPost, s.url+"/v1/auth/register", "", map[string]any{"email": email, "password": pw}), http.StatusCreated)
+		delete(m, "email")
+		return m
+	}
+	fresh := reg("hal@example.com", "hal-pass-1234")
+	again := reg("hal@example.com", "someone-else-1")
+	owners := reg("owner@example.com", "someone-else-2")
+	if string(mustJSON(t, fresh)) != string(mustJSON(t, again)) || string(mustJSON(t, fresh)) != string(mustJSON(t, owners)) {
+		t.Errorf("register answers differ:\n new      %v\n again    %v\n owner's  %v", fresh, again, owners)
+	}
+	for email, pw := range map[string]string{"hal@example.com": "hal-pass-1234", "owner@example.com": "owner-pass-123"} {
+		if r := call(t, http.MethodPost, s.url+"/v1/auth/login", "", map[string]any{"email": email, "password": pw}); r.status != http.StatusOK {
+			t.Errorf("%s's own password after a second registration: %s", email, r)
+		}
+	}
+	if r := call(t, http.MethodPost, s.url+"/v1/auth/login", "", map[string]any{"email": "owner@example.com", "password": "someone-else-2"}); r.status != http.StatusUnauthorized {
+		t.Errorf("the second registrant's password logs in to the owner's account: %s", r)
+	}
+}

@@ -75,6 +75,17 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 			pending = true // no account until the address is verified
 			return nil
 		}
+		if role == model.RoleMember {
+			// An address with an account gets the answer a new account
+			// gets, so that registering never tells whether an address is
+			// registered; nothing is written.
+			if _, err := tx.Users().ByEmail(ctx, email); err == nil {
+				out = memberRegistered(email)
+				return nil
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return internal(err, "reading users")
+			}
+		}
 		u := model.User{ID: token.ID(16), Email: email, PasswordHash: hash, Role: role, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Users().Create(ctx, u); err != nil {
 			return conflict(err, "an account for %s already exists: log in with `agent-vault auth login`", email)
@@ -91,8 +102,9 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 		if err := b.record(ctx, tx, with(userEvent(trail.Register, u), "role="+string(role))); err != nil {
 			return err
 		}
-		out = apitype.RegisterResponse{Email: email, Role: string(role), Message: "Account created."}
+		out = memberRegistered(email)
 		if role == model.RoleOwner {
+			out.Role = string(role)
 			tok, exp, err := b.newSession(ctx, tx, u.ID, in.DeviceLabel)
 			if err != nil {
 				return err
@@ -106,6 +118,13 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 		return b.registerPending(email, hash), nil
 	}
 	return out, err
+}
+
+// memberRegistered answers a self-registration without email
+// verification, the same whether the account is new or existed.
+func memberRegistered(email string) apitype.RegisterResponse {
+	return apitype.RegisterResponse{Email: email, Role: string(model.RoleMember),
+		Message: "Registration received: log in with `agent-vault auth login` (if this address already had an account, its password is unchanged)."}
 }
 
 // newSession stores a fresh session for userID and returns its token.

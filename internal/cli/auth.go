@@ -89,7 +89,7 @@ func (a *app) registerCmd() *cobra.Command {
 				switch {
 				case out.RequiresVerification:
 					fmt.Fprintf(w, "Then run: agent-vault auth verify --email %s\n", out.Email)
-				case !out.Authenticated:
+				case !out.Authenticated && !strings.Contains(out.Message, "auth login"):
 					fmt.Fprintln(w, "Log in with `agent-vault auth login`.")
 				}
 			})
