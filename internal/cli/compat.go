@@ -36,7 +36,7 @@ var compatCommandNames = map[string][]string{
 
 // addCompat installs the aliases on the finished command tree, and the
 // commands the public CLI has under other parents (owner email, owner
-// reset).
+// reset, a top-level verify).
 func (a *app) addCompat(root *cobra.Command) {
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
@@ -63,6 +63,10 @@ func (a *app) addCompat(root *cobra.Command) {
 		}
 	}
 	walk(root)
+	// The public CLI tells a registrant to run `agent-vault verify`.
+	verify := a.verifyCmd()
+	verify.Hidden = true
+	root.AddCommand(verify)
 	for _, c := range root.Commands() {
 		if c.Name() == "owner" {
 			email := a.emailCmd()

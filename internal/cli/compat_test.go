@@ -28,7 +28,7 @@ func TestCompatAliases(t *testing.T) {
 		t.Error("an alias shows in --help")
 	}
 
-	for _, path := range [][]string{{"owner", "config", "get"}, {"owner", "config", "set"}, {"owner", "user", "info"}, {"owner", "user", "remove"}, {"owner", "email", "test"}, {"owner", "reset"}} {
+	for _, path := range [][]string{{"owner", "config", "get"}, {"owner", "config", "set"}, {"owner", "user", "info"}, {"owner", "user", "remove"}, {"owner", "email", "test"}, {"owner", "reset"}, {"verify"}} {
 		c, rest, err := root.Find(path)
 		if err != nil || len(rest) != 0 || c.Name() == "owner" {
 			t.Errorf("%v does not resolve to a command (%v, %v)", path, c.CommandPath(), err)
