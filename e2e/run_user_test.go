@@ -70,8 +70,12 @@ func TestRunUserMode(t *testing.T) {
 	if len(wantSet) != len(rnSpecVars) {
 		t.Fatalf("test bug: %d variables checked, SPEC lists %d", len(wantSet), len(rnSpecVars))
 	}
-	if filepath.Dir(bundle) != runDir || filepath.Dir(caOnly) != runDir || bundle == caOnly {
-		t.Errorf("CA files %q and %q, want two files under %s", bundle, caOnly, runDir)
+	// In the sandbox the data dir is hidden, so the CA files live in a
+	// private temporary directory of their own (removed afterwards).
+	caDir := filepath.Dir(bundle)
+	if filepath.Dir(caOnly) != caDir || bundle == caOnly || !strings.HasPrefix(filepath.Base(caDir), "agent-vault-run-") ||
+		strings.HasPrefix(caDir, b.owner.dir) {
+		t.Errorf("CA files %q and %q, want two files in one agent-vault-run-* directory outside the data dir", bundle, caOnly)
 	}
 	want := rnEnvList(childEnv(parent...))
 	// The server's own secrets never reach the child.
@@ -103,16 +107,27 @@ func TestRunUserMode(t *testing.T) {
 	// 3. While the child runs: the CA files hold the broker CA (the bundle
 	// also the system roots), and the session run minted is listed with
 	// the asked --ttl.
-	r = b.run(base, "run", "--ttl", "1h", "--", "sh", "-c",
-		`cat "$NODE_EXTRA_CA_CERTS"; echo =====; cat "$SSL_CERT_FILE"; echo =====; "$0" --address "$1" --data-dir "$2" vault token list --json; echo =====; echo "$AGENT_VAULT_TOKEN"`,
-		binPath, b.srv.url, b.owner.dir)
-	if r.code != 0 {
-		t.Fatalf("run -- sh -c …:\n%s", r)
+	// (The listing runs outside: inside, the CLI acts as the agent's token
+	// and the human's login is hidden.)
+	goOn := filepath.Join(t.TempDir(), "go-on")
+	p := rnStartBin(t, base, "--address", b.srv.url, "--data-dir", b.owner.dir, "run", "--ttl", "1h", "--", "sh", "-c",
+		`cat "$NODE_EXTRA_CA_CERTS"; echo =====; cat "$SSL_CERT_FILE"; echo =====; echo "$AGENT_VAULT_TOKEN"; echo =====; while [ ! -e "$0" ]; do sleep 0.05; done`,
+		goOn)
+	p.waitOutput(t, "=====\nav_sess_", 30*time.Second)
+	p.waitOutput(t, "\n=====\n", 30*time.Second)
+	listing := b.owner.ok("", "vault", "token", "list", "--json")
+	if err := os.WriteFile(goOn, nil, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	parts := strings.Split(r.stdout, "=====\n")
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("run -- sh -c …: exit %d\n%s\n%s", code, p.stdout, p.stderr)
+	}
+	b.record(p.stdout.String() + p.stderr.String())
+	parts := strings.Split(p.stdout.String(), "=====\n")
 	if len(parts) != 4 {
-		t.Fatalf("unexpected output:\n%s", r)
+		t.Fatalf("unexpected output:\n%s", p.stdout)
 	}
+	parts[2], parts[3] = listing, parts[2]
 	minted = append(minted, strings.TrimSpace(parts[3]))
 	brokerCA := rnCerts(b.caPEM)[0]
 	if c := rnCerts([]byte(parts[0])); len(c) != 1 || !c[0].Equal(brokerCA) {
@@ -176,8 +191,11 @@ func TestRunUserMode(t *testing.T) {
 			t.Errorf("CA file %s still exists after run (%v)", f, err)
 		}
 	}
-	if ents, err := os.ReadDir(runDir); err != nil || len(ents) != 0 {
-		t.Errorf("%s holds %d files after the runs (%v)", runDir, len(ents), err)
+	if _, err := os.Stat(caDir); !os.IsNotExist(err) {
+		t.Errorf("the CA files' directory %s still exists after run (%v)", caDir, err)
+	}
+	if ents, err := os.ReadDir(runDir); err == nil && len(ents) != 0 {
+		t.Errorf("%s holds %d files after the runs", runDir, len(ents))
 	}
 }
 

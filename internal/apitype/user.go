@@ -52,7 +52,7 @@ type InviteCreated struct {
 	Email      string      `json:"email"`
 	Role       string      `json:"role"`
 	Vaults     []UserVault `json:"vaults"`
-	EmailSent  bool        `json:"email_sent"`
+	EmailSent  bool        `json:"email_sent"` // an email with the link is on its way (the server has SMTP)
 	InviteLink string      `json:"invite_link,omitempty"`
 	Token      string      `json:"token,omitempty"`
 	ExpiresAt  time.Time   `json:"expires_at"`

@@ -110,6 +110,7 @@ func (b *Broker) createInvite(ctx context.Context, a Actor, in apitype.InviteReq
 	}
 	out.Token = tok
 	out.InviteLink = strings.TrimRight(b.baseURL, "/") + "/invite/" + tok
+	out.EmailSent = b.mailer != nil // the email goes out in the background
 	b.notifyInvite(a.User.Email, out)
 	return out, nil
 }

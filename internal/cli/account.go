@@ -53,7 +53,7 @@ func (a *app) accountCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.show(me, func(w io.Writer) { fmt.Fprintf(w, "%s (%s) on %s\n", me.Email, me.Role, cfg.Address) })
+			return a.show(me, func(w io.Writer) { fmt.Fprintf(w, "%s on %s\n", whoName(me), cfg.Address) })
 		},
 	}, &cobra.Command{
 		Use:   "change-password",
@@ -86,4 +86,16 @@ func (a *app) accountCmd() *cobra.Command {
 		},
 	}, del)
 	return cmd
+}
+
+// whoName names the caller: a user's email and role, an agent, or a
+// vault session and its role.
+func whoName(me apitype.Me) string {
+	switch me.Type {
+	case "agent":
+		return "agent " + me.AgentName
+	case "session":
+		return "vault session for vault " + me.Vault + " (" + me.Role + ")"
+	}
+	return me.Email + " (" + me.Role + ")"
 }

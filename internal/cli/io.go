@@ -30,11 +30,15 @@ func (a *app) anon() (*client.Client, config.Client, error) {
 	return client.New(client.Options{BaseURL: cfg.Address}), cfg, nil
 }
 
-// authed is a client with the saved CLI session.
+// authed is a client with the agent's token when AGENT_VAULT_TOKEN is
+// set (never falling back to a saved login), else the saved CLI session.
 func (a *app) authed() (*client.Client, config.Client, error) {
 	cfg, err := a.clientConfig()
 	if err != nil {
 		return nil, cfg, err
+	}
+	if tok := agentToken(); tok != "" {
+		return client.New(client.Options{BaseURL: cfg.Address, Token: tok}), cfg, nil
 	}
 	s, err := config.ReadSession(cfg.DataDir)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/agent-vault/agent-vault/internal/sandbox"
 )
 
 // Version is the binary's version, set at build time with -ldflags.
@@ -26,6 +28,9 @@ type app struct {
 // Run executes the CLI with args (without the program name) and returns
 // the process exit code.
 func Run(ctx context.Context, args []string) int {
+	if len(args) > 0 && args[0] == sandbox.InitArg {
+		return sandbox.InitMain(args[1:]) // `run`'s sandbox, re-executed
+	}
 	a := &app{in: os.Stdin, out: os.Stdout, errOut: os.Stderr}
 	root := a.rootCmd()
 	root.SetArgs(args)
@@ -56,6 +61,8 @@ func (a *app) rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
+		// An agent's token wins over any saved login (agentmode.go).
+		PersistentPreRunE: refuseAgent,
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.address, "address", "", "server URL (env AGENT_VAULT_ADDR; default http://127.0.0.1:14321)")

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -43,6 +42,13 @@ Logged in as a user, run mints a vault session for the resolved vault (--ttl)
 and revokes it when CMD exits. With AGENT_VAULT_TOKEN and AGENT_VAULT_ADDR set
 (a container, CI), it uses that token. run exits with CMD's exit code.
 
+On Linux, CMD runs in a sandbox (unprivileged user, mount, network and PID
+namespaces): it reaches only the broker (proxy and control plane), sees
+the data dir, your CLI login and your session sockets as empty, and holds
+no capability. --sandbox=required fails where namespaces are unavailable;
+by default run then warns once and starts CMD without it; --no-sandbox
+opts out. See docs/agents.md.
+
 CMD gets the rest of your environment too, except the server's secrets
 (AGENT_VAULT_MASTER_PASSWORD, AGENT_VAULT_SMTP_PASSWORD) and DATABASE_URL,
 which may be an Agent Vault database's; --pass-env DATABASE_URL passes it
@@ -52,6 +58,7 @@ when it is your project's own.`,
 	setup := a.vaultScopedFlag(cmd)
 	cmd.Flags().DurationVar(&ttl, "ttl", 0, "lifetime of the minted session (default: the server's, 24h)")
 	cmd.Flags().StringArrayVar(&passEnv, "pass-env", nil, "pass this withheld variable to CMD after all (only DATABASE_URL may be)")
+	sb := addSandboxFlags(cmd)
 	cmd.Flags().SetInterspersed(false) // flags after CMD belong to CMD
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		for _, name := range passEnv {
@@ -59,7 +66,7 @@ when it is your project's own.`,
 				return fmt.Errorf("--pass-env %s: that variable is never passed to an agent (only DATABASE_URL may be)", name)
 			}
 		}
-		code, err := a.run(cmd.Context(), setup, ttl, passEnv, args)
+		code, err := a.run(cmd.Context(), setup, ttl, passEnv, args, sb)
 		if err != nil {
 			return err
 		}
@@ -87,7 +94,11 @@ type runPlan struct {
 	proxyPort          int
 }
 
-func (a *app) run(ctx context.Context, resolve func() (config.ResolvedVault, error), ttl time.Duration, passEnv, args []string) (int, error) {
+func (a *app) run(ctx context.Context, resolve func() (config.ResolvedVault, error), ttl time.Duration, passEnv, args []string, sb *sandboxFlags) (int, error) {
+	mode, err := sb.mode()
+	if err != nil {
+		return 0, err
+	}
 	plan, c, cleanup, err := a.prepareRun(ctx, resolve, ttl)
 	if err != nil {
 		return 0, err
@@ -97,39 +108,42 @@ func (a *app) run(ctx context.Context, resolve func() (config.ResolvedVault, err
 	if err != nil {
 		return 0, err
 	}
-	env, files, err := a.childEnv(ctx, c, plan, cfg.DataDir)
-	defer func() {
-		for _, f := range files {
-			_ = os.Remove(f)
-		}
-	}()
+	dir, removeDir, err := runFilesDir(mode, cfg.DataDir)
 	if err != nil {
 		return 0, err
 	}
-	for _, name := range passEnv {
-		if v, ok := os.LookupEnv(name); ok {
-			env = append(env, name+"="+v)
-		}
+	defer removeDir()
+	ca, err := a.writeCAFiles(ctx, c, dir)
+	defer ca.remove()
+	if err != nil {
+		return 0, err
 	}
-	child := exec.Command(args[0], args[1:]...)
-	child.Env = env
-	child.Stdin, child.Stdout, child.Stderr = os.Stdin, os.Stdout, os.Stderr
+	env := func(p runPlan) []string {
+		env := childEnv(p, ca)
+		for _, name := range passEnv {
+			if v, ok := os.LookupEnv(name); ok {
+				env = append(env, name+"="+v)
+			}
+		}
+		return env
+	}
 	// Catch signals before the child exists, so none that arrives as it
 	// starts can kill run (orphaning the child) or be lost.
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwardedSignals...)
 	defer signal.Stop(sigs)
-	if err := child.Start(); err != nil {
-		return 0, fmt.Errorf("starting %s: %w", args[0], err)
+	child, err := a.startChild(mode, sb.hide, cfg.DataDir, plan, env, args)
+	if err != nil {
+		return 0, err
 	}
-	done := make(chan error, 1)
+	done := make(chan int, 1)
 	go func() { done <- child.Wait() }()
 	for {
 		select {
 		case s := <-sigs:
-			_ = child.Process.Signal(s)
-		case err := <-done:
-			return exitStatus(child.ProcessState, err), nil
+			_ = child.Signal(s)
+		case code := <-done:
+			return code, nil
 		}
 	}
 }
@@ -218,38 +232,52 @@ func (a *app) prepareRun(ctx context.Context, resolve func() (config.ResolvedVau
 	return plan, ac, noop, nil
 }
 
-// childEnv builds the child's environment and writes the CA files it
-// points at; it returns the files to remove afterwards.
-func (a *app) childEnv(ctx context.Context, c *client.Client, plan runPlan, dataDir string) ([]string, []string, error) {
+// caFiles are the CA files run writes for the child.
+type caFiles struct{ caOnly, bundle string }
+
+func (f caFiles) remove() {
+	for _, p := range []string{f.caOnly, f.bundle} {
+		if p != "" {
+			_ = os.Remove(p)
+		}
+	}
+}
+
+// writeCAFiles writes the broker CA alone and the bundle (broker CA and
+// system roots) into dir.
+func (a *app) writeCAFiles(ctx context.Context, c *client.Client, dir string) (caFiles, error) {
 	caPEM, err := c.CAPEM(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("fetching the broker CA: %w", err)
+		return caFiles{}, fmt.Errorf("fetching the broker CA: %w", err)
 	}
-	dir := filepath.Join(dataDir, "run")
 	if err := config.EnsureDir(dir); err != nil {
-		return nil, nil, err
+		return caFiles{}, err
 	}
 	// Unique per run: two runs that share a data dir (containers with the
 	// same pid) never overwrite each other's files.
 	base := filepath.Join(dir, "ca-"+strconv.Itoa(os.Getpid())+"-"+randomSuffix())
-	caOnly, bundle := base+".pem", base+"-bundle.pem"
-	files := []string{caOnly, bundle}
-	if err := os.WriteFile(caOnly, caPEM, 0o644); err != nil {
-		return nil, files, err
+	f := caFiles{caOnly: base + ".pem", bundle: base + "-bundle.pem"}
+	if err := os.WriteFile(f.caOnly, caPEM, 0o644); err != nil {
+		return f, err
 	}
 	// Variables that replace the system store get the system roots too, so
 	// hosts the broker tunnels untouched still verify.
 	roots := config.SystemRootsPEM(nil)
-	if err := os.WriteFile(bundle, append(append(append([]byte(nil), caPEM...), '\n'), roots...), 0o644); err != nil {
-		return nil, files, err
+	if err := os.WriteFile(f.bundle, append(append(append([]byte(nil), caPEM...), '\n'), roots...), 0o644); err != nil {
+		return f, err
 	}
+	return f, nil
+}
+
+// childEnv is the child's environment for plan.
+func childEnv(plan runPlan, ca caFiles) []string {
 	set := agentvault.ProxyEnv(agentvault.ProxyEnvOptions{
 		Addr: plan.addr, Token: plan.token, Vault: plan.vault, Scoped: plan.scoped,
 		ProxyHost: plan.proxyHost, ProxyPort: plan.proxyPort,
-		CAFile: caOnly, CABundleFile: bundle,
+		CAFile: ca.caOnly, CABundleFile: ca.bundle,
 		ParentNoProxy: config.ParentNoProxy(nil),
 	})
-	return agentvault.MergeEnviron(os.Environ(), set), files, nil
+	return agentvault.MergeEnviron(os.Environ(), set)
 }
 
 // randomSuffix is 8 hex characters for file names.

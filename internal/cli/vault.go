@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -18,7 +19,21 @@ func (a *app) resolveVault(flag string) (config.ResolvedVault, error) {
 		return config.ResolvedVault{}, err
 	}
 	cwd, _ := os.Getwd()
-	return config.ResolveVault(flag, nil, cwd, cfg.DataDir)
+	rv, err := config.ResolveVault(flag, nil, cwd, cfg.DataDir)
+	if err == nil && agentToken() != "" && (rv.Source == config.FromContext || rv.Source == config.FromDefault) {
+		// An agent's token names its vault, not a human's `vault use`:
+		// ask the server which it is.
+		c, _, err := a.authed()
+		if err != nil {
+			return rv, err
+		}
+		d, err := c.Discover(context.Background(), "")
+		if err != nil {
+			return rv, fmt.Errorf("finding the agent token's vault: %w (name it with --vault or AGENT_VAULT_VAULT)", err)
+		}
+		return config.ResolvedVault{Name: d.Vault, Source: config.FromToken}, nil
+	}
+	return rv, err
 }
 
 func (a *app) vaultCmd() *cobra.Command {

@@ -238,7 +238,7 @@ func LoadClient(f ClientFlags, env Env) (Client, error) {
 		return Client{}, err
 	}
 	addr := first(f.Address, env(EnvAddr))
-	if addr == "" {
+	if addr == "" && strings.TrimSpace(env(EnvToken)) == "" { // an agent never uses a saved login's address
 		if s, err := ReadSession(dir); err == nil && s.Address != "" {
 			addr = s.Address
 		}

@@ -116,6 +116,7 @@ const (
 	FromProject VaultSource = "project file"
 	FromContext VaultSource = "vault use"
 	FromDefault VaultSource = "default"
+	FromToken   VaultSource = "agent token" // the server's answer for an agent's only vault
 )
 
 // ResolvedVault is the vault a command acts on and why.

@@ -142,13 +142,19 @@ func Run(ctx context.Context, o Options) error {
 			stopMetrics(sctx)
 		}()
 	}
+	setupCode, err := firstRunCode(ctx, b, cfg.BaseURL, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	stopProxy, proxyAddr, err := startProxy(cfg, b, root, reqlog, met, lim, log)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
 	srv := &http.Server{
-		Handler:           server.New(server.Options{Broker: b, Logger: log, CAPEM: root.CertPEM(), Limiter: lim.lim, TrustedProxies: lim.trusted, Web: web.New(web.Options{Broker: b, BaseURL: cfg.BaseURL, Logger: log, Limiter: lim.lim, TrustedProxies: lim.trusted})}),
+		Handler: server.New(server.Options{Broker: b, Logger: log, CAPEM: root.CertPEM(), Limiter: lim.lim, TrustedProxies: lim.trusted,
+			Web: web.New(web.Options{Broker: b, BaseURL: cfg.BaseURL, Logger: log, Limiter: lim.lim, TrustedProxies: lim.trusted, SetupCode: setupCode})}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

@@ -33,7 +33,10 @@ type Options struct {
 
 // WebPaths are the browser pages' URL patterns, routed to Options.Web for
 // every method (internal/web answers 405 itself).
-var WebPaths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{name}", "/invite/{token}"}
+var WebPaths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{name}", "/invite/{token}",
+	// Entry, account, vault administration and instance pages.
+	"/{$}", "/setup", "/register", "/forgot", "/reset", "/account", "/instance", "/vaults/{name}/settings", "/vaults/{name}/members",
+}
 
 // webPatterns is WebPaths as a set, to tell a browser page's route.
 var webPatterns = func() map[string]bool {

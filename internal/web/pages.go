@@ -8,6 +8,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/model"
 )
 
 // deviceLabel names sessions opened through the login form.
@@ -26,6 +27,7 @@ type loginForm struct {
 type pageData struct {
 	Title      string
 	User       string // the logged-in user's email
+	IsOwner    bool   // the header links to the instance page
 	HeaderCSRF string // the header's logout form
 	Notice     string
 	Error      string
@@ -53,6 +55,11 @@ type pageData struct {
 	// The invite page.
 	Invite *apitype.InviteDetails
 
+	// The entry, account, vault administration and instance pages: a
+	// *setupView, *accountView, *vaultAdminView, *membersView or
+	// *instanceView (admin_views.go).
+	Admin any
+
 	// The message page.
 	Heading  string
 	Body     string
@@ -65,6 +72,10 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if s.loggedIn() {
 		d.User = s.email()
 		d.HeaderCSRF = h.sessionCSRF(s)
+		d.IsOwner = s.actor.Role() == model.RoleOwner // a link only: the broker decides
+	}
+	if d.Notice == "" && d.Error == "" {
+		d.Notice = adminFlash(r)
 	}
 	t := pages[name]
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

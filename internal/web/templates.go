@@ -91,6 +91,20 @@ table.diff code.del{background:#fee4e2;text-decoration:line-through}
 table.diff code.ins{background:#dcfce7;font-weight:600}
 table.diff tr.changed th{color:var(--fg);font-weight:600}
 table.diff tr.same td{color:var(--muted)}
+input[type=text],input[type=number],select{width:100%;max-width:440px;padding:8px 10px;border:1px solid #b8c0cc;border-radius:6px;font:inherit;background:#fff}
+label.check{display:flex;align-items:center;gap:8px;font-weight:600}
+label.check input{width:auto;margin:0}
+table.list td form.inline select{width:auto}
+button.secondary{border:1px solid #475569;background:#fff;color:var(--fg);border-radius:6px;padding:5px 12px}
+button.small{padding:3px 10px;margin:0;font-size:13px}
+section.panel{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:4px 18px 16px;margin:16px 0}
+section.panel.danger{border-color:#f6b8b2}
+section.panel form:not(.inline) button.primary,section.panel form:not(.inline) button.danger{display:block}
+section.panel.danger h2{color:var(--bad)}
+.empty{color:var(--muted)}
+input.wide{max-width:100%;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+@media (max-width:640px){header.top{flex-wrap:wrap;gap:6px;padding:8px 12px}header.top nav{flex-wrap:wrap}header.top a{margin-right:8px}main{padding:0 12px}table.list{display:block;overflow-x:auto}dl{grid-template-columns:1fr}}
 `
 
 // csp is the Content-Security-Policy of every page: nothing loads but the
@@ -104,10 +118,11 @@ func styleHash() string {
 
 // pages are the parsed templates, each with the layout.
 var pages = func() map[string]*template.Template {
-	funcs := template.FuncMap{"css": func() template.CSS { return template.CSS(styleCSS) }}
+	funcs := template.FuncMap{"css": func() template.CSS { return template.CSS(styleCSS) }, "fmtTimeOf": fmtTime}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	out := map[string]*template.Template{}
-	for _, name := range []string{"proposal", "result", "list", "login", "logout", "message", "vaults", "vault", "invite"} {
+	for _, name := range []string{"proposal", "result", "list", "login", "logout", "message", "vaults", "vault", "invite",
+		"setup", "register", "forgot", "reset", "account", "vaultsettings", "members", "instance"} {
 		t := template.Must(base.Clone())
 		out[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))
 	}

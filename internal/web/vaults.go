@@ -55,17 +55,25 @@ func (h *Handler) vaultsPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?next=%2Fvaults", http.StatusSeeOther)
 		return
 	}
-	d := &pageData{Title: "Vaults"}
+	h.showVaults(w, r, s, http.StatusOK, "", "")
+}
+
+// showVaults renders /vaults with an optional error and what was typed
+// into the create form.
+func (h *Handler) showVaults(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg, newName string) {
+	d := &pageData{Title: "Vaults", Error: errMsg, Admin: &vaultsForm{CSRF: h.sessionCSRF(s), NewName: newName}}
 	out, err := h.b.ListVaults(r.Context(), s.actor)
 	if err != nil {
-		d.Error = message(err)
-		h.render(w, r, statusOf(err), "vaults", s, d)
+		if d.Error == "" {
+			d.Error, status = message(err), statusOf(err)
+		}
+		h.render(w, r, status, "vaults", s, d)
 		return
 	}
 	for _, v := range out.Vaults {
 		d.Vaults = append(d.Vaults, vaultRow{Name: v.Name, Role: v.Role, CreatedAt: fmtTime(v.CreatedAt), Joined: v.Role != ""})
 	}
-	h.render(w, r, http.StatusOK, "vaults", s, d)
+	h.render(w, r, status, "vaults", s, d)
 }
 
 func (h *Handler) vaultPage(w http.ResponseWriter, r *http.Request) {

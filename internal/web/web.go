@@ -63,6 +63,10 @@ type Options struct {
 	// per client address as the API's login (SPEC §7).
 	Limiter        *ratelimit.Limiter
 	TrustedProxies []netip.Prefix
+	// SetupCode guards the first-run page (/setup) that creates the owner
+	// account while none exists; the server prints it to its log. Empty
+	// turns the page off (the CLI's `auth register` still works).
+	SetupCode string
 }
 
 // Handler serves the pages.
@@ -75,11 +79,15 @@ type Handler struct {
 	secureBase bool
 	log        *slog.Logger
 	mux        *http.ServeMux
+	setupCode  string
 }
 
 // paths are the URL patterns (without methods) this handler serves; the
 // control plane routes the same list (server.WebPaths) here.
-var paths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{id}", "/invite/{id}"}
+var paths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{id}", "/invite/{id}",
+	// Entry, account, vault administration and instance pages.
+	"/{$}", "/setup", "/register", "/forgot", "/reset", "/account", "/instance", "/vaults/{id}/settings", "/vaults/{id}/members",
+}
 
 // New builds the handler.
 func New(o Options) *Handler {
@@ -93,7 +101,7 @@ func New(o Options) *Handler {
 			panic("web: no randomness for the CSRF key: " + err.Error())
 		}
 	}
-	h := &Handler{b: o.Broker, key: key, log: o.Logger, mux: http.NewServeMux(), lim: o.Limiter, trusted: o.TrustedProxies}
+	h := &Handler{b: o.Broker, key: key, log: o.Logger, mux: http.NewServeMux(), lim: o.Limiter, trusted: o.TrustedProxies, setupCode: o.SetupCode}
 	if u, err := url.Parse(strings.TrimRight(o.BaseURL, "/")); err == nil && u.Host != "" {
 		h.baseOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
 		h.secureBase = u.Scheme == "https"
@@ -111,6 +119,7 @@ func New(o Options) *Handler {
 	h.mux.HandleFunc("GET /vaults/{name}", h.vaultPage)
 	h.mux.HandleFunc("GET /logout", h.logoutPage)
 	h.mux.HandleFunc("POST /logout", h.logoutPost)
+	h.routeAdmin()
 	return h
 }
 
@@ -139,12 +148,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// pathMatches reports whether path fits a pattern of paths.
+// pathMatches reports whether path fits a pattern of paths: a {…}
+// segment matches any one non-empty segment, a last {….} one or more;
+// "/{$}" is the root only.
 func pathMatches(pattern, path string) bool {
-	if prefix, ok := strings.CutSuffix(pattern, "{id}"); ok {
-		return strings.HasPrefix(path, prefix) && len(path) > len(prefix) && !strings.Contains(path[len(prefix):], "/")
+	if pattern == "/{$}" {
+		return path == "/"
 	}
-	return pattern == path
+	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if last := ps[len(ps)-1]; strings.HasSuffix(last, "...}") && len(xs) >= len(ps) {
+		xs = append(xs[:len(ps)-1], strings.Join(xs[len(ps)-1:], "/"))
+	}
+	if len(ps) != len(xs) {
+		return false
+	}
+	for i, p := range ps {
+		if strings.HasPrefix(p, "{") {
+			if xs[i] == "" {
+				return false
+			}
+		} else if p != xs[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // ---------------------------------------------------------------------
