@@ -5,7 +5,10 @@ package e2e
 // verified; the answer is the same for every address.
 
 import (
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -183,4 +186,46 @@ func TestCompatRegisterWithoutEmailIsUniform(t *testing.T) {
 	if r := call(t, http.MethodPost, s.url+"/v1/auth/login", "", map[string]any{"email": "owner@example.com", "password": "someone-else-2"}); r.status != http.StatusUnauthorized {
 		t.Errorf("the second registrant's password logs in to the owner's account: %s", r)
 	}
+}
+
+// The browser's registration form says to check the email, and logs no
+// one in, when the address must be verified first.
+func TestCompatEmailVerificationInTheBrowser(t *testing.T) {
+	t.Parallel()
+	box := emStartInbox(t)
+	s, owner, _ := compatOwner(t, false, "AGENT_VAULT_SMTP_HOST=127.0.0.1", "AGENT_VAULT_SMTP_PORT="+strconv.Itoa(box.port),
+		"AGENT_VAULT_SMTP_TLS_MODE=none", "AGENT_VAULT_SMTP_FROM=vault@example.test")
+	owner.ok("", "owner", "settings", "set", "--invite-only=false")
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar, Timeout: 15 * time.Second, Transport: &http.Transport{Proxy: nil},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(s.url + "/register")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no form on /register:\n%s", page)
+	}
+	resp, err = c.PostForm(s.url+"/register", url.Values{"csrf": {string(m[1])}, "email": {"ivy@example.com"},
+		"password": {"ivy-pass-1234"}, "confirm": {"ivy-pass-1234"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "verification code") {
+		t.Errorf("registering in the browser: %d\n%s", resp.StatusCode, body)
+	}
+	for _, ck := range jar.Cookies(resp.Request.URL) {
+		if strings.Contains(strings.ToLower(ck.Name), "session") && ck.Value != "" {
+			t.Errorf("the browser got a session cookie %s before verifying", ck.Name)
+		}
+	}
+	box.waitFor(t, "ivy@example.com", "verification code")
 }
