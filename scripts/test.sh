@@ -18,6 +18,9 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v git >/dev/null 2>&1 || need+=(git)
 python3 -c 'import requests' >/dev/null 2>&1 || need+=(python3-requests)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
+# The container image test (e2e/container_test.go) builds and runs it offline.
+command -v podman >/dev/null 2>&1 || need+=(podman buildah)
+command -v runc >/dev/null 2>&1 || need+=(runc)
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "==> installing ${need[*]}"
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -59,6 +62,17 @@ fi
 
 echo "==> go test"
 go test -count=1 -timeout 10m ./...
+
+# The packages with goroutines of their own (the proxy, the request log
+# batcher, the rate limiter, the password gate, the server, the store…)
+# run again under the race detector. The end-to-end tests drive the
+# built binary, so -race on them would test nothing more.
+echo "==> go test -race ./internal/..."
+go test -race -count=1 -timeout 10m ./internal/...
+
+# Every fuzz target in the repository fuzzes for a share of 72 seconds
+# (scripts/fuzz.sh; the step, builds included, stays under three).
+scripts/fuzz.sh
 
 if [ "$pg" = yes ]; then
   echo "==> go test on PostgreSQL (store, broker, server, web, proxy, audit)"

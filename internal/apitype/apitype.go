@@ -41,16 +41,32 @@ type Health struct {
 	Status string `json:"status"`
 }
 
+// Readiness is GET /readyz: Status is "ok" or "unavailable" (503), and
+// each check ("store", "keyring", "proxy") is "ok" or "failing".
+type Readiness struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
 // Status is GET /v1/status.
 type Status struct {
 	Initialized    bool   `json:"initialized"`
 	NeedsFirstUser bool   `json:"needs_first_user"`
 	Version        string `json:"version"`
-	BaseURL        string `json:"base_url,omitempty"`
-	InviteOnly     bool   `json:"invite_only,omitempty"`
+	// Build names the commit the server was built from, when recorded.
+	Build      *Build `json:"build,omitempty"`
+	BaseURL    string `json:"base_url,omitempty"`
+	InviteOnly bool   `json:"invite_only,omitempty"`
 	// ProxyPort is the broker proxy's port on the server's host; absent
 	// when the proxy is disabled.
 	ProxyPort int `json:"proxy_port,omitempty"`
+}
+
+// Build is the server's build information in /v1/status.
+type Build struct {
+	Commit   string `json:"commit,omitempty"`
+	Time     string `json:"time,omitempty"` // the commit's time, RFC 3339
+	Modified bool   `json:"modified,omitempty"`
 }
 
 // Credentials is the body of register and login.

@@ -15,7 +15,7 @@ const module = "github.com/agent-vault/agent-vault/"
 var layer = map[string]int{
 	"internal/errs": 0, "internal/model": 0, "internal/secret": 0, "internal/token": 0,
 	"internal/password": 0, "internal/policy": 0, "internal/apitype": 0, "internal/ratelimit": 0,
-	"internal/store/logsegment": 0, "internal/trail": 0, "internal/redact": 0,
+	"internal/store/logsegment": 0, "internal/trail": 0, "internal/redact": 0, "internal/version": 0,
 	"internal/config": 1, "internal/keyring": 1, "internal/service": 1, "internal/catalog": 1,
 	"internal/netguard": 1, "internal/ca": 1, "internal/store": 1, "internal/store/sqlstore": 1, "internal/metrics": 1,
 	"internal/mail": 1, "internal/sandbox": 1,
@@ -25,6 +25,7 @@ var layer = map[string]int{
 	"cmd/agent-vault":   5,
 	"internal/archtest": 6,
 	"e2e":               6,
+	"deploy":            6,
 }
 
 // sameLayer lists the allowed edges inside one layer.

@@ -81,6 +81,8 @@ func New(o Options) *Log {
 }
 
 // Record queues a row without blocking; a full queue drops it and counts.
+// Texts longer than model.MaxLogField are cut first, whoever recorded the
+// row, so that the queue holds at most a few KiB a row.
 func (l *Log) Record(r model.RequestLog) {
 	if l.closed.Load() {
 		l.dropped.Add(1) // after Close nothing is written: count it
@@ -94,7 +96,7 @@ func (l *Log) Record(r model.RequestLog) {
 		}
 		return
 	}
-	l.queue = append(l.queue, r)
+	l.queue = append(l.queue, r.Capped())
 	ready := len(l.queue) == l.o.BatchSize
 	l.mu.Unlock()
 	if ready {

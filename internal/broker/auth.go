@@ -9,7 +9,6 @@ import (
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/model"
-	"github.com/agent-vault/agent-vault/internal/password"
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
@@ -31,7 +30,7 @@ func (b *Broker) Status(ctx context.Context) (apitype.Status, error) {
 		return apitype.Status{}, internal(err, "reading settings")
 	}
 	return apitype.Status{
-		Initialized: n > 0, NeedsFirstUser: n == 0, Version: b.version,
+		Initialized: n > 0, NeedsFirstUser: n == 0, Version: b.version, Build: b.build,
 		BaseURL: b.baseURL, InviteOnly: s.InviteOnly, ProxyPort: int(b.proxyPort.Load()),
 	}, nil
 }
@@ -47,7 +46,15 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 	if err := model.ValidatePassword("password", in.Password); err != nil {
 		return apitype.RegisterResponse{}, err
 	}
-	hash := password.Hash([]byte(in.Password), b.pw)
+	// Everything that can refuse the request is checked before the
+	// Argon2id run (anyone can call this); the transaction checks again.
+	if err := b.registrationOpen(ctx, email); err != nil {
+		return apitype.RegisterResponse{}, err
+	}
+	hash, err := b.hashPassword(in.Password)
+	if err != nil {
+		return apitype.RegisterResponse{}, err
+	}
 	now := b.now()
 	var out apitype.RegisterResponse
 	pending := false
@@ -59,17 +66,8 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 		role := model.RoleMember
 		if n == 0 {
 			role = model.RoleOwner
-		} else {
-			s, err := tx.Settings().Get(ctx)
-			if err != nil {
-				return internal(err, "reading settings")
-			}
-			if !s.EmailAllowed(email) {
-				return errDomain(email)
-			}
-			if s.InviteOnly {
-				return errs.Forbidden("registration is invite-only on this instance: ask an owner or member for an invite (`agent-vault user invite %s`)", email).WithCode("invite_only")
-			}
+		} else if err := registrationAllowed(ctx, tx, email); err != nil {
+			return err
 		}
 		if role == model.RoleMember && b.mailer != nil {
 			pending = true // no account until the address is verified
@@ -127,6 +125,38 @@ func memberRegistered(email string) apitype.RegisterResponse {
 		Message: "Registration received: log in with `agent-vault auth login` (if this address already had an account, its password is unchanged)."}
 }
 
+// registrationOpen refuses, before any password is hashed, a
+// registration that would fail: invite-only, a domain not allowed. The
+// first account is always allowed. An address that has an account is not
+// refused here: the answer must not tell whether it is registered (see
+// memberRegistered), so it is hashed and answered like a new one.
+func (b *Broker) registrationOpen(ctx context.Context, email string) error {
+	n, err := b.st.Users().Count(ctx)
+	if err != nil {
+		return internal(err, "counting users")
+	}
+	if n == 0 {
+		return nil
+	}
+	return registrationAllowed(ctx, b.st, email)
+}
+
+// registrationAllowed applies the instance's registration settings to a
+// new account (not the first).
+func registrationAllowed(ctx context.Context, st store.Store, email string) error {
+	s, err := st.Settings().Get(ctx)
+	if err != nil {
+		return internal(err, "reading settings")
+	}
+	if !s.EmailAllowed(email) {
+		return errDomain(email)
+	}
+	if s.InviteOnly {
+		return errs.Forbidden("registration is invite-only on this instance: ask an owner or member for an invite (`agent-vault user invite %s`)", email).WithCode("invite_only")
+	}
+	return nil
+}
+
 // newSession stores a fresh session for userID and returns its token.
 func (b *Broker) newSession(ctx context.Context, st store.Store, userID, label string) (string, time.Time, error) {
 	if len(label) > 200 {
@@ -168,7 +198,10 @@ func (b *Broker) Login(ctx context.Context, in apitype.Credentials) (apitype.Tok
 		}
 		hash = b.dummy()
 	}
-	ok, verr := password.Verify([]byte(in.Password), hash)
+	ok, busy, verr := verifyPassword(in.Password, hash)
+	if busy != nil {
+		return apitype.TokenResponse{}, busy
+	}
 	if verr != nil {
 		b.log.Error("stored password hash is unreadable", "user", email, "err", verr)
 	}
@@ -239,13 +272,19 @@ func (b *Broker) ChangePassword(ctx context.Context, a Actor, in apitype.ChangeP
 	if err := model.ValidatePassword("new_password", in.NewPassword); err != nil {
 		return apitype.TokenResponse{}, err
 	}
-	ok, err := password.Verify([]byte(in.CurrentPassword), a.User.PasswordHash)
+	ok, busy, err := verifyPassword(in.CurrentPassword, a.User.PasswordHash)
+	if busy != nil {
+		return apitype.TokenResponse{}, busy
+	}
 	if err != nil || !ok {
 		wrong := errs.Unauthorized("current password is wrong").WithCode("invalid_credentials")
 		b.recordFailure(ctx, a.event(trail.PasswordChange, model.Vault{}, a.User.Email), wrong)
 		return apitype.TokenResponse{}, wrong
 	}
-	hash := password.Hash([]byte(in.NewPassword), b.pw)
+	hash, err := b.hashPassword(in.NewPassword)
+	if err != nil {
+		return apitype.TokenResponse{}, err
+	}
 	var out apitype.TokenResponse
 	err = b.tx(ctx, func(tx store.Store) error {
 		if err := tx.Users().SetPassword(ctx, a.User.ID, hash, b.now()); err != nil {

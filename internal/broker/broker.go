@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/keyring"
 	"github.com/agent-vault/agent-vault/internal/password"
@@ -31,8 +32,10 @@ type Options struct {
 	BaseURL string
 	// Version is the binary's version, shown in /v1/status.
 	Version string
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Build is the binary's commit, shown in /v1/status; nil shows none.
+	Build  *apitype.Build
+	Logger *slog.Logger
+	Now    func() time.Time
 	// Mailer sends notification email; nil sends none.
 	Mailer Mailer
 }
@@ -45,6 +48,7 @@ type Broker struct {
 	dummy     func() string // hash checked for unknown emails so they cost the same
 	baseURL   string
 	version   string
+	build     *apitype.Build
 	proxyPort atomic.Int64 // shown in /v1/status; 0 when the proxy is off
 	// epoch counts committed writes; the proxy's in-memory view reloads
 	// what it cached under an older epoch (see view.go).
@@ -80,7 +84,7 @@ func New(o Options) *Broker {
 		trailKey: tk,
 		st:       o.Store, kr: o.Keyring, pw: o.PasswordParams,
 		dummy:   sync.OnceValue(func() string { return password.Dummy(o.PasswordParams) }),
-		baseURL: o.BaseURL, version: o.Version,
+		baseURL: o.BaseURL, version: o.Version, build: o.Build,
 		view: view{grants: map[[32]byte]grantEntry{}, vaults: map[string]*vaultView{}}, log: o.Logger, mailer: o.Mailer, now: func() time.Time { return o.Now().UTC() },
 	}
 }

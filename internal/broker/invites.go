@@ -9,7 +9,6 @@ import (
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/model"
-	"github.com/agent-vault/agent-vault/internal/password"
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
@@ -318,9 +317,23 @@ func (b *Broker) AcceptInvite(ctx context.Context, tok string, in apitype.Accept
 	if err := model.ValidatePassword("password", in.Password); err != nil {
 		return apitype.InviteAccepted{}, err
 	}
-	hash := password.Hash([]byte(in.Password), b.pw)
+	// The link and the account are checked before the Argon2id run, and
+	// again in the transaction.
+	inv, err := b.pendingInvite(ctx, b.st, tok)
+	if err != nil {
+		return apitype.InviteAccepted{}, err
+	}
+	if _, err := b.st.Users().ByEmail(ctx, inv.Email); err == nil {
+		return apitype.InviteAccepted{}, errs.Conflict("an account for %s already exists: log in instead", inv.Email)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return apitype.InviteAccepted{}, internal(err, "reading the user")
+	}
+	hash, err := b.hashPassword(in.Password)
+	if err != nil {
+		return apitype.InviteAccepted{}, err
+	}
 	var out apitype.InviteAccepted
-	err := b.tx(ctx, func(tx store.Store) error {
+	err = b.tx(ctx, func(tx store.Store) error {
 		inv, err := b.pendingInvite(ctx, tx, tok)
 		if err != nil {
 			return err

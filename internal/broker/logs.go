@@ -8,6 +8,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/store"
 )
@@ -71,8 +72,25 @@ func parseLogQuery(q LogQuery) (store.RequestLogFilter, error) {
 	return f, nil
 }
 
+// maxLogPageBytes bounds the texts of one page of the request log: a page
+// ends early (with a cursor to the rest) rather than grow past it.
+const maxLogPageBytes = 1 << 20
+
+// logRowBytes is about what a row costs in a page: its texts plus the
+// fixed fields.
+func logRowBytes(r model.RequestLog) int {
+	n := 200 + len(r.ActorName) + len(r.Method) + len(r.Host) + len(r.Path) + len(r.Service) + len(r.ErrorCode)
+	for _, k := range r.CredentialKeys {
+		n += len(k) + 3
+	}
+	return n
+}
+
 // RequestLogs lists a vault's request log (member+), newest first, or
-// oldest first after a cursor (for following).
+// oldest first after a cursor (for following). Texts are capped
+// (model.CapLogField; rows written before the cap existed may hold more),
+// and a page holds at most limit rows and about maxLogPageBytes of text;
+// a page cut short by its size still carries a cursor to the rest.
 func (b *Broker) RequestLogs(ctx context.Context, a Actor, vault string, q LogQuery) (apitype.RequestLogList, error) {
 	out := apitype.RequestLogList{Vault: vault, Logs: []apitype.RequestLog{}}
 	v, _, err := b.vaultAuthorized(ctx, b.st, a, vault, policy.ViewLogs)
@@ -88,14 +106,20 @@ func (b *Broker) RequestLogs(ctx context.Context, a Actor, vault string, q LogQu
 	if err != nil {
 		return out, internal(err, "reading the request log")
 	}
-	for _, r := range rows {
+	size, cut := 0, false
+	for i, r := range rows {
+		r = r.Capped()
+		if size += logRowBytes(r); size > maxLogPageBytes && i > 0 {
+			rows, cut = rows[:i], true
+			break
+		}
 		out.Logs = append(out.Logs, apitype.RequestLog{
 			ID: r.ID, Time: r.At, ActorType: string(r.ActorKind), Actor: r.ActorName, Ingress: r.Ingress, Method: r.Method,
 			Host: r.Host, Port: r.Port, Path: r.Path, Service: r.Service, CredentialKeys: r.CredentialKeys, Status: r.Status,
 			RequestBytes: r.RequestBytes, ResponseBytes: r.ResponseBytes, DurationMS: r.Duration.Milliseconds(), ErrorCode: r.ErrorCode,
 		})
 	}
-	if f.After == 0 && len(rows) == f.Limit {
+	if f.After == 0 && (len(rows) == f.Limit || cut) {
 		out.NextCursor = rows[len(rows)-1].ID
 	}
 	return out, nil
@@ -114,7 +138,7 @@ func (b *Broker) DiscoveredHosts(ctx context.Context, a Actor, vault string) (ap
 		return out, internal(err, "reading the request log")
 	}
 	for _, h := range hs {
-		out.Hosts = append(out.Hosts, apitype.DiscoveredHost{Host: h.Host, Port: h.Port, Count: h.Count, LastSeen: h.LastSeen})
+		out.Hosts = append(out.Hosts, apitype.DiscoveredHost{Host: model.CapLogField(h.Host), Port: h.Port, Count: h.Count, LastSeen: h.LastSeen})
 	}
 	return out, nil
 }

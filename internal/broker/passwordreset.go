@@ -13,7 +13,6 @@ import (
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/model"
-	"github.com/agent-vault/agent-vault/internal/password"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
 	"github.com/agent-vault/agent-vault/internal/trail"
@@ -106,9 +105,6 @@ func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequ
 	if err := model.ValidatePassword("new_password", in.NewPassword); err != nil {
 		return apitype.ResetPasswordResult{}, err
 	}
-	// Hashed before the account is looked up, so that an unknown address
-	// takes as long as a known one.
-	hash := password.Hash([]byte(in.NewPassword), b.pw)
 	invalid := errs.Invalid("code", "invalid or expired reset code: ask for a new one with `agent-vault auth forgot-password`").WithCode(codeInvalidReset)
 	u, err := b.st.Users().ByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
@@ -118,6 +114,17 @@ func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequ
 		return apitype.ResetPasswordResult{}, internal(err, "reading the user")
 	}
 	want := resetCodeHash(u.ID, in.Code)
+	// Only a right code pays for the Argon2id run: an unknown address and
+	// a wrong code both answer without one (so they take the same time),
+	// and the transaction below checks the code again and counts a wrong one.
+	var hash string
+	if hit, err := b.resetCodeMatches(ctx, u.ID, want); err != nil {
+		return apitype.ResetPasswordResult{}, err
+	} else if hit {
+		if hash, err = b.hashPassword(in.NewPassword); err != nil {
+			return apitype.ResetPasswordResult{}, err
+		}
+	}
 	matched := false
 	// One transaction under the writer lock: the comparison and the count
 	// of a wrong code cannot interleave with another attempt's, so five
@@ -137,6 +144,9 @@ func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequ
 		if hit == nil {
 			err := internal(tx.PasswordResets().Fail(ctx, u.ID, now), "counting a wrong reset code")
 			return b.recordAfter(ctx, tx, err, failed(with(userEvent(trail.PasswordReset, u), codeInvalidReset)))
+		}
+		if hash == "" {
+			return nil // the code was issued after the check above: not used, not counted
 		}
 		matched = true
 		if err := tx.PasswordResets().Use(ctx, hit.ID, now); err != nil {
@@ -187,4 +197,20 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// resetCodeMatches reports whether want is the hash of a pending code of
+// the user, comparing in constant time; it changes nothing.
+func (b *Broker) resetCodeMatches(ctx context.Context, userID string, want []byte) (bool, error) {
+	pending, err := b.st.PasswordResets().Pending(ctx, userID, b.now())
+	if err != nil {
+		return false, internal(err, "reading reset codes")
+	}
+	hit := false
+	for i := range pending {
+		if subtle.ConstantTimeCompare(pending[i].CodeHash, want) == 1 {
+			hit = true
+		}
+	}
+	return hit, nil
 }

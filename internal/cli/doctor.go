@@ -103,7 +103,7 @@ func (a *app) doctor(ctx context.Context, host string) []doctorCheck {
 		out[len(out)-1].Detail = err.Error()
 		return out
 	}
-	add(doctorCheck{Check: "version", OK: st.Version == Version, Detail: "server " + st.Version + ", CLI " + Version,
+	add(doctorCheck{Check: "version", OK: st.Version == build.Ident(), Detail: "server " + st.Version + ", CLI " + build.Ident(),
 		Fix: "use the same agent-vault build for the CLI and the server"})
 
 	// 3. Token.

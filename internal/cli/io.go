@@ -63,12 +63,13 @@ func (a *app) show(v any, human func(w io.Writer)) error {
 	return nil
 }
 
-// table prints rows under a header, aligned.
+// table prints rows under a header, aligned; every cell goes through
+// cell (sanitize.go), so no text from the server reaches the terminal raw.
 func (a *app) table(header []string, rows [][]string) {
 	tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	fmt.Fprintln(tw, strings.Join(cells(header), "\t"))
 	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+		fmt.Fprintln(tw, strings.Join(cells(r), "\t"))
 	}
 	_ = tw.Flush()
 }

@@ -141,6 +141,6 @@ func (a *app) printLogRows(rows []apitype.RequestLog, header bool) {
 		fmt.Fprintln(a.out, strings.Join(logHeader, "\t"))
 	}
 	for _, r := range rows {
-		fmt.Fprintln(a.out, strings.Join(logRow(r), "\t"))
+		fmt.Fprintln(a.out, strings.Join(cells(logRow(r)), "\t"))
 	}
 }

@@ -12,10 +12,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agent-vault/agent-vault/internal/sandbox"
+	"github.com/agent-vault/agent-vault/internal/version"
 )
 
-// Version is the binary's version, set at build time with -ldflags.
-var Version = "dev"
+// build is the running binary's build information.
+var build = version.Get()
 
 // app holds what every command shares: the global flags and the streams.
 type app struct {
@@ -60,7 +61,7 @@ func (a *app) rootCmd() *cobra.Command {
 		Long:          "Agent Vault keeps API keys encrypted and injects them into agents' HTTP traffic, so agents never hold them.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       build.Short(),
 		// An agent's token wins over any saved login (agentmode.go).
 		PersistentPreRunE: refuseAgent,
 	}
@@ -70,7 +71,7 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.BoolVar(&a.json, "json", false, "print machine-readable JSON")
 	root.AddCommand(
 		a.serverCmd(), a.authCmd(), a.accountCmd(), a.vaultCmd(), a.userCmd(),
-		a.ownerCmd(), a.masterPasswordCmd(), a.migrateDBCmd(), a.emailCmd(), a.versionCmd(), a.agentCmd(), a.catalogCmd(), a.caCmd(), a.runCmd(), a.doctorCmd(), a.auditCmd(),
+		a.ownerCmd(), a.masterPasswordCmd(), a.migrateDBCmd(), a.backupCmd(), a.healthCmd(), a.emailCmd(), a.versionCmd(), a.agentCmd(), a.catalogCmd(), a.caCmd(), a.runCmd(), a.doctorCmd(), a.auditCmd(),
 	)
 	a.addCompat(root)
 	return root
@@ -79,13 +80,13 @@ func (a *app) rootCmd() *cobra.Command {
 func (a *app) versionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version, the commit it was built from and the Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if a.json {
-				return a.printJSON(map[string]string{"version": Version})
+				return a.printJSON(build)
 			}
-			fmt.Fprintln(a.out, "agent-vault", Version)
+			fmt.Fprintln(a.out, "agent-vault", build.Short(), build.GoVersion)
 			return nil
 		},
 	}

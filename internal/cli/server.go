@@ -31,7 +31,9 @@ func (a *app) serverCmd() *cobra.Command {
 		Long: `Run the control plane (default 127.0.0.1:14321) on the embedded SQLite store in the data dir.
 
 The master password is read from AGENT_VAULT_MASTER_PASSWORD (removed from the
-environment after reading), then --password-stdin, then a prompt. Without one
+environment after reading), then the first line of the file named by
+AGENT_VAULT_MASTER_PASSWORD_FILE (or the systemd credential master-password in
+$CREDENTIALS_DIRECTORY), then --password-stdin, then a prompt. Without one
 the instance runs passwordless, with a warning.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -52,7 +54,7 @@ the instance runs passwordless, with a warning.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return daemon.Run(ctx, daemon.Options{Config: cfg, Password: pw, Log: a.errOut, Version: Version})
+			return daemon.Run(ctx, daemon.Options{Config: cfg, Password: pw, Log: a.errOut, Build: build})
 		},
 	}
 	fl := cmd.Flags()
@@ -63,6 +65,11 @@ the instance runs passwordless, with a warning.`,
 	fl.StringVar(&f.UpstreamCAFile, "upstream-ca-file", "", "PEM bundle trusted for upstream TLS besides the system roots (env AGENT_VAULT_UPSTREAM_CA_FILE)")
 	fl.StringVar(&f.MaxRequestBytes, "max-request-bytes", "", "largest proxied request body, e.g. 512m (env AGENT_VAULT_MAX_REQUEST_BYTES; default 1g)")
 	fl.StringVar(&f.MaxResponseBytes, "max-response-bytes", "", "largest proxied response (env AGENT_VAULT_MAX_RESPONSE_BYTES; default unlimited)")
+	fl.StringVar(&f.ProxyConns.IdleTimeout, "proxy-idle-timeout", "", "close a kept-alive proxy connection idle this long between requests (env AGENT_VAULT_PROXY_IDLE_TIMEOUT; default 90s)")
+	fl.StringVar(&f.ProxyConns.BodyTimeout, "proxy-body-timeout", "", "cut a proxied request body that sends nothing this long (env AGENT_VAULT_PROXY_BODY_TIMEOUT; default 60s)")
+	fl.StringVar(&f.ProxyConns.StreamIdleTimeout, "proxy-stream-idle-timeout", "", "close a proxy connection, tunnel or stream with no byte either way this long (env AGENT_VAULT_PROXY_STREAM_IDLE_TIMEOUT; default 15m)")
+	fl.StringVar(&f.ProxyConns.MaxConnsPerIP, "proxy-max-conns-per-ip", "", "open proxy connections allowed from one client address (env AGENT_VAULT_PROXY_MAX_CONNS_PER_IP; default 1024)")
+	fl.StringVar(&f.ProxyConns.MaxConns, "proxy-max-conns", "", "open proxy connections allowed in total (env AGENT_VAULT_PROXY_MAX_CONNS; default 8192)")
 	fl.StringVar(&f.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9464 (env AGENT_VAULT_METRICS_ADDR; default off)")
 	fl.StringVar(&f.DatabaseURL, "database-url", "", "PostgreSQL URL, postgres://user:password@host:5432/db, shared by several servers (env DATABASE_URL; default the SQLite file in the data dir)")
 	fl.BoolVarP(&detach, "detach", "d", false, "run in the background (pid file and server.log in the data dir)")
@@ -90,6 +97,12 @@ func (a *app) masterPasswordSource(fromStdin bool, fd int) daemon.PasswordFunc {
 		done = true
 		if v, set := config.TakeMasterPassword(); set {
 			pw, ok = secret.FromString(v), true
+			return
+		}
+		if path, set := config.MasterPasswordFile(nil); set {
+			var b []byte
+			b, err = config.ReadPasswordFile(path)
+			pw, ok = secret.New(b), err == nil
 			return
 		}
 		if fd > 0 {

@@ -61,6 +61,7 @@ type ServerFlags struct {
 	MaxRequestBytes, MaxResponseBytes      string
 	MetricsAddr                            string
 	DatabaseURL                            string
+	ProxyConns                             ProxyConnFlags
 }
 
 // Server is the validated configuration of `agent-vault server`.
@@ -85,6 +86,8 @@ type Server struct {
 	UpstreamCAFile   string
 	MaxRequestBytes  int64
 	MaxResponseBytes int64 // 0: unlimited
+	// ProxyConns bound the proxy listener's connections (proxyconns.go).
+	ProxyConns ProxyConns
 
 	// Request log retention.
 	LogsMaxAge  time.Duration // default 168h
@@ -280,6 +283,9 @@ func (c *Server) loadProxy(f ServerFlags, env Env) error {
 		return err
 	}
 	if c.MaxResponseBytes, err = parseBytes("max-response-bytes", first(f.MaxResponseBytes, env(EnvMaxResponse)), 0); err != nil {
+		return err
+	}
+	if c.ProxyConns, err = loadProxyConns(f.ProxyConns, env); err != nil {
 		return err
 	}
 	hours, err := positiveInt(EnvLogsMaxAge, env(EnvLogsMaxAge), 168)

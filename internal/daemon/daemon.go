@@ -12,8 +12,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
+	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/audit"
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/config"
@@ -21,6 +23,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/ratelimit"
 	"github.com/agent-vault/agent-vault/internal/server"
 	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
+	"github.com/agent-vault/agent-vault/internal/version"
 	"github.com/agent-vault/agent-vault/internal/web"
 )
 
@@ -31,8 +34,8 @@ const shutdownGrace = 30 * time.Second
 type Options struct {
 	Config   config.Server
 	Password PasswordFunc
-	Log      io.Writer // where structured logs go
-	Version  string
+	Log      io.Writer    // where structured logs go
+	Build    version.Info // the running binary's, for /v1/status and metrics
 	// Ready, when set, is called with the bound listen address once the
 	// server accepts connections.
 	Ready func(addr string)
@@ -85,7 +88,7 @@ func Run(ctx context.Context, o Options) error {
 			log.Warn("emailed links point at " + cfg.BaseURL + ", which recipients on other machines cannot open: set --address (AGENT_VAULT_ADDR) to the URL people reach this server at")
 		}
 	}
-	b := broker.New(broker.Options{Store: db, Keyring: kr, BaseURL: cfg.BaseURL, Version: o.Version, Logger: log, Mailer: mailer})
+	b := broker.New(broker.Options{Store: db, Keyring: kr, BaseURL: cfg.BaseURL, Version: o.Build.Ident(), Build: statusBuild(o.Build), Logger: log, Mailer: mailer})
 	if err := b.Bootstrap(ctx); err != nil {
 		_ = ln.Close()
 		return err
@@ -101,6 +104,11 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		_ = ln.Close()
 		return err
+	}
+	if rb := db.RateBudgets(); rb != nil {
+		// Servers on one database share each agent's proxy budget.
+		lim.lim.SetShared(rb, sharedBudgetErrors(log))
+		go pruneRateBudgets(ctx, rb, log)
 	}
 	go sweepLimits(ctx, lim.lim, log)
 	// The request log writes through a pool of its own that commits
@@ -128,7 +136,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	var met *metrics.Metrics // nil: metrics off (no --metrics-addr)
 	if cfg.MetricsAddr != "" {
-		met = metrics.New(o.Version)
+		met = metrics.NewBuild(metrics.Build{Version: o.Build.Ident(), Commit: o.Build.Commit, Modified: o.Build.Modified})
 		met.RequestLog(reqlog.Dropped, reqlog.Written)
 		met.RateLimits(rateLimitStats(lim.lim))
 		stopMetrics, _, err := met.Start(cfg.MetricsAddr, log)
@@ -147,14 +155,16 @@ func Run(ctx context.Context, o Options) error {
 		_ = ln.Close()
 		return err
 	}
-	stopProxy, proxyAddr, err := startProxy(cfg, b, root, reqlog, met, lim, log)
+	var proxyServing atomic.Bool
+	stopProxy, proxyAddr, err := startProxy(cfg, b, root, reqlog, met, lim, &proxyServing, log)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
 	srv := &http.Server{
 		Handler: server.New(server.Options{Broker: b, Logger: log, CAPEM: root.CertPEM(), Limiter: lim.lim, TrustedProxies: lim.trusted,
-			Web: web.New(web.Options{Broker: b, BaseURL: cfg.BaseURL, Logger: log, Limiter: lim.lim, TrustedProxies: lim.trusted, SetupCode: setupCode})}),
+			Ready: readyChecks(db, kr, cfg.MITMPort >= 0, &proxyServing),
+			Web:   web.New(web.Options{Broker: b, BaseURL: cfg.BaseURL, Logger: log, Limiter: lim.lim, TrustedProxies: lim.trusted, SetupCode: setupCode})}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -169,7 +179,7 @@ func Run(ctx context.Context, o Options) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("agent vault listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "database", cfg.Database.String(), "version", o.Version)
+	log.Info("agent vault listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "database", cfg.Database.String(), "version", o.Build.Short())
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String())
 	}
@@ -264,4 +274,13 @@ func rateLimitStats(l *ratelimit.Limiter) func() metrics.RateLimitStats {
 		}
 		return out
 	}
+}
+
+// statusBuild is the commit part of b for /v1/status; nil when the build
+// recorded none.
+func statusBuild(b version.Info) *apitype.Build {
+	if b.Commit == "" {
+		return nil
+	}
+	return &apitype.Build{Commit: b.Commit, Time: b.Time, Modified: b.Modified}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/config"
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/ratelimit"
+	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 )
 
 // limits is the instance's rate limiter and the proxies trusted to name
@@ -113,4 +114,36 @@ func applySettings(ctx context.Context, b *broker.Broker, cfg config.Server, lim
 	}
 	reapply()
 	return reapply
+}
+
+// sharedBudgetErrors logs failures of the shared rate budget at most once
+// a minute: each failed request falls back to this server's own budget.
+func sharedBudgetErrors(log *slog.Logger) func(error) {
+	var mu sync.Mutex
+	var last time.Time
+	return func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(last) < time.Minute {
+			return
+		}
+		last = time.Now()
+		log.Warn("the shared rate budget is unavailable: proxied requests are limited by this server's own budget until the database answers", "err", err)
+	}
+}
+
+// pruneRateBudgets deletes long-recovered shared budgets every ten minutes.
+func pruneRateBudgets(ctx context.Context, rb *sqlstore.RateBudgets, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := rb.Prune(ctx, time.Hour); err != nil && ctx.Err() == nil {
+				log.Warn("pruning shared rate budgets", "err", err)
+			}
+		}
+	}
 }

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/broker"
@@ -70,7 +70,7 @@ func upstreamRoots(file string) (*x509.CertPool, error) {
 // startProxy builds the broker proxy and starts its listener; it returns
 // a stop function. A disabled proxy (--mitm-port 0) returns a no-op. With
 // metrics (met not nil) every request log row is counted on its way to rec.
-func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Recorder, met *metrics.Metrics, lim limits, log *slog.Logger) (func(context.Context), string, error) {
+func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Recorder, met *metrics.Metrics, lim limits, serving *atomic.Bool, log *slog.Logger) (func(context.Context), string, error) {
 	if cfg.MITMPort < 0 {
 		log.Info("broker proxy disabled (--mitm-port 0)")
 		return func(context.Context) {}, "", nil
@@ -104,6 +104,10 @@ func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Re
 		},
 		UpstreamRoots: roots, MaxRequestBytes: cfg.MaxRequestBytes, MaxResponseBytes: cfg.MaxResponseBytes,
 		Logger: log, Recorder: met.Recorder(rec), Limiter: lim.lim, TrustedProxies: lim.trusted,
+		Conns: proxy.ConnLimits{
+			IdleTimeout: cfg.ProxyConns.IdleTimeout, BodyTimeout: cfg.ProxyConns.BodyTimeout, StreamIdleTimeout: cfg.ProxyConns.StreamIdleTimeout,
+			MaxConnsPerIP: cfg.ProxyConns.MaxConnsPerIP, MaxConns: cfg.ProxyConns.MaxConns,
+		},
 	})
 	met.Redactions(func() metrics.RedactionStats {
 		s := p.RedactionStats()
@@ -113,16 +117,18 @@ func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Re
 	if err != nil {
 		return nil, "", fmt.Errorf("cannot listen for the broker proxy on %s (%v): pick another port with --mitm-port, or 0 to disable it", cfg.MITMListen(), err)
 	}
-	ln, connState := met.TrackTunnels(ln)
-	srv := &http.Server{
-		Handler:           p,
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		ConnState:         connState,
-	}
-	go func() { _ = srv.Serve(ln) }()
+	// Connection caps and idle timeouts first, then the metrics' count.
+	ln, connState := met.TrackTunnels(p.Listen(ln))
+	srv := p.Server()
+	srv.ConnState = connState
+	serving.Store(true)
+	go func() {
+		_ = srv.Serve(ln)
+		serving.Store(false)
+	}()
 	log.Info("broker proxy listening", "addr", ln.Addr().String(), "allow_private", cfg.AllowPrivate)
 	return func(ctx context.Context) {
+		serving.Store(false)
 		_ = srv.Shutdown(ctx)
 		_ = p.Close()
 	}, ln.Addr().String(), nil

@@ -21,8 +21,9 @@ func ReexecWithPasswordFD(pw secret.Bytes, envName string) error {
 		return err
 	}
 	var fds [2]int
-	// pipe2 without O_CLOEXEC: the read end must survive the exec.
-	if err := syscall.Pipe2(fds[:], 0); err != nil {
+	// A pipe without close-on-exec (syscall.Pipe sets no flag, on Linux
+	// and on macOS alike): the read end must survive the exec.
+	if err := syscall.Pipe(fds[:]); err != nil {
 		return fmt.Errorf("creating the password pipe: %w", err)
 	}
 	syscall.CloseOnExec(fds[1])

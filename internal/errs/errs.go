@@ -36,6 +36,9 @@ type Error struct {
 	// Details is extra structured data for the response body (for example
 	// the candidates of an ambiguous reference); the server knows its types.
 	Details any
+	// RetryAfter, when above 0, is the number of seconds after which the
+	// same request may succeed; the writer sends it as Retry-After.
+	RetryAfter int
 }
 
 func (e *Error) Error() string {
@@ -95,6 +98,13 @@ func Conflict(format string, args ...any) *Error {
 // Gone reports a one-time resource that was used up or has expired.
 func Gone(format string, args ...any) *Error {
 	return &Error{Kind: KindGone, Code: "gone", Message: fmt.Sprintf(format, args...)}
+}
+
+// Busy reports a server too busy to take the request now (503 with
+// Retry-After): a bounded resource is in use, nothing is wrong with the
+// request.
+func Busy(retryAfter int, format string, args ...any) *Error {
+	return &Error{Kind: KindUnavailable, Code: "busy", Message: fmt.Sprintf(format, args...), RetryAfter: retryAfter}
 }
 
 // Internal wraps an unexpected failure; the message shown is generic.

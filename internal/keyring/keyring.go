@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
+	"github.com/agent-vault/agent-vault/internal/password"
 	"github.com/agent-vault/agent-vault/internal/secret"
 )
 
@@ -198,7 +199,12 @@ func fromDEK(dek []byte) (*Keyring, error) {
 	return &Keyring{aead: aead, dek: secret.New(dek)}, nil
 }
 
+// deriveKEK runs Argon2id under the process-wide bound on concurrent
+// runs (package password), waiting for its turn: unlocking and changing
+// the master password are rare and must not fail for being busy.
 func deriveKEK(pw secret.Bytes, salt []byte, p KDFParams) []byte {
+	release, _ := password.Acquire(true)
+	defer release()
 	return argon2.IDKey(pw.Reveal(), salt, p.Time, p.MemoryKiB, p.Threads, 32)
 }
 

@@ -68,9 +68,19 @@ type Metrics struct {
 	rateLimit *rateLimitCollector
 }
 
+// Build labels agent_vault_build_info.
+type Build struct {
+	Version  string
+	Commit   string // VCS revision; empty when not recorded
+	Modified bool   // uncommitted changes at build time
+}
+
 // New builds the registry with the Go runtime and process collectors and
 // the build information of version.
-func New(version string) *Metrics {
+func New(version string) *Metrics { return NewBuild(Build{Version: version}) }
+
+// NewBuild is New with the build's commit in agent_vault_build_info.
+func NewBuild(b Build) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: NameRequests,
@@ -101,7 +111,7 @@ func New(version string) *Metrics {
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        NameBuildInfo,
 		Help:        "Always 1; the labels name the running build.",
-		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
+		ConstLabels: prometheus.Labels{"version": b.Version, "goversion": runtime.Version(), "revision": b.Commit, "modified": strconv.FormatBool(b.Modified)},
 	})
 	build.Set(1)
 	m.reg.MustRegister(m.requests, m.duration, m.reqBytes, m.respBytes, m.errors, m.tunnels, m.rateLimit, build,

@@ -31,8 +31,18 @@ const (
 
 var b64 = base64.RawStdEncoding
 
-// Hash returns the PHC-encoded Argon2id hash of pw with a fresh salt.
-func Hash(pw []byte, p Params) string {
+// Hash returns the PHC-encoded Argon2id hash of pw with a fresh salt, or
+// ErrBusy when too many hashes are running and waiting (gate.go).
+func Hash(pw []byte, p Params) (string, error) {
+	release, err := acquire(false)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return hash(pw, p), nil
+}
+
+func hash(pw []byte, p Params) string {
 	salt := make([]byte, saltLen)
 	_, _ = rand.Read(salt)
 	key := argon2.IDKey(pw, salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
@@ -44,23 +54,32 @@ func Hash(pw []byte, p Params) string {
 var ErrMalformed = errors.New("password: malformed hash")
 
 // Verify reports whether pw matches the encoded hash, comparing in constant
-// time. A malformed hash never verifies.
+// time. A malformed hash never verifies. It fails with ErrBusy, without
+// an answer, when too many hashes are running and waiting (gate.go).
 func Verify(pw []byte, encoded string) (bool, error) {
 	p, salt, key, err := decode(encoded)
 	if err != nil {
 		return false, err
 	}
+	release, err := acquire(false)
+	if err != nil {
+		return false, err
+	}
+	defer release()
 	got := argon2.IDKey(pw, salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(key)))
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 
 // Dummy returns a valid hash of a random password with the given params.
 // Checking a login for an unknown email against it costs the same time as
-// a wrong password for a real one.
+// a wrong password for a real one. It waits for its turn at the gate
+// however long the queue is (a process computes it once).
 func Dummy(p Params) string {
 	pw := make([]byte, 16)
 	_, _ = rand.Read(pw)
-	return Hash(pw, p)
+	release, _ := acquire(true)
+	defer release()
+	return hash(pw, p)
 }
 
 func decode(s string) (Params, []byte, []byte, error) {

@@ -36,7 +36,9 @@ func ParseProxyAuth(h string) (token, vault string, err error) {
 	default:
 		return "", "", errProxyAuth
 	}
-	if token == "" || !printable(token) || !printable(vault) {
+	// No token holds a colon: one in a Bearer value is refused, so that
+	// both forms read the same credentials.
+	if token == "" || strings.Contains(token, ":") || !printable(token) || !printable(vault) {
 		return "", "", errProxyAuth
 	}
 	return token, vault, nil

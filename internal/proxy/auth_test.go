@@ -29,6 +29,7 @@ func TestParseProxyAuth(t *testing.T) {
 		{"space in vault", "Basic " + b64(tok+":a b"), "", "", false},
 		{"newline in bearer", "Bearer a\nb", "", "", false},
 		{"oversized", "Bearer " + strings.Repeat("a", maxProxyAuthLen), "", "", false},
+		{"colon in bearer", "Bearer " + tok + ":default", "", "", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

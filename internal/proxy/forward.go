@@ -34,7 +34,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 	var out *outbound
 	loggedPath := r.URL.Path // before substitutions put values into it
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &countingBody{rc: r.Body, n: &lw.reqBytes}
+		r.Body = &countingBody{rc: p.withBodyTimeout(rw, r.Body), n: &lw.reqBytes}
 	}
 	start := time.Now()
 	defer func() { p.record(g, t, r.Method, loggedPath, out, lw, time.Since(start)) }()
@@ -45,7 +45,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 	}
 	defer release() // held until the response stream ends
 	if r.ContentLength > p.o.MaxRequestBytes {
-		writeError(w, fail(http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the proxy allows", "send a smaller body"))
+		rejectBody(w, r, fail(http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the proxy allows", "send a smaller body"))
 		return
 	}
 	svcs := g.Services()
@@ -109,7 +109,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, p.o.MaxRequestBytes)
-	p.log.Debug("proxy", "vault", g.VaultName, "actor", g.ActorName, "method", r.Method, "host", t.host, "path", loggedPath, "service", serviceName(out.svc))
+	p.log.Debug("proxy", "vault", g.VaultName, "actor", g.ActorName, "method", r.Method, "host", t.host, "path", model.CapLogField(loggedPath), "service", serviceName(out.svc))
 	p.rewriteAndServe(w, r, out)
 	if lw.status == 0 && isWebSocket(r) {
 		lw.status = http.StatusSwitchingProtocols // the upgrade wrote around the wrapper

@@ -136,6 +136,13 @@ func newEnvLimited(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter) *env
 // recorder (nil: none).
 func newEnvWith(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter, rec proxy.Recorder) *env {
 	t.Helper()
+	return newEnvConns(t, allowPrivate, lim, rec, proxy.ConnLimits{})
+}
+
+// newEnvConns is newEnvWith with the proxy listener's connection limits
+// (zero fields: the defaults).
+func newEnvConns(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter, rec proxy.Recorder, conns proxy.ConnLimits) *env {
+	t.Helper()
 	ctx := context.Background()
 	db := sqltest.Open(t) // SQLite, or PostgreSQL under AGENT_VAULT_TEST_ENGINE=postgres
 	kr, _, err := keyring.New(secret.Bytes{}, keyring.DefaultKDF)
@@ -214,15 +221,15 @@ func newEnvWith(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter, rec pro
 			var be *netguard.BlockedError
 			return asBlocked(err, &be)
 		},
-		UpstreamRoots: upRoot.CertPool(), Logger: log, MaxRequestBytes: 1 << 20, Limiter: lim, Recorder: rec,
+		UpstreamRoots: upRoot.CertPool(), Logger: log, MaxRequestBytes: 1 << 20, Limiter: lim, Recorder: rec, Conns: conns,
 	})
 	e.proxy = p
 	pl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps := &http.Server{Handler: p}
-	go func() { _ = ps.Serve(pl) }()
+	ps := p.Server() // the daemon's listener: timeouts and connection caps
+	go func() { _ = ps.Serve(p.Listen(pl)) }()
 	t.Cleanup(func() { ps.Close(); p.Close() })
 	e.proxyURL = "http://" + pl.Addr().String()
 	return e

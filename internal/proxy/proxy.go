@@ -63,6 +63,8 @@ type Options struct {
 	// TunnelRecheck is how often an open blind tunnel checks that it is
 	// still authorized (tunnelwatch.go); default one second.
 	TunnelRecheck time.Duration
+	// Conns bound connections and their timeouts (conns.go).
+	Conns ConnLimits
 }
 
 // Recorder takes request log rows.
@@ -90,6 +92,7 @@ func New(o Options) *Proxy {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	o.Conns = o.Conns.withDefaults()
 	if o.Dial == nil {
 		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 		o.Dial = d.DialContext
@@ -136,7 +139,7 @@ func New(o Options) *Proxy {
 		ConnContext:       p.tunnelContext,
 		ConnState:         p.tunnelState,
 		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       5 * time.Minute,
+		IdleTimeout:       o.Conns.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
 	}
 	p.inner.Protocols = new(http.Protocols)
@@ -258,6 +261,11 @@ func splitTarget(hostport, scheme string) (string, int, error) {
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	if host == "" {
 		return "", 0, errors.New("the request names no host")
+	}
+	// One trailing dot names the same host; a second one is an empty
+	// label, a name no service can match and no resolver serves.
+	if strings.HasSuffix(host, ".") {
+		return "", 0, errors.New("invalid host name " + strconv.Quote(hostport) + ": it ends in an empty label")
 	}
 	return host, port, nil
 }

@@ -65,7 +65,9 @@ func (b *countingBody) Read(p []byte) (int, error) {
 func (b *countingBody) Close() error { return b.rc.Close() }
 
 // record hands one row to the request log: names of credentials, never
-// values; the path without its query.
+// values; the path without its query, and every text the agent chose
+// capped (model.CapLogField) before it is queued, so that a huge path or
+// host costs the queue and the database about 2 KiB.
 func (p *Proxy) record(g *broker.ProxyGrant, t target, method, path string, out *outbound, w *logWriter, d time.Duration) {
 	if p.o.Recorder == nil {
 		return
@@ -79,7 +81,7 @@ func (p *Proxy) record(g *broker.ProxyGrant, t target, method, path string, out 
 		row.Service = out.svc.Name
 		row.CredentialKeys = out.keys
 	}
-	p.o.Recorder.Record(row)
+	p.o.Recorder.Record(row.Capped())
 }
 
 // recordTunnel logs a blind tunnel once it has closed.
@@ -90,5 +92,5 @@ func (p *Proxy) recordTunnel(g *broker.ProxyGrant, host string, port int, status
 	p.o.Recorder.Record(model.RequestLog{
 		VaultID: g.VaultID, At: time.Now().UTC(), ActorKind: g.ActorKind, ActorName: g.ActorName, Ingress: "tunnel",
 		Method: http.MethodConnect, Host: host, Port: port, Status: status, RequestBytes: up, ResponseBytes: down, Duration: d, ErrorCode: errCode,
-	})
+	}.Capped())
 }

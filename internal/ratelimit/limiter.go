@@ -157,7 +157,8 @@ type Limiter struct {
 	locked   bool
 	cfg      atomic.Pointer[config]
 	stores   [numTiers]*store // nil for TierGlobal
-	_        [64]byte         // keep the read-mostly fields above off inflight's line
+	shared   atomic.Pointer[sharedState]
+	_        [64]byte // keep the read-mostly fields above off inflight's line
 	inflight atomic.Int64
 	_        [56]byte
 	denied   [numTiers]counter
@@ -217,6 +218,16 @@ func (l *Limiter) Allow(t Tier, key string) (ok bool, retryAfter time.Duration) 
 	if !on || tc.interval == 0 {
 		return true, 0
 	}
+	if t == TierProxy {
+		if sh := l.shared.Load(); sh != nil {
+			return l.allowShared(sh, t, tc, st, key)
+		}
+	}
+	return l.allowLocal(t, tc, st, key)
+}
+
+// allowLocal is Allow on this server's own budget.
+func (l *Limiter) allowLocal(t Tier, tc *tierConfig, st *store, key string) (ok bool, retryAfter time.Duration) {
 	now := l.nanos(l.now())
 	s := st.shard(key)
 	s.mu.Lock()

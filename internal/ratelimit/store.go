@@ -22,6 +22,11 @@ type entry struct {
 	ftat       int64  // failure GCRA: theoretical arrival time
 	last       int64  // last access
 	inflight   int32  // held by Acquire
+	// On a shared budget (SetShared): requests leased and not yet spent,
+	// until leaseExp, and a remembered denial.
+	leased      int64
+	leaseExp    int64
+	deniedUntil int64
 }
 
 // atRest reports whether the entry is indistinguishable from a fresh one,

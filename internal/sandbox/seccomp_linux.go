@@ -52,19 +52,16 @@ func terminalFilter(arches []ioctlArch) []unix.SockFilter {
 		ret                    = unix.BPF_RET | unix.BPF_K
 	)
 	var p []unix.SockFilter
-	// Jump targets are patched once the tail's position is known.
-	type fix struct {
-		at     int
-		toDeny bool // else to the command check
-	}
-	var fixes []fix
+	// The ioctl-number jumps' targets (the command check) are patched once
+	// the tail's position is known.
+	var fixes []int
 	p = append(p, unix.SockFilter{Code: ld, K: offArch})
 	for _, a := range arches {
 		// if arch != a: skip this block (2 + len(nrs) instructions)
 		p = append(p, unix.SockFilter{Code: jeq, K: a.audit, Jt: 0, Jf: uint8(1 + len(a.nrs) + 1)})
 		p = append(p, unix.SockFilter{Code: ld, K: offNr})
 		for _, nr := range a.nrs {
-			fixes = append(fixes, fix{at: len(p)})
+			fixes = append(fixes, len(p))
 			p = append(p, unix.SockFilter{Code: jeq, K: nr})
 		}
 		p = append(p, unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ALLOW}) // this arch, not ioctl
@@ -78,8 +75,8 @@ func terminalFilter(arches []ioctlArch) []unix.SockFilter {
 		unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ALLOW},
 		unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)},
 	)
-	for _, f := range fixes {
-		p[f.at].Jt = uint8(check - f.at - 1)
+	for _, at := range fixes {
+		p[at].Jt = uint8(check - at - 1)
 		// not this ioctl number: fall through to the next (or the arch's allow)
 	}
 	return p

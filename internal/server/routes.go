@@ -20,6 +20,8 @@ func (s *Server) routes() []route {
 	withName := s.withName
 	return append([]route{
 		{"GET /health", s.open(ok, func(*http.Request) (any, error) { return apitype.Health{Status: "ok"}, nil })},
+		{"GET /healthz", http.HandlerFunc(s.healthz)},
+		{"GET /readyz", http.HandlerFunc(s.readyz)},
 		{"GET /v1/status", s.open(ok, func(r *http.Request) (any, error) { return b.Status(r.Context()) })},
 
 		// Auth and account.

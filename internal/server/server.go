@@ -29,6 +29,8 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// Web serves the browser pages (internal/web) on WebPaths; nil serves none.
 	Web http.Handler
+	// Ready are the conditions GET /readyz checks; none: always ready.
+	Ready []ReadyCheck
 }
 
 // WebPaths are the browser pages' URL patterns, routed to Options.Web for
@@ -61,6 +63,7 @@ type Server struct {
 	caPEM   []byte
 	lim     *ratelimit.Limiter
 	trusted []netip.Prefix
+	ready   []ReadyCheck
 	mux     *http.ServeMux
 }
 
@@ -74,7 +77,7 @@ func New(o Options) *Server {
 	if o.MaxBody <= 0 {
 		o.MaxBody = DefaultMaxBody
 	}
-	s := &Server{b: o.Broker, log: o.Logger, maxBody: o.MaxBody, caPEM: o.CAPEM, lim: o.Limiter, trusted: o.TrustedProxies, mux: http.NewServeMux()}
+	s := &Server{b: o.Broker, log: o.Logger, maxBody: o.MaxBody, caPEM: o.CAPEM, lim: o.Limiter, trusted: o.TrustedProxies, ready: o.Ready, mux: http.NewServeMux()}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, rt.h)
 	}
@@ -108,7 +111,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)
 	// The client's address, for the admin audit trail's rows.
 	r = r.WithContext(broker.WithSource(r.Context(), ratelimit.ClientIP(r, s.trusted)))
-	if s.lim != nil && r.URL.Path != "/health" {
+	if s.lim != nil && !probePaths[r.URL.Path] {
 		release, ok, retry := s.lim.AcquireGlobal()
 		if !ok {
 			s.tooMany(rec, r, retry, "requests in flight on this server")

@@ -433,31 +433,41 @@ func (p Pattern) LiteralPrefixLen() int {
 	return len(p.Path)
 }
 
-// globMatch matches s against pat, where '*' matches any run of bytes.
-// It backtracks only to the most recent star, so it runs in
-// O(len(pat)·len(s)) time at worst and never recurses.
+// globMatch matches s against pat, where '*' matches any run of bytes
+// ("/" included) and every other byte matches itself. It runs in time
+// linear in len(pat)+len(s), whatever either holds: the literal before
+// the first star must start s, the literal after the last star must end
+// it, and each literal between stars is found at its leftmost place in
+// what is left (the leftmost place never loses a match a later one would
+// find). A member writes the pattern and an agent the path, so neither
+// may make one request cost more than one pass over them.
 func globMatch(pat, s string) bool {
-	px, sx := 0, 0
-	starPx, starSx := -1, 0
-	for px < len(pat) || sx < len(s) {
-		if px < len(pat) {
-			switch c := pat[px]; {
-			case c == '*':
-				starPx, starSx = px, sx
-				px++
-				continue
-			case sx < len(s) && s[sx] == c:
-				px++
-				sx++
-				continue
-			}
-		}
-		if starPx >= 0 && starSx < len(s) {
-			starSx++
-			px, sx = starPx+1, starSx
+	first := strings.IndexByte(pat, '*')
+	if first < 0 {
+		return pat == s
+	}
+	if !strings.HasPrefix(s, pat[:first]) {
+		return false
+	}
+	s, pat = s[first:], pat[first+1:]
+	last := strings.LastIndexByte(pat, '*')
+	suffix := pat[last+1:] // all of pat when it has no other star
+	if !strings.HasSuffix(s, suffix) {
+		return false
+	}
+	s = s[:len(s)-len(suffix)]
+	if last < 0 {
+		return true
+	}
+	for _, lit := range strings.Split(pat[:last], "*") {
+		if lit == "" {
 			continue
 		}
-		return false
+		i := strings.Index(s, lit)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(lit):]
 	}
 	return true
 }

@@ -237,6 +237,10 @@ type RequestLogFilter struct {
 
 // RequestLogs is the audit trail of proxied requests.
 type RequestLogs interface {
+	// Insert writes rows and counts the hosts of rows no service matched
+	// (the discovered hosts); a vault keeps at most
+	// MaxDiscoveredHostsPerVault of them, the least recently seen going
+	// first.
 	Insert(ctx context.Context, rows []model.RequestLog) error
 	List(ctx context.Context, f RequestLogFilter) ([]model.RequestLog, error)
 	// Unmatched counts hosts no service matched, busiest first.
@@ -245,6 +249,11 @@ type RequestLogs interface {
 	// TrimVaults keeps the newest keep rows of every vault.
 	TrimVaults(ctx context.Context, keep int) (int64, error)
 }
+
+// MaxDiscoveredHostsPerVault bounds the discovered hosts of one vault:
+// every host an agent names is a row, so without it a loop over made-up
+// host names would grow the table without end.
+const MaxDiscoveredHostsPerVault = 1000
 
 // PasswordResets are the codes of forgotten-password resets.
 type PasswordResets interface {

@@ -41,11 +41,13 @@ const (
 var ErrCorrupt = errors.New("request log segment is corrupt")
 
 // Encode appends rows (of one vault, ids ascending from firstID) to
-// buf.
+// buf. Texts longer than model.MaxLogField are stored cut (CapLogField):
+// a segment holds at most MaxRows rows of a few KiB each.
 func Encode(buf []byte, firstID int64, rows []model.RequestLog) []byte {
 	buf = append(buf, Version)
 	prev := firstID
 	for _, r := range rows {
+		r = r.Capped()
 		buf = binary.AppendUvarint(buf, uint64(r.ID-prev))
 		prev = r.ID
 		buf = binary.AppendVarint(buf, r.At.UnixNano())

@@ -19,8 +19,9 @@ var copyTables = []string{
 	"admin_events", "admin_event_head",
 }
 
-// notCopied are tables that belong to one engine's bookkeeping.
-var notCopied = []string{"schema_migrations", "change_epoch", "sqlite_sequence"}
+// notCopied are tables that belong to one engine's bookkeeping, and the
+// shared rate budgets (spent budgets, nothing to keep).
+var notCopied = []string{"schema_migrations", "change_epoch", "sqlite_sequence", "rate_budgets"}
 
 // CopyProgress is told each table copied, with its row count.
 type CopyProgress func(table string, rows int64)

@@ -60,7 +60,7 @@ func (s requestLogs) Insert(ctx context.Context, rows []model.RequestLog) error 
 			r.ID = id
 			kept = append(kept, r)
 			if r.Service == "" {
-				k := hostKey{r.VaultID, r.Host, r.Port}
+				k := hostKey{r.VaultID, model.CapLogField(r.Host), r.Port}
 				c := hosts[k]
 				c.Count++
 				if r.At.After(c.LastSeen) {
@@ -80,8 +80,34 @@ func (s requestLogs) Insert(ctx context.Context, rows []model.RequestLog) error 
 				return err
 			}
 		}
-		return nil
+		return capDiscoveredHosts(ctx, h, hosts)
 	})
+}
+
+// capDiscoveredHosts keeps at most store.MaxDiscoveredHostsPerVault
+// discovered hosts in each vault the batch touched, removing the least
+// recently seen.
+func capDiscoveredHosts(ctx context.Context, h *handle, touched map[hostKey]model.HostCount) error {
+	done := map[string]bool{}
+	for k := range touched {
+		if done[k.vault] {
+			continue
+		}
+		done[k.vault] = true
+		var n int
+		if err := h.row(ctx, `SELECT COUNT(*) FROM discovered_hosts WHERE vault_id = ?`, k.vault).Scan(&n); err != nil {
+			return h.d.mapErr(err)
+		}
+		if n <= store.MaxDiscoveredHostsPerVault {
+			continue
+		}
+		if _, err := h.exec(ctx, `DELETE FROM discovered_hosts WHERE vault_id = ? AND (host, port) IN
+			(SELECT host, port FROM discovered_hosts WHERE vault_id = ? ORDER BY last_seen, host, port LIMIT ?)`,
+			k.vault, k.vault, n-store.MaxDiscoveredHostsPerVault); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type hostKey struct {

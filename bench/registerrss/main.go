@@ -1,0 +1,166 @@
+//go:build bench
+
+// Command registerrss measures the server's memory under a burst of
+// concurrent registrations (each a 64 MiB Argon2id run if the server
+// lets it start): it starts agent-vault, registers the owner, then sends
+// -n registrations at once, on an invite-only instance and then on an
+// open one, sampling the process's resident memory every 5 ms. It prints
+// the peak RSS and the statuses of each burst.
+//
+//	go run -tags bench ./bench/registerrss -bin /path/to/agent-vault [-n 100]
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	bin := flag.String("bin", "", "agent-vault binary (required)")
+	n := flag.Int("n", 100, "concurrent registrations per burst")
+	flag.Parse()
+	if *bin == "" {
+		fmt.Fprintln(os.Stderr, "-bin is required")
+		os.Exit(2)
+	}
+	tmp, err := os.MkdirTemp("", "registerrss")
+	check(err)
+	defer os.RemoveAll(tmp)
+	port := freePort()
+	cmd := exec.Command(*bin, "server", "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--data-dir", filepath.Join(tmp, "data"))
+	cmd.Env = append(os.Environ(), "HOME="+tmp, "AGENT_VAULT_MASTER_PASSWORD=bench-master-password", "AGENT_VAULT_MITM_PORT=0", "AGENT_VAULT_RATELIMIT_PROFILE=off")
+	cmd.Stderr = os.Stderr
+	check(cmd.Start())
+	defer func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() }()
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	waitUp(base)
+	var reg struct{ Token string }
+	post(base+"/v1/auth/register", "", `{"email":"owner@example.com","password":"owner-password"}`, &reg)
+	pid := cmd.Process.Pid
+	fmt.Printf("idle RSS: %d MiB\n", rss(pid)>>20)
+
+	burst := func(name, prefix string) {
+		var peak atomic.Int64
+		stop := make(chan struct{})
+		var sampler sync.WaitGroup
+		sampler.Add(1)
+		go func() {
+			defer sampler.Done()
+			for {
+				if r := rss(pid); r > peak.Load() {
+					peak.Store(r)
+				}
+				select {
+				case <-stop:
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+		}()
+		var mu sync.Mutex
+		statuses := map[int]int{}
+		var wg sync.WaitGroup
+		start := time.Now()
+		for i := 0; i < *n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				body := fmt.Sprintf(`{"email":"%s%d@example.com","password":"a-long-password-%d"}`, prefix, i, i)
+				st := post(base+"/v1/auth/register", "", body, nil)
+				mu.Lock()
+				statuses[st]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		took := time.Since(start)
+		time.Sleep(50 * time.Millisecond)
+		close(stop)
+		sampler.Wait()
+		var codes []string
+		for c, k := range statuses {
+			codes = append(codes, fmt.Sprintf("%d×%d", k, c))
+		}
+		sort.Strings(codes)
+		fmt.Printf("%s: %d concurrent registrations in %v: peak RSS %d MiB; statuses %s\n", name, *n, took.Round(time.Millisecond), peak.Load()>>20, strings.Join(codes, " "))
+	}
+	burst("invite-only", "closed")
+	post(base+"/v1/admin/settings", reg.Token, `{"invite_only":false}`, nil)
+	burst("open registration", "open")
+}
+
+func post(url, tok, body string, out any) int {
+	method := http.MethodPost
+	if strings.HasSuffix(url, "/settings") {
+		method = http.MethodPut
+	}
+	req, _ := http.NewRequest(method, url, bytes.NewReader([]byte(body)))
+	req.Header.Set("Content-Type", "application/json")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	c := &http.Client{Timeout: 5 * time.Minute}
+	resp, err := c.Do(req)
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		_ = json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+// rss is the process's resident set in bytes (/proc/pid/status VmRSS).
+func rss(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func waitUp(base string) {
+	for i := 0; i < 600; i++ {
+		if resp, err := http.Get(base + "/v1/status"); err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fmt.Fprintln(os.Stderr, "server did not start")
+	os.Exit(1)
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every fuzz target in the repository (found with `go test -list`)
+# with -fuzz, each for a share of FUZZ_BUDGET seconds (default 72), so
+# that the whole step, builds included, stays under three minutes.
+# Inputs that fail are saved under the package's testdata/fuzz (commit
+# them: they become regression cases of the ordinary `go test`) and fail
+# the step.
+#
+#   scripts/fuzz.sh                  # every target
+#   FUZZ_BUDGET=600 scripts/fuzz.sh  # longer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzz_budget=${FUZZ_BUDGET:-72}
+# Targets are found in the source (a grep, not `go test -list`, which
+# would link every test binary first).
+targets=()
+while IFS= read -r line; do
+  file=${line%%:*}
+  name=${line#*:func }
+  targets+=("./$(dirname "$file") ${name%%(*}")
+done < <(grep -rH --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(' cmd internal pkg e2e 2>/dev/null | sort)
+each=$(( fuzz_budget / ${#targets[@]} ))
+[ "$each" -ge 3 ] || each=3
+echo "==> fuzzing ${#targets[@]} targets, ${each}s each"
+fuzz_log=$(mktemp)
+for t in "${targets[@]}"; do
+  set -- $t
+  echo "    $2 ($1)"
+  go test -run '^$' -fuzz "^$2\$" -fuzztime "${each}s" "$1" >"$fuzz_log" 2>&1 || { cat "$fuzz_log"; exit 1; }
+done
+rm -f "$fuzz_log"
