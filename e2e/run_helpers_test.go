@@ -342,6 +342,7 @@ var rnSpecVars = []string{
 	"AGENT_VAULT_ADDR", "AGENT_VAULT_TOKEN", "AGENT_VAULT_VAULT",
 	"HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "NODE_USE_ENV_PROXY",
 	"SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "DENO_CERT",
+	"https_proxy", "http_proxy", "no_proxy", "OPENCLAW_PROXY_URL",
 }
 
 // rnTool finds a program or skips the test.

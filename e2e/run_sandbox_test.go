@@ -78,7 +78,7 @@ func TestRunSandboxNetwork(t *testing.T) {
 		args []string
 	}{
 		{"--noproxy to the upstream", []string{curl, "-sS", "--max-time", "20", "--noproxy", "*", "-k", target}},
-		{"unset HTTPS_PROXY", []string{"sh", "-c", `unset HTTPS_PROXY HTTP_PROXY; exec "$0" -sS --max-time 20 -k "$1"`, curl, target}},
+		{"unset HTTPS_PROXY", []string{"sh", "-c", `unset HTTPS_PROXY HTTP_PROXY https_proxy http_proxy; exec "$0" -sS --max-time 20 -k "$1"`, curl, target}},
 		{"the host's loopback service", []string{curl, "-sS", "--max-time", "20", "--noproxy", "*", "http://127.0.0.1:" + strconv.Itoa(hostSvc) + "/"}},
 		{"the host's loopback service by name (NO_PROXY)", []string{curl, "-sS", "--max-time", "20", "http://localhost:" + strconv.Itoa(hostSvc) + "/"}},
 	}

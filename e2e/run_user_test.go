@@ -62,6 +62,8 @@ func TestRunUserMode(t *testing.T) {
 		"HTTPS_PROXY": proxy, "HTTP_PROXY": proxy,
 		"NO_PROXY":           "localhost,127.0.0.1,corp.example,10.0.0.0/8",
 		"NODE_USE_ENV_PROXY": "1",
+		"https_proxy":        proxy, "http_proxy": proxy, "no_proxy": "localhost,127.0.0.1,corp.example,10.0.0.0/8",
+		"OPENCLAW_PROXY_URL": proxy,
 		"SSL_CERT_FILE":      bundle, "REQUESTS_CA_BUNDLE": bundle, "CURL_CA_BUNDLE": bundle, "GIT_SSL_CAINFO": bundle, "DENO_CERT": bundle,
 		"NODE_EXTRA_CA_CERTS": caOnly,
 	}

@@ -81,6 +81,12 @@ type Proposal struct {
 	// Diff compares each change with the vault as it is now (pending
 	// proposals only).
 	Diff *ProposalDiff `json:"diff,omitempty"`
+	// ServicesJSON and CredentialsJSON repeat Services and Credentials as
+	// JSON documents in strings, the shape reviewers' tools written for
+	// the public protocol parse (reviewer views only; see
+	// docs/compatibility.md).
+	ServicesJSON    string `json:"services_json,omitempty"`
+	CredentialsJSON string `json:"credentials_json,omitempty"`
 }
 
 // ProposalList is GET /v1/proposals and GET /v1/admin/proposals.

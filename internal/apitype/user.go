@@ -115,4 +115,10 @@ type InstanceSettings struct {
 	// RateLimitsLocked is read-only: AGENT_VAULT_RATELIMIT_LOCK refuses
 	// rate-limit changes.
 	RateLimitsLocked bool `json:"rate_limits_locked,omitempty"`
+	// RateLimit is the public protocol's form of the two rate-limit
+	// settings above (see docs/compatibility.md). In a PUT it replaces
+	// both; it may not be sent together with them.
+	RateLimit *RateLimitSetting `json:"rate_limit,omitempty"`
+	// SMTPConfigured is read-only: whether the server sends email.
+	SMTPConfigured bool `json:"smtp_configured"`
 }

@@ -57,6 +57,7 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 	}
 	now := b.now()
 	var out apitype.RegisterResponse
+	pending := false
 	err = b.tx(ctx, func(tx store.Store) error {
 		n, err := tx.Users().Count(ctx)
 		if err != nil {
@@ -67,6 +68,21 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 			role = model.RoleOwner
 		} else if err := registrationAllowed(ctx, tx, email); err != nil {
 			return err
+		}
+		if role == model.RoleMember && b.mailer != nil {
+			pending = true // no account until the address is verified
+			return nil
+		}
+		if role == model.RoleMember {
+			// An address with an account gets the answer a new account
+			// gets, so that registering never tells whether an address is
+			// registered; nothing is written.
+			if _, err := tx.Users().ByEmail(ctx, email); err == nil {
+				out = memberRegistered(email)
+				return nil
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return internal(err, "reading users")
+			}
 		}
 		u := model.User{ID: token.ID(16), Email: email, PasswordHash: hash, Role: role, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Users().Create(ctx, u); err != nil {
@@ -84,8 +100,9 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 		if err := b.record(ctx, tx, with(userEvent(trail.Register, u), "role="+string(role))); err != nil {
 			return err
 		}
-		out = apitype.RegisterResponse{Email: email, Role: string(role), Message: "Account created."}
+		out = memberRegistered(email)
 		if role == model.RoleOwner {
+			out.Role = string(role)
 			tok, exp, err := b.newSession(ctx, tx, u.ID, in.DeviceLabel)
 			if err != nil {
 				return err
@@ -95,12 +112,24 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 		}
 		return nil
 	})
+	if err == nil && pending {
+		return b.registerPending(email, hash), nil
+	}
 	return out, err
 }
 
+// memberRegistered answers a self-registration without email
+// verification, the same whether the account is new or existed.
+func memberRegistered(email string) apitype.RegisterResponse {
+	return apitype.RegisterResponse{Email: email, Role: string(model.RoleMember),
+		Message: "Registration received: log in with `agent-vault auth login` (if this address already had an account, its password is unchanged)."}
+}
+
 // registrationOpen refuses, before any password is hashed, a
-// registration that would fail: invite-only, a domain not allowed, an
-// account that exists. The first account is always allowed.
+// registration that would fail: invite-only, a domain not allowed. The
+// first account is always allowed. An address that has an account is not
+// refused here: the answer must not tell whether it is registered (see
+// memberRegistered), so it is hashed and answered like a new one.
 func (b *Broker) registrationOpen(ctx context.Context, email string) error {
 	n, err := b.st.Users().Count(ctx)
 	if err != nil {
@@ -109,15 +138,7 @@ func (b *Broker) registrationOpen(ctx context.Context, email string) error {
 	if n == 0 {
 		return nil
 	}
-	if err := registrationAllowed(ctx, b.st, email); err != nil {
-		return err
-	}
-	if _, err := b.st.Users().ByEmail(ctx, email); err == nil {
-		return errs.Conflict("an account for %s already exists: log in with `agent-vault auth login`", email)
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return internal(err, "reading the user")
-	}
-	return nil
+	return registrationAllowed(ctx, b.st, email)
 }
 
 // registrationAllowed applies the instance's registration settings to a

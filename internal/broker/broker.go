@@ -140,3 +140,6 @@ func (b *Broker) changed() { b.epoch.Add(1) }
 // SetProxyPort records the broker proxy's port once it listens, for
 // /v1/status (clients such as `agent-vault run` find the proxy there).
 func (b *Broker) SetProxyPort(port int) { b.proxyPort.Store(int64(port)) }
+
+// ProxyPort is the broker proxy's port, 0 while it does not listen.
+func (b *Broker) ProxyPort() int { return int(b.proxyPort.Load()) }

@@ -18,6 +18,12 @@ import (
 // CreateInvite invites a new user. Inviting an owner needs an owner; each
 // vault grant in the invite needs the inviter to administer that vault.
 func (b *Broker) CreateInvite(ctx context.Context, a Actor, in apitype.InviteRequest) (apitype.InviteCreated, error) {
+	return b.createInvite(ctx, a, in, nil)
+}
+
+// createInvite is CreateInvite; first, in the same transaction, it runs
+// before (when not nil), which may refuse.
+func (b *Broker) createInvite(ctx context.Context, a Actor, in apitype.InviteRequest, before func(tx store.Store) error) (apitype.InviteCreated, error) {
 	if err := authorize(a, "", policy.InviteUser); err != nil {
 		return apitype.InviteCreated{}, err
 	}
@@ -47,6 +53,11 @@ func (b *Broker) CreateInvite(ctx context.Context, a Actor, in apitype.InviteReq
 	}
 	out := apitype.InviteCreated{Email: email, Role: string(role), Vaults: []apitype.UserVault{}, ExpiresAt: inv.ExpiresAt}
 	err = b.tx(ctx, func(tx store.Store) error {
+		if before != nil {
+			if err := before(tx); err != nil {
+				return err
+			}
+		}
 		seen := map[string]bool{}
 		for i, uv := range in.Vaults {
 			field := "vaults[" + strconv.Itoa(i) + "]"

@@ -424,7 +424,11 @@ func (b *Broker) AdminListProposals(ctx context.Context, a Actor, vault, status 
 			}
 		}
 	}
-	return b.listProposals(ctx, ids, status)
+	out, err := b.listProposals(ctx, ids, status)
+	for i := range out.Proposals {
+		withDocuments(&out.Proposals[i])
+	}
+	return out, err
 }
 
 // AdminGetProposal shows one proposal to a reviewer.
@@ -433,7 +437,9 @@ func (b *Broker) AdminGetProposal(ctx context.Context, a Actor, id int64) (apity
 	if err != nil {
 		return apitype.Proposal{}, err
 	}
-	return b.proposalWithDiff(ctx, p)
+	v, err := b.proposalWithDiff(ctx, p)
+	withDocuments(&v)
+	return v, err
 }
 
 // ApprovalDetails is the read-only view an approval link gives. The token

@@ -43,6 +43,8 @@ func (b *Broker) settingsView(s model.Settings) apitype.InstanceSettings {
 		o := maps.Clone(s.RateLimitOverrides)
 		out.RateLimitOverrides = &o
 	}
+	out.RateLimit = toRateLimitSetting(s.RateLimitProfile, s.RateLimitOverrides, b.rateLimitsLocked)
+	out.SMTPConfigured = b.mailer != nil
 	if s.AuditRetentionDays > 0 {
 		out.AuditRetentionDays = &s.AuditRetentionDays
 	}
@@ -105,6 +107,19 @@ func (b *Broker) UpdateInstanceSettings(ctx context.Context, a Actor, in apitype
 				return errs.Invalid("log_max_rows_per_vault", "log_max_rows_per_vault must be between 1 and 10000000")
 			}
 			s.LogMaxRowsPerVault = *in.LogMaxRowsPerVault
+		}
+		if in.RateLimit != nil {
+			if in.RateLimitProfile != nil || in.RateLimitOverrides != nil {
+				return errs.Invalid("rate_limit", "send either rate_limit or rate_limit_profile and rate_limit_overrides, not both")
+			}
+			if b.rateLimitsLocked {
+				return errs.Conflict("rate limits are locked by AGENT_VAULT_RATELIMIT_LOCK on the server: change them there").WithCode("rate_limits_locked")
+			}
+			profile, overrides, err := fromRateLimitSetting(*in.RateLimit)
+			if err != nil {
+				return err
+			}
+			s.RateLimitProfile, s.RateLimitOverrides = profile, overrides
 		}
 		if in.RateLimitProfile != nil {
 			if b.rateLimitsLocked {

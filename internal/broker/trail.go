@@ -188,7 +188,7 @@ func settingsChanged(in apitype.InstanceSettings) string {
 		"invite_only": in.InviteOnly != nil, "allowed_email_domains": in.AllowedEmailDomains != nil,
 		"log_max_age_hours": in.LogMaxAgeHours != nil, "log_max_rows_per_vault": in.LogMaxRowsPerVault != nil,
 		"rate_limit_profile": in.RateLimitProfile != nil, "rate_limit_overrides": in.RateLimitOverrides != nil,
-		"audit_retention_days": in.AuditRetentionDays != nil,
+		"audit_retention_days": in.AuditRetentionDays != nil, "rate_limit": in.RateLimit != nil,
 	} {
 		if set {
 			out = append(out, name)

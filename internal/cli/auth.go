@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,7 +18,7 @@ import (
 func (a *app) authCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "auth", Short: "Register, log in and manage sessions"}
 	cmd.AddCommand(a.registerCmd(), a.loginCmd(), a.logoutCmd(), a.acceptInviteCmd(), a.sessionsCmd(),
-		a.forgotPasswordCmd(), a.resetPasswordCmd())
+		a.forgotPasswordCmd(), a.resetPasswordCmd(), a.verifyCmd(), a.resendVerificationCmd())
 	return cmd
 }
 
@@ -36,15 +37,24 @@ func (a *app) saveSession(cfg config.Client, tok, email string) error {
 
 // credentials reads an email (flag, prompt or stdin line) and a password
 // (hidden prompt, or the next stdin line) for register and login.
-func (a *app) credentials(email string, confirm bool) (*client.Client, config.Client, apitype.Credentials, error) {
+// With passwordStdin the password is the first line of standard input
+// even on a terminal, and the email must come from --email.
+func (a *app) credentials(email string, confirm, passwordStdin bool) (*client.Client, config.Client, apitype.Credentials, error) {
 	c, cfg, err := a.anon()
 	if err != nil {
 		return nil, cfg, apitype.Credentials{}, err
 	}
+	if passwordStdin && email == "" {
+		return nil, cfg, apitype.Credentials{}, errors.New("--password-stdin needs --email: standard input holds only the password")
+	}
 	if email, err = a.readValue(email, "Email"); err != nil {
 		return nil, cfg, apitype.Credentials{}, err
 	}
-	pw, err := a.readSecret("Password", confirm)
+	read := a.readSecret
+	if passwordStdin {
+		read = func(string, bool) (string, error) { return a.line() }
+	}
+	pw, err := read("Password", confirm)
 	if err != nil {
 		return nil, cfg, apitype.Credentials{}, err
 	}
@@ -53,13 +63,14 @@ func (a *app) credentials(email string, confirm bool) (*client.Client, config.Cl
 
 func (a *app) registerCmd() *cobra.Command {
 	var email string
+	var passwordStdin bool
 	cmd := &cobra.Command{
 		Use:   "register",
 		Short: "Create an account (the first one becomes the instance owner)",
 		Long:  "Create an account. The password is read from a hidden prompt, or from the first line of standard input when it is not a terminal.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, cfg, in, err := a.credentials(email, true)
+			c, cfg, in, err := a.credentials(email, true, passwordStdin)
 			if err != nil {
 				return err
 			}
@@ -75,25 +86,30 @@ func (a *app) registerCmd() *cobra.Command {
 			out.Token = "" // the session is saved; never print it
 			return a.show(out, func(w io.Writer) {
 				fmt.Fprintf(w, "%s (%s)\n", out.Message, out.Role)
-				if !out.Authenticated {
+				switch {
+				case out.RequiresVerification:
+					fmt.Fprintf(w, "Then run: agent-vault auth verify --email %s\n", out.Email)
+				case !out.Authenticated && !strings.Contains(out.Message, "auth login"):
 					fmt.Fprintln(w, "Log in with `agent-vault auth login`.")
 				}
 			})
 		},
 	}
 	cmd.Flags().StringVar(&email, "email", "", "account email")
+	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of standard input (needs --email)")
 	return cmd
 }
 
 func (a *app) loginCmd() *cobra.Command {
 	var email string
+	var passwordStdin bool
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Log in and save the session in the data dir",
 		Long:  "Log in. The password is read from a hidden prompt, or from the first line of standard input when it is not a terminal.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, cfg, in, err := a.credentials(email, false)
+			c, cfg, in, err := a.credentials(email, false, passwordStdin)
 			if err != nil {
 				return err
 			}
@@ -111,6 +127,7 @@ func (a *app) loginCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&email, "email", "", "account email")
+	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of standard input (needs --email)")
 	return cmd
 }
 

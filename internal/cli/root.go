@@ -73,6 +73,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.serverCmd(), a.authCmd(), a.accountCmd(), a.vaultCmd(), a.userCmd(),
 		a.ownerCmd(), a.masterPasswordCmd(), a.migrateDBCmd(), a.backupCmd(), a.healthCmd(), a.emailCmd(), a.versionCmd(), a.agentCmd(), a.catalogCmd(), a.caCmd(), a.runCmd(), a.doctorCmd(), a.auditCmd(),
 	)
+	a.addCompat(root)
 	return root
 }
 

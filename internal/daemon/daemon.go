@@ -221,6 +221,9 @@ func sweepSessions(ctx context.Context, db *sqlstore.DB, b *broker.Broker, log *
 		if _, err := db.PasswordResets().DeleteCreatedBefore(ctx, time.Now().UTC().Add(-time.Hour)); err != nil && ctx.Err() == nil {
 			log.Warn("sweeping password reset codes", "err", err)
 		}
+		if _, err := db.EmailVerifications().DeleteCreatedBefore(ctx, time.Now().UTC().Add(-time.Hour)); err != nil && ctx.Err() == nil {
+			log.Warn("sweeping email verification codes", "err", err)
+		}
 		if _, err := b.PruneAudit(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("applying the admin audit trail's retention", "err", err)
 		}

@@ -360,7 +360,19 @@ type PasswordReset struct {
 	UsedAt    *time.Time
 }
 
-// Password reset limits.
+// EmailVerification is a pending self-registration: the password hash it
+// chose and the hash of the code emailed to prove the address.
+type EmailVerification struct {
+	ID           string
+	Email        string
+	PasswordHash string
+	CodeHash     []byte
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	Failures     int
+}
+
+// Password reset limits (email verification codes share them).
 const (
 	PasswordResetTTL         = 15 * time.Minute
 	PasswordResetMaxFailures = 5 // wrong codes before the pending ones are void

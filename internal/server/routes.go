@@ -123,7 +123,7 @@ func (s *Server) routes() []route {
 		})},
 		{"GET /v1/admin/settings", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) { return b.GetInstanceSettings(r.Context(), a) })},
 		{"PUT /v1/admin/settings", s.authed(ok, func(r *http.Request, a broker.Actor) (any, error) {
-			return body(r, func(ctx context.Context, in apitype.InstanceSettings) (apitype.InstanceSettings, error) {
+			return strictBody(r, func(ctx context.Context, in apitype.InstanceSettings) (apitype.InstanceSettings, error) {
 				return b.UpdateInstanceSettings(ctx, a, in)
 			})
 		})},
@@ -132,7 +132,7 @@ func (s *Server) routes() []route {
 				return b.TestEmail(ctx, a, in)
 			})
 		})},
-	}, append(append(s.contentRoutes(), s.proposalRoutes()...), s.auditRoutes()...)...)
+	}, append(append(append(s.contentRoutes(), s.proposalRoutes()...), s.auditRoutes()...), s.compatRoutes()...)...)
 }
 
 // withName wraps a handler of a vault-scoped route, binding {name}.

@@ -31,6 +31,7 @@ type Store interface {
 	Grants() Grants
 	Invites() Invites
 	PasswordResets() PasswordResets
+	EmailVerifications() EmailVerifications
 	Settings() Settings
 	Credentials() Credentials
 	Services() Services
@@ -270,6 +271,22 @@ type PasswordResets interface {
 	CountSince(ctx context.Context, userID string, t time.Time) (int, error)
 	// DeleteCreatedBefore removes codes created before t (the hourly cap
 	// counts codes whatever became of them, so they are kept an hour).
+	DeleteCreatedBefore(ctx context.Context, t time.Time) (int64, error)
+}
+
+// EmailVerifications are pending self-registrations, each with the code
+// emailed to prove the address (keyed by email: no account exists yet).
+type EmailVerifications interface {
+	Create(ctx context.Context, v model.EmailVerification) error
+	// Pending lists the email's unused, unexpired codes at now, newest first.
+	Pending(ctx context.Context, email string, now time.Time) ([]model.EmailVerification, error)
+	// Fail counts a wrong code against every pending code of the email.
+	Fail(ctx context.Context, email string, now time.Time) error
+	// UseAll marks every unused code of the email used.
+	UseAll(ctx context.Context, email string, now time.Time) error
+	// CountSince counts the codes created for the email since t.
+	CountSince(ctx context.Context, email string, t time.Time) (int, error)
+	// DeleteCreatedBefore removes codes created before t.
 	DeleteCreatedBefore(ctx context.Context, t time.Time) (int64, error)
 }
 

@@ -95,6 +95,12 @@ func (h *Handler) registerPost(w http.ResponseWriter, r *http.Request) {
 		_, _ = h.b.Logout(r.Context(), prev.actor)
 		h.clearSession(w, r)
 	}
+	if out.RequiresVerification {
+		// No account exists until the emailed code is verified.
+		h.render(w, r, http.StatusOK, "message", nil, &pageData{Title: "Check your email", Heading: "Check your email",
+			Body: out.Message})
+		return
+	}
 	tok := out.Token
 	if !out.Authenticated {
 		login, err := h.login(r, out.Email, pw)

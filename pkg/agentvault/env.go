@@ -60,8 +60,10 @@ type ProxyEnvOptions struct {
 // §3.2), so an orchestrator can give the same to an agent it starts
 // elsewhere: AGENT_VAULT_ADDR, AGENT_VAULT_TOKEN, AGENT_VAULT_VAULT,
 // HTTPS_PROXY and HTTP_PROXY (http://token@host:port for a scoped session,
-// http://token:vault@host:port for an agent token), NO_PROXY,
-// NODE_USE_ENV_PROXY=1, and the CA variables SSL_CERT_FILE,
+// http://token:vault@host:port for an agent token), NO_PROXY, their
+// lower-case twins https_proxy, http_proxy and no_proxy,
+// OPENCLAW_PROXY_URL (the proxy URL again), NODE_USE_ENV_PROXY=1, and the
+// CA variables SSL_CERT_FILE,
 // REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, GIT_SSL_CAINFO and DENO_CERT (the
 // bundle) and NODE_EXTRA_CA_CERTS (the CA alone).
 // It is a pure function: it reads no environment and writes no file. Lay
@@ -90,6 +92,13 @@ func ProxyEnv(o ProxyEnvOptions) map[string]string {
 		"HTTP_PROXY":         proxy.String(),
 		"NO_PROXY":           strings.Join(mergeNoProxy(defaultNoProxy, o.ParentNoProxy), ","),
 		"NODE_USE_ENV_PROXY": "1",
+		// OpenClaw reads its own variable besides the standard ones.
+		"OPENCLAW_PROXY_URL": proxy.String(),
+	}
+	// Lower-case spellings too: curl reads only http_proxy for http://
+	// URLs, and some clients prefer the lower-case ones when both are set.
+	for _, k := range []string{"HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"} {
+		env[strings.ToLower(k)] = env[k]
 	}
 	if o.Vault != "" {
 		env[EnvVault] = o.Vault

@@ -3,6 +3,7 @@ package agentvault
 import (
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -86,6 +87,13 @@ func TestProxyEnv(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// Every case also sets the lower-case spellings and OpenClaw's
+			// variable, equal to the upper-case ones (checked by value in
+			// TestProxyEnvFrameworkVariables).
+			for _, k := range []string{"HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"} {
+				tc.want[strings.ToLower(k)] = tc.want[k]
+			}
+			tc.want["OPENCLAW_PROXY_URL"] = tc.want["HTTPS_PROXY"]
 			if got := ProxyEnv(tc.in); !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("ProxyEnv =\n %v\nwant\n %v", got, tc.want)
 			}
@@ -101,7 +109,8 @@ func TestProxyEnvSetsExactlyRunsVariables(t *testing.T) {
 	}
 	slices.Sort(keys)
 	want := []string{"AGENT_VAULT_ADDR", "AGENT_VAULT_TOKEN", "AGENT_VAULT_VAULT", "CURL_CA_BUNDLE", "DENO_CERT", "GIT_SSL_CAINFO",
-		"HTTPS_PROXY", "HTTP_PROXY", "NODE_EXTRA_CA_CERTS", "NODE_USE_ENV_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"}
+		"HTTPS_PROXY", "HTTP_PROXY", "NODE_EXTRA_CA_CERTS", "NODE_USE_ENV_PROXY", "NO_PROXY", "OPENCLAW_PROXY_URL", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE",
+		"http_proxy", "https_proxy", "no_proxy"}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("keys = %v\nwant   %v", keys, want)
 	}
@@ -116,5 +125,30 @@ func TestMergeEnviron(t *testing.T) {
 		"AGENT_VAULT_TOKEN=t", "HTTPS_PROXY=http://t@h:2", "NO_PROXY=localhost,corp"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("MergeEnviron =\n %q\nwant\n %q", got, want)
+	}
+}
+
+// Agent frameworks and tools that read other variables than the standard
+// upper-case ones still reach the proxy: curl reads only the lower-case
+// http_proxy, Node's own fetch needs NODE_USE_ENV_PROXY, OpenClaw reads
+// OPENCLAW_PROXY_URL.
+func TestProxyEnvFrameworkVariables(t *testing.T) {
+	got := ProxyEnv(ProxyEnvOptions{Addr: "http://127.0.0.1:1", Token: "tok", Vault: "v", ProxyHost: "127.0.0.1", ProxyPort: 2,
+		ParentNoProxy: []string{"corp.example"}})
+	want := map[string]string{
+		"http_proxy": "http://tok:v@127.0.0.1:2", "https_proxy": "http://tok:v@127.0.0.1:2", "no_proxy": "localhost,127.0.0.1,corp.example",
+		"NODE_USE_ENV_PROXY": "1", "OPENCLAW_PROXY_URL": "http://tok:v@127.0.0.1:2",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	// A parent's lower-case variables never survive the merge.
+	env := MergeEnviron([]string{"http_proxy=http://stale:1", "no_proxy=*"}, got)
+	for _, kv := range env {
+		if kv == "http_proxy=http://stale:1" || kv == "no_proxy=*" {
+			t.Errorf("the parent's %s reached the child", kv)
+		}
 	}
 }

@@ -50,8 +50,12 @@ func ExampleProxyEnv() {
 	// NODE_EXTRA_CA_CERTS=/tmp/av/ca.pem
 	// NODE_USE_ENV_PROXY=1
 	// NO_PROXY=localhost,127.0.0.1,internal.example.com
+	// OPENCLAW_PROXY_URL=http://av_sess_example:default@127.0.0.1:14322
 	// REQUESTS_CA_BUNDLE=/tmp/av/ca-bundle.pem
 	// SSL_CERT_FILE=/tmp/av/ca-bundle.pem
+	// http_proxy=http://av_sess_example:default@127.0.0.1:14322
+	// https_proxy=http://av_sess_example:default@127.0.0.1:14322
+	// no_proxy=localhost,127.0.0.1,internal.example.com
 }
 
 // An agent token is instance-wide, so the proxy URL names the vault too.

@@ -13,7 +13,7 @@ import (
 // after those it references). The bookkeeping tables — schema_migrations
 // and PostgreSQL's change_epoch — are each engine's own and not copied.
 var copyTables = []string{
-	"keyring", "users", "user_sessions", "password_resets", "vaults", "vault_users", "invites", "invite_vaults", "settings",
+	"keyring", "users", "user_sessions", "password_resets", "email_verifications", "vaults", "vault_users", "invites", "invite_vaults", "settings",
 	"credentials", "credential_bindings", "service_sets", "agents", "vault_agents", "scoped_sessions", "ca",
 	"proposals", "proposal_values", "request_log_segments", "request_log_seq", "discovered_hosts",
 	"admin_events", "admin_event_head",
