@@ -200,20 +200,9 @@ func auditRow(e apitype.AuditEvent) []string {
 		if s == "" {
 			s = "-"
 		}
-		row[i] = printable(s)
+		row[i] = cell(s)
 	}
 	return row
-}
-
-// printable replaces control characters (terminal escapes a caller may
-// have put in a name) with U+FFFD.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return '\uFFFD'
-		}
-		return r
-	}, s)
 }
 
 // printAuditRows prints rows for --follow: JSON lines with --json, else
