@@ -89,12 +89,6 @@ func setUp(sp spec) error {
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mounting /proc: %v", err)
 	}
-	// A fresh anonymous session keyring: the caller's may hold secrets
-	// (Kerberos tickets, say). Where keyctl is missing or forbidden, the
-	// program cannot use it either.
-	if _, _, e := unix.Syscall(unix.SYS_KEYCTL, unix.KEYCTL_JOIN_SESSION_KEYRING, 0, 0); e != 0 && e != unix.ENOSYS && e != unix.EPERM {
-		return fmt.Errorf("a session keyring of its own: %v", e)
-	}
 	// A working directory inside a hidden one would still reach what is
 	// under the mount: enter it again through the new mounts.
 	if wd != "" {
@@ -177,7 +171,15 @@ func acceptLoop(ln net.Listener, idx byte, ctrl *initCtrl) {
 // startProgram starts the program with no capabilities and no way to gain
 // any (no_new_privs, an empty bounding set), even when the caller is root.
 func startProgram(sp spec) (int, error) {
-	runtime.LockOSThread() // the capability calls below are per thread
+	// The session keyring and the capability calls below are per thread:
+	// make them on the thread that then starts the program.
+	runtime.LockOSThread()
+	// A fresh anonymous session keyring: the caller's may hold secrets
+	// (Kerberos tickets, say). Where keyctl is missing or forbidden, the
+	// program cannot use it either.
+	if _, _, e := unix.Syscall(unix.SYS_KEYCTL, unix.KEYCTL_JOIN_SESSION_KEYRING, 0, 0); e != 0 && e != unix.ENOSYS && e != unix.EPERM {
+		return 0, fmt.Errorf("a session keyring of its own: %v", e)
+	}
 	if err := dropPrivileges(); err != nil {
 		return 0, err
 	}
