@@ -177,6 +177,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fail(http.StatusBadRequest, "bad_request", err.Error(), ""))
 		return
 	}
+	// Defence in depth: net/http's server has already set r.Host to the
+	// URL's authority for an absolute-form request (the Host header is
+	// ignored, RFC 9112 §3.2.2), so routing and the upstream's Host follow
+	// the URL (TestAbsoluteFormRoutesByTheURL). This refuses a request
+	// should another server ever hand over a disagreeing r.Host.
 	if hh, hp, err := splitTarget(r.Host, r.URL.Scheme); err != nil || hh != host || hp != port {
 		writeError(w, fail(http.StatusForbidden, "host_mismatch", "the Host header does not match the request URL", "send requests unchanged; the proxy never re-routes"))
 		return
