@@ -6,7 +6,9 @@ package e2e
 import (
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -273,6 +275,8 @@ func TestProxyHostHeaderMustMatchConnectTarget(t *testing.T) {
 	tc := tls.Client(rc.Conn, &tls.Config{RootCAs: b.caPool, ServerName: "evil.example"})
 	if err := tc.Handshake(); err == nil {
 		t.Errorf("a TLS handshake for evil.example inside a tunnel to %s succeeded", target)
+	} else if op := (*net.OpError)(nil); !errors.As(err, &op) || op.Op != "remote error" {
+		t.Errorf("TLS handshake for evil.example: %v, want a TLS alert from the proxy", err)
 	}
 	if n := up.count() - absolute; n != 0 {
 		t.Fatalf("mismatched requests reached the upstream %d times", n)
