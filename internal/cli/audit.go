@@ -44,8 +44,8 @@ func auditFlags(cmd *cobra.Command, f *client.AuditFilter) {
 	fl.StringVar(&f.Vault, "vault", "", "only this vault's rows (its admins may read them)")
 	fl.StringVar(&f.Action, "action", "", `only this action ("credential.reveal"), or a prefix ending in "." ("credential.")`)
 	fl.StringVar(&f.Actor, "actor", "", "only this actor (an email, agent:name, or an id)")
-	fl.StringVar(&f.Since, "since", "", "from this RFC 3339 time")
-	fl.StringVar(&f.Until, "until", "", "before this RFC 3339 time")
+	fl.StringVar(&f.Since, "since", "", "from this time (2026-01-02T15:04:05Z) or this long ago (30m, 1h, 7d)")
+	fl.StringVar(&f.Until, "until", "", "before this time, or this long ago")
 }
 
 func (a *app) auditListCmd() *cobra.Command {
@@ -60,6 +60,9 @@ func (a *app) auditListCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, _, err := a.authed()
 			if err != nil {
+				return err
+			}
+			if err := timeFlags(time.Now(), map[string]*string{"since": &f.Since, "until": &f.Until}); err != nil {
 				return err
 			}
 			out, err := auditFetch(cmd.Context(), c, f)
@@ -125,6 +128,9 @@ earlier export after the last seq it wrote.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, _, err := a.authed()
 			if err != nil {
+				return err
+			}
+			if err := timeFlags(time.Now(), map[string]*string{"since": &f.Since, "until": &f.Until}); err != nil {
 				return err
 			}
 			f.FromStart, f.Limit = true, 1000

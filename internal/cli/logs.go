@@ -33,6 +33,9 @@ status, bytes and duration. --follow keeps printing new rows as they arrive.`,
 		if err != nil {
 			return err
 		}
+		if err := timeFlags(time.Now(), map[string]*string{"since": &f.Since}); err != nil {
+			return err
+		}
 		out, err := c.RequestLogs(cmd.Context(), rv.Name, f)
 		if err != nil {
 			return err
@@ -76,7 +79,7 @@ status, bytes and duration. --follow keeps printing new rows as they arrive.`,
 	fl.StringVar(&f.Status, "status", "", "a status (403) or class (4xx)")
 	fl.StringVar(&f.Actor, "actor", "", "only this actor (e.g. agent:bot)")
 	fl.StringVar(&f.Host, "host", "", "only this host")
-	fl.StringVar(&f.Since, "since", "", "from this RFC 3339 time")
+	fl.StringVar(&f.Since, "since", "", "from this time (2026-01-02T15:04:05Z) or this long ago (30m, 1h, 7d)")
 	fl.IntVar(&f.Limit, "limit", 50, "rows to show (1-1000)")
 	fl.Int64Var(&f.Before, "before", 0, "rows older than this id (the next_cursor of a previous page)")
 	fl.BoolVarP(&follow, "follow", "f", false, "keep printing new rows")
