@@ -77,4 +77,3 @@ func bound(s string, n int) string {
 	}
 	return s[:cut] + "…"
 }
-
