@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -70,9 +70,7 @@ func (a *app) auditListCmd() *cobra.Command {
 				return err
 			}
 			rows := out.Events
-			for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
-				rows[i], rows[j] = rows[j], rows[i]
-			}
+			slices.Reverse(rows)
 			if !follow {
 				return a.show(out, func(io.Writer) {
 					t := [][]string{}
@@ -82,30 +80,14 @@ func (a *app) auditListCmd() *cobra.Command {
 					a.table(auditHeader, t)
 				})
 			}
-			var last int64
-			a.printAuditRows(rows, true)
-			for _, e := range rows {
-				last = max(last, e.Seq)
-			}
-			tick := time.NewTicker(2 * time.Second)
-			defer tick.Stop()
-			for {
-				select {
-				case <-cmd.Context().Done():
-					return nil
-				case <-tick.C:
-				}
-				nf := f
-				nf.Before, nf.After, nf.FromStart, nf.Limit = 0, last, true, 1000
-				more, err := auditFetch(cmd.Context(), c, nf)
-				if err != nil {
-					return err
-				}
-				a.printAuditRows(more.Events, false)
-				for _, e := range more.Events {
-					last = max(last, e.Seq)
-				}
-			}
+			return followRows(cmd.Context(), 2*time.Second, rows, func(e apitype.AuditEvent) int64 { return e.Seq },
+				func(after int64) ([]apitype.AuditEvent, error) {
+					nf := f
+					nf.Before, nf.After, nf.FromStart, nf.Limit = 0, after, true, 1000
+					more, err := auditFetch(cmd.Context(), c, nf)
+					return more.Events, err
+				},
+				func(rows []apitype.AuditEvent, header bool) { printStream(a, rows, header, auditHeader, auditRow) })
 		},
 	}
 	auditFlags(cmd, &f)
@@ -209,21 +191,4 @@ func auditRow(e apitype.AuditEvent) []string {
 		row[i] = cell(s)
 	}
 	return row
-}
-
-// printAuditRows prints rows for --follow: JSON lines with --json, else
-// tab-separated lines under one header.
-func (a *app) printAuditRows(rows []apitype.AuditEvent, header bool) {
-	if a.json {
-		for _, e := range rows {
-			_ = a.printJSONLine(e)
-		}
-		return
-	}
-	if header {
-		fmt.Fprintln(a.out, strings.Join(auditHeader, "\t"))
-	}
-	for _, e := range rows {
-		fmt.Fprintln(a.out, strings.Join(auditRow(e), "\t"))
-	}
 }
