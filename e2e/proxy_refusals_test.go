@@ -6,7 +6,6 @@ package e2e
 // the tunnel, so an agent trusting the broker CA reads the JSON.
 
 import (
-	"os/exec"
 	"testing"
 )
 
@@ -23,17 +22,6 @@ try:
 except Exception as e:
     print("EXCEPTION", e)
 `
-
-func pxPython(t *testing.T) string {
-	t.Helper()
-	py := pxTool(t, "python3")
-	probe := exec.Command(py, "-c", "import requests")
-	probe.Env = pxClientEnv(t)
-	if out, err := probe.CombinedOutput(); err != nil {
-		t.Skipf("python3 has no requests module (Debian python3-requests): %v %s", err, out)
-	}
-	return py
-}
 
 func TestProxyRefusalsAsClientsShowThem(t *testing.T) {
 	t.Parallel()

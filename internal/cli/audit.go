@@ -39,6 +39,16 @@ func auditFetch(ctx context.Context, c *client.Client, f client.AuditFilter) (ap
 	return c.AdminAudit(ctx, f)
 }
 
+// auditClient is the logged-in client, with f's --since and --until read
+// (a time or an age, timeflag.go).
+func (a *app) auditClient(f *client.AuditFilter) (*client.Client, error) {
+	c, _, err := a.authed()
+	if err != nil {
+		return nil, err
+	}
+	return c, timeFlags(time.Now(), map[string]*string{"since": &f.Since, "until": &f.Until})
+}
+
 func auditFlags(cmd *cobra.Command, f *client.AuditFilter) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.Vault, "vault", "", "only this vault's rows (its admins may read them)")
@@ -58,11 +68,8 @@ func (a *app) auditListCmd() *cobra.Command {
 		Short: "Show the latest rows of the trail (oldest of them first)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := a.authed()
+			c, err := a.auditClient(&f)
 			if err != nil {
-				return err
-			}
-			if err := timeFlags(time.Now(), map[string]*string{"since": &f.Since, "until": &f.Until}); err != nil {
 				return err
 			}
 			out, err := auditFetch(cmd.Context(), c, f)
@@ -108,11 +115,8 @@ object per line, oldest first, with each row's chain hash. --after resumes an
 earlier export after the last seq it wrote.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := a.authed()
+			c, err := a.auditClient(&f)
 			if err != nil {
-				return err
-			}
-			if err := timeFlags(time.Now(), map[string]*string{"since": &f.Since, "until": &f.Until}); err != nil {
 				return err
 			}
 			f.FromStart, f.Limit = true, 1000
