@@ -44,6 +44,7 @@ func strictGroups(c *cobra.Command) {
 			c.Annotations = map[string]string{}
 		}
 		c.Annotations[groupOnly] = "true"
+		c.DisableFlagsInUseLine = true // run bare, it takes nothing: it shows this help
 		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	}
 }
