@@ -78,17 +78,22 @@ func TestConnectRefusalReason(t *testing.T) {
 func TestConnectRefusalInsideTunnel(t *testing.T) {
 	e := newEnv(t, false)
 	tok := e.agent("bot", "proxy")
-	c := e.client(tok, "default", false)
-	for _, path := range []string{"/latest/meta-data", "/other"} {
-		resp, err := c.Get("https://metadata.test" + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var body map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusForbidden || body["error"] != "destination_blocked" || !strings.Contains(fmt.Sprint(body["help"]), "AGENT_VAULT_NETWORK_ALLOWLIST") {
-			t.Fatalf("%s: %d %v, want the 403 destination_blocked JSON", path, resp.StatusCode, body)
+	for _, h2 := range []bool{false, true} {
+		c := e.client(tok, "default", h2)
+		for _, path := range []string{"/latest/meta-data", "/other"} {
+			resp, err := c.Get("https://metadata.test" + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wantProto := map[bool]int{false: 1, true: 2}[h2]; resp.ProtoMajor != wantProto {
+				t.Errorf("HTTP/%d inside the refused tunnel, want HTTP/%d", resp.ProtoMajor, wantProto)
+			}
+			var body map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden || body["error"] != "destination_blocked" || !strings.Contains(fmt.Sprint(body["help"]), "AGENT_VAULT_NETWORK_ALLOWLIST") {
+				t.Fatalf("%s: %d %v, want the 403 destination_blocked JSON", path, resp.StatusCode, body)
+			}
 		}
 	}
 	if e.seen.last() != nil {
