@@ -23,12 +23,12 @@ func strictGroups(c *cobra.Command) {
 	if !c.HasParent() || !c.HasSubCommands() {
 		return
 	}
-	own := c.Args
-	if own == nil && c.Runnable() {
+	own, onlyGroup := c.Args, !c.Runnable()
+	if own == nil && !onlyGroup {
 		return // a runnable group that takes free arguments keeps them
 	}
 	c.Args = func(cmd *cobra.Command, args []string) error {
-		if len(args) == 0 {
+		if len(args) == 0 || (onlyGroup && len(args) == 1 && args[0] == "help") {
 			if own != nil {
 				return own(cmd, args)
 			}

@@ -74,10 +74,12 @@ func TestMistypedSubcommand(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "`agent-vault vault service`") {
 		t.Errorf("vault servce list: exit %d, %q", code, errOut)
 	}
-	// A group run bare still shows its help, successfully.
-	code, out, _ := runCLI(t, "vault", "service")
-	if code != 0 || !strings.Contains(out, "Available Commands:") {
-		t.Errorf("vault service (bare): exit %d, %q", code, out)
+	// A group run bare, or with help, still shows its help, successfully.
+	for _, args := range [][]string{{"vault", "service"}, {"vault", "service", "help"}} {
+		code, out, _ := runCLI(t, args...)
+		if code != 0 || !strings.Contains(out, "Available Commands:") {
+			t.Errorf("%v: exit %d, %q", args, code, out)
+		}
 	}
 }
 
