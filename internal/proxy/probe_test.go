@@ -77,4 +77,19 @@ func TestProbeNotLoggedAndHidesNothing(t *testing.T) {
 	if len(rows) != 2 || rows[1].Path != "/real" || rows[1].Host != "plain.test" {
 		t.Fatalf("request log after two probes and one request: %+v, want the one request", rows)
 	}
+
+	// Only the absolute-form probe is answered: a tunnel to the probe's
+	// name is an ordinary CONNECT, refused (nothing resolves it) and logged.
+	resp, err = e.client(tok, "default", false).Get("https://" + apitype.ProxyProbeHost + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read(t, resp)
+	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Agent-Vault-Proxy-Error") != "true" {
+		t.Fatalf("https:// to the probe's name: %d, want the broker's 502", resp.StatusCode)
+	}
+	rows = sink.waitRows(t, 3)
+	if len(rows) != 3 || rows[2].Host != apitype.ProxyProbeHost || rows[2].Method != http.MethodConnect {
+		t.Fatalf("a CONNECT to the probe's name was not logged: %+v", rows)
+	}
 }
