@@ -113,3 +113,20 @@ func TestFirstRunCodeIsSharedAndSpentOnce(t *testing.T) {
 		t.Errorf("/setup after the owner exists: %d, want 404", resp.StatusCode)
 	}
 }
+
+// Away from the server's data dir, the CLI takes the code from
+// AGENT_VAULT_SETUP_CODE (the variable a container or a script sets).
+func TestFirstRunCLITakesTheCodeFromTheEnvironment(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOpts{dataDir: filepath.Join(t.TempDir(), "server")})
+	code := setupCodeOf(t, s.url)
+	dir := filepath.Join(t.TempDir(), "cli")
+	r := runBin(t, "owner-pass-1\n", []string{"AGENT_VAULT_SETUP_CODE=" + code}, "--address", s.url, "--data-dir", dir,
+		"auth", "register", "--email", "owner@example.com", "--password-stdin")
+	if r.code != 0 || !strings.Contains(r.stdout, "(owner)") {
+		t.Fatalf("register with the code in the environment:\n%s", r)
+	}
+	if strings.Contains(r.stdout+r.stderr, code) {
+		t.Errorf("the CLI printed the setup code:\n%s", r)
+	}
+}

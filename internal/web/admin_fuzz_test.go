@@ -37,4 +37,3 @@ func FuzzPathMatches(f *testing.F) {
 		}
 	})
 }
-
