@@ -5,7 +5,9 @@ package e2e
 // that the server printed and wrote to its data dir, by any route.
 
 import (
+	"context"
 	"net/http"
+	"os/exec"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,4 +131,25 @@ func TestFirstRunCLITakesTheCodeFromTheEnvironment(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, code) {
 		t.Errorf("the CLI printed the setup code:\n%s", r)
 	}
+}
+
+// On a terminal away from the server's data dir, the CLI asks for the
+// code (a hidden prompt) when the server has no account yet. `script`
+// gives the command a terminal.
+func TestFirstRunCLIAsksForTheCodeOnATerminal(t *testing.T) {
+	t.Parallel()
+	script := rnTool(t, "script")
+	s := startServer(t, serverOpts{dataDir: filepath.Join(t.TempDir(), "server")})
+	code := setupCodeOf(t, s.url)
+	line := binPath + " --address " + s.url + " --data-dir " + filepath.Join(t.TempDir(), "cli") + " auth register"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, script, "-qec", line, "/dev/null")
+	cmd.Env = childEnv()
+	cmd.Stdin = strings.NewReader(strings.ToLower(code) + "\nowner@example.com\nowner-pass-1\nowner-pass-1\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "(owner)") {
+		t.Fatalf("register on a terminal: %v\n%s", err, out)
+	}
+	mustContain(t, "the prompt", string(out), "needs the one-time setup code", "Setup code:")
 }
