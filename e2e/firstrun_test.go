@@ -7,8 +7,8 @@ package e2e
 import (
 	"context"
 	"net/http"
-	"os/exec"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
