@@ -151,6 +151,13 @@ func TestBrowserStory(t *testing.T) {
 	if got := brEval[string](br, `document.querySelector('#svc-token').value`); got != "STRIPE_SECRET_KEY" {
 		t.Errorf("the catalog form names credential %q", got)
 	}
+	// A wrong host: the error is next to its field, what was typed is kept.
+	br.do("a wrong host", chromedp.SetValue(chromedp.CSS("#svc-host"), "not a host"), chromedp.Click(chromedp.CSS("#save-service")))
+	br.waitFor("a wrong host", "#err-host")
+	if got := brEval[string](br, `document.querySelector('#svc-host').getAttribute('aria-describedby') + ' ' + document.querySelector('#svc-token').value`); got != "err-host STRIPE_SECRET_KEY" {
+		t.Errorf("the refused form: %q, want the host's error described and the credential kept", got)
+	}
+	br.pageCheck("the service form with an error", "", "")
 	br.do("pointing the service at the test upstream", chromedp.SetValue(chromedp.CSS("#svc-host"), up.hostport()))
 	br.pageCheck("the service form", "console-service-form.png", "")
 	br.do("saving the service", chromedp.Click(chromedp.CSS("#save-service")))
