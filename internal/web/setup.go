@@ -34,7 +34,8 @@ func (h *Handler) rootPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/vaults", http.StatusSeeOther)
 		return
 	}
-	if need, err := h.needsOwner(r); err == nil && need && h.b.FirstRunOpen() {
+	// A fresh instance: the setup page has the form, or says why not.
+	if need, err := h.needsOwner(r); err == nil && need {
 		http.Redirect(w, r, "/setup", http.StatusSeeOther)
 		return
 	}

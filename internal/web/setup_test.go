@@ -16,8 +16,8 @@ func TestRootRedirects(t *testing.T) {
 		t.Errorf("fresh instance: / → %d %q, want /setup", p.status, p.header.Get("Location"))
 	}
 	noCode := newBareEnv(t, "", "", nil)
-	if p := noCode.browser().get("/"); p.header.Get("Location") != "/login?next=%2Fvaults" {
-		t.Errorf("fresh instance without a setup code: / → %q, want the login page", p.header.Get("Location"))
+	if p := noCode.browser().get("/"); p.header.Get("Location") != "/setup" {
+		t.Errorf("fresh instance whose setup code no longer works: / → %q, want the setup page (which says to restart)", p.header.Get("Location"))
 	}
 	e := newEnv(t, "")
 	if p := e.browser().get("/"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/login?next=%2Fvaults" {
