@@ -183,8 +183,7 @@ func launch(t testing.TB, o serverOpts) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", s.name, err)
 	}
-	dataDir := o.dataDir
-	serverSetupCodes.Store(s.url, func() (string, bool) { return config.SetupCodeFor(dataDir, s.url) })
+	rememberServer(s.url, o.dataDir)
 	go func() {
 		_ = cmd.Wait()
 		s.state = cmd.ProcessState
@@ -507,6 +506,12 @@ func vaultNames(t testing.TB, base, tok string) []string {
 // one-time setup code (the first account needs it): from the setup-code
 // file in its data dir, where the person who runs the server finds it.
 var serverSetupCodes sync.Map // string → func() (string, bool)
+
+// rememberServer notes where the server at url keeps its data, for
+// setupCodeOf.
+func rememberServer(url, dataDir string) {
+	serverSetupCodes.Store(url, func() (string, bool) { return config.SetupCodeFor(dataDir, url) })
+}
 
 // setupCodeOf returns the setup code of the server at url, waiting a
 // little for the server to write it.
