@@ -150,10 +150,13 @@ func Run(ctx context.Context, o Options) error {
 			stopMetrics(sctx)
 		}()
 	}
-	setupCode, err := firstRunCode(ctx, b, cfg.BaseURL, log)
+	fr, err := armFirstRun(ctx, b, cfg, ln.Addr().String(), log)
 	if err != nil {
 		_ = ln.Close()
 		return err
+	}
+	if fr.code != "" {
+		defer fr.remove(log) // a code left unused dies with the process
 	}
 	var proxyServing atomic.Bool
 	stopProxy, proxyAddr, err := startProxy(cfg, b, root, reqlog, met, lim, &proxyServing, log)
@@ -164,7 +167,7 @@ func Run(ctx context.Context, o Options) error {
 	srv := &http.Server{
 		Handler: server.New(server.Options{Broker: b, Logger: log, CAPEM: root.CertPEM(), Limiter: lim.lim, TrustedProxies: lim.trusted,
 			Ready: readyChecks(db, kr, cfg.MITMPort >= 0, &proxyServing),
-			Web:   web.New(web.Options{Broker: b, BaseURL: cfg.BaseURL, Logger: log, Limiter: lim.lim, TrustedProxies: lim.trusted, SetupCode: setupCode})}),
+			Web:   web.New(web.Options{Broker: b, BaseURL: cfg.BaseURL, Logger: log, Limiter: lim.lim, TrustedProxies: lim.trusted})}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

@@ -37,28 +37,3 @@ func FuzzPathMatches(f *testing.F) {
 		}
 	})
 }
-
-// A typed setup code is accepted only when it is the code, up to case,
-// spaces and dashes.
-func FuzzSetupCodeCheck(f *testing.F) {
-	code := NewSetupCode()
-	f.Add(code)
-	f.Add(strings.ToLower(code))
-	f.Add("")
-	f.Add("-----")
-	f.Add(strings.NewReplacer("S", "ſ", "K", "\u212a").Replace(code))
-	f.Fuzz(func(t *testing.T, typed string) {
-		ok := equal(normalizeSetupCode(typed), normalizeSetupCode(code))
-		// ASCII case only: Unicode look-alikes (ſ for S, the Kelvin sign for K) are other characters.
-		upper := strings.Map(func(r rune) rune {
-			if r >= 'a' && r <= 'z' {
-				return r - 'a' + 'A'
-			}
-			return r
-		}, strings.NewReplacer("-", "", " ", "", "\t", "").Replace(typed))
-		want := upper == strings.ReplaceAll(code, "-", "")
-		if ok != want {
-			t.Fatalf("typed %q: accepted %v, want %v", typed, ok, want)
-		}
-	})
-}

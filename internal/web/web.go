@@ -63,10 +63,6 @@ type Options struct {
 	// per client address as the API's login (SPEC §7).
 	Limiter        *ratelimit.Limiter
 	TrustedProxies []netip.Prefix
-	// SetupCode guards the first-run page (/setup) that creates the owner
-	// account while none exists; the server prints it to its log. Empty
-	// turns the page off (the CLI's `auth register` still works).
-	SetupCode string
 }
 
 // Handler serves the pages.
@@ -79,7 +75,6 @@ type Handler struct {
 	secureBase bool
 	log        *slog.Logger
 	mux        *http.ServeMux
-	setupCode  string
 }
 
 // paths are the URL patterns (without methods) this handler serves; the
@@ -106,7 +101,7 @@ func New(o Options) *Handler {
 			panic("web: no randomness for the CSRF key: " + err.Error())
 		}
 	}
-	h := &Handler{b: o.Broker, key: key, log: o.Logger, mux: http.NewServeMux(), lim: o.Limiter, trusted: o.TrustedProxies, setupCode: o.SetupCode}
+	h := &Handler{b: o.Broker, key: key, log: o.Logger, mux: http.NewServeMux(), lim: o.Limiter, trusted: o.TrustedProxies}
 	if u, err := url.Parse(strings.TrimRight(o.BaseURL, "/")); err == nil && u.Host != "" {
 		h.baseOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
 		h.secureBase = u.Scheme == "https"
