@@ -171,17 +171,13 @@ func (b *Broker) bindForServices(ctx context.Context, tx store.Store, a Actor, r
 // bindProposalServices binds the credentials of a proposal's set services
 // to their host patterns, for the user approving it: the approval page
 // shows each such widening.
-func (b *Broker) bindProposalServices(ctx context.Context, tx store.Store, a Actor, p model.Proposal, view apitype.Proposal) error {
-	for i, s := range view.Services {
-		if s.Action != "set" || s.Auth == nil {
+func (b *Broker) bindProposalServices(ctx context.Context, tx store.Store, a Actor, p model.Proposal, changes proposalChanges) error {
+	for _, s := range changes.services {
+		if s.action != model.ProposalSet {
 			continue
 		}
-		svc, err := service.FromAPI(proposedService(s), "services["+strconv.Itoa(i)+"]")
-		if err != nil {
-			return err
-		}
-		for _, k := range svc.ReferencedKeys() {
-			if err := tx.Credentials().Bind(ctx, model.CredentialBinding{VaultID: p.VaultID, Key: k, Pattern: svc.Pattern.String(), AddedBy: a.principal(), CreatedAt: b.now()}); err != nil {
+		for _, k := range s.svc.ReferencedKeys() {
+			if err := tx.Credentials().Bind(ctx, model.CredentialBinding{VaultID: p.VaultID, Key: k, Pattern: s.svc.Pattern.String(), AddedBy: a.principal(), CreatedAt: b.now()}); err != nil {
 				return internal(err, "binding a credential")
 			}
 		}

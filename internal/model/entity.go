@@ -267,57 +267,6 @@ type CAState struct {
 	CreatedAt time.Time
 }
 
-// ProposalStatus is where a proposal is in its life.
-type ProposalStatus string
-
-// Proposal statuses.
-const (
-	ProposalPending  ProposalStatus = "pending"
-	ProposalApplied  ProposalStatus = "applied"
-	ProposalRejected ProposalStatus = "rejected"
-	ProposalExpired  ProposalStatus = "expired"
-)
-
-// Proposal lifetimes (SPEC §7, §8).
-const (
-	ProposalTTL         = 7 * 24 * time.Hour
-	ApprovalTokenTTL    = 24 * time.Hour
-	MaxPendingProposals = 20
-)
-
-// Proposal is an agent's request to change a vault, stored as the API's
-// JSON for its services and credential slots. Agent-supplied values are
-// kept sealed in SealedValues (key → ciphertext), never in the JSON.
-type Proposal struct {
-	ID                int64
-	VaultID           string
-	VaultName         string
-	Status            ProposalStatus
-	ServicesJSON      []byte
-	CredentialsJSON   []byte
-	Message           string
-	UserMessage       string
-	CreatedByKind     ActorKind
-	CreatedByID       string
-	CreatedByName     string
-	ApprovalTokenHash []byte
-	ApprovalExpiresAt time.Time
-	CreatedAt         time.Time
-	ExpiresAt         time.Time
-	DecidedAt         *time.Time
-	DecidedBy         string
-	RejectionReason   string
-	SealedValues      map[string][]byte
-}
-
-// StatusAt is the status with expiry applied at now.
-func (p Proposal) StatusAt(now time.Time) ProposalStatus {
-	if p.Status == ProposalPending && !now.Before(p.ExpiresAt) {
-		return ProposalExpired
-	}
-	return p.Status
-}
-
 // RequestLog is one proxied request or blind tunnel, as the audit trail
 // keeps it: never a value, a body or a query value.
 type RequestLog struct {

@@ -97,7 +97,7 @@ func linkURL(s string) string {
 
 func newProposalView(p apitype.Proposal) *proposalView {
 	v := &proposalView{
-		ID: p.ID, Status: p.Status, Pending: p.Status == "pending", Vault: p.Vault,
+		ID: p.ID, Status: p.Status, Pending: p.Status == apitype.ProposalPending, Vault: p.Vault,
 		CreatedBy: p.CreatedBy, CreatedByType: p.CreatedByType,
 		CreatedAt: fmtTime(p.CreatedAt), ExpiresAt: fmtTime(p.ExpiresAt),
 		DecidedBy: p.DecidedBy, RejectionReason: p.RejectionReason,
@@ -122,7 +122,7 @@ func newProposalView(p apitype.Proposal) *proposalView {
 		} else {
 			cv.ObtainText = c.Obtain
 		}
-		cv.Input = c.Action == "set" && cv.Type != "oauth"
+		cv.Input = c.Action == apitype.ProposalSet && cv.Type != "oauth"
 		cv.Required = cv.Input && !c.HasValue
 		v.NeedsInput = v.NeedsInput || cv.Input
 		v.Credentials = append(v.Credentials, cv)

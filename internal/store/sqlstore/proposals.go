@@ -25,7 +25,7 @@ func scanProposal(sc interface{ Scan(...any) error }) (model.Proposal, error) {
 		return model.Proposal{}, scanErr(err)
 	}
 	p.Status, p.CreatedByKind = model.ProposalStatus(st), model.ActorKind(kind)
-	p.ServicesJSON, p.CredentialsJSON = []byte(svcs), []byte(creds)
+	p.ServicesDoc, p.CredentialsDoc = []byte(svcs), []byte(creds)
 	p.ApprovalExpiresAt, p.CreatedAt, p.ExpiresAt, p.DecidedAt = ae.t, c.t, e.t, d.t
 	return p, nil
 }
@@ -35,7 +35,7 @@ func (s proposals) Create(ctx context.Context, p model.Proposal) (int64, error) 
 	err := s.row(ctx, `INSERT INTO proposals (vault_id, status, services, credentials, message, user_message,
 		created_by_kind, created_by_id, created_by_name, approval_token_hash, approval_expires_at, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		p.VaultID, string(p.Status), string(p.ServicesJSON), string(p.CredentialsJSON), p.Message, p.UserMessage,
+		p.VaultID, string(p.Status), string(p.ServicesDoc), string(p.CredentialsDoc), p.Message, p.UserMessage,
 		string(p.CreatedByKind), p.CreatedByID, p.CreatedByName, p.ApprovalTokenHash, fmtTime(p.ApprovalExpiresAt),
 		fmtTime(p.CreatedAt), fmtTime(p.ExpiresAt)).Scan(&id)
 	if err != nil {
