@@ -22,3 +22,20 @@ func TestParseProposalActionAndStatus(t *testing.T) {
 		}
 	}
 }
+
+// LowerASCII folds A-Z and nothing else: no Unicode letter becomes an
+// ASCII one.
+func TestLowerASCII(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"API.Example.COM", "api.example.com"}, {"already.lower", "already.lower"}, {"", ""},
+		{"\u212Aey", "\u212Aey"}, {"AP\u0130", "ap\u0130"}, {"ap\u0131", "ap\u0131"}, {"\u017Fecure", "\u017Fecure"},
+		{"XN--BCHER-KVA", "xn--bcher-kva"}, {"B\u00dcCHER", "b\u00dccher"},
+	} {
+		if got := LowerASCII(c.in); got != c.want {
+			t.Errorf("LowerASCII(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	if IsASCII("k\u212A") || !IsASCII("xn--bcher-kva.example") {
+		t.Error("IsASCII is wrong")
+	}
+}

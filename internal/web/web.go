@@ -78,20 +78,8 @@ type Handler struct {
 	baseOrigin string
 	secureBase bool
 	log        *slog.Logger
-	mux        *http.ServeMux
+	mux        *routeMux
 	setupCode  string
-}
-
-// paths are the URL patterns (without methods) this handler serves; the
-// control plane routes the same list (server.WebPaths) here.
-var paths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{id}", "/invite/{id}",
-	// A vault's sub-pages (vaultcommon.go).
-	"/vaults/{id}/credentials", "/vaults/{id}/credentials/{key}/{action}", "/vaults/{id}/services", "/vaults/{id}/services/new",
-	"/vaults/{id}/services/yaml", "/vaults/{id}/services/{svc}/{action}", "/vaults/{id}/catalog", "/vaults/{id}/agents",
-	"/vaults/{id}/agents/add", "/vaults/{id}/agents/{agent}/{action}", "/vaults/{id}/sessions", "/vaults/{id}/sessions/{sid}/revoke",
-	"/vaults/{id}/logs",
-	// Entry, account, vault administration and instance pages.
-	"/{$}", "/setup", "/register", "/forgot", "/reset", "/account", "/instance", "/vaults/{id}/settings", "/vaults/{id}/members",
 }
 
 // New builds the handler.
@@ -106,7 +94,7 @@ func New(o Options) *Handler {
 			panic("web: no randomness for the CSRF key: " + err.Error())
 		}
 	}
-	h := &Handler{b: o.Broker, key: key, log: o.Logger, mux: http.NewServeMux(), lim: o.Limiter, trusted: o.TrustedProxies, setupCode: o.SetupCode}
+	h := &Handler{b: o.Broker, key: key, log: o.Logger, mux: &routeMux{ServeMux: http.NewServeMux()}, lim: o.Limiter, trusted: o.TrustedProxies, setupCode: o.SetupCode}
 	if u, err := url.Parse(strings.TrimRight(o.BaseURL, "/")); err == nil && u.Host != "" {
 		h.baseOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
 		h.secureBase = u.Scheme == "https"
@@ -146,11 +134,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := h.mux.Handler(r); pattern == "" {
 		// Unknown path or method: an HTML answer, not the mux's text.
 		status := http.StatusNotFound
-		for _, p := range paths {
-			if pathMatches(p, r.URL.Path) {
-				status = http.StatusMethodNotAllowed
-				hd.Set("Allow", "GET, HEAD, POST")
-			}
+		if allow := h.mux.allowed(r.URL.Path); allow != "" {
+			status = http.StatusMethodNotAllowed
+			hd.Set("Allow", allow)
 		}
 		h.renderMessage(w, r, status, http.StatusText(status), "There is no page here for "+r.Method+" "+r.URL.Path+".")
 		return
