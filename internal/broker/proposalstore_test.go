@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
@@ -188,4 +189,30 @@ func FuzzDecodeProposal(f *testing.F) {
 			t.Fatalf("round trip changed the proposal:\n%v %v\n%v %v", a1, b1, a2, b2)
 		}
 	})
+}
+
+// The housekeeping goes through the broker: an overdue proposal becomes
+// expired (its sealed value dropped) and expired sessions go, in one call.
+func TestSweepExpiresProposalsAndSessions(t *testing.T) {
+	f, id := proposalRowFixture(t)
+	ctx := context.Background()
+	real := f.b.now
+	f.b.now = func() time.Time { return real().Add(model.ProposalTTL + 31*24*time.Hour) }
+	n, err := f.b.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.ExpiredProposals != 1 || n.ExpiredSessions < 1 {
+		t.Fatalf("swept %+v, want the proposal and the owner's session", n)
+	}
+	p, err := f.db.Proposals().Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != model.ProposalExpired || len(p.SealedValues) != 0 {
+		t.Fatalf("after the sweep the proposal is %s with %d sealed values", p.Status, len(p.SealedValues))
+	}
+	if n, err := f.b.Sweep(ctx); err != nil || n.ExpiredProposals != 0 || n.ExpiredSessions != 0 {
+		t.Fatalf("a second sweep: %+v, %v", n, err)
+	}
 }
