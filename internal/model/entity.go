@@ -3,6 +3,8 @@ package model
 import (
 	"strings"
 	"time"
+
+	"github.com/agent-vault/agent-vault/internal/ratelimit"
 )
 
 // User is a human account.
@@ -129,9 +131,10 @@ type Settings struct {
 	LogMaxAgeHours      int
 	LogMaxRowsPerVault  int
 	RateLimitProfile    string
-	// RateLimitOverrides are per-tier knobs in the environment's form
-	// without its prefix, e.g. "PROXY_RATE": "50" (see package ratelimit).
-	RateLimitOverrides map[string]string
+	// RateLimitOverrides are per-tier knobs, validated; stored as the
+	// environment's form without its prefix, e.g. "PROXY_RATE": "50"
+	// (ratelimit.Overrides).
+	RateLimitOverrides ratelimit.Overrides
 	// AuditRetentionDays bounds the admin audit trail's age; 0 keeps all.
 	AuditRetentionDays int
 }
