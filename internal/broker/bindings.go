@@ -101,18 +101,6 @@ func CredentialBindings(ctx context.Context, st store.Store, vaultID string) (ma
 	return ix.patterns, err
 }
 
-// CredentialBoundTo reports whether credential key of the vault with id
-// vaultID is bound to a pattern covering host pattern p, that is, whether
-// the proxy would send it to a service at p today. A credential that does
-// not exist is bound to nothing.
-func CredentialBoundTo(ctx context.Context, st store.Store, vaultID, key string, p service.Pattern) (bool, error) {
-	ix, err := loadBindingPatterns(ctx, st, vaultID)
-	if err != nil {
-		return false, err
-	}
-	return ix.covers(key, p), nil
-}
-
 // changedServices are the services of next that cur lacks or holds
 // differently (by name): what a write creates or changes.
 func changedServices(cur, next []service.Service) []service.Service {
