@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// Route is one page the handler serves: a method and a URL pattern of
-// net/http's ServeMux.
+// Route is one page the handler serves: a method ("" for every method)
+// and a URL pattern of net/http's ServeMux.
 type Route struct {
 	Method  string
 	Pattern string
@@ -23,15 +23,23 @@ type routeMux struct {
 	routes []Route
 }
 
-// HandleFunc registers fn for a "METHOD /pattern" and records the route.
-// A pattern without a method is refused: every page says which it takes.
+// HandleFunc registers fn for a pattern ("METHOD /path", or "/path" for
+// every method) and records the route.
 func (m *routeMux) HandleFunc(pattern string, fn func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(fn))
+}
+
+// Handle registers h for a pattern and records the route.
+func (m *routeMux) Handle(pattern string, h http.Handler) {
 	method, path, ok := strings.Cut(pattern, " ")
-	if !ok || method == "" || !strings.HasPrefix(path, "/") {
-		panic("web: route " + strconv.Quote(pattern) + " needs a method and a path")
+	if !ok {
+		method, path = "", pattern
+	}
+	if !strings.HasPrefix(path, "/") {
+		panic("web: route " + strconv.Quote(pattern) + " needs a path from the root")
 	}
 	m.routes = append(m.routes, Route{Method: method, Pattern: path})
-	m.ServeMux.HandleFunc(pattern, fn)
+	m.ServeMux.Handle(pattern, h)
 }
 
 // Routes lists every page the handler serves, as registered.
@@ -75,7 +83,7 @@ func canonicalPattern(p string) string {
 func (m *routeMux) allowed(path string) string {
 	var ms []string
 	for _, r := range m.routes {
-		if pathMatches(r.Pattern, path) && !slices.Contains(ms, r.Method) {
+		if r.Method != "" && pathMatches(r.Pattern, path) && !slices.Contains(ms, r.Method) {
 			ms = append(ms, r.Method)
 			if r.Method == http.MethodGet && !slices.Contains(ms, http.MethodHead) {
 				ms = append(ms, http.MethodHead)

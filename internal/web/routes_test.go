@@ -32,16 +32,28 @@ func TestMethodNotAllowedListsTheRegisteredMethods(t *testing.T) {
 	}
 }
 
-// Registering a route without a method is a programming error caught at
-// start, not a page that takes every method.
-func TestRouteWithoutMethodPanics(t *testing.T) {
+// Every registration is recorded, whichever way it is made, so that no
+// page can be served by the handler and missed by the control plane.
+func TestEveryRegistrationIsRecorded(t *testing.T) {
+	m := &routeMux{ServeMux: http.NewServeMux()}
+	m.HandleFunc("GET /a", func(http.ResponseWriter, *http.Request) {})
+	m.Handle("POST /b/{x}", http.NotFoundHandler())
+	m.Handle("/c", http.NotFoundHandler())
+	want := []Route{{"GET", "/a"}, {"POST", "/b/{x}"}, {"", "/c"}}
+	if len(m.routes) != len(want) {
+		t.Fatalf("recorded %v, want %v", m.routes, want)
+	}
+	for i := range want {
+		if m.routes[i] != want[i] {
+			t.Errorf("route %d = %v, want %v", i, m.routes[i], want[i])
+		}
+	}
 	defer func() {
 		if recover() == nil {
-			t.Fatal("a route without a method was accepted")
+			t.Error("a pattern without a leading / was accepted")
 		}
 	}()
-	m := &routeMux{ServeMux: http.NewServeMux()}
-	m.HandleFunc("/anything", func(http.ResponseWriter, *http.Request) {})
+	m.Handle("GET example.com/x", http.NotFoundHandler())
 }
 
 // Paths lists each shape once, with wildcards renamed, so that the
