@@ -34,6 +34,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/ratelimit"
 )
 
@@ -96,7 +97,7 @@ func New(o Options) *Handler {
 	}
 	h := &Handler{b: o.Broker, key: key, log: o.Logger, mux: &routeMux{ServeMux: http.NewServeMux()}, lim: o.Limiter, trusted: o.TrustedProxies, setupCode: o.SetupCode}
 	if u, err := url.Parse(strings.TrimRight(o.BaseURL, "/")); err == nil && u.Host != "" {
-		h.baseOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
+		h.baseOrigin = model.LowerASCII(u.Scheme + "://" + u.Host)
 		h.secureBase = u.Scheme == "https"
 	}
 	h.mux.HandleFunc("GET /approve/{id}", h.approvePage)
@@ -291,12 +292,12 @@ func (h *Handler) sameOrigin(r *http.Request) bool {
 }
 
 func (h *Handler) allowedOrigin(r *http.Request, origin string) bool {
-	origin = strings.ToLower(strings.TrimRight(origin, "/"))
+	origin = model.LowerASCII(strings.TrimRight(origin, "/"))
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return origin == strings.ToLower(scheme+"://"+r.Host) || (h.baseOrigin != "" && origin == h.baseOrigin)
+	return origin == model.LowerASCII(scheme+"://"+r.Host) || (h.baseOrigin != "" && origin == h.baseOrigin)
 }
 
 // errNULInForm: PostgreSQL stores no NUL character in text, and no field
