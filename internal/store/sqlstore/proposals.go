@@ -101,13 +101,13 @@ func (s proposals) List(ctx context.Context, f store.ProposalFilter) ([]model.Pr
 
 func (s proposals) CountPending(ctx context.Context, vaultID string, now time.Time) (int, error) {
 	var n int
-	err := s.row(ctx, `SELECT COUNT(*) FROM proposals WHERE vault_id = ? AND status = 'pending' AND expires_at > ?`, vaultID, fmtTime(now)).Scan(&n)
+	err := s.row(ctx, `SELECT COUNT(*) FROM proposals WHERE vault_id = ? AND status = ? AND expires_at > ?`, vaultID, string(model.ProposalPending), fmtTime(now)).Scan(&n)
 	return n, err
 }
 
 func (s proposals) Decide(ctx context.Context, id int64, status model.ProposalStatus, by, reason string, at time.Time) error {
 	res, err := s.exec(ctx, `UPDATE proposals SET status = ?, decided_by = ?, rejection_reason = ?, decided_at = ?
-		WHERE id = ? AND status = 'pending'`, string(status), by, reason, fmtTime(at), id)
+		WHERE id = ? AND status = ?`, string(status), by, reason, fmtTime(at), id, string(model.ProposalPending))
 	if err != nil {
 		return err
 	}
@@ -119,10 +119,11 @@ func (s proposals) Decide(ctx context.Context, id int64, status model.ProposalSt
 }
 
 func (s proposals) ExpireBefore(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.exec(ctx, `UPDATE proposals SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?`, fmtTime(now))
+	res, err := s.exec(ctx, `UPDATE proposals SET status = ? WHERE status = ? AND expires_at <= ?`,
+		string(model.ProposalExpired), string(model.ProposalPending), fmtTime(now))
 	if err != nil {
 		return 0, err
 	}
-	_, _ = s.exec(ctx, `DELETE FROM proposal_values WHERE proposal_id IN (SELECT id FROM proposals WHERE status = 'expired')`)
+	_, _ = s.exec(ctx, `DELETE FROM proposal_values WHERE proposal_id IN (SELECT id FROM proposals WHERE status = ?)`, string(model.ProposalExpired))
 	return res.RowsAffected()
 }
