@@ -413,6 +413,10 @@ func TestOAuthProviderDownWithinSkewKeepsValidToken(t *testing.T) {
 	if st := o.status(); st.Status != "connected" || st.LastError == nil {
 		t.Fatalf("status %+v", st)
 	}
+	hits := o.p.TokenHits()
+	if code, _ := o.call("GET", "x2", ""); code != 200 || o.p.TokenHits() != hits {
+		t.Fatalf("a provider that just failed was asked again at once (%d, %d hits)", code, o.p.TokenHits()-hits)
+	}
 	o.clock.Advance(time.Minute) // now past expiry
 	if code, body := o.call("GET", "y", ""); code != http.StatusBadGateway || errorCode(body) != "oauth_refresh_failed" {
 		t.Fatalf("call past expiry with the provider down: %d %s", code, body)
