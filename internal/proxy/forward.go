@@ -74,7 +74,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 			writeError(w, berr)
 			return
 		}
-		lookup, fresh, berr := credentialLookup(r.Context(), g, out.keys)
+		lookup, fresh, berr := credentialLookup(r.Context(), g, &s, r, out.keys)
 		if berr != nil {
 			writeError(w, berr)
 			return
@@ -114,7 +114,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 		r = r.WithContext(ctx)
 	}
 	if subs := wsSubstitutions(out.svc); len(subs) > 0 && isWebSocket(r) {
-		lookup, _, berr := credentialLookup(r.Context(), g, out.keys)
+		lookup, _, berr := credentialLookup(r.Context(), g, out.svc, r, out.keys)
 		if berr != nil {
 			writeError(w, berr)
 			return
