@@ -173,7 +173,7 @@ func start(ctx context.Context, o Options, own *owner) (*running, error) {
 		return nil, err
 	}
 	if fr.code != "" {
-		defer fr.remove(log) // a code left unused dies with the process
+		own.onClose(func() { fr.remove(log) }) // a code left unused dies with the process
 	}
 	var proxyServing atomic.Bool
 	stopProxy, proxyAddr, err := startProxy(cfg, b, root, reqlog, met, lim, &proxyServing, log)
