@@ -179,6 +179,8 @@ func TestOAuthAttackerAgentCannotReadOrExfiltrate(t *testing.T) {
 			map[string]any{"key": "API", "refresh_token": evilPaste.Refresh, "token_url": evil.TokenURL, "client_id": "app-post"}, 400, false},
 		{"member agent points token_url elsewhere as a public client", member, "POST", "/v1/credentials/oauth/tokens",
 			map[string]any{"key": "API", "refresh_token": evilPaste.Refresh, "token_url": evil.TokenURL, "token_auth_method": "none"}, 200, true},
+		{"member agent binds the credential to its own host", member, "POST", "/v1/credentials/oauth/tokens",
+			map[string]any{"key": "API", "access_token": "agent-token", "allowed_hosts": []string{"evil.example"}}, 403, false},
 		{"member agent switches client at the same token_url", member, "POST", "/v1/credentials/oauth/tokens",
 			map[string]any{"key": "API", "grant_type": "client_credentials", "client_id": "other"}, 400, false},
 		{"member agent asks client credentials elsewhere", member, "POST", "/v1/credentials/oauth/tokens",
