@@ -174,6 +174,7 @@ func TestOAuthAttackerAgentCannotReadOrExfiltrate(t *testing.T) {
 	}{
 		{"proxy agent reads status", proxyAgent, "GET", "/v1/credentials/oauth/status?vault=default&key=API", nil, 403, false},
 		{"proxy agent uploads", proxyAgent, "POST", "/v1/credentials/oauth/tokens", map[string]any{"key": "API", "access_token": "x"}, 403, false},
+		{"proxy agent lists", proxyAgent, "GET", "/v1/credentials?vault=default", nil, 200, false},
 		{"proxy agent reveals", proxyAgent, "GET", "/v1/credentials?vault=default&reveal=true", nil, 403, false},
 		{"member agent points token_url elsewhere, secret left out", member, "POST", "/v1/credentials/oauth/tokens",
 			map[string]any{"key": "API", "refresh_token": evilPaste.Refresh, "token_url": evil.TokenURL, "client_id": "app-post"}, 400, false},
