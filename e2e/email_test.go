@@ -1,6 +1,6 @@
 package e2e
 
-// Email through the real binary (SPEC §8, §10, §11): with the SMTP
+// Email through the real binary (docs/operations.md, "Email"): with the SMTP
 // variables set, `email test` delivers, an invitee receives the command
 // that accepts their invite (and it works), and a proposal reaches the
 // vault's members and admins with its approval link. The mail server is

@@ -1,4 +1,4 @@
-// Package proxy is the broker proxy (SPEC §3.2, §4, §5): a forward proxy
+// Package proxy is the broker proxy (docs/proxy.md, docs/protocol.md): a forward proxy
 // that accepts CONNECT and absolute-form requests, authenticates the agent
 // from Proxy-Authorization, terminates TLS with a leaf minted for the
 // CONNECT target, matches each request to a service of the caller's vault,

@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// Token prefixes (SPEC §7).
+// Token prefixes (docs/security-model.md, "Tokens").
 const (
 	PrefixSession  = "av_sess_"
 	PrefixAgent    = "av_agt_"
