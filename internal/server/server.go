@@ -40,6 +40,8 @@ var WebPaths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/logi
 	"/{$}", "/setup", "/register", "/forgot", "/reset", "/account", "/instance", "/vaults/{name}/settings", "/vaults/{name}/members",
 	// A vault's other sub-pages: credentials, services, agents, sessions, request log (internal/web/vaultcommon.go).
 	"/vaults/{name}/{rest...}",
+	// The OAuth callback: a page for the signed-in user (internal/web/oauthcallback.go).
+	"/v1/oauth/callback",
 }
 
 // webPatterns is WebPaths as a set, to tell a browser page's route.

@@ -90,6 +90,8 @@ var paths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login",
 	"/vaults/{id}/services/yaml", "/vaults/{id}/services/{svc}/{action}", "/vaults/{id}/catalog", "/vaults/{id}/agents",
 	"/vaults/{id}/agents/add", "/vaults/{id}/agents/{agent}/{action}", "/vaults/{id}/sessions", "/vaults/{id}/sessions/{sid}/revoke",
 	"/vaults/{id}/logs",
+	// The OAuth callback (oauthcallback.go).
+	"/v1/oauth/callback",
 	// Entry, account, vault administration and instance pages.
 	"/{$}", "/setup", "/register", "/forgot", "/reset", "/account", "/instance", "/vaults/{id}/settings", "/vaults/{id}/members",
 }
@@ -130,6 +132,7 @@ func New(o Options) *Handler {
 	h.routeAgents()
 	h.routeLogs()
 	h.routeAdmin()
+	h.routeOAuthConnect()
 	return h
 }
 

@@ -1,0 +1,168 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/keyring"
+	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/netguard"
+	"github.com/agent-vault/agent-vault/internal/oauth"
+	"github.com/agent-vault/agent-vault/internal/policy"
+	"github.com/agent-vault/agent-vault/internal/secret"
+	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/token"
+)
+
+// The authorization-code flow (docs/oauth.md): a member starts it for an
+// OAuth credential (StartOAuthConnect), opens the provider's page in their
+// browser, consents, and the provider sends the browser back to
+// /v1/oauth/callback with a code and the state; the web page calls
+// CompleteOAuthConnect as the signed-in user, which takes the state
+// (single use), checks it is theirs and fresh, exchanges the code with the
+// PKCE verifier at the token URL (through netguard) and stores the tokens.
+
+// OAuthCallbackPath is the path of the redirect URI, on the base URL.
+const OAuthCallbackPath = "/v1/oauth/callback"
+
+// oauthFlow is what a state row seals: the PKCE verifier, the redirect URI
+// sent with the authorization request (the exchange must repeat it) and
+// the provider configuration the tokens will be stored with.
+type oauthFlow struct {
+	Verifier    string       `json:"verifier,omitempty"`
+	RedirectURI string       `json:"redirect_uri"`
+	Config      oauth.Stored `json:"config"`
+}
+
+func oauthStateAD(id string) []byte { return keyring.AD("oauth-state", id) }
+
+// RedirectURI is the OAuth redirect URI of this instance: the callback
+// path on the configured public base URL (--address, AGENT_VAULT_ADDR).
+// Register it with the provider.
+func (b *Broker) RedirectURI() string { return strings.TrimRight(b.baseURL, "/") + OAuthCallbackPath }
+
+// StartOAuthConnect starts the authorization-code flow for an OAuth
+// credential and returns the provider URL to open (member+, a person: the
+// flow is bound to the user who starts it and completes in their browser).
+func (b *Broker) StartOAuthConnect(ctx context.Context, a Actor, in apitype.OAuthConnectRequest) (apitype.OAuthConnectStarted, error) {
+	var out apitype.OAuthConnectStarted
+	c, err := checkConnect(in)
+	if err != nil {
+		return out, err
+	}
+	v, _, err := b.vaultAuthorized(ctx, b.st, a, c.vault, policy.WriteCredential)
+	if err != nil {
+		return out, err
+	}
+	if !a.IsUser() {
+		return out, errs.Forbidden("connecting an OAuth credential needs a person signed in (the provider asks them to consent in their browser): run `agent-vault vault credential oauth connect` or use the web console")
+	}
+	cur, exists, err := b.currentOAuth(ctx, b.st, v, c.key)
+	if err != nil {
+		return out, err
+	}
+	cfg := oauth.Stored{Grant: oauth.GrantAuthorizationCode, TokenURL: c.tokenURL, AuthorizationURL: c.authURL, ClientID: c.clientID,
+		AuthMethod: c.authMethod, Scopes: c.scopes, ScopeSeparator: c.separator, DisablePKCE: c.disablePKCE}
+	switch {
+	case c.secretGiven:
+		cfg.ClientSecret = c.secret
+	case c.keep && exists && cur.ClientSecret != "":
+		// A stored secret goes only to the token URL it was stored with.
+		if cur.TokenURL != c.tokenURL {
+			return out, errs.Invalid("client_secret", "the stored client secret was saved for another token URL (%s) and is never sent elsewhere: type the client secret again", cur.TokenURL)
+		}
+		cfg.ClientSecret = cur.ClientSecret
+	}
+	if cfg.ClientSecret == "" && c.authMethod != oauth.AuthNone {
+		return out, errs.Invalid("client_secret", "client_secret is required with token_auth_method %s; a public client without a secret uses token_auth_method none", c.authMethod)
+	}
+	if err := b.vetOAuthHosts(ctx, c); err != nil {
+		return out, err
+	}
+	now := b.now()
+	if _, err := b.st.OAuthStates().DeleteExpired(ctx, now); err != nil {
+		return out, internal(err, "clearing expired OAuth flows")
+	}
+	if n, err := b.st.OAuthStates().CountByUser(ctx, a.User.ID, now); err != nil {
+		return out, internal(err, "counting OAuth flows")
+	} else if n >= model.MaxOAuthStatesPerUser {
+		return out, &errs.Error{Kind: errs.KindRateLimited, Code: "too_many_oauth_flows",
+			Message: fmt.Sprintf("you have %d OAuth connections in progress: finish one, or wait %d minutes for them to expire", n, int(model.OAuthStateTTL.Minutes()))}
+	}
+	flow := oauthFlow{RedirectURI: b.RedirectURI(), Config: cfg}
+	challenge := ""
+	if !c.disablePKCE {
+		flow.Verifier = oauth.NewVerifier()
+		challenge = oauth.ChallengeS256(flow.Verifier)
+	}
+	state := token.New(token.PrefixOAuthState)
+	st := model.OAuthState{ID: token.ID(12), StateHash: token.Hash(state), UserID: a.User.ID, VaultID: v.ID, Key: c.key, CreatedAt: now, ExpiresAt: now.Add(model.OAuthStateTTL)}
+	plain, err := json.Marshal(flow)
+	if err != nil {
+		return out, errs.Internal(err, "encoding an OAuth flow")
+	}
+	val := secret.New(plain)
+	st.Sealed, err = b.kr.Seal(val, oauthStateAD(st.ID))
+	val.Wipe()
+	if err != nil {
+		return out, errs.Internal(err, "encrypting an OAuth flow")
+	}
+	link, err := oauth.AuthorizationURL(oauth.AuthorizationRequest{Endpoint: c.authURL, ClientID: c.clientID, RedirectURI: flow.RedirectURI,
+		State: state, Scopes: c.scopes, ScopeSeparator: c.separator, Challenge: challenge})
+	if err != nil {
+		return out, errs.Invalid("authorization_url", "%v", err)
+	}
+	if err := b.st.OAuthStates().Create(ctx, st); err != nil {
+		return out, internal(err, "saving an OAuth flow")
+	}
+	out.AuthorizationURL = link
+	return out, nil
+}
+
+// vetOAuthHosts resolves the provider's hosts through netguard, so that a
+// request naming a private, loopback or metadata address is refused when
+// it is made, not only when the token URL is dialled.
+func (b *Broker) vetOAuthHosts(ctx context.Context, c connectInput) error {
+	d := b.oauthDialer()
+	for _, h := range []struct{ field, host string }{{"authorization_url", c.authHost}, {"token_url", c.tokenHost}} {
+		if _, err := d.Resolve(ctx, h.host); err != nil {
+			var be *netguard.BlockedError
+			if errors.As(err, &be) {
+				return errs.Invalid(h.field, "%s points at %s, an address the vault never contacts (%s); an operator can allow it with the network allowlist (docs/security.md)", h.field, h.host, be.Class)
+			}
+			return errs.Invalid(h.field, "the host of %s (%s) does not resolve: check the URL", h.field, h.host)
+		}
+	}
+	return nil
+}
+
+// currentOAuth reads the OAuth credential key of v: exists is false when
+// there is none. A static credential under the key is a conflict: connect
+// never silently turns one into an OAuth credential.
+func (b *Broker) currentOAuth(ctx context.Context, st store.Store, v model.Vault, key string) (oauth.Stored, bool, error) {
+	c, err := st.Credentials().Get(ctx, v.ID, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return oauth.Stored{}, false, nil
+	}
+	if err != nil {
+		return oauth.Stored{}, false, internal(err, "reading a credential")
+	}
+	if c.Type != model.CredentialOAuth {
+		return oauth.Stored{}, false, errs.Conflict("%s in vault %q holds a static credential, not an OAuth one: delete it first (`agent-vault vault credential delete %s`) or connect under another key", key, v.Name, key)
+	}
+	val, err := b.kr.Open(c.Ciphertext, credentialAD(v.ID, key))
+	if err != nil {
+		return oauth.Stored{}, false, errs.Internal(err, "decrypting credential "+key)
+	}
+	defer val.Wipe()
+	s, err := oauth.ParseStored(val.Reveal())
+	if err != nil {
+		return oauth.Stored{}, false, errs.Internal(err, "reading OAuth credential "+key)
+	}
+	return s, true, nil
+}
