@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/client"
+	"github.com/agent-vault/agent-vault/internal/config"
+)
+
+// oauthPollEvery is how often a waiting connect asks whether the
+// credential is connected.
+const oauthPollEvery = 2 * time.Second
+
+// oauthConnectCmd is `vault credential oauth connect`: start the
+// authorization-code flow, print the provider URL, wait for the browser.
+func (a *app) oauthConnectCmd(setup func() (*client.Client, config.ResolvedVault, error)) *cobra.Command {
+	var (
+		in                  apitype.OAuthConnectRequest
+		scopes              string
+		secretStdin, noWait bool
+		open                bool
+		timeout             time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "connect <KEY>",
+		Short: "Connect an OAuth credential: open the provider's consent page in a browser, wait until the vault has the tokens",
+		Long: `Start the authorization-code flow (with PKCE) of an OAuth credential.
+
+The command prints the provider's URL; open it in a browser where you are
+signed in to this vault's web console, approve access, and press "Finish
+connecting" on the page the provider sends you back to. The vault then
+exchanges the code for tokens and stores them, and this command returns.
+The link works once, for you only, within ten minutes.
+
+  agent-vault vault credential oauth connect GOOGLE \
+    --authorization-url https://accounts.google.com/o/oauth2/v2/auth?access_type=offline\&prompt=consent \
+    --token-url https://oauth2.googleapis.com/token \
+    --client-id 123.apps.googleusercontent.com --client-secret-stdin \
+    --scopes "https://www.googleapis.com/auth/gmail.readonly"
+
+Register the redirect URI <address>/v1/oauth/callback with the provider.
+Without --client-secret-stdin the secret stored with the credential is
+kept (only while the token URL is the same); a public client uses
+--token-auth-method none. See docs/oauth.md.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in.Key = args[0]
+			in.Scopes = apitype.ScopeList{Joined: scopes}
+			in.ClientSecret = apitype.OAuthSecretKept
+			if secretStdin {
+				s, err := a.readSecret("Client secret", false)
+				if err != nil {
+					return err
+				}
+				in.ClientSecret = s
+			} else if in.TokenAuthMethod == "none" {
+				in.ClientSecret = ""
+			}
+			c, rv, err := setup()
+			if err != nil {
+				return err
+			}
+			in.Vault = rv.Name
+			ctx := cmd.Context()
+			before, _ := c.OAuthConnection(ctx, rv.Name, in.Key) // none yet: the zero value
+			started, err := c.OAuthConnect(ctx, in)
+			in.ClientSecret = ""
+			if err != nil {
+				var e *client.APIError
+				if errors.As(err, &e) && e.Body.Field == "client_secret" && !secretStdin {
+					return fmt.Errorf("%w (give it with --client-secret-stdin)", err)
+				}
+				return err
+			}
+			if a.json && noWait {
+				return a.printJSON(started)
+			}
+			fmt.Fprintf(a.errOut, "Open this URL in a browser signed in to the vault's web console, approve access, then press \"Finish connecting\":\n\n")
+			fmt.Fprintln(a.out, cell(started.AuthorizationURL))
+			fmt.Fprintln(a.errOut)
+			if open && a.interactive() {
+				if err := openBrowser(started.AuthorizationURL); err != nil {
+					fmt.Fprintf(a.errOut, "(could not open a browser: %v; open the URL yourself)\n", err)
+				}
+			}
+			if noWait {
+				return nil
+			}
+			return a.waitConnected(ctx, c, rv.Name, in.Key, before.ConnectedAt, timeout)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&in.AuthorizationURL, "authorization-url", "", "the provider's authorization endpoint (https)")
+	f.StringVar(&in.TokenURL, "token-url", "", "the provider's token endpoint (https)")
+	f.StringVar(&in.ClientID, "client-id", "", "the OAuth client id registered with the provider")
+	f.BoolVar(&secretStdin, "client-secret-stdin", false, "read the client secret from a hidden prompt or a line of standard input")
+	f.StringVar(&scopes, "scopes", "", "scopes to ask for, separated by --scope-separator")
+	f.StringVar(&in.ScopeSeparator, "scope-separator", "", "what separates the scopes in the request (default a space)")
+	f.BoolVar(&in.DisablePKCE, "disable-pkce", false, "do not use PKCE (only for a provider that refuses it)")
+	f.StringVar(&in.TokenAuthMethod, "token-auth-method", "", "client_secret_post (default), client_secret_basic or none (a public client)")
+	f.DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for the browser")
+	f.BoolVar(&noWait, "no-wait", false, "print the URL and return without waiting")
+	f.BoolVar(&open, "open", false, "also open the URL in the default browser (on an interactive terminal only)")
+	return cmd
+}
+
+// interactive reports whether the command runs on a terminal.
+func (a *app) interactive() bool {
+	f, ok := a.out.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && a.stdinIsTTY()
+}
+
+// waitConnected polls the credential's status until a connection newer
+// than before completes, the timeout passes, or the user presses Ctrl-C.
+func (a *app) waitConnected(ctx context.Context, c *client.Client, vault, key, before string, timeout time.Duration) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	fmt.Fprintf(a.errOut, "Waiting for the browser (up to %s; Ctrl-C stops waiting)…\n", timeout.Round(time.Second))
+	tick := time.NewTicker(oauthPollEvery)
+	defer tick.Stop()
+	lastNote := time.Now()
+	for {
+		st, err := c.OAuthConnection(ctx, vault, key)
+		switch {
+		case err == nil && st.Connected && st.ConnectedAt != before:
+			return a.show(apitype.OAuthConnected{Vault: vault, Key: key}, func(w io.Writer) {
+				fmt.Fprintf(w, "Connected %s in vault %s.\n", key, vault)
+			})
+		case err != nil && ctx.Err() == nil && !isNotFound(err):
+			return fmt.Errorf("checking whether %s is connected: %w", key, err)
+		}
+		if time.Since(lastNote) >= 15*time.Second {
+			fmt.Fprintf(a.errOut, "  still waiting (%s)…\n", time.Since(start).Round(time.Second))
+			lastNote = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("%s was not connected within %s: open the URL again if it is still within ten minutes, or run this command again", key, timeout.Round(time.Second))
+			}
+			return fmt.Errorf("stopped waiting; if you finish in the browser, %s is connected anyway (check with `agent-vault vault credential list`)", key)
+		case <-tick.C:
+		}
+	}
+}
+
+func isNotFound(err error) bool {
+	var e *client.APIError
+	return errors.As(err, &e) && e.Status == http.StatusNotFound
+}
+
+// openBrowser asks the desktop to open u.
+func openBrowser(u string) error {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", u)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", u)
+	default:
+		cmd = exec.Command("xdg-open", u)
+	}
+	return cmd.Start()
+}
