@@ -17,6 +17,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/keyring"
+	"github.com/agent-vault/agent-vault/internal/oauth"
 	"github.com/agent-vault/agent-vault/internal/password"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/trail"
@@ -38,6 +39,9 @@ type Options struct {
 	Now    func() time.Time
 	// Mailer sends notification email; nil sends none.
 	Mailer Mailer
+	// OAuth posts token requests for OAuth credentials; nil means a zero
+	// oauth.Client (every private range refused, system roots).
+	OAuth *oauth.Client
 }
 
 // Broker runs the use cases.
@@ -63,6 +67,7 @@ type Broker struct {
 	now              func() time.Time
 	trailKey         trail.Key // the admin trail's chain key (see trail.go)
 	failures         failureGate
+	oauth            *oauth.Client
 }
 
 // New builds a Broker from o.
@@ -76,13 +81,16 @@ func New(o Options) *Broker {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.OAuth == nil {
+		o.OAuth = &oauth.Client{}
+	}
 	var tk trail.Key
 	if o.Keyring != nil {
 		tk = trail.NewKey(o.Keyring.Derive(trailKeyLabel))
 	}
 	return &Broker{
-		trailKey: tk,
-		st:       o.Store, kr: o.Keyring, pw: o.PasswordParams,
+		trailKey: tk, oauth: o.OAuth,
+		st: o.Store, kr: o.Keyring, pw: o.PasswordParams,
 		dummy:   sync.OnceValue(func() string { return password.Dummy(o.PasswordParams) }),
 		baseURL: o.BaseURL, version: o.Version, build: o.Build,
 		view: view{grants: map[[32]byte]grantEntry{}, vaults: map[string]*vaultView{}}, log: o.Logger, mailer: o.Mailer, now: func() time.Time { return o.Now().UTC() },

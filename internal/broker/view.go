@@ -8,6 +8,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/oauth"
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/secret"
 	"github.com/agent-vault/agent-vault/internal/service"
@@ -170,8 +171,17 @@ func (b *Broker) vaultContents(ctx context.Context, v model.Vault, epoch uint64)
 		if err != nil {
 			return nil, errs.Internal(err, "decrypting credential "+c.Key)
 		}
-		if c.Type == model.CredentialOAuth && val.IsEmpty() {
-			pending[c.Key] = true
+		if c.Type == model.CredentialOAuth {
+			st, err := oauth.ParseStored(val.Reveal())
+			val.Wipe()
+			if err != nil {
+				return nil, errs.Internal(err, "reading OAuth credential "+c.Key)
+			}
+			if st.Status != oauth.StatusConnected || st.AccessToken == "" {
+				pending[c.Key] = true
+				continue
+			}
+			creds[c.Key] = secret.FromString(st.AccessToken)
 			continue
 		}
 		creds[c.Key] = val

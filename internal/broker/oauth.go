@@ -1,0 +1,166 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/oauth"
+	"github.com/agent-vault/agent-vault/internal/policy"
+	"github.com/agent-vault/agent-vault/internal/secret"
+	"github.com/agent-vault/agent-vault/internal/store"
+	"github.com/agent-vault/agent-vault/internal/trail"
+)
+
+// OAuthSetup is an OAuth credential's provider configuration as a caller
+// gives it (the connect flow, a token upload, client credentials).
+type OAuthSetup struct {
+	Grant            oauth.Grant // authorization_code (connect or pasted tokens) or client_credentials
+	TokenURL         string
+	AuthorizationURL string
+	ClientID         string
+	// ClientSecret: empty keeps the secret stored with the credential,
+	// but only when TokenURL is the one it was stored with; for any other
+	// token URL the secret must be given again.
+	ClientSecret   secret.Bytes
+	AuthMethod     oauth.AuthMethod // "" means oauth.DefaultAuthMethod
+	Scopes         []string
+	ScopeSeparator string
+	DisablePKCE    bool
+}
+
+// OAuthClient is the client the broker posts token requests with: the
+// proxy's network policy applies to token endpoints too.
+func (b *Broker) OAuthClient() *oauth.Client { return b.oauth }
+
+// loadOAuth reads and opens an OAuth credential; ok is false when the
+// key does not exist. A key of another type is a conflict.
+func (b *Broker) loadOAuth(ctx context.Context, st store.Store, vaultID, key string) (oauth.Stored, bool, error) {
+	c, err := st.Credentials().Get(ctx, vaultID, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return oauth.Stored{}, false, nil
+	}
+	if err != nil {
+		return oauth.Stored{}, false, internal(err, "reading a credential")
+	}
+	if c.Type != model.CredentialOAuth {
+		return oauth.Stored{}, true, errs.Conflict("credential %s is a static credential, not an OAuth one: delete it first, or pick another key", key).WithCode("credential_not_oauth")
+	}
+	val, err := b.kr.Open(c.Ciphertext, credentialAD(vaultID, key))
+	if err != nil {
+		return oauth.Stored{}, true, errs.Internal(err, "decrypting credential "+key)
+	}
+	defer val.Wipe()
+	s, err := oauth.ParseStored(val.Reveal())
+	if err != nil {
+		return oauth.Stored{}, true, errs.Internal(err, "reading OAuth credential "+key)
+	}
+	return s, true, nil
+}
+
+// saveOAuth seals s as the credential's value.
+func (b *Broker) saveOAuth(ctx context.Context, st store.Store, vaultID, key string, s oauth.Stored, writtenBy string) error {
+	pt, err := s.Marshal()
+	if err != nil {
+		return errs.Internal(err, "encoding an OAuth credential")
+	}
+	val := secret.New(pt)
+	defer val.Wipe()
+	ct, err := b.kr.Seal(val, credentialAD(vaultID, key))
+	if err != nil {
+		return errs.Internal(err, "encrypting a credential")
+	}
+	now := b.now()
+	return internal(st.Credentials().Put(ctx, model.Credential{VaultID: vaultID, Key: key, Type: model.CredentialOAuth, Ciphertext: ct, CreatedAt: now, UpdatedAt: now, WrittenBy: writtenBy}), "saving a credential")
+}
+
+// merge applies a setup to the stored form: the configuration is
+// replaced; the stored client secret survives only for the same token URL.
+func (set OAuthSetup) merge(old oauth.Stored) oauth.Stored {
+	s := old
+	if set.Grant == "" {
+		set.Grant = oauth.GrantAuthorizationCode
+	}
+	keepSecret := set.ClientSecret.IsEmpty() && old.TokenURL != "" && old.TokenURL == set.TokenURL
+	s.Grant, s.TokenURL, s.ClientID = set.Grant, set.TokenURL, set.ClientID
+	if set.AuthorizationURL != "" {
+		s.AuthorizationURL = set.AuthorizationURL
+	}
+	s.AuthMethod, s.Scopes, s.ScopeSeparator, s.DisablePKCE = set.AuthMethod, set.Scopes, set.ScopeSeparator, set.DisablePKCE
+	if s.AuthMethod == "" {
+		s.AuthMethod = oauth.DefaultAuthMethod
+	}
+	if !keepSecret {
+		s.ClientSecret = string(set.ClientSecret.Reveal())
+	}
+	if old.TokenURL != set.TokenURL || old.ClientID != set.ClientID {
+		// Another provider or client: nothing of the old grant carries over.
+		s.RefreshToken, s.ConnectedAt = "", time.Time{}
+	}
+	return s
+}
+
+// checkSetup validates a setup's fields.
+func checkSetup(set OAuthSetup) error {
+	if err := oauth.CheckTokenURL(set.TokenURL); err != nil {
+		return errs.Invalid("token_url", "%s", err.Error())
+	}
+	if set.AuthorizationURL != "" {
+		if err := oauth.CheckTokenURL(set.AuthorizationURL); err != nil {
+			return errs.Invalid("authorization_url", "authorization URL: %s", err.Error())
+		}
+	}
+	if set.ClientID == "" || len(set.ClientID) > 512 {
+		return errs.Invalid("client_id", "client_id is required (at most 512 bytes)")
+	}
+	if _, err := oauth.ParseAuthMethod(string(set.AuthMethod)); err != nil {
+		return errs.Invalid("token_auth_method", "%s", err.Error())
+	}
+	if set.ClientSecret.Len() > 4096 {
+		return errs.Invalid("client_secret", "client_secret is longer than 4096 bytes")
+	}
+	if len(set.Scopes) > 100 {
+		return errs.Invalid("scopes", "at most 100 scopes")
+	}
+	return nil
+}
+
+// StoreOAuthTokens stores freshly obtained tokens for (vault, key) with
+// the setup they were obtained with (member+), creating the credential
+// as type oauth or replacing an OAuth credential's tokens and
+// configuration in one write. The connect flow's callback calls it after
+// its code exchange; the token upload and client credentials routes call
+// it after their own token request. The proxy injects the new access
+// token from its next request on.
+func (b *Broker) StoreOAuthTokens(ctx context.Context, a Actor, vault, key string, set OAuthSetup, t oauth.Tokens) error {
+	if err := model.ValidateCredentialKey("key", key); err != nil {
+		return err
+	}
+	if err := checkSetup(set); err != nil {
+		return err
+	}
+	if t.Access.IsEmpty() {
+		return errs.Invalid("access_token", "there is no access token to store")
+	}
+	if t.Access.Len() > maxCredentialValue || t.Refresh.Len() > maxCredentialValue {
+		return errs.Invalid("access_token", "a token is longer than %d bytes", maxCredentialValue)
+	}
+	return b.tx(ctx, func(tx store.Store) error {
+		v, _, err := b.vaultAuthorized(ctx, tx, a, vault, policy.WriteCredential)
+		if err != nil {
+			return err
+		}
+		old, _, err := b.loadOAuth(ctx, tx, v.ID, key)
+		if err != nil {
+			return err
+		}
+		s := set.merge(old)
+		s.Apply(t, b.now())
+		if err := b.saveOAuth(ctx, tx, v.ID, key, s, a.principal()); err != nil {
+			return err
+		}
+		return b.record(ctx, tx, with(a.event(trail.CredentialSet, v, key), "oauth tokens stored"))
+	})
+}
