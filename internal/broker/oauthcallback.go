@@ -14,7 +14,6 @@ import (
 	"github.com/agent-vault/agent-vault/internal/secret"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
-	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // maxOAuthCode bounds the code a callback carries.
@@ -120,16 +119,14 @@ func (b *Broker) CompleteOAuthConnect(ctx context.Context, a Actor, state, code 
 	if flow.Verifier != "" {
 		req.CodeVerifier = secret.FromString(flow.Verifier)
 	}
-	toks, err := b.oauthClient().Token(ctx, req)
+	toks, err := b.OAuthClient().Token(ctx, req)
 	if err != nil {
 		return out, oauthExchangeError(err)
 	}
-	cfg := flow.Config
-	cfg.Apply(toks, b.now())
-	if err := b.storeConnected(ctx, a, v, st.Key, cfg); err != nil {
-		return out, err
-	}
-	return out, nil
+	c := flow.Config
+	set := OAuthSetup{Grant: oauth.GrantAuthorizationCode, TokenURL: c.TokenURL, AuthorizationURL: c.AuthorizationURL, ClientID: c.ClientID,
+		ClientSecret: secret.FromString(c.ClientSecret), AuthMethod: c.AuthMethod, Scopes: c.Scopes, ScopeSeparator: c.ScopeSeparator, DisablePKCE: c.DisablePKCE}
+	return out, b.StoreOAuthTokens(ctx, a, v.Name, st.Key, set, toks)
 }
 
 // openFlow opens a state row's sealed parameters.
@@ -159,32 +156,6 @@ func oauthExchangeError(err error) error {
 		return &errs.Error{Kind: errs.KindInvalid, Code: "oauth_exchange_failed", Message: msg}
 	}
 	return errs.Internal(err, "exchanging an OAuth code")
-}
-
-// storeConnected writes a connected OAuth credential (configuration and
-// tokens sealed together) in one transaction with its trail row. A static
-// credential put under the key meanwhile is not replaced.
-func (b *Broker) storeConnected(ctx context.Context, a Actor, v model.Vault, key string, s oauth.Stored) error {
-	plain, err := s.Marshal()
-	if err != nil {
-		return errs.Internal(err, "encoding an OAuth credential")
-	}
-	val := secret.New(plain)
-	defer val.Wipe()
-	return b.tx(ctx, func(tx store.Store) error {
-		if _, _, err := b.currentOAuth(ctx, tx, v, key); err != nil {
-			return err
-		}
-		ct, err := b.kr.Seal(val, credentialAD(v.ID, key))
-		if err != nil {
-			return errs.Internal(err, "encrypting a credential")
-		}
-		now := b.now()
-		if err := tx.Credentials().Put(ctx, model.Credential{VaultID: v.ID, Key: key, Type: model.CredentialOAuth, Ciphertext: ct, CreatedAt: now, UpdatedAt: now, WrittenBy: a.principal()}); err != nil {
-			return internal(err, "saving a credential")
-		}
-		return b.record(ctx, tx, a.event(trail.CredentialSet, v, key))
-	})
 }
 
 // vaultByID finds the vault a flow was started in.

@@ -15,7 +15,6 @@ import (
 	"github.com/agent-vault/agent-vault/internal/oauth"
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/secret"
-	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
 )
 
@@ -62,7 +61,7 @@ func (b *Broker) StartOAuthConnect(ctx context.Context, a Actor, in apitype.OAut
 	if !a.IsUser() {
 		return out, errs.Forbidden("connecting an OAuth credential needs a person signed in (the provider asks them to consent in their browser): run `agent-vault vault credential oauth connect` or use the web console")
 	}
-	cur, exists, err := b.currentOAuth(ctx, b.st, v, c.key)
+	cur, exists, err := b.loadOAuth(ctx, b.st, v.ID, c.key)
 	if err != nil {
 		return out, err
 	}
@@ -126,43 +125,19 @@ func (b *Broker) StartOAuthConnect(ctx context.Context, a Actor, in apitype.OAut
 
 // vetOAuthHosts resolves the provider's hosts through netguard, so that a
 // request naming a private, loopback or metadata address is refused when
-// it is made, not only when the token URL is dialled.
+// the flow starts, not only when the token URL is dialled. A host that
+// does not resolve now is let through: the dial of the token URL vets its
+// addresses again, whatever DNS answers then.
 func (b *Broker) vetOAuthHosts(ctx context.Context, c connectInput) error {
-	d := b.oauthDialer()
+	d := b.OAuthClient().Dialer
+	if d == nil {
+		d = &netguard.Dialer{}
+	}
 	for _, h := range []struct{ field, host string }{{"authorization_url", c.authHost}, {"token_url", c.tokenHost}} {
-		if _, err := d.Resolve(ctx, h.host); err != nil {
-			var be *netguard.BlockedError
-			if errors.As(err, &be) {
-				return errs.Invalid(h.field, "%s points at %s, an address the vault never contacts (%s); an operator can allow it with the network allowlist (docs/security.md)", h.field, h.host, be.Class)
-			}
-			return errs.Invalid(h.field, "the host of %s (%s) does not resolve: check the URL", h.field, h.host)
+		var be *netguard.BlockedError
+		if _, err := d.Resolve(ctx, h.host); errors.As(err, &be) {
+			return errs.Invalid(h.field, "%s points at %s, an address the vault never contacts (%s); an operator can allow it with AGENT_VAULT_NETWORK_ALLOWLIST (docs/proxy.md)", h.field, h.host, be.Class)
 		}
 	}
 	return nil
-}
-
-// currentOAuth reads the OAuth credential key of v: exists is false when
-// there is none. A static credential under the key is a conflict: connect
-// never silently turns one into an OAuth credential.
-func (b *Broker) currentOAuth(ctx context.Context, st store.Store, v model.Vault, key string) (oauth.Stored, bool, error) {
-	c, err := st.Credentials().Get(ctx, v.ID, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return oauth.Stored{}, false, nil
-	}
-	if err != nil {
-		return oauth.Stored{}, false, internal(err, "reading a credential")
-	}
-	if c.Type != model.CredentialOAuth {
-		return oauth.Stored{}, false, errs.Conflict("%s in vault %q holds a static credential, not an OAuth one: delete it first (`agent-vault vault credential delete %s`) or connect under another key", key, v.Name, key)
-	}
-	val, err := b.kr.Open(c.Ciphertext, credentialAD(v.ID, key))
-	if err != nil {
-		return oauth.Stored{}, false, errs.Internal(err, "decrypting credential "+key)
-	}
-	defer val.Wipe()
-	s, err := oauth.ParseStored(val.Reveal())
-	if err != nil {
-		return oauth.Stored{}, false, errs.Internal(err, "reading OAuth credential "+key)
-	}
-	return s, true, nil
 }

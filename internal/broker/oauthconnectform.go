@@ -22,7 +22,7 @@ func (b *Broker) OAuthConnectDefaults(ctx context.Context, a Actor, vault, key s
 		return in, false, err
 	}
 	in.Vault, in.Key = v.Name, key
-	s, exists, err := b.currentOAuth(ctx, b.st, v, key)
+	s, exists, err := b.loadOAuth(ctx, b.st, v.ID, key)
 	if err != nil || !exists {
 		return in, false, err
 	}

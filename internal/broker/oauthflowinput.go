@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"net/netip"
 	"net/url"
 	"strings"
 	"unicode"
@@ -58,6 +59,11 @@ func checkConnect(in apitype.OAuthConnectRequest) (connectInput, error) {
 	}
 	tu, _ := url.Parse(c.tokenURL)
 	c.tokenHost = tu.Hostname()
+	for _, h := range []struct{ field, host string }{{"authorization_url", c.authHost}, {"token_url", c.tokenHost}} {
+		if numericHost(h.host) {
+			return c, errs.Invalid(h.field, "%s names the host %q, which browsers read as an IPv4 address in a non-standard form: write a host name or a dotted-decimal address", h.field, h.host)
+		}
+	}
 	if c.clientID == "" {
 		return c, errs.Invalid("client_id", "client_id is required: the id the provider gave the application you registered with it")
 	}
@@ -132,6 +138,28 @@ func checkAuthorizationURL(raw string) (*url.URL, error) {
 		return nil, errs.Invalid(f, "authorization_url must not carry response_type, client_id, redirect_uri, state, scope or code_challenge: the vault sets them")
 	}
 	return u, nil
+}
+
+// numericHost reports a host whose last label is a number (decimal, octal
+// or 0x-hex) without being a dotted-decimal IPv4 address: browsers and
+// some resolvers read "0x7f000001", "2130706433" or "127.1" as an address
+// (127.0.0.1) that netguard, reading a name, would not vet as one.
+func numericHost(h string) bool {
+	h = strings.TrimSuffix(h, ".")
+	if strings.Contains(h, ":") { // an IPv6 literal
+		return false
+	}
+	labels := strings.Split(h, ".")
+	last := strings.ToLower(labels[len(labels)-1])
+	numeric := last != "" && strings.Trim(last, "0123456789") == ""
+	if x, ok := strings.CutPrefix(last, "0x"); ok {
+		numeric = strings.Trim(x, "0123456789abcdef") == ""
+	}
+	if !numeric {
+		return false
+	}
+	a, err := netip.ParseAddr(h)
+	return err != nil || !a.Is4()
 }
 
 func hasControl(s string) bool {
