@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -178,4 +179,46 @@ func openBrowser(u string) error {
 		cmd = exec.Command("xdg-open", u)
 	}
 	return cmd.Start()
+}
+
+// writeOAuthToConnect tells, after an approval, how to connect the OAuth
+// credentials the proposal added: a command line with what the proposal
+// said of the provider, every value shell-quoted (an agent wrote them).
+func writeOAuthToConnect(w io.Writer, p apitype.Proposal) {
+	first := true
+	for _, c := range p.Credentials {
+		if c.Action != "set" || c.Type != "oauth" {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w, "Connect the OAuth credentials it added (the proxy answers oauth_not_connected until then):")
+			first = false
+		}
+		line := "  agent-vault vault credential oauth connect " + shellQuote(c.Key) + " --vault " + shellQuote(p.Vault)
+		if o := c.OAuth; o != nil {
+			if o.AuthorizationURL != "" {
+				line += " --authorization-url " + shellQuote(o.AuthorizationURL)
+			}
+			line += " --token-url " + shellQuote(o.TokenURL)
+			if o.ClientID != "" {
+				line += " --client-id " + shellQuote(o.ClientID)
+			}
+			if len(o.Scopes) > 0 {
+				line += " --scopes " + shellQuote(strings.Join(o.Scopes, " "))
+			}
+		}
+		fmt.Fprintln(w, propClean(line))
+	}
+	if !first {
+		fmt.Fprintln(w, "  (add what is missing: --authorization-url, --client-id, --client-secret-stdin; or use Connect on the credentials page of the web console)")
+	}
+}
+
+// shellQuote quotes s for a POSIX shell: plain words stay as they are,
+// anything else goes in single quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,:/@=+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -87,3 +87,22 @@ func (h *Handler) oauthConnectPost(w http.ResponseWriter, r *http.Request) {
 	}
 	h.renderVault(w, r, http.StatusOK, "oauth_go", s, "Connect "+key+" · "+vb.Name, p, "")
 }
+
+// connectLink points at the connect form of an OAuth credential.
+type connectLink struct{ Key, Path string }
+
+// oauthSlotsToConnect lists the OAuth credentials proposal id set, so that
+// the approval's result page leads on to connecting them.
+func (h *Handler) oauthSlotsToConnect(r *http.Request, s *session, id int64, vault string) []connectLink {
+	p, err := h.b.AdminGetProposal(r.Context(), s.actor, id)
+	if err != nil {
+		return nil
+	}
+	var out []connectLink
+	for _, c := range p.Credentials {
+		if c.Action == "set" && c.Type == "oauth" {
+			out = append(out, connectLink{Key: c.Key, Path: vaultPath(vault, "credentials", c.Key, "connect")})
+		}
+	}
+	return out
+}
