@@ -1,0 +1,95 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// `vault credential oauth connect` with the real binary: it prints the
+// provider URL and waits; the user consents in a browser signed in to the
+// console and finishes on the callback page; the command reports the
+// connection and the proxy injects the new token at the provider's API.
+func TestOAuthConnectCLIEndToEnd(t *testing.T) {
+	p, caFile := ocProvider(t, false)
+	b := ocBroker(t, caFile)
+	const clientID, secret = "cli-app", "cli-app-secret-2718"
+	p.AddClient(oauthtestClient(clientID, secret, b.srv.url+"/v1/oauth/callback"))
+	b.mu.Lock()
+	b.secrets = append(b.secrets, secret)
+	b.mu.Unlock()
+
+	cmd := ocStartCLI(t, b.owner, secret+"\n", "vault", "credential", "oauth", "connect", "CRM", "--vault", "default",
+		"--authorization-url", p.AuthorizeURL, "--token-url", p.TokenURL, "--client-id", clientID, "--client-secret-stdin", "--scopes", "read write")
+	authURL := strings.TrimSpace(cmd.line(t))
+	if !strings.HasPrefix(authURL, p.AuthorizeURL+"?") {
+		t.Fatalf("the command printed %q, want the provider URL first; stderr:\n%s", authURL, cmd.stderr.String())
+	}
+	br := ocLogin(t, b.srv.url, caFile, "owner@example.com", "owner-pass-1")
+	page := br.consentAndFinish(authURL)
+	mustContain(t, "callback page", page, `id="oauth-done"`, "CRM")
+	code, out := cmd.wait(t)
+	if code != 0 || !strings.Contains(out, "Connected CRM in vault default") {
+		t.Fatalf("connect exited %d\nstdout:\n%s\nstderr:\n%s", code, out, cmd.stderr.String())
+	}
+	mustContain(t, "progress", cmd.stderr.String(), "Waiting for the browser")
+	if strings.Contains(out+cmd.stderr.String(), secret) {
+		t.Fatal("the command printed the client secret")
+	}
+
+	// The proxy injects the access token the flow stored.
+	b.services("", `services:
+  - name: crm
+    host: `+p.Host+`
+    auth: {type: bearer, token: CRM}
+`)
+	tok := b.agent("crm-bot")
+	before := p.APIHits()
+	resp, err := b.client(tok, "default", false).Get(p.APIURL + "contacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := b.read(resp)
+	if resp.StatusCode != http.StatusOK || p.APIHits() != before+1 || p.LastAPIToken() == "" {
+		t.Fatalf("proxied request: %d %s (api hits %d→%d)", resp.StatusCode, body, before, p.APIHits())
+	}
+	if strings.Contains(body, p.LastAPIToken()) {
+		t.Error("the agent saw the access token")
+	}
+}
+
+// The waiting command gives up at its timeout, and stops on Ctrl-C, each
+// saying what to do next; the flow it started stays usable in between.
+func TestOAuthConnectCLIWaitEnds(t *testing.T) {
+	p, caFile := ocProvider(t, false)
+	b := ocBroker(t, caFile)
+	p.AddClient(oauthtestClient("app", "app-secret-1", b.srv.url+"/v1/oauth/callback"))
+	args := []string{"vault", "credential", "oauth", "connect", "SLOW", "--authorization-url", p.AuthorizeURL, "--token-url", p.TokenURL,
+		"--client-id", "app", "--client-secret-stdin"}
+
+	r := b.owner.run("app-secret-1\n", append(args, "--timeout", "1s")...)
+	if r.code == 0 || !strings.Contains(r.stderr, "was not connected within 1s") || !strings.HasPrefix(r.stdout, p.AuthorizeURL) {
+		t.Fatalf("timeout:\n%s", r)
+	}
+
+	cmd := ocStartCLI(t, b.owner, "app-secret-1\n", args...)
+	cmd.line(t) // the URL: it is waiting now
+	if err := cmd.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	code, _ := cmd.wait(t)
+	if code == 0 || !strings.Contains(cmd.stderr.String(), "stopped waiting") {
+		t.Fatalf("Ctrl-C: exit %d, stderr:\n%s", code, cmd.stderr.String())
+	}
+
+	// --no-wait prints the URL only; a missing secret is explained.
+	out := b.owner.ok("app-secret-1\n", append(args, "--no-wait")...)
+	if !strings.HasPrefix(strings.TrimSpace(out), p.AuthorizeURL+"?") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+		t.Fatalf("--no-wait printed:\n%s", out)
+	}
+	r = b.owner.run("", "vault", "credential", "oauth", "connect", "NOSECRET", "--authorization-url", p.AuthorizeURL, "--token-url", p.TokenURL, "--client-id", "app")
+	if r.code == 0 || !strings.Contains(r.stderr, "--client-secret-stdin") {
+		t.Fatalf("connect without a secret:\n%s", r)
+	}
+}
