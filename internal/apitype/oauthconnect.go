@@ -35,8 +35,8 @@ type OAuthConnectStarted struct {
 	AuthorizationURL string `json:"authorization_url"`
 }
 
-// OAuthConnected says which credential a completed flow filled.
-type OAuthConnected struct {
+// OAuthFlowDone says which credential a completed authorization-code flow filled.
+type OAuthFlowDone struct {
 	Vault string `json:"vault"`
 	Key   string `json:"key"`
 }

@@ -153,6 +153,8 @@ type Credential struct {
 	// WrittenByAgent is set when an agent or a vault session wrote the
 	// current value.
 	WrittenByAgent bool `json:"written_by_agent,omitempty"`
+	// OAuth is an OAuth credential's state (type oauth); never its tokens.
+	OAuth *CredentialOAuthState `json:"oauth,omitempty"`
 }
 
 // CredentialList is GET /v1/credentials?vault=: the key names, and the

@@ -40,8 +40,12 @@ type Options struct {
 	// Mailer sends notification email; nil sends none.
 	Mailer Mailer
 	// OAuth posts token requests for OAuth credentials; nil means a zero
-	// oauth.Client (every private range refused, system roots).
+	// oauth.Client (every private range refused, system roots). Its Now,
+	// when nil, is set to the broker's clock.
 	OAuth *oauth.Client
+	// OAuthSkew renews OAuth access tokens this long before they lapse;
+	// 0 means DefaultOAuthSkew.
+	OAuthSkew time.Duration
 }
 
 // Broker runs the use cases.
@@ -68,6 +72,8 @@ type Broker struct {
 	trailKey         trail.Key // the admin trail's chain key (see trail.go)
 	failures         failureGate
 	oauth            *oauth.Client
+	oauthSkew        time.Duration
+	flights          oauthFlights
 }
 
 // New builds a Broker from o.
@@ -84,12 +90,18 @@ func New(o Options) *Broker {
 	if o.OAuth == nil {
 		o.OAuth = &oauth.Client{}
 	}
+	if o.OAuth.Now == nil {
+		o.OAuth.Now = o.Now
+	}
+	if o.OAuthSkew <= 0 {
+		o.OAuthSkew = DefaultOAuthSkew
+	}
 	var tk trail.Key
 	if o.Keyring != nil {
 		tk = trail.NewKey(o.Keyring.Derive(trailKeyLabel))
 	}
 	return &Broker{
-		trailKey: tk, oauth: o.OAuth,
+		trailKey: tk, oauth: o.OAuth, oauthSkew: o.OAuthSkew, flights: oauthFlights{m: map[string]*oauthFlight{}},
 		st: o.Store, kr: o.Keyring, pw: o.PasswordParams,
 		dummy:   sync.OnceValue(func() string { return password.Dummy(o.PasswordParams) }),
 		baseURL: o.BaseURL, version: o.Version, build: o.Build,

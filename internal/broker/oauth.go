@@ -3,8 +3,10 @@ package broker
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
+	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/oauth"
@@ -22,8 +24,10 @@ type OAuthSetup struct {
 	AuthorizationURL string
 	ClientID         string
 	// ClientSecret: empty keeps the secret stored with the credential,
-	// but only when TokenURL is the one it was stored with; for any other
-	// token URL the secret must be given again.
+	// but only when TokenURL and ClientID are the ones it was stored
+	// with; for any other token URL or client the secret must be given
+	// again, so that nobody can have the vault send a stored secret
+	// somewhere new.
 	ClientSecret   secret.Bytes
 	AuthMethod     oauth.AuthMethod // "" means oauth.DefaultAuthMethod
 	Scopes         []string
@@ -60,17 +64,26 @@ func (b *Broker) loadOAuth(ctx context.Context, st store.Store, vaultID, key str
 	return s, true, nil
 }
 
-// saveOAuth seals s as the credential's value.
-func (b *Broker) saveOAuth(ctx context.Context, st store.Store, vaultID, key string, s oauth.Stored, writtenBy string) error {
+// sealOAuth seals s for the credential's row.
+func (b *Broker) sealOAuth(vaultID, key string, s oauth.Stored) ([]byte, error) {
 	pt, err := s.Marshal()
 	if err != nil {
-		return errs.Internal(err, "encoding an OAuth credential")
+		return nil, errs.Internal(err, "encoding an OAuth credential")
 	}
 	val := secret.New(pt)
 	defer val.Wipe()
 	ct, err := b.kr.Seal(val, credentialAD(vaultID, key))
 	if err != nil {
-		return errs.Internal(err, "encrypting a credential")
+		return nil, errs.Internal(err, "encrypting a credential")
+	}
+	return ct, nil
+}
+
+// saveOAuth stores s as the credential (type oauth), written by writtenBy.
+func (b *Broker) saveOAuth(ctx context.Context, st store.Store, vaultID, key string, s oauth.Stored, writtenBy string) error {
+	ct, err := b.sealOAuth(vaultID, key, s)
+	if err != nil {
+		return err
 	}
 	now := b.now()
 	return internal(st.Credentials().Put(ctx, model.Credential{VaultID: vaultID, Key: key, Type: model.CredentialOAuth, Ciphertext: ct, CreatedAt: now, UpdatedAt: now, WrittenBy: writtenBy}), "saving a credential")
@@ -83,7 +96,7 @@ func (set OAuthSetup) merge(old oauth.Stored) oauth.Stored {
 	if set.Grant == "" {
 		set.Grant = oauth.GrantAuthorizationCode
 	}
-	keepSecret := set.ClientSecret.IsEmpty() && old.TokenURL != "" && old.TokenURL == set.TokenURL
+	keepSecret := set.ClientSecret.IsEmpty() && sameClient(old, set)
 	s.Grant, s.TokenURL, s.ClientID = set.Grant, set.TokenURL, set.ClientID
 	if set.AuthorizationURL != "" {
 		s.AuthorizationURL = set.AuthorizationURL
@@ -100,6 +113,13 @@ func (set OAuthSetup) merge(old oauth.Stored) oauth.Stored {
 		s.RefreshToken, s.ConnectedAt = "", time.Time{}
 	}
 	return s
+}
+
+// sameClient reports whether a setup names the token endpoint and client
+// a stored secret was given for: the only case where the stored secret
+// may be used with it.
+func sameClient(old oauth.Stored, set OAuthSetup) bool {
+	return old.TokenURL != "" && old.TokenURL == set.TokenURL && old.ClientID == set.ClientID
 }
 
 // checkSetup validates a setup's fields.
@@ -163,4 +183,54 @@ func (b *Broker) StoreOAuthTokens(ctx context.Context, a Actor, vault, key strin
 		}
 		return b.record(ctx, tx, with(a.event(trail.CredentialSet, v, key), "oauth tokens stored"))
 	})
+}
+
+// ResolveOAuthSetup checks a setup for (vault, key) (member+) and fills in
+// the stored client secret when the setup leaves it out and names the
+// token URL and client it was stored with (never otherwise). The connect
+// flow keeps the result for its code exchange; it must never reach a
+// client.
+func (b *Broker) ResolveOAuthSetup(ctx context.Context, a Actor, vault, key string, set OAuthSetup) (OAuthSetup, error) {
+	if err := model.ValidateCredentialKey("key", key); err != nil {
+		return OAuthSetup{}, err
+	}
+	if err := checkSetup(set); err != nil {
+		return OAuthSetup{}, err
+	}
+	v, _, err := b.vaultAuthorized(ctx, b.st, a, vault, policy.WriteCredential)
+	if err != nil {
+		return OAuthSetup{}, err
+	}
+	old, _, err := b.loadOAuth(ctx, b.st, v.ID, key)
+	if err != nil {
+		return OAuthSetup{}, err
+	}
+	if set.ClientSecret.IsEmpty() && sameClient(old, set) && old.ClientSecret != "" {
+		set.ClientSecret = secret.FromString(old.ClientSecret)
+	}
+	if set.AuthMethod == "" {
+		set.AuthMethod = oauth.DefaultAuthMethod
+	}
+	return set, nil
+}
+
+// applyOAuthSlot writes an approved proposal's OAuth slot: the provider
+// configuration it names, waiting to be connected. A credential already
+// connected to the same token URL and client keeps its tokens.
+func (b *Broker) applyOAuthSlot(ctx context.Context, tx store.Store, p model.Proposal, c apitype.ProposalCredential) (string, error) {
+	old, _, err := b.loadOAuth(ctx, tx, p.VaultID, c.Key)
+	if err != nil && !errs.Is(err, errs.KindConflict) {
+		return "", err
+	}
+	s := oauth.Stored{Status: oauth.StatusPending, Grant: oauth.GrantAuthorizationCode}
+	if c.OAuth != nil {
+		s.TokenURL, s.AuthorizationURL, s.ClientID, s.Scopes = c.OAuth.TokenURL, c.OAuth.AuthorizationURL, c.OAuth.ClientID, c.OAuth.Scopes
+		if err == nil && old.Status != oauth.StatusPending && sameClient(old, OAuthSetup{TokenURL: s.TokenURL, ClientID: s.ClientID}) {
+			return "kept connected OAuth credential " + c.Key, nil
+		}
+	}
+	if err := b.saveOAuth(ctx, tx, p.VaultID, c.Key, s, "proposal:"+strconv.FormatInt(p.ID, 10)); err != nil {
+		return "", err
+	}
+	return "set OAuth credential " + c.Key + " (connect it next)", nil
 }

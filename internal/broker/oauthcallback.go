@@ -74,8 +74,8 @@ func (b *Broker) CancelOAuthFlow(ctx context.Context, state string) {
 // is used up whatever happens next; it must be a's own and fresh; the code
 // is exchanged with the PKCE verifier and the tokens replace the
 // credential's value, together with the configuration of the flow.
-func (b *Broker) CompleteOAuthConnect(ctx context.Context, a Actor, state, code string) (apitype.OAuthConnected, error) {
-	var out apitype.OAuthConnected
+func (b *Broker) CompleteOAuthConnect(ctx context.Context, a Actor, state, code string) (apitype.OAuthFlowDone, error) {
+	var out apitype.OAuthFlowDone
 	if !a.IsUser() {
 		return out, errs.Unauthorized("sign in to finish connecting")
 	}

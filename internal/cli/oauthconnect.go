@@ -141,7 +141,7 @@ func (a *app) waitConnected(ctx context.Context, c *client.Client, vault, key, b
 		st, err := c.OAuthConnection(ctx, vault, key)
 		switch {
 		case err == nil && st.Connected && st.ConnectedAt != before:
-			return a.show(apitype.OAuthConnected{Vault: vault, Key: key}, func(w io.Writer) {
+			return a.show(apitype.OAuthFlowDone{Vault: vault, Key: key}, func(w io.Writer) {
 				fmt.Fprintf(w, "Connected %s in vault %s.\n", key, vault)
 			})
 		case err != nil && ctx.Err() == nil && !isNotFound(err):

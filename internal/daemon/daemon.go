@@ -88,7 +88,12 @@ func Run(ctx context.Context, o Options) error {
 			log.Warn("emailed links point at " + cfg.BaseURL + ", which recipients on other machines cannot open: set --address (AGENT_VAULT_ADDR) to the URL people reach this server at")
 		}
 	}
-	b := broker.New(broker.Options{Store: db, Keyring: kr, BaseURL: cfg.BaseURL, Version: o.Build.Ident(), Build: statusBuild(o.Build), Logger: log, Mailer: mailer})
+	oc, err := oauthClient(cfg)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	b := broker.New(broker.Options{Store: db, Keyring: kr, BaseURL: cfg.BaseURL, Version: o.Build.Ident(), Build: statusBuild(o.Build), Logger: log, Mailer: mailer, OAuth: oc})
 	if err := b.Bootstrap(ctx); err != nil {
 		_ = ln.Close()
 		return err

@@ -132,7 +132,7 @@ func (s *Server) routes() []route {
 				return b.TestEmail(ctx, a, in)
 			})
 		})},
-	}, append(append(append(append(s.contentRoutes(), s.proposalRoutes()...), s.auditRoutes()...), s.compatRoutes()...), s.oauthConnectRoutes()...)...)
+	}, append(append(append(append(append(s.contentRoutes(), s.proposalRoutes()...), s.auditRoutes()...), s.compatRoutes()...), s.oauthRoutes()...), s.oauthConnectRoutes()...)...)
 }
 
 // withName wraps a handler of a vault-scoped route, binding {name}.
