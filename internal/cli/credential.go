@@ -120,6 +120,7 @@ host pattern, as ` + "`credential bind`" + ` does (users only).`,
 		},
 	}
 	set.Flags().StringArrayVar(&setHosts, "host", nil, "also bind the keys to this host pattern (repeatable)")
+	cmd.AddCommand(a.oauthParentTmp(setup)) // TEMPORARY until oauth-core's parent lands
 	cmd.AddCommand(list, set, a.bindCmd(setup, true), a.bindCmd(setup, false), &cobra.Command{
 		Use:   "get <KEY>",
 		Short: "Print one credential's value (users with member role or higher)",

@@ -76,7 +76,10 @@ kept (only while the token URL is the same); a public client uses
 				return err
 			}
 			in.Vault = rv.Name
-			ctx := cmd.Context()
+			// Ctrl-C while waiting ends the wait with a word on what happens
+			// to the flow; caught before the URL is printed.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
 			before, _ := c.OAuthConnection(ctx, rv.Name, in.Key) // none yet: the zero value
 			started, err := c.OAuthConnect(ctx, in)
 			in.ClientSecret = ""
@@ -128,8 +131,7 @@ func (a *app) interactive() bool {
 // waitConnected polls the credential's status until a connection newer
 // than before completes, the timeout passes, or the user presses Ctrl-C.
 func (a *app) waitConnected(ctx context.Context, c *client.Client, vault, key, before string, timeout time.Duration) error {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
@@ -153,7 +155,7 @@ func (a *app) waitConnected(ctx context.Context, c *client.Client, vault, key, b
 		}
 		select {
 		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			if parent.Err() == nil {
 				return fmt.Errorf("%s was not connected within %s: open the URL again if it is still within ten minutes, or run this command again", key, timeout.Round(time.Second))
 			}
 			return fmt.Errorf("stopped waiting; if you finish in the browser, %s is connected anyway (check with `agent-vault vault credential list`)", key)
