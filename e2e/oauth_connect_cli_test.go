@@ -21,7 +21,7 @@ func TestOAuthConnectCLIEndToEnd(t *testing.T) {
 	b.mu.Unlock()
 
 	cmd := ocStartCLI(t, b.owner, secret+"\n", "vault", "credential", "oauth", "connect", "CRM", "--vault", "default",
-		"--authorization-url", p.AuthorizeURL, "--token-url", p.TokenURL, "--client-id", clientID, "--client-secret-stdin", "--scopes", "read write")
+		"--authorization-url", p.AuthorizeURL, "--token-url", p.TokenURL, "--client-id", clientID, "--client-secret", "-", "--scopes", "read write")
 	authURL := strings.TrimSpace(cmd.line(t))
 	if !strings.HasPrefix(authURL, p.AuthorizeURL+"?") {
 		t.Fatalf("the command printed %q, want the provider URL first; stderr:\n%s", authURL, cmd.stderr.String())
@@ -66,7 +66,7 @@ func TestOAuthConnectCLIWaitEnds(t *testing.T) {
 	b := ocBroker(t, caFile)
 	p.AddClient(oauthtestClient("app", "app-secret-1", b.srv.url+"/v1/oauth/callback"))
 	args := []string{"vault", "credential", "oauth", "connect", "SLOW", "--authorization-url", p.AuthorizeURL, "--token-url", p.TokenURL,
-		"--client-id", "app", "--client-secret-stdin"}
+		"--client-id", "app", "--client-secret", "-"}
 
 	r := b.owner.run("app-secret-1\n", append(args, "--timeout", "1s")...)
 	if r.code == 0 || !strings.Contains(r.stderr, "was not connected within 1s") || !strings.HasPrefix(r.stdout, p.AuthorizeURL) {
@@ -89,7 +89,7 @@ func TestOAuthConnectCLIWaitEnds(t *testing.T) {
 		t.Fatalf("--no-wait printed:\n%s", out)
 	}
 	r = b.owner.run("", "vault", "credential", "oauth", "connect", "NOSECRET", "--authorization-url", p.AuthorizeURL, "--token-url", p.TokenURL, "--client-id", "app")
-	if r.code == 0 || !strings.Contains(r.stderr, "--client-secret-stdin") {
+	if r.code == 0 || !strings.Contains(r.stderr, "--client-secret -") {
 		t.Fatalf("connect without a secret:\n%s", r)
 	}
 }

@@ -54,7 +54,7 @@ func (a *app) credentialCmd() *cobra.Command {
 			return a.show(out, func(io.Writer) {
 				rows := [][]string{}
 				for _, cr := range out.Credentials {
-					row := []string{cr.Key, cr.Type, ts(cr.UpdatedAt), allowedHostsCell(cr)}
+					row := []string{cr.Key, oauthTypeCell(cr), ts(cr.UpdatedAt), allowedHostsCell(cr)}
 					if reveal && cr.Value != nil {
 						row = append(row, *cr.Value)
 					}
@@ -120,8 +120,7 @@ host pattern, as ` + "`credential bind`" + ` does (users only).`,
 		},
 	}
 	set.Flags().StringArrayVar(&setHosts, "host", nil, "also bind the keys to this host pattern (repeatable)")
-	cmd.AddCommand(a.oauthParentTmp(setup)) // TEMPORARY until oauth-core's parent lands
-	cmd.AddCommand(list, set, a.bindCmd(setup, true), a.bindCmd(setup, false), &cobra.Command{
+	cmd.AddCommand(list, set, a.bindCmd(setup, true), a.bindCmd(setup, false), a.oauthCmd(setup), &cobra.Command{
 		Use:   "get <KEY>",
 		Short: "Print one credential's value (users with member role or higher)",
 		Args:  cobra.ExactArgs(1),

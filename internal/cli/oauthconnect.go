@@ -19,22 +19,23 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/client"
-	"github.com/agent-vault/agent-vault/internal/config"
 )
 
 // oauthPollEvery is how often a waiting connect asks whether the
 // credential is connected.
 const oauthPollEvery = 2 * time.Second
 
+func init() { oauthSubcommands = append(oauthSubcommands, (*app).oauthConnectCmd) }
+
 // oauthConnectCmd is `vault credential oauth connect`: start the
 // authorization-code flow, print the provider URL, wait for the browser.
-func (a *app) oauthConnectCmd(setup func() (*client.Client, config.ResolvedVault, error)) *cobra.Command {
+func (a *app) oauthConnectCmd(setup vaultSetup) *cobra.Command {
 	var (
-		in                  apitype.OAuthConnectRequest
-		scopes              string
-		secretStdin, noWait bool
-		open                bool
-		timeout             time.Duration
+		in           apitype.OAuthConnectRequest
+		scopes       string
+		secretArg    string
+		noWait, open bool
+		timeout      time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "connect <KEY>",
@@ -50,26 +51,30 @@ The link works once, for you only, within ten minutes.
   agent-vault vault credential oauth connect GOOGLE \
     --authorization-url https://accounts.google.com/o/oauth2/v2/auth?access_type=offline\&prompt=consent \
     --token-url https://oauth2.googleapis.com/token \
-    --client-id 123.apps.googleusercontent.com --client-secret-stdin \
+    --client-id 123.apps.googleusercontent.com --client-secret - \
     --scopes "https://www.googleapis.com/auth/gmail.readonly"
 
 Register the redirect URI <address>/v1/oauth/callback with the provider.
-Without --client-secret-stdin the secret stored with the credential is
-kept (only while the token URL is the same); a public client uses
---token-auth-method none. See docs/oauth.md.`,
+Without --client-secret the secret stored with the credential is kept
+(only with the token URL and client id it was stored with); a public
+client uses --token-auth-method none. See docs/oauth.md.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.Key = args[0]
 			in.Scopes = apitype.ScopeList{Joined: scopes}
-			in.ClientSecret = apitype.OAuthSecretKept
-			if secretStdin {
+			in.ClientSecret = secretArg
+			switch {
+			case secretArg == "-":
 				s, err := a.readSecret("Client secret", false)
 				if err != nil {
 					return err
 				}
+				if s == "" {
+					return errors.New("the client secret is empty")
+				}
 				in.ClientSecret = s
-			} else if in.TokenAuthMethod == "none" {
-				in.ClientSecret = ""
+			case secretArg == "" && in.TokenAuthMethod != "none":
+				in.ClientSecret = apitype.OAuthSecretKept
 			}
 			c, rv, err := setup()
 			if err != nil {
@@ -85,8 +90,8 @@ kept (only while the token URL is the same); a public client uses
 			in.ClientSecret = ""
 			if err != nil {
 				var e *client.APIError
-				if errors.As(err, &e) && e.Body.Field == "client_secret" && !secretStdin {
-					return fmt.Errorf("%w (give it with --client-secret-stdin)", err)
+				if errors.As(err, &e) && e.Body.Field == "client_secret" && secretArg == "" {
+					return fmt.Errorf("%w (give it with --client-secret -)", err)
 				}
 				return err
 			}
@@ -111,7 +116,7 @@ kept (only while the token URL is the same); a public client uses
 	f.StringVar(&in.AuthorizationURL, "authorization-url", "", "the provider's authorization endpoint (https)")
 	f.StringVar(&in.TokenURL, "token-url", "", "the provider's token endpoint (https)")
 	f.StringVar(&in.ClientID, "client-id", "", "the OAuth client id registered with the provider")
-	f.BoolVar(&secretStdin, "client-secret-stdin", false, "read the client secret from a hidden prompt or a line of standard input")
+	f.StringVar(&secretArg, "client-secret", "", `the client secret; "-" reads it from a hidden prompt or a line of standard input (a literal value lands in your shell history)`)
 	f.StringVar(&scopes, "scopes", "", "scopes to ask for, separated by --scope-separator")
 	f.StringVar(&in.ScopeSeparator, "scope-separator", "", "what separates the scopes in the request (default a space)")
 	f.BoolVar(&in.DisablePKCE, "disable-pkce", false, "do not use PKCE (only for a provider that refuses it)")
@@ -212,7 +217,7 @@ func writeOAuthToConnect(w io.Writer, p apitype.Proposal) {
 		fmt.Fprintln(w, propClean(line))
 	}
 	if !first {
-		fmt.Fprintln(w, "  (add what is missing: --authorization-url, --client-id, --client-secret-stdin; or use Connect on the credentials page of the web console)")
+		fmt.Fprintln(w, "  (add what is missing: --authorization-url, --client-id, --client-secret -; or use Connect on the credentials page of the web console)")
 	}
 }
 

@@ -92,6 +92,7 @@ type Server struct {
 	lastMu      sync.Mutex
 	lastMethod  string
 	lastAPI     string
+	secrets     map[string]int // client secrets presented at the token endpoint
 }
 
 // Start runs a provider until the test ends.
@@ -104,7 +105,7 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatalf("oauthtest: certificate authority: %v", err)
 	}
-	s := &Server{ca: ca, opts: o, registered: map[string]Client{}, clients: ostore.NewClientStore()}
+	s := &Server{ca: ca, opts: o, registered: map[string]Client{}, clients: ostore.NewClientStore(), secrets: map[string]int{}}
 	s.manager = manage.NewDefaultManager()
 	s.manager.MustTokenStorage(ostore.NewMemoryTokenStore())
 	s.manager.MapClientStorage(s.clients)
@@ -255,6 +256,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	s.total.Add(1)
 	s.lastMu.Lock()
 	s.lastMethod = presented(r)
+	if sec := presentedSecret(r); sec != "" {
+		s.secrets[sec]++
+	}
 	s.lastMu.Unlock()
 	if code := s.tokenStatus.Load(); code != 0 {
 		w.Header().Set("Content-Type", "application/json")
@@ -276,6 +280,25 @@ func presented(r *http.Request) string {
 		return "client_secret_post"
 	}
 	return "none"
+}
+
+// presentedSecret is the client secret a token request carries, if any.
+func presentedSecret(r *http.Request) string {
+	if _, p, ok := r.BasicAuth(); ok {
+		if v, err := url.QueryUnescape(p); err == nil {
+			return v
+		}
+		return p
+	}
+	return r.PostForm.Get("client_secret")
+}
+
+// SecretSeen counts the token requests that presented this client
+// secret (Basic or form): an attacker's provider in a test must see 0.
+func (s *Server) SecretSeen(secret string) int {
+	s.lastMu.Lock()
+	defer s.lastMu.Unlock()
+	return s.secrets[secret]
 }
 
 // clientInfo reads the client from the request and holds it to the
