@@ -71,9 +71,10 @@ func (b *Broker) StartOAuthConnect(ctx context.Context, a Actor, in apitype.OAut
 	case c.secretGiven:
 		cfg.ClientSecret = c.secret
 	case c.keep && exists && cur.ClientSecret != "":
-		// A stored secret goes only to the token URL it was stored with.
-		if cur.TokenURL != c.tokenURL {
-			return out, errs.Invalid("client_secret", "the stored client secret was saved for another token URL (%s) and is never sent elsewhere: type the client secret again", cur.TokenURL)
+		// A stored secret goes only to the token URL and client it was
+		// stored with (the rule of ResolveOAuthSetup).
+		if !sameClient(cur, OAuthSetup{TokenURL: c.tokenURL, ClientID: c.clientID}) {
+			return out, errs.Invalid("client_secret", "the stored client secret was saved for another token URL or client id (%s, %s) and is never sent elsewhere: type the client secret again", cur.TokenURL, cur.ClientID)
 		}
 		cfg.ClientSecret = cur.ClientSecret
 	}

@@ -15,7 +15,7 @@ var continueLink = regexp.MustCompile(`id="oauth-continue" href="([^"]+)"`)
 // posts with its CSRF token, and links to the provider; the flow then
 // ends on the callback page as in the API flow.
 func TestOAuthConsoleConnect(t *testing.T) {
-	e := newOAuthEnv(t, true)
+	e := newConnectEnv(t, true)
 	e.owner()
 	br := e.browserOf("owner@example.com", "owner-password")
 	st, _, page := br.get(e.url + "/vaults/default/credentials/CRM/connect")

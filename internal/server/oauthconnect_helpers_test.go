@@ -19,7 +19,6 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/broker"
-	"github.com/agent-vault/agent-vault/internal/client"
 	"github.com/agent-vault/agent-vault/internal/keyring"
 	"github.com/agent-vault/agent-vault/internal/netguard"
 	"github.com/agent-vault/agent-vault/internal/oauth"
@@ -30,18 +29,19 @@ import (
 	"github.com/agent-vault/agent-vault/internal/web"
 )
 
-// oauthEnv is a control plane with the browser pages, whose broker
+// connectEnv is a control plane with the browser pages, whose broker
 // reaches a real OAuth provider (oauthtest, go-oauth2) on loopback.
-type oauthEnv struct {
+type connectEnv struct {
 	*env
 	p        *oauthtest.Server
+	kr       *keyring.Keyring
 	clientID string
 	secret   string
 }
 
-// newOAuthEnv starts the provider and the vault; with loopback false the
+// newConnectEnv starts the provider and the vault; with loopback false the
 // broker's token client keeps netguard's defaults (loopback refused).
-func newOAuthEnv(t *testing.T, loopback bool) *oauthEnv { return newOAuthEnvDNS(t, loopback, nil) }
+func newConnectEnv(t *testing.T, loopback bool) *connectEnv { return newConnectEnvDNS(t, loopback, nil) }
 
 // staticDNS answers names from a map, as a resolver an attacker
 // controls would (a name of theirs pointing at a private address).
@@ -54,9 +54,9 @@ func (d staticDNS) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr,
 	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 }
 
-// newOAuthEnvDNS is newOAuthEnv whose token client resolves with dns
+// newConnectEnvDNS is newConnectEnv whose token client resolves with dns
 // (nil: the system resolver).
-func newOAuthEnvDNS(t *testing.T, loopback bool, dns netguard.Resolver) *oauthEnv {
+func newConnectEnvDNS(t *testing.T, loopback bool, dns netguard.Resolver) *connectEnv {
 	t.Helper()
 	p := oauthtest.Start(t, oauthtest.Options{AccessTTL: time.Hour})
 	db := sqltest.Open(t)
@@ -83,13 +83,13 @@ func newOAuthEnvDNS(t *testing.T, loopback bool, dns netguard.Resolver) *oauthEn
 		ts.Close()
 		_ = db.Close()
 	})
-	e := &oauthEnv{env: &env{t: t, url: ts.URL, db: db, clock: clk, logs: logs, b: b}, p: p, clientID: "vault-app", secret: "app-secret-4711"}
+	e := &connectEnv{env: &env{t: t, url: ts.URL, db: db, clock: clk, logs: logs, b: b}, p: p, kr: kr, clientID: "vault-app", secret: "app-secret-4711"}
 	p.AddClient(oauthtest.Client{ID: e.clientID, Secret: e.secret, AuthMethod: "client_secret_post", RedirectURI: ts.URL + "/v1/oauth/callback"})
 	return e
 }
 
 // connectReq is a valid connect request for the fixture's client.
-func (e *oauthEnv) connectReq(key string) apitype.OAuthConnectRequest {
+func (e *connectEnv) connectReq(key string) apitype.OAuthConnectRequest {
 	return apitype.OAuthConnectRequest{Vault: "default", Key: key, AuthorizationURL: e.p.AuthorizeURL, TokenURL: e.p.TokenURL,
 		ClientID: e.clientID, ClientSecret: e.secret, Scopes: apitype.ScopeList{Joined: "read write"}}
 }
@@ -99,12 +99,12 @@ func (e *oauthEnv) connectReq(key string) apitype.OAuthConnectRequest {
 type browser struct {
 	t  *testing.T
 	hc *http.Client
-	e  *oauthEnv
+	e  *connectEnv
 }
 
 // browserOf logs in through the API and puts the session in the cookie,
 // as the console's login page does.
-func (e *oauthEnv) browserOf(email, password string) *browser {
+func (e *connectEnv) browserOf(email, password string) *browser {
 	e.t.Helper()
 	jar, _ := cookiejar.New(nil)
 	b := &browser{t: e.t, e: e, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second,
@@ -181,14 +181,24 @@ func (b *browser) callbackPage(cb string) url.Values {
 	return finishForm(b.t, body)
 }
 
-// stored reads an OAuth credential's sealed form through the reveal path.
-func (e *oauthEnv) stored(c *client.Client, key string) (oauth.Stored, bool) {
+// stored reads an OAuth credential's sealed form from the database (the
+// API never returns it).
+func (e *connectEnv) stored(key string) (oauth.Stored, bool) {
 	e.t.Helper()
-	out, err := c.Credentials(context.Background(), "default", true, key)
-	if err != nil || len(out.Credentials) != 1 || out.Credentials[0].Value == nil {
+	ctx := context.Background()
+	v, err := e.db.Vaults().ByName(ctx, "default")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c, err := e.db.Credentials().Get(ctx, v.ID, key)
+	if err != nil || c.Type != "oauth" {
 		return oauth.Stored{}, false
 	}
-	s, err := oauth.ParseStored([]byte(*out.Credentials[0].Value))
+	val, err := e.kr.Open(c.Ciphertext, keyring.AD("credential", v.ID, key))
+	if err != nil {
+		e.t.Fatalf("opening %s: %v", key, err)
+	}
+	s, err := oauth.ParseStored(val.Reveal())
 	if err != nil {
 		e.t.Fatalf("stored form of %s: %v", key, err)
 	}

@@ -19,7 +19,7 @@ import (
 // The whole authorization-code flow through the API and the browser
 // pages: connect, consent at a real provider, callback, finish, stored.
 func TestOAuthConnectFlowStoresTokens(t *testing.T) {
-	e := newOAuthEnv(t, true)
+	e := newConnectEnv(t, true)
 	ctx := context.Background()
 	own := e.owner()
 	started, err := own.OAuthConnect(ctx, e.connectReq("GOOGLE"))
@@ -46,7 +46,7 @@ func TestOAuthConnectFlowStoresTokens(t *testing.T) {
 	if n := e.p.Hits("authorization_code"); n != 1 {
 		t.Errorf("code exchanges at the provider = %d, want 1", n)
 	}
-	s, ok := e.stored(own, "GOOGLE")
+	s, ok := e.stored("GOOGLE")
 	if !ok || s.Status != oauth.StatusConnected || s.AccessToken == "" || s.RefreshToken == "" || s.ClientSecret != e.secret ||
 		s.AuthorizationURL != e.p.AuthorizeURL || s.TokenURL != e.p.TokenURL || strings.Join(s.Scopes, " ") != "read write" {
 		t.Fatalf("stored credential: ok=%v status=%s config=%s %s %v", ok, s.Status, s.AuthorizationURL, s.TokenURL, s.Scopes)
@@ -68,7 +68,7 @@ func TestOAuthConnectFlowStoresTokens(t *testing.T) {
 
 // The connect route's answer is exactly the public API's: one field.
 func TestOAuthConnectAnswerIsWireCompatible(t *testing.T) {
-	e := newOAuthEnv(t, true)
+	e := newConnectEnv(t, true)
 	own := e.owner()
 	_ = own
 	body, _ := json.Marshal(map[string]any{"vault": "default", "key": "SLACK", "authorization_url": e.p.AuthorizeURL, "token_url": e.p.TokenURL,
@@ -98,7 +98,7 @@ func TestOAuthConnectAnswerIsWireCompatible(t *testing.T) {
 // Attacks on the callback: every one is refused, stores nothing, and
 // (where a state was real) burns it so that it cannot be tried again.
 func TestOAuthCallbackAttacks(t *testing.T) {
-	e := newOAuthEnv(t, true)
+	e := newConnectEnv(t, true)
 	ctx := context.Background()
 	own := e.owner()
 	mallory := e.invite(own, "mallory@example.com", "member", apitype.UserVault{VaultName: "default", VaultRole: "member"})
@@ -115,7 +115,7 @@ func TestOAuthCallbackAttacks(t *testing.T) {
 		return s.AuthorizationURL, u.Query().Get("state")
 	}
 	connected := func(key string) bool {
-		s, ok := e.stored(own, key)
+		s, ok := e.stored(key)
 		return ok && s.Status == oauth.StatusConnected
 	}
 
@@ -273,7 +273,7 @@ func must1(a, _ string) string { return a }
 
 // Connect requests an attacker (or a mistake) might send.
 func TestOAuthConnectRefuses(t *testing.T) {
-	e := newOAuthEnv(t, true)
+	e := newConnectEnv(t, true)
 	ctx := context.Background()
 	own := e.owner()
 	if _, err := own.SetCredentials(ctx, "default", map[string]string{"STATIC_KEY": "v"}); err != nil {
@@ -324,7 +324,7 @@ func TestOAuthConnectRefuses(t *testing.T) {
 // a reconnect that keeps the secret but names another token URL is
 // refused, so the secret cannot be sent to an attacker's endpoint.
 func TestOAuthConnectKeepsSecretOnlyForItsTokenURL(t *testing.T) {
-	e := newOAuthEnv(t, true)
+	e := newConnectEnv(t, true)
 	ctx := context.Background()
 	own := e.owner()
 	br := e.browserOf("owner@example.com", "owner-password")
@@ -341,6 +341,11 @@ func TestOAuthConnectKeepsSecretOnlyForItsTokenURL(t *testing.T) {
 	if _, err := own.OAuthConnect(ctx, r); status(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "never sent elsewhere") {
 		t.Fatalf("keep the secret for another token URL: %v", err)
 	}
+	r.TokenURL, r.ClientID = e.p.TokenURL, "another-client"
+	if _, err := own.OAuthConnect(ctx, r); status(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "never sent elsewhere") {
+		t.Fatalf("keep the secret for another client id: %v", err)
+	}
+	r.ClientID = e.clientID
 	// Same token URL: the stored secret is used (the exchange succeeds).
 	r.TokenURL = e.p.TokenURL
 	s, err = own.OAuthConnect(ctx, r)
@@ -350,7 +355,7 @@ func TestOAuthConnectKeepsSecretOnlyForItsTokenURL(t *testing.T) {
 	if st, page := br.post("/v1/oauth/callback", br.callbackPage(br.consent(s.AuthorizationURL))); st != http.StatusOK {
 		t.Fatalf("reconnect keeping the secret: %d %s", st, page)
 	}
-	if got, _ := e.stored(own, "KEEP"); got.ClientSecret != e.secret {
+	if got, _ := e.stored("KEEP"); got.ClientSecret != e.secret {
 		t.Error("the kept secret was not stored again")
 	}
 }
@@ -360,7 +365,7 @@ func TestOAuthConnectKeepsSecretOnlyForItsTokenURL(t *testing.T) {
 func TestOAuthConnectWhoAndWhere(t *testing.T) {
 	// netguard's defaults (loopback refused); attacker.example resolves to
 	// a private address, idp.example to a public one.
-	e := newOAuthEnvDNS(t, false, staticDNS{"attacker.example": {netip.MustParseAddr("10.9.8.7")}, "idp.example": {netip.MustParseAddr("93.184.215.14")},
+	e := newConnectEnvDNS(t, false, staticDNS{"attacker.example": {netip.MustParseAddr("10.9.8.7")}, "idp.example": {netip.MustParseAddr("93.184.215.14")},
 		"localhost": {netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")}})
 	ctx := context.Background()
 	own := e.owner()
