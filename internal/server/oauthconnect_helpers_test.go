@@ -41,7 +41,9 @@ type connectEnv struct {
 
 // newConnectEnv starts the provider and the vault; with loopback false the
 // broker's token client keeps netguard's defaults (loopback refused).
-func newConnectEnv(t *testing.T, loopback bool) *connectEnv { return newConnectEnvDNS(t, loopback, nil) }
+func newConnectEnv(t *testing.T, loopback bool) *connectEnv {
+	return newConnectEnvDNS(t, loopback, nil)
+}
 
 // staticDNS answers names from a map, as a resolver an attacker
 // controls would (a name of theirs pointing at a private address).
