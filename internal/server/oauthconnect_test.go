@@ -416,3 +416,23 @@ func TestOAuthConnectWhoAndWhere(t *testing.T) {
 		t.Errorf("a public provider was refused: %v", err)
 	}
 }
+
+// One user may have twenty flows open; the next is refused until one
+// finishes or expires.
+func TestOAuthConnectCapsOpenFlows(t *testing.T) {
+	e := newConnectEnv(t, true)
+	ctx := context.Background()
+	own := e.owner()
+	for i := range 20 {
+		if _, err := own.OAuthConnect(ctx, e.connectReq("K")); err != nil {
+			t.Fatalf("flow %d: %v", i+1, err)
+		}
+	}
+	if _, err := own.OAuthConnect(ctx, e.connectReq("K")); status(err) != http.StatusTooManyRequests {
+		t.Fatalf("21st open flow: %v, want 429", err)
+	}
+	e.clock.Advance(11 * time.Minute)
+	if _, err := own.OAuthConnect(ctx, e.connectReq("K")); err != nil {
+		t.Fatalf("after the others expired: %v", err)
+	}
+}
