@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -92,4 +93,36 @@ func TestOAuthConnectCLIWaitEnds(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "--client-secret -") {
 		t.Fatalf("connect without a secret:\n%s", r)
 	}
+}
+
+// Approving a proposal that adds an OAuth slot prints the command that
+// connects it, filled in from the proposal; run as printed (plus the
+// secret), it starts the flow.
+func TestOAuthConnectCLIAfterApproval(t *testing.T) {
+	p, caFile := ocProvider(t, false)
+	b := ocBroker(t, caFile)
+	p.AddClient(oauthtestClient("app", "app-secret-9", b.srv.url+"/v1/oauth/callback"))
+	agent := b.agent("bot")
+	created := brPropose(t, b.srv.url, agent, map[string]any{
+		"credentials": []any{map[string]any{"action": "set", "key": "MAIL", "type": "oauth",
+			"oauth": map[string]any{"authorization_url": p.AuthorizeURL + "?prompt=consent", "token_url": p.TokenURL, "client_id": "app", "scopes": []string{"mail.read"}}}},
+		"message": "Need mail",
+	})
+	out := b.owner.ok("", "vault", "proposal", "approve", strconv.FormatInt(created.ID, 10), "--yes")
+	var line string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "oauth connect MAIL") {
+			line = strings.TrimSpace(l)
+		}
+	}
+	want := "agent-vault vault credential oauth connect MAIL --vault default --authorization-url '" + p.AuthorizeURL + "?prompt=consent' --token-url " +
+		p.TokenURL + " --client-id app --scopes mail.read"
+	if line != want {
+		t.Fatalf("approve printed:\n%s\nwant the line:\n%s", out, want)
+	}
+	authURL := strings.TrimSpace(b.owner.ok("app-secret-9\n", "vault", "credential", "oauth", "connect", "MAIL", "--vault", "default",
+		"--authorization-url", p.AuthorizeURL+"?prompt=consent", "--token-url", p.TokenURL, "--client-id", "app", "--scopes", "mail.read",
+		"--client-secret", "-", "--no-wait"))
+	br := ocLogin(t, b.srv.url, caFile, "owner@example.com", "owner-pass-1")
+	mustContain(t, "callback", br.consentAndFinish(authURL), `id="oauth-done"`, "MAIL")
 }

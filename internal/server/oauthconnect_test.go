@@ -38,7 +38,17 @@ func TestOAuthConnectFlowStoresTokens(t *testing.T) {
 		t.Errorf("PKCE challenge %q or state %q malformed", q.Get("code_challenge"), q.Get("state"))
 	}
 	br := e.browserOf("owner@example.com", "owner-password")
-	f := br.callbackPage(br.consent(started.AuthorizationURL))
+	cb := br.consent(started.AuthorizationURL)
+	resp, err := br.hc.Get(cb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "form-action 'self'") ||
+		resp.Header.Get("Referrer-Policy") != "no-referrer" || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("callback page headers: %v", resp.Header)
+	}
+	f := br.callbackPage(cb)
 	st, page := br.post("/v1/oauth/callback", f)
 	if st != http.StatusOK || !strings.Contains(page, `id="oauth-done"`) {
 		t.Fatalf("finish: %d\n%s", st, page)
@@ -54,11 +64,17 @@ func TestOAuthConnectFlowStoresTokens(t *testing.T) {
 	// The stored access token is one the provider's API accepts.
 	req, _ := http.NewRequest(http.MethodGet, e.p.APIURL+"me", nil)
 	req.Header.Set("Authorization", "Bearer "+s.AccessToken)
-	resp, err := e.p.HTTPClient().Do(req)
+	resp, err = e.p.HTTPClient().Do(req)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("the provider's API refused the stored token: %v %v", err, resp)
 	}
 	resp.Body.Close()
+	// Nothing of the flow reaches the server's log.
+	for what, v := range map[string]string{"state": f.Get("state"), "code": f.Get("code"), "access token": s.AccessToken, "refresh token": s.RefreshToken, "client secret": e.secret} {
+		if strings.Contains(e.logs.String(), v) {
+			t.Errorf("the log holds the %s", what)
+		}
+	}
 	// The credential list says it is an OAuth credential.
 	list, err := own.Credentials(ctx, "default", false, "")
 	if err != nil || len(list.Credentials) != 1 || list.Credentials[0].Type != "oauth" {
