@@ -141,8 +141,12 @@ func (b *Broker) renewLocked(ctx context.Context, vaultID, key string, seen []by
 			return secret.FromString(s.AccessToken), nil
 		}
 		s.Fail(errors.New("the access token expired and there is no refresh token to renew it"), now)
-		if err := b.saveRenewal(ctx, vaultID, key, before, s); err != nil {
+		cur, won, err := b.saveRenewal(ctx, vaultID, key, before, s)
+		if err != nil {
 			return secret.Bytes{}, err
+		}
+		if tok, ok := b.lostRace(cur, won); ok {
+			return tok, nil
 		}
 		return secret.Bytes{}, refreshFailed(key, s.LastError, "upload a new access token, or tokens with a refresh token (agent-vault vault credential oauth tokens), or reconnect")
 	}
@@ -160,31 +164,46 @@ func (b *Broker) renewLocked(ctx context.Context, vaultID, key string, seen []by
 				// The provider is down but the token still works: keep
 				// serving it, and say why renewal is late.
 				s.LastError, s.LastErrorAt = err.Error(), now
-				if serr := b.saveRenewal(ctx, vaultID, key, before, s); serr != nil {
+				cur, won, serr := b.saveRenewal(ctx, vaultID, key, before, s)
+				if serr != nil {
 					return secret.Bytes{}, serr
+				}
+				if tok, ok := b.lostRace(cur, won); ok {
+					return tok, nil
 				}
 				return secret.FromString(s.AccessToken), nil
 			}
 		}
 		b.log.Info("oauth renewal failed", "key", key, "vault_id", vaultID, "err", err.Error())
 		s.Fail(err, now)
-		if serr := b.saveRenewal(ctx, vaultID, key, before, s); serr != nil {
+		cur, won, serr := b.saveRenewal(ctx, vaultID, key, before, s)
+		if serr != nil {
 			return secret.Bytes{}, serr
+		}
+		if tok, ok := b.lostRace(cur, won); ok {
+			return tok, nil
 		}
 		return secret.Bytes{}, refreshFailed(key, s.LastError, hint)
 	}
 	s.Apply(t, now)
-	if err := b.saveRenewal(ctx, vaultID, key, before, s); err != nil {
+	cur, won, err := b.saveRenewal(ctx, vaultID, key, before, s)
+	if err != nil {
 		return secret.Bytes{}, err
+	}
+	if tok, ok := b.lostRace(cur, won); ok {
+		return tok, nil
 	}
 	return secret.FromString(s.AccessToken), nil
 }
 
 // saveRenewal writes a renewal's outcome unless a member replaced the
-// credential meanwhile (new tokens or configuration), which then wins.
-func (b *Broker) saveRenewal(ctx context.Context, vaultID, key string, before, after oauth.Stored) error {
-	return b.tx(ctx, func(tx store.Store) error {
-		cur, ok, err := b.loadOAuth(ctx, tx, vaultID, key)
+// credential meanwhile (new tokens or configuration), or another renewal
+// got there first; then that one wins, and its state is returned with
+// won false.
+func (b *Broker) saveRenewal(ctx context.Context, vaultID, key string, before, after oauth.Stored) (cur oauth.Stored, won bool, err error) {
+	err = b.tx(ctx, func(tx store.Store) error {
+		var ok bool
+		cur, ok, err = b.loadOAuth(ctx, tx, vaultID, key)
 		if err != nil {
 			return err
 		}
@@ -199,6 +218,17 @@ func (b *Broker) saveRenewal(ctx context.Context, vaultID, key string, before, a
 		if err := tx.Credentials().SetValue(ctx, vaultID, key, ct, b.now()); err != nil {
 			return internal(err, "saving renewed OAuth tokens")
 		}
+		cur, won = after, true
 		return nil
 	})
+	return cur, won, err
+}
+
+// lostRace returns the token another writer stored while a renewal ran,
+// when there is a usable one.
+func (b *Broker) lostRace(cur oauth.Stored, won bool) (secret.Bytes, bool) {
+	if won || !cur.Usable(b.now(), 0) {
+		return secret.Bytes{}, false
+	}
+	return secret.FromString(cur.AccessToken), true
 }
