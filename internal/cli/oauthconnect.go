@@ -95,11 +95,15 @@ client uses --token-auth-method none. See docs/oauth.md.`,
 				}
 				return err
 			}
-			if a.json && noWait {
-				return a.printJSON(started)
-			}
 			fmt.Fprintf(a.errOut, "Open this URL in a browser signed in to the vault's web console, approve access, then press \"Finish connecting\":\n\n")
-			fmt.Fprintln(a.out, cell(started.AuthorizationURL))
+			if a.json {
+				// A stream of JSON values: this one, then the outcome.
+				if err := a.printJSONLine(started); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintln(a.out, cell(started.AuthorizationURL))
+			}
 			fmt.Fprintln(a.errOut)
 			if open && a.interactive() {
 				if err := openBrowser(started.AuthorizationURL); err != nil {
