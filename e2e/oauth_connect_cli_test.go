@@ -89,6 +89,13 @@ func TestOAuthConnectCLIWaitEnds(t *testing.T) {
 	if !strings.HasPrefix(strings.TrimSpace(out), p.AuthorizeURL+"?") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
 		t.Fatalf("--no-wait printed:\n%s", out)
 	}
+	var started struct {
+		AuthorizationURL string `json:"authorization_url"`
+	}
+	decodeStrict(t, b.owner.ok("app-secret-1\n", append(args, "--no-wait", "--json")...), &started)
+	if !strings.HasPrefix(started.AuthorizationURL, p.AuthorizeURL+"?") {
+		t.Fatalf("--json printed %+v", started)
+	}
 	r = b.owner.run("", "vault", "credential", "oauth", "connect", "NOSECRET", "--authorization-url", p.AuthorizeURL, "--token-url", p.TokenURL, "--client-id", "app")
 	if r.code == 0 || !strings.Contains(r.stderr, "--client-secret -") {
 		t.Fatalf("connect without a secret:\n%s", r)
