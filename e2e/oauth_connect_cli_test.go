@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 	"testing"
 )
 
@@ -37,6 +38,22 @@ func TestOAuthConnectCLIEndToEnd(t *testing.T) {
 	mustContain(t, "progress", cmd.stderr.String(), "Waiting for the browser")
 	if strings.Contains(out+cmd.stderr.String(), secret) {
 		t.Fatal("the command printed the client secret")
+	}
+
+	// Connecting again (the same provider and client, the stored secret
+	// kept) is a new connection that a waiting command sees complete.
+	// connected_at has whole seconds: let the clock pass the first one.
+	for first := time.Now().Unix(); time.Now().Unix() == first; {
+		time.Sleep(50 * time.Millisecond)
+	}
+	again := ocStartCLI(t, b.owner, "", "vault", "credential", "oauth", "connect", "CRM",
+		"--authorization-url", p.AuthorizeURL, "--token-url", p.TokenURL, "--client-id", clientID, "--scopes", "read write")
+	br.consentAndFinish(strings.TrimSpace(again.line(t)))
+	if code, out := again.wait(t); code != 0 || !strings.Contains(out, "Connected CRM") {
+		t.Fatalf("reconnect exited %d\nstdout:\n%s\nstderr:\n%s", code, out, again.stderr.String())
+	}
+	if n := p.Hits("authorization_code"); n != 2 {
+		t.Errorf("code exchanges = %d, want 2", n)
 	}
 
 	// The proxy injects the access token the flow stored.

@@ -33,6 +33,10 @@ type OAuthSetup struct {
 	Scopes         []string
 	ScopeSeparator string
 	DisablePKCE    bool
+	// NewGrant marks tokens from a fresh authorization (the connect
+	// flow's code exchange): the connection starts anew, so connected_at
+	// moves even when the provider and client are unchanged.
+	NewGrant bool
 }
 
 // OAuthClient is the client the broker posts token requests with: the
@@ -111,6 +115,9 @@ func (set OAuthSetup) merge(old oauth.Stored) oauth.Stored {
 	if old.TokenURL != set.TokenURL || old.ClientID != set.ClientID {
 		// Another provider or client: nothing of the old grant carries over.
 		s.RefreshToken, s.ConnectedAt = "", time.Time{}
+	}
+	if set.NewGrant {
+		s.ConnectedAt = time.Time{}
 	}
 	return s
 }

@@ -125,7 +125,7 @@ func (b *Broker) CompleteOAuthConnect(ctx context.Context, a Actor, state, code 
 	}
 	c := flow.Config
 	set := OAuthSetup{Grant: oauth.GrantAuthorizationCode, TokenURL: c.TokenURL, AuthorizationURL: c.AuthorizationURL, ClientID: c.ClientID,
-		ClientSecret: secret.FromString(c.ClientSecret), AuthMethod: c.AuthMethod, Scopes: c.Scopes, ScopeSeparator: c.ScopeSeparator, DisablePKCE: c.DisablePKCE}
+		ClientSecret: secret.FromString(c.ClientSecret), AuthMethod: c.AuthMethod, Scopes: c.Scopes, ScopeSeparator: c.ScopeSeparator, DisablePKCE: c.DisablePKCE, NewGrant: true}
 	return out, b.StoreOAuthTokens(ctx, a, v.Name, st.Key, set, toks)
 }
 
