@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 )
 
 // `vault credential oauth connect` with the real binary: it prints the
