@@ -90,3 +90,31 @@ func finishFormField(t *testing.T, page, name string) string {
 	t.Fatalf("no hidden %s in:\n%s", name, page)
 	return ""
 }
+
+// A new OAuth credential from the credentials page: name and catalog
+// provider lead to the connect form, prefilled with the provider's
+// endpoints (Google's consent parameters included).
+func TestOAuthConsoleConnectNewFromCatalog(t *testing.T) {
+	e := newConnectEnv(t, true)
+	e.owner()
+	br := e.browserOf("owner@example.com", "owner-password")
+	_, _, page := br.get(e.url + "/vaults/default/credentials")
+	if !strings.Contains(page, `id="oauth-new-form"`) || !strings.Contains(page, `<option value="google-oauth">`) {
+		t.Fatalf("no new-OAuth form with the catalog's providers:\n%s", page)
+	}
+	st, loc, _ := br.get(e.url + "/vaults/default/credentials/connect?key=GMAIL&catalog=google-oauth")
+	if st != http.StatusSeeOther || loc != "/vaults/default/credentials/GMAIL/connect?catalog=google-oauth" {
+		t.Fatalf("next: %d %q", st, loc)
+	}
+	_, _, page = br.get(e.url + loc)
+	for _, want := range []string{`value="https://accounts.google.com/o/oauth2/v2/auth?access_type=offline&amp;prompt=consent"`, `value="https://oauth2.googleapis.com/token"`, `value="openid email"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("connect form lacks %s", want)
+		}
+	}
+	for _, bad := range []string{"lower", "", "A B", "../X"} {
+		if st, _, _ := br.get(e.url + "/vaults/default/credentials/connect?key=" + url.QueryEscape(bad)); st != http.StatusBadRequest {
+			t.Errorf("key %q: %d, want 400", bad, st)
+		}
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/model"
 )
 
 // Connecting an OAuth credential from the console (docs/oauth.md): the
@@ -31,6 +33,7 @@ type oauthConnectPage struct {
 }
 
 func (h *Handler) routeOAuthConnect() {
+	h.mux.HandleFunc("GET /vaults/{name}/credentials/connect", h.oauthConnectNew)
 	h.mux.HandleFunc("GET /vaults/{name}/credentials/{key}/connect", h.oauthConnectForm)
 	h.mux.HandleFunc("POST /vaults/{name}/credentials/{key}/connect", h.oauthConnectPost)
 	h.mux.HandleFunc("GET "+oauthCallbackPath, h.oauthCallbackPage)
@@ -52,7 +55,69 @@ func (h *Handler) oauthConnectForm(w http.ResponseWriter, r *http.Request) {
 	p.Form, p.Connected = in, connected
 	p.HasSecret = in.ClientSecret == apitype.OAuthSecretKept
 	p.Form.ClientSecret = ""
+	if id := r.URL.Query().Get("catalog"); id != "" && p.Form.AuthorizationURL == "" {
+		fromCatalog(h.b, id, &p.Form)
+	}
 	h.renderVault(w, r, http.StatusOK, "oauth_connect", s, "Connect "+key+" · "+vb.Name, p, "")
+}
+
+// oauthConnectNew answers the credentials page's "Connect an OAuth
+// credential" form (a GET: it changes nothing) with the connect form of
+// the key typed, prefilled from the catalog entry chosen.
+func (h *Handler) oauthConnectNew(w http.ResponseWriter, r *http.Request) {
+	s, vb, ok := h.vaultGET(w, r, "credentials")
+	if !ok {
+		return
+	}
+	key := strings.TrimSpace(r.URL.Query().Get("key"))
+	if err := model.ValidateCredentialKey("key", key); err != nil {
+		h.showCredentials(w, r, s, vb, http.StatusBadRequest, credentialForm{}, "Type the new OAuth credential's name in capital letters, digits and underscores, like GOOGLE_OAUTH.")
+		return
+	}
+	next := vaultPath(vb.Name, "credentials", key, "connect")
+	if id := r.URL.Query().Get("catalog"); id != "" {
+		next += "?" + url.Values{"catalog": {id}}.Encode()
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// fromCatalog fills a connect form from a catalog entry's OAuth provider
+// (an unknown id, or one without an OAuth block, fills nothing).
+func fromCatalog(b *broker.Broker, id string, f *apitype.OAuthConnectRequest) {
+	e, err := b.CatalogEntry(id)
+	if err != nil || e.OAuth == nil {
+		return
+	}
+	o := e.OAuth
+	f.AuthorizationURL = o.AuthorizationURL
+	if len(o.AuthorizationParams) > 0 {
+		if u, err := url.Parse(o.AuthorizationURL); err == nil {
+			q := u.Query()
+			for k, v := range o.AuthorizationParams {
+				q.Set(k, v)
+			}
+			u.RawQuery = q.Encode()
+			f.AuthorizationURL = u.String()
+		}
+	}
+	f.TokenURL, f.ScopeSeparator, f.TokenAuthMethod = o.TokenURL, o.ScopeSeparator, o.TokenAuthMethod
+	sep := o.ScopeSeparator
+	if sep == "" {
+		sep = " "
+	}
+	f.Scopes = apitype.ScopeList{Joined: strings.Join(o.Scopes, sep)}
+}
+
+// oauthProviders are the catalog's OAuth entries, for the credentials
+// page's select.
+func oauthProviders(b *broker.Broker) []apitype.CatalogEntry {
+	var out []apitype.CatalogEntry
+	for _, e := range b.Catalog().Services {
+		if e.OAuth != nil {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (h *Handler) oauthConnectPost(w http.ResponseWriter, r *http.Request) {
