@@ -14,6 +14,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/secret"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/token"
+	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
 // maxOAuthCode bounds the code a callback carries.
@@ -93,7 +94,15 @@ func (b *Broker) CompleteOAuthConnect(ctx context.Context, a Actor, state, code 
 		return out, errs.Gone("this sign-in link expired (a connection must be finished within %d minutes): start the connection again", int(model.OAuthStateTTL.Minutes())).WithCode("oauth_state_expired")
 	}
 	if st.UserID != a.User.ID {
-		return out, errs.Forbidden("this connection was started by another user and can only be finished in their browser session: sign in as that user, or start the connection yourself").WithCode("oauth_state_other_user")
+		err := errs.Forbidden("this connection was started by another user and can only be finished in their browser session: sign in as that user, or start the connection yourself").WithCode("oauth_state_other_user")
+		if v, verr := b.vaultByID(ctx, st.VaultID); verr == nil {
+			// Someone finishing another user's flow is worth a row: a
+			// planted link, or a mix-up of accounts.
+			e := a.event(trail.CredentialSet, v, st.Key)
+			e.Detail = "oauth connect finished by another user than the one who started it"
+			b.recordFailure(ctx, e, err)
+		}
+		return out, err
 	}
 	if code == "" || len(code) > maxOAuthCode || hasControl(code) {
 		return out, errs.Invalid("code", "the provider sent no usable authorization code back: start the connection again")

@@ -169,6 +169,18 @@ func TestOAuthCallbackAttacks(t *testing.T) {
 		if st != http.StatusForbidden || !strings.Contains(page, "started by another user") || connected("VICTIM") {
 			t.Fatalf("other user: %d connected=%v\n%s", st, connected("VICTIM"), page)
 		}
+		// The attempt is in the admin trail, as mallory's.
+		events, err := own.AdminAudit(ctx, client.AuditFilter{Action: "credential.set"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, ev := range events.Events {
+			found = found || (ev.Actor == "mallory@example.com" && ev.Outcome == "failure" && ev.Target == "VICTIM")
+		}
+		if !found {
+			t.Errorf("no failed credential.set row of mallory for VICTIM in the trail: %+v", events.Events)
+		}
 		// The state is used up: the rightful user cannot reuse that link.
 		if st, _ := ownerBrowser.post("/v1/oauth/callback", f); st != http.StatusGone {
 			t.Fatalf("state after a refused finish: %d, want 410", st)
