@@ -140,7 +140,7 @@ func (b *Broker) CompleteOAuthConnect(ctx context.Context, a Actor, state, code 
 
 // openFlow opens a state row's sealed parameters.
 func (b *Broker) openFlow(st model.OAuthState) (oauthFlow, error) {
-	val, err := b.kr.Open(st.Sealed, oauthStateAD(st.ID))
+	val, err := b.kr.Open(st.Sealed, oauthStateAD(st))
 	if err != nil {
 		return oauthFlow{}, errs.Internal(err, "decrypting an OAuth flow")
 	}

@@ -38,7 +38,12 @@ type oauthFlow struct {
 	Config      oauth.Stored `json:"config"`
 }
 
-func oauthStateAD(id string) []byte { return keyring.AD("oauth-state", id) }
+// oauthStateAD binds a flow's sealed parameters to its row: the id, the
+// user who started it and the credential it fills, so that parameters
+// moved into another row do not open.
+func oauthStateAD(st model.OAuthState) []byte {
+	return keyring.AD("oauth-state", st.ID, st.UserID, st.VaultID, st.Key)
+}
 
 // RedirectURI is the OAuth redirect URI of this instance: the callback
 // path on the configured public base URL (--address, AGENT_VAULT_ADDR).
@@ -107,7 +112,7 @@ func (b *Broker) StartOAuthConnect(ctx context.Context, a Actor, in apitype.OAut
 		return out, errs.Internal(err, "encoding an OAuth flow")
 	}
 	val := secret.New(plain)
-	st.Sealed, err = b.kr.Seal(val, oauthStateAD(st.ID))
+	st.Sealed, err = b.kr.Seal(val, oauthStateAD(st))
 	val.Wipe()
 	if err != nil {
 		return out, errs.Internal(err, "encrypting an OAuth flow")
