@@ -93,6 +93,16 @@ func TestBrowserOAuthConnect(t *testing.T) {
 	a11yCheck(t, br, "the credentials page with its OAuth forms", "")
 	br.noDialogs()
 
+	// Connecting again and denying at the provider: the page says so,
+	// and the stored tokens stay.
+	br.do("connecting again", chromedp.Click(chromedp.CSS("#connect-CRM")), chromedp.WaitVisible(chromedp.CSS("#oauth-reconnect")),
+		chromedp.Click(chromedp.CSS("#oauth-connect")), chromedp.WaitVisible(chromedp.CSS("#oauth-continue")),
+		chromedp.Click(chromedp.CSS("#oauth-continue")), chromedp.WaitVisible(chromedp.CSS("#deny")),
+		chromedp.Click(chromedp.CSS("#deny")), chromedp.WaitVisible(chromedp.CSS("#oauth-failed")))
+	mustContain(t, "denied", br.text("main"), "did not grant access", "access_denied")
+	br.screenshot("oauth-connect-denied.png")
+	br.noDialogs()
+
 	// The agent's request through the proxy now carries the token.
 	before := p.APIHits()
 	resp, err := b.client(agent, "default", false).Get(p.APIURL + "deals")
