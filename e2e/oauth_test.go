@@ -87,9 +87,21 @@ func TestOAuthTokensThroughTheBinary(t *testing.T) {
 	if r.status != 403 {
 		t.Fatalf("agent status: %s", r)
 	}
+	// Client credentials from the CLI: the vault fetches the token itself.
+	p.AddClient(oauthtest.Client{ID: "m2m", Secret: "e2e-m2m-secret", AuthMethod: "client_secret_basic"})
+	cc := b.owner.ok("e2e-m2m-secret\n", "vault", "credential", "oauth", "tokens", "MACHINE", "--grant", "client_credentials",
+		"--token-url", p.TokenURL, "--client-id", "m2m", "--client-secret", "-", "--auth-method", "client_secret_basic", "--scope", "read")
+	mustContain(t, "client credentials", cc, "MACHINE", "connected")
+	if got := p.Hits("client_credentials"); got != 1 {
+		t.Fatalf("%d client credentials requests, want 1", got)
+	}
+	// get refuses to print an OAuth credential.
+	if out := b.owner.fail("", "vault", "credential", "get", "MACHINE"); !strings.Contains(out, "never shown") {
+		t.Fatalf("credential get of an OAuth credential: %s", out)
+	}
 	b.mu.Lock()
-	b.secrets = append(b.secrets, p.LastAPIToken())
-	b.clientOut = append(b.clientOut, list, st, string(r.body))
+	b.secrets = append(b.secrets, p.LastAPIToken(), "e2e-m2m-secret")
+	b.clientOut = append(b.clientOut, list, st, string(r.body), cc)
 	b.mu.Unlock()
 }
 

@@ -74,6 +74,7 @@ type Broker struct {
 	oauth            *oauth.Client
 	oauthSkew        time.Duration
 	flights          oauthFlights
+	renewSlots       chan struct{}
 }
 
 // New builds a Broker from o.
@@ -101,7 +102,7 @@ func New(o Options) *Broker {
 		tk = trail.NewKey(o.Keyring.Derive(trailKeyLabel))
 	}
 	return &Broker{
-		trailKey: tk, oauth: o.OAuth, oauthSkew: o.OAuthSkew, flights: oauthFlights{m: map[string]*oauthFlight{}},
+		trailKey: tk, oauth: o.OAuth, oauthSkew: o.OAuthSkew, flights: oauthFlights{m: map[string]*oauthFlight{}}, renewSlots: make(chan struct{}, maxConcurrentRenewals),
 		st: o.Store, kr: o.Keyring, pw: o.PasswordParams,
 		dummy:   sync.OnceValue(func() string { return password.Dummy(o.PasswordParams) }),
 		baseURL: o.BaseURL, version: o.Version, build: o.Build,

@@ -33,6 +33,10 @@ const (
 	oauthRetryAfterFailure = 30 * time.Second
 	// oauthRenewTimeout bounds one renewal, lock wait included.
 	oauthRenewTimeout = 45 * time.Second
+	// maxConcurrentRenewals bounds the renewals (of different
+	// credentials) one server runs at once: each holds a database
+	// connection for its lock on PostgreSQL.
+	maxConcurrentRenewals = 4
 )
 
 // OAuthError says why the proxy cannot inject an OAuth credential. Its
@@ -77,15 +81,25 @@ type oauthFlight struct {
 // one an upstream refused (seen).
 func (b *Broker) renewOAuth(ctx context.Context, vaultID, key string, seen []byte, force bool) (secret.Bytes, error) {
 	id := vaultID + "\x00" + key
-	b.flights.mu.Lock()
-	if f, ok := b.flights.m[id]; ok {
+	for joined := 0; ; joined++ {
+		b.flights.mu.Lock()
+		f, ok := b.flights.m[id]
+		if !ok {
+			break // b.flights.mu stays locked for the new flight
+		}
 		b.flights.mu.Unlock()
 		select {
 		case <-f.done:
-			return f.tok, f.err
 		case <-ctx.Done():
 			return secret.Bytes{}, refreshFailed(key, "the request ended while the token was being renewed", "")
 		}
+		// A flight that found the token still good may return the very
+		// token an upstream just refused: then renew in a flight of our
+		// own (once).
+		if force && f.err == nil && f.tok.Equal(secret.New(seen)) && joined == 0 {
+			continue
+		}
+		return f.tok, f.err
 	}
 	f := &oauthFlight{done: make(chan struct{})}
 	b.flights.m[id] = f
@@ -101,7 +115,13 @@ func (b *Broker) renewOAuth(ctx context.Context, vaultID, key string, seen []byt
 	// stored whatever happens to this request.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), oauthRenewTimeout)
 	defer cancel()
-	f.tok, f.err = b.renewLocked(rctx, vaultID, key, seen, force)
+	select {
+	case b.renewSlots <- struct{}{}:
+		defer func() { <-b.renewSlots }()
+		f.tok, f.err = b.renewLocked(rctx, vaultID, key, seen, force)
+	case <-rctx.Done():
+		f.err = refreshFailed(key, "too many OAuth renewals are running on this server", "try again shortly")
+	}
 	return f.tok, f.err
 }
 

@@ -133,6 +133,9 @@ host pattern, as ` + "`credential bind`" + ` does (users only).`,
 			if err != nil {
 				return err
 			}
+			if len(out.Credentials) == 1 && out.Credentials[0].OAuth != nil {
+				return fmt.Errorf("credential %s is an OAuth credential: its tokens are never shown; see `agent-vault vault credential oauth status %s`", args[0], args[0])
+			}
 			if len(out.Credentials) != 1 || out.Credentials[0].Value == nil {
 				return fmt.Errorf("credential %s not found in vault %s", args[0], rv.Name)
 			}

@@ -143,14 +143,14 @@ func TestTokenAnswerShapes(t *testing.T) {
 
 func TestCheckTokenURL(t *testing.T) {
 	for raw, ok := range map[string]bool{
-		"https://oauth2.googleapis.com/token": true,
-		"https://127.0.0.1:8443/token?x=1":    true,
-		"http://example.com/token":            false,
-		"https://user:pw@example.com/token":   false,
-		"https://example.com/token#frag":      false,
-		"https:///token":                      false,
-		"":                                    false,
-		"file:///etc/passwd":                  false,
+		"https://oauth2.googleapis.com/token":  true,
+		"https://127.0.0.1:8443/token?x=1":     true,
+		"http://example.com/token":             false,
+		"https://user:pw@example.com/token":    false,
+		"https://example.com/token#frag":       false,
+		"https:///token":                       false,
+		"":                                     false,
+		"file:///etc/passwd":                   false,
 		"https://" + strings.Repeat("a", 2100): false,
 	} {
 		if err := CheckTokenURL(raw); (err == nil) != ok {

@@ -180,8 +180,22 @@ func TestOAuthPasteInjectExpireRefresh(t *testing.T) {
 	if first == "" || first == pasted.Access {
 		t.Fatalf("the upstream saw %q; want the token of the refresh done at upload (the pasted one was replaced)", first)
 	}
-	// Within the token's life: no refresh.
-	o.call("GET", "whoami", "")
+	// Within the token's life: no refresh, and no database work (a
+	// kept-alive connection, the token from memory).
+	cl := o.client(o.agent, "", false)
+	for i := 0; i < 2; i++ {
+		ops := o.storeOps.Load()
+		resp, err := cl.Get(o.api + "again")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := read(t, resp); resp.StatusCode != 200 {
+			t.Fatalf("call: %d %s", resp.StatusCode, body)
+		}
+		if i == 1 && o.storeOps.Load() != ops {
+			t.Fatalf("a proxied request with a fresh OAuth token made %d store calls", o.storeOps.Load()-ops)
+		}
+	}
 	if got := o.p.Hits("refresh_token"); got != 1 {
 		t.Fatalf("a fresh token was refreshed (%d refreshes)", got)
 	}

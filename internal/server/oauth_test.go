@@ -127,6 +127,16 @@ func TestOAuthRoutesWireFormatAndNoTokenInAnswers(t *testing.T) {
 	if logs := e.logs.String(); strings.Contains(logs, pasted.Refresh) || strings.Contains(logs, "app-secret-value") {
 		t.Fatalf("a secret reached the log")
 	}
+	// The admin trail records the upload, without a token or the secret.
+	_, trail := rawJSON(t, e, "GET", "/v1/admin/audit", tok, nil)
+	if !strings.Contains(trail, "GH_TOKEN") || !strings.Contains(trail, "oauth tokens stored") {
+		t.Fatalf("trail: %s", trail)
+	}
+	for _, v := range []string{pasted.Access, pasted.Refresh, "app-secret-value", p.LastAPIToken()} {
+		if v != "" && strings.Contains(trail, v) {
+			t.Fatalf("the admin trail holds a token or the secret")
+		}
+	}
 }
 
 // What an agent may try against a connected credential, and what it
