@@ -55,18 +55,27 @@ func (b *Broker) RedirectURI() string { return strings.TrimRight(b.baseURL, "/")
 // flow is bound to the user who starts it and completes in their browser).
 func (b *Broker) StartOAuthConnect(ctx context.Context, a Actor, in apitype.OAuthConnectRequest) (apitype.OAuthConnectStarted, error) {
 	var out apitype.OAuthConnectStarted
-	c, err := checkConnect(in)
-	if err != nil {
+	if in.Vault == "" {
+		in.Vault = model.DefaultVault
+	}
+	if err := model.ValidateCredentialKey("key", in.Key); err != nil {
 		return out, err
 	}
-	v, _, err := b.vaultAuthorized(ctx, b.st, a, c.vault, policy.WriteCredential)
+	v, _, err := b.vaultAuthorized(ctx, b.st, a, in.Vault, policy.WriteCredential)
 	if err != nil {
 		return out, err
 	}
 	if !a.IsUser() {
 		return out, errs.Forbidden("connecting an OAuth credential needs a person signed in (the provider asks them to consent in their browser): run `agent-vault vault credential oauth connect` or use the web console")
 	}
-	cur, exists, err := b.loadOAuth(ctx, b.st, v.ID, c.key)
+	cur, exists, err := b.loadOAuth(ctx, b.st, v.ID, in.Key)
+	if err != nil {
+		return out, err
+	}
+	if exists {
+		in = withStoredProvider(in, cur)
+	}
+	c, err := checkConnect(in)
 	if err != nil {
 		return out, err
 	}
@@ -127,6 +136,32 @@ func (b *Broker) StartOAuthConnect(ctx context.Context, a Actor, in apitype.OAut
 	}
 	out.AuthorizationURL = link
 	return out, nil
+}
+
+// withStoredProvider fills the provider settings a connect request leaves
+// out with those stored with the credential (an approved proposal's
+// slot, or the last connection), so that `oauth connect KEY` is enough to
+// connect again. What the request gives wins.
+func withStoredProvider(in apitype.OAuthConnectRequest, cur oauth.Stored) apitype.OAuthConnectRequest {
+	if in.AuthorizationURL == "" {
+		in.AuthorizationURL = cur.AuthorizationURL
+	}
+	if in.TokenURL == "" {
+		in.TokenURL = cur.TokenURL
+	}
+	if in.ClientID == "" {
+		in.ClientID = cur.ClientID
+	}
+	if in.Scopes.IsZero() && len(cur.Scopes) > 0 {
+		in.Scopes = apitype.ScopeList{List: cur.Scopes}
+		if in.ScopeSeparator == "" {
+			in.ScopeSeparator = cur.ScopeSeparator
+		}
+	}
+	if in.TokenAuthMethod == "" {
+		in.TokenAuthMethod = string(cur.AuthMethod)
+	}
+	return in
 }
 
 // vetOAuthHosts resolves the provider's hosts through netguard, so that a

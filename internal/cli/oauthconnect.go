@@ -193,8 +193,10 @@ func openBrowser(u string) error {
 }
 
 // writeOAuthToConnect tells, after an approval, how to connect the OAuth
-// credentials the proposal added: a command line with what the proposal
-// said of the provider, every value shell-quoted (an agent wrote them).
+// credentials the proposal added. The approval stored the provider the
+// proposal named, so the command needs only the key, the vault and the
+// client secret; nothing an agent wrote (URLs, client id) is put in a
+// command line to paste.
 func writeOAuthToConnect(w io.Writer, p apitype.Proposal) {
 	first := true
 	for _, c := range p.Credentials {
@@ -205,23 +207,21 @@ func writeOAuthToConnect(w io.Writer, p apitype.Proposal) {
 			fmt.Fprintln(w, "Connect the OAuth credentials it added (the proxy answers oauth_not_connected until then):")
 			first = false
 		}
-		line := "  agent-vault vault credential oauth connect " + shellQuote(c.Key) + " --vault " + shellQuote(p.Vault)
-		if o := c.OAuth; o != nil {
-			if o.AuthorizationURL != "" {
-				line += " --authorization-url " + shellQuote(o.AuthorizationURL)
-			}
-			line += " --token-url " + shellQuote(o.TokenURL)
-			if o.ClientID != "" {
-				line += " --client-id " + shellQuote(o.ClientID)
-			}
-			if len(o.Scopes) > 0 {
-				line += " --scopes " + shellQuote(strings.Join(o.Scopes, " "))
-			}
+		line := "  agent-vault vault credential oauth connect " + shellQuote(c.Key) + " --vault " + shellQuote(p.Vault) + " --client-secret -"
+		var missing []string
+		if c.OAuth == nil || c.OAuth.AuthorizationURL == "" {
+			missing = append(missing, "--authorization-url")
+		}
+		if c.OAuth == nil || c.OAuth.ClientID == "" {
+			missing = append(missing, "--client-id")
+		}
+		if len(missing) > 0 {
+			line += "   # the proposal named no " + strings.Join(missing, " or ") + ": add them"
 		}
 		fmt.Fprintln(w, propClean(line))
 	}
 	if !first {
-		fmt.Fprintln(w, "  (add what is missing: --authorization-url, --client-id, --client-secret -; or use Connect on the credentials page of the web console)")
+		fmt.Fprintln(w, "  (or press Connect on the vault's credentials page in the web console)")
 	}
 }
 

@@ -1,48 +1,33 @@
 package cli
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 )
 
-// The connect line printed after an approval holds values an agent
-// proposed: a shell given the line sees each as one word, whatever it
-// holds.
-func TestWriteOAuthToConnectQuotesAgentValues(t *testing.T) {
+// The connect line printed after an approval names only the key and the
+// vault: the provider URLs an agent proposed stay out of a command line a
+// person pastes into a shell.
+func TestWriteOAuthToConnectLeavesAgentValuesOut(t *testing.T) {
 	evil := "https://idp.example/auth?x=1'; touch /tmp/pwned-oauth; echo '$(id)`id`"
 	p := apitype.Proposal{Vault: "default", Credentials: []apitype.ProposalCredential{
 		{Action: "set", Key: "STATIC", Type: "static"},
-		{Action: "set", Key: "GOOGLE", Type: "oauth", OAuth: &apitype.OAuthConfig{AuthorizationURL: evil, TokenURL: "https://idp.example/token", ClientID: "c id", Scopes: []string{"a", "b"}}},
+		{Action: "set", Key: "GOOGLE", Type: "oauth", OAuth: &apitype.OAuthConfig{AuthorizationURL: evil, TokenURL: "https://idp.example/token", ClientID: "c'id"}},
+		{Action: "set", Key: "BARE", Type: "oauth", OAuth: &apitype.OAuthConfig{TokenURL: "https://idp.example/token"}},
 	}}
 	var b strings.Builder
 	writeOAuthToConnect(&b, p)
 	out := b.String()
-	if strings.Contains(out, "STATIC") || !strings.Contains(out, "oauth connect GOOGLE --vault default") {
+	if strings.Contains(out, "STATIC") || strings.Contains(out, "idp.example") || strings.Contains(out, "c'id") {
 		t.Fatalf("output:\n%s", out)
 	}
-	var line string
-	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "oauth connect GOOGLE") {
-			line = strings.TrimSpace(l)
-		}
+	if !strings.Contains(out, "agent-vault vault credential oauth connect GOOGLE --vault default --client-secret -\n") {
+		t.Errorf("no connect line for GOOGLE:\n%s", out)
 	}
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh")
-	}
-	// printf prints each word the shell split the line into on its own line.
-	got, err := exec.Command(sh, "-c", "printf '%s\\n' "+strings.TrimPrefix(line, "agent-vault ")).Output()
-	if err != nil {
-		t.Fatalf("sh: %v", err)
-	}
-	words := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
-	want := []string{"vault", "credential", "oauth", "connect", "GOOGLE", "--vault", "default", "--authorization-url", evil,
-		"--token-url", "https://idp.example/token", "--client-id", "c id", "--scopes", "a b"}
-	if strings.Join(words, "\x00") != strings.Join(want, "\x00") {
-		t.Fatalf("the shell split the line into %q\nwant %q", words, want)
+	if !strings.Contains(out, "connect BARE --vault default --client-secret -   # the proposal named no --authorization-url or --client-id: add them") {
+		t.Errorf("the line for BARE does not say what is missing:\n%s", out)
 	}
 }
 

@@ -386,6 +386,17 @@ func TestOAuthConnectKeepsSecretOnlyForItsTokenURL(t *testing.T) {
 	if got, _ := e.stored("KEEP"); got.ClientSecret != e.secret {
 		t.Error("the kept secret was not stored again")
 	}
+	// The key alone connects again with everything stored.
+	s, err = own.OAuthConnect(ctx, apitype.OAuthConnectRequest{Key: "KEEP", ClientSecret: apitype.OAuthSecretKept})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := url.Parse(s.AuthorizationURL); u.Query().Get("client_id") != e.clientID || u.Query().Get("scope") != "read write" || !strings.HasPrefix(s.AuthorizationURL, e.p.AuthorizeURL+"?") {
+		t.Fatalf("reconnect from the stored settings: %s", s.AuthorizationURL)
+	}
+	if st, page := br.post("/v1/oauth/callback", br.callbackPage(br.consent(s.AuthorizationURL))); st != http.StatusOK {
+		t.Fatalf("reconnect from the stored settings: %d %s", st, page)
+	}
 }
 
 // Agents, scoped sessions and readers cannot start a flow; private and
