@@ -54,6 +54,10 @@ The link works once, for you only, within ten minutes.
     --client-id 123.apps.googleusercontent.com --client-secret - \
     --scopes "https://www.googleapis.com/auth/gmail.readonly"
 
+Settings left out default to those stored with the credential (an
+approved proposal's, or the last connection's): after an approval
+` + "`oauth connect KEY --client-secret -`" + ` is enough.
+
 Register the redirect URI <address>/v1/oauth/callback with the provider.
 Without --client-secret the secret stored with the credential is kept
 (only with the token URL and client id it was stored with); a public
