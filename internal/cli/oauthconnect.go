@@ -159,6 +159,8 @@ func (a *app) waitConnected(ctx context.Context, c *client.Client, vault, key, b
 			return a.show(apitype.OAuthFlowDone{Vault: vault, Key: key}, func(w io.Writer) {
 				fmt.Fprintf(w, "Connected %s in vault %s.\n", key, vault)
 			})
+		case err != nil && ctx.Err() == nil && isConnError(err):
+			fmt.Fprintf(a.errOut, "  the server did not answer (%v); still waiting…\n", err)
 		case err != nil && ctx.Err() == nil && !isNotFound(err):
 			return fmt.Errorf("checking whether %s is connected: %w", key, err)
 		}
@@ -175,6 +177,11 @@ func (a *app) waitConnected(ctx context.Context, c *client.Client, vault, key, b
 		case <-tick.C:
 		}
 	}
+}
+
+func isConnError(err error) bool {
+	var e *client.ConnError
+	return errors.As(err, &e)
 }
 
 func isNotFound(err error) bool {
