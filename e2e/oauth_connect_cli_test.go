@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -151,4 +152,28 @@ func TestOAuthConnectCLIAfterApproval(t *testing.T) {
 	}
 	br := ocLogin(t, b.srv.url, caFile, "owner@example.com", "owner-pass-1")
 	mustContain(t, "callback", br.consentAndFinish(authURL), `id="oauth-done"`, "MAIL")
+}
+
+// The flow lives in the database, not in the server process: a server
+// restarted while the command waits finishes the flow it started, and
+// the waiting command rides out the restart.
+func TestOAuthConnectCLISurvivesRestart(t *testing.T) {
+	p, caFile := ocProvider(t, false)
+	dataDir := filepath.Join(t.TempDir(), "server")
+	port := freePort(t)
+	o := serverOpts{dataDir: dataDir, port: port, env: []string{"AGENT_VAULT_NETWORK_ALLOWLIST=127.0.0.1/32"}, args: []string{"--upstream-ca-file", caFile}}
+	s := startServer(t, o)
+	p.AddClient(oauthtestClient("app", "app-secret-5", s.url+"/v1/oauth/callback"))
+	owner := newCLI(t, "owner", s.url)
+	register(t, owner, "owner@example.com", "owner-pass-1")
+	cmd := ocStartCLI(t, owner, "app-secret-5\n", "vault", "credential", "oauth", "connect", "CRM",
+		"--authorization-url", p.AuthorizeURL, "--token-url", p.TokenURL, "--client-id", "app", "--client-secret", "-")
+	authURL := strings.TrimSpace(cmd.line(t))
+	s.stopOK()
+	s = startServer(t, o)
+	br := ocLogin(t, s.url, caFile, "owner@example.com", "owner-pass-1")
+	mustContain(t, "callback after the restart", br.consentAndFinish(authURL), `id="oauth-done"`)
+	if code, out := cmd.wait(t); code != 0 || !strings.Contains(out, "Connected CRM") {
+		t.Fatalf("connect exited %d\nstdout:\n%s\nstderr:\n%s", code, out, cmd.stderr.String())
+	}
 }
