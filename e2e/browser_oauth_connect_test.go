@@ -56,13 +56,13 @@ func TestBrowserOAuthConnect(t *testing.T) {
 		t.Fatalf("token URL prefilled with %q, want %q", v, p.TokenURL)
 	}
 	mustContain(t, "redirect URI", br.text("#oauth-redirect-uri"), b.srv.url+"/v1/oauth/callback")
-	a11yCheck(t, br, "the connect form", "")
+	br.pageCheck("the connect form", "", "", secret)
 	br.do("connecting",
 		chromedp.SendKeys(chromedp.CSS("#oauth-client-secret"), secret),
 		chromedp.Click(chromedp.CSS("#oauth-connect")),
 		chromedp.WaitVisible(chromedp.CSS("#oauth-continue")))
 	mustContain(t, "provider host", br.text("#oauth-provider-host"), p.Host)
-	a11yCheck(t, br, "the page linking to the provider", "")
+	br.pageCheck("the page linking to the provider", "", "", secret)
 	br.do("continuing to the provider", chromedp.Click(chromedp.CSS("#oauth-continue")), chromedp.WaitVisible(chromedp.CSS("#allow")))
 	br.do("allowing at the provider", chromedp.Click(chromedp.CSS("#allow")), chromedp.WaitVisible(chromedp.CSS("#oauth-result")))
 	// Back on the vault: the callback came from another site, so the page
@@ -71,9 +71,9 @@ func TestBrowserOAuthConnect(t *testing.T) {
 	if !strings.HasPrefix(loc, b.srv.url+"/v1/oauth/callback?") {
 		t.Fatalf("landed on %s", loc)
 	}
-	a11yCheck(t, br, "the callback page", "")
+	br.pageCheck("the callback page", "", "", secret)
 	br.do("finishing", chromedp.Click(chromedp.CSS("#oauth-finish")), chromedp.WaitVisible(chromedp.CSS("#oauth-done")))
-	a11yCheck(t, br, "the connected page", "")
+	br.pageCheck("the connected page", "", "", secret)
 	mustContain(t, "result", br.text("main"), "CRM", "default", "connected")
 	br.screenshot("oauth-connect.png")
 	if loc, _ := chromedp.Run(br.ctx, chromedp.Location()); strings.Contains(loc, "code=") {
@@ -90,7 +90,7 @@ func TestBrowserOAuthConnect(t *testing.T) {
 		}
 	}
 	br.do("back to the credentials", chromedp.Click(chromedp.CSS("#oauth-back")), chromedp.WaitVisible(chromedp.CSS("#cred-CRM")))
-	a11yCheck(t, br, "the credentials page with its OAuth forms", "")
+	br.pageCheck("the credentials page with its OAuth forms", "", "", secret)
 	br.noDialogs()
 
 	// Connecting again and denying at the provider: the page says so,

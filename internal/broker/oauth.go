@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/oauth"
@@ -224,7 +223,7 @@ func (b *Broker) ResolveOAuthSetup(ctx context.Context, a Actor, vault, key stri
 // applyOAuthSlot writes an approved proposal's OAuth slot: the provider
 // configuration it names, waiting to be connected. A credential already
 // connected to the same token URL and client keeps its tokens.
-func (b *Broker) applyOAuthSlot(ctx context.Context, tx store.Store, p model.Proposal, c apitype.ProposalCredential) (string, error) {
+func (b *Broker) applyOAuthSlot(ctx context.Context, tx store.Store, p model.Proposal, c model.ProposedCredential) (string, error) {
 	old, _, err := b.loadOAuth(ctx, tx, p.VaultID, c.Key)
 	if err != nil && !errs.Is(err, errs.KindConflict) {
 		return "", err

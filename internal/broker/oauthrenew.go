@@ -155,6 +155,10 @@ func (b *Broker) renewLocked(ctx context.Context, vaultID, key string, seen []by
 		return secret.Bytes{}, refreshFailed(key, s.LastError, "")
 	}
 	stillValid := !force && s.AccessToken != "" && (s.ExpiresAt.IsZero() || now.Before(s.ExpiresAt))
+	if stillValid && !s.LastErrorAt.IsZero() && now.Sub(s.LastErrorAt) < oauthRetryAfterFailure {
+		// The provider failed a moment ago; the token still works.
+		return secret.FromString(s.AccessToken), nil
+	}
 	before := s
 	if !s.CanRenew() {
 		if stillValid {

@@ -16,6 +16,12 @@ import (
 	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
+// OAuthUnchanged is the mask the public API's console sends in place of
+// a token or client secret it leaves unchanged: it keeps the stored one
+// (a client secret or refresh token only with the token URL and client
+// id it was stored with).
+const OAuthUnchanged = "••••••••"
+
 // UploadOAuthTokens serves POST /v1/credentials/oauth/tokens (member+):
 //
 //   - with a refresh token, the vault refreshes at once and stores what
@@ -36,11 +42,22 @@ func (b *Broker) UploadOAuthTokens(ctx context.Context, a Actor, in apitype.OAut
 	if err := model.ValidateCredentialKey("key", in.Key); err != nil {
 		return out, err
 	}
+	// The public API's web console sends a mask for "unchanged".
+	keepAccess, keepRefresh := in.AccessToken == OAuthUnchanged, in.RefreshToken == OAuthUnchanged
+	if keepAccess {
+		in.AccessToken = ""
+	}
+	if keepRefresh {
+		in.RefreshToken = ""
+	}
+	if in.ClientSecret == OAuthUnchanged {
+		in.ClientSecret = ""
+	}
 	var grant oauth.Grant
 	switch in.GrantType {
 	case "", string(oauth.GrantAuthorizationCode), string(oauth.GrantRefreshToken):
 		grant = oauth.GrantAuthorizationCode
-		if in.AccessToken == "" && in.RefreshToken == "" {
+		if in.AccessToken == "" && in.RefreshToken == "" && !keepAccess {
 			return out, errs.Invalid("access_token", "give access_token or refresh_token (or grant_type \"client_credentials\" with the client's token_url, client_id and client_secret)")
 		}
 	case string(oauth.GrantClientCredentials):
@@ -112,6 +129,11 @@ func (b *Broker) UploadOAuthTokens(ctx context.Context, a Actor, in apitype.OAut
 		if t.Refresh.IsEmpty() && in.RefreshToken != "" {
 			t.Refresh = secret.FromString(in.RefreshToken) // not rotated: the given one stays valid
 		}
+	} else if keepAccess {
+		if old.AccessToken == "" || !sameClient(old, set) && set.TokenURL != "" {
+			return out, errs.Invalid("access_token", "there is no stored access token to keep: give access_token or refresh_token")
+		}
+		t = oauth.Tokens{Access: secret.FromString(old.AccessToken), TokenType: old.TokenType, Scope: old.Scope, ExpiresAt: old.ExpiresAt}
 	} else {
 		t = oauth.Tokens{Access: secret.FromString(in.AccessToken), Refresh: secretOrEmpty(in.RefreshToken)}
 	}

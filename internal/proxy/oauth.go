@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/service"
@@ -31,14 +32,23 @@ type oauthState struct {
 	lw         *logWriter
 }
 
-// credentialLookup returns the lookup for one request, in which the OAuth
-// credentials among keys hold their current access tokens, and those
-// tokens; a credential that cannot be injected is a 502.
-func credentialLookup(ctx context.Context, g *broker.ProxyGrant, keys []string) (func(string) ([]byte, bool), map[string][]byte, *brokerError) {
+// credentialLookup returns the lookup for request r to service s, in
+// which the OAuth credentials among keys that the request uses (in the
+// service's auth, or a substitution whose placeholder it carries) hold
+// their current access tokens, and those tokens; a credential that cannot
+// be injected is a 502.
+func credentialLookup(ctx context.Context, g *broker.ProxyGrant, s *service.Service, r *http.Request, keys []string) (func(string) ([]byte, bool), map[string][]byte, *brokerError) {
 	var fresh map[string][]byte
+	var authKeys []string
 	for _, k := range keys {
 		if !g.IsOAuth(k) {
 			continue
+		}
+		if authKeys == nil {
+			authKeys = append(s.Auth.Keys(), "") // non-nil once computed
+		}
+		if !slices.Contains(authKeys, k) && !mentionedSubstitution(s, r, k) {
+			continue // a substitution this request does not use
 		}
 		tok, err := g.OAuthToken(ctx, k)
 		if err != nil {
@@ -62,6 +72,17 @@ func overlay(over map[string][]byte, base func(string) ([]byte, bool)) func(stri
 		}
 		return base(k)
 	}
+}
+
+// mentionedSubstitution reports whether r carries the placeholder of one
+// of s's substitutions of key.
+func mentionedSubstitution(s *service.Service, r *http.Request, key string) bool {
+	for _, sub := range s.Substitutions {
+		if sub.Key == key && mentions(r, sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // oauthFailure turns a broker error about an OAuth credential into the

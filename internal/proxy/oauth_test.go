@@ -413,6 +413,10 @@ func TestOAuthProviderDownWithinSkewKeepsValidToken(t *testing.T) {
 	if st := o.status(); st.Status != "connected" || st.LastError == nil {
 		t.Fatalf("status %+v", st)
 	}
+	hits := o.p.TokenHits()
+	if code, _ := o.call("GET", "x2", ""); code != 200 || o.p.TokenHits() != hits {
+		t.Fatalf("a provider that just failed was asked again at once (%d, %d hits)", code, o.p.TokenHits()-hits)
+	}
 	o.clock.Advance(time.Minute) // now past expiry
 	if code, body := o.call("GET", "y", ""); code != http.StatusBadGateway || errorCode(body) != "oauth_refresh_failed" {
 		t.Fatalf("call past expiry with the provider down: %d %s", code, body)
@@ -437,5 +441,41 @@ func TestOAuthSecretsStayOutOfLogs(t *testing.T) {
 		if s != "" && strings.Contains(logs, s) {
 			t.Fatalf("a secret is in the log:\n%s", logs)
 		}
+	}
+}
+
+// An OAuth credential a service places by substitution is renewed (or
+// refused) only for requests that carry its placeholder: a failed one
+// does not block requests that do not use it.
+func TestOAuthSubstitutionOnlyWhenUsed(t *testing.T) {
+	o := newOAuthEnv(t, oauthtest.Options{})
+	o.p.AddClient(oauthtest.Client{ID: "app", Secret: "s", AuthMethod: "client_secret_post", RedirectURI: redirect})
+	o.p.AddClient(oauthtest.Client{ID: "m2m", Secret: "m2m-secret", AuthMethod: "client_secret_post"})
+	ctx := context.Background()
+	static := o.p.Authorize(t, "app", "")
+	if _, err := o.b.SetCredentials(ctx, o.owner, apitype.SetCredentialsRequest{Vault: "default", Credentials: map[string]string{"STATIC": static.Access},
+		AllowedHosts: map[string][]string{"STATIC": {"localhost"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.b.UploadOAuthTokens(ctx, o.owner, apitype.OAuthTokensRequest{Vault: "default", Key: "M2M", GrantType: "client_credentials",
+		TokenURL: o.p.TokenURL, ClientID: "m2m", ClientSecret: "m2m-secret", AllowedHosts: []string{"localhost"}}); err != nil {
+		t.Fatal(err)
+	}
+	svc := bearer("provider", "localhost", "STATIC")
+	svc.Substitutions = []apitype.Substitution{{Key: "M2M", Placeholder: "__M2M__", In: []string{"query"}}}
+	if _, err := o.b.ReplaceServices(ctx, o.owner, "default", apitype.ServiceList{Services: []apitype.Service{svc}}, false); err != nil {
+		t.Fatal(err)
+	}
+	o.p.SetTokenStatus(http.StatusBadRequest)
+	o.clock.Advance(2 * time.Hour)
+	hits := o.p.TokenHits()
+	if code, body := o.call("GET", "plain", ""); code != 200 {
+		t.Fatalf("a request without the placeholder: %d %s", code, body)
+	}
+	if o.p.TokenHits() != hits {
+		t.Fatal("a request that does not use the OAuth credential renewed it")
+	}
+	if code, body := o.call("GET", "with?t=__M2M__", ""); code != http.StatusBadGateway || errorCode(body) != "oauth_refresh_failed" {
+		t.Fatalf("a request with the placeholder: %d %s", code, body)
 	}
 }

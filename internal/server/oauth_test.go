@@ -297,3 +297,39 @@ func TestOAuthTokensValidation(t *testing.T) {
 		})
 	}
 }
+
+// The public console's mask for "unchanged" keeps the stored token or
+// secret, never sending the mask itself anywhere, and never keeping a
+// secret for another token URL.
+func TestOAuthUnchangedMask(t *testing.T) {
+	p := oauthtest.Start(t, oauthtest.Options{})
+	p.AddClient(oauthtest.Client{ID: "app", Secret: "masked-secret", AuthMethod: "client_secret_post", RedirectURI: cbURL})
+	e := newOAuthEnv(t, p)
+	owner := e.owner()
+	ctx := context.Background()
+	pasted := p.Authorize(t, "app", "")
+	if _, err := owner.UploadOAuthTokens(ctx, apitype.OAuthTokensRequest{Vault: "default", Key: "M", RefreshToken: pasted.Refresh, TokenURL: p.TokenURL, ClientID: "app", ClientSecret: "masked-secret"}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := owner.OAuthStatus(ctx, "default", "M")
+	// Everything masked: the stored tokens and secret stay.
+	if _, err := owner.UploadOAuthTokens(ctx, apitype.OAuthTokensRequest{Vault: "default", Key: "M", AccessToken: broker.OAuthUnchanged, RefreshToken: broker.OAuthUnchanged, ClientSecret: broker.OAuthUnchanged}); err != nil {
+		t.Fatalf("masked re-upload: %v", err)
+	}
+	after, _ := owner.OAuthStatus(ctx, "default", "M")
+	if !after.Connected || !after.HasRefreshToken || !after.HasClientSecret || after.ExpiresAt == nil || !after.ExpiresAt.Equal(*before.ExpiresAt) {
+		t.Fatalf("after the masked upload: %+v", after)
+	}
+	if p.SecretSeen(broker.OAuthUnchanged) != 0 {
+		t.Fatal("the mask was sent as a secret")
+	}
+	// The mask with another token URL keeps no secret and no refresh token.
+	other := oauthtest.Start(t, oauthtest.Options{})
+	_, err := owner.UploadOAuthTokens(ctx, apitype.OAuthTokensRequest{Vault: "default", Key: "M", RefreshToken: broker.OAuthUnchanged, ClientSecret: broker.OAuthUnchanged, AccessToken: broker.OAuthUnchanged, TokenURL: other.TokenURL})
+	if status(err) != 400 {
+		t.Fatalf("masked upload for another token URL: %v", err)
+	}
+	if other.TokenHits() != 0 {
+		t.Fatal("the other token URL was called")
+	}
+}

@@ -1,4 +1,4 @@
--- Authorization-code flows in progress (see SQLite's 0012_oauth_states.sql).
+-- Authorization-code flows in progress (see SQLite's 0013_oauth_states.sql).
 CREATE TABLE oauth_states (
     id             ctext PRIMARY KEY,
     state_hash     BYTEA NOT NULL UNIQUE,
