@@ -50,6 +50,7 @@ func TestBrowserOAuthConnect(t *testing.T) {
 	br.do("opening the approval link", chromedp.Navigate(created.ApprovalURL), chromedp.WaitVisible(chromedp.CSS("#login-form")))
 	br.login(brOwnerEmail, brOwnerPW, "#approve-form")
 	br.do("approving", chromedp.Click(chromedp.CSS("#allow")), chromedp.WaitVisible(chromedp.CSS("#oauth-to-connect")))
+	br.pageCheck("the approval result with its Connect link", "", "", secret)
 	br.do("following Connect", chromedp.Click(chromedp.CSS("#connect-CRM")), chromedp.WaitVisible(chromedp.CSS("#oauth-connect-form")))
 	// The form starts from what the proposal said of the provider.
 	if v := brEval[string](br, `document.querySelector('#oauth-token-url').value`); v != p.TokenURL {
@@ -100,6 +101,7 @@ func TestBrowserOAuthConnect(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#oauth-continue")), chromedp.WaitVisible(chromedp.CSS("#deny")),
 		chromedp.Click(chromedp.CSS("#deny")), chromedp.WaitVisible(chromedp.CSS("#oauth-failed")))
 	mustContain(t, "denied", br.text("main"), "did not grant access", "access_denied")
+	br.pageCheck("the page after a denial", "", "", secret)
 	br.screenshot("oauth-connect-denied.png")
 	br.noDialogs()
 
