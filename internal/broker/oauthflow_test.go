@@ -4,8 +4,10 @@ import (
 	"context"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/token"
 )
 
@@ -41,5 +43,24 @@ func TestOAuthFlowSealedToItsRow(t *testing.T) {
 			t.Errorf("the sealed flow opened in a row with %s", name)
 		}
 		st = orig
+	}
+}
+
+// The daemon's sweep deletes flows nobody finished once they expire,
+// taking their sealed client secret and verifier with them.
+func TestSweepDeletesExpiredOAuthFlows(t *testing.T) {
+	f := newTrailFixture(t)
+	ctx := context.Background()
+	if _, err := f.b.StartOAuthConnect(ctx, f.owner, apitype.OAuthConnectRequest{Key: "K", AuthorizationURL: "https://idp.example/authorize",
+		TokenURL: "https://idp.example/token", ClientID: "c", ClientSecret: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.b.Sweep(ctx); err != nil || n.OAuthFlows != 0 {
+		t.Fatalf("a live flow was swept: %+v %v", n, err)
+	}
+	real := f.b.now
+	f.b.now = func() time.Time { return real().Add(model.OAuthStateTTL + time.Second) }
+	if n, err := f.b.Sweep(ctx); err != nil || n.OAuthFlows != 1 {
+		t.Fatalf("swept %+v, %v; want the expired flow", n, err)
 	}
 }
