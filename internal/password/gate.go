@@ -90,15 +90,16 @@ func acquire(wait bool) (release func(), err error) {
 }
 
 // release collects the finished run's memory, then frees its place; the
-// last one out hands the memory back to the operating system.
+// last one out hands the memory back to the operating system. "Last" is
+// judged after freeing the place, so that of two runs ending together the
+// later one always sees the gate empty.
 func (g *gate) release() {
-	g.mu.Lock()
-	last := len(g.slots) == 1 && g.waiting == 0
-	g.mu.Unlock()
-	if last {
-		debug.FreeOSMemory()
-	} else {
-		runtime.GC()
-	}
+	runtime.GC()
 	<-g.slots
+	g.mu.Lock()
+	idle := len(g.slots) == 0 && g.waiting == 0
+	g.mu.Unlock()
+	if idle {
+		debug.FreeOSMemory()
+	}
 }

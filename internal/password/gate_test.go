@@ -116,3 +116,27 @@ func TestLastRunReturnsMemoryToTheOS(t *testing.T) {
 		t.Fatalf("after the last run %d MiB of free heap stayed resident, want < 16 MiB", kept>>20)
 	}
 }
+
+// Runs that end together still leave the memory returned: whichever
+// releases its place last sees the gate empty.
+func TestConcurrentRunsReturnMemoryToTheOS(t *testing.T) {
+	p := Params{Time: 1, MemoryKiB: 32 * 1024, Threads: 1}
+	for round := 0; round < 3; round++ {
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := Hash([]byte("pw"), p); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		if kept := m.HeapIdle - m.HeapReleased; kept > 16<<20 {
+			t.Fatalf("round %d: after concurrent runs %d MiB of free heap stayed resident, want < 16 MiB", round, kept>>20)
+		}
+	}
+}
