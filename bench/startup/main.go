@@ -35,48 +35,56 @@ import (
 )
 
 func main() {
-	bin := flag.String("bin", "", "agent-vault binary (required)")
+	binList := flag.String("bin", "", "agent-vault binary (required); several, comma-separated, are measured alternately in the same run and compared with the first")
 	n := flag.Int("n", 15, "runs per figure (the median is reported)")
 	flag.Parse()
-	if *bin == "" {
+	if *binList == "" {
 		fmt.Fprintln(os.Stderr, "-bin is required")
 		os.Exit(2)
 	}
+	bins := strings.Split(*binList, ",")
 	tmp, err := os.MkdirTemp("", "startup")
 	check(err)
 	defer os.RemoveAll(tmp)
 
-	fmt.Println("## Start-up and run overhead")
-	fmt.Println()
-	fmt.Printf("median of %d runs (min–max)\n\n", *n)
-	fmt.Println("| what | time | spread | VmRSS when ready |")
-	fmt.Println("|---|---:|---:|---:|")
+	// fig is one figure per binary: times, and RSS (kB) where measured.
+	type fig struct {
+		name string
+		ds   [][]time.Duration
+		rss  [][]time.Duration
+	}
+	newFig := func(name string) *fig {
+		return &fig{name: name, ds: make([][]time.Duration, len(bins)), rss: make([][]time.Duration, len(bins))}
+	}
+	var figs []*fig
 	for _, mp := range []string{"", "bench-master-password"} {
 		mode := "passwordless"
 		if mp != "" {
 			mode = "master password"
 		}
-		var first, again []time.Duration
-		var rssFirst, rssAgain []time.Duration // kB, in a Duration slice to share median()
+		first := newFig("server start to both listeners ready, " + mode + ", fresh data dir")
+		again := newFig("server start to both listeners ready, " + mode + ", restart")
 		for i := 0; i < *n; i++ {
-			dir := filepath.Join(tmp, fmt.Sprintf("s%d", i))
-			d, rss := startStop(*bin, dir, mp, nil)
-			first, rssFirst = append(first, d), append(rssFirst, time.Duration(rss))
-			d, rss = startStop(*bin, dir, mp, nil)
-			again, rssAgain = append(again, d), append(rssAgain, time.Duration(rss))
-			check(os.RemoveAll(dir))
+			for b, bin := range bins {
+				dir := filepath.Join(tmp, fmt.Sprintf("s%d-%d", i, b))
+				d, rss := startStop(bin, dir, mp, nil)
+				first.ds[b], first.rss[b] = append(first.ds[b], d), append(first.rss[b], time.Duration(rss))
+				d, rss = startStop(bin, dir, mp, nil)
+				again.ds[b], again.rss[b] = append(again.ds[b], d), append(again.rss[b], time.Duration(rss))
+				check(os.RemoveAll(dir))
+			}
 		}
-		row("server start to both listeners ready, "+mode+", fresh data dir", first, rssFirst)
-		row("server start to both listeners ready, "+mode+", restart", again, rssAgain)
+		figs = append(figs, first, again)
 	}
 
-	// run: a passwordless server with a logged-in owner.
+	// run: a passwordless server (the first binary) with a logged-in owner;
+	// each binary's CLI in turn.
 	dir := filepath.Join(tmp, "run")
-	srv := start(*bin, dir, "")
+	srv := start(bins[0], dir, "")
 	defer srv.stop()
 	cliDir := filepath.Join(dir, "cli")
 	cli := func(stdin string, args ...string) (string, error) {
-		cmd := exec.Command(*bin, append([]string{"--address", srv.url, "--data-dir", cliDir}, args...)...)
+		cmd := exec.Command(bins[0], append([]string{"--address", srv.url, "--data-dir", cliDir}, args...)...)
 		cmd.Env = env(dir, "")
 		cmd.Stdin = strings.NewReader(stdin)
 		out, err := cmd.CombinedOutput()
@@ -89,44 +97,62 @@ func main() {
 	date, err := exec.LookPath("date")
 	check(err)
 	direct := childStart(dir, date)
-	var rows []struct {
-		name string
-		args []string
-	}
-	rows = append(rows, struct {
-		name string
-		args []string
-	}{"run overhead, --no-sandbox", []string{"--address", srv.url, "--data-dir", cliDir, "run", "--no-sandbox", "--", date}})
+	modes := []string{"--no-sandbox"}
 	if out, err := cli("", "run", "--sandbox=required", "--", "true"); err == nil {
-		rows = append(rows, struct {
-			name string
-			args []string
-		}{"run overhead, --sandbox=required", []string{"--address", srv.url, "--data-dir", cliDir, "run", "--sandbox=required", "--", date}})
+		modes = append(modes, "--sandbox=required")
 	} else {
 		fmt.Fprintf(os.Stderr, "the sandbox is not available here: %s\n", strings.TrimSpace(out))
 	}
-	var base []time.Duration
+	base := newFig("`date` started directly (subtracted below)")
+	runFigs := map[string]*fig{}
+	for _, m := range modes {
+		runFigs[m] = newFig("run overhead, " + m + ": command start to child start")
+	}
 	for i := 0; i < *n; i++ {
-		base = append(base, direct(nil))
-	}
-	row("`date` started directly (subtracted below)", base, nil)
-	for _, r := range rows {
-		var ds []time.Duration
-		for i := 0; i < *n; i++ {
-			ds = append(ds, direct(append([]string{*bin}, r.args...))-median(base))
+		for b, bin := range bins {
+			d0 := direct(nil)
+			base.ds[b] = append(base.ds[b], d0)
+			for _, m := range modes {
+				d := direct([]string{bin, "--address", srv.url, "--data-dir", cliDir, "run", m, "--", date})
+				runFigs[m].ds[b] = append(runFigs[m].ds[b], d-d0)
+			}
 		}
-		row(r.name+": command start to child start", ds, nil)
 	}
-}
+	figs = append(figs, base)
+	for _, m := range modes {
+		figs = append(figs, runFigs[m])
+	}
 
-// row prints one figure.
-func row(name string, ds, rss []time.Duration) {
-	lo, hi := spread(ds)
-	r := ""
-	if len(rss) > 0 {
-		r = fmt.Sprintf("%.1f MB", float64(median(rss))/1024)
+	fmt.Println("## Start-up and run overhead")
+	fmt.Println()
+	fmt.Printf("Median of %d runs (min–max in brackets); the binaries alternate run by run.\n\n", *n)
+	head, sep := "| what |", "|---|"
+	for b, bin := range bins {
+		head += fmt.Sprintf(" %s | VmRSS when ready |", filepath.Base(bin))
+		sep += "---:|---:|"
+		if b > 0 {
+			head += " ÷ first |"
+			sep += "---:|"
+		}
 	}
-	fmt.Printf("| %s | %s | %s–%s | %s |\n", name, ms(median(ds)), ms(lo), ms(hi), r)
+	fmt.Println(head)
+	fmt.Println(sep)
+	for _, f := range figs {
+		line := "| " + f.name + " |"
+		for b := range bins {
+			lo, hi := spread(f.ds[b])
+			line += fmt.Sprintf(" %s (%s–%s) |", ms(median(f.ds[b])), ms(lo), ms(hi))
+			if len(f.rss[b]) > 0 {
+				line += fmt.Sprintf(" %.1f MB |", float64(median(f.rss[b]))/1024)
+			} else {
+				line += " |"
+			}
+			if b > 0 {
+				line += fmt.Sprintf(" %.2f× |", float64(median(f.ds[b]))/float64(median(f.ds[0])))
+			}
+		}
+		fmt.Println(line)
+	}
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
