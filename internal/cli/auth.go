@@ -115,6 +115,9 @@ func (a *app) loginCmd() *cobra.Command {
 			}
 			email := in.Email
 			out, err := c.Login(cmd.Context(), in)
+			if client.IsUnauthorized(err) && needsFirstUser(cfg.Address) {
+				return errNoAccountYet
+			}
 			if err != nil {
 				return err
 			}

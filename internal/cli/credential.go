@@ -19,7 +19,7 @@ import (
 // and opens a logged-in client.
 func (a *app) vaultScoped(cmd *cobra.Command) func() (*client.Client, config.ResolvedVault, error) {
 	var vault string
-	cmd.PersistentFlags().StringVar(&vault, "vault", "", "vault name (default: see `agent-vault vault current`)")
+	cmd.PersistentFlags().StringVar(&vault, "vault", "", "vault name (default: the one 'agent-vault vault current' shows)")
 	return func() (*client.Client, config.ResolvedVault, error) {
 		rv, err := a.resolveVault(vault)
 		if err != nil {

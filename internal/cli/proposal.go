@@ -284,7 +284,7 @@ func (a *app) proposalListCmd(setup proposalSetup) *cobra.Command {
 		Long: `List proposals, newest first. Without --vault (or AGENT_VAULT_VAULT,
 agent-vault.json, ` + "`vault use`" + `) this lists every vault where you may review
 them (member role or higher). --status narrows to pending, applied, rejected
-or expired.`,
+or expired; all (the default) lists every status.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, rv, err := setup()
@@ -292,6 +292,9 @@ or expired.`,
 				return err
 			}
 			vault := propReviewVault(rv)
+			if status == "all" {
+				status = "" // every status, as without --status
+			}
 			out, err := reviewList(cmd, c, vault, status)
 			if err != nil {
 				return err
@@ -309,7 +312,7 @@ or expired.`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&status, "status", "", "pending, applied, rejected or expired")
+	cmd.Flags().StringVar(&status, "status", "", "pending, applied, rejected, expired or all (default all)")
 	return cmd
 }
 

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net/http"
 	"net/http/httputil"
@@ -183,23 +185,44 @@ var errResponseTooLarge = errors.New("response larger than the proxy allows")
 
 // upstreamError answers a failed upstream exchange.
 func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, p.upstreamFailure(r, err))
+}
+
+// upstreamFailure is the broker error for a failed upstream exchange.
+func (p *Proxy) upstreamFailure(r *http.Request, err error) *brokerError {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		writeError(w, fail(http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the proxy allows", "send a smaller body"))
+		return fail(http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the proxy allows", "send a smaller body")
 	case p.o.Blocked(err):
-		writeError(w, fail(http.StatusForbidden, "destination_blocked", err.Error(),
-			"the destination is a private, loopback or metadata address; an operator can allow ranges with AGENT_VAULT_NETWORK_ALLOWLIST"))
+		return fail(http.StatusForbidden, "destination_blocked", err.Error(),
+			"the destination is a private, loopback or metadata address; an operator can allow ranges with AGENT_VAULT_NETWORK_ALLOWLIST")
 	case errors.Is(err, errNotScannable):
-		writeError(w, fail(http.StatusBadGateway, "response_not_scannable", "the upstream's response is compressed with an encoding the proxy cannot decode, or switches to a protocol other than websocket, so it cannot be checked for credential values",
-			"ask the upstream for an uncompressed answer; if the service only serves binary downloads, a user can set redact_responses: false on it"))
+		return fail(http.StatusBadGateway, "response_not_scannable", "the upstream's response is compressed with an encoding the proxy cannot decode, or switches to a protocol other than websocket, so it cannot be checked for credential values",
+			"ask the upstream for an uncompressed answer; if the service only serves binary downloads, a user can set redact_responses: false on it")
 	case errors.Is(err, errResponseTooLarge):
-		writeError(w, fail(http.StatusBadGateway, "response_too_large", "the upstream response is larger than the proxy allows", ""))
+		return fail(http.StatusBadGateway, "response_too_large", "the upstream response is larger than the proxy allows", "")
+	case isCertificateError(err):
+		detail := trimErr(err, secretsOf(r))
+		return fail(http.StatusBadGateway, "upstream_certificate", "the proxy does not trust the TLS certificate of "+hostOnly(r)+": "+detail,
+			"if the upstream uses a private CA, the server's operator adds it with --upstream-ca-file (AGENT_VAULT_UPSTREAM_CA_FILE) and restarts the server")
 	default:
 		detail := trimErr(err, secretsOf(r))
 		p.log.Debug("upstream failed", "host", r.URL.Host, "err", detail)
-		writeError(w, fail(http.StatusBadGateway, "upstream_unreachable", "could not reach "+hostOnly(r)+": "+detail, "check the host name and that it is up"))
+		return fail(http.StatusBadGateway, "upstream_unreachable", "could not reach "+hostOnly(r)+": "+detail, "check the host name and that it is up")
 	}
+}
+
+// isCertificateError reports an upstream certificate the proxy's roots do
+// not accept (unknown authority, wrong name, expired).
+func isCertificateError(err error) bool {
+	var (
+		ve *tls.CertificateVerificationError
+		ua x509.UnknownAuthorityError
+		he x509.HostnameError
+		ci x509.CertificateInvalidError
+	)
+	return errors.As(err, &ve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
 }
 
 func hostOnly(r *http.Request) string {

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/model"
@@ -185,6 +186,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g, berr := p.authorize(r, r.Header.Get("Proxy-Authorization"))
 	if berr != nil {
 		writeError(w, berr)
+		return
+	}
+	if host == apitype.ProxyProbeHost {
+		writeProbe(w, g) // doctor's check: answered here, never forwarded or logged
 		return
 	}
 	p.forward(w, r, g, target{scheme: r.URL.Scheme, host: host, port: port, ingress: "absolute", proxyAuth: r.Header.Get("Proxy-Authorization")})
