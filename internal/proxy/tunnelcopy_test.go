@@ -111,11 +111,17 @@ func TestIdleTunnelsHoldNoCopyBuffer(t *testing.T) {
 		srcW, srcR := tcpPair(t)
 		dstW, dstR := tcpPair(t)
 		go func() { _, _ = copyTunnel(dstW, wrapped{srcR}) }()
-		// The tunnel carries a handshake's worth of bytes, then idles.
-		if _, err := srcW.Write(make([]byte, 6000)); err != nil {
+		// The tunnel carries a handshake's worth of bytes, or exactly a
+		// buffer's worth (a full read that is nonetheless the last),
+		// then idles.
+		size := 6000
+		if len(readers)%2 == 1 {
+			size = tunnelBufSize
+		}
+		if _, err := srcW.Write(make([]byte, size)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := io.ReadFull(dstR, make([]byte, 6000)); err != nil {
+		if _, err := io.ReadFull(dstR, make([]byte, size)); err != nil {
 			t.Fatal(err)
 		}
 		readers = append(readers, dstR)
