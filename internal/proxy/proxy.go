@@ -81,7 +81,8 @@ type Proxy struct {
 	rp          *httputil.ReverseProxy
 	inner       *http.Server
 	tunnels     *chanListener
-	tunnelInfo  sync.Map // *tls.Conn → tunnelInfo
+	tunnelInfo  sync.Map   // *tls.Conn → tunnelInfo
+	blind       blindWatch // open blind tunnels' rechecks
 	startOnce   sync.Once
 	redactions  redactionCounters
 }
