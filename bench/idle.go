@@ -452,7 +452,7 @@ func printIdleReport(w io.Writer, m machine, res []idleResult) {
 	fmt.Fprintln(w, "| kind | open | RSS after setup | RSS before | RSS with them | per connection | RSS after closing | server CPU while idle | opened in |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range res {
-		fmt.Fprintf(w, "| %s | %d | %.1f MB | %.1f MB | %.1f MB | %.1f KB | %.1f MB | %.0f %% of a core | %s |\n", r.kind, r.open,
+		fmt.Fprintf(w, "| %s | %d | %.1f MB | %.1f MB | %.1f MB | %.1f KB | %.1f MB | %.1f %% of a core | %s |\n", r.kind, r.open,
 			float64(r.setup)/1024, float64(r.before)/1024, float64(r.with)/1024, r.perConn()/1024, float64(r.after)/1024, 100*r.cpuPerSec, r.took.Round(time.Millisecond))
 	}
 	for _, r := range res {
