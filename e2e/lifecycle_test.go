@@ -177,7 +177,9 @@ func TestDetach(t *testing.T) {
 		t.Errorf("server.log mode = %o, want 600", got)
 	}
 
-	// The background server is usable: register through it.
+	// The background server is usable: register through it, the setup
+	// code read from its data dir.
+	rememberServer(url, dataDir)
 	owner := newCLI(t, "owner", url)
 	register(t, owner, "owner@example.com", "correct-horse-1")
 

@@ -31,6 +31,7 @@ var layer = map[string]int{
 // sameLayer lists the allowed edges inside one layer.
 var sameLayer = map[string]bool{
 	"internal/model -> internal/errs":             true,
+	"internal/model -> internal/ratelimit":        true, // the settings' typed rate-limit overrides
 	"internal/policy -> internal/model":           true,
 	"internal/store/logsegment -> internal/model": true,
 	"internal/store -> internal/keyring":          true,

@@ -54,6 +54,8 @@ type Broker struct {
 	// what it cached under an older epoch (see view.go).
 	epoch atomic.Uint64
 	view  view
+	// firstRun guards the creation of the first account (firstrun.go).
+	firstRun firstRun
 
 	settingsHook     SettingsHook
 	rateLimitsLocked bool

@@ -222,12 +222,15 @@ func (p *Proxy) authorize(r *http.Request, h string) (*broker.ProxyGrant, *broke
 	if e, ok := errs.As(err); ok {
 		msg = e.Message
 	}
-	switch errs.KindOf(err) {
-	case errs.KindUnauthorized:
+	// The status is the control plane's for the same error, in the
+	// proxy's terms: 401 is proxy authentication (407), and a vault the
+	// token cannot see is refused like one it may not use (403).
+	switch status := errs.StatusOf(err); status {
+	case http.StatusUnauthorized:
 		return nil, fail(http.StatusProxyAuthRequired, "proxy_auth_required", msg, "the token is unknown, expired or revoked")
-	case errs.KindInvalid:
-		return nil, fail(http.StatusBadRequest, "vault_required", msg, "name the vault in the proxy URL: http://<token>:<vault>@host:port")
-	case errs.KindForbidden, errs.KindNotFound:
+	case http.StatusBadRequest:
+		return nil, fail(status, "vault_required", msg, "name the vault in the proxy URL: http://<token>:<vault>@host:port")
+	case http.StatusForbidden, http.StatusNotFound:
 		return nil, fail(http.StatusForbidden, "forbidden", msg, "")
 	}
 	p.log.Error("proxy authorization failed", "err", err)
@@ -265,9 +268,14 @@ func splitTarget(hostport, scheme string) (string, int, error) {
 		}
 		port = n
 	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	host = model.LowerASCII(strings.TrimSuffix(host, "."))
 	if host == "" {
 		return "", 0, errors.New("the request names no host")
+	}
+	// Names travel as ASCII: a Unicode name is never folded onto an ASCII
+	// one (see model.LowerASCII), it is refused.
+	if !model.IsASCII(host) {
+		return "", 0, errors.New("invalid host name " + strconv.Quote(hostport) + ": it is not ASCII; write an internationalised name in its IDNA form (xn--…)")
 	}
 	// One trailing dot names the same host; a second one is an empty
 	// label, a name no service can match and no resolver serves.
