@@ -593,7 +593,12 @@ func (b *Broker) applyProposal(ctx context.Context, tx store.Store, p model.Prop
 			typ := c.Type
 			switch {
 			case typ == model.CredentialOAuth:
-				val = secret.Bytes{} // not connected yet
+				done, err := b.applyOAuthSlot(ctx, tx, p, c)
+				if err != nil {
+					return nil, err
+				}
+				applied = append(applied, done)
+				continue
 			case values[c.Key] != "":
 				val = secret.FromString(values[c.Key])
 			case p.SealedValues[c.Key] != nil:

@@ -109,7 +109,11 @@ func start(ctx context.Context, o Options, own *owner) (*running, error) {
 			log.Warn("emailed links point at " + cfg.BaseURL + ", which recipients on other machines cannot open: set --address (AGENT_VAULT_ADDR) to the URL people reach this server at")
 		}
 	}
-	b := broker.New(broker.Options{Store: db, Keyring: kr, BaseURL: cfg.BaseURL, Version: o.Build.Ident(), Build: statusBuild(o.Build), Logger: log, Mailer: mailer})
+	oc, err := oauthClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b := broker.New(broker.Options{Store: db, Keyring: kr, BaseURL: cfg.BaseURL, Version: o.Build.Ident(), Build: statusBuild(o.Build), Logger: log, Mailer: mailer, OAuth: oc})
 	if err := b.Bootstrap(ctx); err != nil {
 		return nil, err
 	}

@@ -17,14 +17,20 @@ import (
 )
 
 // freePort is a port nothing listens on right now.
-func freePort(t *testing.T) int {
+// freePorts picks three distinct free ports, holding each until all are
+// picked so that no two are the same.
+func freePorts(t *testing.T) ports {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var got [3]int
+	for i := range got {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		got[i] = ln.Addr().(*net.TCPAddr).Port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ports{got[0], got[1], got[2]}
 }
 
 // occupy holds a port until release is called (or the test ends).
@@ -77,6 +83,25 @@ func runUntilReady(t *testing.T, cfg config.Server) (stop func() error) {
 	return func() error { cancel(); return <-done }
 }
 
+// startAndStop starts the daemon, waits until it serves and stops it,
+// returning the error of a start that failed.
+func startAndStop(cfg config.Server) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Config: cfg, Password: passwordless, Log: io.Discard, Ready: func(string) { close(ready) }})
+	}()
+	select {
+	case <-ready:
+		cancel()
+		return <-done
+	case err := <-done:
+		return err
+	}
+}
+
 // A start that fails at any stage releases everything it took: the
 // listeners bound before the failure, the pid file and the database, so
 // that the same server starts right after on the same ports and data dir;
@@ -104,10 +129,22 @@ func TestFailedStartLeaksNothing(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			p := ports{freePort(t), freePort(t), freePort(t)}
-			cfg := daemonConfig(dir, p)
-			// The data dir holds a database already, as on a restart.
-			runUntilReady(t, cfg)()
+			// The data dir holds a database already, as on a restart. On
+			// a busy machine another process may take a picked port
+			// before the daemon binds it: pick again then.
+			var p ports
+			var cfg config.Server
+			for try := 0; ; try++ {
+				p = freePorts(t)
+				cfg = daemonConfig(dir, p)
+				err := startAndStop(cfg)
+				if err == nil {
+					break
+				}
+				if try == 4 || !strings.Contains(err.Error(), "address already in use") {
+					t.Fatalf("the daemon did not start: %v", err)
+				}
+			}
 			bad := cfg
 			sub, cancelSub := context.WithCancel(context.Background())
 			defer cancelSub()

@@ -26,6 +26,7 @@ type outbound struct {
 	keys    []string    // the service's credential keys, for the request log
 	redact  *redact.Set // values the response must not carry; nil: none
 	secrets *redact.Set // the same values, for errors and logs even when the service opted out
+	oauth   *oauthState // set when OAuth credentials are injected (oauth.go)
 }
 
 // forward matches, injects and sends one request upstream, and records it
@@ -75,7 +76,15 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 			writeError(w, berr)
 			return
 		}
-		headers, missing, err := s.Auth.Render(g.Credential)
+		lookup, fresh, berr := credentialLookup(r.Context(), g, &s, r, out.keys)
+		if berr != nil {
+			writeError(w, berr)
+			return
+		}
+		if fresh != nil {
+			out.oauth = &oauthState{grant: g, sent: fresh, lw: lw}
+		}
+		headers, missing, err := s.Auth.Render(lookup)
 		if missing != "" && g.OAuthPending(missing) {
 			writeError(w, fail(http.StatusBadGateway, "oauth_not_connected", "credential "+missing+" of service "+s.Name+" is an OAuth credential that is not connected yet",
 				"ask a vault member to connect it"))
@@ -91,11 +100,11 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 			return
 		}
 		out.inject = headers
-		if berr := applySubstitutions(r, &s, g.Credential); berr != nil {
+		if berr := applySubstitutions(r, &s, lookup); berr != nil {
 			writeError(w, berr)
 			return
 		}
-		out.secrets = redactionFor(&s, out.keys, g.Credential, headers)
+		out.secrets = redactionFor(&s, out.keys, lookup, headers)
 		if s.RedactResponses {
 			out.redact, lw.redact = out.secrets, out.secrets
 		}
@@ -107,10 +116,21 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 		r = r.WithContext(ctx)
 	}
 	if subs := wsSubstitutions(out.svc); len(subs) > 0 && isWebSocket(r) {
-		p.serveWebSocket(w, r, out, subs, g.Credential)
+		lookup, _, berr := credentialLookup(r.Context(), g, out.svc, r, out.keys)
+		if berr != nil {
+			writeError(w, berr)
+			return
+		}
+		p.serveWebSocket(w, r, out, subs, lookup)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, p.o.MaxRequestBytes)
+	if out.oauth != nil {
+		if err := keepReplayBody(r, out.oauth); err != nil {
+			rejectBody(w, r, fail(http.StatusBadRequest, "bad_request", "the request body could not be read: "+err.Error(), "send the request again"))
+			return
+		}
+	}
 	p.log.Debug("proxy", "vault", g.VaultName, "actor", g.ActorName, "method", r.Method, "host", t.host, "path", model.CapLogField(loggedPath), "service", serviceName(out.svc))
 	p.rewriteAndServe(w, r, out)
 	if lw.status == 0 && isWebSocket(r) {
@@ -191,7 +211,10 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 // upstreamFailure is the broker error for a failed upstream exchange.
 func (p *Proxy) upstreamFailure(r *http.Request, err error) *brokerError {
 	var mbe *http.MaxBytesError
+	var renew *errOAuthRenew
 	switch {
+	case errors.As(err, &renew):
+		return renew.berr
 	case errors.As(err, &mbe):
 		return fail(http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the proxy allows", "send a smaller body")
 	case p.o.Blocked(err):

@@ -128,7 +128,7 @@ func New(o Options) *Proxy {
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:    rewrite,
 		BufferPool: newBufferPool(),
-		Transport:  byProtocol{h1: p.transportH1, h2: p.transport},
+		Transport:  oauthRetry{next: byProtocol{h1: p.transportH1, h2: p.transport}},
 		// 0: responses of unknown length and event streams are flushed on
 		// every write anyway (so SSE reaches the agent at once), while
 		// bodies of known length are not flushed write by write.
