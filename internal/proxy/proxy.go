@@ -48,7 +48,8 @@ type Options struct {
 	// Blocked recognises.
 	Dial    func(ctx context.Context, network, addr string) (net.Conn, error)
 	Blocked func(err error) bool
-	// UpstreamRoots verify upstream TLS: system roots plus an operator bundle.
+	// UpstreamRoots verify upstream TLS: system roots plus an operator
+	// bundle; nil means the system roots alone (loaded on first use).
 	UpstreamRoots    *x509.CertPool
 	MaxRequestBytes  int64 // default 1 GiB
 	MaxResponseBytes int64 // 0: unlimited
@@ -80,7 +81,8 @@ type Proxy struct {
 	rp          *httputil.ReverseProxy
 	inner       *http.Server
 	tunnels     *chanListener
-	tunnelInfo  sync.Map // *tls.Conn → tunnelInfo
+	tunnelInfo  sync.Map   // *tls.Conn → tunnelInfo
+	blind       blindWatch // open blind tunnels' rechecks
 	startOnce   sync.Once
 	redactions  redactionCounters
 }

@@ -3,16 +3,39 @@ package proxy
 import (
 	"context"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/broker"
-	"github.com/agent-vault/agent-vault/internal/model"
-	"github.com/agent-vault/agent-vault/internal/service"
 )
 
 // defaultTunnelRecheck is how often an open blind tunnel checks that its
 // agent may still use it.
 const defaultTunnelRecheck = time.Second
+
+// blindTunnel runs a blind tunnel on its own goroutine once serveConnect
+// has answered 200: early holds the bytes the agent sent right after the
+// CONNECT, release ends the tunnel's admission.
+func (p *Proxy) blindTunnel(g *broker.ProxyGrant, client, upstream net.Conn, early []byte, proxyAuth, host string, port int, start time.Time, release func()) {
+	defer release()
+	var sent int64
+	if len(early) > 0 {
+		n, err := upstream.Write(early)
+		sent = int64(n)
+		if err != nil {
+			client.Close()
+			upstream.Close()
+			p.recordTunnel(g, host, port, http.StatusOK, "", sent, 0, time.Since(start))
+			return
+		}
+	}
+	up, down, revoked := p.spliceWatched(client, upstream, proxyAuth, host, port)
+	code := ""
+	if revoked {
+		code = "tunnel_revoked"
+	}
+	p.recordTunnel(g, host, port, http.StatusOK, code, sent+up, down, time.Since(start))
+}
 
 // spliceWatched is splice for a blind tunnel that closes once its token no
 // longer authorizes it: the agent or session was revoked or expired, its
@@ -22,17 +45,12 @@ const defaultTunnelRecheck = time.Second
 // carries no requests the proxy can see, so it is checked on a timer
 // instead (Options.TunnelRecheck).
 func (p *Proxy) spliceWatched(client, upstream net.Conn, proxyAuth, host string, port int) (up, down int64, revoked bool) {
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan bool, 1)
-	go func() {
-		stopped <- p.watchTunnel(ctx, proxyAuth, host, port, func() {
-			client.Close()
-			upstream.Close()
-		})
-	}()
+	stop := p.watchTunnel(proxyAuth, host, port, func() {
+		client.Close()
+		upstream.Close()
+	})
 	up, down = splice(client, upstream)
-	cancel()
-	return up, down, <-stopped
+	return up, down, stop()
 }
 
 // watchStream returns a context that is cancelled once the agent behind
@@ -41,23 +59,13 @@ func (p *Proxy) spliceWatched(client, upstream net.Conn, proxyAuth, host string,
 // watch.
 func (p *Proxy) watchStream(parent context.Context, t target) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(parent)
-	go p.watchGrant(ctx, t.proxyAuth, nil, cancel)
+	go p.watchGrant(ctx, t.proxyAuth, cancel)
 	return ctx, cancel
 }
 
-// watchTunnel watches a blind tunnel: its agent must keep access, and the
-// tunnel must stay one the proxy would open blind.
-func (p *Proxy) watchTunnel(ctx context.Context, proxyAuth, host string, port int, closeAll func()) bool {
-	blind := func(g *broker.ProxyGrant) bool {
-		return g.Policy() != model.PolicyDeny && !service.CouldMatch(g.Services(), host, port)
-	}
-	return p.watchGrant(ctx, proxyAuth, blind, closeAll)
-}
-
 // watchGrant calls closeAll and returns true once proxyAuth no longer
-// authorizes (or still, when given, reports false); it returns false when
-// ctx ends first.
-func (p *Proxy) watchGrant(ctx context.Context, proxyAuth string, still func(*broker.ProxyGrant) bool, closeAll func()) bool {
+// authorizes; it returns false when ctx ends first.
+func (p *Proxy) watchGrant(ctx context.Context, proxyAuth string, closeAll func()) bool {
 	tok, hint, err := ParseProxyAuth(proxyAuth)
 	if err != nil {
 		closeAll()
@@ -71,11 +79,11 @@ func (p *Proxy) watchGrant(ctx context.Context, proxyAuth string, still func(*br
 			return false
 		case <-tick.C:
 		}
-		g, err := p.o.Authority.ProxyAuthorize(ctx, tok, hint)
+		_, err := p.o.Authority.ProxyAuthorize(ctx, tok, hint)
 		if ctx.Err() != nil {
 			return false
 		}
-		if err != nil || (still != nil && !still(g)) {
+		if err != nil {
 			p.log.Debug("stream closed: no longer authorized")
 			closeAll()
 			return true

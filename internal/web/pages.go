@@ -64,6 +64,9 @@ type pageData struct {
 	// *instanceView (admin_views.go).
 	Admin any
 
+	// OAuth credentials an approval added, to connect next (oauthconnect.go).
+	Connect []connectLink
+
 	// The message page.
 	Heading  string
 	Body     string
@@ -81,7 +84,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if d.Notice == "" && d.Error == "" {
 		d.Notice = adminFlash(r)
 	}
-	t := pages[name]
+	t := pages()[name]
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	var buf strings.Builder
 	if err := t.ExecuteTemplate(&buf, "layout", d); err != nil {
@@ -276,6 +279,7 @@ func (h *Handler) approve(w http.ResponseWriter, r *http.Request, s *session, re
 	h.render(w, r, http.StatusOK, "result", s, &pageData{
 		Title: "Proposal #" + strconv.FormatInt(out.ID, 10) + " approved", Decided: apitype.ProposalApplied,
 		Applied: out.Applied, FormAction: ref.path(), P: &proposalView{ID: out.ID, Vault: out.Vault},
+		Connect: h.oauthSlotsToConnect(r, s, out.ID, out.Vault),
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"html/template"
+	"sync"
 )
 
 //go:embed templates/*.html
@@ -116,15 +117,19 @@ func styleHash() string {
 	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// pages are the parsed templates, each with the layout.
-var pages = func() map[string]*template.Template {
+// pages returns the parsed templates, each with the layout (and the vault
+// sub-pages with their shared parts). They are parsed on first use, not
+// at package init: every CLI command links this package, and parsing
+// costs a few milliseconds and over a megabyte a command never needs.
+var pages = sync.OnceValue(func() map[string]*template.Template {
 	funcs := template.FuncMap{"css": func() template.CSS { return template.CSS(styleCSS) }, "fmtTimeOf": fmtTime}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	out := map[string]*template.Template{}
 	for _, name := range []string{"proposal", "result", "list", "login", "logout", "message", "vaults", "invite",
-		"setup", "register", "forgot", "reset", "account", "vaultsettings", "members", "instance"} {
+		"setup", "register", "forgot", "reset", "account", "vaultsettings", "members", "instance", "oauth_callback"} {
 		t := template.Must(base.Clone())
 		out[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))
 	}
+	addVaultPages(out)
 	return out
-}()
+})

@@ -121,10 +121,11 @@ func (h *Handler) vaultBaseOf(r *http.Request, s *session, name, tab string) Vau
 // shared parts (the tabs).
 var vaultTemplates = []string{
 	"vault", "credentials", "credential_reveal", "confirm", "services", "service_form", "services_yaml",
-	"catalog", "agents", "token", "sessions", "logs",
+	"catalog", "agents", "token", "sessions", "logs", "oauth_connect", "oauth_go",
 }
 
-func init() {
+// addVaultPages parses the vault sub-pages into out.
+func addVaultPages(out map[string]*template.Template) {
 	funcs := template.FuncMap{
 		"css":       func() template.CSS { return template.CSS(styleCSS) },
 		"vaultPath": vaultPath,
@@ -132,7 +133,7 @@ func init() {
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/vault_parts.html"))
 	for _, name := range vaultTemplates {
 		t := template.Must(base.Clone())
-		pages[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))
+		out[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))
 	}
 }
 

@@ -81,6 +81,7 @@ type Handler struct {
 
 // New builds the handler.
 func New(o Options) *Handler {
+	pages() // parse the templates now: a broken one fails at start, not on a visit
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -115,6 +116,7 @@ func New(o Options) *Handler {
 	h.routeAgents()
 	h.routeLogs()
 	h.routeAdmin()
+	h.routeOAuthConnect()
 	return h
 }
 
