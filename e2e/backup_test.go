@@ -62,6 +62,12 @@ func TestBackupRestore(t *testing.T) {
 	if again.code == 0 || !strings.Contains(again.stderr, "already exists") {
 		t.Errorf("a backup over an existing file was not refused:\n%s", again)
 	}
+	// AGENT_VAULT_TOKEN in the environment changes nothing: backup acts as
+	// no one, the data dir's permissions decide.
+	asAgent := runBin(t, "", []string{"AGENT_VAULT_TOKEN=av_agt_not_a_real_token"}, "--data-dir", dataDir, "backup", "-o", filepath.Join(t.TempDir(), "agent.db"))
+	if asAgent.code != 0 || !strings.Contains(asAgent.stdout, "Backed up") {
+		t.Errorf("backup with AGENT_VAULT_TOKEN set:\n%s", asAgent)
+	}
 	// PostgreSQL: refused, saying what to use.
 	pg := runBin(t, "", nil, "--data-dir", dataDir, "backup", "-o", filepath.Join(t.TempDir(), "x.db"), "--database-url", "postgres://u:secretpw@db.invalid:5432/av")
 	if pg.code == 0 || !strings.Contains(pg.stderr, "pg_dump") || strings.Contains(pg.stderr, "secretpw") {

@@ -131,6 +131,10 @@ func TestProbesLive(t *testing.T) {
 	if h := runBin(t, "", nil, "health", "--url", s.url+"/readyz"); h.code != 0 || !strings.Contains(h.stdout, "ready") {
 		t.Errorf("health against a ready server:\n%s", h)
 	}
+	// An agent's environment (AGENT_VAULT_TOKEN set) may check health too.
+	if h := runBin(t, "", []string{"AGENT_VAULT_TOKEN=av_agt_not_a_real_token"}, "health", "--url", s.url+"/readyz"); h.code != 0 || !strings.Contains(h.stdout, "ready") {
+		t.Errorf("health with AGENT_VAULT_TOKEN set:\n%s", h)
+	}
 	if h := runBin(t, "", []string{"PORT=" + strconv.Itoa(freePort(t))}, "health"); h.code == 0 || !strings.Contains(h.stderr, "does not answer") {
 		t.Errorf("health with nothing listening should fail saying so:\n%s", h)
 	}

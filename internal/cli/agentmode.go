@@ -39,6 +39,11 @@ var (
 		"agent create": true, "agent list": true, "agent info": true, "agent rotate": true,
 		"agent revoke": true, "agent rename": true, "agent delete": true,
 	}
+	// localCommands act as no one, so the token changes nothing for them:
+	// health asks the unauthenticated GET /readyz, and backup reads the
+	// data dir's database file, where the file system's permissions
+	// decide who may, as they would for a plain cp.
+	localCommands = map[string]bool{"health": true, "backup": true}
 )
 
 // agentToken is AGENT_VAULT_TOKEN, "" when unset.
@@ -50,11 +55,12 @@ func refuseAgent(cmd *cobra.Command, _ []string) error {
 		return nil
 	}
 	path := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
-	if agentCommands[path] || agentRoleCommands[path] || cmd.Annotations[groupOnly] != "" || strings.HasPrefix(path, "completion") || strings.HasPrefix(path, "__complete") {
+	if agentCommands[path] || agentRoleCommands[path] || localCommands[path] || cmd.Annotations[groupOnly] != "" || strings.HasPrefix(path, "completion") || strings.HasPrefix(path, "__complete") {
 		return nil
 	}
 	return fmt.Errorf("`agent-vault %s` is not for agents: AGENT_VAULT_TOKEN is set, so this CLI acts as that token, "+
 		"and only a logged-in user may do this (reading credential values, binding them, reviewing proposals, accounts, "+
 		"members, instance administration). Ask a human to run it in their own shell (without AGENT_VAULT_TOKEN), "+
-		"or raise a proposal with `agent-vault vault proposal create`", path)
+		"or raise a proposal with `agent-vault vault proposal create`; if you are that human, "+
+		"run `env -u AGENT_VAULT_TOKEN agent-vault %s` to use your own login", path, path)
 }

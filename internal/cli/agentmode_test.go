@@ -43,7 +43,7 @@ func TestAgentCommands(t *testing.T) {
 	walk(root)
 	sort.Strings(allowed)
 	want := []string{"account whoami", "agent create", "agent delete", "agent info", "agent list", "agent rename",
-		"agent revoke", "agent rotate", "ca fetch", "catalog", "doctor", "run",
+		"agent revoke", "agent rotate", "backup", "ca fetch", "catalog", "doctor", "health", "run",
 		"vault agent add", "vault agent list", "vault create", "vault credential delete", "vault credential list",
 		"vault credential set", "vault current", "vault discover", "vault list", "vault logs", "vault logs hosts",
 		"vault proposal create", "vault proposal list", "vault proposal show", "vault run",
@@ -55,6 +55,43 @@ func TestAgentCommands(t *testing.T) {
 	}
 	if len(all) < 60 {
 		t.Errorf("only %d commands found: the walk is broken", len(all))
+	}
+}
+
+// TestAgentModeGate: with AGENT_VAULT_TOKEN set, the commands that act as
+// no one (health reads /readyz, backup the data dir's file) still run;
+// one that needs a person's login is refused, naming itself and saying
+// how its owner runs it with their own login.
+func TestAgentModeGate(t *testing.T) {
+	a := &app{in: strings.NewReader(""), out: io.Discard, errOut: io.Discard}
+	root := a.rootCmd()
+	t.Setenv("AGENT_VAULT_TOKEN", "av_agt_test")
+	for _, c := range []struct {
+		args    []string
+		allowed bool
+		wantIn  []string
+	}{
+		{[]string{"health"}, true, nil},
+		{[]string{"backup"}, true, nil},
+		{[]string{"doctor"}, true, nil},
+		{[]string{"vault", "credential", "get"}, false, []string{"`agent-vault vault credential get` is not for agents",
+			"env -u AGENT_VAULT_TOKEN agent-vault vault credential get", "vault proposal create"}},
+		{[]string{"server"}, false, []string{"`agent-vault server` is not for agents", "env -u AGENT_VAULT_TOKEN agent-vault server"}},
+	} {
+		cmd, _, err := root.Find(c.args)
+		if err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		err = refuseAgent(cmd, nil)
+		if (err == nil) != c.allowed {
+			t.Errorf("%v: allowed = %v, want %v (%v)", c.args, err == nil, c.allowed, err)
+			continue
+		}
+		for _, w := range c.wantIn {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: refusal %q does not say %q", c.args, err, w)
+			}
+		}
 	}
 }
 
