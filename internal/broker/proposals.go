@@ -159,6 +159,9 @@ func changesFromRequest(in *apitype.CreateProposalRequest, cur []service.Service
 			}
 			change.spec = proposedService(*s)
 			svc, err := service.FromAPI(change.spec, f)
+			if err == nil {
+				err = service.CheckPathEscapes(svc, f)
+			}
 			if err != nil {
 				return out, err
 			}

@@ -238,3 +238,44 @@ func TestServiceRulesRefuseWithProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestPathScopeWithEscapes: a host pattern whose path glob percent-encodes
+// a character matches the decoded request path, so its credential goes to
+// that path; tricks that leave the scope, or that only look like the
+// glob's escapes, never carry it.
+func TestPathScopeWithEscapes(t *testing.T) {
+	e := newEnv(t, true)
+	e.setup(map[string]string{"API_KEY": secretValue}, bearer("files", "api.test/my%20files/*", "API_KEY"))
+	tok := e.agent("bot", "proxy")
+	for _, tc := range []struct {
+		raw       string
+		forwarded string // "" for: the credential must not be sent
+	}{
+		{"/my%20files/report.pdf", "/my%20files/report.pdf"},
+		{"/my%20files/caf%C3%A9", "/my%20files/caf%C3%A9"},
+		{"/my%20files/./a/../b", "/my%20files/b"},
+		{"/my%20files/../admin", ""},
+		{"/my%20files/%2e%2e/admin", ""},
+		{"/my%2520files/x", ""}, // decodes to a literal %20, not a space
+		{"/my+files/x", ""},
+		{"/my%20files", ""},
+		{"/admin/my%20files/x", ""},
+	} {
+		before := len(e.seen.reqs)
+		resp, body := rawRequest(t, e, tok, "GET", tc.raw, false)
+		reached := len(e.seen.reqs) > before
+		if tc.forwarded == "" {
+			if reached && e.seen.last().Header.Get("Authorization") != "" {
+				t.Errorf("%s: the credential went to %s (%d %s)", tc.raw, e.seen.last().RequestURI, resp.StatusCode, body)
+			}
+			continue
+		}
+		if resp.StatusCode != 200 || !reached {
+			t.Errorf("%s: %d %s", tc.raw, resp.StatusCode, body)
+			continue
+		}
+		if got := e.seen.last(); got.RequestURI != tc.forwarded || got.Header.Get("Authorization") != "Bearer "+secretValue {
+			t.Errorf("%s: upstream saw %s (credential %v), want %s with the credential", tc.raw, got.RequestURI, got.Header.Get("Authorization") != "", tc.forwarded)
+		}
+	}
+}

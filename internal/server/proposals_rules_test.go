@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
@@ -48,4 +49,32 @@ func TestProposalsCarryServiceRules(t *testing.T) {
 	if got := list.Services[0]; got.AllowPlaintext || got.Methods != nil || got.Paths != nil {
 		t.Errorf("a set without rules kept them: %+v", got)
 	}
+}
+
+// TestPathEscapesRefusedOnSave: a path glob with an escape a request could
+// never match (or with another written form) is refused when a member
+// saves the service and when an agent proposes it, naming the field and
+// what to write instead; one with a needed escape is saved.
+func TestPathEscapesRefusedOnSave(t *testing.T) {
+	f := newPP(t)
+	_, err := f.own.UpsertServices(cbg, "default", []apitype.Service{{Name: "slashy", Host: "esc.test/a%2Fb/*", Auth: apitype.ServiceAuth{Type: "passthrough"}}})
+	body := wantAPIErr(t, "an encoded slash in the host pattern", err, http.StatusBadRequest, "")
+	if body.Field != "services[0].host" || !strings.Contains(body.Error, "write / itself") {
+		t.Errorf("upsert refusal = %q on %q, want services[0].host saying what to write", body.Error, body.Field)
+	}
+	star := ppBearer("starry", "esc.test/files/%2A", "ESC_KEY")
+	_, err = f.bot.CreateProposal(cbg, "default", apitype.CreateProposalRequest{Services: []apitype.ProposalService{star}, Credentials: []apitype.ProposalCredential{ppSlot("ESC_KEY")}})
+	body = wantAPIErr(t, "an encoded * in a proposed host pattern", err, http.StatusBadRequest, "")
+	if body.Field != "services[0].host" || !strings.Contains(body.Error, "write * for the wildcard") {
+		t.Errorf("proposal refusal = %q on %q, want services[0].host saying what to write", body.Error, body.Field)
+	}
+	ruled := ppBearer("ruled", "esc.test/x/*", "ESC_KEY")
+	ruled.Paths = &apitype.PathRules{Deny: []string{"/x/%61dmin*"}}
+	_, err = f.bot.CreateProposal(cbg, "default", apitype.CreateProposalRequest{Services: []apitype.ProposalService{ruled}, Credentials: []apitype.ProposalCredential{ppSlot("ESC_KEY")}})
+	body = wantAPIErr(t, "an escaped letter in a proposed deny rule", err, http.StatusBadRequest, "")
+	if body.Field != "services[0].paths.deny[0]" || !strings.Contains(body.Error, "write a") {
+		t.Errorf("proposal refusal = %q on %q, want services[0].paths.deny[0] saying what to write", body.Error, body.Field)
+	}
+	_, err = f.own.UpsertServices(cbg, "default", []apitype.Service{{Name: "spacey", Host: "esc.test/my%20files/*", Auth: apitype.ServiceAuth{Type: "passthrough"}}})
+	mustOK(t, "a needed escape", err)
 }

@@ -27,9 +27,12 @@
 //     and never by an IP address.
 //   - Path globs are at most 1024 bytes of RFC 3986 path characters and
 //     %XX escapes; "*" is the only wildcard. Regex-only characters
-//     ([ ] { } | \ ^ and a trailing $) are refused. Paths match the request
-//     path as sent, literally and case-sensitively; a glob matches the
-//     whole path (/api/* does not match /api); an empty path counts as /.
+//     ([ ] { } | \ ^ and a trailing $) are refused. A glob is matched
+//     percent-decoded against the canonical (decoded) request path,
+//     literally and case-sensitively; a glob matches the whole path
+//     (/api/* does not match /api); an empty path counts as /. A service
+//     being saved may escape only what cannot be written as itself, in
+//     uppercase hex (pathescape.go says what to write instead of the rest).
 //   - Request hosts are compared after lowercasing ASCII letters, removing
 //     IPv6 brackets and one trailing dot.
 //   - Match considers disabled services too: a disabled best match is

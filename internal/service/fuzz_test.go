@@ -13,7 +13,8 @@ func FuzzParsePattern(f *testing.F) {
 	for _, s := range []string{
 		"api.stripe.com", "*.github.com", "slack.com/api/*", "internal.corp:3000/api/*",
 		"[2001:db8::1]:8443/x", "10.0.0.1", "**.x.com", "a*.b.com", "https://x.com", "X.com",
-		"x.com.", "x.com:0", "h.com/a?b", "h.com/%2F*", "*.com", "[::1", "1.2.3", "h.com/api$",
+		"x.com.", "x.com:0", "h.com/a?b", "h.com/%2F*", "h.com/%2a*", "h.com/my%20files/*", "h.com/%c3%a9", "h.com/%41",
+		"h.com/%C3%A9/*", "h.com/%C0%AE", "h.com/%25", "h.com/%5C", "*.com", "[::1", "1.2.3", "h.com/api$",
 	} {
 		f.Add(s)
 	}
@@ -68,9 +69,25 @@ func FuzzParsePattern(f *testing.F) {
 		if p.Port != 0 && p.MatchesHost(p.Host, p.Port%65535+1) {
 			t.Fatalf("%q matches another port", s)
 		}
+		// The glob matches decoded. An escape that new services may not
+		// hold makes it match nothing; any other decodes to no new
+		// wildcard, separator, backslash or % (nothing an agent could use
+		// to widen the scope).
+		decoded, ok := pathGlob(p.Path)
+		if reason := escapeProblem(p.Path); reason != "" {
+			if ok || p.MatchesPath(strings.ReplaceAll(decoded, "*", "")) || p.MatchesPath(strings.ReplaceAll(p.Path, "*", "")) {
+				t.Fatalf("%q holds a refused escape (%s) but matches", s, reason)
+			}
+			return
+		}
+		for _, c := range "*/\\%" {
+			if strings.Count(decoded, string(c)) != strings.Count(p.Path, string(c))-b2i(c == '%')*strings.Count(p.Path, "%") {
+				t.Fatalf("%q decodes to %q: the escapes added a %q", s, decoded, c)
+			}
+		}
 		// A "*" can match nothing, so the path with its stars removed
 		// matches, and so does the path with a star replaced by anything.
-		if !p.MatchesPath(strings.ReplaceAll(p.Path, "*", "")) || !p.MatchesPath(strings.ReplaceAll(p.Path, "*", "/x/y")) {
+		if !p.MatchesPath(strings.ReplaceAll(decoded, "*", "")) || !p.MatchesPath(strings.ReplaceAll(decoded, "*", "/x/y")) {
 			t.Fatalf("%q does not match its own path", s)
 		}
 	})

@@ -390,10 +390,14 @@ func (p Pattern) CouldMatchHost(host string, port int) bool {
 }
 
 // MatchesPath reports whether path matches the pattern's path glob; a
-// pattern without a path matches every path. path is the request path as
-// sent, without the query string; "" counts as "/". Matching is literal
-// and case-sensitive except for "*", which matches any run of characters
-// including "/": /api/* matches /api/ and /api/x/y but not /api.
+// pattern without a path matches every path. path is the canonical
+// request path the proxy matches on (percent-decoded, dot segments
+// resolved, no query string); "" counts as "/". The glob is compared
+// decoded too, so /my%20files/* matches the path "/my files/a". Matching
+// is literal and case-sensitive except for "*", which matches any run of
+// characters including "/": /api/* matches /api/ and /api/x/y but not
+// /api. A stored glob with an escape CheckPathEscapes refuses matches
+// nothing.
 func (p Pattern) MatchesPath(path string) bool {
 	if p.Path == "" {
 		return true
@@ -401,7 +405,8 @@ func (p Pattern) MatchesPath(path string) bool {
 	if path == "" {
 		path = "/"
 	}
-	return globMatch(p.Path, path)
+	g, ok := pathGlob(p.Path)
+	return ok && globMatch(g, path)
 }
 
 // Matches reports whether a request to host:port/path matches the pattern.

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -162,7 +161,7 @@ func (r Rules) Check(method, path string) RuleDecision {
 	}
 	folded := model.LowerASCII(path)
 	for i, g := range r.Deny {
-		if globMatch(model.LowerASCII(decodedGlob(g)), folded) {
+		if d, _ := pathGlob(g); globMatch(model.LowerASCII(d), folded) {
 			return RuleDecision{Refused: true, Rule: "paths.deny[" + strconv.Itoa(i) + "]", Reason: "path " + path + " matches the service's deny glob " + g}
 		}
 	}
@@ -170,25 +169,11 @@ func (r Rules) Check(method, path string) RuleDecision {
 		return RuleDecision{}
 	}
 	for _, g := range r.Allow {
-		if globMatch(decodedGlob(g), path) {
+		if d, ok := pathGlob(g); ok && globMatch(d, path) {
 			return RuleDecision{}
 		}
 	}
 	return RuleDecision{Refused: true, Rule: "paths.allow", Reason: "path " + path + " matches none of the service's allow globs (" + strings.Join(r.Allow, ", ") + ")"}
-}
-
-// decodedGlob is a rule glob as it matches: percent-decoded, like the
-// request path it is compared with, so that a deny of /my%20files/*
-// refuses /my%20files/x. Validation refused %2A, so decoding adds no
-// wildcard.
-func decodedGlob(g string) string {
-	if strings.IndexByte(g, '%') < 0 {
-		return g
-	}
-	if d, err := url.PathUnescape(g); err == nil {
-		return d
-	}
-	return g
 }
 
 // PathScoped reports whether the service's credential is bound to some

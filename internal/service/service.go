@@ -107,8 +107,10 @@ func (s Service) ReferencedKeys() []string {
 
 // ValidateSet checks what only a vault's whole service list can break:
 // names are unique, and no two services share a host pattern (the later
-// one could never match). Errors name "services[i].name" or
-// "services[i].host" of the later duplicate. Each service is assumed to
+// one could never match), and no path glob holds an escape CheckPathEscapes
+// refuses (checked here, where every save passes, so that a stored set
+// still loads). Errors name "services[i].name" or "services[i].host" of
+// the later duplicate, or the glob at fault. Each service is assumed to
 // have passed FromAPI.
 func ValidateSet(services []Service) error {
 	names := make(map[string]int, len(services))
@@ -123,6 +125,9 @@ func ValidateSet(services []Service) error {
 			return invalid(field(at, "host"), "host pattern %q is already used by services[%d] (%s), which would always win; merge the two or change one pattern", s.Pattern.String(), j, services[j].Name)
 		}
 		hosts[s.Pattern] = i
+		if err := CheckPathEscapes(s, at); err != nil {
+			return err
+		}
 	}
 	return nil
 }
