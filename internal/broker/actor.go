@@ -48,6 +48,18 @@ func (a Actor) Name() string {
 	return a.User.Email
 }
 
+// ID identifies the actor for rate budgets: it never changes, so that
+// renaming an agent or changing a user's email does not reset them.
+func (a Actor) ID() string {
+	switch {
+	case a.Scope != nil:
+		return "session:" + a.Scope.ID
+	case a.Kind == model.ActorAgent:
+		return "agent-id:" + a.Agent.ID
+	}
+	return "user-id:" + a.User.ID
+}
+
 // subject is the actor as policy sees it, with its role in one vault.
 func (a Actor) subject(vr model.VaultRole) policy.Subject {
 	return policy.Subject{Kind: a.Kind, InstanceRole: a.Role(), VaultRole: vr}

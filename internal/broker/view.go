@@ -29,7 +29,8 @@ const maxGrantCacheEntries = 10000
 // ProxyGrant is one caller's access to one vault, as the proxy uses it.
 // It is immutable once built and shared between requests.
 type ProxyGrant struct {
-	ActorName string
+	ActorName string // for logs and messages; it changes on a rename
+	ActorID   string // Actor.ID: what rate budgets are kept under
 	ActorKind model.ActorKind
 	VaultID   string
 	VaultName string
@@ -202,7 +203,7 @@ func (b *Broker) buildGrant(ctx context.Context, tok, hint string, epoch uint64)
 	if err != nil {
 		return nil, expires, err
 	}
-	return &ProxyGrant{ActorName: a.Name(), ActorKind: a.Kind, VaultID: v.ID, VaultName: v.Name, Role: role, vault: vv, b: b}, expires, nil
+	return &ProxyGrant{ActorName: a.Name(), ActorID: a.ID(), ActorKind: a.Kind, VaultID: v.ID, VaultName: v.Name, Role: role, vault: vv, b: b}, expires, nil
 }
 
 // vaultContents returns the vault's compiled view, rebuilding it when it

@@ -16,7 +16,8 @@ func tooMany(retry time.Duration, what string) *brokerError {
 }
 
 // admit applies the global ceiling and the (actor, vault) rate and
-// concurrency cap; release ends the request's hold.
+// concurrency cap, kept under the actor's immutable id so that a rename
+// does not refill it; release ends the request's hold.
 func (p *Proxy) admit(g *broker.ProxyGrant) (func(), *brokerError) {
 	l := p.o.Limiter
 	if l == nil {
@@ -26,7 +27,7 @@ func (p *Proxy) admit(g *broker.ProxyGrant) (func(), *brokerError) {
 	if !ok {
 		return nil, tooMany(retry, "requests in flight on this server")
 	}
-	key := ratelimit.Key(string(g.ActorKind), g.ActorName, g.VaultID)
+	key := ratelimit.Key(string(g.ActorKind), g.ActorID, g.VaultID)
 	if ok, retry := l.Allow(ratelimit.TierProxy, key); !ok {
 		releaseGlobal()
 		return nil, tooMany(retry, "requests from this agent to vault "+g.VaultName)

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/ratelimit"
 )
 
@@ -137,5 +139,38 @@ func TestBadProxyTokensTripButAGoodTokenPasses(t *testing.T) {
 	}
 	if b := read(t, resp); resp.StatusCode != 200 {
 		t.Fatalf("a valid token from the same address: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestProxyBudgetSurvivesRename: the proxy's per-agent rate budget is kept
+// under the agent's id, so renaming the agent does not refill it.
+func TestProxyBudgetSurvivesRename(t *testing.T) {
+	e := newEnvLimited(t, true, mustLimiter(t, map[ratelimit.Tier]ratelimit.Limits{ratelimit.TierProxy: {Rate: 0.001, Burst: 2, Concurrency: 100}}))
+	e.setup(map[string]string{"API_KEY": secretValue}, bearer("api", "api.test", "API_KEY"))
+	tok := e.agent("bot", "proxy")
+	get := func() int {
+		t.Helper()
+		c := e.client(tok, "default", false)
+		resp, err := c.Get("https://" + e.upstream + "/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range 2 {
+		if c := get(); c != 200 {
+			t.Fatalf("request %d within the burst: %d", i+1, c)
+		}
+	}
+	if c := get(); c != http.StatusTooManyRequests {
+		t.Fatalf("3rd request: %d, want 429", c)
+	}
+	if _, err := e.b.RenameAgent(context.Background(), e.owner, "bot", apitype.RenameVaultRequest{Name: "bot-renamed"}); err != nil {
+		t.Fatal(err)
+	}
+	if c := get(); c != http.StatusTooManyRequests {
+		t.Fatalf("after renaming the agent: %d, want 429 (the rename refilled its budget)", c)
 	}
 }

@@ -49,7 +49,7 @@ func (s *Server) allowActor(w http.ResponseWriter, r *http.Request, a broker.Act
 	if s.lim == nil {
 		return true
 	}
-	key := a.Name()
+	key := a.ID() // not the name: a rename must not refill the budget
 	if a.Kind == model.ActorUser && a.SessionID != "" {
 		key = "session:" + a.SessionID
 	}

@@ -129,3 +129,36 @@ func TestPasswordResetGuessesTripTheAddressBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentBudgetSurvivesRename: an agent's control-plane budget is kept
+// under its id, so renaming it (which its owner may do, or it may do
+// itself with an instance role) does not refill it.
+func TestAgentBudgetSurvivesRename(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e := newEnvWith(t, limiterAt(t, &now, map[ratelimit.Tier]ratelimit.Limits{ratelimit.TierAPI: {Rate: 1, Burst: 3}}))
+	own := e.owner()
+	ctx := context.Background()
+	ag, err := own.CreateAgent(ctx, apitype.CreateAgentRequest{Name: "budget-bot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot := e.as(ag.Token)
+	for i := range 3 {
+		if _, err := bot.Me(ctx); err != nil {
+			t.Fatalf("call %d within the burst: %v", i+1, err)
+		}
+	}
+	if _, err := bot.Me(ctx); status(err) != http.StatusTooManyRequests {
+		t.Fatalf("4th call = %v, want 429", err)
+	}
+	now = now.Add(time.Second) // the owner's own budget is separate; the bot's refills by one
+	if _, err := own.RenameAgent(ctx, "budget-bot", "budget-bot-2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bot.Me(ctx); err != nil {
+		t.Fatalf("the one call the second refilled: %v", err)
+	}
+	if _, err := bot.Me(ctx); status(err) != http.StatusTooManyRequests {
+		t.Fatalf("after the rename = %v, want 429: the rename refilled the budget", err)
+	}
+}
