@@ -36,8 +36,12 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 	w := http.ResponseWriter(lw)
 	var out *outbound
 	loggedPath := r.URL.Path // before substitutions put values into it
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &countingBody{rc: p.withBodyTimeout(rw, r.Body), n: &lw.reqBytes}
+	if body, req := r.Body, r; body != nil && body != http.NoBody {
+		// net/http judges by the type of req.Body what to do with a body
+		// the handler left unread (send "100 Continue" and drain it, or
+		// close the connection); it must see its own again when we return.
+		defer func() { req.Body = body }()
+		r.Body = &countingBody{rc: p.withBodyTimeout(rw, body), n: &lw.reqBytes}
 	}
 	start := time.Now()
 	defer func() { p.record(g, t, r.Method, loggedPath, out, lw, time.Since(start)) }()

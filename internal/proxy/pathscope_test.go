@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 )
@@ -276,6 +277,51 @@ func TestPathScopeWithEscapes(t *testing.T) {
 		}
 		if got := e.seen.last(); got.RequestURI != tc.forwarded || got.Header.Get("Authorization") != "Bearer "+secretValue {
 			t.Errorf("%s: upstream saw %s (credential %v), want %s with the credential", tc.raw, got.RequestURI, got.Header.Get("Authorization") != "", tc.forwarded)
+		}
+	}
+}
+
+// TestEarlyRefusalDoesNotAskForTheBody: a request the proxy refuses
+// before reading its body (here: its service is disabled) is answered at
+// once; a client that sent "Expect: 100-continue" never gets a
+// "100 Continue" inviting the body the refusal will not read.
+func TestEarlyRefusalDoesNotAskForTheBody(t *testing.T) {
+	e := newEnv(t, true)
+	off := false
+	svc := bearer("api", "api.test", "API_KEY")
+	svc.Enabled = &off
+	e.setup(map[string]string{"API_KEY": secretValue}, svc)
+	tok := e.agent("bot", "proxy")
+	for _, abs := range []bool{false, true} {
+		var conn net.Conn
+		var br *bufio.Reader
+		target, extra := "/upload", ""
+		if abs {
+			c, err := net.Dial("tcp", strings.TrimPrefix(e.proxyURL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			conn, br = c, bufio.NewReader(c)
+			target = "https://" + e.upstream + target
+			extra = "Proxy-Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(tok+":default")) + "\r\n"
+		} else {
+			conn, br = e.rawConnect(t, e.upstream, tok, "api.test")
+		}
+		if _, err := io.WriteString(conn, "POST "+target+" HTTP/1.1\r\nHost: "+e.upstream+"\r\n"+extra+"Content-Length: 10\r\nExpect: 100-continue\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		// Not a timing assertion: the deadline only turns "never answered"
+		// into a failure instead of a hung test.
+		_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Errorf("abs=%v: no answer while the body is held back: %v", abs, err)
+			continue
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "service_disabled") {
+			t.Errorf("abs=%v: first answer %d %s, want the 403 service_disabled refusal (not a 100 Continue asking for the body)", abs, resp.StatusCode, body)
 		}
 	}
 }
