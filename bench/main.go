@@ -1,7 +1,7 @@
 //go:build bench
 
 // Command bench measures the broker proxy of the real agent-vault binary
-// against direct-to-upstream traffic (issue 4, item 9).
+// against direct-to-upstream traffic (docs/performance.md).
 //
 // It builds ./cmd/agent-vault, starts it on free loopback ports in a
 // temporary data dir with the broker proxy enabled, registers an owner,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the broker proxy benchmark (issue 4, item 9): builds agent-vault,
+# Runs the broker proxy benchmark (docs/performance.md): builds agent-vault,
 # starts it with the proxy on a free loopback port, and measures direct vs
 # through-the-proxy traffic to an HTTPS upstream on 127.0.0.1. Prints a
 # Markdown table on stdout (progress on stderr). Takes about 3 minutes.
