@@ -27,10 +27,11 @@ import (
 // parsed by http.ReadResponse, so framing is net/http's. A connection is
 // reused only when its response was read to its exact end (declared
 // length or last chunk), nothing more was buffered after it, the upstream
-// did not ask to close, and, just before reuse, the socket holds no unread
-// byte and no end of stream: an upstream's unsolicited extra response can
-// never be taken for the answer to a later request (which may be another
-// agent's).
+// did not ask to close, and, just before reuse, nothing has arrived since:
+// not in the reader, not in the TLS layer's read-ahead, not in the socket
+// (no byte and no end of stream). An upstream's unsolicited extra
+// response can never be taken for the answer to a later request (which
+// may be another agent's).
 type h1Leg struct {
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	tls      *tls.Config // cloned per dial with the host's ServerName
@@ -290,12 +291,32 @@ func (l *h1Leg) get(key string) *h1Conn {
 		}
 		l.nIdle--
 		l.mu.Unlock()
-		if now.Sub(c.since) < h1IdleTimeout && quiet(c.raw) {
+		if now.Sub(c.since) < h1IdleTimeout && c.clean() {
 			c.reused = true
 			return c
 		}
 		c.nc.Close()
 	}
+}
+
+// clean reports whether nothing at all has arrived on an idle connection:
+// not in the response reader, not read ahead by the TLS layer (a record
+// of its own), not in the socket.
+func (c *h1Conn) clean() bool {
+	if c.br.Buffered() > 0 || !quiet(c.raw) {
+		return false
+	}
+	// A read with an expired deadline returns what the TLS layer holds, or
+	// times out at once, without a system call, when it holds nothing.
+	if c.nc.SetReadDeadline(time.Unix(1, 0)) != nil {
+		return false
+	}
+	_, err := c.br.Peek(1)
+	if c.nc.SetReadDeadline(time.Time{}) != nil {
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // quiet reports whether a socket has nothing to read and no end of stream

@@ -46,6 +46,8 @@ func TestUpstreamConnectionReused(t *testing.T) {
 // asked for (in the same packet, or later while the connection is idle)
 // must not have it taken as the answer to the next request through the
 // pool, which may be another agent's: the connection is dropped instead.
+// The extra bytes may sit in the response reader, in the TLS layer's
+// buffer (a record of their own) or in the socket.
 func TestUpstreamUnsolicitedResponseNotServed(t *testing.T) {
 	e := newEnv(t, true)
 	e.setup(map[string]string{"API_KEY": "sk_live_smuggle_0123456789"}, bearer("api", "api.test", "API_KEY"))
@@ -62,7 +64,7 @@ func TestUpstreamUnsolicitedResponseNotServed(t *testing.T) {
 	sendLate, lateSent := make(chan struct{}), make(chan struct{})
 	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case "/same-packet", "/later":
+		case "/same-packet", "/next-record", "/later":
 			c, brw, err := http.NewResponseController(w).Hijack()
 			if err != nil {
 				return
@@ -71,8 +73,15 @@ func TestUpstreamUnsolicitedResponseNotServed(t *testing.T) {
 			held = append(held, c)
 			heldMu.Unlock()
 			first := "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"
-			if r.URL.Path == "/same-packet" {
+			switch r.URL.Path {
+			case "/same-packet": // one TLS record
 				_, _ = io.WriteString(brw, first+smuggled)
+				_ = brw.Flush()
+				return
+			case "/next-record": // two records, back to back
+				_, _ = io.WriteString(brw, first)
+				_ = brw.Flush()
+				_, _ = io.WriteString(brw, smuggled)
 				_ = brw.Flush()
 				return
 			}
@@ -89,7 +98,7 @@ func TestUpstreamUnsolicitedResponseNotServed(t *testing.T) {
 	}))
 	victim := e.client(e.agent("victim", "proxy"), "default", false)
 	attacker := e.client(e.agent("attacker", "proxy"), "default", false)
-	for _, path := range []string{"/same-packet", "/later"} {
+	for _, path := range []string{"/same-packet", "/next-record", "/later"} {
 		resp, err := attacker.Get("https://" + e.upstream + path)
 		if err != nil {
 			t.Fatal(err)
