@@ -29,7 +29,7 @@ type outbound struct {
 // forward matches, injects and sends one request upstream, and records it
 // in the request log once the response stream has ended.
 func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.ProxyGrant, t target) {
-	lw := &logWriter{ResponseWriter: rw}
+	lw := &logWriter{ResponseWriter: rw, coalesce: true}
 	w := http.ResponseWriter(lw)
 	var out *outbound
 	loggedPath := r.URL.Path // before substitutions put values into it
@@ -38,6 +38,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 	}
 	start := time.Now()
 	defer func() { p.record(g, t, r.Method, loggedPath, out, lw, time.Since(start)) }()
+	defer lw.finish() // before the record: the bytes count when handed on
 	release, berr := p.admit(g)
 	if berr != nil {
 		writeError(w, berr)
