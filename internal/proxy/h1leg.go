@@ -267,7 +267,7 @@ func (l *h1Leg) connect(ctx context.Context, scheme, key, addr, host string) (*h
 	}
 	c := &h1Conn{nc: nc, raw: raw, key: key}
 	c.lim.r = nc
-	c.br = bufio.NewReaderSize(&c.lim, 32<<10)
+	c.br = bufio.NewReaderSize(&c.lim, 4<<10) // bodies are read past it, straight into the copy buffer
 	c.bw = bufio.NewWriterSize(nc, 4<<10)
 	return c, nil
 }
