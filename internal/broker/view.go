@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/errs"
@@ -63,6 +64,24 @@ func (g *ProxyGrant) ServiceKeys(i int) []string { return g.vault.keys[i] }
 // the store.
 func (g *ProxyGrant) UnboundKey(i int) string { return g.vault.unbound[i] }
 
+// Derived returns what build makes of service i, built once per view and
+// shared by every request until the next change builds a new view (the
+// proxy keeps the headers it injects and the values it redacts here).
+// build must depend on nothing but this view's services and credentials,
+// and its result must not be modified. Concurrent first calls may each
+// build; one result is kept.
+func (g *ProxyGrant) Derived(i int, build func() any) any {
+	slot := &g.vault.derived[i]
+	if v := slot.Load(); v != nil {
+		return *v
+	}
+	v := build()
+	if slot.CompareAndSwap(nil, &v) {
+		return v
+	}
+	return *slot.Load()
+}
+
 // OAuthPending reports an OAuth credential approved but not connected yet.
 func (g *ProxyGrant) OAuthPending(key string) bool { return g.vault.oauthPending[key] }
 
@@ -73,8 +92,9 @@ type vaultView struct {
 	services     []service.Service
 	creds        map[string]secret.Bytes
 	oauthPending map[string]bool
-	keys         [][]string // ReferencedKeys of each service
-	unbound      []string   // per service, a key its binding does not cover
+	keys         [][]string            // ReferencedKeys of each service
+	unbound      []string              // per service, a key its binding does not cover
+	derived      []atomic.Pointer[any] // per service, ProxyGrant.Derived
 }
 
 type grantEntry struct {
@@ -191,7 +211,8 @@ func (b *Broker) vaultContents(ctx context.Context, v model.Vault, epoch uint64)
 			}
 		}
 	}
-	vv = &vaultView{epoch: epoch, policy: v.UnmatchedHostPolicy, services: svcs, creds: creds, oauthPending: pending, keys: keys, unbound: unbound}
+	vv = &vaultView{epoch: epoch, policy: v.UnmatchedHostPolicy, services: svcs, creds: creds, oauthPending: pending, keys: keys, unbound: unbound,
+		derived: make([]atomic.Pointer[any], len(svcs))}
 	b.view.mu.Lock()
 	b.view.vaults[v.ID] = vv
 	b.view.mu.Unlock()

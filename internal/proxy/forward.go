@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -64,17 +65,18 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 		writeError(w, fail(http.StatusForbidden, "service_disabled", "service "+s.Name+" matches this request but is disabled", "ask a vault member to enable it"))
 		return
 	default:
-		s := svcs[res.Index]
-		out.svc, out.keys = &s, g.ServiceKeys(res.Index)
+		s := &svcs[res.Index] // the grant's view is immutable: read in place, not copied
+		out.svc, out.keys = s, g.ServiceKeys(res.Index)
 		if k := g.UnboundKey(res.Index); k != "" {
-			writeError(w, notBound(s, k))
+			writeError(w, notBound(*s, k))
 			return
 		}
-		if berr := admitService(r, &s, t, cp); berr != nil {
+		if berr := admitService(r, s, t, cp); berr != nil {
 			writeError(w, berr)
 			return
 		}
-		headers, missing, err := s.Auth.Render(g.Credential)
+		inj := injectionFor(g, res.Index, s, out.keys)
+		missing := inj.missing
 		if missing != "" && g.OAuthPending(missing) {
 			writeError(w, fail(http.StatusBadGateway, "oauth_not_connected", "credential "+missing+" of service "+s.Name+" is an OAuth credential that is not connected yet",
 				"ask a vault member to connect it"))
@@ -85,16 +87,16 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 				"ask a vault member to set it, or raise a proposal with a credential slot"))
 			return
 		}
-		if err != nil {
-			writeError(w, fail(http.StatusBadGateway, "credential_invalid", err.Error(), ""))
+		if inj.err != nil {
+			writeError(w, fail(http.StatusBadGateway, "credential_invalid", inj.err.Error(), ""))
 			return
 		}
-		out.inject = headers
-		if berr := applySubstitutions(r, &s, g.Credential); berr != nil {
+		out.inject = inj.headers
+		if berr := applySubstitutions(r, s, g.Credential); berr != nil {
 			writeError(w, berr)
 			return
 		}
-		out.secrets = redactionFor(&s, out.keys, g.Credential, headers)
+		out.secrets = inj.secrets
 		if s.RedactResponses {
 			out.redact, lw.redact = out.secrets, out.secrets
 		}
@@ -110,11 +112,37 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, p.o.MaxRequestBytes)
-	p.log.Debug("proxy", "vault", g.VaultName, "actor", g.ActorName, "method", r.Method, "host", t.host, "path", model.CapLogField(loggedPath), "service", serviceName(out.svc))
+	if p.log.Enabled(r.Context(), slog.LevelDebug) { // its arguments cost allocations even when off
+		p.log.Debug("proxy", "vault", g.VaultName, "actor", g.ActorName, "method", r.Method, "host", t.host, "path", model.CapLogField(loggedPath), "service", serviceName(out.svc))
+	}
 	p.rewriteAndServe(w, r, out)
 	if lw.status == 0 && isWebSocket(r) {
 		lw.status = http.StatusSwitchingProtocols // the upgrade wrote around the wrapper
 	}
+}
+
+// injection is what a service of a grant's view injects and redacts: the
+// rendered auth headers (or the key that is missing, or why they cannot
+// be rendered) and the values responses must not carry. It depends only
+// on the view, so it is built once per view and service
+// (broker.ProxyGrant.Derived) instead of on every request; it is shared
+// and read-only.
+type injection struct {
+	headers map[string]string
+	missing string
+	err     error
+	secrets *redact.Set
+}
+
+func injectionFor(g *broker.ProxyGrant, i int, s *service.Service, keys []string) *injection {
+	return g.Derived(i, func() any {
+		inj := &injection{}
+		inj.headers, inj.missing, inj.err = s.Auth.Render(g.Credential)
+		if inj.missing == "" && inj.err == nil {
+			inj.secrets = redactionFor(s, keys, g.Credential, inj.headers)
+		}
+		return inj
+	}).(*injection)
 }
 
 func serviceName(s *service.Service) string {
