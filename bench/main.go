@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -44,6 +45,8 @@ type options struct {
 	serverEnv envList       // extra environment for the server, e.g. GOGC=200
 	perfDir   string        // record `perf` profiles of the server during the c=32 runs here
 	verbose   bool          // print every run's figures too
+	idle      int           // measure RSS per idle blind tunnel with this many open (bench/idle.go)
+	idleMITM  int           // and per idle intercepted connection with this many
 }
 
 func main() {
@@ -61,7 +64,22 @@ func main() {
 	upstreamMode := flag.String("upstream", "process", "where the upstream runs: process (a child process) or inproc (this process)")
 	serveUpstream := flag.String("serve-upstream", "", "internal: serve the upstream, writing its CA to this file")
 	flag.BoolVar(&o.h1only, "upstream-h1only", false, "the upstream offers HTTP/1.1 only, so the proxy's upstream leg is HTTP/1.1 too (skips the HTTP/2 scenarios)")
+	flag.IntVar(&o.idle, "idle", 0, "instead of the scenarios: open this many idle blind tunnels and report the server's RSS per tunnel (with -idle-mitm)")
+	flag.IntVar(&o.idleMITM, "idle-mitm", 0, "instead of the scenarios: open this many idle intercepted connections (one request each) and report RSS per connection")
+	serveHold := flag.Bool("serve-hold", false, "internal: accept blind-tunnel targets on 127.0.0.2 and keep them open")
 	flag.Parse()
+	if *serveHold {
+		if err := serveHoldChild(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench hold:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if o.idle > 0 || o.idleMITM > 0 {
+		// The default caps (8192 connections, 1024 per address) would
+		// refuse most of them: every client here is 127.0.0.1.
+		o.serverEnv = append(envList{"AGENT_VAULT_PROXY_MAX_CONNS=100000", "AGENT_VAULT_PROXY_MAX_CONNS_PER_IP=100000"}, o.serverEnv...)
+	}
 	if *serveUpstream != "" {
 		if err := serveUpstreamChild(*serveUpstream, o.h1only); err != nil {
 			fmt.Fprintln(os.Stderr, "bench upstream:", err)
@@ -107,6 +125,25 @@ func run(ctx context.Context, o options) error {
 	defer up.close()
 	logf("upstream https://%s (HTTP/1.1 and HTTP/2, own CA, pid %d)", up.addr, up.pid())
 
+	if o.idle > 0 || o.idleMITM > 0 {
+		start := func(name string) (*server, error) {
+			dir := filepath.Join(tmp, name)
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, err
+			}
+			srv, err := startServer(ctx, o, dir, up)
+			if err == nil && o.bin == "" {
+				o.bin = srv.bin // build once
+			}
+			return srv, err
+		}
+		res, err := runIdle(ctx, o, up, start)
+		if err != nil {
+			return err
+		}
+		printIdleReport(os.Stdout, machineInfo(), res)
+		return nil
+	}
 	srv, err := startServer(ctx, o, tmp, up)
 	if err != nil {
 		return err

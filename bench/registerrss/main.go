@@ -1,11 +1,13 @@
 //go:build bench
 
-// Command registerrss measures the server's memory under a burst of
-// concurrent registrations (each a 64 MiB Argon2id run if the server
-// lets it start): it starts agent-vault, registers the owner, then sends
+// Command registerrss measures the server's memory around password
+// hashing (each a 64 MiB Argon2id run): it starts agent-vault with a
+// master password and prints the resident memory once it is up (the
+// unlock ran one), after registering the owner, and after -logins
+// logins sent at once, each once the figure has settled. Then it sends
 // -n registrations at once, on an invite-only instance and then on an
-// open one, sampling the process's resident memory every 5 ms. It prints
-// the peak RSS and the statuses of each burst.
+// open one, sampling the process's resident memory every 5 ms, and
+// prints the peak RSS and the statuses of each burst.
 //
 //	go run -tags bench ./bench/registerrss -bin /path/to/agent-vault [-n 100]
 package main
@@ -31,6 +33,7 @@ import (
 func main() {
 	bin := flag.String("bin", "", "agent-vault binary (required)")
 	n := flag.Int("n", 100, "concurrent registrations per burst")
+	logins := flag.Int("logins", 6, "concurrent logins in the login burst")
 	flag.Parse()
 	if *bin == "" {
 		fmt.Fprintln(os.Stderr, "-bin is required")
@@ -47,10 +50,24 @@ func main() {
 	defer func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() }()
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	waitUp(base)
+	pid := cmd.Process.Pid
+	fmt.Printf("RSS after start and unlock: %.1f MB\n", float64(settled(pid))/1e6)
 	var reg struct{ Token string }
 	post(base+"/v1/auth/register", "", `{"email":"owner@example.com","password":"owner-password"}`, &reg)
-	pid := cmd.Process.Pid
-	fmt.Printf("idle RSS: %d MiB\n", rss(pid)>>20)
+	fmt.Printf("RSS after registering the owner: %.1f MB\n", float64(settled(pid))/1e6)
+	var lw sync.WaitGroup
+	var ok atomic.Int64
+	for range *logins {
+		lw.Add(1)
+		go func() {
+			defer lw.Done()
+			if post(base+"/v1/auth/login", "", `{"email":"owner@example.com","password":"owner-password"}`, nil) == http.StatusOK {
+				ok.Add(1)
+			}
+		}()
+	}
+	lw.Wait()
+	fmt.Printf("RSS after %d logins at once (%d accepted): %.1f MB; peak so far (VmHWM) %.1f MB\n", *logins, ok.Load(), float64(settled(pid))/1e6, float64(hwm(pid))/1e6)
 
 	burst := func(name, prefix string) {
 		var peak atomic.Int64
@@ -95,7 +112,7 @@ func main() {
 			codes = append(codes, fmt.Sprintf("%d×%d", k, c))
 		}
 		sort.Strings(codes)
-		fmt.Printf("%s: %d concurrent registrations in %v: peak RSS %d MiB; statuses %s\n", name, *n, took.Round(time.Millisecond), peak.Load()>>20, strings.Join(codes, " "))
+		fmt.Printf("%s: %d concurrent registrations in %v: peak RSS %d MiB, %.1f MB once settled; statuses %s\n", name, *n, took.Round(time.Millisecond), peak.Load()>>20, float64(settled(pid))/1e6, strings.Join(codes, " "))
 	}
 	burst("invite-only", "closed")
 	post(base+"/v1/admin/settings", reg.Token, `{"invite_only":false}`, nil)
@@ -124,14 +141,34 @@ func post(url, tok, body string, out any) int {
 	return resp.StatusCode
 }
 
+// settled is rss once two readings 500 ms apart agree within 1 % (at
+// most 10 s).
+func settled(pid int) int64 {
+	prev := rss(pid)
+	for range 20 {
+		time.Sleep(500 * time.Millisecond)
+		cur := rss(pid)
+		if d := cur - prev; d*100 <= prev && -d*100 <= prev {
+			return cur
+		}
+		prev = cur
+	}
+	return prev
+}
+
 // rss is the process's resident set in bytes (/proc/pid/status VmRSS).
-func rss(pid int) int64 {
+func rss(pid int) int64 { return status(pid, "VmRSS:") }
+
+// hwm is the process's peak resident set in bytes.
+func hwm(pid int) int64 { return status(pid, "VmHWM:") }
+
+func status(pid int, field string) int64 {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == field {
 			kb, _ := strconv.ParseInt(f[1], 10, 64)
 			return kb << 10
 		}

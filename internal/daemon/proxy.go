@@ -48,14 +48,18 @@ func loadCA(ctx context.Context, st store.Store, kr *keyring.Keyring) (*ca.Root,
 	return root, nil
 }
 
-// upstreamRoots are the system roots plus the operator's bundle.
+// upstreamRoots are the system roots plus the operator's bundle. Without
+// a bundle it is nil, which crypto/tls reads as the system roots, loaded
+// on the first upstream handshake: reading and parsing them (about 140
+// files here) would otherwise delay the proxy's listener at every start
+// and keep a megabyte or two resident on servers that never use them.
 func upstreamRoots(file string) (*x509.CertPool, error) {
+	if file == "" {
+		return nil, nil
+	}
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
-	}
-	if file == "" {
-		return pool, nil
 	}
 	pem, err := os.ReadFile(file)
 	if err != nil {

@@ -30,57 +30,63 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	intercept := g.Policy() == model.PolicyDeny || service.CouldMatch(g.Services(), host, port)
 	var upstream net.Conn
+	release := func() {}
 	start := time.Now()
 	if !intercept {
-		release, berr := p.admit(g)
-		if berr != nil {
+		// The admission is held for the whole blind tunnel.
+		var berr *brokerError
+		if release, berr = p.admit(g); berr != nil {
 			writeError(w, berr)
 			return
 		}
-		defer release() // held for the whole blind tunnel
 		// Dial before answering 200, so a blocked or dead target is a
 		// proper error rather than a tunnel that closes at once.
 		upstream, err = p.o.Dial(r.Context(), "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
+			release()
 			lw := &logWriter{ResponseWriter: w}
 			p.upstreamError(lw, r, err)
 			p.recordTunnel(g, host, port, lw.status, lw.errCode, 0, 0, time.Since(start))
 			return
 		}
 	}
+	abandon := func() {
+		if upstream != nil {
+			upstream.Close()
+			release()
+		}
+	}
 	rc := http.NewResponseController(w)
 	conn, brw, err := rc.Hijack()
 	if err != nil {
-		if upstream != nil {
-			upstream.Close()
-		}
+		abandon()
 		writeError(w, fail(http.StatusInternalServerError, "internal", "cannot take over the connection", ""))
 		return
 	}
 	_ = conn.SetDeadline(time.Time{})
 	if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection Established\r\n\r\n"); err != nil {
 		conn.Close()
-		if upstream != nil {
-			upstream.Close()
-		}
+		abandon()
 		return
 	}
 	// Bytes the client sent after the CONNECT (a ClientHello already) sit
 	// in the buffered reader: keep them.
-	client := net.Conn(conn)
+	var early []byte
 	if n := brw.Reader.Buffered(); n > 0 {
 		buf, _ := brw.Reader.Peek(n)
-		client = &prefixConn{Conn: conn, prefix: append([]byte(nil), buf...)}
+		early = append([]byte(nil), buf...)
 	}
 	if !intercept {
 		p.log.Debug("tunnel", "vault", g.VaultName, "actor", g.ActorName, "host", host, "port", port)
-		up, down, revoked := p.spliceWatched(client, upstream, proxyAuth, host, port)
-		code := ""
-		if revoked {
-			code = "tunnel_revoked"
-		}
-		p.recordTunnel(g, host, port, http.StatusOK, code, up, down, time.Since(start))
+		// The tunnel runs on its own goroutines and this handler returns:
+		// the HTTP server's per-connection buffers and this goroutine's
+		// stack are freed instead of being held for the tunnel's life.
+		go p.blindTunnel(g, conn, upstream, early, proxyAuth, host, port, start, release)
 		return
+	}
+	client := net.Conn(conn)
+	if len(early) > 0 {
+		client = &prefixConn{Conn: conn, prefix: early}
 	}
 	tlsConn := p.o.Certs.TLSServer(client, host)
 	p.start()
@@ -188,22 +194,25 @@ func (c *prefixConn) Read(b []byte) (int, error) {
 }
 
 // splice copies both ways until either side closes, and returns the bytes
-// copied from a to b and from b to a.
+// copied from a to b and from b to a. One direction runs on the calling
+// goroutine.
 func splice(a, b net.Conn) (aToB, bToA int64) {
-	var wg sync.WaitGroup
-	wg.Add(2)
-	cp := func(dst, src net.Conn, n *int64) {
-		defer wg.Done()
-		*n, _ = io.Copy(dst, src)
+	pipe := func(dst, src net.Conn) int64 {
+		n, _ := copyTunnel(dst, src)
 		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
 			_ = cw.CloseWrite()
 		} else {
 			_ = dst.Close()
 		}
+		return n
 	}
-	go cp(b, a, &aToB)
-	go cp(a, b, &bToA)
-	wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		aToB = pipe(b, a)
+		close(done)
+	}()
+	bToA = pipe(a, b)
+	<-done
 	a.Close()
 	b.Close()
 	return aToB, bToA

@@ -221,6 +221,10 @@ func (c *trackedConn) Close() error {
 	return err
 }
 
+// NetConn is the accepted connection, for waiting on its socket
+// (tunnelcopy.go).
+func (c *trackedConn) NetConn() net.Conn { return c.Conn }
+
 // CloseWrite keeps half-closing working for blind tunnels.
 func (c *trackedConn) CloseWrite() error {
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {

@@ -47,7 +47,8 @@ type Options struct {
 	// Blocked recognises.
 	Dial    func(ctx context.Context, network, addr string) (net.Conn, error)
 	Blocked func(err error) bool
-	// UpstreamRoots verify upstream TLS: system roots plus an operator bundle.
+	// UpstreamRoots verify upstream TLS: system roots plus an operator
+	// bundle; nil means the system roots alone (loaded on first use).
 	UpstreamRoots    *x509.CertPool
 	MaxRequestBytes  int64 // default 1 GiB
 	MaxResponseBytes int64 // 0: unlimited

@@ -3,6 +3,8 @@ package proxy
 import (
 	"context"
 	"net"
+	"net/http"
+	"sync"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/broker"
@@ -14,6 +16,30 @@ import (
 // agent may still use it.
 const defaultTunnelRecheck = time.Second
 
+// blindTunnel runs a blind tunnel on its own goroutine once serveConnect
+// has answered 200: early holds the bytes the agent sent right after the
+// CONNECT, release ends the tunnel's admission.
+func (p *Proxy) blindTunnel(g *broker.ProxyGrant, client, upstream net.Conn, early []byte, proxyAuth, host string, port int, start time.Time, release func()) {
+	defer release()
+	var sent int64
+	if len(early) > 0 {
+		n, err := upstream.Write(early)
+		sent = int64(n)
+		if err != nil {
+			client.Close()
+			upstream.Close()
+			p.recordTunnel(g, host, port, http.StatusOK, "", sent, 0, time.Since(start))
+			return
+		}
+	}
+	up, down, revoked := p.spliceWatched(client, upstream, proxyAuth, host, port)
+	code := ""
+	if revoked {
+		code = "tunnel_revoked"
+	}
+	p.recordTunnel(g, host, port, http.StatusOK, code, sent+up, down, time.Since(start))
+}
+
 // spliceWatched is splice for a blind tunnel that closes once its token no
 // longer authorizes it: the agent or session was revoked or expired, its
 // vault access was removed, or the vault now denies unmatched hosts or
@@ -22,17 +48,12 @@ const defaultTunnelRecheck = time.Second
 // carries no requests the proxy can see, so it is checked on a timer
 // instead (Options.TunnelRecheck).
 func (p *Proxy) spliceWatched(client, upstream net.Conn, proxyAuth, host string, port int) (up, down int64, revoked bool) {
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan bool, 1)
-	go func() {
-		stopped <- p.watchTunnel(ctx, proxyAuth, host, port, func() {
-			client.Close()
-			upstream.Close()
-		})
-	}()
+	stop := p.watchTunnel(proxyAuth, host, port, func() {
+		client.Close()
+		upstream.Close()
+	})
 	up, down = splice(client, upstream)
-	cancel()
-	return up, down, <-stopped
+	return up, down, stop()
 }
 
 // watchStream returns a context that is cancelled once the agent behind
@@ -46,12 +67,51 @@ func (p *Proxy) watchStream(parent context.Context, t target) (ctx context.Conte
 }
 
 // watchTunnel watches a blind tunnel: its agent must keep access, and the
-// tunnel must stay one the proxy would open blind.
-func (p *Proxy) watchTunnel(ctx context.Context, proxyAuth, host string, port int, closeAll func()) bool {
-	blind := func(g *broker.ProxyGrant) bool {
-		return g.Policy() != model.PolicyDeny && !service.CouldMatch(g.Services(), host, port)
+// tunnel must stay one the proxy would open blind. The check runs from a
+// timer, so an idle tunnel has no goroutine waiting for it (a server may
+// hold thousands). stop ends the watch and reports whether it closed the
+// tunnel.
+func (p *Proxy) watchTunnel(proxyAuth, host string, port int, closeAll func()) (stop func() (revoked bool)) {
+	tok, hint, err := ParseProxyAuth(proxyAuth)
+	if err != nil {
+		closeAll()
+		return func() bool { return true }
 	}
-	return p.watchGrant(ctx, proxyAuth, blind, closeAll)
+	ctx, cancel := context.WithCancel(context.Background())
+	var (
+		mu     sync.Mutex
+		closed bool
+		t      *time.Timer
+	)
+	check := func() {
+		g, err := p.o.Authority.ProxyAuthorize(ctx, tok, hint)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil || g.Policy() == model.PolicyDeny || service.CouldMatch(g.Services(), host, port) {
+			mu.Lock()
+			closed = true
+			mu.Unlock()
+			p.log.Debug("stream closed: no longer authorized")
+			closeAll()
+			return
+		}
+		mu.Lock()
+		if ctx.Err() == nil {
+			t.Reset(p.o.TunnelRecheck)
+		}
+		mu.Unlock()
+	}
+	mu.Lock()
+	t = time.AfterFunc(p.o.TunnelRecheck, check)
+	mu.Unlock()
+	return func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		cancel()
+		t.Stop()
+		return closed
+	}
 }
 
 // watchGrant calls closeAll and returns true once proxyAuth no longer

@@ -81,7 +81,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if d.Notice == "" && d.Error == "" {
 		d.Notice = adminFlash(r)
 	}
-	t := pages[name]
+	t := pages()[name]
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	var buf strings.Builder
 	if err := t.ExecuteTemplate(&buf, "layout", d); err != nil {

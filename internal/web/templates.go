@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"html/template"
+	"sync"
 )
 
 //go:embed templates/*.html
@@ -116,8 +117,11 @@ func styleHash() string {
 	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// pages are the parsed templates, each with the layout.
-var pages = func() map[string]*template.Template {
+// pages returns the parsed templates, each with the layout (and the vault
+// sub-pages with their shared parts). They are parsed on first use, not
+// at package init: every CLI command links this package, and parsing
+// costs a few milliseconds and over a megabyte a command never needs.
+var pages = sync.OnceValue(func() map[string]*template.Template {
 	funcs := template.FuncMap{"css": func() template.CSS { return template.CSS(styleCSS) }, "fmtTimeOf": fmtTime}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	out := map[string]*template.Template{}
@@ -126,5 +130,6 @@ var pages = func() map[string]*template.Template {
 		t := template.Must(base.Clone())
 		out[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))
 	}
+	addVaultPages(out)
 	return out
-}()
+})

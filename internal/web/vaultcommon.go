@@ -124,7 +124,8 @@ var vaultTemplates = []string{
 	"catalog", "agents", "token", "sessions", "logs",
 }
 
-func init() {
+// addVaultPages parses the vault sub-pages into out.
+func addVaultPages(out map[string]*template.Template) {
 	funcs := template.FuncMap{
 		"css":       func() template.CSS { return template.CSS(styleCSS) },
 		"vaultPath": vaultPath,
@@ -132,7 +133,7 @@ func init() {
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/vault_parts.html"))
 	for _, name := range vaultTemplates {
 		t := template.Must(base.Clone())
-		pages[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))
+		out[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))
 	}
 }
 

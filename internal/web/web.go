@@ -96,6 +96,7 @@ var paths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login",
 
 // New builds the handler.
 func New(o Options) *Handler {
+	pages() // parse the templates now: a broken one fails at start, not on a visit
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
