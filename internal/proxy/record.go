@@ -28,6 +28,7 @@ type logWriter struct {
 	errCode  string
 	redact   *redact.Set // informational (1xx) headers are redacted too
 	coalesce bool
+	writes   int     // body writes so far
 	buf      *[]byte // gathered body bytes, from coalescePool
 	werr     error   // the first failed write of gathered bytes
 }
@@ -50,7 +51,11 @@ func (w *logWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	if !w.coalesce || (w.buf == nil && len(p) >= coalesceSize) {
+	first := w.writes == 0
+	w.writes++
+	// The first write goes through: a body of one write (most answers) is
+	// buffered by net/http anyway and never takes a buffer from the pool.
+	if !w.coalesce || first || (w.buf == nil && len(p) >= coalesceSize) {
 		if w.werr != nil {
 			return 0, w.werr
 		}
