@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures what the request log costs the proxy (issue 7): runs
+# Measures what the request log costs the proxy (docs/performance.md): runs
 # BenchmarkProxyRequestLogc32 (internal/proxy/bench_log_test.go) with the
 # log off, on, and on with metrics, in turn, for several rounds (so that a
 # slow minute of a shared machine hits every side alike), then prints the

@@ -22,7 +22,7 @@ type metric struct {
 	label       string  // what it is
 	unit        string  // how it prints
 	lowerBetter bool    // latency-like
-	target      float64 // ratio proxy ÷ direct to meet; 0: none
+	target      float64 // ratio proxy ÷ direct that meets the target (docs/performance.md); 0: none
 }
 
 type scenario struct {
@@ -315,7 +315,7 @@ func verdict(ok bool) string {
 // cpuPerMBLimit bounds the proxy's CPU time per MB of a download, in ms.
 const cpuPerMBLimit = 0.6
 
-// rssLimitMB bounds the proxy's RSS during the c=32 runs.
+// rssLimitMB is the bound on the proxy's RSS during the c=32 runs (docs/performance.md).
 const rssLimitMB = 50
 
 func kBtoMB(kb float64) float64 { return kb * 1024 / 1e6 }

@@ -194,6 +194,19 @@ func TestHelmChartSQLite(t *testing.T) {
 	if _, ok := envOf(t, c)["DATABASE_URL"]; ok {
 		t.Errorf("SQLite mode sets DATABASE_URL")
 	}
+	// The operator's setup code comes from a Secret, never a literal.
+	withCode, err := render(t, map[string]any{"masterPassword": map[string]any{"secret": map[string]any{"name": "av-master"}},
+		"setupCode": map[string]any{"secret": map[string]any{"name": "av-setup"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := envOf(t, checkPod(t, withCode["Deployment/av-agent-vault"]))["AGENT_VAULT_SETUP_CODE"]
+	if ref := get[map[string]any](t, sc, "valueFrom", "secretKeyRef"); ref["name"] != "av-setup" || ref["key"] != "setup-code" {
+		t.Errorf("AGENT_VAULT_SETUP_CODE = %v, want the Secret av-setup, key setup-code", sc)
+	}
+	if _, ok := sc["value"]; ok {
+		t.Errorf("AGENT_VAULT_SETUP_CODE has a literal value")
+	}
 	pvc := m["PersistentVolumeClaim/av-agent-vault-data"]
 	if pvc == nil || get[string](t, pvc, "metadata", "annotations", "helm.sh/resource-policy") != "keep" {
 		t.Errorf("no PersistentVolumeClaim kept on uninstall: %v", pvc)
@@ -228,6 +241,9 @@ func TestHelmChartPostgres(t *testing.T) {
 	}
 	if _, ok := env["DATABASE_URL"]["value"]; ok {
 		t.Errorf("DATABASE_URL has a literal value")
+	}
+	if _, ok := env["AGENT_VAULT_SETUP_CODE"]; ok {
+		t.Errorf("AGENT_VAULT_SETUP_CODE is set without a setupCode Secret")
 	}
 	if get[string](t, env["AGENT_VAULT_ADDR"], "value") != "https://vault.example.com" {
 		t.Errorf("AGENT_VAULT_ADDR = %v", env["AGENT_VAULT_ADDR"])

@@ -1,7 +1,8 @@
 package e2e
 
-// An accessibility rule set run in the browser on every console page
-// (DevTools evaluation: the pages themselves run no script). It checks
+// Our own accessibility rule set, run in the browser on every console
+// page next to axe-core (browser_axe_test.go), through DevTools
+// evaluation (the pages themselves run no script). It checks
 // what an automated checker can: every form control has a label, images
 // have alt text, buttons and links have names, ids are unique, the page
 // has a language and one h1, text contrast meets WCAG AA (4.5:1, 3:1 for
@@ -56,13 +57,30 @@ const a11yRules = `(() => {
   return out;
 })()`
 
-// a11yCheck runs the rule set on the current page at the desktop size
-// and at 375 px wide, where nothing may need sideways scrolling, and
-// saves a narrow screenshot when shot is not "".
-func a11yCheck(t *testing.T, b *brBrowser, page, shot string) {
+// pageCheck is what every console page passes, at the desktop size and
+// at 375 px wide: axe-core (browser_axe_test.go) and the rule set above
+// find nothing, nothing needs sideways scrolling at 375 px, the page runs
+// no script (no script element, no inline handler), and its HTML holds
+// none of secrets. It saves shot (desktop) and narrowShot (375 px) when
+// they are not "".
+func (b *brBrowser) pageCheck(page, shot, narrowShot string, secrets ...string) {
+	t := b.t
 	t.Helper()
+	html := brEval[string](b, `document.documentElement.outerHTML`)
+	for _, s := range secrets {
+		if strings.Contains(html, s) {
+			t.Errorf("%s: the page holds a credential value", page)
+		}
+	}
+	if n := brEval[int](b, `document.querySelectorAll('script, [onclick], [onload], [onerror], [onsubmit], [onchange], [oninput]').length`); n != 0 {
+		t.Errorf("%s: %d script elements or inline handlers", page, n)
+	}
 	if v := brEval[[]string](b, a11yRules); len(v) > 0 {
 		t.Errorf("accessibility of %s:\n  %s", page, strings.Join(v, "\n  "))
+	}
+	axeCheck(t, b, page)
+	if shot != "" {
+		b.screenshot(shot)
 	}
 	b.do("narrowing to 375 px", chromedp.EmulateViewport(375, 800))
 	if w := brEval[int](b, `document.documentElement.scrollWidth`); w > 375 {
@@ -71,8 +89,9 @@ func a11yCheck(t *testing.T, b *brBrowser, page, shot string) {
 	if v := brEval[[]string](b, a11yRules); len(v) > 0 {
 		t.Errorf("accessibility of %s at 375 px:\n  %s", page, strings.Join(v, "\n  "))
 	}
-	if shot != "" {
-		b.screenshot(shot)
+	axeCheck(t, b, page+" at 375 px")
+	if narrowShot != "" {
+		b.screenshot(narrowShot)
 	}
 	b.do("back to the desktop size", chromedp.EmulateViewport(1000, 900))
 }

@@ -40,6 +40,7 @@ func TestBrowserAdminEmail(t *testing.T) {
 	if shown == "" || !strings.Contains(m.Body, shown) {
 		t.Errorf("the page shows %q; the email says:\n%s", shown, m.Body)
 	}
+	br.pageCheck("the members page after an emailed invitation", "", "")
 
 	// The instance page's test email.
 	br.do("the instance page", chromedp.Navigate(base+"/instance"), chromedp.WaitVisible(chromedp.CSS("#test-email-form")))
@@ -49,6 +50,7 @@ func TestBrowserAdminEmail(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#page-notice")),
 	)
 	mustContain(t, "after the test email", br.text("#page-notice"), "test email was handed")
+	br.pageCheck("the instance page after a test email", "", "")
 	box.waitFor(t, "ops@example.test", "test message")
 
 	// Forgot password, in a logged-out browser: the code from the email resets it.
@@ -62,6 +64,7 @@ func TestBrowserAdminEmail(t *testing.T) {
 	if v := brEval[string](anon, `document.querySelector('#email').value`); v != brOwnerEmail {
 		t.Errorf("the reset form's email = %q", v)
 	}
+	anon.pageCheck("the reset form after asking for a code", "", "")
 	var code string
 	codeRE := regexp.MustCompile(`reset code: (\d{6})`)
 	for deadline := time.Now().Add(15 * time.Second); code == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
@@ -85,6 +88,7 @@ func TestBrowserAdminEmail(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#login-form")),
 	)
 	mustContain(t, "after the reset", anon.text("#page-notice"), "password is reset")
+	anon.pageCheck("the login page after a reset", "", "")
 	anon.login(brOwnerEmail, newPW, "#vault-list")
 	br.noDialogs()
 	anon.noDialogs()

@@ -52,7 +52,7 @@ func TestBrowserApproveLoop(t *testing.T) {
 	if rel := brEval[string](br, `document.querySelector('a.obtain').rel`); rel != "noopener noreferrer" {
 		t.Errorf("obtain link rel = %q", rel)
 	}
-	br.screenshot("approval-logged-out.png")
+	br.pageCheck("approval-logged-out", "approval-logged-out.png", "")
 
 	// Inline login returns to the same page, now with the form.
 	br.login(brOwnerEmail, brOwnerPW, "#approve-form")
@@ -64,14 +64,14 @@ func TestBrowserApproveLoop(t *testing.T) {
 		t.Error("the session cookie is readable from JavaScript (not HttpOnly)")
 	}
 	br.do("filling the value", chromedp.SendKeys(chromedp.CSS("#value-PAYMENTS_KEY"), key))
-	br.screenshot("approval-logged-in.png")
+	br.pageCheck("approval-logged-in", "approval-logged-in.png", "")
 	br.do("allowing", chromedp.Click(chromedp.CSS("#allow")), chromedp.WaitVisible(chromedp.CSS("#applied")))
 	applied := br.text("#applied")
 	mustContain(t, "the result page", applied, "set credential PAYMENTS_KEY", "set service payments")
 	if html := brEval[string](br, `document.documentElement.outerHTML`); strings.Contains(html, key) {
 		t.Error("the result page contains the credential value")
 	}
-	br.screenshot("approval-result.png")
+	br.pageCheck("approval-result", "approval-result.png", "")
 
 	// The agent's poll sees applied, and its retry gets the credential injected.
 	if p := brPoll(t, base, tok, created.ID); p.Status != "applied" {
@@ -100,7 +100,7 @@ func TestBrowserApproveLoop(t *testing.T) {
 	if html := brEval[string](br, `document.documentElement.outerHTML`); strings.Contains(html, key) {
 		t.Error("the vault page contains the credential value")
 	}
-	br.screenshot("vault-page.png")
+	br.pageCheck("the vault page", "", "", key) // its screenshot comes from TestBrowserStory
 	br.noDialogs()
 }
 
@@ -162,7 +162,7 @@ func TestBrowserDenyWithReason(t *testing.T) {
 	if got := br.text("#rejection-reason"); got != reason {
 		t.Errorf("result page reason %q", got)
 	}
-	br.screenshot("approval-denied.png")
+	br.pageCheck("approval-denied", "approval-denied.png", "")
 	p := brPoll(t, s.url, tok, created.ID)
 	if p.Status != "rejected" || p.RejectionReason != reason {
 		t.Fatalf("the agent's poll sees %+v, want rejected with the reason", p)

@@ -56,7 +56,7 @@ func TestBrowserApprovalDiff(t *testing.T) {
 	if n := brEval[int](br, `document.querySelectorAll('[style], script').length`); n != 0 {
 		t.Errorf("the page has %d inline style attributes or scripts", n)
 	}
-	br.screenshot("approval-diff.png")
+	br.pageCheck("approval-diff", "approval-diff.png", "")
 
 	// The list says the same without opening each proposal.
 	br.do("opening the list", chromedp.Navigate(s.url+"/proposals"), chromedp.WaitVisible(chromedp.CSS("#proposal-list")))
@@ -64,7 +64,7 @@ func TestBrowserApprovalDiff(t *testing.T) {
 		"update service llm: host api.openai.com → collector.evil.test",
 		"LLM_API_KEY would be sent to a host it has never been sent to: collector.evil.test (service llm)",
 		"remove service search", "removes service search (api.search.example)")
-	br.screenshot("proposals-list-diff.png")
+	br.pageCheck("proposals-list-diff", "proposals-list-diff.png", "")
 
 	// A conflict: the proposal's key is deleted after it was raised.
 	owner.ok("", "vault", "service", "remove", "llm")
@@ -73,7 +73,7 @@ func TestBrowserApprovalDiff(t *testing.T) {
 	before := br.text("#conflicts")
 	mustContain(t, "the conflicts box", before, "Approving now would fail", `approving would leave service "other-llm" without its credential LLM_API_KEY`)
 	mustContain(t, "the warnings box", br.text("#warnings"), "removes service search (api.search.example)")
-	br.screenshot("approval-diff-conflict.png")
+	br.pageCheck("approval-diff-conflict", "approval-diff-conflict.png", "")
 	// Allow fails exactly as the page said it would.
 	br.do("allowing anyway", chromedp.Click(chromedp.CSS("#allow")), chromedp.WaitVisible(chromedp.CSS("#page-error")))
 	mustContain(t, "the error after Allow", br.text("#page-error"), `approving would leave service "other-llm" without its credential LLM_API_KEY`, "Nothing was changed")

@@ -96,6 +96,53 @@ func brStartFor(t *testing.T, d time.Duration) *brBrowser {
 	return b
 }
 
+// otherContext is a second person's browser: a new browser context (its
+// own cookies and storage, like a separate profile) in the same
+// Chromium, with one tab.
+func (b *brBrowser) otherContext() *brBrowser {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	b.t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		b.t.Fatalf("opening a second browser context: %v", err)
+	}
+	o := &brBrowser{t: b.t, ctx: ctx, shots: b.shots}
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			o.mu.Lock()
+			o.dialogs = append(o.dialogs, string(ev.Type)+": "+ev.Message)
+			o.mu.Unlock()
+			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	}()
+	return o
+}
+
+// waitFor polls for up to 90 s (a loaded machine is slow) until sel is on
+// the page, failing with the page's text otherwise (a step that went
+// wrong shows where it landed instead of using up the browser's whole
+// time budget).
+func (b *brBrowser) waitFor(what, sel string) {
+	b.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		// An evaluation during the navigation fails; that is no answer yet.
+		found, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`!!document.querySelector(`+strconv.Quote(sel)+`)`))
+		if err == nil && found {
+			return
+		}
+		if time.Now().After(deadline) {
+			loc, _ := chromedp.Run(b.ctx, chromedp.Location())
+			b.t.Fatalf("browser: %s: no %s at %s; page text:\n%s", what, sel, loc, brEval[string](b, `document.body ? document.body.innerText : ""`))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // do runs actions and fails the test on an error.
 func (b *brBrowser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()

@@ -17,7 +17,10 @@ import (
 
 // compatOwner starts a server (with the broker proxy on a free port when
 // withProxy) and registers its owner the way scripts written for the
-// public CLI do: `auth register --email … --password-stdin`.
+// public CLI do: `auth register --email … --password-stdin`. The owner's
+// CLI shares the server's data dir, as on a machine where both use the
+// default one: the one-time setup code the first account needs is read
+// from there, so the command needs nothing more.
 func compatOwner(t *testing.T, withProxy bool, env ...string) (*server, *cliUser, int) {
 	t.Helper()
 	o := serverOpts{dataDir: filepath.Join(t.TempDir(), "server"), env: env}
@@ -27,7 +30,7 @@ func compatOwner(t *testing.T, withProxy bool, env ...string) (*server, *cliUser
 		o.args = []string{"--mitm-port", strconv.Itoa(proxyPort)}
 	}
 	s := startServer(t, o)
-	owner := newCLI(t, "owner", s.url)
+	owner := &cliUser{t: t, name: "owner", addr: s.url, dir: o.dataDir}
 	out := owner.ok("owner-pass-123\n", "auth", "register", "--email", "owner@example.com", "--password-stdin")
 	mustContain(t, "register --password-stdin", out, "(owner)")
 	return s, owner, proxyPort

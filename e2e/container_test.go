@@ -89,6 +89,8 @@ func TestContainerImage(t *testing.T) {
 		"-e", "PORT="+strconv.Itoa(port), "-e", "AGENT_VAULT_MITM_PORT="+strconv.Itoa(mitm),
 		"-e", "AGENT_VAULT_ALLOW_PRIVATE_RANGES=true", "-e", "AGENT_VAULT_MASTER_PASSWORD_FILE=/run/secrets/master-password",
 		"-e", "AGENT_VAULT_UPSTREAM_CA_FILE=/run/secrets/upstream-ca.pem",
+		// The operator's own setup code, as a Helm value or a secret sets it.
+		"-e", "AGENT_VAULT_SETUP_CODE="+containerSetupCode,
 		"-v", pw+":/run/secrets/master-password:ro", "-v", caCopy+":/run/secrets/upstream-ca.pem:ro", tag)
 	if out, err := podman(t, args...); err != nil {
 		t.Fatalf("podman run: %v\n%s", err, out)
@@ -101,6 +103,7 @@ func TestContainerImage(t *testing.T) {
 		_, _ = podman(t, "rm", "-f", "-t", "5", name)
 	})
 	s := &server{t: t, name: name, url: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{})}
+	serverSetupCodes.Store(s.url, func() (string, bool) { return containerSetupCode, true })
 	if err := s.waitHealthy(60 * time.Second); err != nil {
 		t.Fatalf("the container did not become healthy: %v", err)
 	}
@@ -134,3 +137,6 @@ func TestContainerImage(t *testing.T) {
 		t.Errorf("version inside the container = %q", out)
 	}
 }
+
+// containerSetupCode is the container test's preset first-run code.
+const containerSetupCode = "container-e2e-setup-code-1"

@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/agent-vault/agent-vault/internal/config"
 )
 
 var (
@@ -181,6 +183,7 @@ func launch(t testing.TB, o serverOpts) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", s.name, err)
 	}
+	rememberServer(s.url, o.dataDir)
 	go func() {
 		_ = cmd.Wait()
 		s.state = cmd.ProcessState
@@ -499,10 +502,42 @@ func vaultNames(t testing.TB, base, tok string) []string {
 	return names
 }
 
-// register creates the instance owner through the CLI.
+// serverSetupCodes maps a server's URL to a function reading its
+// one-time setup code (the first account needs it): from the setup-code
+// file in its data dir, where the person who runs the server finds it.
+var serverSetupCodes sync.Map // string → func() (string, bool)
+
+// rememberServer notes where the server at url keeps its data, for
+// setupCodeOf.
+func rememberServer(url, dataDir string) {
+	serverSetupCodes.Store(url, func() (string, bool) { return config.SetupCodeFor(dataDir, url) })
+}
+
+// setupCodeOf returns the setup code of the server at url, waiting a
+// little for the server to write it.
+func setupCodeOf(t testing.TB, url string) string {
+	t.Helper()
+	f, ok := serverSetupCodes.Load(url)
+	if !ok {
+		t.Fatalf("no server started by this test run answers at %s: its setup code is unknown", url)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if code, ok := f.(func() (string, bool))(); ok {
+			return code
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server at %s wrote no setup code (is an account there already?)", url)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// register creates the instance owner through the CLI, with the server's
+// setup code.
 func register(t testing.TB, c *cliUser, email, pw string) {
 	t.Helper()
-	out := c.ok(pw+"\n", "auth", "register", "--email", email)
+	out := c.ok(pw+"\n", "auth", "register", "--email", email, "--setup-code", setupCodeOf(t, c.addr))
 	if !strings.Contains(out, "(owner)") {
 		t.Fatalf("first registration should make an owner, got:\n%s", out)
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -155,6 +156,10 @@ func TestDetach(t *testing.T) {
 	}
 	pid, _ := strconv.Atoi(m[1])
 	mustContain(t, "server -d output", res.stdout, url, "server.log")
+	// A first start without a terminal goes passwordless: the terminal
+	// hears it, and how to create the first account, not only server.log.
+	mustContain(t, "server -d warnings", res.stderr, "warning: PASSWORDLESS MODE", "`agent-vault master-password set`",
+		"warning: first run: no account exists yet", "setup_code=", "`agent-vault auth register`")
 	if !processAlive(pid) {
 		t.Fatalf("background server pid %d is not running", pid)
 	}
@@ -172,7 +177,9 @@ func TestDetach(t *testing.T) {
 		t.Errorf("server.log mode = %o, want 600", got)
 	}
 
-	// The background server is usable: register through it.
+	// The background server is usable: register through it, the setup
+	// code read from its data dir.
+	rememberServer(url, dataDir)
 	owner := newCLI(t, "owner", url)
 	register(t, owner, "owner@example.com", "correct-horse-1")
 
@@ -184,6 +191,21 @@ func TestDetach(t *testing.T) {
 	mustContain(t, "second server -d", res.stderr, "already running", m[1])
 	errOut := expectStartFailure(t, serverOpts{dataDir: dataDir})
 	mustContain(t, "foreground server on a detached server's dir", errOut, "already running")
+
+	// A -d start that fails prints the server's own error, not only "see
+	// server.log": here the proxy's port is taken.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	otherDir := filepath.Join(t.TempDir(), "other")
+	res = runBin(t, "", nil, "server", "-d", "--port", strconv.Itoa(freePort(t)), "--data-dir", otherDir,
+		"--mitm-port", strconv.Itoa(taken.Addr().(*net.TCPAddr).Port))
+	if res.code == 0 {
+		t.Fatalf("server -d with its proxy port taken succeeded:\n%s", res)
+	}
+	mustContain(t, "failed server -d", res.stderr, "the background server did not start: cannot listen for the broker proxy", "--mitm-port", filepath.Join(otherDir, "server.log"))
 
 	// server stop.
 	res = runBin(t, "", nil, "server", "stop", "--data-dir", dataDir)

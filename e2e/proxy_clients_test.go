@@ -175,12 +175,7 @@ func TestProxyCurl(t *testing.T) {
 
 func TestProxyPythonRequests(t *testing.T) {
 	t.Parallel()
-	py := pxTool(t, "python3")
-	probe := exec.Command(py, "-c", "import requests")
-	probe.Env = pxClientEnv(t)
-	if out, err := probe.CombinedOutput(); err != nil {
-		t.Skipf("python3 has no requests module (Debian python3-requests): %v %s", err, out)
-	}
+	py := pxPython(t)
 	b, up, tok := pxBearerSetup(t)
 	script := `
 import sys, json, requests

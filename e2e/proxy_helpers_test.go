@@ -637,6 +637,18 @@ func pxTool(t testing.TB, name string) string {
 	return p
 }
 
+// pxPython is python3 with the requests module, or skips the test.
+func pxPython(t *testing.T) string {
+	t.Helper()
+	py := pxTool(t, "python3")
+	probe := exec.Command(py, "-c", "import requests")
+	probe.Env = pxClientEnv(t)
+	if out, err := probe.CombinedOutput(); err != nil {
+		t.Skipf("python3 has no requests module (Debian python3-requests): %v %s", err, out)
+	}
+	return py
+}
+
 // pxOut is a finished client process.
 type pxOut struct {
 	cmd            string

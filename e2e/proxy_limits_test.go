@@ -300,7 +300,10 @@ func TestProxyNetguard(t *testing.T) {
 		for _, u := range metadata {
 			blocked(t, b, cl, u)
 		}
-		connectBlocked(t, b, tok, "169.254.169.254:443")
+		// A would-be blind tunnel to port 443: refused inside the tunnel,
+		// with the JSON (docs/proxy.md); on another port, at the CONNECT.
+		blocked(t, b, cl, "https://169.254.169.254/latest/meta-data/")
+		connectBlocked(t, b, tok, "169.254.169.254:8443")
 	})
 
 	t.Run("metadata blocked even with private ranges allowed", func(t *testing.T) {
@@ -337,7 +340,7 @@ func TestProxyNetguard(t *testing.T) {
 		}
 		// Blind tunnels (no service matches these ports) are refused too.
 		connectBlocked(t, b, tok, "169.254.169.254:8443")
-		connectBlocked(t, b, tok, "[fd00:ec2::254]:443")
+		blocked(t, b, b.client(tok, "default", false), "https://[fd00:ec2::254]/") // port 443: refused inside the tunnel
 	})
 }
 

@@ -176,5 +176,5 @@ func TestRunProxyDisabled(t *testing.T) {
 	if r.code != 1 {
 		t.Errorf("doctor exited %d, want 1:\n%s", r.code, r)
 	}
-	mustContain(t, "doctor's output", r.stdout, "FAIL  proxy", "fix: start the server with --mitm-port")
+	mustContain(t, "doctor's output", r.stdout, "FAIL  proxy", "fix: restart the server without --mitm-port 0")
 }

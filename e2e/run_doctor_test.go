@@ -6,9 +6,11 @@ package e2e
 import (
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // rnDoctorChecks is the order of doctor's checks (with --host).
@@ -124,6 +126,69 @@ func TestDoctor(t *testing.T) {
 		for _, c := range d.Checks[:len(d.Checks)-1] {
 			if !c.OK {
 				t.Errorf("check %q before the token failed: %+v", c.Check, c)
+			}
+		}
+	})
+
+	t.Run("two vaults, vault use, --vault; nothing in the request log", func(t *testing.T) {
+		b.owner.ok("", "vault", "create", "doc-two")
+		check := func(what string, r result, wantVault string) {
+			t.Helper()
+			d := rnParseDoctor(t, r.stdout)
+			for _, c := range d.Checks {
+				switch c.Check {
+				case "token", "proxy":
+					if !c.OK || !strings.Contains(c.Detail, "vault "+wantVault) {
+						t.Errorf("%s: %s check %+v, want a pass naming vault %s", what, c.Check, c, wantVault)
+					}
+				}
+			}
+		}
+		check("doctor with two vaults", b.run(base, "doctor", "--json"), "default")
+		b.owner.ok("", "vault", "use", "doc-two")
+		check("doctor after vault use", b.run(base, "doctor", "--json"), "doc-two")
+		check("doctor --vault default", b.run(base, "doctor", "--json", "--vault", "default"), "default")
+		b.owner.ok("", "vault", "use", "default")
+		r := b.run(base, "doctor", "--vault", "doc-tow")
+		mustContain(t, "doctor --vault with a typo", r.stdout, "FAIL  token", `vault "doc-tow" not found`, "fix: check the vault's name: `agent-vault vault list`")
+
+		// The proxy checks (here and in the subtests before) left no row;
+		// the round trip, a real request, did. Rows are written in order,
+		// so once the round trip's row is there, any probe row would be.
+		r = b.run(base, "run", "--", binPath, "doctor", "--json", "--host", host)
+		if r.code != 0 {
+			t.Fatalf("doctor inside run:\n%s", r)
+		}
+		var logs struct {
+			Logs []struct{ Host string } `json:"logs"`
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			b.owner.json(&logs, "vault", "logs", "--limit", "1000")
+			if slices.ContainsFunc(logs.Logs, func(l struct{ Host string }) bool { return l.Host == "localhost" }) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		var hosts []string
+		for _, l := range logs.Logs {
+			hosts = append(hosts, l.Host)
+		}
+		if !slices.Contains(hosts, "localhost") {
+			t.Fatalf("the round trip's row never appeared: %v", hosts)
+		}
+		for _, h := range hosts {
+			if strings.HasSuffix(h, ".invalid") {
+				t.Errorf("doctor's proxy check left a row in the request log: %v", hosts)
+			}
+		}
+		var found struct {
+			Hosts []struct{ Host string } `json:"hosts"`
+		}
+		b.owner.json(&found, "vault", "logs", "hosts")
+		for _, h := range found.Hosts {
+			if strings.HasSuffix(h.Host, ".invalid") {
+				t.Errorf("doctor's proxy check shows in discovered hosts: %+v", found.Hosts)
 			}
 		}
 	})

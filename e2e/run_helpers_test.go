@@ -156,6 +156,26 @@ type rnBroker struct {
 // data dir then holds a session) and fetches the broker CA.
 func rnStart(t *testing.T, upCA *pxCA) *rnBroker {
 	t.Helper()
+	b := rnLaunch(t, upCA)
+	b.owner = newCLI(t, "owner", b.srv.url)
+	register(t, b.owner, "owner@example.com", "owner-pass-1")
+	caFile := filepath.Join(t.TempDir(), "broker-ca.pem")
+	b.owner.ok("", "ca", "fetch", "-o", caFile)
+	pemBytes, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rnCerts(pemBytes)) != 1 {
+		t.Fatalf("ca fetch -o wrote no single certificate:\n%s", pemBytes)
+	}
+	b.caPEM = pemBytes
+	return b
+}
+
+// rnLaunch is rnStart without an account: a fresh instance whose owner is
+// yet to be created (b.owner is nil).
+func rnLaunch(t *testing.T, upCA *pxCA) *rnBroker {
+	t.Helper()
 	var s *server
 	var mitm int
 	for attempt := 0; ; attempt++ {
@@ -188,18 +208,6 @@ func rnStart(t *testing.T, upCA *pxCA) *rnBroker {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	b.owner = newCLI(t, "owner", s.url)
-	register(t, b.owner, "owner@example.com", "owner-pass-1")
-	caFile := filepath.Join(t.TempDir(), "broker-ca.pem")
-	b.owner.ok("", "ca", "fetch", "-o", caFile)
-	pemBytes, err := os.ReadFile(caFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rnCerts(pemBytes)) != 1 {
-		t.Fatalf("ca fetch -o wrote no single certificate:\n%s", pemBytes)
-	}
-	b.caPEM = pemBytes
 	t.Cleanup(b.checkHygiene)
 	return b
 }

@@ -58,7 +58,7 @@ func TestUsersAndVaults(t *testing.T) {
 	carol := newCLI(t, "carol", s.url)
 
 	// Owner registers and is logged in at once.
-	regOut := owner.ok("owner-pass-1\n", "auth", "register", "--email", "Owner@Example.com")
+	regOut := owner.ok("owner-pass-1\n", "auth", "register", "--email", "Owner@Example.com", "--setup-code", setupCodeOf(t, s.url))
 	mustContain(t, "owner register", regOut, "instance owner", "(owner)")
 	if m := mode(t, filepath.Join(owner.dir, "session.json")); m != 0o600 {
 		t.Errorf("session.json mode = %o, want 600", m)

@@ -31,6 +31,13 @@ if command -v npm >/dev/null 2>&1 && ! [ -d e2e/.node/node_modules/undici ]; the
   echo "==> installing undici for the Node.js proxy test"
   npm install --silent --no-audit --no-fund --prefix e2e/.node undici@7 >/dev/null 2>&1 || echo "    (npm install failed; the undici test will skip)"
 fi
+# axe-core for the browser tests' accessibility check, pinned (the same
+# version as axeVersion in e2e/browser_axe_test.go).
+AXE_VERSION=4.14.1
+if command -v npm >/dev/null 2>&1 && ! grep -qs "\"version\": \"$AXE_VERSION\"" e2e/.node/node_modules/axe-core/package.json; then
+  echo "==> installing axe-core $AXE_VERSION for the browser accessibility check"
+  npm install --silent --no-audit --no-fund --prefix e2e/.node "axe-core@$AXE_VERSION" >/dev/null 2>&1 || echo "    (npm install failed; the browser tests skip their axe-core check, saying so)"
+fi
 
 echo "==> gofmt"
 unformatted=$(gofmt -l cmd internal e2e 2>/dev/null || true)

@@ -74,6 +74,10 @@ type Credentials struct {
 	Email       string `json:"email"`
 	Password    string `json:"password"`
 	DeviceLabel string `json:"device_label,omitempty"`
+	// SetupCode is read by register only: the one-time code that the
+	// first (owner) account needs, printed by the server when it started
+	// without an account.
+	SetupCode string `json:"setup_code,omitempty"`
 }
 
 // RegisterResponse is POST /v1/auth/register (201).

@@ -2,6 +2,17 @@ package apitype
 
 import "time"
 
+// A proposal's change actions and statuses, as the API spells them.
+const (
+	ProposalSet    = "set"    // create or replace a service or credential
+	ProposalDelete = "delete" // remove one
+
+	ProposalPending  = "pending"
+	ProposalApplied  = "applied"
+	ProposalRejected = "rejected"
+	ProposalExpired  = "expired"
+)
+
 // ProposalService is one service change of a proposal: action "set"
 // (upsert by name; name may be omitted when host names one existing
 // service) or "delete" (by name, or by host when unique).

@@ -124,11 +124,28 @@ type CatalogEntry struct {
 	Auth          ServiceAuth `json:"auth" yaml:"auth"`
 	CredentialKey string      `json:"suggested_credential_key" yaml:"credential_key"`
 	DocsURL       string      `json:"docs_url" yaml:"docs_url"`
+	// OAuth, when set, makes the credential an OAuth one: the provider's
+	// endpoints to connect it with (see docs/oauth.md).
+	OAuth *CatalogOAuth `json:"oauth,omitempty" yaml:"oauth,omitempty"`
 
 	AuthType string            `json:"auth_type" yaml:"-"`
 	Header   string            `json:"header,omitempty" yaml:"-"`
 	Prefix   string            `json:"prefix,omitempty" yaml:"-"`
 	Headers  map[string]string `json:"headers,omitempty" yaml:"-"`
+}
+
+// CatalogOAuth is a catalog entry's OAuth provider: where to send the
+// user to consent, where to get tokens, and what to ask for.
+type CatalogOAuth struct {
+	AuthorizationURL string   `json:"authorization_url" yaml:"authorization_url"`
+	TokenURL         string   `json:"token_url" yaml:"token_url"`
+	Scopes           []string `json:"scopes,omitempty" yaml:"scopes,omitempty"`
+	// ScopeSeparator joins scopes in the authorization URL; "" is a space.
+	ScopeSeparator  string `json:"scope_separator,omitempty" yaml:"scope_separator,omitempty"`
+	TokenAuthMethod string `json:"token_auth_method,omitempty" yaml:"token_auth_method,omitempty"`
+	// AuthorizationParams are extra query parameters of the consent URL
+	// (Google's access_type=offline, which yields a refresh token).
+	AuthorizationParams map[string]string `json:"authorization_params,omitempty" yaml:"authorization_params,omitempty"`
 }
 
 // Catalog is GET /v1/service-catalog.
@@ -153,6 +170,8 @@ type Credential struct {
 	// WrittenByAgent is set when an agent or a vault session wrote the
 	// current value.
 	WrittenByAgent bool `json:"written_by_agent,omitempty"`
+	// OAuth is an OAuth credential's state (type oauth); never its tokens.
+	OAuth *CredentialOAuthState `json:"oauth,omitempty"`
 }
 
 // CredentialList is GET /v1/credentials?vault=: the key names, and the

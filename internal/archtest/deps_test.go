@@ -18,7 +18,7 @@ var layer = map[string]int{
 	"internal/store/logsegment": 0, "internal/trail": 0, "internal/redact": 0, "internal/version": 0,
 	"internal/config": 1, "internal/keyring": 1, "internal/service": 1, "internal/catalog": 1,
 	"internal/netguard": 1, "internal/ca": 1, "internal/store": 1, "internal/store/sqlstore": 1, "internal/metrics": 1,
-	"internal/mail": 1, "internal/sandbox": 1,
+	"internal/mail": 1, "internal/sandbox": 1, "internal/oauth": 1, "internal/oauth/oauthtest": 1,
 	"internal/broker": 2, "internal/audit": 2, "internal/store/sqltest": 2,
 	"internal/server": 3, "internal/client": 3, "internal/proxy": 3, "pkg/agentvault": 3, "internal/web": 3,
 	"internal/cli": 4, "internal/daemon": 4,
@@ -31,6 +31,7 @@ var layer = map[string]int{
 // sameLayer lists the allowed edges inside one layer.
 var sameLayer = map[string]bool{
 	"internal/model -> internal/errs":             true,
+	"internal/model -> internal/ratelimit":        true, // the settings' typed rate-limit overrides
 	"internal/policy -> internal/model":           true,
 	"internal/store/logsegment -> internal/model": true,
 	"internal/store -> internal/keyring":          true,
@@ -40,6 +41,7 @@ var sameLayer = map[string]bool{
 	"internal/cli -> internal/daemon":             true,
 	"internal/catalog -> internal/service":        true,
 	"internal/ca -> internal/keyring":             true,
+	"internal/oauth -> internal/netguard":         true, // token requests dial through netguard
 }
 
 // onlyImports restricts packages whose allowed imports are narrower than

@@ -69,7 +69,7 @@ func (b *Broker) vaultFor(ctx context.Context, st store.Store, a Actor, name str
 	}
 	v, err := st.Vaults().ByName(ctx, name)
 	if err != nil {
-		return model.Vault{}, "", notFound(err, "vault %q not found: list your vaults with `agent-vault vault list`", name)
+		return model.Vault{}, "", notFoundAs(err, vaultNotFound(name))
 	}
 	r, err := b.roleIn(ctx, st, a, v.ID)
 	return v, r, err

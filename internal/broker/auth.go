@@ -36,7 +36,9 @@ func (b *Broker) Status(ctx context.Context) (apitype.Status, error) {
 }
 
 // Register creates an account. The first account becomes the instance
-// owner and admin of the default vault and is logged in at once; after
+// owner and admin of the default vault and is logged in at once; it needs
+// the server's one-time setup code when the gate is armed (firstrun.go).
+// After
 // that, registration is open only when the instance is not invite-only.
 func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.RegisterResponse, error) {
 	email, err := model.NormalizeEmail("email", in.Email)
@@ -48,7 +50,7 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 	}
 	// Everything that can refuse the request is checked before the
 	// Argon2id run (anyone can call this); the transaction checks again.
-	if err := b.registrationOpen(ctx, email); err != nil {
+	if err := b.registrationOpen(ctx, email, in.SetupCode); err != nil {
 		return apitype.RegisterResponse{}, err
 	}
 	hash, err := b.hashPassword(in.Password)
@@ -65,6 +67,12 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 		}
 		role := model.RoleMember
 		if n == 0 {
+			// Checked again (not counted again): the code was checked
+			// before the password was hashed, when accounts may have
+			// existed.
+			if err := b.checkSetupCode(in.SetupCode, false); err != nil {
+				return err
+			}
 			role = model.RoleOwner
 		} else if err := registrationAllowed(ctx, tx, email); err != nil {
 			return err
@@ -115,6 +123,9 @@ func (b *Broker) Register(ctx context.Context, in apitype.Credentials) (apitype.
 	if err == nil && pending {
 		return b.registerPending(email, hash), nil
 	}
+	if err == nil && out.Role == string(model.RoleOwner) {
+		b.setupUsed()
+	}
 	return out, err
 }
 
@@ -126,17 +137,17 @@ func memberRegistered(email string) apitype.RegisterResponse {
 }
 
 // registrationOpen refuses, before any password is hashed, a
-// registration that would fail: invite-only, a domain not allowed. The
-// first account is always allowed. An address that has an account is not
+// registration that would fail: invite-only, a domain not allowed, and
+// for the first account a missing or wrong setup code (firstrun.go). An address that has an account is not
 // refused here: the answer must not tell whether it is registered (see
 // memberRegistered), so it is hashed and answered like a new one.
-func (b *Broker) registrationOpen(ctx context.Context, email string) error {
+func (b *Broker) registrationOpen(ctx context.Context, email, setupCode string) error {
 	n, err := b.st.Users().Count(ctx)
 	if err != nil {
 		return internal(err, "counting users")
 	}
 	if n == 0 {
-		return nil
+		return b.checkSetupCode(setupCode, true)
 	}
 	return registrationAllowed(ctx, b.st, email)
 }

@@ -101,18 +101,6 @@ func CredentialBindings(ctx context.Context, st store.Store, vaultID string) (ma
 	return ix.patterns, err
 }
 
-// CredentialBoundTo reports whether credential key of the vault with id
-// vaultID is bound to a pattern covering host pattern p, that is, whether
-// the proxy would send it to a service at p today. A credential that does
-// not exist is bound to nothing.
-func CredentialBoundTo(ctx context.Context, st store.Store, vaultID, key string, p service.Pattern) (bool, error) {
-	ix, err := loadBindingPatterns(ctx, st, vaultID)
-	if err != nil {
-		return false, err
-	}
-	return ix.covers(key, p), nil
-}
-
 // changedServices are the services of next that cur lacks or holds
 // differently (by name): what a write creates or changes.
 func changedServices(cur, next []service.Service) []service.Service {
@@ -171,17 +159,13 @@ func (b *Broker) bindForServices(ctx context.Context, tx store.Store, a Actor, r
 // bindProposalServices binds the credentials of a proposal's set services
 // to their host patterns, for the user approving it: the approval page
 // shows each such widening.
-func (b *Broker) bindProposalServices(ctx context.Context, tx store.Store, a Actor, p model.Proposal, view apitype.Proposal) error {
-	for i, s := range view.Services {
-		if s.Action != "set" || s.Auth == nil {
+func (b *Broker) bindProposalServices(ctx context.Context, tx store.Store, a Actor, p model.Proposal, changes proposalChanges) error {
+	for _, s := range changes.services {
+		if s.action != model.ProposalSet {
 			continue
 		}
-		svc, err := service.FromAPI(proposedService(s), "services["+strconv.Itoa(i)+"]")
-		if err != nil {
-			return err
-		}
-		for _, k := range svc.ReferencedKeys() {
-			if err := tx.Credentials().Bind(ctx, model.CredentialBinding{VaultID: p.VaultID, Key: k, Pattern: svc.Pattern.String(), AddedBy: a.principal(), CreatedAt: b.now()}); err != nil {
+		for _, k := range s.svc.ReferencedKeys() {
+			if err := tx.Credentials().Bind(ctx, model.CredentialBinding{VaultID: p.VaultID, Key: k, Pattern: s.svc.Pattern.String(), AddedBy: a.principal(), CreatedAt: b.now()}); err != nil {
 				return internal(err, "binding a credential")
 			}
 		}

@@ -75,8 +75,9 @@ func TestChangedServices(t *testing.T) {
 	}
 }
 
-// CredentialBoundTo answers "would KEY go to a service at this pattern".
-func TestCredentialBoundTo(t *testing.T) {
+// A credential's binding answers "would KEY go to a service at this
+// pattern" (CredentialBindings, tested with service.CoveredBy).
+func TestCredentialBindingCovers(t *testing.T) {
 	ctx := context.Background()
 	kr, _, err := keyring.New(secret.Bytes{}, keyring.DefaultKDF)
 	if err != nil {
@@ -103,18 +104,17 @@ func TestCredentialBoundTo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for pat, want := range map[string]bool{"api.example.com": true, "*.example.com": true, "example.com": false, "evil.test": false} {
-		p, _ := service.ParsePattern(pat)
-		got, err := CredentialBoundTo(ctx, st, v.ID, "K", p)
-		if err != nil || got != want {
-			t.Errorf("CredentialBoundTo(K, %s) = %v, %v; want %v", pat, got, err, want)
-		}
-		if got, _ := CredentialBoundTo(ctx, st, v.ID, "NOPE", p); got {
-			t.Errorf("a missing credential is bound to %s", pat)
-		}
-	}
 	all, err := CredentialBindings(ctx, st, v.ID)
 	if err != nil || len(all) != 1 || len(all["K"]) != 1 || all["K"][0] != "*.example.com" {
-		t.Errorf("CredentialBindings = %v, %v", all, err)
+		t.Fatalf("CredentialBindings = %v, %v", all, err)
+	}
+	for pat, want := range map[string]bool{"api.example.com": true, "*.example.com": true, "example.com": false, "evil.test": false} {
+		p, _ := service.ParsePattern(pat)
+		if got := service.CoveredBy(all["K"], p); got != want {
+			t.Errorf("K bound to %s: %v; want %v", pat, got, want)
+		}
+		if service.CoveredBy(all["NOPE"], p) {
+			t.Errorf("a missing credential is bound to %s", pat)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/keyring"
+	"github.com/agent-vault/agent-vault/internal/oauth"
 	"github.com/agent-vault/agent-vault/internal/password"
 	"github.com/agent-vault/agent-vault/internal/store"
 	"github.com/agent-vault/agent-vault/internal/trail"
@@ -38,6 +39,13 @@ type Options struct {
 	Now    func() time.Time
 	// Mailer sends notification email; nil sends none.
 	Mailer Mailer
+	// OAuth posts token requests for OAuth credentials; nil means a zero
+	// oauth.Client (every private range refused, system roots). Its Now,
+	// when nil, is set to the broker's clock.
+	OAuth *oauth.Client
+	// OAuthSkew renews OAuth access tokens this long before they lapse;
+	// 0 means DefaultOAuthSkew.
+	OAuthSkew time.Duration
 }
 
 // Broker runs the use cases.
@@ -54,6 +62,8 @@ type Broker struct {
 	// what it cached under an older epoch (see view.go).
 	epoch atomic.Uint64
 	view  view
+	// firstRun guards the creation of the first account (firstrun.go).
+	firstRun firstRun
 
 	settingsHook     SettingsHook
 	rateLimitsLocked bool
@@ -63,6 +73,10 @@ type Broker struct {
 	now              func() time.Time
 	trailKey         trail.Key // the admin trail's chain key (see trail.go)
 	failures         failureGate
+	oauth            *oauth.Client
+	oauthSkew        time.Duration
+	flights          oauthFlights
+	renewSlots       chan struct{}
 }
 
 // New builds a Broker from o.
@@ -76,13 +90,22 @@ func New(o Options) *Broker {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.OAuth == nil {
+		o.OAuth = &oauth.Client{}
+	}
+	if o.OAuth.Now == nil {
+		o.OAuth.Now = o.Now
+	}
+	if o.OAuthSkew <= 0 {
+		o.OAuthSkew = DefaultOAuthSkew
+	}
 	var tk trail.Key
 	if o.Keyring != nil {
 		tk = trail.NewKey(o.Keyring.Derive(trailKeyLabel))
 	}
 	return &Broker{
-		trailKey: tk,
-		st:       o.Store, kr: o.Keyring, pw: o.PasswordParams,
+		trailKey: tk, oauth: o.OAuth, oauthSkew: o.OAuthSkew, flights: oauthFlights{m: map[string]*oauthFlight{}}, renewSlots: make(chan struct{}, maxConcurrentRenewals),
+		st: o.Store, kr: o.Keyring, pw: o.PasswordParams,
 		dummy:   sync.OnceValue(func() string { return password.Dummy(o.PasswordParams) }),
 		baseURL: o.BaseURL, version: o.Version, build: o.Build,
 		view: view{grants: map[[32]byte]grantEntry{}, vaults: map[string]*vaultView{}}, log: o.Logger, mailer: o.Mailer, now: func() time.Time { return o.Now().UTC() },

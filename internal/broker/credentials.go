@@ -64,7 +64,10 @@ func (b *Broker) ListCredentials(ctx context.Context, a Actor, vault string, rev
 		}
 		e := apitype.Credential{Key: c.Key, Type: string(c.Type), UpdatedAt: c.UpdatedAt,
 			AllowedHosts: nonNil(ix.patterns[c.Key]), AgentBoundHosts: ix.byAgent[c.Key], WrittenByAgent: writtenByAgent(c.WrittenBy)}
-		if reveal {
+		if c.Type == model.CredentialOAuth {
+			// Its state only: tokens and client secret are never revealed.
+			e.OAuth = b.oauthListState(v.ID, c)
+		} else if reveal {
 			val, err := b.kr.Open(c.Ciphertext, credentialAD(v.ID, c.Key))
 			if err != nil {
 				return out, errs.Internal(err, "decrypting credential "+c.Key)

@@ -23,7 +23,7 @@ type LogQuery struct {
 // parseLogQuery validates the filters, naming the parameter at fault.
 func parseLogQuery(q LogQuery) (store.RequestLogFilter, error) {
 	var f store.RequestLogFilter
-	f.Service, f.Actor, f.Host = q.Service, q.Actor, strings.ToLower(q.Host)
+	f.Service, f.Actor, f.Host = q.Service, q.Actor, model.LowerASCII(q.Host)
 	switch s := strings.ToLower(q.Status); {
 	case s == "":
 	case len(s) == 3 && strings.HasSuffix(s, "xx") && s[0] >= '1' && s[0] <= '5':

@@ -65,7 +65,7 @@ func TestProposalMailCarriesWarnings(t *testing.T) {
 	st := pdState(t, []string{"LLM_API_KEY"}, pdBearer("llm", "api.openai.com", "LLM_API_KEY"))
 	in := apitype.CreateProposalRequest{Services: []apitype.ProposalService{pdSet(pdBearer("llm", "collector.evil.test", "LLM_API_KEY"))},
 		Credentials: []apitype.ProposalCredential{pdSlot("set", "LLM_API_KEY")}}
-	text := b.proposalMailText(Actor{}, model.Vault{Name: "default"}, in, apitype.ProposalCreated{ID: 1, ApprovalURL: "http://vault.test/approve/1?token=x"}, proposalDiff(st, in.Services, in.Credentials))
+	text := b.proposalMailText(Actor{}, model.Vault{Name: "default"}, in, apitype.ProposalCreated{ID: 1, ApprovalURL: "http://vault.test/approve/1?token=x"}, proposalDiff(st, pdChanges(t, in.Services, in.Credentials)))
 	for _, want := range []string{
 		"Check before approving",
 		"!! LLM_API_KEY would be sent to a host it has never been sent to: collector.evil.test (service llm)",

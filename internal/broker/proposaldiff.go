@@ -111,28 +111,28 @@ var serviceFields = []struct {
 
 // proposalDiff compares a proposal's changes with the vault state st. It
 // is pure: the same inputs give the same diff.
-func proposalDiff(st vaultState, svcs []apitype.ProposalService, creds []apitype.ProposalCredential) *apitype.ProposalDiff {
+func proposalDiff(st vaultState, changes proposalChanges) *apitype.ProposalDiff {
 	d := &apitype.ProposalDiff{Services: []apitype.ServiceChange{}, Credentials: []apitype.CredentialChange{}, Warnings: []apitype.ProposalWarning{}}
 	warn := func(w apitype.ProposalWarning) { d.Warnings = append(d.Warnings, w) }
-	for _, s := range svcs {
-		cur, found := serviceNamed(st.services, s.Name)
+	for _, s := range changes.services {
+		cur, found := serviceNamed(st.services, s.name)
 		var before, after *apitype.Service
 		if found {
 			b := cur.ToAPI()
 			before = &b
 		}
-		ch := apitype.ServiceChange{Name: s.Name}
-		switch s.Action {
-		case "delete":
+		ch := apitype.ServiceChange{Name: s.name}
+		switch s.action {
+		case model.ProposalDelete:
 			if !found {
 				ch.Change = "unchanged" // already gone: approving removes nothing
 				break
 			}
 			ch.Change = "remove"
-			warn(apitype.ProposalWarning{Code: apitype.WarnRemovesService, Service: s.Name, Host: cur.Pattern.String(),
-				Message: "removes service " + s.Name + " (" + cur.Pattern.String() + ")"})
+			warn(apitype.ProposalWarning{Code: apitype.WarnRemovesService, Service: s.name, Host: cur.Pattern.String(),
+				Message: "removes service " + s.name + " (" + cur.Pattern.String() + ")"})
 		default:
-			a := normalizedService(proposedService(s))
+			a := s.svc.ToAPI()
 			after = &a
 			ch.Change = "add"
 			if found {
@@ -147,14 +147,14 @@ func proposalDiff(st vaultState, svcs []apitype.ProposalService, creds []apitype
 				case !st.keys[k]:
 				case !st.sentBefore(k, p):
 					host := hostOnly(p).String()
-					warn(apitype.ProposalWarning{Code: apitype.WarnNewHost, Service: s.Name, Key: k, Host: host,
-						Message: k + " would be sent to a host it has never been sent to: " + host + " (service " + s.Name + ")"})
+					warn(apitype.ProposalWarning{Code: apitype.WarnNewHost, Service: s.name, Key: k, Host: host,
+						Message: k + " would be sent to a host it has never been sent to: " + host + " (service " + s.name + ")"})
 				case !st.bound(k, p):
 					// A service already there, but the binding does not
 					// cover it (a wider path, or a service an agent made for
 					// a value since replaced): approving widens the binding.
-					warn(apitype.ProposalWarning{Code: apitype.WarnNewHost, Service: s.Name, Key: k, Host: p.String(),
-						Message: k + " is not bound to " + p.String() + ": approving lets it be sent there (service " + s.Name + ")"})
+					warn(apitype.ProposalWarning{Code: apitype.WarnNewHost, Service: s.name, Key: k, Host: p.String(),
+						Message: k + " is not bound to " + p.String() + ": approving lets it be sent there (service " + s.name + ")"})
 				}
 			}
 		}
@@ -164,10 +164,10 @@ func proposalDiff(st vaultState, svcs []apitype.ProposalService, creds []apitype
 		}
 		d.Services = append(d.Services, ch)
 	}
-	for _, c := range creds {
+	for _, c := range changes.credentials {
 		cc := apitype.CredentialChange{Key: c.Key, Exists: st.keys[c.Key]}
 		switch {
-		case c.Action == "delete":
+		case c.Action == model.ProposalDelete:
 			cc.Change = "delete"
 			if cc.Exists {
 				warn(apitype.ProposalWarning{Code: apitype.WarnDeletesValue, Key: c.Key, Message: "deletes credential " + c.Key + " and its current value"})
@@ -180,7 +180,7 @@ func proposalDiff(st vaultState, svcs []apitype.ProposalService, creds []apitype
 		}
 		d.Credentials = append(d.Credentials, cc)
 	}
-	if err := dryRunApproval(st, svcs, creds); err != nil {
+	if err := dryRunApproval(st, changes); err != nil {
 		warn(apitype.ProposalWarning{Code: apitype.WarnConflict, Message: errMessage(err)})
 	}
 	body, _ := json.Marshal(d)
@@ -191,12 +191,12 @@ func proposalDiff(st vaultState, svcs []apitype.ProposalService, creds []apitype
 
 // checkDiffShown refuses an approval whose reviewer saw a diff other than
 // the one approving would apply now (fingerprint "" skips the check).
-func checkDiffShown(st vaultState, view apitype.Proposal, fingerprint string) error {
+func checkDiffShown(st vaultState, id int64, changes proposalChanges, fingerprint string) error {
 	if fingerprint == "" {
 		return nil
 	}
-	if proposalDiff(st, view.Services, view.Credentials).Fingerprint != fingerprint {
-		return errs.Conflict("the vault changed since proposal %d was shown to you, so what it changes is no longer what you saw: nothing was changed; review it again", view.ID).WithCode("proposal_changed")
+	if proposalDiff(st, changes).Fingerprint != fingerprint {
+		return errs.Conflict("the vault changed since proposal %d was shown to you, so what it changes is no longer what you saw: nothing was changed; review it again", id).WithCode("proposal_changed")
 	}
 	return nil
 }
@@ -204,18 +204,15 @@ func checkDiffShown(st vaultState, view apitype.Proposal, fingerprint string) er
 // dryRunApproval runs the checks approval runs (applyProposal) on the
 // state approval would leave, and returns the error approving now would
 // meet, or nil.
-func dryRunApproval(st vaultState, svcs []apitype.ProposalService, creds []apitype.ProposalCredential) error {
-	have := make(map[string]bool, len(st.keys)+len(creds))
+func dryRunApproval(st vaultState, changes proposalChanges) error {
+	have := make(map[string]bool, len(st.keys)+len(changes.credentials))
 	for k := range st.keys {
 		have[k] = true
 	}
-	for _, c := range creds {
-		have[c.Key] = c.Action != "delete"
+	for _, c := range changes.credentials {
+		have[c.Key] = c.Action != model.ProposalDelete
 	}
-	next, _, err := planServices(st.services, svcs)
-	if err != nil {
-		return err
-	}
+	next, _ := planServices(st.services, changes.services)
 	return checkServiceSet(next, have)
 }
 
@@ -226,15 +223,6 @@ func serviceNamed(svcs []service.Service, name string) (service.Service, bool) {
 		}
 	}
 	return service.Service{}, false
-}
-
-// normalizedService makes a proposed service's defaults explicit, as
-// approval would store it; an invalid one is compared as it was written.
-func normalizedService(a apitype.Service) apitype.Service {
-	if s, err := service.FromAPI(a, ""); err == nil {
-		return s.ToAPI()
-	}
-	return a
 }
 
 // compareFields lists every field set on either side; nil is no service.
@@ -374,7 +362,7 @@ func substitutionLines(s apitype.Service) []string {
 
 // withDiff adds the diff to a pending proposal's view; states caches the
 // vault state by vault id across the proposals of one answer.
-func withDiff(ctx context.Context, st store.Store, p model.Proposal, v *apitype.Proposal, states map[string]vaultState) error {
+func withDiff(ctx context.Context, st store.Store, p model.Proposal, changes proposalChanges, v *apitype.Proposal, states map[string]vaultState) error {
 	if v.Status != string(model.ProposalPending) {
 		return nil
 	}
@@ -386,7 +374,7 @@ func withDiff(ctx context.Context, st store.Store, p model.Proposal, v *apitype.
 		}
 		states[p.VaultID] = s
 	}
-	v.Diff = proposalDiff(s, v.Services, v.Credentials)
+	v.Diff = proposalDiff(s, changes)
 	return nil
 }
 

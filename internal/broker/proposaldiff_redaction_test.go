@@ -14,7 +14,7 @@ func TestProposalDiffShowsRedactionTurnedBackOn(t *testing.T) {
 	cur := pdBearer("downloads", "dl.example.com", "DL_KEY")
 	cur.RedactResponses = &off
 	st := pdState(t, []string{"DL_KEY"}, cur)
-	d := proposalDiff(st, []apitype.ProposalService{pdSet(pdBearer("downloads", "dl.example.com", "DL_KEY"))}, nil)
+	d := proposalDiff(st, pdChanges(t, []apitype.ProposalService{pdSet(pdBearer("downloads", "dl.example.com", "DL_KEY"))}, nil))
 	for _, f := range d.Services[0].Fields {
 		if f.Field == "response redaction" {
 			if len(f.Before) != 1 || f.Before[0] != "off" || len(f.After) != 0 {

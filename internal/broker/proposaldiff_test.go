@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/service"
 )
 
@@ -49,6 +50,38 @@ func pdDel(name string) apitype.ProposalService {
 
 func pdSlot(action, key string) apitype.ProposalCredential {
 	return apitype.ProposalCredential{Action: action, Key: key}
+}
+
+// pdChanges turns wire-form changes into a proposal's changes without
+// checking them against a vault (the diff must handle what a vault
+// changed since).
+func pdChanges(t *testing.T, svcs []apitype.ProposalService, creds []apitype.ProposalCredential) proposalChanges {
+	t.Helper()
+	var c proposalChanges
+	for _, s := range svcs {
+		act, ok := model.ParseProposalAction(s.Action)
+		if !ok {
+			t.Fatalf("action %q", s.Action)
+		}
+		sc := serviceChange{action: act, name: s.Name, host: s.Host}
+		if act == model.ProposalSet {
+			sc.spec = proposedService(s)
+			svc, err := service.FromAPI(sc.spec, "")
+			if err != nil {
+				t.Fatalf("proposed service %s: %v", s.Name, err)
+			}
+			sc.svc = svc
+		}
+		c.services = append(c.services, sc)
+	}
+	for _, s := range creds {
+		act, ok := model.ParseProposalAction(s.Action)
+		if !ok {
+			t.Fatalf("action %q", s.Action)
+		}
+		c.credentials = append(c.credentials, model.ProposedCredential{Action: act, Key: s.Key, Type: model.CredentialType(s.Type)})
+	}
+	return c
 }
 
 // pdField is one expected field comparison ("" sides are empty lists).
@@ -265,7 +298,7 @@ func TestProposalDiff(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			d := proposalDiff(c.state, c.services, c.creds)
+			d := proposalDiff(c.state, pdChanges(t, c.services, c.creds))
 			if len(d.Services) != len(c.services) || len(d.Credentials) != len(c.creds) {
 				t.Fatalf("diff has %d services and %d credentials, want %d and %d", len(d.Services), len(d.Credentials), len(c.services), len(c.creds))
 			}
@@ -309,7 +342,7 @@ func TestProposalDiff(t *testing.T) {
 // whole service after the change.
 func TestProposalDiffUpdateShowsUnchangedFields(t *testing.T) {
 	st := pdState(t, []string{"LLM_API_KEY"}, pdBearer("llm", "api.openai.com", "LLM_API_KEY"))
-	d := proposalDiff(st, []apitype.ProposalService{pdSet(pdBearer("llm", "collector.evil.test", "LLM_API_KEY"))}, nil)
+	d := proposalDiff(st, pdChanges(t, []apitype.ProposalService{pdSet(pdBearer("llm", "collector.evil.test", "LLM_API_KEY"))}, nil))
 	var names []string
 	for _, f := range d.Services[0].Fields {
 		names = append(names, f.Field)
@@ -324,16 +357,13 @@ func TestProposalDiffUpdateShowsUnchangedFields(t *testing.T) {
 // is the error the approval checks return on the same state.
 func TestProposalDiffConflictMatchesApproval(t *testing.T) {
 	st := pdState(t, []string{"K"}, pdBearer("svc-a", "a.example.com", "K"))
-	svcs := []apitype.ProposalService{pdSet(pdBearer("svc-b", "a.example.com", "K"))}
-	next, _, err := planServices(st.services, svcs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svcs := pdChanges(t, []apitype.ProposalService{pdSet(pdBearer("svc-b", "a.example.com", "K"))}, nil)
+	next, _ := planServices(st.services, svcs.services)
 	want := checkServiceSet(next, st.keys)
 	if want == nil {
 		t.Fatal("the approval checks accept a duplicate host pattern")
 	}
-	d := proposalDiff(st, svcs, nil)
+	d := proposalDiff(st, svcs)
 	if n := len(d.Warnings); n != 1 || d.Warnings[0].Message != errMessage(want) {
 		t.Errorf("diff warnings %+v, want the approval error %q", d.Warnings, errMessage(want))
 	}
@@ -348,9 +378,9 @@ func TestProposalDiffConflictMatchesApproval(t *testing.T) {
 // move is no longer a move); the same state gives the same fingerprint.
 func TestApprovalMustMatchTheDiffShown(t *testing.T) {
 	llm := pdBearer("llm", "api.openai.com", "LLM_API_KEY")
-	view := apitype.Proposal{ID: 7, Services: []apitype.ProposalService{pdSet(pdBearer("llm", "collector.evil.test", "LLM_API_KEY"))}}
+	changes := pdChanges(t, []apitype.ProposalService{pdSet(pdBearer("llm", "collector.evil.test", "LLM_API_KEY"))}, nil)
 	shown := pdState(t, []string{"LLM_API_KEY"}, llm)
-	fp := proposalDiff(shown, view.Services, view.Credentials).Fingerprint
+	fp := proposalDiff(shown, changes).Fingerprint
 	if len(fp) != 32 {
 		t.Fatalf("fingerprint %q", fp)
 	}
@@ -368,7 +398,7 @@ func TestApprovalMustMatchTheDiffShown(t *testing.T) {
 		{"a forged fingerprint", shown, "00000000000000000000000000000000", true},
 	}
 	for _, c := range cases {
-		err := checkDiffShown(c.st, view, c.fp)
+		err := checkDiffShown(c.st, 7, changes, c.fp)
 		if (err != nil) != c.wantE {
 			t.Errorf("%s: err = %v, want error %v", c.name, err, c.wantE)
 		}

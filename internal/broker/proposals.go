@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/url"
 	"slices"
@@ -48,138 +47,154 @@ func checkLen(field, s string, max int) error {
 	return nil
 }
 
-// validateProposal checks a request against the vault's current state and
-// returns it normalised (set-service names filled in from unique hosts).
-func validateProposal(in *apitype.CreateProposalRequest, cur []service.Service, have map[string]bool) error {
+// changesFromRequest checks a request against the vault's current state
+// and turns it into the proposal's changes. It also fills in the request
+// what it resolved (set-service names from unique hosts, a deleted
+// service's name and host) for the notification email.
+func changesFromRequest(in *apitype.CreateProposalRequest, cur []service.Service, have map[string]bool) (proposalChanges, error) {
+	var out proposalChanges
 	if len(in.Services) == 0 && len(in.Credentials) == 0 {
-		return errs.Invalid("services", "a proposal needs at least one service or credential change")
+		return out, errs.Invalid("services", "a proposal needs at least one service or credential change")
 	}
 	if len(in.Services) > maxProposalServices {
-		return errs.Invalid("services", "a proposal holds at most %d services (got %d)", maxProposalServices, len(in.Services))
+		return out, errs.Invalid("services", "a proposal holds at most %d services (got %d)", maxProposalServices, len(in.Services))
 	}
 	if len(in.Credentials) > maxProposalCredentials {
-		return errs.Invalid("credentials", "a proposal holds at most %d credential slots (got %d)", maxProposalCredentials, len(in.Credentials))
+		return out, errs.Invalid("credentials", "a proposal holds at most %d credential slots (got %d)", maxProposalCredentials, len(in.Credentials))
 	}
 	if err := checkLen("message", in.Message, maxMessage); err != nil {
-		return err
+		return out, err
 	}
 	if err := checkLen("user_message", in.UserMessage, maxUserMessage); err != nil {
-		return err
+		return out, err
 	}
-	slots := map[string]string{} // key → action
+	slots := map[string]model.ProposalAction{}
 	for i := range in.Credentials {
 		c := &in.Credentials[i]
 		f := "credentials[" + strconv.Itoa(i) + "]"
 		if err := model.ValidateCredentialKey(f+".key", c.Key); err != nil {
-			return err
+			return out, err
 		}
 		if _, dup := slots[c.Key]; dup {
-			return errs.Invalid(f+".key", "credential %s appears twice in this proposal", c.Key)
+			return out, errs.Invalid(f+".key", "credential %s appears twice in this proposal", c.Key)
 		}
-		slots[c.Key] = c.Action
-		c.HasValue = false // only CreateProposal sets it, once the value is sealed
 		for _, lim := range []struct {
 			field, v string
 			max      int
 		}{{".description", c.Description, maxDescription}, {".obtain", c.Obtain, maxObtain}, {".obtain_instructions", c.ObtainInstructions, maxObtainInstructions}} {
 			if err := checkLen(f+lim.field, lim.v, lim.max); err != nil {
-				return err
+				return out, err
 			}
 		}
-		switch c.Action {
-		case "set":
+		act, ok := model.ParseProposalAction(c.Action)
+		if !ok {
+			return out, errs.Invalid(f+".action", "action must be \"set\" or \"delete\", not %q", c.Action)
+		}
+		slots[c.Key] = act
+		slot := model.ProposedCredential{Action: act, Key: c.Key, Description: c.Description, Obtain: c.Obtain, ObtainInstructions: c.ObtainInstructions}
+		switch act {
+		case model.ProposalSet:
 			switch c.Type {
 			case "", string(model.CredentialStatic):
-				c.Type = string(model.CredentialStatic)
+				slot.Type = model.CredentialStatic
 				if c.OAuth != nil {
-					return errs.Invalid(f+".oauth", "oauth settings need type \"oauth\"")
+					return out, errs.Invalid(f+".oauth", "oauth settings need type \"oauth\"")
 				}
 			case string(model.CredentialOAuth):
+				slot.Type = model.CredentialOAuth
 				if c.OAuth == nil || !isHTTPSURL(c.OAuth.TokenURL) {
-					return errs.Invalid(f+".oauth.token_url", "an oauth slot needs oauth.token_url, an https:// URL")
+					return out, errs.Invalid(f+".oauth.token_url", "an oauth slot needs oauth.token_url, an https:// URL")
 				}
 				if c.OAuth.AuthorizationURL != "" && !isHTTPSURL(c.OAuth.AuthorizationURL) {
-					return errs.Invalid(f+".oauth.authorization_url", "oauth.authorization_url must be an https:// URL")
+					return out, errs.Invalid(f+".oauth.authorization_url", "oauth.authorization_url must be an https:// URL")
 				}
 				if c.Value != nil {
-					return errs.Invalid(f+".value", "an oauth slot takes no value: it is connected after approval")
+					return out, errs.Invalid(f+".value", "an oauth slot takes no value: it is connected after approval")
 				}
+				slot.OAuth = &model.OAuthSlot{AuthorizationURL: c.OAuth.AuthorizationURL, TokenURL: c.OAuth.TokenURL, Scopes: c.OAuth.Scopes, ClientID: c.OAuth.ClientID}
 			default:
-				return errs.Invalid(f+".type", "type must be \"static\" or \"oauth\", not %q", c.Type)
+				return out, errs.Invalid(f+".type", "type must be \"static\" or \"oauth\", not %q", c.Type)
 			}
+			c.Type = string(slot.Type)
 			if c.Value != nil && (*c.Value == "" || len(*c.Value) > maxCredentialValue) {
-				return errs.Invalid(f+".value", "value must be 1 to %d bytes", maxCredentialValue)
+				return out, errs.Invalid(f+".value", "value must be 1 to %d bytes", maxCredentialValue)
 			}
-		case "delete":
+		case model.ProposalDelete:
 			if !have[c.Key] {
-				return errs.Invalid(f+".key", "credential %s does not exist in this vault, so it cannot be deleted", c.Key)
+				return out, errs.Invalid(f+".key", "credential %s does not exist in this vault, so it cannot be deleted", c.Key)
 			}
 			if c.Value != nil || c.OAuth != nil {
-				return errs.Invalid(f+".value", "a delete slot takes no value")
+				return out, errs.Invalid(f+".value", "a delete slot takes no value")
 			}
-		default:
-			return errs.Invalid(f+".action", "action must be \"set\" or \"delete\", not %q", c.Action)
 		}
+		out.credentials = append(out.credentials, slot)
 	}
 	names := map[string]int{}
 	for i := range in.Services {
 		s := &in.Services[i]
 		f := "services[" + strconv.Itoa(i) + "]"
-		switch s.Action {
-		case "set":
+		act, ok := model.ParseProposalAction(s.Action)
+		if !ok {
+			return out, errs.Invalid(f+".action", "action must be \"set\" or \"delete\", not %q", s.Action)
+		}
+		change := serviceChange{action: act}
+		switch act {
+		case model.ProposalSet:
 			if s.Name == "" {
 				if s.Host == "" {
-					return errs.Invalid(f+".name", "a service needs a name (or a host naming one existing service)")
+					return out, errs.Invalid(f+".name", "a service needs a name (or a host naming one existing service)")
 				}
 				c := service.Ambiguous(cur, s.Host)
 				switch len(c) {
 				case 0:
-					return errs.Invalid(f+".name", "no existing service has host %q: give the new service a name", s.Host)
+					return out, errs.Invalid(f+".name", "no existing service has host %q: give the new service a name", s.Host)
 				case 1:
 					s.Name = c[0].Name
 				default:
-					return ambiguousHost(s.Host, c)
+					return out, ambiguousHost(s.Host, c)
 				}
 			}
 			if s.Auth == nil {
-				return errs.Invalid(f+".auth", "a service to set needs auth")
+				return out, errs.Invalid(f+".auth", "a service to set needs auth")
 			}
-			svc, err := service.FromAPI(proposedService(*s), f)
+			change.spec = proposedService(*s)
+			svc, err := service.FromAPI(change.spec, f)
 			if err != nil {
-				return err
+				return out, err
 			}
+			change.svc, change.name, change.host = svc, svc.Name, s.Host
 			for _, k := range svc.ReferencedKeys() {
 				act, slotted := slots[k]
-				if act == "delete" || (!slotted && !have[k]) {
-					return errs.Invalid(f+".auth", "service %q references credential %s, which neither exists in the vault nor is set by this proposal: add a credential slot for it", s.Name, k)
+				if act == model.ProposalDelete || (!slotted && !have[k]) {
+					return out, errs.Invalid(f+".auth", "service %q references credential %s, which neither exists in the vault nor is set by this proposal: add a credential slot for it", s.Name, k)
 				}
 			}
-		case "delete":
+		case model.ProposalDelete:
 			ref := s.Name
 			if ref == "" {
 				ref = s.Host
 			}
 			if ref == "" {
-				return errs.Invalid(f+".name", "name (or host) of the service to delete is required")
+				return out, errs.Invalid(f+".name", "name (or host) of the service to delete is required")
 			}
 			c := service.Ambiguous(cur, ref)
 			switch len(c) {
 			case 0:
-				return errs.Invalid(f+".name", "no service %q in this vault", ref)
+				return out, errs.Invalid(f+".name", "no service %q in this vault", ref)
 			case 1:
 				s.Name, s.Host = c[0].Name, c[0].Host
 			default:
-				return ambiguousHost(ref, c)
+				return out, ambiguousHost(ref, c)
 			}
-		default:
-			return errs.Invalid(f+".action", "action must be \"set\" or \"delete\", not %q", s.Action)
+			change.name, change.host = s.Name, s.Host
 		}
 		if j, dup := names[s.Name]; dup {
-			return errs.Invalid(f+".name", "service %s appears twice in this proposal (also services[%d])", s.Name, j)
+			return out, errs.Invalid(f+".name", "service %s appears twice in this proposal (also services[%d])", s.Name, j)
 		}
 		names[s.Name] = i
+		out.services = append(out.services, change)
 	}
-	return nil
+	return out, nil
 }
 
 func ambiguousHost(host string, c []service.Candidate) error {
@@ -224,14 +239,15 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 		if err != nil {
 			return err
 		}
-		if err := validateProposal(&in, cur, have); err != nil {
+		changes, err := changesFromRequest(&in, cur, have)
+		if err != nil {
 			return err
 		}
 		bindings, err := CredentialBindings(ctx, tx, v.ID)
 		if err != nil {
 			return err
 		}
-		diff = proposalDiff(vaultState{services: cur, keys: have, bindings: bindings}, in.Services, in.Credentials)
+		diff = proposalDiff(vaultState{services: cur, keys: have, bindings: bindings}, changes)
 		now := b.now()
 		n, err := tx.Proposals().CountPending(ctx, v.ID, now)
 		if err != nil {
@@ -250,14 +266,17 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 					return errs.Internal(err, "encrypting a proposed value")
 				}
 				sealed[c.Key] = ct
-				c.Value, c.HasValue = nil, true // the value lives only sealed
+				changes.credentials[i].HasValue = true // the value lives only sealed
+				c.Value = nil
 			}
 		}
-		svcJSON, _ := json.Marshal(in.Services)
-		credJSON, _ := json.Marshal(in.Credentials)
+		svcDoc, credDoc, err := encodeProposal(changes)
+		if err != nil {
+			return errs.Internal(err, "encoding the proposal")
+		}
 		kind, id := a.Kind, creatorID(a)
 		p := model.Proposal{
-			VaultID: v.ID, Status: model.ProposalPending, ServicesJSON: svcJSON, CredentialsJSON: credJSON,
+			VaultID: v.ID, Status: model.ProposalPending, ServicesDoc: svcDoc, CredentialsDoc: credDoc,
 			Message: in.Message, UserMessage: in.UserMessage, CreatedByKind: kind, CreatedByID: id, CreatedByName: a.Name(),
 			ApprovalTokenHash: hash, ApprovalExpiresAt: now.Add(model.ApprovalTokenTTL), CreatedAt: now,
 			ExpiresAt: now.Add(model.ProposalTTL), SealedValues: sealed,
@@ -288,23 +307,31 @@ func creatorID(a Actor) string {
 	return a.User.ID
 }
 
-// proposalView renders a stored proposal.
-func (b *Broker) proposalView(p model.Proposal) apitype.Proposal {
+// proposalView renders a stored proposal and returns its changes; a row
+// that cannot be read is an error.
+func (b *Broker) proposalView(p model.Proposal) (apitype.Proposal, proposalChanges, error) {
+	changes, err := decodeProposal(p)
+	if err != nil {
+		b.log.Error("reading a stored proposal", "proposal", p.ID, "err", err)
+		return apitype.Proposal{}, changes, err
+	}
 	out := apitype.Proposal{
-		ID: p.ID, Status: string(p.StatusAt(b.now())), Vault: p.VaultName, Services: []apitype.ProposalService{}, Credentials: []apitype.ProposalCredential{},
+		ID: p.ID, Status: string(p.StatusAt(b.now())), Vault: p.VaultName,
 		Message: p.Message, UserMessage: p.UserMessage, CreatedBy: p.CreatedByName, CreatedByType: string(p.CreatedByKind),
 		CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt, DecidedAt: p.DecidedAt, DecidedBy: p.DecidedBy, RejectionReason: p.RejectionReason,
 	}
-	_ = json.Unmarshal(p.ServicesJSON, &out.Services)
-	_ = json.Unmarshal(p.CredentialsJSON, &out.Credentials)
-	return out
+	out.Services, out.Credentials = changesToAPI(changes)
+	return out, changes, nil
 }
 
 // proposalWithDiff renders a stored proposal with its diff against the
 // vault as it is now (pending proposals only).
 func (b *Broker) proposalWithDiff(ctx context.Context, p model.Proposal) (apitype.Proposal, error) {
-	v := b.proposalView(p)
-	if err := withDiff(ctx, b.st, p, &v, map[string]vaultState{}); err != nil {
+	v, changes, err := b.proposalView(p)
+	if err != nil {
+		return v, err
+	}
+	if err := withDiff(ctx, b.st, p, changes, &v, map[string]vaultState{}); err != nil {
 		return apitype.Proposal{}, err
 	}
 	return v, nil
@@ -368,9 +395,7 @@ func (b *Broker) ListProposals(ctx context.Context, a Actor, hint, status string
 // applied after expiry.
 func (b *Broker) listProposals(ctx context.Context, vaultIDs []string, status string) (apitype.ProposalList, error) {
 	out := apitype.ProposalList{Proposals: []apitype.Proposal{}}
-	switch model.ProposalStatus(status) {
-	case "", model.ProposalPending, model.ProposalApplied, model.ProposalRejected, model.ProposalExpired:
-	default:
+	if _, ok := model.ParseProposalStatus(status); !ok && status != "" {
 		return out, errs.Invalid("status", "status must be pending, applied, rejected or expired, not %q", status)
 	}
 	if status != "" {
@@ -387,11 +412,14 @@ func (b *Broker) listProposals(ctx context.Context, vaultIDs []string, status st
 			return out, internal(err, "listing proposals")
 		}
 		for _, p := range ps {
-			v := b.proposalView(p)
+			v, changes, err := b.proposalView(p)
+			if err != nil {
+				return out, err
+			}
 			if status != "" && v.Status != status {
 				continue
 			}
-			if err := withDiff(ctx, b.st, p, &v, states); err != nil {
+			if err := withDiff(ctx, b.st, p, changes, &v, states); err != nil {
 				return out, err
 			}
 			out.Proposals = append(out.Proposals, v)
@@ -512,30 +540,30 @@ func (b *Broker) ApproveProposal(ctx context.Context, a Actor, id int64, in apit
 		if err != nil {
 			return err
 		}
-		view := b.proposalView(p)
+		changes, err := decodeProposal(p)
+		if err != nil {
+			b.log.Error("reading a stored proposal", "proposal", p.ID, "err", err)
+			return err
+		}
 		if in.Diff != "" {
 			st, err := loadVaultState(ctx, tx, p.VaultID)
 			if err != nil {
 				return err
 			}
-			if err := checkDiffShown(st, view, in.Diff); err != nil {
+			if err := checkDiffShown(st, id, changes, in.Diff); err != nil {
 				return err
 			}
 		}
 		for k := range in.Credentials {
-			found := false
-			for _, c := range view.Credentials {
-				found = found || (c.Key == k && c.Action == "set" && c.Type != string(model.CredentialOAuth))
-			}
-			if !found {
+			if c, ok := changes.slotFor(k); !ok || c.Action != model.ProposalSet || c.Type == model.CredentialOAuth {
 				return errs.Invalid("credentials."+k, "proposal %d has no slot for %s to fill", id, k)
 			}
 		}
-		applied, err := b.applyProposal(ctx, tx, p, view, in.Credentials)
+		applied, err := b.applyProposal(ctx, tx, p, changes, in.Credentials)
 		if err != nil {
 			return err
 		}
-		if err := b.bindProposalServices(ctx, tx, a, p, view); err != nil {
+		if err := b.bindProposalServices(ctx, tx, a, p, changes); err != nil {
 			return err
 		}
 		if err := tx.Proposals().Decide(ctx, id, model.ProposalApplied, a.Name(), "", b.now()); err != nil {
@@ -549,23 +577,28 @@ func (b *Broker) ApproveProposal(ctx context.Context, a Actor, id int64, in apit
 
 // applyProposal writes a proposal's changes: credentials first, then the
 // services, then checks the result is a valid set whose keys all exist.
-func (b *Broker) applyProposal(ctx context.Context, tx store.Store, p model.Proposal, view apitype.Proposal, values map[string]string) ([]string, error) {
+func (b *Broker) applyProposal(ctx context.Context, tx store.Store, p model.Proposal, changes proposalChanges, values map[string]string) ([]string, error) {
 	now := b.now()
 	var applied []string
-	for _, c := range view.Credentials {
+	for _, c := range changes.credentials {
 		field := "credentials." + c.Key
 		switch c.Action {
-		case "delete":
+		case model.ProposalDelete:
 			if err := tx.Credentials().Delete(ctx, p.VaultID, c.Key); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return nil, internal(err, "deleting a credential")
 			}
 			applied = append(applied, "deleted credential "+c.Key)
-		case "set":
+		case model.ProposalSet:
 			var val secret.Bytes
-			typ := model.CredentialType(c.Type)
+			typ := c.Type
 			switch {
 			case typ == model.CredentialOAuth:
-				val = secret.Bytes{} // not connected yet
+				done, err := b.applyOAuthSlot(ctx, tx, p, c)
+				if err != nil {
+					return nil, err
+				}
+				applied = append(applied, done)
+				continue
 			case values[c.Key] != "":
 				val = secret.FromString(values[c.Key])
 			case p.SealedValues[c.Key] != nil:
@@ -596,10 +629,7 @@ func (b *Broker) applyProposal(ctx context.Context, tx store.Store, p model.Prop
 	if err != nil {
 		return nil, err
 	}
-	next, done, err := planServices(cur, view.Services)
-	if err != nil {
-		return nil, err
-	}
+	next, done := planServices(cur, changes.services)
 	applied = append(applied, done...)
 	have, err := credentialKeys(ctx, tx, p.VaultID)
 	if err != nil {
@@ -614,51 +644,36 @@ func (b *Broker) applyProposal(ctx context.Context, tx store.Store, p model.Prop
 	return applied, nil
 }
 
-// proposedService is the wire form of a proposal's service change.
-func proposedService(s apitype.ProposalService) apitype.Service {
-	out := apitype.Service{Name: s.Name, Host: s.Host, Enabled: s.Enabled, Substitutions: s.Substitutions,
-		AllowPlaintext: s.AllowPlaintext, Methods: s.Methods, Paths: s.Paths}
-	if s.Auth != nil {
-		out.Auth = *s.Auth
-	}
-	return out
-}
-
 // planServices applies a proposal's service changes to a copy of cur and
 // says what each did, in words. It does not check the result (see
 // checkServiceSet).
-func planServices(cur []service.Service, changes []apitype.ProposalService) ([]service.Service, []string, error) {
+func planServices(cur []service.Service, changes []serviceChange) ([]service.Service, []string) {
 	next := slices.Clone(cur)
 	var applied []string
-	for i, s := range changes {
-		f := "services[" + strconv.Itoa(i) + "]"
-		switch s.Action {
-		case "set":
-			svc, err := service.FromAPI(proposedService(s), f)
-			if err != nil {
-				return nil, nil, err
-			}
+	for _, s := range changes {
+		switch s.action {
+		case model.ProposalSet:
 			replaced := false
 			for j := range next {
-				if next[j].Name == svc.Name {
-					next[j], replaced = svc, true
+				if next[j].Name == s.svc.Name {
+					next[j], replaced = s.svc, true
 				}
 			}
 			if !replaced {
-				next = append(next, svc)
+				next = append(next, s.svc)
 			}
-			applied = append(applied, "set service "+svc.Name+" ("+svc.Pattern.String()+")")
-		case "delete":
+			applied = append(applied, "set service "+s.svc.Name+" ("+s.svc.Pattern.String()+")")
+		case model.ProposalDelete:
 			for j := range next {
-				if next[j].Name == s.Name {
+				if next[j].Name == s.name {
 					next = slices.Delete(next, j, j+1)
-					applied = append(applied, "removed service "+s.Name)
+					applied = append(applied, "removed service "+s.name)
 					break
 				}
 			}
 		}
 	}
-	return next, applied, nil
+	return next, applied
 }
 
 // checkServiceSet refuses a service set approval must not leave: one that

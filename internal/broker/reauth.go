@@ -54,6 +54,9 @@ func (b *Broker) RevealCredential(ctx context.Context, a Actor, vault, key, pw s
 	if err != nil {
 		return apitype.Credential{}, err
 	}
+	if len(out.Credentials) == 1 && out.Credentials[0].Type == string(model.CredentialOAuth) {
+		return apitype.Credential{}, errs.Conflict("credential %s is an OAuth credential: its tokens are never shown; see its state with `agent-vault vault credential oauth status %s`", key, key).WithCode("oauth_not_revealed")
+	}
 	if len(out.Credentials) != 1 || out.Credentials[0].Value == nil {
 		return apitype.Credential{}, errs.NotFound("credential %s not found in vault %q", key, vault)
 	}

@@ -53,10 +53,12 @@ func (b *Broker) CreateScopedSession(ctx context.Context, a Actor, in apitype.Cr
 	var out apitype.ScopedSessionCreated
 	err := b.tx(ctx, func(tx store.Store) error {
 		v, mine, err := b.vaultAuthorized(ctx, tx, a, in.Vault, policy.WriteCredential)
-		if k := errs.KindOf(err); k == errs.KindForbidden || k == errs.KindNotFound {
+		if errs.KindOf(err) == errs.KindForbidden {
 			return errs.Forbidden("minting a vault session needs the member role or higher in vault %q", in.Vault)
 		} else if err != nil {
-			return err // a database failure is not a refusal
+			// Not found (a typo, or a vault the actor cannot see) reads
+			// as in every other command; a database failure is no refusal.
+			return err
 		}
 		if !mine.Satisfies(role) {
 			return errs.Forbidden("you cannot mint a %s session: your role in vault %q is %s", role, v.Name, mine)

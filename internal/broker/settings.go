@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"maps"
 	"strconv"
 	"strings"
 
@@ -40,7 +39,7 @@ func (b *Broker) settingsView(s model.Settings) apitype.InstanceSettings {
 		out.RateLimitProfile = &s.RateLimitProfile
 	}
 	if len(s.RateLimitOverrides) > 0 {
-		o := maps.Clone(s.RateLimitOverrides)
+		o := s.RateLimitOverrides.Map()
 		out.RateLimitOverrides = &o
 	}
 	out.RateLimit = toRateLimitSetting(s.RateLimitProfile, s.RateLimitOverrides, b.rateLimitsLocked)
@@ -134,14 +133,11 @@ func (b *Broker) UpdateInstanceSettings(ctx context.Context, a Actor, in apitype
 			if b.rateLimitsLocked {
 				return errs.Conflict("rate limits are locked by AGENT_VAULT_RATELIMIT_LOCK on the server: change them there").WithCode("rate_limits_locked")
 			}
-			env := map[string]string{}
-			for k, v := range *in.RateLimitOverrides {
-				env[ratelimit.EnvPrefix+strings.ToUpper(k)] = v
-			}
-			if _, err := ratelimit.ParseOverrides(env); err != nil {
+			o, err := ratelimit.ParseOverrideMap(*in.RateLimitOverrides)
+			if err != nil {
 				return errs.Invalid("rate_limit_overrides", "%v", err)
 			}
-			s.RateLimitOverrides = maps.Clone(*in.RateLimitOverrides)
+			s.RateLimitOverrides = o
 		}
 		if in.AuditRetentionDays != nil {
 			if *in.AuditRetentionDays < 0 || *in.AuditRetentionDays > 36600 {

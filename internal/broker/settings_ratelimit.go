@@ -18,8 +18,8 @@ import (
 var rateLimitTierNames = map[string]string{"AUTH": "AUTH", "AUTHED": "API", "API": "API", "PROXY": "PROXY", "GLOBAL": "GLOBAL"}
 
 // fromRateLimitSetting turns the public "rate_limit" object into our
-// profile and override map (the environment's form without its prefix).
-func fromRateLimitSetting(in apitype.RateLimitSetting) (string, map[string]string, error) {
+// profile and overrides.
+func fromRateLimitSetting(in apitype.RateLimitSetting) (string, ratelimit.Overrides, error) {
 	profile := strings.ToLower(strings.TrimSpace(in.Profile))
 	if profile == "" {
 		profile = "default"
@@ -41,7 +41,7 @@ func fromRateLimitSetting(in apitype.RateLimitSetting) (string, map[string]strin
 				return
 			}
 			k := tier + "_" + knob
-			if err := checkOverrides(map[string]string{k: v}); err != nil {
+			if _, err := ratelimit.ParseOverrideMap(map[string]string{k: v}); err != nil {
 				msg := err.Error()
 				if i := strings.Index(msg, "\": "); i >= 0 {
 					msg = msg[i+3:]
@@ -71,34 +71,21 @@ func fromRateLimitSetting(in apitype.RateLimitSetting) (string, map[string]strin
 			return "", nil, bad
 		}
 	}
-	if err := checkOverrides(out); err != nil {
+	o, err := ratelimit.ParseOverrideMap(out)
+	if err != nil {
 		return "", nil, errs.Invalid("rate_limit.overrides", "%v", err)
 	}
-	return profile, out, nil
-}
-
-// checkOverrides parses an override map as the rate limiter will.
-func checkOverrides(m map[string]string) error {
-	env := map[string]string{}
-	for k, v := range m {
-		env[ratelimit.EnvPrefix+strings.ToUpper(k)] = v
-	}
-	_, err := ratelimit.ParseOverrides(env)
-	return err
+	return profile, o, nil
 }
 
 // toRateLimitSetting renders our stored rate-limit settings in the public
 // protocol's form (knobs switched off show as 0).
-func toRateLimitSetting(profile string, overrides map[string]string, locked bool) *apitype.RateLimitSetting {
+func toRateLimitSetting(profile string, overrides ratelimit.Overrides, locked bool) *apitype.RateLimitSetting {
 	if profile == "" {
 		profile = "default"
 	}
 	out := &apitype.RateLimitSetting{Profile: profile, Locked: locked}
-	env := map[string]string{}
-	for k, v := range overrides {
-		env[ratelimit.EnvPrefix+strings.ToUpper(k)] = v
-	}
-	parsed, err := ratelimit.ParseOverrides(env)
+	parsed, err := overrides.Limits()
 	if err != nil || len(parsed) == 0 {
 		return out
 	}

@@ -104,7 +104,7 @@ func (b *Broker) VaultAudit(ctx context.Context, a Actor, vault string, q AuditQ
 	}
 	if err := authorizeEither(a, r, policy.ReadVaultTrail, policy.ReadAdminTrail); err != nil {
 		if r == "" {
-			return apitype.AuditEventList{}, errs.NotFound("vault %q not found: list your vaults with `agent-vault vault list`", vault)
+			return apitype.AuditEventList{}, vaultNotFound(vault)
 		}
 		return apitype.AuditEventList{}, err
 	}

@@ -21,7 +21,7 @@ func (b *Broker) VaultContext(ctx context.Context, a Actor, name string) (apityp
 		if a.Role() == model.RoleOwner {
 			return apitype.VaultContext{}, errs.Forbidden("you hold no role in vault %q: join it first with `agent-vault owner vault join %s`", v.Name, v.Name)
 		}
-		return apitype.VaultContext{}, errs.NotFound("vault %q not found: list your vaults with `agent-vault vault list`", name)
+		return apitype.VaultContext{}, vaultNotFound(name)
 	}
 	return apitype.VaultContext{VaultName: v.Name, VaultRole: string(r)}, nil
 }

@@ -96,6 +96,14 @@ func (b *Broker) AdminListVaults(ctx context.Context, a Actor) (apitype.AdminVau
 	return out, nil
 }
 
+// vaultNotFound is the one answer for a vault name the actor cannot see:
+// a typo and another team's vault read the same, so that the answer never
+// tells a non-member whether a vault exists (owners see every vault in
+// `vault list` anyway).
+func vaultNotFound(name string) *errs.Error {
+	return errs.NotFound("vault %q not found: list your vaults with `agent-vault vault list`", name)
+}
+
 // vaultAuthorized loads the vault and checks act for the actor. Non-members
 // get 404 rather than 403 so vault names do not leak, except owners, who
 // can see every vault exists.
@@ -105,7 +113,7 @@ func (b *Broker) vaultAuthorized(ctx context.Context, st store.Store, a Actor, n
 		return v, r, err
 	}
 	if r == "" && a.Role() != model.RoleOwner {
-		return v, r, errs.NotFound("vault %q not found: list your vaults with `agent-vault vault list`", name)
+		return v, r, vaultNotFound(name)
 	}
 	return v, r, authorize(a, r, act)
 }
@@ -119,7 +127,7 @@ func (b *Broker) DeleteVault(ctx context.Context, a Actor, name string) (apitype
 	}
 	if err := authorizeEither(a, r, policy.DeleteVault, policy.DeleteAnyVault); err != nil {
 		if r == "" && a.Role() != model.RoleOwner {
-			return apitype.VaultDeleted{}, errs.NotFound("vault %q not found: list your vaults with `agent-vault vault list`", name)
+			return apitype.VaultDeleted{}, vaultNotFound(name)
 		}
 		return apitype.VaultDeleted{}, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/oauth"
 	"github.com/agent-vault/agent-vault/internal/policy"
 	"github.com/agent-vault/agent-vault/internal/secret"
 	"github.com/agent-vault/agent-vault/internal/service"
@@ -35,6 +36,7 @@ type ProxyGrant struct {
 	VaultName string
 	Role      model.VaultRole
 	vault     *vaultView
+	b         *Broker
 }
 
 // Policy is the vault's answer to traffic no service matches.
@@ -85,6 +87,53 @@ func (g *ProxyGrant) Derived(i int, build func() any) any {
 // OAuthPending reports an OAuth credential approved but not connected yet.
 func (g *ProxyGrant) OAuthPending(key string) bool { return g.vault.oauthPending[key] }
 
+// IsOAuth reports an OAuth credential: the proxy gets its value from
+// OAuthToken, not Credential.
+func (g *ProxyGrant) IsOAuth(key string) bool {
+	_, ok := g.vault.oauth[key]
+	return ok
+}
+
+// OAuthToken returns the OAuth credential's access token to inject now:
+// from memory while it is good for longer than the skew, else renewed
+// (one renewal per credential at a time, see oauthrenew.go). The error is
+// an *OAuthError when the credential cannot be injected. The bytes are
+// shared: the caller must not keep or modify them.
+func (g *ProxyGrant) OAuthToken(ctx context.Context, key string) ([]byte, error) {
+	e, ok := g.vault.oauth[key]
+	if !ok {
+		return nil, notConnected(key)
+	}
+	now := g.b.now()
+	switch {
+	case e.status == oauth.StatusPending:
+		return nil, notConnected(key)
+	case e.status == oauth.StatusConnected && !e.access.IsEmpty() && (e.expires.IsZero() || now.Add(g.b.oauthSkew).Before(e.expires)):
+		return e.access.Reveal(), nil
+	case e.status == oauth.StatusRefreshFailed && now.Sub(e.failedAt) < oauthRetryAfterFailure:
+		return nil, refreshFailed(key, e.lastError, "")
+	}
+	tok, err := g.b.renewOAuth(ctx, g.VaultID, key, e.access.Reveal(), false)
+	if err != nil {
+		return nil, err
+	}
+	return tok.Reveal(), nil
+}
+
+// OAuthRejected renews the OAuth credential after an upstream refused
+// its token sent (401), unless it was renewed since, and returns the
+// token to retry with.
+func (g *ProxyGrant) OAuthRejected(ctx context.Context, key string, sent []byte) ([]byte, error) {
+	if _, ok := g.vault.oauth[key]; !ok {
+		return nil, notConnected(key)
+	}
+	tok, err := g.b.renewOAuth(ctx, g.VaultID, key, sent, true)
+	if err != nil {
+		return nil, err
+	}
+	return tok.Reveal(), nil
+}
+
 // vaultView is a vault's compiled contents at one epoch.
 type vaultView struct {
 	epoch        uint64
@@ -92,9 +141,19 @@ type vaultView struct {
 	services     []service.Service
 	creds        map[string]secret.Bytes
 	oauthPending map[string]bool
+	oauth        map[string]oauthEntry // every OAuth credential, by key
 	keys         [][]string            // ReferencedKeys of each service
 	unbound      []string              // per service, a key its binding does not cover
 	derived      []atomic.Pointer[any] // per service, ProxyGrant.Derived
+}
+
+// oauthEntry is an OAuth credential's state in the view.
+type oauthEntry struct {
+	status    oauth.Status
+	access    secret.Bytes // empty unless connected
+	expires   time.Time
+	failedAt  time.Time
+	lastError string
 }
 
 type grantEntry struct {
@@ -163,7 +222,7 @@ func (b *Broker) buildGrant(ctx context.Context, tok, hint string, epoch uint64)
 	if err != nil {
 		return nil, expires, err
 	}
-	return &ProxyGrant{ActorName: a.Name(), ActorKind: a.Kind, VaultID: v.ID, VaultName: v.Name, Role: role, vault: vv}, expires, nil
+	return &ProxyGrant{ActorName: a.Name(), ActorKind: a.Kind, VaultID: v.ID, VaultName: v.Name, Role: role, vault: vv, b: b}, expires, nil
 }
 
 // vaultContents returns the vault's compiled view, rebuilding it when it
@@ -185,13 +244,27 @@ func (b *Broker) vaultContents(ctx context.Context, v model.Vault, epoch uint64)
 	}
 	creds := make(map[string]secret.Bytes, len(cs))
 	pending := map[string]bool{}
+	oauths := map[string]oauthEntry{}
 	for _, c := range cs {
 		val, err := b.kr.Open(c.Ciphertext, credentialAD(v.ID, c.Key))
 		if err != nil {
 			return nil, errs.Internal(err, "decrypting credential "+c.Key)
 		}
-		if c.Type == model.CredentialOAuth && val.IsEmpty() {
-			pending[c.Key] = true
+		if c.Type == model.CredentialOAuth {
+			st, err := oauth.ParseStored(val.Reveal())
+			val.Wipe()
+			if err != nil {
+				return nil, errs.Internal(err, "reading OAuth credential "+c.Key)
+			}
+			e := oauthEntry{status: st.Status, expires: st.ExpiresAt, failedAt: st.LastErrorAt, lastError: st.LastError}
+			if st.Status == oauth.StatusConnected && st.AccessToken != "" {
+				e.access = secret.FromString(st.AccessToken)
+				creds[c.Key] = e.access
+			} else if st.Status != oauth.StatusRefreshFailed {
+				e.status = oauth.StatusPending
+				pending[c.Key] = true
+			}
+			oauths[c.Key] = e
 			continue
 		}
 		creds[c.Key] = val
@@ -211,7 +284,7 @@ func (b *Broker) vaultContents(ctx context.Context, v model.Vault, epoch uint64)
 			}
 		}
 	}
-	vv = &vaultView{epoch: epoch, policy: v.UnmatchedHostPolicy, services: svcs, creds: creds, oauthPending: pending, keys: keys, unbound: unbound,
+	vv = &vaultView{epoch: epoch, policy: v.UnmatchedHostPolicy, services: svcs, creds: creds, oauthPending: pending, oauth: oauths, keys: keys, unbound: unbound,
 		derived: make([]atomic.Pointer[any], len(svcs))}
 	b.view.mu.Lock()
 	b.view.vaults[v.ID] = vv

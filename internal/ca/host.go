@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+
+	"github.com/agent-vault/agent-vault/internal/model"
 )
 
 // ErrInvalidHost means a host is neither a DNS name nor an IP literal.
@@ -31,7 +33,7 @@ func canonicalHost(host string) (string, error) {
 		}
 		return a.Unmap().String(), nil
 	}
-	h = strings.ToLower(strings.TrimSuffix(h, "."))
+	h = model.LowerASCII(strings.TrimSuffix(h, "."))
 	if !validDNSName(h) {
 		return "", fmt.Errorf("%w: %q", ErrInvalidHost, host)
 	}
@@ -82,7 +84,7 @@ func validDNSName(s string) bool {
 // canonicalConstraint validates a permitted DNS domain: a DNS name, or a DNS
 // name with a leading dot (subdomains only).
 func canonicalConstraint(d string) (string, error) {
-	c := strings.ToLower(strings.TrimSuffix(d, "."))
+	c := model.LowerASCII(strings.TrimSuffix(d, "."))
 	if !validDNSName(strings.TrimPrefix(c, ".")) {
 		return "", fmt.Errorf("ca: invalid permitted DNS domain %q", d)
 	}
@@ -98,7 +100,7 @@ func permittedDNS(name string, permitted []string) bool {
 		return true
 	}
 	for _, c := range permitted {
-		c = strings.ToLower(c)
+		c = model.LowerASCII(c)
 		if strings.HasPrefix(c, ".") {
 			if strings.HasSuffix(name, c) {
 				return true

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -66,6 +67,11 @@ func Get(id string) (apitype.CatalogEntry, bool) {
 // its auth block.
 func clone(e apitype.CatalogEntry) apitype.CatalogEntry {
 	e.Auth.Headers = maps.Clone(e.Auth.Headers)
+	if e.OAuth != nil {
+		o := *e.OAuth
+		o.Scopes, o.AuthorizationParams = slices.Clone(o.Scopes), maps.Clone(o.AuthorizationParams)
+		e.OAuth = &o
+	}
 	e.AuthType, e.Header, e.Prefix, e.Headers = e.Auth.Type, e.Auth.Header, e.Auth.Prefix, maps.Clone(e.Auth.Headers)
 	return e
 }
@@ -112,6 +118,9 @@ func check(e apitype.CatalogEntry) error {
 	if !strings.HasPrefix(e.DocsURL, "https://") || len(e.DocsURL) <= len("https://") {
 		return fmt.Errorf("docs_url %q must be an https URL", e.DocsURL)
 	}
+	if err := checkOAuth(e.OAuth); err != nil {
+		return err
+	}
 	svc, err := service.FromAPI(apitype.Service{Name: e.ID, Host: e.Host, Auth: e.Auth}, "")
 	if err != nil {
 		return err
@@ -125,6 +134,26 @@ func check(e apitype.CatalogEntry) error {
 	}
 	if !slices.Contains(keys, e.CredentialKey) {
 		return fmt.Errorf("credential_key %q is not referenced by auth (references %v)", e.CredentialKey, keys)
+	}
+	return nil
+}
+
+// checkOAuth validates an entry's OAuth provider: https endpoints without
+// user information, a known token_auth_method.
+func checkOAuth(o *apitype.CatalogOAuth) error {
+	if o == nil {
+		return nil
+	}
+	for name, raw := range map[string]string{"authorization_url": o.AuthorizationURL, "token_url": o.TokenURL} {
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" {
+			return fmt.Errorf("oauth.%s %q must be an https URL", name, raw)
+		}
+	}
+	switch o.TokenAuthMethod {
+	case "", "client_secret_post", "client_secret_basic", "none":
+	default:
+		return fmt.Errorf("oauth.token_auth_method %q is not known", o.TokenAuthMethod)
 	}
 	return nil
 }

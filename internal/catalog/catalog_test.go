@@ -264,3 +264,46 @@ func TestParseRejects(t *testing.T) {
 		t.Error("parse accepted an empty catalog")
 	}
 }
+
+// The OAuth providers people connect most have entries with their
+// authorization and token endpoints.
+func TestOAuthProviders(t *testing.T) {
+	want := map[string]string{
+		"google-oauth":    "https://oauth2.googleapis.com/token",
+		"microsoft-graph": "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+		"slack-oauth":     "https://slack.com/api/oauth.v2.access",
+		"github-oauth":    "https://github.com/login/oauth/access_token",
+	}
+	for id, tokenURL := range want {
+		e, ok := Get(id)
+		if !ok || e.OAuth == nil {
+			t.Errorf("%s: no OAuth entry", id)
+			continue
+		}
+		if e.OAuth.TokenURL != tokenURL || !strings.HasPrefix(e.OAuth.AuthorizationURL, "https://") {
+			t.Errorf("%s: endpoints %+v", id, e.OAuth)
+		}
+	}
+	// A copy is the caller's own.
+	e, _ := Get("google-oauth")
+	e.OAuth.Scopes[0], e.OAuth.AuthorizationParams["prompt"] = "changed", "changed"
+	if f, _ := Get("google-oauth"); f.OAuth.Scopes[0] == "changed" || f.OAuth.AuthorizationParams["prompt"] == "changed" {
+		t.Error("Get shares the OAuth block between callers")
+	}
+}
+
+func TestOAuthBlockChecked(t *testing.T) {
+	base := "services:\n  - id: prov\n    name: P\n    description: d\n    host: api.example.com\n    auth: {type: bearer, token: K}\n    credential_key: K\n    docs_url: https://example.com\n"
+	for _, c := range []struct{ oauth, want string }{
+		{"    oauth: {authorization_url: http://example.com/a, token_url: https://example.com/t}\n", "authorization_url"},
+		{"    oauth: {authorization_url: https://example.com/a, token_url: https://u:p@example.com/t}\n", "token_url"},
+		{"    oauth: {authorization_url: https://example.com/a, token_url: https://example.com/t, token_auth_method: private_key_jwt}\n", "token_auth_method"},
+	} {
+		if _, err := parse([]byte(base + c.oauth)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: got %v, want an error about %s", c.oauth, err, c.want)
+		}
+	}
+	if _, err := parse([]byte(base + "    oauth: {authorization_url: https://example.com/a, token_url: https://example.com/t}\n")); err != nil {
+		t.Errorf("valid oauth block refused: %v", err)
+	}
+}

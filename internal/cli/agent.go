@@ -43,7 +43,7 @@ func (a *app) agentCmd() *cobra.Command {
 				return nil
 			}
 			return a.show(out, func(w io.Writer) {
-				fmt.Fprintf(w, "Agent %s created (role %s, vaults %s).\n", out.Name, out.Role, grantList(out.Vaults))
+				fmt.Fprintln(w, agentCreatedLine(out.Name, out.Role, out.Vaults))
 				fmt.Fprintf(w, "Its token, shown only now (store it where the agent runs):\n%s\n", out.Token)
 			})
 		},
@@ -157,6 +157,30 @@ func (a *app) agentCmd() *cobra.Command {
 			},
 		})
 	return cmd
+}
+
+// agentCreatedLine says what a new agent can do, in words: the vaults it
+// reaches and with which role, and any instance-wide rights.
+func agentCreatedLine(name, instanceRole string, vs []apitype.AgentVault) string {
+	reach := "It reaches no vault yet: grant one with `agent-vault vault agent add " + name + " --vault <vault>`."
+	if len(vs) > 0 {
+		parts := make([]string, len(vs))
+		for i, v := range vs {
+			parts[i] = v.VaultName + " (as " + v.VaultRole + ")"
+		}
+		reach = "It can use vault " + strings.Join(parts, ", ") + "."
+		if len(vs) > 1 {
+			reach = "It can use vaults " + strings.Join(parts, ", ") + "."
+		}
+	}
+	inst := " It has no instance-wide rights."
+	switch instanceRole {
+	case "owner":
+		inst = " It is an instance owner (every vault, users and settings)."
+	case "member":
+		inst = " Its instance role member lets it create vaults and agents."
+	}
+	return "Agent " + name + " created. " + reach + inst
 }
 
 func grantList(vs []apitype.AgentVault) string {

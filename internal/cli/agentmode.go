@@ -50,7 +50,7 @@ func refuseAgent(cmd *cobra.Command, _ []string) error {
 		return nil
 	}
 	path := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
-	if agentCommands[path] || agentRoleCommands[path] || strings.HasPrefix(path, "completion") || strings.HasPrefix(path, "__complete") {
+	if agentCommands[path] || agentRoleCommands[path] || cmd.Annotations[groupOnly] != "" || strings.HasPrefix(path, "completion") || strings.HasPrefix(path, "__complete") {
 		return nil
 	}
 	return fmt.Errorf("`agent-vault %s` is not for agents: AGENT_VAULT_TOKEN is set, so this CLI acts as that token, "+

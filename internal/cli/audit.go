@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,13 +39,23 @@ func auditFetch(ctx context.Context, c *client.Client, f client.AuditFilter) (ap
 	return c.AdminAudit(ctx, f)
 }
 
+// auditClient is the logged-in client, with f's --since and --until read
+// (a time or an age, timeflag.go).
+func (a *app) auditClient(f *client.AuditFilter) (*client.Client, error) {
+	c, _, err := a.authed()
+	if err != nil {
+		return nil, err
+	}
+	return c, timeFlags(time.Now(), map[string]*string{"since": &f.Since, "until": &f.Until})
+}
+
 func auditFlags(cmd *cobra.Command, f *client.AuditFilter) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.Vault, "vault", "", "only this vault's rows (its admins may read them)")
 	fl.StringVar(&f.Action, "action", "", `only this action ("credential.reveal"), or a prefix ending in "." ("credential.")`)
 	fl.StringVar(&f.Actor, "actor", "", "only this actor (an email, agent:name, or an id)")
-	fl.StringVar(&f.Since, "since", "", "from this RFC 3339 time")
-	fl.StringVar(&f.Until, "until", "", "before this RFC 3339 time")
+	fl.StringVar(&f.Since, "since", "", "from this time (2026-01-02T15:04:05Z) or this long ago (30m, 1h, 7d)")
+	fl.StringVar(&f.Until, "until", "", "before this time, or this long ago")
 }
 
 func (a *app) auditListCmd() *cobra.Command {
@@ -58,7 +68,7 @@ func (a *app) auditListCmd() *cobra.Command {
 		Short: "Show the latest rows of the trail (oldest of them first)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := a.authed()
+			c, err := a.auditClient(&f)
 			if err != nil {
 				return err
 			}
@@ -67,9 +77,7 @@ func (a *app) auditListCmd() *cobra.Command {
 				return err
 			}
 			rows := out.Events
-			for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
-				rows[i], rows[j] = rows[j], rows[i]
-			}
+			slices.Reverse(rows)
 			if !follow {
 				return a.show(out, func(io.Writer) {
 					t := [][]string{}
@@ -79,30 +87,14 @@ func (a *app) auditListCmd() *cobra.Command {
 					a.table(auditHeader, t)
 				})
 			}
-			var last int64
-			a.printAuditRows(rows, true)
-			for _, e := range rows {
-				last = max(last, e.Seq)
-			}
-			tick := time.NewTicker(2 * time.Second)
-			defer tick.Stop()
-			for {
-				select {
-				case <-cmd.Context().Done():
-					return nil
-				case <-tick.C:
-				}
-				nf := f
-				nf.Before, nf.After, nf.FromStart, nf.Limit = 0, last, true, 1000
-				more, err := auditFetch(cmd.Context(), c, nf)
-				if err != nil {
-					return err
-				}
-				a.printAuditRows(more.Events, false)
-				for _, e := range more.Events {
-					last = max(last, e.Seq)
-				}
-			}
+			return followRows(cmd.Context(), 2*time.Second, rows, func(e apitype.AuditEvent) int64 { return e.Seq },
+				func(after int64) ([]apitype.AuditEvent, error) {
+					nf := f
+					nf.Before, nf.After, nf.FromStart, nf.Limit = 0, after, true, 1000
+					more, err := auditFetch(cmd.Context(), c, nf)
+					return more.Events, err
+				},
+				func(rows []apitype.AuditEvent, header bool) { printStream(a, rows, header, auditHeader, auditRow) })
 		},
 	}
 	auditFlags(cmd, &f)
@@ -123,7 +115,7 @@ object per line, oldest first, with each row's chain hash. --after resumes an
 earlier export after the last seq it wrote.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := a.authed()
+			c, err := a.auditClient(&f)
 			if err != nil {
 				return err
 			}
@@ -203,21 +195,4 @@ func auditRow(e apitype.AuditEvent) []string {
 		row[i] = cell(s)
 	}
 	return row
-}
-
-// printAuditRows prints rows for --follow: JSON lines with --json, else
-// tab-separated lines under one header.
-func (a *app) printAuditRows(rows []apitype.AuditEvent, header bool) {
-	if a.json {
-		for _, e := range rows {
-			_ = a.printJSONLine(e)
-		}
-		return
-	}
-	if header {
-		fmt.Fprintln(a.out, strings.Join(auditHeader, "\t"))
-	}
-	for _, e := range rows {
-		fmt.Fprintln(a.out, strings.Join(auditRow(e), "\t"))
-	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -62,18 +63,26 @@ func (a *app) credentials(email string, confirm, passwordStdin bool) (*client.Cl
 }
 
 func (a *app) registerCmd() *cobra.Command {
-	var email string
+	var email, setupCode string
 	var passwordStdin bool
 	cmd := &cobra.Command{
 		Use:   "register",
 		Short: "Create an account (the first one becomes the instance owner)",
-		Long:  "Create an account. The password is read from a hidden prompt, or from the first line of standard input when it is not a terminal.",
-		Args:  cobra.NoArgs,
+		Long: "Create an account. The password is read from a hidden prompt, or from the first line of standard input when it is not a terminal.\n\n" +
+			"The first account (the instance owner) needs the one-time setup code that the server printed when it started. " +
+			"On the server's machine, as its user and with its data dir, it is read from the data dir's setup-code file; " +
+			"otherwise pass --setup-code (or set " + config.EnvSetupCode + "), or type it at the prompt.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			code, err := a.setupCode(cmd.Context(), setupCode, passwordStdin)
+			if err != nil {
+				return err
+			}
 			c, cfg, in, err := a.credentials(email, true, passwordStdin)
 			if err != nil {
 				return err
 			}
+			in.SetupCode = code
 			out, err := c.Register(cmd.Context(), in)
 			if err != nil {
 				return err
@@ -97,6 +106,7 @@ func (a *app) registerCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&email, "email", "", "account email")
 	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of standard input (needs --email)")
+	cmd.Flags().StringVar(&setupCode, "setup-code", "", "the server's one-time setup code, for the first account (env "+config.EnvSetupCode+"; read from the data dir on the server's machine)")
 	return cmd
 }
 
@@ -115,6 +125,9 @@ func (a *app) loginCmd() *cobra.Command {
 			}
 			email := in.Email
 			out, err := c.Login(cmd.Context(), in)
+			if client.IsUnauthorized(err) && needsFirstUser(cfg.Address) {
+				return errNoAccountYet
+			}
 			if err != nil {
 				return err
 			}
@@ -243,4 +256,35 @@ func ts(t time.Time) string {
 		return "-"
 	}
 	return t.Local().Format("2006-01-02 15:04")
+}
+
+// setupCode finds the setup code register sends: --setup-code, then
+// AGENT_VAULT_SETUP_CODE, then the setup-code file that the server at
+// the CLI's address wrote to this data dir; failing those, it asks on a
+// terminal when the server has no account yet. "" sends none: a server
+// with accounts needs none, and a fresh one answers where to find it.
+func (a *app) setupCode(ctx context.Context, flag string, passwordStdin bool) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	cfg, err := a.clientConfig()
+	if err != nil {
+		return "", err
+	}
+	if cfg.SetupCode != "" {
+		return cfg.SetupCode, nil
+	}
+	if code, ok := config.SetupCodeFor(cfg.DataDir, cfg.Address); ok {
+		return code, nil
+	}
+	if passwordStdin || !a.stdinIsTTY() {
+		return "", nil
+	}
+	st, err := client.New(client.Options{BaseURL: cfg.Address}).Status(ctx)
+	if err != nil || !st.NeedsFirstUser {
+		return "", nil // register says what is wrong
+	}
+	fmt.Fprintln(a.errOut, "This server has no account yet: the first one becomes its owner and needs the one-time setup code")
+	fmt.Fprintln(a.errOut, "that the server printed when it started (the line \"first run: …\", field setup_code).")
+	return a.readSecret("Setup code", false)
 }

@@ -19,7 +19,7 @@ import (
 // and opens a logged-in client.
 func (a *app) vaultScoped(cmd *cobra.Command) func() (*client.Client, config.ResolvedVault, error) {
 	var vault string
-	cmd.PersistentFlags().StringVar(&vault, "vault", "", "vault name (default: see `agent-vault vault current`)")
+	cmd.PersistentFlags().StringVar(&vault, "vault", "", "vault name (default: the one 'agent-vault vault current' shows)")
 	return func() (*client.Client, config.ResolvedVault, error) {
 		rv, err := a.resolveVault(vault)
 		if err != nil {
@@ -54,7 +54,7 @@ func (a *app) credentialCmd() *cobra.Command {
 			return a.show(out, func(io.Writer) {
 				rows := [][]string{}
 				for _, cr := range out.Credentials {
-					row := []string{cr.Key, cr.Type, ts(cr.UpdatedAt), allowedHostsCell(cr)}
+					row := []string{cr.Key, oauthTypeCell(cr), ts(cr.UpdatedAt), allowedHostsCell(cr)}
 					if reveal && cr.Value != nil {
 						row = append(row, *cr.Value)
 					}
@@ -120,7 +120,7 @@ host pattern, as ` + "`credential bind`" + ` does (users only).`,
 		},
 	}
 	set.Flags().StringArrayVar(&setHosts, "host", nil, "also bind the keys to this host pattern (repeatable)")
-	cmd.AddCommand(list, set, a.bindCmd(setup, true), a.bindCmd(setup, false), &cobra.Command{
+	cmd.AddCommand(list, set, a.bindCmd(setup, true), a.bindCmd(setup, false), a.oauthCmd(setup), &cobra.Command{
 		Use:   "get <KEY>",
 		Short: "Print one credential's value (users with member role or higher)",
 		Args:  cobra.ExactArgs(1),
@@ -132,6 +132,9 @@ host pattern, as ` + "`credential bind`" + ` does (users only).`,
 			out, err := c.Credentials(cmd.Context(), rv.Name, true, args[0])
 			if err != nil {
 				return err
+			}
+			if len(out.Credentials) == 1 && out.Credentials[0].OAuth != nil {
+				return fmt.Errorf("credential %s is an OAuth credential: its tokens are never shown; see `agent-vault vault credential oauth status %s`", args[0], args[0])
 			}
 			if len(out.Credentials) != 1 || out.Credentials[0].Value == nil {
 				return fmt.Errorf("credential %s not found in vault %s", args[0], rv.Name)

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/client"
 	"github.com/agent-vault/agent-vault/internal/config"
 )
@@ -32,7 +35,7 @@ type doctorCheck struct {
 }
 
 func (a *app) doctorCmd() *cobra.Command {
-	var host string
+	var host, vault string
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check that an agent can reach the server and the proxy, and trusts the CA",
@@ -42,10 +45,13 @@ reaches), proxy reachable and authenticating, CA file present and trusted throug
 SSL_CERT_FILE and friends, a round trip through the proxy to --host, clock skew.
 
 Uses AGENT_VAULT_TOKEN/AGENT_VAULT_ADDR when set (as inside 'agent-vault run'),
-else the CLI's login.`,
+else the CLI's login. The vault is --vault, else AGENT_VAULT_VAULT, else (for
+the CLI's login) agent-vault.json and 'vault use', else the token's only vault
+or default. The proxy check is answered by the proxy itself and leaves no row
+in the request log; the --host round trip is a real request and is logged.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			checks := a.doctor(cmd.Context(), host)
+			checks := a.doctor(cmd.Context(), host, vault)
 			failed := 0
 			for _, c := range checks {
 				if !c.OK {
@@ -75,25 +81,37 @@ else the CLI's login.`,
 		},
 	}
 	cmd.Flags().StringVar(&host, "host", "", "a host to reach through the proxy for the round-trip check (e.g. api.github.com)")
+	cmd.Flags().StringVar(&vault, "vault", "", "the vault to check (default: see the command's help)")
 	return cmd
 }
 
 // doctor runs the checks; later checks are skipped once one they need fails.
-func (a *app) doctor(ctx context.Context, host string) []doctorCheck {
+func (a *app) doctor(ctx context.Context, host, vaultFlag string) []doctorCheck {
 	var out []doctorCheck
 	add := func(c doctorCheck) bool { out = append(out, c); return c.OK }
 	agent := config.LoadAgentEnv(nil)
-	addr, tok, vault := agent.Addr, agent.Token, agent.Vault
-	if tok == "" || addr == "" {
+	addr, tok, vault := agent.Addr, agent.Token, strings.TrimSpace(vaultFlag)
+	asAgent := tok != "" && addr != ""
+	if asAgent {
+		if vault == "" {
+			vault = agent.Vault // else the server picks the token's only vault
+		}
+	} else {
 		cfg, err := a.clientConfig()
 		if err != nil {
 			add(doctorCheck{Check: "configuration", Detail: err.Error()})
 			return out
 		}
-		addr = cfg.Address
+		addr, tok = cfg.Address, ""
 		if s, err := config.ReadSession(cfg.DataDir); err == nil {
 			tok = s.Token
 		}
+		rv, err := a.resolveVault(vaultFlag)
+		if err != nil {
+			add(doctorCheck{Check: "vault", Detail: err.Error(), Fix: "name the vault with --vault"})
+			return out
+		}
+		vault = rv.Name
 	}
 	c := client.New(client.Options{BaseURL: addr, Token: tok})
 
@@ -108,34 +126,43 @@ func (a *app) doctor(ctx context.Context, host string) []doctorCheck {
 
 	// 3. Token.
 	if tok == "" {
-		add(doctorCheck{Check: "token", Detail: "no token", Fix: "log in with `agent-vault auth login`, or set AGENT_VAULT_TOKEN (agent-vault run does)"})
+		fix := "log in with `agent-vault auth login`, or set AGENT_VAULT_TOKEN (agent-vault run does)"
+		if st.NeedsFirstUser {
+			fix = "this server has no account yet: create the first with `agent-vault auth register`"
+		}
+		add(doctorCheck{Check: "token", Detail: "no token", Fix: fix})
 		return out
 	}
 	d, err := c.Discover(ctx, vault)
 	if err != nil {
-		add(doctorCheck{Check: "token", Detail: err.Error(), Fix: "get a working token: `agent-vault agent rotate <agent>` for an agent token, a fresh `agent-vault vault token` for a vault session, `agent-vault auth login` for the CLI; and check AGENT_VAULT_VAULT"})
+		add(doctorCheck{Check: "token", Detail: err.Error(), Fix: tokenFix(err, asAgent)})
 		return out
 	}
 	add(doctorCheck{Check: "token", OK: true, Detail: fmt.Sprintf("reaches vault %s (%d services, %d credentials)", d.Vault, len(d.Services), len(d.AvailableCredentials))})
 
 	// 4. Proxy reachable and authenticating.
 	if st.ProxyPort == 0 {
-		add(doctorCheck{Check: "proxy", Detail: "the server runs without the broker proxy", Fix: "start the server with --mitm-port (default 14322)"})
+		add(doctorCheck{Check: "proxy", Detail: "the server runs without the broker proxy",
+			Fix: "restart the server without --mitm-port 0 (or AGENT_VAULT_MITM_PORT=0); the proxy listens on 14322 by default"})
 		return out
 	}
 	u, _ := url.Parse(addr)
 	proxyAddr := net.JoinHostPort(u.Hostname(), strconv.Itoa(st.ProxyPort))
 	proxyURL := &url.URL{Scheme: "http", Host: proxyAddr, User: url.UserPassword(tok, d.Vault)}
-	code, err := proxyAuthProbe(ctx, proxyURL)
+	code, probe, err := proxyProbe(ctx, proxyURL)
 	switch {
 	case err != nil:
-		add(doctorCheck{Check: "proxy", Detail: proxyAddr + ": " + err.Error(), Fix: "check the server's --mitm-port and that nothing blocks it"})
+		add(doctorCheck{Check: "proxy", Detail: proxyAddr + ": " + err.Error(), Fix: "check that nothing (a firewall, another HTTPS_PROXY) stands between here and " + proxyAddr})
 		return out
 	case code == http.StatusProxyAuthRequired:
-		add(doctorCheck{Check: "proxy", Detail: proxyAddr + " refused the token (407)", Fix: "the token is not valid for the proxy: mint a new one"})
+		add(doctorCheck{Check: "proxy", Detail: proxyAddr + " refused the token (407)", Fix: "the token is unknown, expired or revoked: " + freshTokenFix(asAgent)})
+		return out
+	case code != http.StatusOK || !probe.OK || probe.Vault != d.Vault:
+		add(doctorCheck{Check: "proxy", Detail: fmt.Sprintf("%s answered the check with %d (vault %q)", proxyAddr, code, probe.Vault),
+			Fix: "is " + proxyAddr + " the Agent Vault proxy of the same server, of the same version?"})
 		return out
 	}
-	add(doctorCheck{Check: "proxy", OK: true, Detail: proxyAddr + " accepts the token"})
+	add(doctorCheck{Check: "proxy", OK: true, Detail: proxyAddr + " accepts the token for vault " + probe.Vault})
 
 	// 5. CA file.
 	caPEM, err := c.CAPEM(ctx)
@@ -185,18 +212,52 @@ func (a *app) doctor(ctx context.Context, host string) []doctorCheck {
 	return out
 }
 
-// proxyAuthProbe sends one absolute-form request to a name that cannot
-// resolve; any answer but 407 means the proxy accepted the credentials.
-func proxyAuthProbe(ctx context.Context, proxy *url.URL) (int, error) {
+// proxyProbe asks the proxy for its own answer about these credentials
+// (apitype.ProxyProbeHost): it is never forwarded and leaves no row in the
+// request log.
+func proxyProbe(ctx context.Context, proxy *url.URL) (int, apitype.ProxyProbe, error) {
+	var p apitype.ProxyProbe
 	tr := &http.Transport{Proxy: http.ProxyURL(proxy)}
 	defer tr.CloseIdleConnections()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent-vault-doctor.invalid/", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+apitype.ProxyProbeHost+"/", nil)
 	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
-		return 0, err
+		return 0, p, err
 	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		_ = json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&p)
+	}
+	return resp.StatusCode, p, nil
+}
+
+// tokenFix is the fix for a token the server refused, by the kind of
+// refusal and whose token it is (an agent's, or the CLI's login).
+func tokenFix(err error, asAgent bool) string {
+	var ae *client.APIError
+	errors.As(err, &ae)
+	switch {
+	case ae != nil && ae.Body.Code == "vault_required":
+		if asAgent {
+			return "name the vault: --vault, or AGENT_VAULT_VAULT"
+		}
+		return "name the vault: --vault, or `agent-vault vault use <name>`"
+	case client.IsNotFound(err):
+		return "check the vault's name: `agent-vault vault list` shows yours"
+	case client.IsForbidden(err):
+		return "ask a vault admin for a role in this vault"
+	case client.IsUnauthorized(err):
+		return "the token is unknown, expired or revoked: " + freshTokenFix(asAgent)
+	}
+	return "read the error above"
+}
+
+// freshTokenFix says how to get a working token of the same kind.
+func freshTokenFix(asAgent bool) string {
+	if asAgent {
+		return "get a new one (`agent-vault agent rotate <agent>` for an agent token, `agent-vault vault token` for a vault session, or restart `agent-vault run`)"
+	}
+	return "log in again with `agent-vault auth login`"
 }
 
 // caTrusted reports whether the CA variables an agent's clients read hold

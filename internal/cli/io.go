@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"golang.org/x/term"
 
@@ -41,10 +43,25 @@ func (a *app) authed() (*client.Client, config.Client, error) {
 		return client.New(client.Options{BaseURL: cfg.Address, Token: tok}), cfg, nil
 	}
 	s, err := config.ReadSession(cfg.DataDir)
+	if errors.Is(err, config.ErrNoSession) && needsFirstUser(cfg.Address) {
+		return nil, cfg, errNoAccountYet
+	}
 	if err != nil {
 		return nil, cfg, err
 	}
 	return client.New(client.Options{BaseURL: cfg.Address, Token: s.Token}), cfg, nil
+}
+
+// errNoAccountYet is the hint on a server where no one has registered.
+var errNoAccountYet = errors.New("this server has no account yet: create the first one (the instance owner) with `agent-vault auth register`")
+
+// needsFirstUser reports whether the server at addr answers that no account
+// exists yet; false when it cannot be asked.
+func needsFirstUser(addr string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := client.New(client.Options{BaseURL: addr}).Status(ctx)
+	return err == nil && st.NeedsFirstUser
 }
 
 // printJSON writes v as indented JSON.

@@ -1,9 +1,8 @@
 package cli
 
 import (
-	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,50 +32,34 @@ status, bytes and duration. --follow keeps printing new rows as they arrive.`,
 		if err != nil {
 			return err
 		}
+		if err := timeFlags(time.Now(), map[string]*string{"since": &f.Since}); err != nil {
+			return err
+		}
 		out, err := c.RequestLogs(cmd.Context(), rv.Name, f)
 		if err != nil {
 			return err
 		}
 		// Oldest first reads naturally in a terminal and when following.
 		rows := out.Logs
-		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
-			rows[i], rows[j] = rows[j], rows[i]
-		}
+		slices.Reverse(rows)
 		if !follow {
 			return a.show(out, func(io.Writer) { a.logTable(rows) })
 		}
-		var last int64
-		a.printLogRows(rows, true)
-		for _, r := range rows {
-			last = max(last, r.ID)
-		}
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-cmd.Context().Done():
-				return nil
-			case <-tick.C:
-			}
-			nf := f
-			nf.Before, nf.After, nf.Limit = 0, last, 500
-			more, err := c.RequestLogs(cmd.Context(), rv.Name, nf)
-			if err != nil {
-				return err
-			}
-			sort.Slice(more.Logs, func(i, j int) bool { return more.Logs[i].ID < more.Logs[j].ID })
-			a.printLogRows(more.Logs, false)
-			for _, r := range more.Logs {
-				last = max(last, r.ID)
-			}
-		}
+		return followRows(cmd.Context(), time.Second, rows, func(r apitype.RequestLog) int64 { return r.ID },
+			func(after int64) ([]apitype.RequestLog, error) {
+				nf := f
+				nf.Before, nf.After, nf.Limit = 0, after, 500
+				more, err := c.RequestLogs(cmd.Context(), rv.Name, nf)
+				return more.Logs, err
+			},
+			func(rows []apitype.RequestLog, header bool) { printStream(a, rows, header, logHeader, logRow) })
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.Service, "service", "", "only this service")
 	fl.StringVar(&f.Status, "status", "", "a status (403) or class (4xx)")
 	fl.StringVar(&f.Actor, "actor", "", "only this actor (e.g. agent:bot)")
 	fl.StringVar(&f.Host, "host", "", "only this host")
-	fl.StringVar(&f.Since, "since", "", "from this RFC 3339 time")
+	fl.StringVar(&f.Since, "since", "", "from this time (2026-01-02T15:04:05Z) or this long ago (30m, 1h, 7d)")
 	fl.IntVar(&f.Limit, "limit", 50, "rows to show (1-1000)")
 	fl.Int64Var(&f.Before, "before", 0, "rows older than this id (the next_cursor of a previous page)")
 	fl.BoolVarP(&follow, "follow", "f", false, "keep printing new rows")
@@ -126,21 +109,4 @@ func (a *app) logTable(rows []apitype.RequestLog) {
 		out = append(out, logRow(r))
 	}
 	a.table(logHeader, out)
-}
-
-// printLogRows prints rows for --follow: JSON lines with --json, else
-// tab-separated lines under one header.
-func (a *app) printLogRows(rows []apitype.RequestLog, header bool) {
-	if a.json {
-		for _, r := range rows {
-			_ = a.printJSONLine(r)
-		}
-		return
-	}
-	if header {
-		fmt.Fprintln(a.out, strings.Join(logHeader, "\t"))
-	}
-	for _, r := range rows {
-		fmt.Fprintln(a.out, strings.Join(cells(logRow(r)), "\t"))
-	}
 }

@@ -169,12 +169,12 @@ input) holding the body of POST /v1/proposals:
 					if authType == "" {
 						return errors.New("a service needs --auth: bearer, basic, api-key, custom or passthrough")
 					}
-					in.Services = append(in.Services, apitype.ProposalService{Action: "set", Name: name, Host: host, Auth: &apitype.ServiceAuth{
+					in.Services = append(in.Services, apitype.ProposalService{Action: apitype.ProposalSet, Name: name, Host: host, Auth: &apitype.ServiceAuth{
 						Type: authType, Token: token, Username: user, Password: pass, Key: key, Header: header, Prefix: prefix,
 					}})
 				}
 				for _, ref := range deleteServices {
-					in.Services = append(in.Services, apitype.ProposalService{Action: "delete", Name: ref})
+					in.Services = append(in.Services, apitype.ProposalService{Action: apitype.ProposalDelete, Name: ref})
 				}
 				seen := map[string]bool{}
 				for _, spec := range creds {
@@ -187,14 +187,14 @@ input) holding the body of POST /v1/proposals:
 						return fmt.Errorf("credential %s is given twice", k)
 					}
 					seen[k] = true
-					in.Credentials = append(in.Credentials, apitype.ProposalCredential{Action: "set", Key: k, Description: desc})
+					in.Credentials = append(in.Credentials, apitype.ProposalCredential{Action: apitype.ProposalSet, Key: k, Description: desc})
 				}
 				for _, k := range delCreds {
 					if seen[k] {
 						return fmt.Errorf("credential %s is both set and deleted", k)
 					}
 					seen[k] = true
-					in.Credentials = append(in.Credentials, apitype.ProposalCredential{Action: "delete", Key: k})
+					in.Credentials = append(in.Credentials, apitype.ProposalCredential{Action: apitype.ProposalDelete, Key: k})
 				}
 			}
 			if cmd.Flags().Changed("message") {
@@ -284,7 +284,7 @@ func (a *app) proposalListCmd(setup proposalSetup) *cobra.Command {
 		Long: `List proposals, newest first. Without --vault (or AGENT_VAULT_VAULT,
 agent-vault.json, ` + "`vault use`" + `) this lists every vault where you may review
 them (member role or higher). --status narrows to pending, applied, rejected
-or expired.`,
+or expired; all (the default) lists every status.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, rv, err := setup()
@@ -292,6 +292,9 @@ or expired.`,
 				return err
 			}
 			vault := propReviewVault(rv)
+			if status == "all" {
+				status = "" // every status, as without --status
+			}
 			out, err := reviewList(cmd, c, vault, status)
 			if err != nil {
 				return err
@@ -309,7 +312,7 @@ or expired.`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&status, "status", "", "pending, applied, rejected or expired")
+	cmd.Flags().StringVar(&status, "status", "", "pending, applied, rejected, expired or all (default all)")
 	return cmd
 }
 
@@ -379,7 +382,7 @@ overrides it. The changes are shown and confirmed first unless --yes.
 			if err != nil {
 				return proposalErr(err, id)
 			}
-			if p.Status != "pending" {
+			if p.Status != apitype.ProposalPending {
 				return fmt.Errorf("proposal %d is %s, not pending: nothing to approve (see it with `agent-vault vault proposal show %d`)", id, p.Status, id)
 			}
 			tty := a.stdinIsTTY()
@@ -451,7 +454,7 @@ func propHas(list []string, s string) bool {
 
 // propFillable is whether a slot takes a value from the reviewer.
 func propFillable(c apitype.ProposalCredential) bool {
-	return c.Action == "set" && c.Type != "oauth"
+	return c.Action == apitype.ProposalSet && c.Type != "oauth"
 }
 
 // proposalSlotValues gathers the values to send for p's static slots: those in
@@ -477,7 +480,7 @@ func (a *app) proposalSlotValues(p apitype.Proposal, given map[string]string, as
 	var plan []string
 	for _, c := range p.Credentials {
 		switch {
-		case c.Action == "delete":
+		case c.Action == apitype.ProposalDelete:
 			plan = append(plan, "delete credential "+c.Key)
 			continue
 		case c.Type == "oauth":
@@ -527,7 +530,7 @@ func (a *app) proposalSlotValues(p apitype.Proposal, given map[string]string, as
 		}
 	}
 	for _, s := range p.Services {
-		if s.Action == "delete" {
+		if s.Action == apitype.ProposalDelete {
 			plan = append(plan, "remove service "+propServiceRef(s))
 			continue
 		}
@@ -607,7 +610,7 @@ values and reasons are read from it one line each, in that order.`,
 				return err
 			}
 			vault := propReviewVault(rv)
-			l, err := reviewList(cmd, c, vault, "pending")
+			l, err := reviewList(cmd, c, vault, apitype.ProposalPending)
 			if err != nil {
 				return err
 			}
@@ -619,7 +622,7 @@ values and reasons are read from it one line each, in that order.`,
 			}
 			sum := propReviewSummary{Approved: []int64{}, Rejected: []int64{}, Skipped: []int64{}, Failed: []propReviewFailed{}, Remaining: []int64{}}
 			if len(ps) == 0 {
-				return a.show(sum, func(w io.Writer) { fmt.Fprintln(w, propNone(vault, "pending")) })
+				return a.show(sum, func(w io.Writer) { fmt.Fprintln(w, propNone(vault, apitype.ProposalPending)) })
 			}
 			tty := a.stdinIsTTY()
 			quit := false
@@ -734,7 +737,7 @@ func propIDList(ids []int64) string {
 
 // writeProposalDecided prints the answer of approve or reject.
 func writeProposalDecided(w io.Writer, out apitype.ProposalDecided) {
-	if out.Status == "rejected" {
+	if out.Status == apitype.ProposalRejected {
 		fmt.Fprintf(w, "Proposal %d rejected (vault %s).\n", out.ID, out.Vault)
 		return
 	}
@@ -749,14 +752,14 @@ func propChanges(p apitype.Proposal) string {
 	var parts []string
 	for _, s := range p.Services {
 		verb := "set"
-		if s.Action == "delete" {
+		if s.Action == apitype.ProposalDelete {
 			verb = "remove"
 		}
 		parts = append(parts, verb+" service "+propServiceRef(s))
 	}
 	for _, c := range p.Credentials {
 		verb := "set"
-		if c.Action == "delete" {
+		if c.Action == apitype.ProposalDelete {
 			verb = "delete"
 		}
 		parts = append(parts, verb+" "+c.Key)
@@ -825,7 +828,7 @@ func writeProposalText(w io.Writer, p apitype.Proposal) {
 	}
 	fmt.Fprintf(w, "  from:      %s\n", by)
 	fmt.Fprintf(w, "  created:   %s\n", ts(p.CreatedAt))
-	if p.Status == "pending" {
+	if p.Status == apitype.ProposalPending {
 		fmt.Fprintf(w, "  expires:   %s\n", ts(p.ExpiresAt))
 	}
 	if p.UserMessage != "" {
@@ -846,7 +849,7 @@ func writeProposalText(w io.Writer, p apitype.Proposal) {
 				writeServiceChange(w, s, *sc)
 				continue
 			}
-			if s.Action == "delete" {
+			if s.Action == apitype.ProposalDelete {
 				fmt.Fprintf(w, "    remove %s\n", propServiceRef(s))
 				continue
 			}
@@ -867,7 +870,7 @@ func writeProposalText(w io.Writer, p apitype.Proposal) {
 	if len(p.Credentials) > 0 {
 		fmt.Fprintln(w, "  credentials:")
 		for i, c := range p.Credentials {
-			if c.Action == "delete" {
+			if c.Action == apitype.ProposalDelete {
 				fmt.Fprintf(w, "    delete %s\n", propClean(c.Key))
 				writeKeyWarnings(w, p.Diff, c.Key)
 				continue

@@ -59,11 +59,11 @@ func writeServiceChange(w io.Writer, s apitype.ProposalService, sc apitype.Servi
 		verb = propClean(sc.Change)
 	}
 	head := fmt.Sprintf("    %-6s %s", verb, propServiceRef(s))
-	if s.Action == "set" {
+	if s.Action == apitype.ProposalSet {
 		head += ", auth " + propAuthDesc(s.Auth)
 	}
 	if sc.Change == "unchanged" {
-		if s.Action == "delete" {
+		if s.Action == apitype.ProposalDelete {
 			head += " (already gone: nothing to remove)"
 		} else {
 			head += " (no change)"

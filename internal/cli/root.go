@@ -33,6 +33,11 @@ func Run(ctx context.Context, args []string) int {
 		return sandbox.InitMain(args[1:]) // `run`'s sandbox, re-executed
 	}
 	a := &app{in: os.Stdin, out: os.Stdout, errOut: os.Stderr}
+	return a.execute(ctx, args)
+}
+
+// execute runs one command line with a's streams and returns its exit code.
+func (a *app) execute(ctx context.Context, args []string) int {
 	root := a.rootCmd()
 	root.SetArgs(args)
 	root.SetIn(a.in)
@@ -74,6 +79,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.ownerCmd(), a.masterPasswordCmd(), a.migrateDBCmd(), a.backupCmd(), a.healthCmd(), a.emailCmd(), a.versionCmd(), a.agentCmd(), a.catalogCmd(), a.caCmd(), a.runCmd(), a.doctorCmd(), a.auditCmd(),
 	)
 	a.addCompat(root)
+	strictGroups(root)
 	return root
 }
 

@@ -81,7 +81,7 @@ when it is your project's own.`,
 // vaultScopedFlag adds --vault and returns its value's resolver.
 func (a *app) vaultScopedFlag(cmd *cobra.Command) func() (config.ResolvedVault, error) {
 	var vault string
-	cmd.Flags().StringVar(&vault, "vault", "", "vault name (default: see `agent-vault vault current`)")
+	cmd.Flags().StringVar(&vault, "vault", "", "vault name (default: the one 'agent-vault vault current' shows)")
 	return func() (config.ResolvedVault, error) { return a.resolveVault(vault) }
 }
 

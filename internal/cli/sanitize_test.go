@@ -53,7 +53,7 @@ func TestTablesPrintNoControlBytes(t *testing.T) {
 		cellsIn = append(cellsIn, []string{c.in, "x"})
 	}
 	a.logTable(rows)
-	a.printLogRows(rows, true)
+	printStream(a, rows, true, logHeader, logRow)
 	a.table([]string{"HOST", "PORT"}, cellsIn)
 	for i, b := range out.Bytes() {
 		if (b < 0x20 && b != '\n' && b != '\t') || b == 0x7f { // tabs: --follow's separators

@@ -170,7 +170,7 @@ func (a *app) detachServer(cfg config.Server, pwf daemon.PasswordFunc) error {
 		}
 		args = append(args, s)
 	}
-	pid, err := daemon.Detach(daemon.DetachOptions{
+	started, err := daemon.Detach(daemon.DetachOptions{
 		Args: args, Password: pw, LogPath: cfg.LogPath(),
 		HealthURL: "http://" + cfg.Listen() + "/health",
 	})
@@ -178,7 +178,12 @@ func (a *app) detachServer(cfg config.Server, pwf daemon.PasswordFunc) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.out, "Agent Vault is running in the background (pid %d) on http://%s\nLogs: %s\nStop it with `agent-vault server stop`.\n", pid, cfg.Listen(), cfg.LogPath())
+	// What the server warned about while starting (passwordless mode, the
+	// first-run setup code) went to its log: say it here too.
+	for _, w := range started.Warnings {
+		fmt.Fprintln(a.errOut, "warning:", cell(w))
+	}
+	fmt.Fprintf(a.out, "Agent Vault is running in the background (pid %d) on http://%s\nLogs: %s\nStop it with `agent-vault server stop`.\n", started.PID, cfg.Listen(), cfg.LogPath())
 	return nil
 }
 

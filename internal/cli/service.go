@@ -166,7 +166,7 @@ func (a *app) serviceCmd() *cobra.Command {
 	}
 	af := add.Flags()
 	af.StringVarP(&file, "file", "f", "", "YAML file with a services: list")
-	af.StringVar(&fromCatalog, "from-catalog", "", "catalog template id (see `agent-vault catalog`)")
+	af.StringVar(&fromCatalog, "from-catalog", "", "catalog template id ('agent-vault catalog' lists them)")
 	af.StringVar(&name, "name", "", "service name (lowercase, digits, hyphens)")
 	af.StringVar(&host, "host", "", "host pattern: api.example.com, *.example.com, example.com/api/*, host:port")
 	af.StringVar(&authType, "auth", "", "bearer, basic, api-key, custom or passthrough")

@@ -48,7 +48,7 @@ func (a *app) vaultTokenCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.DurationVar(&ttl, "ttl", 0, "lifetime, 5m to 168h (default 24h)")
 	f.StringVar(&role, "role", "", "vault role of the token: proxy (default), member or admin, at most yours")
-	f.StringVar(&label, "label", "", "a note shown in `vault token list`")
+	f.StringVar(&label, "label", "", "a note shown by 'agent-vault vault token list'")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List the vault tokens you minted that are still valid",

@@ -14,7 +14,7 @@ import (
 func (a *app) vaultUserCmd() *cobra.Command {
 	var vault string
 	cmd := &cobra.Command{Use: "user", Short: "Manage a vault's users"}
-	cmd.PersistentFlags().StringVar(&vault, "vault", "", "vault name (default: see `vault current`)")
+	cmd.PersistentFlags().StringVar(&vault, "vault", "", "vault name (default: the one 'agent-vault vault current' shows)")
 	// setup resolves the vault and a logged-in client for every subcommand.
 	setup := func() (*client.Client, config.ResolvedVault, error) {
 		rv, err := a.resolveVault(vault)

@@ -1,72 +1,41 @@
 package cli
 
 import (
-	"fmt"
-	"io"
-	"strings"
+	"context"
 
 	"github.com/spf13/cobra"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/client"
+	"github.com/agent-vault/agent-vault/internal/config"
 )
 
 // verifyCmd finishes a registration with the code emailed to its address.
 func (a *app) verifyCmd() *cobra.Command {
-	var email, code string
-	cmd := &cobra.Command{
-		Use:   "verify",
-		Short: "Finish registering with the code emailed to you, and log in",
-		Long:  "Finish registering with the six-digit code emailed to you. The code is read from --code, a prompt, or the first line of standard input.",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, cfg, err := a.anon()
+	return a.redeemCodeCmd(redeemCode{
+		use:       "verify",
+		short:     "Finish registering with the code emailed to you, and log in",
+		long:      "Finish registering with the six-digit code emailed to you. The code is read from --code, a prompt, or the first line of standard input.",
+		emailHelp: "the address you registered",
+		codeFlag:  true,
+		redeem: func(ctx context.Context, c *client.Client, cfg config.Client, in codeInput) (any, string, error) {
+			out, err := c.VerifyEmail(ctx, apitype.VerifyEmailRequest{Email: in.email, Code: in.code, DeviceLabel: deviceLabel()})
 			if err != nil {
-				return err
-			}
-			if email, err = a.readValue(email, "Email"); err != nil {
-				return err
-			}
-			if code, err = a.readValue(code, "Code"); err != nil {
-				return err
-			}
-			out, err := c.VerifyEmail(cmd.Context(), apitype.VerifyEmailRequest{Email: email, Code: strings.TrimSpace(code), DeviceLabel: deviceLabel()})
-			if err != nil {
-				return err
+				return nil, "", err
 			}
 			if err := a.saveSession(cfg, out.Token, out.Email); err != nil {
-				return err
+				return nil, "", err
 			}
 			out.Token = "" // saved; never printed
-			return a.show(out, func(w io.Writer) { fmt.Fprintln(w, out.Message) })
+			return out, out.Message, nil
 		},
-	}
-	cmd.Flags().StringVar(&email, "email", "", "the address you registered")
-	cmd.Flags().StringVar(&code, "code", "", "the six-digit code from the email")
-	return cmd
+	})
 }
 
 // resendVerificationCmd asks for a new registration code.
 func (a *app) resendVerificationCmd() *cobra.Command {
-	var email string
-	cmd := &cobra.Command{
-		Use:   "resend-verification",
-		Short: "Have a new registration code emailed to you",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := a.anon()
-			if err != nil {
-				return err
-			}
-			if email, err = a.readValue(email, "Email"); err != nil {
-				return err
-			}
-			out, err := c.ResendVerification(cmd.Context(), email)
-			if err != nil {
-				return err
-			}
-			return a.show(out, func(w io.Writer) { fmt.Fprintln(w, out.Message) })
-		},
-	}
-	cmd.Flags().StringVar(&email, "email", "", "the address you registered")
-	return cmd
+	return a.sendCodeCmd("resend-verification", "Have a new registration code emailed to you", "the address you registered",
+		func(ctx context.Context, c *client.Client, email string) (apitype.ForgotPasswordResult, error) {
+			return c.ResendVerification(ctx, email)
+		}, nil)
 }

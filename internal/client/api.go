@@ -8,11 +8,6 @@ import (
 	"github.com/agent-vault/agent-vault/internal/apitype"
 )
 
-// Health checks that the server answers.
-func (c *Client) Health(ctx context.Context) (out apitype.Health, err error) {
-	return out, c.do(ctx, http.MethodGet, "/health", nil, &out)
-}
-
 // Status reads the instance status.
 func (c *Client) Status(ctx context.Context) (out apitype.Status, err error) {
 	return out, c.do(ctx, http.MethodGet, "/v1/status", nil, &out)

@@ -42,9 +42,6 @@ func New(o Options) *Client {
 	return &Client{base: strings.TrimRight(o.BaseURL, "/"), token: o.Token, http: o.HTTP}
 }
 
-// BaseURL is the server address the client talks to.
-func (c *Client) BaseURL() string { return c.base }
-
 // APIError is an error response from the server.
 type APIError struct {
 	Status int

@@ -102,6 +102,10 @@ type Server struct {
 
 	// SMTP is where notification email goes (invites, approval links).
 	SMTP SMTP
+
+	// SetupCode is the operator's own one-time setup code for the first
+	// account (AGENT_VAULT_SETUP_CODE); empty: a random one per start.
+	SetupCode string
 }
 
 // Listen is the control plane's listen address.
@@ -167,6 +171,7 @@ func LoadServer(f ServerFlags, env Env) (Server, error) {
 			return c, errs.Invalid("metrics-addr", "metrics address %q is not host:port, e.g. 127.0.0.1:9464 (from --metrics-addr or %s)", c.MetricsAddr, EnvMetricsAddr)
 		}
 	}
+	c.SetupCode = strings.TrimSpace(env(EnvSetupCode))
 	c.BaseURL = strings.TrimRight(first(f.Address, env(EnvAddr)), "/")
 	c.BaseURLSet = c.BaseURL != ""
 	if c.BaseURL == "" {
@@ -228,6 +233,8 @@ type ClientFlags struct {
 type Client struct {
 	Address string // server base URL
 	DataDir string
+	// SetupCode is AGENT_VAULT_SETUP_CODE, sent by `auth register`.
+	SetupCode string
 }
 
 // LoadClient resolves the CLI's server address and data dir. Without an
@@ -253,7 +260,7 @@ func LoadClient(f ClientFlags, env Env) (Client, error) {
 	if !strings.Contains(addr, "://") {
 		addr = "http://" + addr
 	}
-	return Client{Address: strings.TrimRight(addr, "/"), DataDir: dir}, nil
+	return Client{Address: strings.TrimRight(addr, "/"), DataDir: dir, SetupCode: strings.TrimSpace(env(EnvSetupCode))}, nil
 }
 
 // loadProxy reads the broker proxy's settings.

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,7 +23,6 @@ import (
 	"github.com/agent-vault/agent-vault/internal/metrics"
 	"github.com/agent-vault/agent-vault/internal/ratelimit"
 	"github.com/agent-vault/agent-vault/internal/server"
-	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 	"github.com/agent-vault/agent-vault/internal/version"
 	"github.com/agent-vault/agent-vault/internal/web"
 )
@@ -42,45 +42,66 @@ type Options struct {
 }
 
 // Run starts the server and blocks until ctx is cancelled (a signal), then
-// drains in-flight requests and closes the database.
+// drains in-flight requests and closes the database. Whatever the start
+// opened is closed when Run returns, also when the start fails half-way.
 func Run(ctx context.Context, o Options) error {
+	var own owner
+	defer own.close()
+	// The background loops end with Run, before what they use is closed.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	d, err := start(ctx, o, &own)
+	if err != nil {
+		return err
+	}
+	return d.serve(ctx)
+}
+
+// running is a started server, ready to serve.
+type running struct {
+	log       *slog.Logger
+	srv       *http.Server
+	ln        net.Listener
+	b         *broker.Broker
+	stopProxy func(context.Context)
+}
+
+// start opens, in order, the pid file, the database and keyring, the
+// listener, the request log, metrics and the proxy, and starts the
+// background loops; each is registered with own as it is opened.
+func start(ctx context.Context, o Options, own *owner) (*running, error) {
 	cfg := o.Config
 	log := slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	if err := config.EnsureDir(cfg.DataDir); err != nil {
-		return err
+		return nil, err
 	}
 	pid, err := claimPIDFile(cfg.PIDPath())
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer pid.release()
-
+	own.onClose(pid.release)
 	db, kr, initDone, err := openStore(ctx, cfg.Database, o.Password, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	initLocked := true
-	defer func() {
-		if initLocked {
-			initDone()
-		}
-	}()
-	defer func() {
+	initDone = sync.OnceFunc(initDone)
+	own.onClose(initDone)
+	own.onClose(func() {
 		if err := db.Close(); err != nil {
 			log.Error("closing the database", "err", err)
 		}
-	}()
+	})
 	ln, err := net.Listen("tcp", cfg.Listen())
 	if err != nil {
-		return fmt.Errorf("cannot listen on %s (%v): is another server running? pick another port with --port", cfg.Listen(), err)
+		return nil, fmt.Errorf("cannot listen on %s (%v): is another server running? pick another port with --port", cfg.Listen(), err)
 	}
+	own.onClose(func() { _ = ln.Close() })
 	if !cfg.BaseURLSet {
 		cfg.BaseURL = "http://" + ln.Addr().String() // --port 0 picked a free port
 	}
 	mailer, mailTo, err := newMailer(cfg.SMTP)
 	if err != nil {
-		_ = ln.Close()
-		return err
+		return nil, err
 	}
 	if mailer != nil {
 		log.Info("email notifications on", "smtp", mailTo)
@@ -88,22 +109,22 @@ func Run(ctx context.Context, o Options) error {
 			log.Warn("emailed links point at " + cfg.BaseURL + ", which recipients on other machines cannot open: set --address (AGENT_VAULT_ADDR) to the URL people reach this server at")
 		}
 	}
-	b := broker.New(broker.Options{Store: db, Keyring: kr, BaseURL: cfg.BaseURL, Version: o.Build.Ident(), Build: statusBuild(o.Build), Logger: log, Mailer: mailer})
+	oc, err := oauthClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b := broker.New(broker.Options{Store: db, Keyring: kr, BaseURL: cfg.BaseURL, Version: o.Build.Ident(), Build: statusBuild(o.Build), Logger: log, Mailer: mailer, OAuth: oc})
 	if err := b.Bootstrap(ctx); err != nil {
-		_ = ln.Close()
-		return err
+		return nil, err
 	}
 	root, err := loadCA(ctx, db, kr)
 	if err != nil {
-		_ = ln.Close()
-		return err
+		return nil, err
 	}
 	initDone() // the keyring, default vault and CA exist: other servers may start
-	initLocked = false
 	lim, err := buildLimits()
 	if err != nil {
-		_ = ln.Close()
-		return err
+		return nil, err
 	}
 	if rb := db.RateBudgets(); rb != nil {
 		// Servers on one database share each agent's proxy budget.
@@ -116,12 +137,11 @@ func Run(ctx context.Context, o Options) error {
 	// still loses nothing); credentials keep full sync on the main pool.
 	logDB, err := openDatabase(ctx, cfg.Database, true)
 	if err != nil {
-		_ = ln.Close()
-		return err
+		return nil, err
 	}
-	defer logDB.Close()
+	own.onClose(func() { _ = logDB.Close() })
 	reqlog := audit.New(audit.Options{Store: logDB, MaxAge: cfg.LogsMaxAge, MaxRowsPerVault: cfg.LogsMaxRows, Logger: log})
-	defer reqlog.Close() // after the proxy stopped: every row it recorded is written
+	own.onClose(reqlog.Close) // after the proxy stopped: every row it recorded is written
 	reapply := applySettings(ctx, b, cfg, lim, reqlog, log)
 	// On a database other servers share, their changes reach this one's
 	// proxy view and settings through the change counter, read once
@@ -129,8 +149,7 @@ func Run(ctx context.Context, o Options) error {
 	if db.Shared() {
 		epoch, err := db.ChangeEpoch(ctx)
 		if err != nil {
-			_ = ln.Close()
-			return fmt.Errorf("reading the change counter: %w", err)
+			return nil, fmt.Errorf("reading the change counter: %w", err)
 		}
 		go watchChanges(ctx, db, epoch, b, reapply, log)
 	}
@@ -141,44 +160,47 @@ func Run(ctx context.Context, o Options) error {
 		met.RateLimits(rateLimitStats(lim.lim))
 		stopMetrics, _, err := met.Start(cfg.MetricsAddr, log)
 		if err != nil {
-			_ = ln.Close()
-			return err
+			return nil, err
 		}
-		defer func() { // last: the final counts stay scrapable until the proxy has stopped
+		own.onClose(func() { // the final counts stay scrapable until the proxy has stopped
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			stopMetrics(sctx)
-		}()
+		})
 	}
-	setupCode, err := firstRunCode(ctx, b, cfg.BaseURL, log)
+	fr, err := armFirstRun(ctx, b, cfg, ln.Addr().String(), log)
 	if err != nil {
-		_ = ln.Close()
-		return err
+		return nil, err
+	}
+	if fr.code != "" {
+		own.onClose(func() { fr.remove(log) }) // a code left unused dies with the process
 	}
 	var proxyServing atomic.Bool
 	stopProxy, proxyAddr, err := startProxy(cfg, b, root, reqlog, met, lim, &proxyServing, log)
 	if err != nil {
-		_ = ln.Close()
-		return err
+		return nil, err
 	}
+	var stopOnce sync.Once
+	stopProxyOnce := func(ctx context.Context) { stopOnce.Do(func() { stopProxy(ctx) }) }
+	own.onClose(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		stopProxyOnce(sctx)
+	})
 	srv := &http.Server{
 		Handler: server.New(server.Options{Broker: b, Logger: log, CAPEM: root.CertPEM(), Limiter: lim.lim, TrustedProxies: lim.trusted,
 			Ready: readyChecks(db, kr, cfg.MITMPort >= 0, &proxyServing),
-			Web:   web.New(web.Options{Broker: b, BaseURL: cfg.BaseURL, Logger: log, Limiter: lim.lim, TrustedProxies: lim.trusted, SetupCode: setupCode})}),
+			Web:   web.New(web.Options{Broker: b, BaseURL: cfg.BaseURL, Logger: log, Limiter: lim.lim, TrustedProxies: lim.trusted})}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if err := pid.write(); err != nil {
-		_ = ln.Close()
-		return err
+		return nil, err
 	}
-	go sweepSessions(ctx, db, b, log)
+	go sweep(ctx, b, log)
 	go pruneLogs(ctx, reqlog, log)
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	log.Info("agent vault listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "database", cfg.Database.String(), "version", o.Build.Short())
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String())
@@ -187,50 +209,45 @@ func Run(ctx context.Context, o Options) error {
 		port, _ := strconv.Atoi(p)
 		b.SetProxyPort(port)
 	}
+	return &running{log: log, srv: srv, ln: ln, b: b, stopProxy: stopProxyOnce}, nil
+}
+
+// serve answers on the listener until ctx is cancelled, then lets
+// in-flight requests, the proxy's streams and emails finish.
+func (d *running) serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- d.srv.Serve(d.ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server stopped: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing in-flight requests")
+	d.log.Info("shutting down: finishing in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("in-flight requests did not finish in time", "err", err)
+	if err := d.srv.Shutdown(sctx); err != nil {
+		d.log.Warn("in-flight requests did not finish in time", "err", err)
 	}
-	stopProxy(sctx)
-	if !b.WaitForMail(sctx) {
-		log.Warn("emails still being sent were abandoned at shutdown")
+	d.stopProxy(sctx)
+	if !d.b.WaitForMail(sctx) {
+		d.log.Warn("emails still being sent were abandoned at shutdown")
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	log.Info("stopped")
+	d.log.Info("stopped")
 	return nil
 }
 
-// sweepSessions deletes expired sessions, expires overdue proposals and
-// applies the admin audit trail's retention hourly.
-func sweepSessions(ctx context.Context, db *sqlstore.DB, b *broker.Broker, log *slog.Logger) {
+// sweep runs the broker's housekeeping hourly.
+func sweep(ctx context.Context, b *broker.Broker, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if _, err := b.ExpireProposals(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("expiring proposals", "err", err)
-		}
-		if _, err := db.PasswordResets().DeleteCreatedBefore(ctx, time.Now().UTC().Add(-time.Hour)); err != nil && ctx.Err() == nil {
-			log.Warn("sweeping password reset codes", "err", err)
-		}
-		if _, err := db.EmailVerifications().DeleteCreatedBefore(ctx, time.Now().UTC().Add(-time.Hour)); err != nil && ctx.Err() == nil {
-			log.Warn("sweeping email verification codes", "err", err)
-		}
-		if _, err := b.PruneAudit(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("applying the admin audit trail's retention", "err", err)
-		}
-		if n, err := db.Sessions().DeleteExpired(ctx, time.Now().UTC()); err != nil && ctx.Err() == nil {
-			log.Warn("sweeping expired sessions", "err", err)
-		} else if n > 0 {
-			log.Debug("swept expired sessions", "count", n)
+		if n, err := b.Sweep(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("housekeeping", "err", err)
+		} else if n.ExpiredSessions > 0 {
+			log.Debug("swept expired sessions", "count", n.ExpiredSessions)
 		}
 		select {
 		case <-ctx.Done():

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -80,11 +79,7 @@ func settingsHook(cfg config.Server, lim limits, reqlog *audit.Log) broker.Setti
 			if s.RateLimitProfile != "" {
 				profile = ratelimit.Profile(s.RateLimitProfile)
 			}
-			env := map[string]string{}
-			for k, v := range s.RateLimitOverrides {
-				env[ratelimit.EnvPrefix+strings.ToUpper(k)] = v
-			}
-			fromSettings, err := ratelimit.ParseOverrides(env)
+			fromSettings, err := s.RateLimitOverrides.Limits()
 			if err != nil {
 				return err
 			}

@@ -134,6 +134,7 @@ func startProxy(cfg config.Server, b *broker.Broker, root *ca.Root, rec proxy.Re
 	return func(ctx context.Context) {
 		serving.Store(false)
 		_ = srv.Shutdown(ctx)
+		_ = ln.Close() // Serve may not have taken it yet
 		_ = p.Close()
 	}, ln.Addr().String(), nil
 }

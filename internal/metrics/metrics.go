@@ -416,5 +416,8 @@ func (m *Metrics) Start(addr string, log *slog.Logger) (stop func(context.Contex
 		}
 	}()
 	log.Info("metrics listening", "addr", ln.Addr().String(), "path", "/metrics")
-	return func(ctx context.Context) { _ = srv.Shutdown(ctx) }, ln.Addr().String(), nil
+	return func(ctx context.Context) {
+		_ = srv.Shutdown(ctx)
+		_ = ln.Close() // Serve may not have taken it yet
+	}, ln.Addr().String(), nil
 }

@@ -3,6 +3,8 @@ package model
 import (
 	"strings"
 	"time"
+
+	"github.com/agent-vault/agent-vault/internal/ratelimit"
 )
 
 // User is a human account.
@@ -129,9 +131,10 @@ type Settings struct {
 	LogMaxAgeHours      int
 	LogMaxRowsPerVault  int
 	RateLimitProfile    string
-	// RateLimitOverrides are per-tier knobs in the environment's form
-	// without its prefix, e.g. "PROXY_RATE": "50" (see package ratelimit).
-	RateLimitOverrides map[string]string
+	// RateLimitOverrides are per-tier knobs, validated; stored as the
+	// environment's form without its prefix, e.g. "PROXY_RATE": "50"
+	// (ratelimit.Overrides).
+	RateLimitOverrides ratelimit.Overrides
 	// AuditRetentionDays bounds the admin audit trail's age; 0 keeps all.
 	AuditRetentionDays int
 }
@@ -265,57 +268,6 @@ type CAState struct {
 	CertPEM   []byte
 	SealedKey []byte
 	CreatedAt time.Time
-}
-
-// ProposalStatus is where a proposal is in its life.
-type ProposalStatus string
-
-// Proposal statuses.
-const (
-	ProposalPending  ProposalStatus = "pending"
-	ProposalApplied  ProposalStatus = "applied"
-	ProposalRejected ProposalStatus = "rejected"
-	ProposalExpired  ProposalStatus = "expired"
-)
-
-// Proposal lifetimes (SPEC §7, §8).
-const (
-	ProposalTTL         = 7 * 24 * time.Hour
-	ApprovalTokenTTL    = 24 * time.Hour
-	MaxPendingProposals = 20
-)
-
-// Proposal is an agent's request to change a vault, stored as the API's
-// JSON for its services and credential slots. Agent-supplied values are
-// kept sealed in SealedValues (key → ciphertext), never in the JSON.
-type Proposal struct {
-	ID                int64
-	VaultID           string
-	VaultName         string
-	Status            ProposalStatus
-	ServicesJSON      []byte
-	CredentialsJSON   []byte
-	Message           string
-	UserMessage       string
-	CreatedByKind     ActorKind
-	CreatedByID       string
-	CreatedByName     string
-	ApprovalTokenHash []byte
-	ApprovalExpiresAt time.Time
-	CreatedAt         time.Time
-	ExpiresAt         time.Time
-	DecidedAt         *time.Time
-	DecidedBy         string
-	RejectionReason   string
-	SealedValues      map[string][]byte
-}
-
-// StatusAt is the status with expiry applied at now.
-func (p Proposal) StatusAt(now time.Time) ProposalStatus {
-	if p.Status == ProposalPending && !now.Before(p.ExpiresAt) {
-		return ProposalExpired
-	}
-	return p.Status
 }
 
 // RequestLog is one proxied request or blind tunnel, as the audit trail

@@ -17,6 +17,9 @@ import (
 // intercept (TLS terminated with a leaf for the target) or, when no
 // service of a passthrough vault could match the host, tunnel blind.
 func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 {
+		w = &connectWriter{ResponseWriter: w} // refusals carry their reason in the status line (refusal.go)
+	}
 	host, port, err := splitTarget(r.Host, "https")
 	if err != nil {
 		writeError(w, fail(http.StatusBadRequest, "bad_request", err.Error(), ""))
@@ -29,7 +32,10 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	intercept := g.Policy() == model.PolicyDeny || service.CouldMatch(g.Services(), host, port)
-	var upstream net.Conn
+	var (
+		upstream net.Conn
+		refusal  *brokerError // answered inside the tunnel
+	)
 	release := func() {}
 	start := time.Now()
 	if !intercept {
@@ -42,12 +48,24 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 		// Dial before answering 200, so a blocked or dead target is a
 		// proper error rather than a tunnel that closes at once.
 		upstream, err = p.o.Dial(r.Context(), "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
-		if err != nil {
+		if err != nil && (port != 443 || len(host) > maxHostName) {
 			release()
 			lw := &logWriter{ResponseWriter: w}
 			p.upstreamError(lw, r, err)
 			p.recordTunnel(g, host, port, lw.status, lw.errCode, 0, 0, time.Since(start))
 			return
+		}
+		if err != nil {
+			// An authenticated agent asked for an HTTPS destination the
+			// proxy cannot or may not reach: accept the tunnel and answer
+			// its requests with the error, so that an agent trusting the
+			// broker CA reads the JSON (a refused CONNECT shows only its
+			// status line). Nothing is dialled for it, and no blind
+			// tunnel holds the admission.
+			release()
+			refusal = p.upstreamFailure(r, err)
+			p.recordTunnel(g, host, port, refusal.status, refusal.body.Error, 0, 0, time.Since(start))
+			intercept = true
 		}
 	}
 	abandon := func() {
@@ -92,15 +110,20 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 	p.start()
 	// The inner server must see the *tls.Conn itself to negotiate HTTP/2,
 	// so the tunnel's target travels beside it, keyed by the connection.
-	p.tunnelInfo.Store(tlsConn, tunnelInfo{host: host, port: port, proxyAuth: proxyAuth})
+	p.tunnelInfo.Store(tlsConn, tunnelInfo{host: host, port: port, proxyAuth: proxyAuth, refusal: refusal})
 	p.tunnels.push(tlsConn)
 }
+
+// maxHostName is the longest DNS name; a refusal for a longer one is not
+// answered inside a tunnel (no certificate is minted for it).
+const maxHostName = 253
 
 // tunnelInfo is what an intercepted connection carries to its requests.
 type tunnelInfo struct {
 	host      string
 	port      int
 	proxyAuth string
+	refusal   *brokerError // set: every request gets this error, nothing is forwarded
 }
 
 type tunnelKey struct{}
@@ -128,6 +151,13 @@ func (p *Proxy) serveTunnelled(w http.ResponseWriter, r *http.Request) {
 	info, ok := r.Context().Value(tunnelKey{}).(tunnelInfo)
 	if !ok {
 		writeError(w, fail(http.StatusInternalServerError, "internal", "request outside a tunnel", ""))
+		return
+	}
+	if info.refusal != nil {
+		if r.ProtoMajor == 1 {
+			w.Header().Set("Connection", "close")
+		}
+		writeError(w, info.refusal)
 		return
 	}
 	if h, port, err := splitTarget(r.Host, "https"); err != nil || h != info.host || port != info.port {

@@ -88,6 +88,14 @@ func writeError(w http.ResponseWriter, e *brokerError) {
 	if e.retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(e.retryAfter))
 	}
+	// A 407 stays an ordinary, kept-alive answer: clients retry with
+	// credentials on the same connection.
+	if cw := connectOf(w); cw != nil && e.status != http.StatusProxyAuthRequired && cw.writeRefusal(e, h) {
+		if lw, ok := w.(*logWriter); ok && lw.status == 0 {
+			lw.status = e.status
+		}
+		return
+	}
 	w.WriteHeader(e.status)
 	_ = json.NewEncoder(w).Encode(e.body)
 }

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -25,6 +27,7 @@ type outbound struct {
 	keys    []string    // the service's credential keys, for the request log
 	redact  *redact.Set // values the response must not carry; nil: none
 	secrets *redact.Set // the same values, for errors and logs even when the service opted out
+	oauth   *oauthState // set when OAuth credentials are injected (oauth.go)
 }
 
 // forward matches, injects and sends one request upstream, and records it
@@ -75,7 +78,19 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 			writeError(w, berr)
 			return
 		}
-		inj := injectionFor(g, res.Index, s, out.keys)
+		lookup, fresh, berr := credentialLookup(r.Context(), g, s, r, out.keys)
+		if berr != nil {
+			writeError(w, berr)
+			return
+		}
+		var inj *injection
+		if fresh != nil {
+			// OAuth tokens fetched for this request: rendered for it alone.
+			out.oauth = &oauthState{grant: g, sent: fresh, lw: lw}
+			inj = buildInjection(s, out.keys, lookup)
+		} else {
+			inj = injectionFor(g, res.Index, s, out.keys)
+		}
 		missing := inj.missing
 		if missing != "" && g.OAuthPending(missing) {
 			writeError(w, fail(http.StatusBadGateway, "oauth_not_connected", "credential "+missing+" of service "+s.Name+" is an OAuth credential that is not connected yet",
@@ -92,7 +107,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 			return
 		}
 		out.inject = inj.headers
-		if berr := applySubstitutions(r, s, g.Credential); berr != nil {
+		if berr := applySubstitutions(r, s, lookup); berr != nil {
 			writeError(w, berr)
 			return
 		}
@@ -108,10 +123,21 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 		r = r.WithContext(ctx)
 	}
 	if subs := wsSubstitutions(out.svc); len(subs) > 0 && isWebSocket(r) {
-		p.serveWebSocket(w, r, out, subs, g.Credential)
+		lookup, _, berr := credentialLookup(r.Context(), g, out.svc, r, out.keys)
+		if berr != nil {
+			writeError(w, berr)
+			return
+		}
+		p.serveWebSocket(w, r, out, subs, lookup)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, p.o.MaxRequestBytes)
+	if out.oauth != nil {
+		if err := keepReplayBody(r, out.oauth); err != nil {
+			rejectBody(w, r, fail(http.StatusBadRequest, "bad_request", "the request body could not be read: "+err.Error(), "send the request again"))
+			return
+		}
+	}
 	if p.log.Enabled(r.Context(), slog.LevelDebug) { // its arguments cost allocations even when off
 		p.log.Debug("proxy", "vault", g.VaultName, "actor", g.ActorName, "method", r.Method, "host", t.host, "path", model.CapLogField(loggedPath), "service", serviceName(out.svc))
 	}
@@ -123,10 +149,10 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 
 // injection is what a service of a grant's view injects and redacts: the
 // rendered auth headers (or the key that is missing, or why they cannot
-// be rendered) and the values responses must not carry. It depends only
-// on the view, so it is built once per view and service
-// (broker.ProxyGrant.Derived) instead of on every request; it is shared
-// and read-only.
+// be rendered) and the values responses must not carry. Without OAuth
+// tokens fetched for the request it depends only on the view, so it is
+// built once per view and service (broker.ProxyGrant.Derived) instead of
+// on every request; it is shared and read-only.
 type injection struct {
 	headers map[string]string
 	missing string
@@ -135,14 +161,18 @@ type injection struct {
 }
 
 func injectionFor(g *broker.ProxyGrant, i int, s *service.Service, keys []string) *injection {
-	return g.Derived(i, func() any {
-		inj := &injection{}
-		inj.headers, inj.missing, inj.err = s.Auth.Render(g.Credential)
-		if inj.missing == "" && inj.err == nil {
-			inj.secrets = redactionFor(s, keys, g.Credential, inj.headers)
-		}
-		return inj
-	}).(*injection)
+	return g.Derived(i, func() any { return buildInjection(s, keys, g.Credential) }).(*injection)
+}
+
+// buildInjection renders s's headers and compiles its redaction values
+// from lookup.
+func buildInjection(s *service.Service, keys []string, lookup func(string) ([]byte, bool)) *injection {
+	inj := &injection{}
+	inj.headers, inj.missing, inj.err = s.Auth.Render(lookup)
+	if inj.missing == "" && inj.err == nil {
+		inj.secrets = redactionFor(s, keys, lookup, inj.headers)
+	}
+	return inj
 }
 
 func serviceName(s *service.Service) string {
@@ -212,23 +242,47 @@ var errResponseTooLarge = errors.New("response larger than the proxy allows")
 
 // upstreamError answers a failed upstream exchange.
 func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, p.upstreamFailure(r, err))
+}
+
+// upstreamFailure is the broker error for a failed upstream exchange.
+func (p *Proxy) upstreamFailure(r *http.Request, err error) *brokerError {
 	var mbe *http.MaxBytesError
+	var renew *errOAuthRenew
 	switch {
+	case errors.As(err, &renew):
+		return renew.berr
 	case errors.As(err, &mbe):
-		writeError(w, fail(http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the proxy allows", "send a smaller body"))
+		return fail(http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the proxy allows", "send a smaller body")
 	case p.o.Blocked(err):
-		writeError(w, fail(http.StatusForbidden, "destination_blocked", err.Error(),
-			"the destination is a private, loopback or metadata address; an operator can allow ranges with AGENT_VAULT_NETWORK_ALLOWLIST"))
+		return fail(http.StatusForbidden, "destination_blocked", err.Error(),
+			"the destination is a private, loopback or metadata address; an operator can allow ranges with AGENT_VAULT_NETWORK_ALLOWLIST")
 	case errors.Is(err, errNotScannable):
-		writeError(w, fail(http.StatusBadGateway, "response_not_scannable", "the upstream's response is compressed with an encoding the proxy cannot decode, or switches to a protocol other than websocket, so it cannot be checked for credential values",
-			"ask the upstream for an uncompressed answer; if the service only serves binary downloads, a user can set redact_responses: false on it"))
+		return fail(http.StatusBadGateway, "response_not_scannable", "the upstream's response is compressed with an encoding the proxy cannot decode, or switches to a protocol other than websocket, so it cannot be checked for credential values",
+			"ask the upstream for an uncompressed answer; if the service only serves binary downloads, a user can set redact_responses: false on it")
 	case errors.Is(err, errResponseTooLarge):
-		writeError(w, fail(http.StatusBadGateway, "response_too_large", "the upstream response is larger than the proxy allows", ""))
+		return fail(http.StatusBadGateway, "response_too_large", "the upstream response is larger than the proxy allows", "")
+	case isCertificateError(err):
+		detail := trimErr(err, secretsOf(r))
+		return fail(http.StatusBadGateway, "upstream_certificate", "the proxy does not trust the TLS certificate of "+hostOnly(r)+": "+detail,
+			"if the upstream uses a private CA, the server's operator adds it with --upstream-ca-file (AGENT_VAULT_UPSTREAM_CA_FILE) and restarts the server")
 	default:
 		detail := trimErr(err, secretsOf(r))
 		p.log.Debug("upstream failed", "host", r.URL.Host, "err", detail)
-		writeError(w, fail(http.StatusBadGateway, "upstream_unreachable", "could not reach "+hostOnly(r)+": "+detail, "check the host name and that it is up"))
+		return fail(http.StatusBadGateway, "upstream_unreachable", "could not reach "+hostOnly(r)+": "+detail, "check the host name and that it is up")
 	}
+}
+
+// isCertificateError reports an upstream certificate the proxy's roots do
+// not accept (unknown authority, wrong name, expired).
+func isCertificateError(err error) bool {
+	var (
+		ve *tls.CertificateVerificationError
+		ua x509.UnknownAuthorityError
+		he x509.HostnameError
+		ci x509.CertificateInvalidError
+	)
+	return errors.As(err, &ve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
 }
 
 func hostOnly(r *http.Request) string {

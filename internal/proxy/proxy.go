@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/model"
@@ -128,7 +129,7 @@ func New(o Options) *Proxy {
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:    rewrite,
 		BufferPool: newBufferPool(),
-		Transport:  byProtocol{h1: p.h1, h2: p.transport},
+		Transport:  oauthRetry{next: byProtocol{h1: p.h1, h2: p.transport}},
 		// 0: responses of unknown length and event streams are flushed on
 		// every write anyway (so SSE reaches the agent at once), while
 		// bodies of known length are not flushed write by write.
@@ -190,6 +191,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, berr)
 		return
 	}
+	if host == apitype.ProxyProbeHost {
+		writeProbe(w, g) // doctor's check: answered here, never forwarded or logged
+		return
+	}
 	p.forward(w, r, g, target{scheme: r.URL.Scheme, host: host, port: port, ingress: "absolute", proxyAuth: r.Header.Get("Proxy-Authorization")})
 }
 
@@ -219,12 +224,15 @@ func (p *Proxy) authorize(r *http.Request, h string) (*broker.ProxyGrant, *broke
 	if e, ok := errs.As(err); ok {
 		msg = e.Message
 	}
-	switch errs.KindOf(err) {
-	case errs.KindUnauthorized:
+	// The status is the control plane's for the same error, in the
+	// proxy's terms: 401 is proxy authentication (407), and a vault the
+	// token cannot see is refused like one it may not use (403).
+	switch status := errs.StatusOf(err); status {
+	case http.StatusUnauthorized:
 		return nil, fail(http.StatusProxyAuthRequired, "proxy_auth_required", msg, "the token is unknown, expired or revoked")
-	case errs.KindInvalid:
-		return nil, fail(http.StatusBadRequest, "vault_required", msg, "name the vault in the proxy URL: http://<token>:<vault>@host:port")
-	case errs.KindForbidden, errs.KindNotFound:
+	case http.StatusBadRequest:
+		return nil, fail(status, "vault_required", msg, "name the vault in the proxy URL: http://<token>:<vault>@host:port")
+	case http.StatusForbidden, http.StatusNotFound:
 		return nil, fail(http.StatusForbidden, "forbidden", msg, "")
 	}
 	p.log.Error("proxy authorization failed", "err", err)
@@ -262,9 +270,14 @@ func splitTarget(hostport, scheme string) (string, int, error) {
 		}
 		port = n
 	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	host = model.LowerASCII(strings.TrimSuffix(host, "."))
 	if host == "" {
 		return "", 0, errors.New("the request names no host")
+	}
+	// Names travel as ASCII: a Unicode name is never folded onto an ASCII
+	// one (see model.LowerASCII), it is refused.
+	if !model.IsASCII(host) {
+		return "", 0, errors.New("invalid host name " + strconv.Quote(hostport) + ": it is not ASCII; write an internationalised name in its IDNA form (xn--…)")
 	}
 	// One trailing dot names the same host; a second one is an empty
 	// label, a name no service can match and no resolver serves.

@@ -282,9 +282,10 @@ func TestRequestLogErrorRows(t *testing.T) {
 	if st, _ := doReq(t, c, "GET", "http://"+e.plainUp+"/z?q="+recQuerySec, ""); st != http.StatusForbidden {
 		t.Fatalf("insecure transport: %d", st)
 	}
-	// A blind tunnel to a blocked address: refused before the 200.
-	if code := rawConnect(t, e, tok, "metadata.test:443"); code != http.StatusForbidden {
-		t.Fatalf("CONNECT to the metadata address: %d", code)
+	// A would-be blind tunnel to a blocked HTTPS address: the tunnel opens
+	// and its request gets the 403, without any dial (refusal.go).
+	if st, _ := doReq(t, c, "GET", "https://metadata.test/latest?q="+recQuerySec, ""); st != http.StatusForbidden {
+		t.Fatalf("CONNECT to the metadata address: %d", st)
 	}
 	rows := sink.waitRows(t, 4)
 	wantRows := []struct {

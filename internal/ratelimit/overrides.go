@@ -54,53 +54,20 @@ func ParseOverrides(env map[string]string) (map[Tier]Limits, error) {
 		fail := func(format string, a ...any) {
 			errs = append(errs, fmt.Errorf("ratelimit: %s=%q: %s", k, env[k], fmt.Sprintf(format, a...)))
 		}
-		name, knob, ok := strings.Cut(rest, "_")
-		if !ok {
-			fail("want %s<AUTH|API|PROXY|GLOBAL>_<RATE|BURST|WINDOW|MAX|CONCURRENCY>", EnvPrefix)
-			continue
-		}
-		var t Tier
-		switch name {
-		case "AUTH":
-			t = TierAuth
-		case "API":
-			t = TierAPI
-		case "PROXY":
-			t = TierProxy
-		case "GLOBAL":
-			t = TierGlobal
-		default:
-			fail("unknown tier %q (want AUTH, API, PROXY or GLOBAL)", name)
-			continue
-		}
-		if t == TierGlobal && knob != "MAX" && knob != "CONCURRENCY" {
-			fail("the global tier takes only MAX or CONCURRENCY (the in-flight ceiling)")
-			continue
-		}
-		l := out[t]
-		var err error
-		switch knob {
-		case "RATE":
-			l.Rate, err = parseRate(v)
-		case "BURST":
-			l.Burst, err = parseCount(v)
-		case "WINDOW":
-			l.Window, err = parseWindow(v)
-		case "MAX":
-			l.Max, err = parseCount(v)
-		case "CONCURRENCY":
-			l.Concurrency, err = parseCount(v)
-		default:
-			fail("unknown setting %q (want RATE, BURST, WINDOW, MAX or CONCURRENCY)", knob)
-			continue
-		}
+		key, err := parseOverrideKey(rest)
 		if err != nil {
+			fail("%v", err)
+			continue
+		}
+		t := key.Tier
+		l := out[t]
+		if err := setKnob(&l, key.Knob, v); err != nil {
 			fail("%v", err)
 			continue
 		}
 		if t == TierGlobal {
 			n := l.Concurrency
-			if knob == "MAX" {
+			if key.Knob == KnobMax {
 				n = l.Max
 			}
 			if globalKey != "" && out[t].Concurrency != n {
@@ -116,6 +83,26 @@ func ParseOverrides(env map[string]string) (map[Tier]Limits, error) {
 		return nil, errors.Join(errs...)
 	}
 	return out, nil
+}
+
+// setKnob parses v as knob's value into l.
+func setKnob(l *Limits, knob Knob, v string) error {
+	var err error
+	switch knob {
+	case KnobRate:
+		l.Rate, err = parseRate(v)
+	case KnobBurst:
+		l.Burst, err = parseCount(v)
+	case KnobWindow:
+		l.Window, err = parseWindow(v)
+	case KnobMax:
+		l.Max, err = parseCount(v)
+	case KnobConcurrency:
+		l.Concurrency, err = parseCount(v)
+	default:
+		err = fmt.Errorf("unknown setting %q", knob)
+	}
+	return err
 }
 
 // off reports whether v switches a knob off.

@@ -17,7 +17,7 @@ func TestFirstUserBecomesOwnerAndRegistrationCloses(t *testing.T) {
 	if err != nil || st.Initialized || !st.NeedsFirstUser {
 		t.Fatalf("fresh status = %+v, %v", st, err)
 	}
-	reg, err := e.anon().Register(ctx, apitype.Credentials{Email: " Owner@Example.com ", Password: "owner-password"})
+	reg, err := e.anon().Register(ctx, apitype.Credentials{Email: " Owner@Example.com ", Password: "owner-password", SetupCode: setupCode})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestDeleteAccountAndLastOwner(t *testing.T) {
 func TestSecretsStayOutOfLogs(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	reg, err := e.anon().Register(ctx, apitype.Credentials{Email: "owner@example.com", Password: "owner-password-XYZ"})
+	reg, err := e.anon().Register(ctx, apitype.Credentials{Email: "owner@example.com", Password: "owner-password-XYZ", SetupCode: setupCode})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func raw(t *testing.T, e *env, method, path, tok, body string) (int, apitype.Err
 
 func TestBadInputIsRejectedNamingTheField(t *testing.T) {
 	e := newEnv(t)
-	reg, err := e.anon().Register(context.Background(), apitype.Credentials{Email: "owner@example.com", Password: "owner-password"})
+	reg, err := e.anon().Register(context.Background(), apitype.Credentials{Email: "owner@example.com", Password: "owner-password", SetupCode: setupCode})
 	if err != nil {
 		t.Fatal(err)
 	}

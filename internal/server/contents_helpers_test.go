@@ -41,7 +41,7 @@ type cfx struct {
 func newCfx(t *testing.T) *cfx {
 	t.Helper()
 	e := newEnv(t)
-	reg, err := e.anon().Register(cbg, apitype.Credentials{Email: "owner@example.com", Password: "owner-password"})
+	reg, err := e.anon().Register(cbg, apitype.Credentials{Email: "owner@example.com", Password: "owner-password", SetupCode: setupCode})
 	if err != nil || reg.Token == "" {
 		t.Fatalf("register owner = %+v, %v", reg, err)
 	}

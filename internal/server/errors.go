@@ -24,33 +24,6 @@ func errRoute(path string) error {
 	return &errs.Error{Kind: errs.KindNotFound, Code: "not_found", Message: fmt.Sprintf("no such endpoint: %s", path)}
 }
 
-// statusOf maps an error kind to its HTTP status.
-func statusOf(k errs.Kind) int {
-	switch k {
-	case errs.KindInvalid:
-		return http.StatusBadRequest
-	case errs.KindUnauthorized:
-		return http.StatusUnauthorized
-	case errs.KindForbidden:
-		return http.StatusForbidden
-	case errs.KindNotFound:
-		return http.StatusNotFound
-	case errs.KindMethod:
-		return http.StatusMethodNotAllowed
-	case errs.KindConflict:
-		return http.StatusConflict
-	case errs.KindGone:
-		return http.StatusGone
-	case errs.KindTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case errs.KindRateLimited:
-		return http.StatusTooManyRequests
-	case errs.KindUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
 // writeError is the one place an error becomes a response. Internal causes
 // go to the log, never to the client.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -58,7 +31,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		e = errs.Internal(err, "handling the request")
 	}
-	status := statusOf(e.Kind)
+	status := errs.HTTPStatus(e.Kind)
 	if status >= 500 {
 		s.log.Error("request failed", "method", r.Method, "path", logPath(r.URL.Path), "err", err)
 	}

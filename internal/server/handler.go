@@ -9,18 +9,6 @@ import (
 	"github.com/agent-vault/agent-vault/internal/errs"
 )
 
-// public wraps a handler that needs no authentication; it spends the
-// client address's anonymous budget.
-func (s *Server) public(status int, fn func(r *http.Request) (any, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.allowAnonymous(w, r) {
-			return
-		}
-		out, err := fn(r)
-		s.respond(w, r, status, out, err)
-	})
-}
-
 // open wraps a public handler that needs no budget (health, status, the
 // CA, the catalog and the skill: cheap, secret-free reads).
 func (s *Server) open(status int, fn func(r *http.Request) (any, error)) http.Handler {

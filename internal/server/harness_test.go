@@ -21,6 +21,9 @@ import (
 	"github.com/agent-vault/agent-vault/internal/store/sqltest"
 )
 
+// setupCode is the test servers' one-time code for the first account.
+const setupCode = "TESTS-ETUPC-ODEAB-CDEFG"
+
 // fastPW keeps user password hashing cheap in tests.
 var fastPW = password.Params{Time: 1, MemoryKiB: 1024, Threads: 1}
 
@@ -78,6 +81,7 @@ func newEnvWith(t *testing.T, lim *ratelimit.Limiter) *env {
 	if err := b.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}
+	b.ArmFirstRun(setupCode, nil) // as the daemon does on a fresh instance
 	ts := httptest.NewServer(server.New(server.Options{Broker: b, Logger: log, Limiter: lim}))
 	t.Cleanup(func() {
 		ts.Close()
@@ -97,7 +101,7 @@ func (e *env) as(tok string) *client.Client {
 // owner registers the first user and returns its client.
 func (e *env) owner() *client.Client {
 	e.t.Helper()
-	out, err := e.anon().Register(context.Background(), apitype.Credentials{Email: "owner@example.com", Password: "owner-password"})
+	out, err := e.anon().Register(context.Background(), apitype.Credentials{Email: "owner@example.com", Password: "owner-password", SetupCode: setupCode})
 	if err != nil {
 		e.t.Fatalf("register owner: %v", err)
 	}

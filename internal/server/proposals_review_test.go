@@ -511,6 +511,15 @@ func TestProposalsOAuthSlot(t *testing.T) {
 	if len(l.Credentials) != 1 || l.Credentials[0].Key != "GH_TOKEN" || l.Credentials[0].Type != "oauth" {
 		t.Errorf("credentials = %+v, want GH_TOKEN of type oauth", l.Credentials)
 	}
+	// It waits to be connected, holding the provider the slot named.
+	if o := l.Credentials[0].OAuth; o == nil || o.Status != "pending" {
+		t.Errorf("oauth state = %+v, want pending", l.Credentials[0].OAuth)
+	}
+	st, err := f.own.OAuthStatus(cbg, "default", "GH_TOKEN")
+	mustOK(t, "oauth status", err)
+	if st.Connected || st.TokenURL != "https://github.test/login/oauth/access_token" || st.ClientID != "abc" || len(st.Scopes) != 1 || st.HasClientSecret {
+		t.Errorf("oauth status = %+v", st)
+	}
 	if names := ppServiceNames(t, f.own, "default"); strings.Join(names, ",") != "github" {
 		t.Errorf("services = %v, want [github]", names)
 	}

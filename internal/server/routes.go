@@ -25,7 +25,9 @@ func (s *Server) routes() []route {
 		{"GET /v1/status", s.open(ok, func(r *http.Request) (any, error) { return b.Status(r.Context()) })},
 
 		// Auth and account.
-		{"POST /v1/auth/register", s.public(created, func(r *http.Request) (any, error) { return body(r, b.Register) })},
+		// Register is guarded: the first account needs the setup code, and a
+		// wrong one spends the failure budget (broker/firstrun.go).
+		{"POST /v1/auth/register", s.guarded(created, func(r *http.Request) (any, error) { return body(r, b.Register) })},
 		{"POST /v1/auth/login", s.guarded(ok, func(r *http.Request) (any, error) { return body(r, b.Login) })},
 		{"POST /v1/auth/forgot-password", s.guarded(ok, func(r *http.Request) (any, error) { return body(r, b.ForgotPassword) })},
 		{"POST /v1/auth/reset-password", s.guarded(ok, func(r *http.Request) (any, error) { return body(r, b.ResetPassword) })},
@@ -132,7 +134,7 @@ func (s *Server) routes() []route {
 				return b.TestEmail(ctx, a, in)
 			})
 		})},
-	}, append(append(append(s.contentRoutes(), s.proposalRoutes()...), s.auditRoutes()...), s.compatRoutes()...)...)
+	}, append(append(append(append(s.contentRoutes(), s.proposalRoutes()...), s.auditRoutes()...), s.compatRoutes()...), s.oauthRoutes()...)...)
 }
 
 // withName wraps a handler of a vault-scoped route, binding {name}.

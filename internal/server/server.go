@@ -27,34 +27,25 @@ type Options struct {
 	Limiter *ratelimit.Limiter
 	// TrustedProxies may set X-Forwarded-For for the client address.
 	TrustedProxies []netip.Prefix
-	// Web serves the browser pages (internal/web) on WebPaths; nil serves none.
-	Web http.Handler
+	// Web serves the browser pages (internal/web) on the paths it lists;
+	// nil serves none.
+	Web WebPages
 	// Ready are the conditions GET /readyz checks; none: always ready.
 	Ready []ReadyCheck
 }
 
-// WebPaths are the browser pages' URL patterns, routed to Options.Web for
-// every method (internal/web answers 405 itself).
-var WebPaths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{name}", "/invite/{token}",
-	// Entry, account, vault administration and instance pages.
-	"/{$}", "/setup", "/register", "/forgot", "/reset", "/account", "/instance", "/vaults/{name}/settings", "/vaults/{name}/members",
-	// A vault's other sub-pages: credentials, services, agents, sessions, request log (internal/web/vaultcommon.go).
-	"/vaults/{name}/{rest...}",
+// WebPages is the browser pages' handler and the URL patterns it serves,
+// which the control plane routes to it for every method (it answers 405
+// itself). The pages list them once, where they register them.
+type WebPages interface {
+	http.Handler
+	Paths() []string
 }
-
-// webPatterns is WebPaths as a set, to tell a browser page's route.
-var webPatterns = func() map[string]bool {
-	m := map[string]bool{}
-	for _, p := range WebPaths {
-		m[p] = true
-	}
-	return m
-}()
 
 // isWebPath reports whether r is routed to the browser pages.
 func (s *Server) isWebPath(r *http.Request) bool {
 	_, pattern := s.mux.Handler(r)
-	return webPatterns[pattern]
+	return s.webPatterns[pattern]
 }
 
 // Server is the control plane handler.
@@ -67,6 +58,8 @@ type Server struct {
 	trusted []netip.Prefix
 	ready   []ReadyCheck
 	mux     *http.ServeMux
+	// webPatterns are the patterns routed to the browser pages.
+	webPatterns map[string]bool
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -83,9 +76,11 @@ func New(o Options) *Server {
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, rt.h)
 	}
+	s.webPatterns = map[string]bool{}
 	if o.Web != nil {
-		for _, p := range WebPaths {
+		for _, p := range o.Web.Paths() {
 			s.mux.Handle(p, o.Web)
+			s.webPatterns[p] = true
 		}
 	}
 	return s

@@ -75,7 +75,7 @@ func TestRateLimitSettingsValidateAndRespectTheLock(t *testing.T) {
 	own := e.owner()
 	applied := []string{}
 	e.b.SetSettingsHook(func(s model.Settings) error {
-		applied = append(applied, s.RateLimitProfile+"|"+s.RateLimitOverrides["PROXY_RATE"])
+		applied = append(applied, s.RateLimitProfile+"|"+s.RateLimitOverrides.Map()["PROXY_RATE"])
 		return nil
 	})
 	good := map[string]string{"PROXY_RATE": "50", "api_burst": "100"}

@@ -191,7 +191,7 @@ func customHeadersFromAPI(in map[string]string, path string) (map[string]string,
 		if reason := checkManagedHeader(name); reason != "" {
 			return nil, invalid(f, "%s", reason)
 		}
-		canon := asciiLower(name)
+		canon := model.LowerASCII(name)
 		if other, dup := seen[canon]; dup {
 			return nil, invalid(f, "header %q is also set as %q; header names are case-insensitive, set it once", name, other)
 		}
@@ -234,7 +234,7 @@ func checkManagedHeader(name string) string {
 			return "header name " + quoteInput(name) + " is not a valid HTTP field name (letters, digits and !#$%&'*+-.^_`|~ only)"
 		}
 	}
-	lower := asciiLower(name)
+	lower := model.LowerASCII(name)
 	if forbiddenHeaders[lower] || strings.HasPrefix(lower, "proxy-") || strings.HasPrefix(lower, "x-agent-vault-") {
 		return "header " + strconv.Quote(name) + " is a hop-by-hop, framing or broker header and cannot be set by a service"
 	}

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/agent-vault/agent-vault/internal/model"
 )
 
 // Limits on a host pattern.
@@ -191,7 +193,7 @@ func parseHost(host string, p *Pattern) string {
 	case strings.ContainsAny(host, regexChars+"$()+"):
 		return "regex syntax is not supported; the only wildcard is a leading `*.` label"
 	}
-	if lower := asciiLower(host); lower != host {
+	if lower := model.LowerASCII(host); lower != host {
 		return "the host must be lowercase (write " + strconv.Quote(lower) + ")"
 	}
 	base := host
@@ -304,24 +306,6 @@ func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
-// asciiLower lowercases ASCII letters only. Unicode case mapping is
-// avoided on purpose: it folds characters such as the Kelvin sign onto
-// ASCII letters, which would let a look-alike host match.
-func asciiLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if b[j] >= 'A' && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
-}
-
 // String returns the joined inline form host[:port][/path-glob]; for a
 // parsed pattern it is exactly the string that was parsed. The zero
 // Pattern prints as "".
@@ -362,7 +346,7 @@ func normalizeHost(host string) string {
 		}
 		return host
 	}
-	return strings.TrimSuffix(asciiLower(host), ".")
+	return strings.TrimSuffix(model.LowerASCII(host), ".")
 }
 
 // MatchesHost reports whether a request to host on port falls under the

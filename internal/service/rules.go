@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/model"
 )
 
 // Limits on a service's rules.
@@ -159,9 +160,9 @@ func (r Rules) Check(method, path string) RuleDecision {
 			return RuleDecision{Refused: true, Rule: "methods", Reason: "method " + method + " is not among the service's methods (" + strings.Join(r.Methods, ", ") + ")"}
 		}
 	}
-	folded := asciiLower(path)
+	folded := model.LowerASCII(path)
 	for i, g := range r.Deny {
-		if globMatch(asciiLower(decodedGlob(g)), folded) {
+		if globMatch(model.LowerASCII(decodedGlob(g)), folded) {
 			return RuleDecision{Refused: true, Rule: "paths.deny[" + strconv.Itoa(i) + "]", Reason: "path " + path + " matches the service's deny glob " + g}
 		}
 	}

@@ -46,6 +46,14 @@ type Store interface {
 	// InTx runs fn in one serialised write transaction: all of fn's writes
 	// are committed together or, when fn returns an error, none are.
 	InTx(ctx context.Context, fn func(tx Store) error) error
+
+	// LockName holds a lock named name, across every server sharing the
+	// database, until unlock runs; meanwhile others asking for the same
+	// name wait (or fail when ctx ends). It takes no write lock: hold it
+	// around slow work outside InTx (an OAuth refresh). Where one server
+	// owns the database (SQLite) it returns at once: callers serialise
+	// within the process themselves.
+	LockName(ctx context.Context, name string) (unlock func(), err error)
 }
 
 // KeyringStore keeps the instance's one wrapped (or passwordless) DEK.
@@ -133,6 +141,10 @@ type Credentials interface {
 	List(ctx context.Context, vaultID string) ([]model.Credential, error)
 	// Delete removes one (and its bindings); ErrNotFound if absent.
 	Delete(ctx context.Context, vaultID, key string) error
+	// SetValue replaces the sealed value of an existing credential and its
+	// update time, keeping its type, writer and bindings (the vault
+	// renewing an OAuth credential's tokens); ErrNotFound if absent.
+	SetValue(ctx context.Context, vaultID, key string, ciphertext []byte, updatedAt time.Time) error
 
 	// Bindings returns a vault's credential bindings ordered by key and
 	// pattern.

@@ -39,7 +39,8 @@ func newBareEnv(t *testing.T, code, baseURL string, lim *ratelimit.Limiter) *env
 	if err := b.Bootstrap(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(New(Options{Broker: b, BaseURL: baseURL, Logger: log, Limiter: lim, SetupCode: code}))
+	b.ArmFirstRun(code, nil) // as the daemon does; "" closes the gate
+	srv := httptest.NewServer(New(Options{Broker: b, BaseURL: baseURL, Logger: log, Limiter: lim}))
 	t.Cleanup(func() {
 		srv.Close()
 		_ = db.Close()

@@ -75,7 +75,7 @@ func (h *Handler) loadCredentials(ctx context.Context, s *session, p *credential
 	}
 	users := usedBy(svcs.Services)
 	for _, c := range creds.Credentials {
-		row := credentialListRow{credentialRow: credentialRow{Key: c.Key, Type: c.Type, Updated: fmtTime(c.UpdatedAt), WrittenByAgent: c.WrittenByAgent}, UsedBy: users[c.Key]}
+		row := credentialListRow{credentialRow: credentialRow{Key: c.Key, Type: c.Type, Updated: fmtTime(c.UpdatedAt), WrittenByAgent: c.WrittenByAgent, OAuthState: oauthState(c)}, UsedBy: users[c.Key]}
 		for _, pat := range c.AllowedHosts {
 			row.Hosts = append(row.Hosts, boundHost{Pattern: pat, Agent: slices.Contains(c.AgentBoundHosts, pat)})
 		}

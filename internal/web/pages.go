@@ -274,7 +274,7 @@ func (h *Handler) approve(w http.ResponseWriter, r *http.Request, s *session, re
 		return
 	}
 	h.render(w, r, http.StatusOK, "result", s, &pageData{
-		Title: "Proposal #" + strconv.FormatInt(out.ID, 10) + " approved", Decided: "applied",
+		Title: "Proposal #" + strconv.FormatInt(out.ID, 10) + " approved", Decided: apitype.ProposalApplied,
 		Applied: out.Applied, FormAction: ref.path(), P: &proposalView{ID: out.ID, Vault: out.Vault},
 	})
 }
@@ -287,7 +287,7 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, s *session, ref
 		return
 	}
 	h.render(w, r, http.StatusOK, "result", s, &pageData{
-		Title: "Proposal #" + strconv.FormatInt(out.ID, 10) + " rejected", Decided: "rejected",
+		Title: "Proposal #" + strconv.FormatInt(out.ID, 10) + " rejected", Decided: apitype.ProposalRejected,
 		Reason: reason, FormAction: ref.path(), P: &proposalView{ID: out.ID, Vault: out.Vault},
 	})
 }
@@ -305,7 +305,7 @@ func decisionMessage(err error) string {
 // ---------------------------------------------------------------------
 // The list of proposals.
 
-var listFilters = []string{"pending", "applied", "rejected", "expired", "all"}
+var listFilters = []string{apitype.ProposalPending, apitype.ProposalApplied, apitype.ProposalRejected, apitype.ProposalExpired, "all"}
 
 func (h *Handler) listPage(w http.ResponseWriter, r *http.Request) {
 	s := h.currentSession(r)
@@ -319,7 +319,7 @@ func (h *Handler) listPage(w http.ResponseWriter, r *http.Request) {
 		valid = valid || f == filter
 	}
 	if !valid {
-		filter = "pending"
+		filter = apitype.ProposalPending
 	}
 	status := filter
 	if status == "all" {

@@ -71,7 +71,7 @@ table.list th{font-size:13px;color:var(--muted);font-weight:600}
 .filters a,.filters strong{margin-left:8px}
 a{color:var(--accent)}
 .action.add{background:#dcfce7;color:var(--ok)}
-.action.update{background:#fff4d6;color:var(--warn)}
+.action.update{background:#fff4d6;color:#7a4b00}
 .action.remove{background:#fee4e2;color:var(--bad)}
 .action.unchanged{background:#eef1f5;color:var(--muted)}
 .warnings{background:#fffbeb;border:1px solid #f5d37a;border-left:4px solid var(--warn);border-radius:6px;padding:2px 16px 8px;margin:14px 0}

@@ -34,6 +34,7 @@ type credentialRow struct {
 	Key, Type, Updated string
 	Hosts              []boundHost // the credential's binding
 	WrittenByAgent     bool
+	OAuthState         string // an OAuth credential's state ("connected, expires …"); never a token
 }
 
 // boundHost is one host pattern a credential may be sent to; Agent marks
@@ -120,7 +121,7 @@ func (h *Handler) vaultPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, c := range creds.Credentials {
-		row := credentialRow{Key: c.Key, Type: c.Type, Updated: fmtTime(c.UpdatedAt), WrittenByAgent: c.WrittenByAgent}
+		row := credentialRow{Key: c.Key, Type: c.Type, Updated: fmtTime(c.UpdatedAt), WrittenByAgent: c.WrittenByAgent, OAuthState: oauthState(c)}
 		for _, p := range c.AllowedHosts {
 			row.Hosts = append(row.Hosts, boundHost{Pattern: p, Agent: slices.Contains(c.AgentBoundHosts, p)})
 		}

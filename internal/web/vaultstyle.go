@@ -19,7 +19,7 @@ fieldset.surfaces legend{font-weight:600;padding:0}
 .check{display:inline-flex;align-items:center;gap:6px;margin:8px 14px 0 0}
 .check label{display:inline;margin:0;font-weight:400}
 .auth-group{border-top:1px dashed var(--line);margin-top:10px}
-.auth-group h3{font-size:14px;margin:10px 0 0;color:var(--muted)}
+.auth-group h2{font-size:14px;margin:10px 0 0;color:var(--muted)}
 .sub-row{border-top:1px dashed var(--line);padding-top:4px;margin-top:8px}
 .field-error{color:var(--bad);font-weight:600;margin:4px 0;overflow-wrap:anywhere}
 [aria-invalid=true]{border-color:var(--bad);outline:1px solid var(--bad)}

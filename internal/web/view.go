@@ -1,7 +1,6 @@
 package web
 
 import (
-	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -97,7 +96,7 @@ func linkURL(s string) string {
 
 func newProposalView(p apitype.Proposal) *proposalView {
 	v := &proposalView{
-		ID: p.ID, Status: p.Status, Pending: p.Status == "pending", Vault: p.Vault,
+		ID: p.ID, Status: p.Status, Pending: p.Status == apitype.ProposalPending, Vault: p.Vault,
 		CreatedBy: p.CreatedBy, CreatedByType: p.CreatedByType,
 		CreatedAt: fmtTime(p.CreatedAt), ExpiresAt: fmtTime(p.ExpiresAt),
 		DecidedBy: p.DecidedBy, RejectionReason: p.RejectionReason,
@@ -122,7 +121,7 @@ func newProposalView(p apitype.Proposal) *proposalView {
 		} else {
 			cv.ObtainText = c.Obtain
 		}
-		cv.Input = c.Action == "set" && cv.Type != "oauth"
+		cv.Input = c.Action == apitype.ProposalSet && cv.Type != "oauth"
 		cv.Required = cv.Input && !c.HasValue
 		v.NeedsInput = v.NeedsInput || cv.Input
 		v.Credentials = append(v.Credentials, cv)
@@ -219,32 +218,8 @@ func firstNonEmpty(xs ...string) string {
 	return ""
 }
 
-// statusOf maps an error kind to an HTTP status, as the JSON API does.
-func statusOf(err error) int {
-	switch errs.KindOf(err) {
-	case errs.KindInvalid:
-		return http.StatusBadRequest
-	case errs.KindUnauthorized:
-		return http.StatusUnauthorized
-	case errs.KindForbidden:
-		return http.StatusForbidden
-	case errs.KindNotFound:
-		return http.StatusNotFound
-	case errs.KindConflict:
-		return http.StatusConflict
-	case errs.KindGone:
-		return http.StatusGone
-	case errs.KindTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case errs.KindRateLimited:
-		return http.StatusTooManyRequests
-	case errs.KindUnavailable:
-		return http.StatusServiceUnavailable
-	case errs.KindMethod:
-		return http.StatusMethodNotAllowed
-	}
-	return http.StatusInternalServerError
-}
+// statusOf maps an error to an HTTP status, as the JSON API does.
+func statusOf(err error) int { return errs.StatusOf(err) }
 
 // message is what a page says about err: the broker's safe message with a
 // short lead, never an internal cause.

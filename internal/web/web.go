@@ -34,6 +34,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/ratelimit"
 )
 
@@ -63,10 +64,6 @@ type Options struct {
 	// per client address as the API's login (SPEC §7).
 	Limiter        *ratelimit.Limiter
 	TrustedProxies []netip.Prefix
-	// SetupCode guards the first-run page (/setup) that creates the owner
-	// account while none exists; the server prints it to its log. Empty
-	// turns the page off (the CLI's `auth register` still works).
-	SetupCode string
 }
 
 // Handler serves the pages.
@@ -78,20 +75,7 @@ type Handler struct {
 	baseOrigin string
 	secureBase bool
 	log        *slog.Logger
-	mux        *http.ServeMux
-	setupCode  string
-}
-
-// paths are the URL patterns (without methods) this handler serves; the
-// control plane routes the same list (server.WebPaths) here.
-var paths = []string{"/approve/{id}", "/proposals", "/proposals/{id}", "/login", "/logout", "/vaults", "/vaults/{id}", "/invite/{id}",
-	// A vault's sub-pages (vaultcommon.go).
-	"/vaults/{id}/credentials", "/vaults/{id}/credentials/{key}/{action}", "/vaults/{id}/services", "/vaults/{id}/services/new",
-	"/vaults/{id}/services/yaml", "/vaults/{id}/services/{svc}/{action}", "/vaults/{id}/catalog", "/vaults/{id}/agents",
-	"/vaults/{id}/agents/add", "/vaults/{id}/agents/{agent}/{action}", "/vaults/{id}/sessions", "/vaults/{id}/sessions/{sid}/revoke",
-	"/vaults/{id}/logs",
-	// Entry, account, vault administration and instance pages.
-	"/{$}", "/setup", "/register", "/forgot", "/reset", "/account", "/instance", "/vaults/{id}/settings", "/vaults/{id}/members",
+	mux        *routeMux
 }
 
 // New builds the handler.
@@ -107,9 +91,9 @@ func New(o Options) *Handler {
 			panic("web: no randomness for the CSRF key: " + err.Error())
 		}
 	}
-	h := &Handler{b: o.Broker, key: key, log: o.Logger, mux: http.NewServeMux(), lim: o.Limiter, trusted: o.TrustedProxies, setupCode: o.SetupCode}
+	h := &Handler{b: o.Broker, key: key, log: o.Logger, mux: &routeMux{ServeMux: http.NewServeMux()}, lim: o.Limiter, trusted: o.TrustedProxies}
 	if u, err := url.Parse(strings.TrimRight(o.BaseURL, "/")); err == nil && u.Host != "" {
-		h.baseOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
+		h.baseOrigin = model.LowerASCII(u.Scheme + "://" + u.Host)
 		h.secureBase = u.Scheme == "https"
 	}
 	h.mux.HandleFunc("GET /approve/{id}", h.approvePage)
@@ -147,11 +131,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := h.mux.Handler(r); pattern == "" {
 		// Unknown path or method: an HTML answer, not the mux's text.
 		status := http.StatusNotFound
-		for _, p := range paths {
-			if pathMatches(p, r.URL.Path) {
-				status = http.StatusMethodNotAllowed
-				hd.Set("Allow", "GET, HEAD, POST")
-			}
+		if allow := h.mux.allowed(r.URL.Path); allow != "" {
+			status = http.StatusMethodNotAllowed
+			hd.Set("Allow", allow)
 		}
 		h.renderMessage(w, r, status, http.StatusText(status), "There is no page here for "+r.Method+" "+r.URL.Path+".")
 		return
@@ -306,12 +288,12 @@ func (h *Handler) sameOrigin(r *http.Request) bool {
 }
 
 func (h *Handler) allowedOrigin(r *http.Request, origin string) bool {
-	origin = strings.ToLower(strings.TrimRight(origin, "/"))
+	origin = model.LowerASCII(strings.TrimRight(origin, "/"))
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return origin == strings.ToLower(scheme+"://"+r.Host) || (h.baseOrigin != "" && origin == h.baseOrigin)
+	return origin == model.LowerASCII(scheme+"://"+r.Host) || (h.baseOrigin != "" && origin == h.baseOrigin)
 }
 
 // errNULInForm: PostgreSQL stores no NUL character in text, and no field

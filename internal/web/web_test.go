@@ -58,13 +58,14 @@ func newEnvLimited(t *testing.T, baseURL string, lim *ratelimit.Limiter) *env {
 	if err := b.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}
+	b.ArmFirstRun(testSetupCode, nil) // as the daemon does on a fresh instance
 	srv := httptest.NewServer(New(Options{Broker: b, BaseURL: baseURL, Logger: log, Limiter: lim}))
 	t.Cleanup(func() {
 		srv.Close()
 		_ = db.Close()
 	})
 	e := &env{t: t, b: b, srv: srv, db: db}
-	reg, err := b.Register(ctx, apitype.Credentials{Email: ownerEmail, Password: ownerPW})
+	reg, err := b.Register(ctx, apitype.Credentials{Email: ownerEmail, Password: ownerPW, SetupCode: testSetupCode})
 	if err != nil {
 		t.Fatal(err)
 	}

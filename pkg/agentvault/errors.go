@@ -41,6 +41,7 @@ const (
 	ErrCodeOAuthNotConnected   = "oauth_not_connected"  // 502: an OAuth credential is not connected yet
 	ErrCodeOAuthRefreshFailed  = "oauth_refresh_failed" // 502: refreshing an OAuth credential failed
 	ErrCodeUpstreamUnreachable = "upstream_unreachable" // 502: the upstream could not be reached
+	ErrCodeUpstreamCertificate = "upstream_certificate" // 502: the proxy does not trust the upstream's TLS certificate
 	ErrCodeBadRequest          = "bad_request"          // 400: not a request the proxy can forward
 	ErrCodeInternal            = "internal"             // 500: a server-side failure
 	// 502: a brokered response the proxy cannot check for credential values

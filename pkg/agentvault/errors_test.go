@@ -136,7 +136,7 @@ func TestProxyErrorFromResponse(t *testing.T) {
 var allCodes = []string{
 	ErrCodeProxyAuthRequired, ErrCodeVaultRequired, ErrCodeForbidden, ErrCodeServiceDisabled, ErrCodeInsecureTransport,
 	ErrCodeHostMismatch, ErrCodeDestinationBlocked, ErrCodeRequestTooLarge, ErrCodeResponseTooLarge, ErrCodeCredentialNotFound,
-	ErrCodeCredentialInvalid, ErrCodeCredentialNotBound, ErrCodeOAuthNotConnected, ErrCodeOAuthRefreshFailed, ErrCodeUpstreamUnreachable, ErrCodeBadRequest,
+	ErrCodeCredentialInvalid, ErrCodeCredentialNotBound, ErrCodeOAuthNotConnected, ErrCodeOAuthRefreshFailed, ErrCodeUpstreamUnreachable, ErrCodeUpstreamCertificate, ErrCodeBadRequest,
 	ErrCodeInternal, ErrCodeUnauthorized, ErrCodeInvalidRequest, ErrCodeNotFound, ErrCodeConflict, ErrCodeAmbiguousService,
 	ErrCodeGone, ErrCodeBodyTooLarge, ErrCodeTooManyProposals, ErrCodeTooManySessions, ErrCodeRateLimited,
 	ErrCodeServiceRuleRefused, ErrCodeAmbiguousPath,

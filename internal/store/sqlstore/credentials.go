@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/store"
@@ -44,6 +45,10 @@ func (s credentials) List(ctx context.Context, vaultID string) ([]model.Credenti
 		return nil, err
 	}
 	return collect(rows, scanCredential)
+}
+
+func (s credentials) SetValue(ctx context.Context, vaultID, key string, ciphertext []byte, updatedAt time.Time) error {
+	return mustAffect(s.exec(ctx, `UPDATE credentials SET ciphertext = ?, updated_at = ? WHERE vault_id = ? AND key = ?`, ciphertext, fmtTime(updatedAt), vaultID, key))
 }
 
 func (s credentials) Delete(ctx context.Context, vaultID, key string) error {

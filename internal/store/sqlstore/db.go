@@ -183,6 +183,11 @@ func (h *handle) ScopedSessions() store.ScopedSessions {
 	return scopedSessions{h}
 }
 
+// LockName holds a named lock across the servers sharing the database.
+func (h *handle) LockName(ctx context.Context, name string) (func(), error) {
+	return h.d.lockName(ctx, h.db.sql, name)
+}
+
 // InTx inside a transaction joins it, so use cases compose.
 func (h *handle) InTx(ctx context.Context, fn func(tx store.Store) error) error {
 	if h.inTx {
@@ -254,6 +259,8 @@ type dialect interface {
 	lockMigrations(ctx context.Context, db *sql.DB) (unlock func(), err error)
 	// lockInit serialises the first start of servers sharing a database.
 	lockInit(ctx context.Context, db *sql.DB) (unlock func(), err error)
+	// lockName holds a named lock across the servers sharing a database.
+	lockName(ctx context.Context, db *sql.DB, name string) (unlock func(), err error)
 	// changeEpoch is the counter of committed changes other servers made
 	// (0 when one server owns the database).
 	changeEpoch(ctx context.Context, q queryer) (int64, error)
@@ -279,6 +286,10 @@ func (sqliteDialect) serialisesAutocommit() bool { return false }
 func (sqliteDialect) lockMigrations(context.Context, *sql.DB) (func(), error) { return func() {}, nil }
 
 func (sqliteDialect) lockInit(context.Context, *sql.DB) (func(), error) { return func() {}, nil }
+
+func (sqliteDialect) lockName(context.Context, *sql.DB, string) (func(), error) {
+	return func() {}, nil
+}
 
 // Only the server holding the data directory writes a SQLite file: its
 // own writes invalidate its view directly.

@@ -40,3 +40,18 @@ func SQLVersionOf(db *DB, suffix string) int {
 	}
 	return 0
 }
+
+// SetSegmentSummaries turns writing and using segment summaries on or
+// off; it returns the restore func.
+func SetSegmentSummaries(write, read bool) (restore func()) {
+	ow, or := summarizeSegments, skipBySummary
+	summarizeSegments, skipBySummary = write, read
+	return func() { summarizeSegments, skipBySummary = ow, or }
+}
+
+// SetSummariesPerQuery changes how many summaries List reads at a time.
+func SetSummariesPerQuery(n int) (restore func()) {
+	old := summariesPerQuery
+	summariesPerQuery = n
+	return func() { summariesPerQuery = old }
+}

@@ -50,7 +50,7 @@ func convertRequestLogs(ctx context.Context, h *handle) error {
 		if err := rs.Err(); err != nil {
 			return err
 		}
-		if err := putSegments(ctx, h, page, nil); err != nil {
+		if err := putSegments(ctx, h, page, nil, false); err != nil {
 			return err
 		}
 		if len(page) < pageSize {

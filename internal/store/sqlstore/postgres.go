@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -174,6 +176,15 @@ func (postgresDialect) lockMigrations(ctx context.Context, db *sql.DB) (func(), 
 
 func (postgresDialect) lockInit(ctx context.Context, db *sql.DB) (func(), error) {
 	return advisoryLock(ctx, db, initLockKey)
+}
+
+// lockName holds a session-level advisory lock keyed by a hash of name
+// (in a key space apart from the fixed keys above, which are all below
+// 2^56).
+func (postgresDialect) lockName(ctx context.Context, db *sql.DB, name string) (func(), error) {
+	sum := sha256.Sum256([]byte("av-name\x00" + name))
+	key := int64(binary.BigEndian.Uint64(sum[:8]) | 1<<62)
+	return advisoryLock(ctx, db, key)
 }
 
 // advisoryLock holds a session-level advisory lock on a connection of its

@@ -25,7 +25,7 @@ func scanProposal(sc interface{ Scan(...any) error }) (model.Proposal, error) {
 		return model.Proposal{}, scanErr(err)
 	}
 	p.Status, p.CreatedByKind = model.ProposalStatus(st), model.ActorKind(kind)
-	p.ServicesJSON, p.CredentialsJSON = []byte(svcs), []byte(creds)
+	p.ServicesDoc, p.CredentialsDoc = []byte(svcs), []byte(creds)
 	p.ApprovalExpiresAt, p.CreatedAt, p.ExpiresAt, p.DecidedAt = ae.t, c.t, e.t, d.t
 	return p, nil
 }
@@ -35,7 +35,7 @@ func (s proposals) Create(ctx context.Context, p model.Proposal) (int64, error) 
 	err := s.row(ctx, `INSERT INTO proposals (vault_id, status, services, credentials, message, user_message,
 		created_by_kind, created_by_id, created_by_name, approval_token_hash, approval_expires_at, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		p.VaultID, string(p.Status), string(p.ServicesJSON), string(p.CredentialsJSON), p.Message, p.UserMessage,
+		p.VaultID, string(p.Status), string(p.ServicesDoc), string(p.CredentialsDoc), p.Message, p.UserMessage,
 		string(p.CreatedByKind), p.CreatedByID, p.CreatedByName, p.ApprovalTokenHash, fmtTime(p.ApprovalExpiresAt),
 		fmtTime(p.CreatedAt), fmtTime(p.ExpiresAt)).Scan(&id)
 	if err != nil {
@@ -101,13 +101,13 @@ func (s proposals) List(ctx context.Context, f store.ProposalFilter) ([]model.Pr
 
 func (s proposals) CountPending(ctx context.Context, vaultID string, now time.Time) (int, error) {
 	var n int
-	err := s.row(ctx, `SELECT COUNT(*) FROM proposals WHERE vault_id = ? AND status = 'pending' AND expires_at > ?`, vaultID, fmtTime(now)).Scan(&n)
+	err := s.row(ctx, `SELECT COUNT(*) FROM proposals WHERE vault_id = ? AND status = ? AND expires_at > ?`, vaultID, string(model.ProposalPending), fmtTime(now)).Scan(&n)
 	return n, err
 }
 
 func (s proposals) Decide(ctx context.Context, id int64, status model.ProposalStatus, by, reason string, at time.Time) error {
 	res, err := s.exec(ctx, `UPDATE proposals SET status = ?, decided_by = ?, rejection_reason = ?, decided_at = ?
-		WHERE id = ? AND status = 'pending'`, string(status), by, reason, fmtTime(at), id)
+		WHERE id = ? AND status = ?`, string(status), by, reason, fmtTime(at), id, string(model.ProposalPending))
 	if err != nil {
 		return err
 	}
@@ -119,10 +119,11 @@ func (s proposals) Decide(ctx context.Context, id int64, status model.ProposalSt
 }
 
 func (s proposals) ExpireBefore(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.exec(ctx, `UPDATE proposals SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?`, fmtTime(now))
+	res, err := s.exec(ctx, `UPDATE proposals SET status = ? WHERE status = ? AND expires_at <= ?`,
+		string(model.ProposalExpired), string(model.ProposalPending), fmtTime(now))
 	if err != nil {
 		return 0, err
 	}
-	_, _ = s.exec(ctx, `DELETE FROM proposal_values WHERE proposal_id IN (SELECT id FROM proposals WHERE status = 'expired')`)
+	_, _ = s.exec(ctx, `DELETE FROM proposal_values WHERE proposal_id IN (SELECT id FROM proposals WHERE status = ?)`, string(model.ProposalExpired))
 	return res.RowsAffected()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/model"
@@ -69,7 +70,7 @@ func (s requestLogs) Insert(ctx context.Context, rows []model.RequestLog) error 
 				hosts[k] = c
 			}
 		}
-		if err := putSegments(ctx, h, kept, perVault); err != nil {
+		if err := putSegments(ctx, h, kept, perVault, true); err != nil {
 			return err
 		}
 		for k, c := range hosts {
@@ -134,8 +135,10 @@ func liveVaults(ctx context.Context, h *handle) (map[string]bool, error) {
 
 // putSegments writes rows (ids ascending) as segments: each vault's rows,
 // in their order, in runs of up to logsegment.MaxRows. perVault, when not
-// nil, holds each vault's row count, to size its run at once.
-func putSegments(ctx context.Context, h *handle, rows []model.RequestLog, perVault map[string]int) error {
+// nil, holds each vault's row count, to size its run at once. summarize
+// is false only for the migration that creates segments, before the
+// summary column exists.
+func putSegments(ctx context.Context, h *handle, rows []model.RequestLog, perVault map[string]int, summarize bool) error {
 	byVault := map[string][]model.RequestLog{}
 	var order []string
 	for _, r := range rows {
@@ -150,7 +153,7 @@ func putSegments(ctx context.Context, h *handle, rows []model.RequestLog, perVau
 	for _, v := range order {
 		vr := byVault[v]
 		for start := 0; start < len(vr); start += logsegment.MaxRows {
-			if buf, err = putSegment(ctx, h, v, vr[start:min(start+logsegment.MaxRows, len(vr))], buf); err != nil {
+			if buf, err = putSegment(ctx, h, v, vr[start:min(start+logsegment.MaxRows, len(vr))], buf, summarize); err != nil {
 				return err
 			}
 		}
@@ -159,8 +162,9 @@ func putSegments(ctx context.Context, h *handle, rows []model.RequestLog, perVau
 }
 
 // putSegment writes rows (of vault, ids ascending, at least one) as one
-// segment, encoding into buf, which it returns for reuse.
-func putSegment(ctx context.Context, h *handle, vault string, rows []model.RequestLog, buf []byte) ([]byte, error) {
+// segment, encoding into buf, which it returns for reuse, with its
+// summary when summarize is set.
+func putSegment(ctx context.Context, h *handle, vault string, rows []model.RequestLog, buf []byte, summarize bool) ([]byte, error) {
 	lo, hi := rows[0].At, rows[0].At
 	for _, r := range rows[1:] {
 		if r.At.Before(lo) {
@@ -171,8 +175,17 @@ func putSegment(ctx context.Context, h *handle, vault string, rows []model.Reque
 		}
 	}
 	buf = logsegment.Encode(buf[:0], rows[0].ID, rows)
-	_, err := h.exec(ctx, `INSERT INTO request_log_segments (id, vault_id, first_id, rows, min_at, max_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		rows[len(rows)-1].ID, vault, rows[0].ID, len(rows), fmtTime(lo), fmtTime(hi), buf)
+	if !summarize {
+		_, err := h.exec(ctx, `INSERT INTO request_log_segments (id, vault_id, first_id, rows, min_at, max_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			rows[len(rows)-1].ID, vault, rows[0].ID, len(rows), fmtTime(lo), fmtTime(hi), buf)
+		return buf, err
+	}
+	var sum []byte
+	if summarizeSegments {
+		sum = logsegment.Summarize(rows)
+	}
+	_, err := h.exec(ctx, `INSERT INTO request_log_segments (id, vault_id, first_id, rows, min_at, max_at, data, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		rows[len(rows)-1].ID, vault, rows[0].ID, len(rows), fmtTime(lo), fmtTime(hi), buf, sum)
 	return buf, err
 }
 
@@ -190,7 +203,7 @@ func (seg segment) rewrite(ctx context.Context, h *handle, vault string, kept []
 	if len(kept) == 0 {
 		return nil
 	}
-	_, err := putSegment(ctx, h, vault, kept, nil)
+	_, err := putSegment(ctx, h, vault, kept, nil, true)
 	return err
 }
 
@@ -224,6 +237,53 @@ func loadSegments(ctx context.Context, h *handle, query string, args ...any) (ma
 // cross the wire (PostgreSQL) when it is closed.
 var segmentsPerQuery = 8
 
+// summariesPerQuery is how many segment summaries List reads at a time
+// when a filter can use them: most are skipped, so many are read at once,
+// and only the segments that may match are then fetched and decoded.
+var summariesPerQuery = 256
+
+// summarizeSegments and skipBySummary turn the segment summaries on for
+// writing and for reading (tests and benchmarks compare both ways).
+var summarizeSegments, skipBySummary = true, true
+
+// summaryKeys are the summary keys a filter needs every one of; none when
+// it filters on nothing a summary covers.
+func summaryKeys(f store.RequestLogFilter) []summaryKey {
+	var ks []summaryKey
+	if f.Service != "" {
+		ks = append(ks, summaryKey{logsegment.FieldService, f.Service})
+	}
+	if f.Actor != "" {
+		ks = append(ks, summaryKey{logsegment.FieldActor, f.Actor})
+	}
+	if f.Host != "" {
+		ks = append(ks, summaryKey{logsegment.FieldHost, f.Host})
+	}
+	switch {
+	case f.Status != 0:
+		ks = append(ks, summaryKey{logsegment.FieldStatus, strconv.Itoa(f.Status)})
+	case f.StatusClass != 0:
+		ks = append(ks, summaryKey{logsegment.FieldStatusClass, strconv.Itoa(f.StatusClass)})
+	}
+	return ks
+}
+
+type summaryKey struct {
+	f logsegment.Field
+	v string
+}
+
+// mayMatch reports whether a segment with summary sum may hold a row
+// with every key.
+func mayMatch(sum []byte, keys []summaryKey) bool {
+	for _, k := range keys {
+		if !logsegment.MayContain(sum, k.f, k.v) {
+			return false
+		}
+	}
+	return true
+}
+
 // List reads segments newest first (oldest first after a cursor), a few
 // at a time, and filters their rows until the page is full.
 func (s requestLogs) List(ctx context.Context, f store.RequestLogFilter) ([]model.RequestLog, error) {
@@ -231,7 +291,14 @@ func (s requestLogs) List(ctx context.Context, f store.RequestLogFilter) ([]mode
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
+	keys := summaryKeys(f)
+	skim := skipBySummary && len(keys) > 0
 	q, args := `SELECT id, first_id, data FROM request_log_segments WHERE vault_id = ?`, []any{f.VaultID}
+	perQuery := segmentsPerQuery
+	if skim {
+		// Summaries first; the data of the segments that may match after.
+		q, perQuery = `SELECT id, first_id, summary FROM request_log_segments WHERE vault_id = ?`, summariesPerQuery
+	}
 	asc := f.After > 0
 	switch {
 	case asc:
@@ -266,11 +333,17 @@ func (s requestLogs) List(ctx context.Context, f store.RequestLogFilter) ([]mode
 		} else {
 			bq += ` ORDER BY id DESC LIMIT ?`
 		}
-		n, err := s.listBatch(ctx, f, asc, limit, bq, append(bargs[:len(bargs):len(bargs)], segmentsPerQuery), &out, &from)
+		list := s.listBatch
+		if skim {
+			list = func(ctx context.Context, f store.RequestLogFilter, asc bool, limit int, q string, args []any, out *[]model.RequestLog, from *int64) (int, error) {
+				return s.skimBatch(ctx, f, keys, asc, limit, q, args, out, from)
+			}
+		}
+		n, err := list(ctx, f, asc, limit, bq, append(bargs[:len(bargs):len(bargs)], perQuery), &out, &from)
 		if err != nil {
 			return nil, err
 		}
-		if n < segmentsPerQuery { // the last of them
+		if n < perQuery { // the last of them
 			break
 		}
 	}
@@ -311,6 +384,64 @@ func (s requestLogs) listBatch(ctx context.Context, f store.RequestLogFilter, as
 		}
 	}
 	return n, rs.Err()
+}
+
+// skimBatch runs one query of List over segment summaries: it collects
+// the segments that may match, then reads and filters those in order
+// until out holds limit. It returns how many summaries it read, and sets
+// from to the last segment it is done with.
+func (s requestLogs) skimBatch(ctx context.Context, f store.RequestLogFilter, keys []summaryKey, asc bool, limit int, q string, args []any, out *[]model.RequestLog, from *int64) (int, error) {
+	type cand struct{ id, first int64 }
+	var cands []cand
+	var lastID int64
+	n, err := func() (int, error) {
+		rs, err := s.query(ctx, q, args...)
+		if err != nil {
+			return 0, err
+		}
+		defer rs.Close()
+		n := 0
+		for rs.Next() {
+			var c cand
+			var sum []byte
+			if err := rs.Scan(&c.id, &c.first, &sum); err != nil {
+				return n, err
+			}
+			n++
+			lastID = c.id
+			if mayMatch(sum, keys) {
+				cands = append(cands, c)
+			}
+		}
+		return n, rs.Err()
+	}()
+	if err != nil {
+		return n, err
+	}
+	for _, c := range cands {
+		var data []byte
+		if err := s.row(ctx, `SELECT data FROM request_log_segments WHERE id = ?`, c.id).Scan(&data); err != nil {
+			return n, s.d.mapErr(err)
+		}
+		rows, err := logsegment.Decode(data, f.VaultID, c.first)
+		if err != nil {
+			return n, fmt.Errorf("request log segment %d: %w", c.id, err)
+		}
+		if !asc {
+			slices.Reverse(rows)
+		}
+		for _, r := range rows {
+			if matchLog(f, r) {
+				*out = append(*out, r)
+				if len(*out) == limit {
+					*from = c.id
+					return n, nil
+				}
+			}
+		}
+	}
+	*from = lastID
+	return n, nil
 }
 
 // matchLog applies a filter's conditions to one row.

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/keyring"
 	"github.com/agent-vault/agent-vault/internal/model"
+	"github.com/agent-vault/agent-vault/internal/ratelimit"
 	"github.com/agent-vault/agent-vault/internal/store"
 )
 
@@ -60,9 +62,15 @@ func (s settings) Get(ctx context.Context) (model.Settings, error) {
 			out.AuditRetentionDays, _ = strconv.Atoi(v)
 		case keyRateOverrides:
 			if v != "" {
-				if err := json.Unmarshal([]byte(v), &out.RateLimitOverrides); err != nil {
-					return out, err
+				var m map[string]string
+				if err := json.Unmarshal([]byte(v), &m); err != nil {
+					return out, fmt.Errorf("stored rate-limit overrides: %w", err)
 				}
+				o, err := ratelimit.ParseOverrideMap(m)
+				if err != nil {
+					return out, fmt.Errorf("stored rate-limit overrides: %w", err)
+				}
+				out.RateLimitOverrides = o
 			}
 		}
 	}
@@ -73,7 +81,7 @@ func (s settings) Put(ctx context.Context, x model.Settings) error {
 	now := fmtTime(time.Now())
 	overrides := ""
 	if len(x.RateLimitOverrides) > 0 {
-		b, err := json.Marshal(x.RateLimitOverrides)
+		b, err := json.Marshal(x.RateLimitOverrides.Map())
 		if err != nil {
 			return err
 		}
