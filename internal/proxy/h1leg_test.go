@@ -61,7 +61,12 @@ func TestUpstreamUnsolicitedResponseNotServed(t *testing.T) {
 			c.Close()
 		}
 	})
-	sendLate, lateSent := make(chan struct{}), make(chan struct{})
+	// written says when the upstream has sent everything: bytes that
+	// arrive after the next request was sent are that request's answer as
+	// far as HTTP/1.1 can tell (an upstream may answer anything), so the
+	// test orders them before it.
+	written := make(chan struct{}, 1)
+	sendLate := make(chan struct{})
 	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/same-packet", "/next-record", "/later":
@@ -77,12 +82,14 @@ func TestUpstreamUnsolicitedResponseNotServed(t *testing.T) {
 			case "/same-packet": // one TLS record
 				_, _ = io.WriteString(brw, first+smuggled)
 				_ = brw.Flush()
+				written <- struct{}{}
 				return
 			case "/next-record": // two records, back to back
 				_, _ = io.WriteString(brw, first)
 				_ = brw.Flush()
 				_, _ = io.WriteString(brw, smuggled)
 				_ = brw.Flush()
+				written <- struct{}{}
 				return
 			}
 			_, _ = io.WriteString(brw, first)
@@ -90,7 +97,7 @@ func TestUpstreamUnsolicitedResponseNotServed(t *testing.T) {
 			go func() {
 				<-sendLate
 				_, _ = io.WriteString(c, smuggled)
-				close(lateSent)
+				written <- struct{}{}
 			}()
 		default:
 			_, _ = io.WriteString(w, "genuine "+r.URL.Path)
@@ -108,8 +115,8 @@ func TestUpstreamUnsolicitedResponseNotServed(t *testing.T) {
 		}
 		if path == "/later" {
 			close(sendLate)
-			<-lateSent
 		}
+		<-written
 		resp, err = victim.Get("https://" + e.upstream + "/next")
 		if err != nil {
 			t.Fatal(err)
