@@ -37,7 +37,8 @@ func TestServerMemoryReturnsAfterPasswordHashing(t *testing.T) {
 	s := startServer(t, serverOpts{dataDir: t.TempDir(), env: []string{"AGENT_VAULT_MASTER_PASSWORD=e2e-master-password"}})
 	pid := s.cmd.Process.Pid
 	creds := map[string]string{"email": "owner@example.com", "password": "owner-password-1"}
-	if r := call(t, "POST", s.url+"/v1/auth/register", "", creds); r.status != 201 {
+	reg := map[string]string{"email": creds["email"], "password": creds["password"], "setup_code": setupCodeOf(t, s.url)}
+	if r := call(t, "POST", s.url+"/v1/auth/register", "", reg); r.status != 201 {
 		t.Fatalf("register: %s", r)
 	}
 	var wg sync.WaitGroup
