@@ -66,7 +66,9 @@ func startServer(ctx context.Context, o options, tmp string, up *upstream) (*ser
 	if err := os.WriteFile(caFile, up.caPEM, 0o600); err != nil {
 		return nil, err
 	}
-	s.env = childEnv(filepath.Join(tmp, "home"))
+	// The server takes the first account's setup code from the
+	// environment, and `auth register` sends it from there.
+	s.env = append(childEnv(filepath.Join(tmp, "home")), "AGENT_VAULT_SETUP_CODE="+benchSetupCode)
 
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -214,6 +216,10 @@ func (s *server) logTail() string {
 	}
 	return string(b)
 }
+
+// benchSetupCode is the one-time setup code of the bench servers' first
+// account.
+const benchSetupCode = "bench-setup-code-0123456789"
 
 // benchServerEnv configures the server under test: loopback upstreams
 // allowed, and the proxy's rate limits (default profile: 100 requests/s

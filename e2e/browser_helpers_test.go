@@ -42,7 +42,10 @@ type brBrowser struct {
 func brStart(t *testing.T) *brBrowser { t.Helper(); return brStartFor(t, 60*time.Second) }
 
 // brStartFor is brStart for a test whose browser steps take up to d in all.
-func brStartFor(t *testing.T, d time.Duration) *brBrowser {
+func brStartFor(t *testing.T, d time.Duration) *brBrowser { t.Helper(); return brStartWith(t, d) }
+
+// brStartWith is brStartFor with extra Chromium options.
+func brStartWith(t *testing.T, d time.Duration, extra ...chromedp.ExecAllocatorOption) *brBrowser {
 	t.Helper()
 	if _, err := os.Stat(brChromium); err != nil {
 		t.Skipf("browser test skipped: Debian chromium is not installed at %s (apt-get install chromium; scripts/test.sh does it as root): %v", brChromium, err)
@@ -54,6 +57,7 @@ func brStartFor(t *testing.T, d time.Duration) *brBrowser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.Flag("no-proxy-server", true), // the control plane is on loopback; never through a proxy
 	)
+	opts = append(opts, extra...)
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to run as root with its sandbox
 	}

@@ -206,13 +206,6 @@ func TestContentsAgents(t *testing.T) {
 	// delete: gone from the list, its token is refused.
 	t.Run("delete", func(t *testing.T) {
 		r := owner.run("", "agent", "delete", "bot")
-		if r.code != 0 && strings.Contains(r.stderr, "internal error while reading the database") {
-			// internal/broker/agents.go:203 hands the nil error of a
-			// successful Delete to notFound(), which maps anything that
-			// is not ErrNotFound, nil included, to an internal error: the
-			// transaction rolls back and every delete fails with 500.
-			t.Skip("known bug: `agent delete` always fails with 500 \"internal error while reading the database\" (notFound(nil) in internal/broker/agents.go:203)")
-		}
 		if r.code != 0 {
 			t.Fatalf("agent delete failed:\n%s", r)
 		}
@@ -252,13 +245,6 @@ func TestContentsAgentRename(t *testing.T) {
 	owner.ok("", "agent", "create", "helper")
 
 	r := owner.run("", "agent", "rename", "bot", "robot", "--json")
-	if r.code != 0 && strings.Contains(r.stderr, "internal error while writing to the database") {
-		// internal/broker/agents.go:243 passes the nil error of a
-		// successful Update to conflict(), which turns every error that
-		// is not ErrConflict, nil included, into an internal error, so
-		// the transaction rolls back and every rename fails with 500.
-		t.Skip("known bug: `agent rename` always fails with 500 \"internal error while writing to the database\" (conflict(nil) in internal/broker/agents.go:243)")
-	}
 	if r.code != 0 {
 		t.Fatalf("agent rename failed:\n%s", r)
 	}

@@ -111,7 +111,7 @@ func TestContentsCredentials(t *testing.T) {
 	if r.status != http.StatusForbidden {
 		t.Errorf("proxy agent DELETE /v1/credentials = %s, want 403", r)
 	}
-	// Reads: neither agent sees a value, whatever its role (SPEC §7).
+	// Reads: neither agent sees a value, whatever its role (docs/permissions.md).
 	for _, a := range []struct{ name, tok string }{{"proxy agent", proxyTok}, {"admin agent", adminTok}} {
 		for _, q := range []string{"?vault=default&reveal=true", "?vault=default&key=STRIPE_KEY&reveal=true", "?vault=default"} {
 			r := call(t, http.MethodGet, s.url+"/v1/credentials"+q, a.tok, nil)
@@ -130,7 +130,7 @@ func TestContentsCredentials(t *testing.T) {
 	if r.status != http.StatusForbidden {
 		t.Errorf("proxy agent POST services = %s, want 403", r)
 	}
-	// The proxy agent still sees the key names (SPEC §6) through /discover.
+	// The proxy agent still sees the key names (docs/permissions.md) through /discover.
 	var d ctDiscover
 	ctDecode(t, "proxy agent GET /discover", ctDiscoverAs(t, s.url, proxyTok, "default"), &d)
 	ctEqual(t, "discover credentials for the proxy agent", d.AvailableCredentials, []string{"GITHUB_TOKEN", "SLACK_BOT_TOKEN", "STRIPE_KEY"})

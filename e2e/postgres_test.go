@@ -1,7 +1,7 @@
 package e2e
 
-// Several servers on one PostgreSQL database (SPEC §1: "PostgreSQL when
-// DATABASE_URL is set, for many stateless replicas"): they start together
+// Several servers on one PostgreSQL database (docs/operations.md,
+// "PostgreSQL and several servers"): they start together
 // on an empty database and share one keyring and one CA; a change made on
 // one (a revoked agent, a new credential value) reaches the proxy of the
 // other within the change poll; a wrong master password is refused. These

@@ -6,7 +6,9 @@ package e2e
 import (
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -254,16 +256,15 @@ func TestProxyHostHeaderMustMatchConnectTarget(t *testing.T) {
 	}
 	// Absolute-form: routing follows the URL, never the Host header. RFC
 	// 9112 §3.2.2 has a proxy ignore Host and replace it with the URL's
-	// authority; refusing the disagreement (403) is as good.
+	// authority, and so the proxy does (docs/proxy.md, "Errors").
 	r := b.dialRaw()
 	resp, body := r.roundTrip(t, "GET "+up.url()+"/x HTTP/1.1\r\nHost: "+up2.hostport()+"\r\nProxy-Authorization: "+auth+"\r\n\r\n", http.MethodGet)
 	b.recordClient(body)
-	if resp.StatusCode == http.StatusOK {
-		if s := up.last(t); s.Host != target {
-			t.Errorf("absolute-form request forwarded with Host %q, want the URL's %q", s.Host, target)
-		}
-	} else {
-		pxBrokerErr(t, resp.StatusCode, resp.Header, body, http.StatusForbidden, "host_mismatch")
+	if resp.StatusCode != http.StatusOK || up.count() != 1 {
+		t.Fatalf("absolute-form request with another Host header: %d %s, %d requests at the URL's upstream; want 200 and one", resp.StatusCode, body, up.count())
+	}
+	if s := up.last(t); s.Host != target {
+		t.Errorf("absolute-form request forwarded with Host %q, want the URL's %q", s.Host, target)
 	}
 	absolute := up.count()
 	// A TLS server name other than the CONNECT target gets no certificate.
@@ -274,6 +275,8 @@ func TestProxyHostHeaderMustMatchConnectTarget(t *testing.T) {
 	tc := tls.Client(rc.Conn, &tls.Config{RootCAs: b.caPool, ServerName: "evil.example"})
 	if err := tc.Handshake(); err == nil {
 		t.Errorf("a TLS handshake for evil.example inside a tunnel to %s succeeded", target)
+	} else if op := (*net.OpError)(nil); !errors.As(err, &op) || op.Op != "remote error" {
+		t.Errorf("TLS handshake for evil.example: %v, want a TLS alert from the proxy", err)
 	}
 	if n := up.count() - absolute; n != 0 {
 		t.Fatalf("mismatched requests reached the upstream %d times", n)

@@ -8,7 +8,7 @@ package e2e
 // the file cannot collide with other e2e files.
 //
 // The upstreams listen on 127.0.0.2, not 127.0.0.1: `run` sets
-// NO_PROXY=localhost,127.0.0.1 (SPEC §3.2), so a client honouring NO_PROXY
+// NO_PROXY=localhost,127.0.0.1 (docs/agents.md), so a client honouring NO_PROXY
 // would go straight to an upstream on those names, bypassing the broker.
 
 import (
@@ -345,7 +345,8 @@ func rnEnvList(env []string) map[string]string {
 	return m
 }
 
-// rnSpecVars are the variables `run` sets (SPEC §3.2).
+// rnSpecVars are the variables `run` sets (docs/agents.md, "The child's
+// environment").
 var rnSpecVars = []string{
 	"AGENT_VAULT_ADDR", "AGENT_VAULT_TOKEN", "AGENT_VAULT_VAULT",
 	"HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "NODE_USE_ENV_PROXY",

@@ -1,7 +1,7 @@
 package e2e
 
 // `agent-vault run` as a logged-in user: it mints a vault session, hands
-// the child exactly the SPEC §3.2 variables, and revokes the session and
+// the child exactly the variables docs/agents.md lists, and revokes the session and
 // removes the CA files when the child exits.
 
 import (
@@ -34,7 +34,7 @@ func TestRunUserMode(t *testing.T) {
 	}
 	up.checkAuth(t, before, "Bearer "+rnSecret)
 
-	// 2. The child's environment: exactly the SPEC §3.2 variables on top
+	// 2. The child's environment: exactly the variables docs/agents.md lists, on top
 	// of the parent's, NO_PROXY merged with the parent's (both spellings),
 	// the parent's lower-case proxy variables dropped, no credential value.
 	parent := append(append([]string(nil), base...),

@@ -30,6 +30,9 @@ import (
 	"time"
 )
 
+// setupCode is the server's one-time setup code for the first account.
+const setupCode = "bench-setup-code-0123456789"
+
 func main() {
 	bin := flag.String("bin", "", "agent-vault binary (required)")
 	n := flag.Int("n", 100, "concurrent registrations per burst")
@@ -44,7 +47,7 @@ func main() {
 	defer os.RemoveAll(tmp)
 	port := freePort()
 	cmd := exec.Command(*bin, "server", "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--data-dir", filepath.Join(tmp, "data"))
-	cmd.Env = append(os.Environ(), "HOME="+tmp, "AGENT_VAULT_MASTER_PASSWORD=bench-master-password", "AGENT_VAULT_MITM_PORT=0", "AGENT_VAULT_RATELIMIT_PROFILE=off")
+	cmd.Env = append(os.Environ(), "HOME="+tmp, "AGENT_VAULT_MASTER_PASSWORD=bench-master-password", "AGENT_VAULT_MITM_PORT=0", "AGENT_VAULT_RATELIMIT_PROFILE=off", "AGENT_VAULT_SETUP_CODE="+setupCode)
 	cmd.Stderr = os.Stderr
 	check(cmd.Start())
 	defer func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() }()
@@ -53,7 +56,7 @@ func main() {
 	pid := cmd.Process.Pid
 	fmt.Printf("RSS after start and unlock: %.1f MB\n", float64(settled(pid))/1e6)
 	var reg struct{ Token string }
-	post(base+"/v1/auth/register", "", `{"email":"owner@example.com","password":"owner-password"}`, &reg)
+	post(base+"/v1/auth/register", "", `{"email":"owner@example.com","password":"owner-password","setup_code":"`+setupCode+`"}`, &reg)
 	fmt.Printf("RSS after registering the owner: %.1f MB\n", float64(settled(pid))/1e6)
 	var lw sync.WaitGroup
 	var ok atomic.Int64

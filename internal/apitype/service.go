@@ -32,7 +32,8 @@ type PathRules struct {
 	Deny  []string `json:"deny,omitempty" yaml:"deny,omitempty"`
 }
 
-// ServiceAuth says how the broker authenticates matched traffic (SPEC §4.3).
+// ServiceAuth says how the broker authenticates matched traffic
+// (docs/protocol.md, "Auth types").
 // Credential fields hold credential key names, never values.
 type ServiceAuth struct {
 	Type     string            `json:"type" yaml:"type"` // bearer, basic, api-key, custom, passthrough
@@ -46,7 +47,7 @@ type ServiceAuth struct {
 }
 
 // Substitution replaces a placeholder in the declared request surfaces
-// with a credential value (SPEC §4.5).
+// with a credential value (docs/protocol.md, "Substitutions").
 type Substitution struct {
 	Key         string   `json:"key" yaml:"key"`
 	Placeholder string   `json:"placeholder" yaml:"placeholder"`
@@ -225,7 +226,7 @@ type DeleteCredentialsRequest struct {
 	Keys  []string `json:"keys"`
 }
 
-// Discover is GET /discover (SPEC §3.1).
+// Discover is GET /discover (docs/protocol.md, "Discovery").
 type Discover struct {
 	Vault                string             `json:"vault"`
 	Services             []ServiceCandidate `json:"services"`

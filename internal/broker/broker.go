@@ -1,6 +1,6 @@
 // Package broker holds Agent Vault's use cases: registering and logging in,
-// managing vaults, members and invites, and (in later files) resolving what
-// the proxy injects. It is the only caller of keyring and store for business
+// managing vaults, members and invites, credentials, services, agents,
+// proposals, and resolving what the proxy injects (view.go). It is the only caller of keyring and store for business
 // operations; handlers in server call one broker method each. Methods take
 // and return apitype bodies so that handlers stay thin, and return *errs.Error
 // values whose messages are safe to show.

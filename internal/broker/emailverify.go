@@ -2,11 +2,7 @@ package broker
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
-	"fmt"
-	"time"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
@@ -32,8 +28,7 @@ import (
 //     block them nor choose their password: only the inbox's owner gets
 //     a code.
 //
-// Codes are stored hashed; five wrong codes void an address's pending
-// ones, and at most three are sent per address per hour.
+// The codes are emailed codes (emailcode.go) bound to the address.
 
 const codeInvalidVerification = "invalid_verification_code"
 
@@ -41,12 +36,6 @@ const registerPendingMessage = "If this address can still register, a verificati
 	"It is valid for 15 minutes: finish with `agent-vault auth verify --email ADDRESS` (or POST /v1/auth/verify)."
 
 const resendMessage = "If a registration of this address is waiting for its code, a new code is on its way to it."
-
-// verificationCodeHash binds a code to its address.
-func verificationCodeHash(email, code string) []byte {
-	h := sha256.Sum256([]byte("agent-vault email verification\x00" + email + "\x00" + code))
-	return h[:]
-}
 
 // registerPending answers a self-registration that needs its address
 // verified; hash is the chosen password's hash.
@@ -64,7 +53,7 @@ func (b *Broker) registerPending(email, hash string) apitype.RegisterResponse {
 // An empty hash re-sends: the newest pending registration's password is
 // kept.
 func (b *Broker) sendVerificationCode(ctx context.Context, email, hash string) error {
-	code, err := resetCode()
+	code, err := newEmailCode()
 	if err != nil {
 		return err
 	}
@@ -83,25 +72,22 @@ func (b *Broker) sendVerificationCode(ctx context.Context, email, hash string) e
 			}
 			hash = pending[0].PasswordHash
 		}
-		n, err := tx.EmailVerifications().CountSince(ctx, email, now.Add(-time.Hour))
+		n, err := tx.EmailVerifications().CountSince(ctx, email, sinceHour(now))
 		if err != nil {
 			return err
 		}
-		if n >= model.PasswordResetMaxPerHour {
+		if capReached(n) {
 			b.log.Info("verification code not sent: three were sent to this address within the hour")
 			return nil
 		}
 		send = true
 		return tx.EmailVerifications().Create(ctx, model.EmailVerification{ID: token.ID(12), Email: email, PasswordHash: hash,
-			CodeHash: verificationCodeHash(email, code), CreatedAt: now, ExpiresAt: now.Add(model.PasswordResetTTL)})
+			CodeHash: verificationCodes.hash(email, code), CreatedAt: now, ExpiresAt: now.Add(model.PasswordResetTTL)})
 	})
 	if err != nil || !send {
 		return err
 	}
-	text := fmt.Sprintf("Someone (probably you) registered this address with Agent Vault at %s.\n\n"+
-		"Your verification code: %s\n\nIt is valid for 15 minutes. Finish with:\n\n    agent-vault auth verify --email %s\n\n"+
-		"If it was not you, ignore this message: no account is created without the code.\n", b.baseURL, code, email)
-	return b.mailer.Send(ctx, []string{email}, "Your Agent Vault verification code", text)
+	return verificationCodes.send(ctx, b.mailer, b.baseURL, email, code)
 }
 
 // VerifyEmail checks a registration's code and creates its account, then
@@ -112,11 +98,11 @@ func (b *Broker) VerifyEmail(ctx context.Context, in apitype.VerifyEmailRequest)
 	if err != nil {
 		return apitype.VerifyEmailResult{}, err
 	}
-	if len(in.Code) != 6 || !allDigits(in.Code) {
-		return apitype.VerifyEmailResult{}, errs.Invalid("code", "code must be the six digits from the verification email")
+	if err := verificationCodes.checkFormat(in.Code); err != nil {
+		return apitype.VerifyEmailResult{}, err
 	}
 	invalid := errs.Invalid("code", "invalid or expired verification code: ask for a new one with `agent-vault auth resend-verification --email %s`", email).WithCode(codeInvalidVerification)
-	want := verificationCodeHash(email, in.Code)
+	want := verificationCodes.hash(email, in.Code)
 	var out apitype.VerifyEmailResult
 	matched := false
 	err = b.tx(ctx, func(tx store.Store) error {
@@ -125,13 +111,8 @@ func (b *Broker) VerifyEmail(ctx context.Context, in apitype.VerifyEmailRequest)
 		if err != nil {
 			return internal(err, "reading verification codes")
 		}
-		var hit *model.EmailVerification
-		for i := range pending {
-			if subtle.ConstantTimeCompare(pending[i].CodeHash, want) == 1 {
-				hit = &pending[i]
-			}
-		}
-		if hit == nil {
+		i := matchCode(pending, func(v *model.EmailVerification) []byte { return v.CodeHash }, want)
+		if i < 0 {
 			return internal(tx.EmailVerifications().Fail(ctx, email, now), "counting a wrong verification code")
 		}
 		if err := tx.EmailVerifications().UseAll(ctx, email, now); err != nil {
@@ -154,7 +135,7 @@ func (b *Broker) VerifyEmail(ctx context.Context, in apitype.VerifyEmailRequest)
 		if s.InviteOnly {
 			return errs.Forbidden("registration became invite-only on this instance after the code was sent: ask an owner or member for an invite").WithCode("invite_only")
 		}
-		u := model.User{ID: token.ID(16), Email: email, PasswordHash: hit.PasswordHash, Role: model.RoleMember, CreatedAt: now, UpdatedAt: now}
+		u := model.User{ID: token.ID(16), Email: email, PasswordHash: pending[i].PasswordHash, Role: model.RoleMember, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Users().Create(ctx, u); err != nil {
 			return internal(err, "creating the account")
 		}

@@ -15,13 +15,14 @@ import (
 
 // LogQuery is the filters of GET /v1/vaults/{name}/logs, as strings from
 // the query: service, status (200, or 2xx/4xx/5xx), actor, host, since and
-// until (RFC 3339), before and after (id cursors), limit.
+// until (RFC 3339, or an age like 1h), before and after (id cursors), limit.
 type LogQuery struct {
 	Service, Status, Actor, Host, Since, Until, Before, After, Limit string
 }
 
-// parseLogQuery validates the filters, naming the parameter at fault.
-func parseLogQuery(q LogQuery) (store.RequestLogFilter, error) {
+// parseLogQuery validates the filters, naming the parameter at fault; an
+// age in since or until counts back from now.
+func parseLogQuery(q LogQuery, now time.Time) (store.RequestLogFilter, error) {
 	var f store.RequestLogFilter
 	f.Service, f.Actor, f.Host = q.Service, q.Actor, model.LowerASCII(q.Host)
 	switch s := strings.ToLower(q.Status); {
@@ -35,40 +36,11 @@ func parseLogQuery(q LogQuery) (store.RequestLogFilter, error) {
 		}
 		f.Status = n
 	}
-	for _, t := range []struct {
-		name, v string
-		dst     *time.Time
-	}{{"since", q.Since, &f.Since}, {"until", q.Until, &f.Until}} {
-		if t.v == "" {
-			continue
-		}
-		v, err := time.Parse(time.RFC3339, t.v)
-		if err != nil {
-			return f, errs.Invalid(t.name, "%s must be an RFC 3339 time like 2026-01-02T15:04:05Z", t.name)
-		}
-		*t.dst = v.UTC()
+	w, err := parseListParams(listParams{Since: q.Since, Until: q.Until, Before: q.Before, After: q.After, Limit: q.Limit}, now, "a row id")
+	if err != nil {
+		return f, err
 	}
-	for _, c := range []struct {
-		name, v string
-		dst     *int64
-	}{{"before", q.Before, &f.Before}, {"after", q.After, &f.After}} {
-		if c.v == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(c.v, 10, 64)
-		if err != nil || n < 0 {
-			return f, errs.Invalid(c.name, "%s must be a row id (a cursor from a previous page)", c.name)
-		}
-		*c.dst = n
-	}
-	f.Limit = 100
-	if q.Limit != "" {
-		n, err := strconv.Atoi(q.Limit)
-		if err != nil || n < 1 || n > 1000 {
-			return f, errs.Invalid("limit", "limit must be between 1 and 1000")
-		}
-		f.Limit = n
-	}
+	f.Since, f.Until, f.Before, f.After, f.Limit = w.Since, w.Until, w.Before, w.After, w.Limit
 	return f, nil
 }
 
@@ -97,7 +69,7 @@ func (b *Broker) RequestLogs(ctx context.Context, a Actor, vault string, q LogQu
 	if err != nil {
 		return out, err
 	}
-	f, err := parseLogQuery(q)
+	f, err := parseLogQuery(q, b.now())
 	if err != nil {
 		return out, err
 	}

@@ -16,8 +16,8 @@ import (
 )
 
 // Mailer sends plain-text notification email (internal/mail implements
-// it). SPEC §8: vault members are emailed a proposal's approval link;
-// invitees get their invite.
+// it): vault members are emailed a proposal's approval link, invitees
+// their invite (docs/operations.md, "Email").
 type Mailer interface {
 	Send(ctx context.Context, to []string, subject, text string) error
 }

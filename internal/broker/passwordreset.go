@@ -2,13 +2,7 @@ package broker
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
-	"fmt"
-	"math/big"
-	"time"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
@@ -18,11 +12,9 @@ import (
 	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
-// Forgotten passwords (SPEC §9 auth forgot-password, reset-password): a
-// six-digit code is emailed to the account's address, valid 15 minutes,
-// used once; five wrong tries void a user's pending codes, and at most
-// three are sent per user per hour, so guessing stays hopeless. The
-// answers never say whether an account exists.
+// Forgotten passwords (auth forgot-password, reset-password): an emailed
+// code (emailcode.go) bound to the account's user id sets a new password.
+// The answers never say whether an account exists.
 
 // codeInvalidReset is the error code of a wrong reset code.
 const codeInvalidReset = "invalid_reset_code"
@@ -61,23 +53,22 @@ func (b *Broker) sendResetCode(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	code, err := resetCode()
+	code, err := newEmailCode()
 	if err != nil {
 		return err
 	}
 	capped := false
 	err = b.st.InTx(ctx, func(tx store.Store) error {
 		now := b.now()
-		n, err := tx.PasswordResets().CountSince(ctx, u.ID, now.Add(-time.Hour))
+		n, err := tx.PasswordResets().CountSince(ctx, u.ID, sinceHour(now))
 		if err != nil {
 			return err
 		}
-		if n >= model.PasswordResetMaxPerHour {
-			capped = true
+		if capped = capReached(n); capped {
 			return nil
 		}
 		return tx.PasswordResets().Create(ctx, model.PasswordReset{ID: token.ID(12), UserID: u.ID,
-			CodeHash: resetCodeHash(u.ID, code), CreatedAt: now, ExpiresAt: now.Add(model.PasswordResetTTL)})
+			CodeHash: resetCodes.hash(u.ID, code), CreatedAt: now, ExpiresAt: now.Add(model.PasswordResetTTL)})
 	})
 	if err != nil || capped {
 		if capped {
@@ -85,10 +76,7 @@ func (b *Broker) sendResetCode(ctx context.Context, email string) error {
 		}
 		return err
 	}
-	text := fmt.Sprintf("Someone (probably you) asked to reset the password of your Agent Vault account at %s.\n\n"+
-		"Your reset code: %s\n\nIt is valid for 15 minutes. Use it with:\n\n    agent-vault auth reset-password --email %s\n\n"+
-		"If you did not ask for it, ignore this message: your password stays as it is.\n", b.baseURL, code, u.Email)
-	return b.mailer.Send(ctx, []string{u.Email}, "Your Agent Vault password reset code", text)
+	return resetCodes.send(ctx, b.mailer, b.baseURL, u.Email, code)
 }
 
 // ResetPassword sets a new password with an emailed code, voids the
@@ -99,8 +87,8 @@ func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequ
 	if err != nil {
 		return apitype.ResetPasswordResult{}, err
 	}
-	if len(in.Code) != 6 || !allDigits(in.Code) {
-		return apitype.ResetPasswordResult{}, errs.Invalid("code", "code must be the six digits from the reset email")
+	if err := resetCodes.checkFormat(in.Code); err != nil {
+		return apitype.ResetPasswordResult{}, err
 	}
 	if err := model.ValidatePassword("new_password", in.NewPassword); err != nil {
 		return apitype.ResetPasswordResult{}, err
@@ -113,7 +101,7 @@ func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequ
 	if err != nil {
 		return apitype.ResetPasswordResult{}, internal(err, "reading the user")
 	}
-	want := resetCodeHash(u.ID, in.Code)
+	want := resetCodes.hash(u.ID, in.Code)
 	// Only a right code pays for the Argon2id run: an unknown address and
 	// a wrong code both answer without one (so they take the same time),
 	// and the transaction below checks the code again and counts a wrong one.
@@ -135,13 +123,8 @@ func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequ
 		if err != nil {
 			return internal(err, "reading reset codes")
 		}
-		var hit *model.PasswordReset
-		for i := range pending {
-			if subtle.ConstantTimeCompare(pending[i].CodeHash, want) == 1 {
-				hit = &pending[i]
-			}
-		}
-		if hit == nil {
+		i := matchCode(pending, resetCodeHashOf, want)
+		if i < 0 {
 			err := internal(tx.PasswordResets().Fail(ctx, u.ID, now), "counting a wrong reset code")
 			return b.recordAfter(ctx, tx, err, failed(with(userEvent(trail.PasswordReset, u), codeInvalidReset)))
 		}
@@ -149,7 +132,7 @@ func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequ
 			return nil // the code was issued after the check above: not used, not counted
 		}
 		matched = true
-		if err := tx.PasswordResets().Use(ctx, hit.ID, now); err != nil {
+		if err := tx.PasswordResets().Use(ctx, pending[i].ID, now); err != nil {
 			return internal(err, "using the reset code")
 		}
 		if err := tx.PasswordResets().UseAll(ctx, u.ID, now); err != nil {
@@ -174,31 +157,6 @@ func (b *Broker) ResetPassword(ctx context.Context, in apitype.ResetPasswordRequ
 	return apitype.ResetPasswordResult{Email: u.Email, Message: "Password changed, and every session of the account ended: log in with the new password."}, nil
 }
 
-// resetCode is six random digits.
-func resetCode() (string, error) {
-	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%06d", n.Int64()), nil
-}
-
-// resetCodeHash binds a code to its user, so that one stored hash does not
-// match another user's code.
-func resetCodeHash(userID, code string) []byte {
-	h := sha256.Sum256([]byte("agent-vault password reset\x00" + userID + "\x00" + code))
-	return h[:]
-}
-
-func allDigits(s string) bool {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // resetCodeMatches reports whether want is the hash of a pending code of
 // the user, comparing in constant time; it changes nothing.
 func (b *Broker) resetCodeMatches(ctx context.Context, userID string, want []byte) (bool, error) {
@@ -206,11 +164,7 @@ func (b *Broker) resetCodeMatches(ctx context.Context, userID string, want []byt
 	if err != nil {
 		return false, internal(err, "reading reset codes")
 	}
-	hit := false
-	for i := range pending {
-		if subtle.ConstantTimeCompare(pending[i].CodeHash, want) == 1 {
-			hit = true
-		}
-	}
-	return hit, nil
+	return matchCode(pending, resetCodeHashOf, want) >= 0, nil
 }
+
+func resetCodeHashOf(r *model.PasswordReset) []byte { return r.CodeHash }

@@ -22,7 +22,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
-// Proposal limits (SPEC §8).
+// Proposal limits (docs/protocol.md, "Limits").
 const (
 	maxProposalServices    = 10
 	maxProposalCredentials = 10

@@ -14,6 +14,7 @@ type Swept struct {
 	VerificationCodes int64
 	AuditRows         int64
 	ExpiredSessions   int64
+	OAuthFlows        int64 // authorization-code flows never finished
 }
 
 // codeLifetime is how long password reset and email verification codes
@@ -22,7 +23,9 @@ const codeLifetime = time.Hour
 
 // Sweep is the periodic housekeeping the daemon runs: overdue proposals
 // become expired, used-up reset and verification codes and expired
-// sessions are deleted, and the admin audit trail's retention applies.
+// sessions and OAuth flows are deleted (a flow's row holds its sealed
+// client secret and PKCE verifier), and the admin audit trail's
+// retention applies.
 // Every step runs even when an earlier one fails; the error joins each
 // failure, naming its step.
 func (b *Broker) Sweep(ctx context.Context) (Swept, error) {
@@ -45,5 +48,6 @@ func (b *Broker) Sweep(ctx context.Context) (Swept, error) {
 	})
 	step("applying the admin audit trail's retention", &out.AuditRows, func() (int64, error) { return b.PruneAudit(ctx) })
 	step("sweeping expired sessions", &out.ExpiredSessions, func() (int64, error) { return b.st.Sessions().DeleteExpired(ctx, now) })
+	step("sweeping expired OAuth flows", &out.OAuthFlows, func() (int64, error) { return b.st.OAuthStates().DeleteExpired(ctx, now) })
 	return out, errors.Join(errList...)
 }

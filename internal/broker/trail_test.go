@@ -520,14 +520,14 @@ func FuzzAuditQuery(f *testing.F) {
 	f.Add("", "", "yesterday", "2026-13-01T00:00:00Z", "-1", "x", "0")
 	f.Fuzz(func(t *testing.T, action, actor, since, until, before, after, limit string) {
 		q := AuditQuery{Action: action, Actor: actor, Since: since, Until: until, Before: before, After: after, Limit: limit}
-		fl, err := q.filter()
+		fl, err := q.filter(time.Now())
 		if err != nil {
 			if _, ok := errs.As(err); !ok {
 				t.Fatalf("untyped error %v", err)
 			}
 			return
 		}
-		if fl.Limit < 1 || fl.Limit > auditPageMax || fl.Before < 0 || fl.After < 0 || len(fl.Actor) > maxTrailField || len(fl.Action) > maxTrailField {
+		if fl.Limit < 1 || fl.Limit > listPageMax || fl.Before < 0 || fl.After < 0 || len(fl.Actor) > maxTrailField || len(fl.Action) > maxTrailField {
 			t.Fatalf("accepted out of bounds: %+v", fl)
 		}
 		if fl.Ascending != (after != "") || (before != "" && after != "") {

@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"encoding/hex"
-	"strconv"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
@@ -14,66 +13,33 @@ import (
 	"github.com/agent-vault/agent-vault/internal/trail"
 )
 
-// Page sizes of the admin trail's listing.
-const (
-	auditPageDefault = 100
-	auditPageMax     = 1000
-)
-
 // AuditQuery is the filters of the trail's listings, as strings from the
 // query: action (exact, or a prefix ending in "."), actor (id or name),
-// since and until (RFC 3339), before (newest first below a seq) or after
-// (oldest first above a seq, "0" from the start), limit (1 to 1000), and
-// for owners vault.
+// since and until (RFC 3339, or an age like 1h), before (newest first
+// below a seq) or after (oldest first above a seq, "0" from the start),
+// limit (1 to 1000), and for owners vault.
 type AuditQuery struct {
 	Vault, Action, Actor, Since, Until, Before, After, Limit string
 }
 
-// filter validates the query, naming the parameter at fault.
-func (q AuditQuery) filter() (store.AdminEventFilter, error) {
-	f := store.AdminEventFilter{Action: q.Action, Actor: q.Actor, Limit: auditPageDefault}
+// filter validates the query, naming the parameter at fault; an age in
+// since or until counts back from now.
+func (q AuditQuery) filter(now time.Time) (store.AdminEventFilter, error) {
+	f := store.AdminEventFilter{Action: q.Action, Actor: q.Actor}
 	for name, v := range map[string]string{"action": q.Action, "actor": q.Actor} {
 		if len(v) > maxTrailField {
 			return f, errs.Invalid(name, "the %s filter is at most %d bytes", name, maxTrailField)
 		}
 	}
-	for _, t := range []struct {
-		name, v string
-		dst     *time.Time
-	}{{"since", q.Since, &f.Since}, {"until", q.Until, &f.Until}} {
-		if t.v == "" {
-			continue
-		}
-		v, err := time.Parse(time.RFC3339, t.v)
-		if err != nil {
-			return f, errs.Invalid(t.name, "%s must be an RFC 3339 time like 2026-01-02T15:04:05Z", t.name)
-		}
-		*t.dst = v.UTC()
+	w, err := parseListParams(listParams{Since: q.Since, Until: q.Until, Before: q.Before, After: q.After, Limit: q.Limit}, now, "a row's seq")
+	if err != nil {
+		return f, err
 	}
-	for _, c := range []struct {
-		name, v string
-		dst     *int64
-	}{{"before", q.Before, &f.Before}, {"after", q.After, &f.After}} {
-		if c.v == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(c.v, 10, 64)
-		if err != nil || n < 0 {
-			return f, errs.Invalid(c.name, "%s must be a row's seq (a cursor from a previous page)", c.name)
-		}
-		*c.dst = n
-	}
+	f.Since, f.Until, f.Before, f.After, f.Limit = w.Since, w.Until, w.Before, w.After, w.Limit
 	if q.Before != "" && q.After != "" {
 		return f, errs.Invalid("after", "use before or after, not both")
 	}
 	f.Ascending = q.After != ""
-	if q.Limit != "" {
-		n, err := strconv.Atoi(q.Limit)
-		if err != nil || n < 1 || n > auditPageMax {
-			return f, errs.Invalid("limit", "limit must be between 1 and %d", auditPageMax)
-		}
-		f.Limit = n
-	}
 	return f, nil
 }
 
@@ -82,7 +48,7 @@ func (b *Broker) AdminAudit(ctx context.Context, a Actor, q AuditQuery) (apitype
 	if err := authorize(a, "", policy.ReadAdminTrail); err != nil {
 		return apitype.AuditEventList{}, err
 	}
-	f, err := q.filter()
+	f, err := q.filter(b.now())
 	if err != nil {
 		return apitype.AuditEventList{}, err
 	}
@@ -108,7 +74,7 @@ func (b *Broker) VaultAudit(ctx context.Context, a Actor, vault string, q AuditQ
 		}
 		return apitype.AuditEventList{}, err
 	}
-	f, err := q.filter()
+	f, err := q.filter(b.now())
 	if err != nil {
 		return apitype.AuditEventList{}, err
 	}
@@ -176,7 +142,7 @@ func (b *Broker) verifyOnce(ctx context.Context) (apitype.AuditVerifyResult, err
 	cut := head.CutSeq // the verification starts there, whatever retention does meanwhile
 	last := cut
 	for !v.Done() {
-		rows, err := ev.List(ctx, store.AdminEventFilter{After: last, Ascending: true, Limit: auditPageMax})
+		rows, err := ev.List(ctx, store.AdminEventFilter{After: last, Ascending: true, Limit: listPageMax})
 		if err != nil {
 			return apitype.AuditVerifyResult{}, internal(err, "reading the admin audit trail")
 		}
@@ -184,7 +150,7 @@ func (b *Broker) verifyOnce(ctx context.Context) (apitype.AuditVerifyResult, err
 			v.Next(e)
 			last = e.Seq
 		}
-		if len(rows) == auditPageMax {
+		if len(rows) == listPageMax {
 			continue
 		}
 		// Rows appended while this ran are checked too, up to a head read

@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// emailCmd checks the server's SMTP settings (SPEC §10 `email test`).
+// emailCmd checks the server's SMTP settings (`email test`, docs/operations.md).
 func (a *app) emailCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "email",

@@ -415,7 +415,10 @@ overrides it. The changes are shown and confirmed first unless --yes.
 			if err != nil {
 				return proposalErr(err, id)
 			}
-			return a.show(out, func(w io.Writer) { writeProposalDecided(w, out) })
+			return a.show(out, func(w io.Writer) {
+				writeProposalDecided(w, out)
+				writeOAuthToConnect(w, p)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&yes, "yes", false, "apply without showing the changes and asking first")

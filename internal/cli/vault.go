@@ -12,7 +12,8 @@ import (
 	"github.com/agent-vault/agent-vault/internal/config"
 )
 
-// resolveVault applies SPEC §10's order to the --vault flag value.
+// resolveVault applies the vault resolution order (README, "CLI") to the
+// --vault flag value.
 func (a *app) resolveVault(flag string) (config.ResolvedVault, error) {
 	cfg, err := a.clientConfig()
 	if err != nil {

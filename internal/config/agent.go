@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Agent-side environment variables (SPEC §3.2).
+// Agent-side environment variables (docs/protocol.md, "Connection details").
 const (
 	EnvToken = "AGENT_VAULT_TOKEN"
 )

@@ -19,7 +19,7 @@ type Database struct {
 	URL string
 	// Path is the SQLite file, in the data dir.
 	Path string
-	// Pool sizing for PostgreSQL (SPEC §11); zero means the default.
+	// Pool sizing for PostgreSQL (README, "Configuration"); zero means the default.
 	MaxOpenConns    int
 	MaxIdleConns    int
 	ConnMaxLifetime time.Duration

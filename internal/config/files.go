@@ -109,7 +109,7 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 // VaultSource says where a resolved vault name came from.
 type VaultSource string
 
-// Vault resolution sources, strongest first (SPEC §10).
+// Vault resolution sources, strongest first (README, "CLI").
 const (
 	FromFlag    VaultSource = "--vault flag"
 	FromEnv     VaultSource = EnvVault

@@ -8,7 +8,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/errs"
 )
 
-// SMTP environment variables (SPEC §11).
+// SMTP environment variables (docs/operations.md, "Email").
 const (
 	EnvSMTPHost       = "AGENT_VAULT_SMTP_HOST"
 	EnvSMTPPort       = "AGENT_VAULT_SMTP_PORT"

@@ -23,7 +23,8 @@ type limits struct {
 	overrides map[ratelimit.Tier]ratelimit.Limits // from the environment
 }
 
-// buildLimits reads the rate-limit settings (SPEC §7, §11).
+// buildLimits reads the rate-limit settings (docs/security-model.md, "Rate
+// limits"; docs/operations.md, "Settings").
 func buildLimits() (limits, error) {
 	rl, err := config.LoadRateLimits(nil)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 // MigrateDB copies the instance in dataDir's SQLite file into the empty
-// PostgreSQL database at toURL (SPEC §10 `migrate-db --to`). It holds the
+// PostgreSQL database at toURL (`migrate-db --to`, docs/operations.md). It holds the
 // data dir's lock, so the server must be stopped; the SQLite file is only
 // brought to the current schema, never otherwise changed. The data key is
 // copied still wrapped: no master password is needed, and the same one

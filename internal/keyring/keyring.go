@@ -1,4 +1,4 @@
-// Package keyring owns encryption at rest (SPEC §7): a random 256-bit data
+// Package keyring owns encryption at rest (docs/security-model.md): a random 256-bit data
 // encryption key (DEK) seals every secret with AES-256-GCM, a fresh nonce
 // and associated data that binds the ciphertext to its row; a key
 // encryption key (KEK) derived from the master password with Argon2id
@@ -28,7 +28,8 @@ type KDFParams struct {
 	Threads   uint8
 }
 
-// DefaultKDF is SPEC §7's t=3, m=64 MiB, p=4.
+// DefaultKDF is t=3, m=64 MiB, p=4 (docs/security-model.md, "Encryption at
+// rest").
 var DefaultKDF = KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 4}
 
 const (

@@ -25,7 +25,7 @@ func newProtected(t *testing.T, password string) (*Keyring, State) {
 }
 
 func TestDefaultKDFMatchesSpec(t *testing.T) {
-	// SPEC §7: Argon2id t=3, m=64 MiB, p=4.
+	// docs/security-model.md: Argon2id t=3, m=64 MiB, p=4.
 	if DefaultKDF != (KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 4}) {
 		t.Errorf("DefaultKDF = %+v", DefaultKDF)
 	}
@@ -304,7 +304,7 @@ func TestSealEmptyPlaintext(t *testing.T) {
 }
 
 // Wrap re-wraps the same DEK: data sealed before opens after, whether the
-// password is set, changed or removed (SPEC §7 master-password set|change|remove).
+// password is set, changed or removed (`master-password set|change|remove`).
 func TestWrapKeepsDEK(t *testing.T) {
 	kr, st0, err := New(secret.Bytes{}, testKDF) // passwordless
 	if err != nil {

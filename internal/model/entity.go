@@ -60,7 +60,7 @@ type Session struct {
 	ExpiresAt   time.Time // absolute expiry
 }
 
-// Session lifetimes (SPEC §7).
+// Session lifetimes (docs/security-model.md, "Tokens").
 const (
 	SessionAbsoluteTTL = 365 * 24 * time.Hour
 	SessionIdleTTL     = 30 * 24 * time.Hour
@@ -254,7 +254,7 @@ type ScopedSession struct {
 	ExpiresAt time.Time
 }
 
-// Scoped session lifetimes (SPEC §7).
+// Scoped session lifetimes (docs/security-model.md, "Tokens").
 const (
 	ScopedSessionMinTTL       = 5 * time.Minute
 	ScopedSessionMaxTTL       = 7 * 24 * time.Hour

@@ -54,7 +54,7 @@ func FuzzValidateCredentialKey(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		// An independent statement of SPEC §2's ^[A-Z][A-Z0-9_]*$ plus the
+		// An independent statement of the key grammar ^[A-Z][A-Z0-9_]*$ plus the
 		// 128-character limit.
 		want := s != "" && len(s) <= 128 && s[0] >= 'A' && s[0] <= 'Z'
 		for i := 1; want && i < len(s); i++ {

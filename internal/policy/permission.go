@@ -1,6 +1,6 @@
 // Package policy makes Agent Vault's pure decisions: who may do what
-// (SPEC §6) and, in later files, which service a request matches. Nothing
-// here does I/O; every decision is a value that table tests can check.
+// (docs/permissions.md), on objects someone owns too (object.go), and
+// where an agent may send a credential (binding.go). Nothing here does I/O; every decision is a value that table tests can check.
 package policy
 
 import (
@@ -27,7 +27,7 @@ type Subject struct {
 // Action is something an actor asks to do.
 type Action string
 
-// Vault-scoped actions (SPEC §6 table).
+// Vault-scoped actions (docs/permissions.md, "Vault roles").
 const (
 	ProxyThroughVault   Action = "vault.proxy"
 	DiscoverVault       Action = "vault.discover"
@@ -115,12 +115,13 @@ var instanceActionMin = map[Action]model.InstanceRole{
 }
 
 // userOnly are actions no agent may take whatever its roles: an agent must
-// never read a plaintext value nor approve its own request (SPEC §7), and
+// never read a plaintext value nor approve its own request, and
 // account, membership and instance administration belong to humans. The
-// whole admin row of SPEC §6 is here, granting agents roles above proxy
+// whole admin row of the vault role table is here, granting agents roles above proxy
 // included: an agent may hand out the proxy role (AddAgentAsProxy, as a
 // member), never more, so a prompt-injected agent cannot raise another
-// agent it controls to member or admin.
+// agent it controls to member or admin (docs/permissions.md, "What agents
+// never do").
 var userOnly = map[Action]bool{
 	ReadCredentialValue:   true,
 	BindCredential:        true,
@@ -147,7 +148,7 @@ var userOnly = map[Action]bool{
 }
 
 // Decide answers whether s may take action a. It is the single place where
-// SPEC §6 is encoded; callers supply the subject's vault role for vault
+// docs/permissions.md is encoded; callers supply the subject's vault role for vault
 // actions. Owners are not implicit vault members: they need a grant, which
 // JoinAnyVault lets them take.
 func Decide(s Subject, a Action) Decision {

@@ -8,18 +8,18 @@ import (
 	"github.com/agent-vault/agent-vault/internal/model"
 )
 
-// The expectations below are written from SPEC §6 and §7, not from
+// The expectations below are written from docs/permissions.md, not from
 // permission.go. Each action names the weakest vault role (for vault
-// actions) or instance role (for instance actions) the SPEC grants it to.
+// actions) or instance role (for instance actions) the page grants it to.
 
-// specVaultMin is the SPEC §6 vault capability table.
+// specVaultMin is the vault role table of docs/permissions.md.
 var specVaultMin = map[Action]model.VaultRole{
 	// "proxy, discover, raise proposals, see credential key names": admin, member, proxy.
 	ProxyThroughVault:  model.VaultProxy,
 	DiscoverVault:      model.VaultProxy,
 	RaiseProposal:      model.VaultProxy,
 	ListCredentialKeys: model.VaultProxy,
-	// Not in the SPEC table: seeing the vault itself and leaving it are taken
+	// Seeing the vault itself and leaving it are taken
 	// to belong to every holder of a grant.
 	ViewVault:  model.VaultProxy,
 	LeaveVault: model.VaultProxy,
@@ -39,7 +39,7 @@ var specVaultMin = map[Action]model.VaultRole{
 	DeleteVault:         model.VaultAdmin,
 	RenameVault:         model.VaultAdmin,
 	ChangeVaultSettings: model.VaultAdmin,
-	// Not in the SPEC table: who the vault's people are (their emails) is
+	// Who the vault's people are (their emails) is
 	// kept from the proxy role, which the vault's agents hold.
 	ViewMemberEmails: model.VaultMember,
 	// The admin audit trail names every member's actions: vault admins
@@ -47,9 +47,9 @@ var specVaultMin = map[Action]model.VaultRole{
 	ReadVaultTrail: model.VaultAdmin,
 }
 
-// specInstanceMin is the SPEC §6 instance paragraph: "owner — settings,
-// users, all vaults (see/join/delete); member — create vaults, manage
-// agents; no-access — only what vault grants give".
+// specInstanceMin is the instance role table of docs/permissions.md:
+// owners have settings, users and every vault; members create vaults and
+// manage agents; no-access holds only what vault grants give.
 var specInstanceMin = map[Action]model.InstanceRole{
 	CreateVault:           model.RoleMember,
 	ManageAgents:          model.RoleMember,
@@ -59,30 +59,30 @@ var specInstanceMin = map[Action]model.InstanceRole{
 	ManageInstanceUsers:   model.RoleOwner,
 	InviteOwner:           model.RoleOwner,
 	ChangeInstanceSetting: model.RoleOwner,
-	// The SPEC lets vault admins "invite users" and needs a user directory
-	// to add members to a vault, so listing and inviting (non-owner) users
-	// are read as member-level; see the report for this ambiguity.
+	// Vault admins invite users and need a user directory to add members
+	// to a vault, so listing and inviting (non-owner) users are
+	// member-level (docs/permissions.md, "Instance roles").
 	ListUsers:      model.RoleMember,
 	InviteUser:     model.RoleMember,
 	ReadAdminTrail: model.RoleOwner,
 }
 
-// specAgentNever are the actions SPEC §7 forbids to agent tokens whatever
+// specAgentNever are the actions the security model forbids to agent tokens whatever
 // their roles: reading plaintext values and approving/rejecting proposals.
 var specAgentNever = map[Action]bool{
 	ReadCredentialValue: true,
 	ReviewProposal:      true,
 	// Only users widen (or narrow) a credential's host binding.
 	BindCredential: true,
-	// An "account" (me, password, sessions) is a human concept (§9 auth).
+	// An "account" (me, password, sessions) is a human concept.
 	ManageOwnAccount: true,
 }
 
 // codeStricterThanSpec are actions permission.go also forbids to agents
-// although SPEC §6/§7 do not: an agent holding the right role would be
-// allowed by the letter of the SPEC. Listed explicitly so the deviation is
-// visible and reported; if the SPEC is amended (or the code relaxed) this
-// set is the one place to change.
+// although the role table alone would let an agent holding the right role
+// do them (docs/permissions.md, "What agents never do"). Listed explicitly
+// so the rule stays visible; if it changes, this set is the one place to
+// change.
 var codeStricterThanSpec = map[Action]bool{
 	ManageVaultUsers:      true,
 	AddAgentAnyRole:       true,
@@ -124,7 +124,7 @@ var (
 var vaultRank = map[model.VaultRole]int{"": 0, model.VaultProxy: 1, model.VaultMember: 2, model.VaultAdmin: 3}
 var instRank = map[model.InstanceRole]int{model.RoleNoAccess: 1, model.RoleMember: 2, model.RoleOwner: 3}
 
-// expect is the SPEC's answer for one cell of the table.
+// expect is the documented answer for one cell of the table.
 func expect(s Subject, a Action) bool {
 	if s.Kind == model.ActorAgent && (specAgentNever[a] || codeStricterThanSpec[a]) {
 		return false
@@ -188,7 +188,7 @@ func TestDecideTable(t *testing.T) {
 	}
 }
 
-// SPEC §7: no agent token reads a plaintext value or approves/rejects a
+// docs/security-model.md: no agent token reads a plaintext value or approves/rejects a
 // proposal, whatever its roles — including an owner agent with vault admin.
 func TestAgentsNeverReadValuesOrReview(t *testing.T) {
 	for _, ir := range append(instanceRoles, "") {
@@ -214,7 +214,7 @@ func TestAgentsNeverReadValuesOrReview(t *testing.T) {
 	}
 }
 
-// Agents may still do what the proxy row and §7 leave them: proxy,
+// Agents may still do what the proxy row and the security model leave them: proxy,
 // discover, propose, list keys, and (as member) write values.
 func TestAgentsKeepProxyCapabilities(t *testing.T) {
 	s := Subject{Kind: model.ActorAgent, InstanceRole: model.RoleNoAccess, VaultRole: model.VaultProxy}
@@ -242,8 +242,8 @@ func TestAgentsKeepProxyCapabilities(t *testing.T) {
 	}
 }
 
-// SPEC §6: "Owners are not implicit vault members: they join a vault to
-// see inside it." An owner without a grant is denied every vault action,
+// docs/permissions.md: owners are not implicit vault members; they join a
+// vault to see inside it. An owner without a grant is denied every vault action,
 // and the reason tells them to join.
 func TestOwnerWithoutGrantMustJoin(t *testing.T) {
 	s := Subject{Kind: model.ActorUser, InstanceRole: model.RoleOwner}

@@ -15,7 +15,7 @@ import (
 // BenchmarkSubstitute measures applySubstitutions, which the proxy runs on
 // every matched request of a service that declares substitutions: a
 // request without the placeholder (the scan only), the placeholder in the
-// path and the query (SPEC §4.5 default surfaces), in a header, and in a
+// path and the query (the default surfaces), in a header, and in a
 // 1 KiB JSON body.
 func BenchmarkSubstitute(b *testing.B) {
 	const placeholder = "__BENCH_TOKEN__"

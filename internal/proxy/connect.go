@@ -60,8 +60,8 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 			// proxy cannot or may not reach: accept the tunnel and answer
 			// its requests with the error, so that an agent trusting the
 			// broker CA reads the JSON (a refused CONNECT shows only its
-			// status line). Nothing is dialled for it, and no blind
-			// tunnel holds the admission.
+			// status line). Nothing is dialled for it, and no blind tunnel
+			// holds the admission.
 			release()
 			refusal = p.upstreamFailure(r, err)
 			p.recordTunnel(g, host, port, refusal.status, refusal.body.Error, 0, 0, time.Since(start))

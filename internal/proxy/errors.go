@@ -10,7 +10,8 @@ import (
 )
 
 // ErrorHeader marks responses the broker wrote itself, so that clients can
-// tell them from upstream answers with the same status (SPEC §3.4).
+// tell them from upstream answers with the same status (docs/protocol.md,
+// "Errors").
 const ErrorHeader = "X-Agent-Vault-Proxy-Error"
 
 // ProposalHint tells an agent how to ask for access to a host.

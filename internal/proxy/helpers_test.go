@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -21,12 +22,20 @@ func asBlocked(err error, target **netguard.BlockedError) bool { return errors.A
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// netDialTLSThroughProxy CONNECTs to target and handshakes with sni.
+// errConnectRefused is netDialTLSThroughProxy's error when the proxy
+// refuses the CONNECT itself, so that a test of the TLS handshake cannot
+// pass on a refusal that came before it.
+var errConnectRefused = errors.New("the proxy refused the CONNECT")
+
+// netDialTLSThroughProxy CONNECTs to target and handshakes with sni. A
+// CONNECT answered with anything but 200 is errConnectRefused; a failed
+// handshake is the TLS error.
 func netDialTLSThroughProxy(e *env, token, target, sni string) (*tls.Conn, error) {
 	c, err := net.Dial("tcp", strings.TrimPrefix(e.proxyURL, "http://"))
 	if err != nil {
 		return nil, err
 	}
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	auth := base64.StdEncoding.EncodeToString([]byte(token + ":default"))
 	_, _ = io.WriteString(c, "CONNECT "+target+" HTTP/1.1\r\nHost: "+target+"\r\nProxy-Authorization: Basic "+auth+"\r\n\r\n")
 	br := bufio.NewReader(c)
@@ -36,6 +45,10 @@ func netDialTLSThroughProxy(e *env, token, target, sni string) (*tls.Conn, error
 		return nil, err
 	}
 	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		c.Close()
+		return nil, fmt.Errorf("%w: %s", errConnectRefused, resp.Status)
+	}
 	tc := tls.Client(c, &tls.Config{RootCAs: e.caPool, ServerName: sni})
 	if err := tc.Handshake(); err != nil {
 		c.Close()

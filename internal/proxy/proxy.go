@@ -1,4 +1,4 @@
-// Package proxy is the broker proxy (SPEC §3.2, §4, §5): a forward proxy
+// Package proxy is the broker proxy (docs/proxy.md, docs/protocol.md): a forward proxy
 // that accepts CONNECT and absolute-form requests, authenticates the agent
 // from Proxy-Authorization, terminates TLS with a leaf minted for the
 // CONNECT target, matches each request to a service of the caller's vault,
@@ -82,7 +82,8 @@ type Proxy struct {
 	rp          *httputil.ReverseProxy
 	inner       *http.Server
 	tunnels     *chanListener
-	tunnelInfo  sync.Map // *tls.Conn → tunnelInfo
+	tunnelInfo  sync.Map   // *tls.Conn → tunnelInfo
+	blind       blindWatch // open blind tunnels' rechecks
 	startOnce   sync.Once
 	redactions  redactionCounters
 }
@@ -182,6 +183,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fail(http.StatusBadRequest, "bad_request", err.Error(), ""))
 		return
 	}
+	// Defence in depth: net/http's server has already set r.Host to the
+	// URL's authority for an absolute-form request (the Host header is
+	// ignored, RFC 9112 §3.2.2), so routing and the upstream's Host follow
+	// the URL (TestAbsoluteFormRoutesByTheURL). This refuses a request
+	// should another server ever hand over a disagreeing r.Host.
 	if hh, hp, err := splitTarget(r.Host, r.URL.Scheme); err != nil || hh != host || hp != port {
 		writeError(w, fail(http.StatusForbidden, "host_mismatch", "the Host header does not match the request URL", "send requests unchanged; the proxy never re-routes"))
 		return

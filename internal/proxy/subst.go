@@ -17,10 +17,11 @@ import (
 const maxSubstitutionBody = 16 << 20
 
 // applySubstitutions replaces the service's placeholders on the surfaces
-// each substitution declares (SPEC §4.5), encoding the value for each:
+// each substitution declares (docs/protocol.md, "Substitutions"), encoding the value for each:
 // path and query URL-encoded, headers raw (CR/LF refused), the body by its
 // content type. Only declared surfaces are scanned: that scope is the
-// security boundary. Websocket frames are not rewritten yet.
+// security boundary. Websocket frames are rewritten as they pass
+// (wsframe.go, wsredact.go).
 func applySubstitutions(r *http.Request, s *service.Service, lookup func(string) ([]byte, bool)) *brokerError {
 	for _, sub := range s.Substitutions {
 		val, ok := lookup(sub.Key)

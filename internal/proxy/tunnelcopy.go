@@ -41,21 +41,19 @@ func copyTunnel(dst, src net.Conn) (int64, error) {
 	raw := rawConnOf(src)
 	var n int64
 	var bp *[]byte
-	defer func() {
+	idle := func() {
 		if bp != nil {
 			returnTunnelBuf(bp)
+			bp = nil
 		}
-	}()
-	full := false // the last read filled the buffer: more is likely waiting
+	}
+	defer idle()
 	for {
-		if !full && raw != nil {
-			// Idle: hold no buffer while waiting.
-			if bp != nil {
-				returnTunnelBuf(bp)
-				bp = nil
-			}
-			// A closed or failed socket is reported by the Read below.
-			_ = waitReadable(raw)
+		if raw != nil {
+			// Returns at once when bytes are waiting; gives the buffer
+			// back before parking otherwise. A closed or failed socket
+			// is reported by the Read below.
+			_ = waitReadable(raw, idle)
 		}
 		if bp == nil {
 			bp = borrowTunnelBuf()
@@ -78,7 +76,6 @@ func copyTunnel(dst, src net.Conn) (int64, error) {
 			}
 			return n, rerr
 		}
-		full = nr == len(buf)
 	}
 }
 

@@ -4,12 +4,9 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/broker"
-	"github.com/agent-vault/agent-vault/internal/model"
-	"github.com/agent-vault/agent-vault/internal/service"
 )
 
 // defaultTunnelRecheck is how often an open blind tunnel checks that its
@@ -62,62 +59,13 @@ func (p *Proxy) spliceWatched(client, upstream net.Conn, proxyAuth, host string,
 // watch.
 func (p *Proxy) watchStream(parent context.Context, t target) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(parent)
-	go p.watchGrant(ctx, t.proxyAuth, nil, cancel)
+	go p.watchGrant(ctx, t.proxyAuth, cancel)
 	return ctx, cancel
 }
 
-// watchTunnel watches a blind tunnel: its agent must keep access, and the
-// tunnel must stay one the proxy would open blind. The check runs from a
-// timer, so an idle tunnel has no goroutine waiting for it (a server may
-// hold thousands). stop ends the watch and reports whether it closed the
-// tunnel.
-func (p *Proxy) watchTunnel(proxyAuth, host string, port int, closeAll func()) (stop func() (revoked bool)) {
-	tok, hint, err := ParseProxyAuth(proxyAuth)
-	if err != nil {
-		closeAll()
-		return func() bool { return true }
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var (
-		mu     sync.Mutex
-		closed bool
-		t      *time.Timer
-	)
-	check := func() {
-		g, err := p.o.Authority.ProxyAuthorize(ctx, tok, hint)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil || g.Policy() == model.PolicyDeny || service.CouldMatch(g.Services(), host, port) {
-			mu.Lock()
-			closed = true
-			mu.Unlock()
-			p.log.Debug("stream closed: no longer authorized")
-			closeAll()
-			return
-		}
-		mu.Lock()
-		if ctx.Err() == nil {
-			t.Reset(p.o.TunnelRecheck)
-		}
-		mu.Unlock()
-	}
-	mu.Lock()
-	t = time.AfterFunc(p.o.TunnelRecheck, check)
-	mu.Unlock()
-	return func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		cancel()
-		t.Stop()
-		return closed
-	}
-}
-
 // watchGrant calls closeAll and returns true once proxyAuth no longer
-// authorizes (or still, when given, reports false); it returns false when
-// ctx ends first.
-func (p *Proxy) watchGrant(ctx context.Context, proxyAuth string, still func(*broker.ProxyGrant) bool, closeAll func()) bool {
+// authorizes; it returns false when ctx ends first.
+func (p *Proxy) watchGrant(ctx context.Context, proxyAuth string, closeAll func()) bool {
 	tok, hint, err := ParseProxyAuth(proxyAuth)
 	if err != nil {
 		closeAll()
@@ -131,11 +79,11 @@ func (p *Proxy) watchGrant(ctx context.Context, proxyAuth string, still func(*br
 			return false
 		case <-tick.C:
 		}
-		g, err := p.o.Authority.ProxyAuthorize(ctx, tok, hint)
+		_, err := p.o.Authority.ProxyAuthorize(ctx, tok, hint)
 		if ctx.Err() != nil {
 			return false
 		}
-		if err != nil || (still != nil && !still(g)) {
+		if err != nil {
 			p.log.Debug("stream closed: no longer authorized")
 			closeAll()
 			return true

@@ -162,3 +162,23 @@ func TestWebsocketsHonourRevocation(t *testing.T) {
 		})
 	}
 }
+
+// Blind tunnels are rechecked together, one lookup per token: revoking
+// one agent closes its tunnels and leaves another agent's open and
+// working.
+func TestBlindTunnelRecheckIsPerToken(t *testing.T) {
+	ctx := context.Background()
+	e := newRecEnv(t, true, &rowSink{})
+	e.setup(map[string]string{"API_KEY": secretValue})
+	tokA, tokB := e.agent("bot-a", "proxy"), e.agent("bot-b", "proxy")
+	a1, brA1 := openBlindTunnel(t, e, tokA)
+	a2, brA2 := openBlindTunnel(t, e, tokA)
+	b, brB := openBlindTunnel(t, e, tokB)
+	if _, err := e.b.RevokeAgent(ctx, e.owner, "bot-a"); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, a1, brA1)
+	waitClosed(t, a2, brA2)
+	// The recheck that closed bot-a's tunnels also looked at bot-b's.
+	blindGet(t, b, brB, "tunnel.test:"+itoa(e.plainPort))
+}

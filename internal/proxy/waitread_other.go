@@ -6,4 +6,4 @@ import "syscall"
 
 // waitReadable cannot wait without reading here: copyTunnel's read waits
 // instead, holding its buffer.
-func waitReadable(syscall.RawConn) error { return nil }
+func waitReadable(syscall.RawConn, func()) error { return nil }

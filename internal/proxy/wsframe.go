@@ -9,7 +9,7 @@ import (
 )
 
 // Websocket frame rewriting for substitutions on the websocket surface
-// (SPEC §4.5): client→server frames that are complete (FIN), unfragmented,
+// (docs/protocol.md, "Substitutions"): client→server frames that are complete (FIN), unfragmented,
 // uncompressed (RSV1 clear) text frames of at most maxWSSubstitution bytes
 // have their placeholders replaced; every other frame passes through
 // byte for byte.

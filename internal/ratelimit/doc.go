@@ -1,4 +1,4 @@
-// Package ratelimit owns the request budgets of SPEC §7: anonymous and
+// Package ratelimit owns the request budgets (docs/security-model.md): anonymous and
 // authentication endpoints by client IP (TierAuth), authenticated
 // control-plane calls by session (TierAPI), proxied requests by
 // (actor, vault) with a rate, a burst and a concurrency cap (TierProxy),

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Tier names one budget of SPEC §7.
+// Tier names one budget (docs/security-model.md, "Rate limits").
 type Tier uint8
 
 // The tiers. TierGlobal is not keyed: it is the ceiling on requests in

@@ -129,10 +129,23 @@ func TestAuditFiltersAndCursors(t *testing.T) {
 		"before and after": {Before: 3, After: 1},
 		"actor too long":   {Actor: strings.Repeat("x", 300)},
 		"until not a time": {Until: "2026-13-45"},
+		"a negative age":   {Since: "-1h"},
 	} {
 		if _, err := owner.AdminAudit(ctx, f); status(err) != 400 {
 			t.Errorf("%s: %v, want 400", name, err)
 		}
+	}
+	// Ages count back from the server's clock, which has not moved: every
+	// row is within the last hour, none older.
+	all, err := owner.AdminAudit(ctx, client.AuditFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recent, err := owner.AdminAudit(ctx, client.AuditFilter{Since: "1h", Limit: 1000}); err != nil || len(recent.Events) == 0 || len(recent.Events) != len(all.Events) {
+		t.Errorf("since=1h: %v, %d rows of %d", err, len(recent.Events), len(all.Events))
+	}
+	if older, err := owner.AdminAudit(ctx, client.AuditFilter{Until: "1h"}); err != nil || len(older.Events) != 0 {
+		t.Errorf("until=1h: %v, %d rows, want none", err, len(older.Events))
 	}
 }
 

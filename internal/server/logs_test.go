@@ -154,6 +154,12 @@ func TestLogsFilters(t *testing.T) {
 		{"since=" + at(3), func(i int) bool { return i >= 3 }},
 		{"until=" + at(3), func(i int) bool { return i < 3 }},
 		{"since=" + at(3) + "&until=" + at(6), func(i int) bool { return i >= 3 && i < 6 }},
+		// An age counts back from the server's clock, which stands a month
+		// before the rows (they are newer than any age).
+		{"since=1h", func(int) bool { return true }},
+		{"until=1h", func(int) bool { return false }},
+		{"since=100000h", func(int) bool { return true }},
+		{"since=36500d&until=30m", func(int) bool { return false }},
 		{"service=gh&status=5xx", func(i int) bool { return lgRows[i].service == "gh" && lgRows[i].status >= 500 }},
 		{"actor=agent:bot&host=unknown.example.org&status=2xx", func(i int) bool {
 			return lgRows[i].actor == "agent:bot" && lgRows[i].host == "unknown.example.org"
@@ -190,7 +196,7 @@ func TestLogsFilters(t *testing.T) {
 	// Invalid filters name the parameter.
 	for q, field := range map[string]string{
 		"status=6xx": "status", "status=abc": "status", "status=99": "status", "status=600": "status",
-		"since=yesterday": "since", "until=2026-01-01": "until", "before=x": "before", "before=-1": "before", "after=1.5": "after",
+		"since=yesterday": "since", "until=2026-01-01": "until", "since=-1h": "since", "since=0d": "since", "until=1y": "until", "before=x": "before", "before=-1": "before", "after=1.5": "after",
 		"limit=0": "limit", "limit=1001": "limit", "limit=-5": "limit", "limit=ten": "limit",
 	} {
 		r := f.raw(t, http.MethodGet, "/v1/vaults/logs-a/logs?"+q, f.ownTok, nil)

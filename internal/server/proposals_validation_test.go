@@ -10,7 +10,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/apitype"
 )
 
-// TestProposalsValidation covers every limit and rule of SPEC §8 (and the
+// TestProposalsValidation covers every limit and rule of docs/protocol.md, "Proposals" (and the
 // broker's own): each violation is a 400 naming the field (and, for a
 // limit, the limit), an ambiguous host is a 409 with candidates, and the
 // cases at the limit are accepted.

@@ -23,7 +23,7 @@ type Options struct {
 	MaxBody int64 // bytes; DefaultMaxBody when zero
 	// CAPEM is the broker proxy's root certificate, served publicly.
 	CAPEM []byte
-	// Limiter applies the rate limits of SPEC §7; nil applies none.
+	// Limiter applies the rate limits (docs/security-model.md); nil applies none.
 	Limiter *ratelimit.Limiter
 	// TrustedProxies may set X-Forwarded-For for the client address.
 	TrustedProxies []netip.Prefix

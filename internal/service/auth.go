@@ -11,7 +11,8 @@ import (
 	"github.com/agent-vault/agent-vault/internal/model"
 )
 
-// AuthType is how the broker authenticates matched traffic (SPEC §4.3).
+// AuthType is how the broker authenticates matched traffic
+// (docs/protocol.md, "Auth types").
 type AuthType string
 
 // The auth types.
@@ -306,7 +307,7 @@ func sortUnique(ks []string) []string {
 //
 // Exactly one outcome holds: headers (nil for passthrough) with missingKey
 // "" and err nil; or missingKey names the first referenced key lookup did
-// not find (SPEC §3.4 502 credential_not_found); or err says a value
+// not find (the proxy answers 502 credential_not_found); or err says a value
 // cannot be placed in a header (a CR, LF or other control character, a
 // ':' in a basic-auth user name) or the config is malformed. Messages name
 // keys, never values.

@@ -8,7 +8,7 @@ import (
 )
 
 // benchServices builds n valid services mixing the host pattern shapes of
-// SPEC §4.1: exact hosts, one-label wildcards, inline path globs and
+// docs/protocol.md ("Host patterns"): exact hosts, one-label wildcards, inline path globs and
 // port-scoped patterns with a path.
 func benchServices(b *testing.B, n int) []Service {
 	b.Helper()

@@ -1,17 +1,18 @@
 // Package service owns the service model: host patterns, match priority,
 // auth configs, substitutions; pure, no I/O.
 //
-// A service (SPEC §4) says which upstream traffic it matches (a host
-// pattern, §4.1), how the broker authenticates it (an auth config, §4.3) and
-// which placeholders it substitutes (§4.5). This package parses and
-// validates the wire form (apitype.Service) into these values, chooses the
-// service a request matches (§4.2), and renders the headers an auth config
+// A service (docs/protocol.md, "Services: what the proxy matches") says
+// which upstream traffic it matches (a host pattern), how the broker
+// authenticates it (an auth config) and which placeholders it substitutes.
+// This package parses and validates the wire form (apitype.Service) into
+// these values, chooses the service a request matches (by the match
+// priority), and renders the headers an auth config
 // injects. Every rejection is an *errs.Error of KindInvalid whose Field is
 // the JSON path of the offending input (for example
 // "services[2].auth.token") and whose message starts with that path and says
 // which rule was broken.
 //
-// Choices made where SPEC §4 is silent:
+// Choices made beyond the rules of docs/protocol.md:
 //
 //   - Host patterns are canonical on input: uppercase letters, a trailing
 //     dot, a leading zero in a port and a non-canonical IPv6 address are

@@ -105,7 +105,7 @@ func FuzzMatch(f *testing.F) {
 		if r2 := Match(services, host, port, path); r2 != r {
 			t.Fatalf("Match is not deterministic: %+v then %+v", r, r2)
 		}
-		// An independent statement of SPEC §4.2: sort the matching
+		// An independent statement of the match priority (docs/protocol.md): sort the matching
 		// services by (exact host, specific port, literal prefix,
 		// declaration order) and take the first.
 		var matching []int

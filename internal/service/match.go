@@ -11,7 +11,7 @@ type Result struct {
 }
 
 // Match chooses the service a request to host:port/path goes to, among
-// all services, enabled or not (SPEC §4.2):
+// all services, enabled or not (docs/protocol.md, "Match priority"):
 //
 //  1. an exact host beats a wildcard host, whatever the path or port;
 //  2. within a tier, a specific port beats any port;
@@ -40,7 +40,7 @@ func Match(services []Service, host string, port int, path string) Result {
 	return Result{Matched: true, Index: best, Disabled: !services[best].Enabled}
 }
 
-// outranks reports whether a wins over b by rules 1–3 of SPEC §4.2; on a
+// outranks reports whether a wins over b by rules 1–3 of the match priority; on a
 // tie the earlier declaration wins (rule 4), which Match gets by keeping
 // the first best it saw.
 func outranks(a, b Pattern) bool {
@@ -55,7 +55,7 @@ func outranks(a, b Pattern) bool {
 
 // CouldMatch reports whether some service, enabled or not, could match a
 // request to host:port on some path. The proxy terminates TLS for such a
-// CONNECT and tunnels any other blind (SPEC §4.6).
+// CONNECT and tunnels any other blind (docs/protocol.md, "Unmatched hosts").
 func CouldMatch(services []Service, host string, port int) bool {
 	h := normalizeHost(host)
 	for i := range services {

@@ -15,7 +15,8 @@ const (
 	MaxPathLen  = 1024 // the inline path glob, in bytes
 )
 
-// Pattern is a parsed host pattern (SPEC §4.1): host[:port][/path-glob].
+// Pattern is a parsed host pattern (docs/protocol.md, "Host patterns"):
+// host[:port][/path-glob].
 //
 // The written form is canonical: ParsePattern accepts only strings that
 // String prints back byte for byte, and rejects the rest with the reason
@@ -381,7 +382,8 @@ func (p Pattern) matchesNormalizedHost(h string, port int) bool {
 
 // CouldMatchHost reports whether some request to host on port, on some
 // path, could match the pattern. It is MatchesHost under the name the
-// interception decision reads well with (SPEC §4.6): a CONNECT to a host
+// interception decision reads well with (docs/protocol.md, "Unmatched
+// hosts"): a CONNECT to a host
 // no pattern could match is tunnelled without TLS termination.
 func (p Pattern) CouldMatchHost(host string, port int) bool {
 	return p.MatchesHost(host, port)
@@ -409,7 +411,7 @@ func (p Pattern) Matches(host string, port int, path string) bool {
 
 // LiteralPrefixLen is the number of path characters before the first "*"
 // (the whole path when it has none); 0 for a pattern without a path. It
-// ranks patterns of one host tier (SPEC §4.2 rule 3).
+// ranks patterns of one host tier (rule 3 of the match priority).
 func (p Pattern) LiteralPrefixLen() int {
 	if i := strings.IndexByte(p.Path, '*'); i >= 0 {
 		return i

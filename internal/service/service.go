@@ -7,7 +7,8 @@ import (
 	"github.com/agent-vault/agent-vault/internal/model"
 )
 
-// Service is one validated service of a vault (SPEC §2, §4).
+// Service is one validated service of a vault (docs/protocol.md,
+// "Services: what the proxy matches").
 type Service struct {
 	Name          string // slug: 3–64 of [a-z0-9-], no leading, trailing or double hyphen
 	Pattern       Pattern
@@ -95,7 +96,7 @@ func (s Service) ToAPI() apitype.Service {
 // ReferencedKeys returns every credential key the service references (its
 // auth fields, custom header templates and substitutions), sorted and
 // without repeats. A write must find each in the vault or the proposal
-// (SPEC §4.3).
+// (docs/protocol.md, "Auth types").
 func (s Service) ReferencedKeys() []string {
 	ks := s.Auth.Keys()
 	for _, sub := range s.Substitutions {

@@ -8,7 +8,8 @@ import (
 	"github.com/agent-vault/agent-vault/internal/apitype"
 )
 
-// Surface is a part of a request a substitution scans (SPEC §4.5).
+// Surface is a part of a request a substitution scans (docs/protocol.md,
+// "Substitutions").
 type Surface string
 
 // The surfaces.
@@ -70,7 +71,7 @@ func SubstitutionFromAPI(a apitype.Substitution, prefix string) (Substitution, e
 	return out, nil
 }
 
-// checkPlaceholder applies SPEC §4.5: at least 4 characters, only
+// checkPlaceholder applies the placeholder rule: at least 4 characters, only
 // [A-Za-z0-9_.~-], containing "__" or one of ".~-", with at least one
 // letter or digit. The distinctive shape keeps a placeholder from
 // colliding with ordinary words in a request.

@@ -12,7 +12,7 @@ import (
 const MaxTemplateLen = 4096
 
 // A template is a custom header value: literal text with {{ KEY }}
-// placeholders (SPEC §4.3). Spaces or tabs inside the braces are optional.
+// placeholders (docs/protocol.md, "Auth types"). Spaces or tabs inside the braces are optional.
 // The literal text may hold any header-value character (visible ASCII,
 // space, tab, UTF-8) but not "{{" or "}}" outside a placeholder, nor a
 // brace touching one ("{{{ KEY }}", "{{ KEY }}}"), so a typo such as

@@ -42,6 +42,7 @@ type Store interface {
 	Proposals() Proposals
 	RequestLogs() RequestLogs
 	AdminEvents() AdminEvents
+	OAuthStates() OAuthStates
 
 	// InTx runs fn in one serialised write transaction: all of fn's writes
 	// are committed together or, when fn returns an error, none are.
@@ -284,6 +285,22 @@ type PasswordResets interface {
 	// DeleteCreatedBefore removes codes created before t (the hourly cap
 	// counts codes whatever became of them, so they are kept an hour).
 	DeleteCreatedBefore(ctx context.Context, t time.Time) (int64, error)
+}
+
+// OAuthStates are authorization-code flows in progress, found by the hash
+// of their state value.
+type OAuthStates interface {
+	Create(ctx context.Context, s model.OAuthState) error
+	// ByHash reads a flow without using it up; ErrNotFound if none.
+	ByHash(ctx context.Context, hash []byte) (model.OAuthState, error)
+	// Take reads and deletes a flow in one statement, so that of two
+	// callbacks racing with one state (on any server) one gets the row and
+	// the other ErrNotFound.
+	Take(ctx context.Context, hash []byte) (model.OAuthState, error)
+	// CountByUser counts the user's flows that have not expired at now.
+	CountByUser(ctx context.Context, userID string, now time.Time) (int, error)
+	// DeleteExpired removes the flows that expired before now.
+	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 }
 
 // EmailVerifications are pending self-registrations, each with the code

@@ -10,12 +10,15 @@ import (
 	"strings"
 )
 
-// Token prefixes (SPEC §7).
+// Token prefixes (docs/security-model.md, "Tokens").
 const (
 	PrefixSession  = "av_sess_"
 	PrefixAgent    = "av_agt_"
 	PrefixApproval = "av_appr_"
 	PrefixInvite   = "av_uinv_"
+	// PrefixOAuthState is the state of an OAuth authorization-code flow,
+	// sent to the provider and back (docs/oauth.md).
+	PrefixOAuthState = "av_oast_"
 )
 
 // New returns prefix followed by 64 hex characters of fresh randomness.

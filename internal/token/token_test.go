@@ -9,7 +9,7 @@ import (
 )
 
 func TestPrefixesMatchSpec(t *testing.T) {
-	// SPEC §7 token table.
+	// The token table of docs/security-model.md.
 	for got, want := range map[string]string{
 		PrefixSession:  "av_sess_",
 		PrefixAgent:    "av_agt_",

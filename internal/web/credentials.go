@@ -23,6 +23,9 @@ type credentialsPage struct {
 	VaultBase
 	Rows []credentialListRow
 	Form credentialForm
+	// OAuthProviders are the catalog's OAuth entries, for the form that
+	// connects a new OAuth credential (oauthconnect.go).
+	OAuthProviders []apitype.CatalogEntry
 }
 
 type credentialListRow struct {
@@ -85,7 +88,7 @@ func (h *Handler) loadCredentials(ctx context.Context, s *session, p *credential
 }
 
 func (h *Handler) showCredentials(w http.ResponseWriter, r *http.Request, s *session, vb VaultBase, status int, form credentialForm, errMsg string) {
-	p := &credentialsPage{VaultBase: vb, Form: form}
+	p := &credentialsPage{VaultBase: vb, Form: form, OAuthProviders: oauthProviders(h.b)}
 	if form.Key == "" {
 		p.Form.Key = r.URL.Query().Get("key") // "replace" links prefill the key
 	}

@@ -26,6 +26,11 @@ func TestOAuthCredentialStateShownTokenNever(t *testing.T) {
 			t.Fatalf("%s shows the token", path)
 		}
 	}
+	// The row offers Connect, never a static value's Replace or Reveal.
+	list := b.get("/vaults/default/credentials")
+	if !strings.Contains(list.body, `id="connect-GH_OAUTH"`) || strings.Contains(list.body, "credentials/GH_OAUTH/reveal") || strings.Contains(list.body, "key=GH_OAUTH#set") {
+		t.Fatalf("the OAuth row's actions are wrong:\n%s", list.body)
+	}
 	const reveal = "/vaults/default/credentials/GH_OAUTH/reveal"
 	p := b.submit(reveal, reveal, url.Values{"password": {ownerPW}})
 	if p.status == 200 || strings.Contains(p.body, token) || !strings.Contains(p.body, "never shown") {

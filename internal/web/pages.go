@@ -64,6 +64,9 @@ type pageData struct {
 	// *instanceView (admin_views.go).
 	Admin any
 
+	// OAuth credentials an approval added, to connect next (oauthconnect.go).
+	Connect []connectLink
+
 	// The message page.
 	Heading  string
 	Body     string
@@ -276,6 +279,7 @@ func (h *Handler) approve(w http.ResponseWriter, r *http.Request, s *session, re
 	h.render(w, r, http.StatusOK, "result", s, &pageData{
 		Title: "Proposal #" + strconv.FormatInt(out.ID, 10) + " approved", Decided: apitype.ProposalApplied,
 		Applied: out.Applied, FormAction: ref.path(), P: &proposalView{ID: out.ID, Vault: out.Vault},
+		Connect: h.oauthSlotsToConnect(r, s, out.ID, out.Vault),
 	})
 }
 

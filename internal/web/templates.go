@@ -126,7 +126,7 @@ var pages = sync.OnceValue(func() map[string]*template.Template {
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	out := map[string]*template.Template{}
 	for _, name := range []string{"proposal", "result", "list", "login", "logout", "message", "vaults", "invite",
-		"setup", "register", "forgot", "reset", "account", "vaultsettings", "members", "instance"} {
+		"setup", "register", "forgot", "reset", "account", "vaultsettings", "members", "instance", "oauth_callback"} {
 		t := template.Must(base.Clone())
 		out[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))
 	}

@@ -121,7 +121,7 @@ func (h *Handler) vaultBaseOf(r *http.Request, s *session, name, tab string) Vau
 // shared parts (the tabs).
 var vaultTemplates = []string{
 	"vault", "credentials", "credential_reveal", "confirm", "services", "service_form", "services_yaml",
-	"catalog", "agents", "token", "sessions", "logs",
+	"catalog", "agents", "token", "sessions", "logs", "oauth_connect", "oauth_go",
 }
 
 // addVaultPages parses the vault sub-pages into out.

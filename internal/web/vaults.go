@@ -9,7 +9,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/service"
 )
 
-// The vault pages (SPEC §1: "web UI (login, vaults, approval pages)"):
+// The vault pages (docs/web.md, "Vaults"):
 // read-only views of the vaults a logged-in user is in. No credential
 // value is ever rendered: the pages ask the broker for key names only.
 

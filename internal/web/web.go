@@ -61,7 +61,8 @@ type Options struct {
 	Key    []byte
 	Logger *slog.Logger
 	// Limiter, when set, puts the login form behind the same failure budget
-	// per client address as the API's login (SPEC §7).
+	// per client address as the API's login (docs/security-model.md, "Rate
+	// limits").
 	Limiter        *ratelimit.Limiter
 	TrustedProxies []netip.Prefix
 }
@@ -115,6 +116,7 @@ func New(o Options) *Handler {
 	h.routeAgents()
 	h.routeLogs()
 	h.routeAdmin()
+	h.routeOAuthConnect()
 	return h
 }
 

@@ -17,14 +17,15 @@ import (
 )
 
 // Environment variables through which an agent receives its connection
-// details (SPEC §3). [ProxyEnv] sets them and [NewFromEnv] reads them.
+// details (docs/protocol.md, "Connection details"). [ProxyEnv] sets them and [NewFromEnv] reads them.
 const (
 	EnvAddr  = "AGENT_VAULT_ADDR"  // control plane base URL
 	EnvToken = "AGENT_VAULT_TOKEN" // bearer token: a scoped session or an agent token
 	EnvVault = "AGENT_VAULT_VAULT" // the vault, optional for scoped sessions
 )
 
-// VaultHeader names the vault an agent token acts on (SPEC §3).
+// VaultHeader names the vault an agent token acts on (docs/protocol.md,
+// "Tokens and the vault they act on").
 const VaultHeader = "X-Vault"
 
 // maxBody bounds what the client reads of any answer.

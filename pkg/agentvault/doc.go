@@ -2,7 +2,8 @@
 // Agent Vault server: a credential broker that injects secrets into an
 // agent's HTTPS traffic so that the agent never holds them.
 //
-// It covers the agent side of the protocol (SPEC §3):
+// It covers the agent side of the protocol (docs/protocol.md in the
+// repository):
 //
 //   - [Client] talks to the control plane: it mints and revokes short-lived
 //     vault-scoped sessions ([Client.CreateSession], [Client.RevokeSession]),

@@ -56,8 +56,8 @@ type ProxyEnvOptions struct {
 	ParentNoProxy []string
 }
 
-// ProxyEnv returns the variables `agent-vault run` sets on its child (SPEC
-// §3.2), so an orchestrator can give the same to an agent it starts
+// ProxyEnv returns the variables `agent-vault run` sets on its child
+// (docs/agents.md, "The child's environment"), so an orchestrator can give the same to an agent it starts
 // elsewhere: AGENT_VAULT_ADDR, AGENT_VAULT_TOKEN, AGENT_VAULT_VAULT,
 // HTTPS_PROXY and HTTP_PROXY (http://token@host:port for a scoped session,
 // http://token:vault@host:port for an agent token), NO_PROXY, their

@@ -15,7 +15,7 @@ import (
 
 // ProxyErrorHeader marks responses the broker proxy wrote itself, so that
 // an agent can tell them from an upstream's answer with the same status
-// (SPEC §3.4). Its value is "true".
+// (docs/protocol.md, "Errors"). Its value is "true".
 const ProxyErrorHeader = "X-Agent-Vault-Proxy-Error"
 
 // Error codes of the control plane and of the broker proxy. [Error.Code]

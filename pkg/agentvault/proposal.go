@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Recommended proposal polling (SPEC §3.3): every [PollFast] during the
+// Recommended proposal polling (docs/protocol.md, "Proposals"): every [PollFast] during the
 // first [PollFastFor], then every [PollSlow].
 const (
 	PollFast    = 3 * time.Second

@@ -10,7 +10,7 @@ import (
 // they are usable by any importer of this package (including ones outside
 // this module) and always match what the server sends.
 
-// Discovery is the answer of GET /discover (SPEC §3.1): the vault the token
+// Discovery is the answer of GET /discover (docs/protocol.md, "Discovery"): the vault the token
 // reaches, its services (name and host pattern) and the names of its
 // credentials. It never holds a credential value.
 type Discovery = apitype.Discover
@@ -24,7 +24,8 @@ type ServiceRef = apitype.ServiceCandidate
 // proxy's port on the server's host, zero when the proxy is disabled.
 type ServerStatus = apitype.Status
 
-// ProposalRequest is the body of POST /v1/proposals (SPEC §3.3): the
+// ProposalRequest is the body of POST /v1/proposals (docs/protocol.md,
+// "Raising one"): the
 // service and credential changes an agent asks a human to approve. Vault
 // may be left empty: the client's vault (see [WithVault]) is sent as the
 // X-Vault header.

@@ -19,9 +19,10 @@ var copyTables = []string{
 	"admin_events", "admin_event_head",
 }
 
-// notCopied are tables that belong to one engine's bookkeeping, and the
-// shared rate budgets (spent budgets, nothing to keep).
-var notCopied = []string{"schema_migrations", "change_epoch", "sqlite_sequence", "rate_budgets"}
+// notCopied are tables that belong to one engine's bookkeeping, the
+// shared rate budgets (spent budgets, nothing to keep) and OAuth
+// authorization flows in progress (ten minutes long; start them again).
+var notCopied = []string{"schema_migrations", "change_epoch", "sqlite_sequence", "rate_budgets", "oauth_states"}
 
 // CopyProgress is told each table copied, with its row count.
 type CopyProgress func(table string, rows int64)

@@ -8,9 +8,12 @@ import (
 	"github.com/agent-vault/agent-vault/internal/store"
 )
 
-type passwordResets struct{ *handle }
+// passwordResets adds to codeRows (emailcodes.go) the use of one code.
+type passwordResets struct{ codeRows }
 
-func (h *handle) PasswordResets() store.PasswordResets { return passwordResets{h} }
+func (h *handle) PasswordResets() store.PasswordResets {
+	return passwordResets{codeRows{h, "password_resets", "user_id"}}
+}
 
 func (s passwordResets) Create(ctx context.Context, r model.PasswordReset) error {
 	_, err := s.exec(ctx, `INSERT INTO password_resets (id, user_id, code_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
@@ -34,31 +37,6 @@ func (s passwordResets) Pending(ctx context.Context, userID string, now time.Tim
 	})
 }
 
-func (s passwordResets) Fail(ctx context.Context, userID string, now time.Time) error {
-	_, err := s.exec(ctx, `UPDATE password_resets SET failures = failures + 1 WHERE user_id = ? AND used_at IS NULL AND expires_at > ?`,
-		userID, fmtTime(now))
-	return err
-}
-
 func (s passwordResets) Use(ctx context.Context, id string, now time.Time) error {
 	return mustAffect(s.exec(ctx, `UPDATE password_resets SET used_at = ? WHERE id = ? AND used_at IS NULL`, fmtTime(now), id))
-}
-
-func (s passwordResets) UseAll(ctx context.Context, userID string, now time.Time) error {
-	_, err := s.exec(ctx, `UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL`, fmtTime(now), userID)
-	return err
-}
-
-func (s passwordResets) DeleteCreatedBefore(ctx context.Context, t time.Time) (int64, error) {
-	res, err := s.exec(ctx, `DELETE FROM password_resets WHERE created_at < ?`, fmtTime(t))
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
-
-func (s passwordResets) CountSince(ctx context.Context, userID string, t time.Time) (int, error) {
-	var n int
-	err := s.row(ctx, `SELECT count(*) FROM password_resets WHERE user_id = ? AND created_at >= ?`, userID, fmtTime(t)).Scan(&n)
-	return n, err
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/store"
 )
 
-// PostgresOptions tune a PostgreSQL pool (SPEC §11: DB_MAX_OPEN_CONNS,
+// PostgresOptions tune a PostgreSQL pool (README, "Configuration": DB_MAX_OPEN_CONNS,
 // DB_MAX_IDLE_CONNS, DB_CONN_MAX_LIFETIME).
 type PostgresOptions struct {
 	MaxOpenConns    int           // zero means 16; at least 4 unless Relaxed

@@ -1,0 +1,156 @@
+package archtest
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// forbiddenInComments are references a reader of the repository cannot
+// follow: a contract document and reports that live outside it, and the
+// numbers of issues in a tracker that is not part of it. Comments point
+// at the repository's own docs (docs/*.md) instead.
+var forbiddenInComments = []struct {
+	re  *regexp.Regexp
+	fix string
+}{
+	{regexp.MustCompile(`\bSPEC\b`), "cite the section of docs/*.md that states the rule (docs/protocol.md, docs/permissions.md, docs/security-model.md, …)"},
+	{regexp.MustCompile(`(?i)\bissues?\s+#?[0-9]+`), "say what the code does and why, not which issue asked for it"},
+	{regexp.MustCompile(`(?i)\b(see|in|per) the report\b`), "put what the report said in docs/*.md or in the comment itself"},
+}
+
+// rfcBefore is what must come just before a section sign in a comment: the RFC it
+// is a section of. Any other section sign cites a document the
+// repository does not hold.
+var rfcBefore = regexp.MustCompile(`RFC\s*[0-9]+,?\s*$`)
+
+// commentFindings lists "file:line: text — fix" for each forbidden
+// reference in the comments of one Go source file. String literals do not
+// count.
+func commentFindings(fset *token.FileSet, path string, src []byte) ([]string, error) {
+	f, err := parser.ParseFile(fset, path, src, parser.ParseComments|parser.SkipObjectResolution)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, g := range f.Comments {
+		start := fset.Position(g.Pos())
+		lines := strings.Split(g.Text(), "\n")
+		report := func(i int, fix string) {
+			out = append(out, start.Filename+":"+strconv.Itoa(start.Line+i)+": "+strings.TrimSpace(lines[i])+" — "+fix)
+		}
+	lines:
+		for i, line := range lines {
+			for _, rule := range forbiddenInComments {
+				if rule.re.MatchString(line) {
+					report(i, rule.fix) // one finding a line is enough
+					continue lines
+				}
+			}
+			// A section sign may follow its RFC on the line before.
+			for j := strings.Index(line, "§"); j >= 0; {
+				before := line[:j]
+				if i > 0 {
+					before = lines[i-1] + " " + before
+				}
+				if !rfcBefore.MatchString(before) {
+					report(i, "a section of what? name the RFC, or cite docs/*.md by its heading")
+					continue lines
+				}
+				k := strings.Index(line[j+len("§"):], "§")
+				if k < 0 {
+					break
+				}
+				j += len("§") + k
+			}
+		}
+	}
+	return out, nil
+}
+
+// TestCommentsCiteTheRepository: no Go file of the module cites the
+// contract, a report or an issue number that the repository does not
+// hold. The reasons belong in docs/*.md, where comments can point.
+func TestCommentsCiteTheRepository(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		t.Fatalf("go list -m: %v", err)
+	}
+	root := strings.TrimSpace(string(out))
+	fset := token.NewFileSet()
+	files := 0
+	var findings []string
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "vendor" || name == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(name, ".go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		got, err := commentFindings(fset, rel, src)
+		if err != nil {
+			return err
+		}
+		files++
+		findings = append(findings, got...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 100 {
+		t.Fatalf("read only %d Go files under %s: the walk is wrong", files, root)
+	}
+	for _, f := range findings {
+		t.Error(f)
+	}
+}
+
+// The rule itself: what it catches and what it leaves alone.
+func TestCommentFindings(t *testing.T) {
+	cases := []struct {
+		src  string
+		want int
+	}{
+		{"package p\n// Limits (SPEC §8).\nvar x = 1\n", 1},
+		{"package p\n/* see SPEC §4.2\n   rule 3 */\nvar x = 1\n", 1},
+		{"package p\n// the SPEC table\nvar x = 1\n", 1},
+		{"package p\n// needed by issue 12, item 3\nvar x = 1\n", 1},
+		{"package p\n// Issue #7 asked for it.\nvar x = 1\n", 1},
+		{"package p\n// see the report for this ambiguity\nvar x = 1\n", 1},
+		{"package p\n// RFC 9112 §3.2.2 has a proxy ignore Host (docs/protocol.md, \"Proposals\").\nvar x = 1\n", 0},
+		{"package p\n// KEY_SPEC_SESSION_KEYRING is the caller's keyring; a report is printed.\nvar x = 1\n", 0},
+		{"package p\nvar s = \"SPEC §8, issue 12\" // a string, not a comment\n", 0},
+		{"package p\n// a human concept (§9 auth)\nvar x = 1\n", 1},
+		{"package p\n// rules 1–3 of §4.2 and RFC 9110 §7.6.1\nvar x = 1\n", 1},
+		{"package p\n// hop-by-hop headers (RFC 9110\n// §7.6.1) are dropped; RFC 6455 §5.3, RFC 9112, §6.1\nvar x = 1\n", 0},
+	}
+	for _, tc := range cases {
+		got, err := commentFindings(token.NewFileSet(), "x.go", []byte(tc.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != tc.want {
+			t.Errorf("%q: %d findings %v, want %d", tc.src, len(got), got, tc.want)
+		}
+	}
+}
