@@ -479,3 +479,66 @@ func TestOAuthSubstitutionOnlyWhenUsed(t *testing.T) {
 		t.Fatalf("a request with the placeholder: %d %s", code, body)
 	}
 }
+
+// An OAuth token placed by substitution (here into the Authorization
+// header the agent writes, and into a JSON body) is renewed after an
+// upstream 401 and the request is resent once, with the placeholders
+// substituted anew from the agent's original request; a body that
+// cannot be replayed is not resent.
+func TestOAuthUpstream401ResendsSubstitutedToken(t *testing.T) {
+	o := newOAuthEnv(t, oauthtest.Options{RotateRefresh: true})
+	o.p.AddClient(oauthtest.Client{ID: "app", Secret: "s3", AuthMethod: "client_secret_post", RedirectURI: redirect})
+	pasted := o.p.Authorize(t, "app", "")
+	o.upload(apitype.OAuthTokensRequest{RefreshToken: pasted.Refresh, ClientID: "app", ClientSecret: "s3"})
+	ctx := context.Background()
+	svc := apitype.Service{Name: "provider", Host: "localhost", Auth: apitype.ServiceAuth{Type: "passthrough"},
+		Substitutions: []apitype.Substitution{{Key: "PROVIDER_TOKEN", Placeholder: "__TOK__", In: []string{"header", "body"}}}}
+	if _, err := o.b.ReplaceServices(ctx, o.owner, "default", apitype.ServiceList{Services: []apitype.Service{svc}}, false); err != nil {
+		t.Fatal(err)
+	}
+	send := func(body io.Reader) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", o.api+"echo", body)
+		req.Header.Set("Authorization", "Bearer __TOK__")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := o.client(o.agent, "", false).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, read(t, resp)
+	}
+	if code, body := send(strings.NewReader(`{"n":1}`)); code != 200 {
+		t.Fatalf("first call: %d %s", code, body)
+	}
+	old := o.p.LastAPIToken()
+	o.p.RevokeAccess(old)
+	apiHits := o.p.APIHits()
+	code, body := send(strings.NewReader(`{"n":2,"t":"__TOK__"}`))
+	if code != 200 || !strings.Contains(body, `\"n\":2`) {
+		t.Fatalf("after a 401 the substituted request was not resent: %d %s", code, body)
+	}
+	if got := o.p.Hits("refresh_token"); got != 2 {
+		t.Fatalf("%d refreshes, want 2 (upload, 401)", got)
+	}
+	if o.p.APIHits() != apiHits+1 || o.p.LastAPIToken() == old {
+		t.Fatalf("the resend did not carry the renewed token (api hits %d -> %d)", apiHits, o.p.APIHits())
+	}
+	if strings.Contains(body, old) || strings.Contains(body, o.p.LastAPIToken()) || strings.Contains(body, "__TOK__") {
+		t.Fatalf("the echoed body carries a token or an unsubstituted placeholder: %s", body)
+	}
+
+	// A streamed body (unknown length) is not replayed: the 401 stands,
+	// and the next request has the renewed token.
+	o.p.RevokeAccess(o.p.LastAPIToken())
+	pr, pw := io.Pipe()
+	go func() { _, _ = io.WriteString(pw, `{"s":1}`); pw.Close() }()
+	if code, body := send(pr); code != http.StatusUnauthorized {
+		t.Fatalf("a streamed body was replayed: %d %s", code, body)
+	}
+	if code, body := send(strings.NewReader(`{}`)); code != 200 {
+		t.Fatalf("next call: %d %s", code, body)
+	}
+	if got := o.p.Hits("refresh_token"); got != 3 {
+		t.Fatalf("%d refreshes, want 3", got)
+	}
+}
