@@ -179,6 +179,11 @@ func (b *Broker) renewLocked(ctx context.Context, vaultID, key string, seen []by
 		req.Grant, req.RefreshToken = oauth.GrantClientCredentials, secret.Bytes{}
 	}
 	t, err := b.oauth.Token(ctx, req)
+	trigger := RenewalExpiry
+	if force {
+		trigger = Renewal401
+	}
+	b.countRenewal(req.Grant, trigger, err == nil)
 	if err != nil {
 		var oe *oauth.Error
 		hint := ""
