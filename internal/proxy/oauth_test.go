@@ -217,6 +217,17 @@ func TestOAuthPasteInjectExpireRefresh(t *testing.T) {
 	if o.p.LastAuthMethod() != "client_secret_post" {
 		t.Fatalf("auth method %s", o.p.LastAuthMethod())
 	}
+	// The renewal counts (exported as agent_vault_oauth_refreshes_total)
+	// name the upload's check and the renewal at expiry.
+	for _, r := range o.b.OAuthRenewals() {
+		want := uint64(0)
+		if r.Grant == "refresh_token" && r.Outcome == "ok" && (r.Trigger == "upload" || r.Trigger == "expiry") {
+			want = 1
+		}
+		if r.N != want {
+			t.Errorf("renewals %s/%s/%s = %d, want %d", r.Grant, r.Trigger, r.Outcome, r.N, want)
+		}
+	}
 }
 
 // With rotating refresh tokens each refresh spends the previous refresh
