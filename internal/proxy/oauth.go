@@ -208,6 +208,7 @@ func (t oauthRetry) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	st := out.oauth
 	fresh := make(map[string][]byte, len(st.sent))
+	renewed := false
 	for k, sent := range st.sent {
 		tok, rerr := st.grant.OAuthRejected(req.Context(), k, sent)
 		if rerr != nil {
@@ -215,6 +216,10 @@ func (t oauthRetry) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, &errOAuthRenew{oauthFailure(rerr)}
 		}
 		fresh[k] = tok
+		renewed = renewed || !bytes.Equal(tok, sent)
+	}
+	if !renewed {
+		return resp, nil // the vault did not renew (see broker.OAuthRejected): this answer stands
 	}
 	substituted := substitutesAny(out.svc, st.sent)
 	if !st.replayable || (substituted && st.orig == nil) {

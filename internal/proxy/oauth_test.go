@@ -281,6 +281,21 @@ func TestOAuthUpstream401RefreshesOnceAndRetries(t *testing.T) {
 		t.Fatalf("%d refreshes, want 2 (upload, 401)", got)
 	}
 
+	// An upstream that keeps answering 401 whatever the token (here the
+	// provider revoked the new one at once) does not make the vault ask
+	// the provider on every request: within the interval the agent gets
+	// the 401, and no refresh token is spent.
+	o.p.RevokeAccess(o.p.LastAPIToken())
+	for i := 0; i < 5; i++ {
+		if code, body := o.call("GET", "again", ""); code != http.StatusUnauthorized {
+			t.Fatalf("a 401 right after a 401 renewal: %d %s", code, body)
+		}
+	}
+	if got := o.p.Hits("refresh_token"); got != 2 {
+		t.Fatalf("repeated 401s made %d refreshes, want still 2", got)
+	}
+	o.clock.Advance(31 * time.Second)
+
 	// A streamed body (unknown length) is not replayed: the agent gets
 	// the 401, and the token is renewed for its next request.
 	o.p.RevokeAccess(o.p.LastAPIToken())
@@ -540,6 +555,7 @@ func TestOAuthUpstream401ResendsSubstitutedToken(t *testing.T) {
 
 	// A streamed body (unknown length) is not replayed: the 401 stands,
 	// and the next request has the renewed token.
+	o.clock.Advance(31 * time.Second) // past the spacing of 401 renewals
 	o.p.RevokeAccess(o.p.LastAPIToken())
 	pr, pw := io.Pipe()
 	go func() { _, _ = io.WriteString(pw, `{"s":1}`); pw.Close() }()
