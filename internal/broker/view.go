@@ -122,7 +122,9 @@ func (g *ProxyGrant) OAuthToken(ctx context.Context, key string) ([]byte, error)
 
 // OAuthRejected renews the OAuth credential after an upstream refused
 // its token sent (401), unless it was renewed since, and returns the
-// token to retry with.
+// token to retry with. It returns sent itself, without asking the
+// provider, when a 401 renewed this credential less than
+// oauthMin401Interval ago and sent is still good (then do not retry).
 func (g *ProxyGrant) OAuthRejected(ctx context.Context, key string, sent []byte) ([]byte, error) {
 	if _, ok := g.vault.oauth[key]; !ok {
 		return nil, notConnected(key)

@@ -107,6 +107,12 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 			return
 		}
 		out.inject = inj.headers
+		if out.oauth != nil {
+			if err := out.oauth.keepOriginal(r, s); err != nil {
+				rejectBody(w, r, fail(http.StatusBadRequest, "bad_request", "the request body could not be read: "+err.Error(), "send the request again"))
+				return
+			}
+		}
 		if berr := applySubstitutions(r, s, lookup); berr != nil {
 			writeError(w, berr)
 			return
