@@ -117,6 +117,19 @@ func (h *harness) sanityCheck(ctx context.Context) error {
 			}
 		}
 	}
+	// Response redaction is on for the service (the default): an upstream
+	// that echoes the injected credential shows the agent a placeholder.
+	tr := h.transport(proxied, false, true)
+	resp, err := (&http.Client{Transport: tr}).Do(h.request(ctx, proxied, "/echo-auth"))
+	if err != nil {
+		return fmt.Errorf("sanity check: echo: %w", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	tr.CloseIdleConnections()
+	if resp.StatusCode != 200 || strings.Contains(string(body), credentialValue) || !strings.Contains(string(body), "[agent-vault:redacted]") {
+		return fmt.Errorf("sanity check: response redaction is not on for the bench service: status %d", resp.StatusCode)
+	}
 	if n, err := h.up.refused(h.up.pool); err != nil || n != 0 {
 		return fmt.Errorf("sanity check: the upstream refused %d requests for lack of the credential (%v)", n, err)
 	}
@@ -327,8 +340,9 @@ func (h *harness) newConnC8(ctx context.Context, s side) (sample, error) {
 	return sample{"rps": r.perSecond(), "p50": usec(percentile(r.lat, 50))}, nil
 }
 
-// download: 100 MiB bodies back to back on one kept-alive connection,
-// for the run's duration (at least one whole body).
+// download: 10 MB bodies back to back on one kept-alive connection, for
+// the run's duration (at least one whole body). Through the proxy it also
+// reports the server's CPU time per MB moved.
 func (h *harness) download(h2 bool) func(ctx context.Context, s side) (sample, error) {
 	return func(ctx context.Context, s side) (sample, error) {
 		tr := h.transport(s, h2, true)
@@ -338,6 +352,7 @@ func (h *harness) download(h2 bool) func(ctx context.Context, s side) (sample, e
 			return nil, err
 		}
 		var total int64
+		cpu0, _ := procCPU(h.srv.pid())
 		t0 := time.Now()
 		for total == 0 || time.Since(t0) < h.o.duration {
 			n, err := h.get(ctx, c, s, "/big")
@@ -350,7 +365,12 @@ func (h *harness) download(h2 bool) func(ctx context.Context, s side) (sample, e
 			total += n
 		}
 		el := time.Since(t0)
-		return sample{"mibps": float64(total) / (1 << 20) / el.Seconds()}, nil
+		out := sample{"mbps": float64(total) / 1e6 / el.Seconds()}
+		if s == proxied {
+			cpu1, _ := procCPU(h.srv.pid())
+			out["srv_cpu_ms_per_mb"] = float64(cpu1-cpu0) / float64(time.Millisecond) / (float64(total) / 1e6)
+		}
+		return out, nil
 	}
 }
 

@@ -35,7 +35,7 @@ const (
 // Sizes of the scenarios' responses.
 const (
 	smallBodyLen = 128
-	bigBodyLen   = 100 << 20 // 100 MiB
+	bigBodyLen   = 10_000_000 // 10 MB
 	bigChunkLen  = 256 << 10
 )
 
@@ -94,6 +94,7 @@ func newUpstreamServer(h1only bool) (*upstream, net.Listener, error) {
 	mux.HandleFunc("GET /big", u.auth(u.big))
 	mux.HandleFunc("GET /sse", u.auth(u.sse))
 	mux.HandleFunc("GET /ws", u.auth(serveWSEcho))
+	mux.HandleFunc("GET /echo-auth", u.auth(u.echoAuth))
 	mux.HandleFunc("GET /refused", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, strconv.FormatInt(u.unauthorized.Load(), 10))
 	})
@@ -246,6 +247,14 @@ func (u *upstream) big(w http.ResponseWriter, _ *http.Request) {
 			return
 		}
 	}
+}
+
+// echoAuth sends back the Authorization header it received: through the
+// proxy, the injected credential must come back redacted, which proves
+// that the proxied runs pay for response redaction.
+func (u *upstream) echoAuth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = io.WriteString(w, r.Header.Get("Authorization")+"\n")
 }
 
 // sse sends n events gap apart, the first at once; each carries the time

@@ -177,3 +177,27 @@ func TestOAuthConnectCLISurvivesRestart(t *testing.T) {
 		t.Fatalf("connect exited %d\nstdout:\n%s\nstderr:\n%s", code, out, cmd.stderr.String())
 	}
 }
+
+// --disable-pkce is kept with the credential: a later `oauth connect KEY`
+// runs without PKCE again, and --disable-pkce=false turns it back on.
+func TestOAuthConnectCLIKeepsDisablePKCE(t *testing.T) {
+	p, caFile := ocProvider(t, false)
+	p.AcceptNoPKCE()
+	b := ocBroker(t, caFile)
+	p.AddClient(oauthtestClient("nopkce-app", "nopkce-secret-31", b.srv.url+"/v1/oauth/callback"))
+	authURL := strings.TrimSpace(b.owner.ok("nopkce-secret-31\n", "vault", "credential", "oauth", "connect", "LEGACY", "--authorization-url", p.AuthorizeURL,
+		"--token-url", p.TokenURL, "--client-id", "nopkce-app", "--client-secret", "-", "--disable-pkce", "--no-wait"))
+	if !strings.HasPrefix(authURL, p.AuthorizeURL+"?") || strings.Contains(authURL, "code_challenge") {
+		t.Fatalf("--disable-pkce printed %s", authURL)
+	}
+	br := ocLogin(t, b.srv.url, caFile, "owner@example.com", "owner-pass-1")
+	mustContain(t, "callback", br.consentAndFinish(authURL), `id="oauth-done"`)
+	again := strings.TrimSpace(b.owner.ok("", "vault", "credential", "oauth", "connect", "LEGACY", "--no-wait"))
+	if !strings.HasPrefix(again, p.AuthorizeURL+"?") || strings.Contains(again, "code_challenge") {
+		t.Fatalf("a reconnect from the stored settings printed %s", again)
+	}
+	on := strings.TrimSpace(b.owner.ok("", "vault", "credential", "oauth", "connect", "LEGACY", "--disable-pkce=false", "--no-wait"))
+	if !strings.Contains(on, "code_challenge_method=S256") {
+		t.Fatalf("--disable-pkce=false printed %s", on)
+	}
+}

@@ -53,7 +53,8 @@ func TestOAuthTokensThroughTheBinary(t *testing.T) {
 	t.Parallel()
 	p := oauthtest.Start(t, oauthtest.Options{RotateRefresh: true})
 	p.AddClient(oauthtest.Client{ID: "app", Secret: "e2e-client-secret", AuthMethod: "client_secret_post", RedirectURI: oauthRedirect})
-	b := pxStart(t, pxOpts{ca: oauthProviderCA(t, p)})
+	maddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	b := pxStart(t, pxOpts{ca: oauthProviderCA(t, p), args: []string{"--metrics-addr", maddr}})
 	pasted := p.Authorize(t, "app", "read")
 	api := oauthUpload(t, b, p, pasted.Refresh, "e2e-client-secret")
 	tok := b.agent("bot")
@@ -90,10 +91,57 @@ func TestOAuthTokensThroughTheBinary(t *testing.T) {
 	// Client credentials from the CLI: the vault fetches the token itself.
 	p.AddClient(oauthtest.Client{ID: "m2m", Secret: "e2e-m2m-secret", AuthMethod: "client_secret_basic"})
 	cc := b.owner.ok("e2e-m2m-secret\n", "vault", "credential", "oauth", "tokens", "MACHINE", "--grant", "client_credentials",
-		"--token-url", p.TokenURL, "--client-id", "m2m", "--client-secret", "-", "--auth-method", "client_secret_basic", "--scope", "read")
+		"--token-url", p.TokenURL, "--client-id", "m2m", "--client-secret", "-", "--auth-method", "client_secret_basic", "--scope", "read", "--host", p.Host)
 	mustContain(t, "client credentials", cc, "MACHINE", "connected")
 	if got := p.Hits("client_credentials"); got != 1 {
 		t.Fatalf("%d client credentials requests, want 1", got)
+	}
+	// The renewals show in /metrics, by grant, trigger and outcome, and
+	// name no credential.
+	const refreshes = "agent_vault_oauth_refreshes_total"
+	text := mtScrape(t, maddr)
+	for _, c := range []struct {
+		labels []string
+		want   float64
+	}{
+		{[]string{`grant="refresh_token"`, `trigger="upload"`, `outcome="ok"`}, 1},
+		{[]string{`grant="refresh_token"`, `trigger="401"`, `outcome="ok"`}, 1},
+		{[]string{`grant="client_credentials"`, `trigger="upload"`, `outcome="ok"`}, 1},
+		{[]string{`grant="refresh_token"`, `trigger="expiry"`, `outcome="ok"`}, 0},
+		{[]string{`outcome="failed"`}, 0},
+	} {
+		if v, ok := mtValue(text, refreshes, c.labels...); !ok || v != c.want {
+			t.Errorf("%s%v = %v (found %v), want %v", refreshes, c.labels, v, ok, c.want)
+		}
+	}
+	// A renewal the provider refuses counts as failed (the client
+	// credentials one: a 401 renewal of PROVIDER ran a moment ago, and
+	// 401 renewals of one credential are spaced out).
+	_, port, _ := strings.Cut(p.Host, ":")
+	b.services("", "services:\n  - name: provider\n    host: localhost:"+port+"\n    auth: {type: bearer, token: PROVIDER}\n"+
+		"  - name: machine\n    host: "+p.Host+"\n    auth: {type: bearer, token: MACHINE}\n")
+	machine := func(path string) (int, string) {
+		resp, err := b.client(tok, "default", false).Get(p.APIURL + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		return resp.StatusCode, b.read(resp)
+	}
+	if code, body := machine("m1"); code != 200 || !strings.Contains(body, `"client_id":"m2m"`) {
+		t.Fatalf("client credentials through the proxy: %d %s", code, body)
+	}
+	p.SetTokenStatus(http.StatusBadRequest)
+	p.RevokeAccess(p.LastAPIToken())
+	if code, body := machine("m2"); code != http.StatusBadGateway || !strings.Contains(body, "oauth_refresh_failed") {
+		t.Fatalf("a refused renewal: %d %s", code, body)
+	}
+	p.SetTokenStatus(0)
+	text = mtWait(t, maddr, "a failed renewal", eq(1), refreshes, `grant="client_credentials"`, `trigger="401"`, `outcome="failed"`)
+	mustContain(t, "credential list after a failed renewal", b.owner.ok("", "vault", "credential", "list"), "MACHINE", "refresh_failed")
+	for _, l := range strings.Split(grepPrefix(text, refreshes), "\n") {
+		if strings.Contains(l, "PROVIDER") || strings.Contains(l, "MACHINE") || strings.Contains(l, "vault=") || strings.Contains(l, "key=") {
+			t.Errorf("an OAuth metric names a credential or vault: %s", l)
+		}
 	}
 	// get refuses to print an OAuth credential.
 	if out := b.owner.fail("", "vault", "credential", "get", "MACHINE"); !strings.Contains(out, "never shown") {

@@ -19,11 +19,17 @@ type OAuthConnectRequest struct {
 	ClientSecret   string    `json:"client_secret,omitempty"`
 	Scopes         ScopeList `json:"scopes,omitzero"`
 	ScopeSeparator string    `json:"scope_separator,omitempty"` // a space when empty
-	DisablePKCE    bool      `json:"disable_pkce,omitempty"`
+	// DisablePKCE turns PKCE off, for a provider that refuses it. Left
+	// out (nil), a connect keeps the setting stored with the credential
+	// while the authorization URL is the one it was stored with.
+	DisablePKCE *bool `json:"disable_pkce,omitempty"`
 	// TokenAuthMethod is client_secret_basic, client_secret_post (the
 	// default) or none.
 	TokenAuthMethod string `json:"token_auth_method,omitempty"`
 }
+
+// PKCEDisabled reports whether the request turns PKCE off.
+func (r OAuthConnectRequest) PKCEDisabled() bool { return r.DisablePKCE != nil && *r.DisablePKCE }
 
 // OAuthSecretKept, sent as client_secret, keeps the stored client secret
 // (as the public Agent Vault API's edit forms do).

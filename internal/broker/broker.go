@@ -77,6 +77,7 @@ type Broker struct {
 	oauthSkew        time.Duration
 	flights          oauthFlights
 	renewSlots       chan struct{}
+	renewals         oauthCounters
 }
 
 // New builds a Broker from o.

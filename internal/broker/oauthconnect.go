@@ -161,6 +161,13 @@ func withStoredProvider(in apitype.OAuthConnectRequest, cur oauth.Stored) apityp
 	if in.TokenAuthMethod == "" {
 		in.TokenAuthMethod = string(cur.AuthMethod)
 	}
+	// PKCE stays off for the provider that refused it, and only for it:
+	// another authorization URL, or a public client (which must use
+	// PKCE), starts with it on again.
+	if in.DisablePKCE == nil && cur.DisablePKCE && in.AuthorizationURL == cur.AuthorizationURL && in.TokenAuthMethod != string(oauth.AuthNone) {
+		off := true
+		in.DisablePKCE = &off
+	}
 	return in
 }
 

@@ -27,7 +27,8 @@ func (b *Broker) OAuthConnectDefaults(ctx context.Context, a Actor, vault, key s
 		return in, false, err
 	}
 	in.AuthorizationURL, in.TokenURL, in.ClientID = s.AuthorizationURL, s.TokenURL, s.ClientID
-	in.ScopeSeparator, in.DisablePKCE, in.TokenAuthMethod = s.ScopeSeparator, s.DisablePKCE, string(s.AuthMethod)
+	in.ScopeSeparator, in.TokenAuthMethod = s.ScopeSeparator, string(s.AuthMethod)
+	in.DisablePKCE = &s.DisablePKCE
 	sep := s.ScopeSeparator
 	if sep == "" {
 		sep = " "

@@ -39,7 +39,7 @@ type connectInput struct {
 // written. Every message says which field is wrong and what it needs.
 func checkConnect(in apitype.OAuthConnectRequest) (connectInput, error) {
 	c := connectInput{vault: in.Vault, key: in.Key, authURL: strings.TrimSpace(in.AuthorizationURL), tokenURL: strings.TrimSpace(in.TokenURL),
-		clientID: in.ClientID, disablePKCE: in.DisablePKCE, separator: in.ScopeSeparator}
+		clientID: in.ClientID, disablePKCE: in.PKCEDisabled(), separator: in.ScopeSeparator}
 	if c.vault == "" {
 		c.vault = model.DefaultVault
 	}

@@ -31,6 +31,12 @@ const (
 	// oauthRetryAfterFailure keeps a failed credential from asking the
 	// provider again on every proxied request.
 	oauthRetryAfterFailure = 30 * time.Second
+	// oauthMin401Interval spaces the renewals upstream 401s set off for
+	// one credential in a server: an agent that keeps calling an endpoint
+	// answering 401 whatever the token must not make the vault hammer the
+	// provider's token endpoint (and burn rotating refresh tokens). Within
+	// it, a 401 to the current token is passed to the agent as it is.
+	oauthMin401Interval = 30 * time.Second
 	// oauthRenewTimeout bounds one renewal, lock wait included.
 	oauthRenewTimeout = 45 * time.Second
 	// maxConcurrentRenewals bounds the renewals (of different
@@ -68,6 +74,24 @@ func refreshFailed(key, why, hint string) *OAuthError {
 type oauthFlights struct {
 	mu sync.Mutex
 	m  map[string]*oauthFlight
+	// forcedAt is when a 401 last made this server ask the provider for
+	// a credential's token.
+	forcedAt map[string]time.Time
+}
+
+// tryForce reports whether a 401-triggered renewal of id may ask the
+// provider at now, and if so records it.
+func (f *oauthFlights) tryForce(id string, now time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if last, ok := f.forcedAt[id]; ok && now.Sub(last) < oauthMin401Interval && !now.Before(last) {
+		return false
+	}
+	if f.forcedAt == nil {
+		f.forcedAt = map[string]time.Time{}
+	}
+	f.forcedAt[id] = now
+	return true
 }
 
 type oauthFlight struct {
@@ -151,6 +175,11 @@ func (b *Broker) renewLocked(ctx context.Context, vaultID, key string, seen []by
 	if !force && s.Usable(now, b.oauthSkew) {
 		return secret.FromString(s.AccessToken), nil
 	}
+	if force && s.Usable(now, b.oauthSkew) && !b.flights.tryForce(vaultID+"\x00"+key, now) {
+		// A 401 to a token a 401 renewed a moment ago: the token is
+		// likely not the cause. The agent gets the upstream's answer.
+		return secret.FromString(s.AccessToken), nil
+	}
 	if s.Status == oauth.StatusRefreshFailed && now.Sub(s.LastErrorAt) < oauthRetryAfterFailure {
 		return secret.Bytes{}, refreshFailed(key, s.LastError, "")
 	}
@@ -179,6 +208,11 @@ func (b *Broker) renewLocked(ctx context.Context, vaultID, key string, seen []by
 		req.Grant, req.RefreshToken = oauth.GrantClientCredentials, secret.Bytes{}
 	}
 	t, err := b.oauth.Token(ctx, req)
+	trigger := RenewalExpiry
+	if force {
+		trigger = Renewal401
+	}
+	b.countRenewal(req.Grant, trigger, err == nil)
 	if err != nil {
 		var oe *oauth.Error
 		hint := ""

@@ -114,6 +114,7 @@ func (b *Broker) UploadOAuthTokens(ctx context.Context, a Actor, in apitype.OAut
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), oauthRenewTimeout)
 		t, err = b.oauth.Token(tctx, req)
 		cancel()
+		b.countRenewal(req.Grant, RenewalUpload, err == nil)
 		if err != nil {
 			msg, hint := err.Error(), ""
 			var oe *oauth.Error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/errs"
@@ -66,6 +67,24 @@ func (g *ProxyGrant) ServiceKeys(i int) []string { return g.vault.keys[i] }
 // the store.
 func (g *ProxyGrant) UnboundKey(i int) string { return g.vault.unbound[i] }
 
+// Derived returns what build makes of service i, built once per view and
+// shared by every request until the next change builds a new view (the
+// proxy keeps the headers it injects and the values it redacts here).
+// build must depend on nothing but this view's services and credentials,
+// and its result must not be modified. Concurrent first calls may each
+// build; one result is kept.
+func (g *ProxyGrant) Derived(i int, build func() any) any {
+	slot := &g.vault.derived[i]
+	if v := slot.Load(); v != nil {
+		return *v
+	}
+	v := build()
+	if slot.CompareAndSwap(nil, &v) {
+		return v
+	}
+	return *slot.Load()
+}
+
 // OAuthPending reports an OAuth credential approved but not connected yet.
 func (g *ProxyGrant) OAuthPending(key string) bool { return g.vault.oauthPending[key] }
 
@@ -104,7 +123,9 @@ func (g *ProxyGrant) OAuthToken(ctx context.Context, key string) ([]byte, error)
 
 // OAuthRejected renews the OAuth credential after an upstream refused
 // its token sent (401), unless it was renewed since, and returns the
-// token to retry with.
+// token to retry with. It returns sent itself, without asking the
+// provider, when a 401 renewed this credential less than
+// oauthMin401Interval ago and sent is still good (then do not retry).
 func (g *ProxyGrant) OAuthRejected(ctx context.Context, key string, sent []byte) ([]byte, error) {
 	if _, ok := g.vault.oauth[key]; !ok {
 		return nil, notConnected(key)
@@ -126,6 +147,7 @@ type vaultView struct {
 	oauth        map[string]oauthEntry // every OAuth credential, by key
 	keys         [][]string            // ReferencedKeys of each service
 	unbound      []string              // per service, a key its binding does not cover
+	derived      []atomic.Pointer[any] // per service, ProxyGrant.Derived
 }
 
 // oauthEntry is an OAuth credential's state in the view.
@@ -265,7 +287,8 @@ func (b *Broker) vaultContents(ctx context.Context, v model.Vault, epoch uint64)
 			}
 		}
 	}
-	vv = &vaultView{epoch: epoch, policy: v.UnmatchedHostPolicy, services: svcs, creds: creds, oauthPending: pending, oauth: oauths, keys: keys, unbound: unbound}
+	vv = &vaultView{epoch: epoch, policy: v.UnmatchedHostPolicy, services: svcs, creds: creds, oauthPending: pending, oauth: oauths, keys: keys, unbound: unbound,
+		derived: make([]atomic.Pointer[any], len(svcs))}
 	b.view.mu.Lock()
 	b.view.vaults[v.ID] = vv
 	b.view.mu.Unlock()

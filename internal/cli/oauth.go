@@ -131,12 +131,32 @@ func (a *app) oauthStatusCmd(setup vaultSetup) *cobra.Command {
 				if st.LastError != nil {
 					rows = append(rows, []string{"last error", *st.LastError})
 				}
+				if next := oauthNextStep(st); next != "" {
+					rows = append(rows, []string{"next", next})
+				}
 				for _, r := range rows {
 					fmt.Fprintf(w, "%-14s %s\n", r[0]+":", cell(r[1]))
 				}
 			})
 		},
 	}
+}
+
+// oauthNextStep says what a member does about an OAuth credential that
+// the proxy cannot inject ("" when it can).
+func oauthNextStep(st apitype.OAuthStatus) string {
+	key, vault := shellQuote(st.Key), shellQuote(st.Vault)
+	switch {
+	case st.Status == "connected":
+		return ""
+	case st.GrantType == "client_credentials":
+		return "check the client id, secret and token URL with the provider, then store them again: agent-vault vault credential oauth tokens " + key +
+			" --vault " + vault + " --grant client_credentials --token-url URL --client-id ID --client-secret -"
+	case st.Status == "pending":
+		return "connect it: agent-vault vault credential oauth connect " + key + " --vault " + vault + " --client-secret -"
+	}
+	return "connect it again: agent-vault vault credential oauth connect " + key + " --vault " + vault +
+		" (or upload new tokens: agent-vault vault credential oauth tokens " + key + " --vault " + vault + " --refresh-token - --client-secret -)"
 }
 
 // oauthTypeCell is a credential's TYPE cell: its state for OAuth ones.

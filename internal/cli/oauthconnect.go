@@ -35,6 +35,7 @@ func (a *app) oauthConnectCmd(setup vaultSetup) *cobra.Command {
 		scopes       string
 		secretArg    string
 		noWait, open bool
+		disablePKCE  bool
 		timeout      time.Duration
 	)
 	cmd := &cobra.Command{
@@ -65,6 +66,9 @@ client uses --token-auth-method none. See docs/oauth.md.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.Key = args[0]
+			if cmd.Flags().Changed("disable-pkce") {
+				in.DisablePKCE = &disablePKCE
+			}
 			in.Scopes = apitype.ScopeList{Joined: scopes}
 			in.ClientSecret = secretArg
 			switch {
@@ -127,7 +131,7 @@ client uses --token-auth-method none. See docs/oauth.md.`,
 	f.StringVar(&secretArg, "client-secret", "", `the client secret; "-" reads it from a hidden prompt or a line of standard input (a literal value lands in your shell history)`)
 	f.StringVar(&scopes, "scopes", "", "scopes to ask for, separated by --scope-separator")
 	f.StringVar(&in.ScopeSeparator, "scope-separator", "", "what separates the scopes in the request (default a space)")
-	f.BoolVar(&in.DisablePKCE, "disable-pkce", false, "do not use PKCE (only for a provider that refuses it)")
+	f.BoolVar(&disablePKCE, "disable-pkce", false, "do not use PKCE (only for a provider that refuses it; kept for later connects to the same authorization URL, --disable-pkce=false turns it on again)")
 	f.StringVar(&in.TokenAuthMethod, "token-auth-method", "", "client_secret_post (default), client_secret_basic or none (a public client)")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for the browser")
 	f.BoolVar(&noWait, "no-wait", false, "print the URL and return without waiting")

@@ -38,3 +38,22 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+// `oauth status` of a credential the proxy cannot inject says what to run
+// next; a connected one needs nothing.
+func TestOAuthNextStep(t *testing.T) {
+	for _, c := range []struct {
+		st   apitype.OAuthStatus
+		want string
+	}{
+		{apitype.OAuthStatus{Vault: "default", Key: "G", Status: "connected"}, ""},
+		{apitype.OAuthStatus{Vault: "default", Key: "G", Status: "pending"}, "oauth connect G --vault default"},
+		{apitype.OAuthStatus{Vault: "my vault", Key: "G", Status: "refresh_failed", GrantType: "authorization_code"}, "oauth connect G --vault 'my vault'"},
+		{apitype.OAuthStatus{Vault: "default", Key: "M", Status: "refresh_failed", GrantType: "client_credentials"}, "oauth tokens M --vault default --grant client_credentials"},
+	} {
+		got := oauthNextStep(c.st)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s/%s: next step %q, want one with %q", c.st.Status, c.st.GrantType, got, c.want)
+		}
+	}
+}

@@ -158,6 +158,14 @@ func start(ctx context.Context, o Options, own *owner) (*running, error) {
 		met = metrics.NewBuild(metrics.Build{Version: o.Build.Ident(), Commit: o.Build.Commit, Modified: o.Build.Modified})
 		met.RequestLog(reqlog.Dropped, reqlog.Written)
 		met.RateLimits(rateLimitStats(lim.lim))
+		met.OAuthRefreshes(func() []metrics.OAuthRefresh {
+			rs := b.OAuthRenewals()
+			out := make([]metrics.OAuthRefresh, len(rs))
+			for i, r := range rs {
+				out[i] = metrics.OAuthRefresh{Grant: r.Grant, Trigger: r.Trigger, Outcome: r.Outcome, N: r.N}
+			}
+			return out
+		})
 		stopMetrics, _, err := met.Start(cfg.MetricsAddr, log)
 		if err != nil {
 			return nil, err

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -32,7 +33,7 @@ type outbound struct {
 // forward matches, injects and sends one request upstream, and records it
 // in the request log once the response stream has ended.
 func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.ProxyGrant, t target) {
-	lw := &logWriter{ResponseWriter: rw}
+	lw := &logWriter{ResponseWriter: rw, coalesce: true}
 	w := http.ResponseWriter(lw)
 	var out *outbound
 	loggedPath := r.URL.Path // before substitutions put values into it
@@ -45,6 +46,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 	}
 	start := time.Now()
 	defer func() { p.record(g, t, r.Method, loggedPath, out, lw, time.Since(start)) }()
+	defer lw.finish() // before the record: the bytes count when handed on
 	release, berr := p.admit(g)
 	if berr != nil {
 		writeError(w, berr)
@@ -70,25 +72,30 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 		writeError(w, fail(http.StatusForbidden, "service_disabled", "service "+s.Name+" matches this request but is disabled", "ask a vault member to enable it"))
 		return
 	default:
-		s := svcs[res.Index]
-		out.svc, out.keys = &s, g.ServiceKeys(res.Index)
+		s := &svcs[res.Index] // the grant's view is immutable: read in place, not copied
+		out.svc, out.keys = s, g.ServiceKeys(res.Index)
 		if k := g.UnboundKey(res.Index); k != "" {
-			writeError(w, notBound(s, k))
+			writeError(w, notBound(*s, k))
 			return
 		}
-		if berr := admitService(r, &s, t, cp); berr != nil {
+		if berr := admitService(r, s, t, cp); berr != nil {
 			writeError(w, berr)
 			return
 		}
-		lookup, fresh, berr := credentialLookup(r.Context(), g, &s, r, out.keys)
+		lookup, fresh, berr := credentialLookup(r.Context(), g, s, r, out.keys)
 		if berr != nil {
 			writeError(w, berr)
 			return
 		}
+		var inj *injection
 		if fresh != nil {
+			// OAuth tokens fetched for this request: rendered for it alone.
 			out.oauth = &oauthState{grant: g, sent: fresh, lw: lw}
+			inj = buildInjection(s, out.keys, lookup)
+		} else {
+			inj = injectionFor(g, res.Index, s, out.keys)
 		}
-		headers, missing, err := s.Auth.Render(lookup)
+		missing := inj.missing
 		if missing != "" && g.OAuthPending(missing) {
 			writeError(w, fail(http.StatusBadGateway, "oauth_not_connected", "credential "+missing+" of service "+s.Name+" is an OAuth credential that is not connected yet",
 				"ask a vault member to connect it"))
@@ -99,16 +106,22 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 				"ask a vault member to set it, or raise a proposal with a credential slot"))
 			return
 		}
-		if err != nil {
-			writeError(w, fail(http.StatusBadGateway, "credential_invalid", err.Error(), ""))
+		if inj.err != nil {
+			writeError(w, fail(http.StatusBadGateway, "credential_invalid", inj.err.Error(), ""))
 			return
 		}
-		out.inject = headers
-		if berr := applySubstitutions(r, &s, lookup); berr != nil {
+		out.inject = inj.headers
+		if out.oauth != nil {
+			if err := out.oauth.keepOriginal(r, s); err != nil {
+				rejectBody(w, r, fail(http.StatusBadRequest, "bad_request", "the request body could not be read: "+err.Error(), "send the request again"))
+				return
+			}
+		}
+		if berr := applySubstitutions(r, s, lookup); berr != nil {
 			writeError(w, berr)
 			return
 		}
-		out.secrets = redactionFor(&s, out.keys, lookup, headers)
+		out.secrets = inj.secrets
 		if s.RedactResponses {
 			out.redact, lw.redact = out.secrets, out.secrets
 		}
@@ -135,11 +148,41 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 			return
 		}
 	}
-	p.log.Debug("proxy", "vault", g.VaultName, "actor", g.ActorName, "method", r.Method, "host", t.host, "path", model.CapLogField(loggedPath), "service", serviceName(out.svc))
+	if p.log.Enabled(r.Context(), slog.LevelDebug) { // its arguments cost allocations even when off
+		p.log.Debug("proxy", "vault", g.VaultName, "actor", g.ActorName, "method", r.Method, "host", t.host, "path", model.CapLogField(loggedPath), "service", serviceName(out.svc))
+	}
 	p.rewriteAndServe(w, r, out)
 	if lw.status == 0 && isWebSocket(r) {
 		lw.status = http.StatusSwitchingProtocols // the upgrade wrote around the wrapper
 	}
+}
+
+// injection is what a service of a grant's view injects and redacts: the
+// rendered auth headers (or the key that is missing, or why they cannot
+// be rendered) and the values responses must not carry. Without OAuth
+// tokens fetched for the request it depends only on the view, so it is
+// built once per view and service (broker.ProxyGrant.Derived) instead of
+// on every request; it is shared and read-only.
+type injection struct {
+	headers map[string]string
+	missing string
+	err     error
+	secrets *redact.Set
+}
+
+func injectionFor(g *broker.ProxyGrant, i int, s *service.Service, keys []string) *injection {
+	return g.Derived(i, func() any { return buildInjection(s, keys, g.Credential) }).(*injection)
+}
+
+// buildInjection renders s's headers and compiles its redaction values
+// from lookup.
+func buildInjection(s *service.Service, keys []string, lookup func(string) ([]byte, bool)) *injection {
+	inj := &injection{}
+	inj.headers, inj.missing, inj.err = s.Auth.Render(lookup)
+	if inj.missing == "" && inj.err == nil {
+		inj.secrets = redactionFor(s, keys, lookup, inj.headers)
+	}
+	return inj
 }
 
 func serviceName(s *service.Service) string {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/service"
@@ -17,7 +18,8 @@ import (
 // it is due), and when the upstream answers 401 the broker renews it once
 // and the request is sent again with the new token, if its body can be
 // replayed (none, or a known length up to maxReplayBody, kept in memory
-// for the purpose). See docs/oauth.md.
+// for the purpose). A token placed by substitution is substituted again
+// into the agent's original request. See docs/oauth.md.
 
 // maxReplayBody bounds the request body kept to resend after a 401.
 const maxReplayBody = 1 << 20
@@ -30,6 +32,75 @@ type oauthState struct {
 	replay     []byte            // the body to resend; nil with replayable means none
 	replayable bool
 	lw         *logWriter
+	// orig is the request as the agent sent it, kept before
+	// substitutions put tokens into it, when one of the injected OAuth
+	// credentials is placed by substitution: a resend redoes the
+	// substitutions from it with the renewed tokens. nil when no such
+	// substitution applies or its body cannot be replayed.
+	orig *origRequest
+}
+
+// origRequest is what a resend needs of the agent's request to redo its
+// substitutions: the URL parts and header fields that may carry
+// placeholders, and the body (nil: none).
+type origRequest struct {
+	path, rawPath, rawQuery string
+	header                  http.Header
+	body                    []byte
+}
+
+// keepOriginal keeps, before applySubstitutions runs, what a resend
+// after a 401 needs to substitute the renewed tokens anew. It reads a
+// small body of known length into memory (the replay rule of
+// keepReplayBody); any other body leaves orig nil, and the request is
+// then not resent.
+func (st *oauthState) keepOriginal(r *http.Request, s *service.Service) error {
+	if !substitutesAny(s, st.sent) {
+		return nil
+	}
+	if err := keepReplayBody(r, st); err != nil {
+		return err
+	}
+	if st.replayable {
+		st.orig = &origRequest{path: r.URL.Path, rawPath: r.URL.RawPath, rawQuery: r.URL.RawQuery, header: r.Header.Clone(), body: st.replay}
+	}
+	// keepReplayBody runs again once the substitutions are done.
+	st.replay, st.replayable = nil, false
+	return nil
+}
+
+// resubstituted is req rebuilt from the agent's original request with
+// the substitutions redone through lookup; ok is false when that fails
+// (the first answer then stands).
+func (o *origRequest) resubstituted(req *http.Request, s *service.Service, lookup func(string) ([]byte, bool)) (*http.Request, bool) {
+	again := req.Clone(req.Context())
+	u := *req.URL
+	u.Path, u.RawPath, u.RawQuery = o.path, o.rawPath, o.rawQuery
+	again.URL = &u
+	for _, sub := range s.Substitutions {
+		if !sub.Scans(service.SurfaceHeader) {
+			continue
+		}
+		for name, vals := range o.header {
+			if req.Header[name] == nil {
+				continue // dropped on the way out (a broker or hop-by-hop field): it stays dropped
+			}
+			for _, v := range vals {
+				if strings.Contains(v, sub.Placeholder) {
+					again.Header[name] = slices.Clone(vals)
+					break
+				}
+			}
+		}
+	}
+	again.Body, again.GetBody, again.ContentLength = http.NoBody, nil, 0
+	if len(o.body) > 0 {
+		again.Body, again.ContentLength = io.NopCloser(bytes.NewReader(o.body)), int64(len(o.body))
+	}
+	if berr := applySubstitutions(again, s, lookup); berr != nil {
+		return nil, false
+	}
+	return again, true
 }
 
 // credentialLookup returns the lookup for request r to service s, in
@@ -137,6 +208,7 @@ func (t oauthRetry) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	st := out.oauth
 	fresh := make(map[string][]byte, len(st.sent))
+	renewed := false
 	for k, sent := range st.sent {
 		tok, rerr := st.grant.OAuthRejected(req.Context(), k, sent)
 		if rerr != nil {
@@ -144,8 +216,13 @@ func (t oauthRetry) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, &errOAuthRenew{oauthFailure(rerr)}
 		}
 		fresh[k] = tok
+		renewed = renewed || !bytes.Equal(tok, sent)
 	}
-	if !st.replayable || substitutesAny(out.svc, st.sent) {
+	if !renewed {
+		return resp, nil // the vault did not renew (see broker.OAuthRejected): this answer stands
+	}
+	substituted := substitutesAny(out.svc, st.sent)
+	if !st.replayable || (substituted && st.orig == nil) {
 		return resp, nil // renewed for the next request; this answer stands
 	}
 	lookup := overlay(fresh, st.grant.Credential)
@@ -153,17 +230,25 @@ func (t oauthRetry) RoundTrip(req *http.Request) (*http.Response, error) {
 	if missing != "" || rerr != nil {
 		return resp, nil
 	}
-	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
-	_ = resp.Body.Close()
-	again := req.Clone(req.Context())
+	var again *http.Request
+	if substituted {
+		var ok bool
+		if again, ok = st.orig.resubstituted(req, out.svc, lookup); !ok {
+			return resp, nil
+		}
+	} else {
+		again = req.Clone(req.Context())
+		again.Body, again.GetBody = http.NoBody, nil
+		if st.replay != nil {
+			again.Body = io.NopCloser(bytes.NewReader(st.replay))
+			again.ContentLength = int64(len(st.replay))
+		}
+	}
 	for k, v := range headers {
 		again.Header.Set(k, v)
 	}
-	again.Body, again.GetBody = http.NoBody, nil
-	if st.replay != nil {
-		again.Body = io.NopCloser(bytes.NewReader(st.replay))
-		again.ContentLength = int64(len(st.replay))
-	}
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	_ = resp.Body.Close()
 	// Redact the new values as well as the old ones from what comes back.
 	both := overlay(fresh, func(k string) ([]byte, bool) {
 		if old, ok := cutOld(k); ok {
@@ -198,8 +283,8 @@ func cutOld(k string) (string, bool) {
 }
 
 // substitutesAny reports whether the service places one of keys by
-// substitution (path, query, header placeholders), which a resend could
-// not redo: such requests are not retried.
+// substitution (path, query, header or body placeholders): a resend of
+// such a request starts again from the agent's original (keepOriginal).
 func substitutesAny(s *service.Service, keys map[string][]byte) bool {
 	if s == nil {
 		return false

@@ -217,6 +217,17 @@ func TestOAuthPasteInjectExpireRefresh(t *testing.T) {
 	if o.p.LastAuthMethod() != "client_secret_post" {
 		t.Fatalf("auth method %s", o.p.LastAuthMethod())
 	}
+	// The renewal counts (exported as agent_vault_oauth_refreshes_total)
+	// name the upload's check and the renewal at expiry.
+	for _, r := range o.b.OAuthRenewals() {
+		want := uint64(0)
+		if r.Grant == "refresh_token" && r.Outcome == "ok" && (r.Trigger == "upload" || r.Trigger == "expiry") {
+			want = 1
+		}
+		if r.N != want {
+			t.Errorf("renewals %s/%s/%s = %d, want %d", r.Grant, r.Trigger, r.Outcome, r.N, want)
+		}
+	}
 }
 
 // With rotating refresh tokens each refresh spends the previous refresh
@@ -269,6 +280,21 @@ func TestOAuthUpstream401RefreshesOnceAndRetries(t *testing.T) {
 	if got := o.p.Hits("refresh_token"); got != 2 {
 		t.Fatalf("%d refreshes, want 2 (upload, 401)", got)
 	}
+
+	// An upstream that keeps answering 401 whatever the token (here the
+	// provider revoked the new one at once) does not make the vault ask
+	// the provider on every request: within the interval the agent gets
+	// the 401, and no refresh token is spent.
+	o.p.RevokeAccess(o.p.LastAPIToken())
+	for i := 0; i < 5; i++ {
+		if code, body := o.call("GET", "again", ""); code != http.StatusUnauthorized {
+			t.Fatalf("a 401 right after a 401 renewal: %d %s", code, body)
+		}
+	}
+	if got := o.p.Hits("refresh_token"); got != 2 {
+		t.Fatalf("repeated 401s made %d refreshes, want still 2", got)
+	}
+	o.clock.Advance(31 * time.Second)
 
 	// A streamed body (unknown length) is not replayed: the agent gets
 	// the 401, and the token is renewed for its next request.
@@ -477,5 +503,69 @@ func TestOAuthSubstitutionOnlyWhenUsed(t *testing.T) {
 	}
 	if code, body := o.call("GET", "with?t=__M2M__", ""); code != http.StatusBadGateway || errorCode(body) != "oauth_refresh_failed" {
 		t.Fatalf("a request with the placeholder: %d %s", code, body)
+	}
+}
+
+// An OAuth token placed by substitution (here into the Authorization
+// header the agent writes, and into a JSON body) is renewed after an
+// upstream 401 and the request is resent once, with the placeholders
+// substituted anew from the agent's original request; a body that
+// cannot be replayed is not resent.
+func TestOAuthUpstream401ResendsSubstitutedToken(t *testing.T) {
+	o := newOAuthEnv(t, oauthtest.Options{RotateRefresh: true})
+	o.p.AddClient(oauthtest.Client{ID: "app", Secret: "s3", AuthMethod: "client_secret_post", RedirectURI: redirect})
+	pasted := o.p.Authorize(t, "app", "")
+	o.upload(apitype.OAuthTokensRequest{RefreshToken: pasted.Refresh, ClientID: "app", ClientSecret: "s3"})
+	ctx := context.Background()
+	svc := apitype.Service{Name: "provider", Host: "localhost", Auth: apitype.ServiceAuth{Type: "passthrough"},
+		Substitutions: []apitype.Substitution{{Key: "PROVIDER_TOKEN", Placeholder: "__TOK__", In: []string{"header", "body"}}}}
+	if _, err := o.b.ReplaceServices(ctx, o.owner, "default", apitype.ServiceList{Services: []apitype.Service{svc}}, false); err != nil {
+		t.Fatal(err)
+	}
+	send := func(body io.Reader) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", o.api+"echo", body)
+		req.Header.Set("Authorization", "Bearer __TOK__")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := o.client(o.agent, "", false).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, read(t, resp)
+	}
+	if code, body := send(strings.NewReader(`{"n":1}`)); code != 200 {
+		t.Fatalf("first call: %d %s", code, body)
+	}
+	old := o.p.LastAPIToken()
+	o.p.RevokeAccess(old)
+	apiHits := o.p.APIHits()
+	code, body := send(strings.NewReader(`{"n":2,"t":"__TOK__"}`))
+	if code != 200 || !strings.Contains(body, `\"n\":2`) {
+		t.Fatalf("after a 401 the substituted request was not resent: %d %s", code, body)
+	}
+	if got := o.p.Hits("refresh_token"); got != 2 {
+		t.Fatalf("%d refreshes, want 2 (upload, 401)", got)
+	}
+	if o.p.APIHits() != apiHits+1 || o.p.LastAPIToken() == old {
+		t.Fatalf("the resend did not carry the renewed token (api hits %d -> %d)", apiHits, o.p.APIHits())
+	}
+	if strings.Contains(body, old) || strings.Contains(body, o.p.LastAPIToken()) || strings.Contains(body, "__TOK__") {
+		t.Fatalf("the echoed body carries a token or an unsubstituted placeholder: %s", body)
+	}
+
+	// A streamed body (unknown length) is not replayed: the 401 stands,
+	// and the next request has the renewed token.
+	o.clock.Advance(31 * time.Second) // past the spacing of 401 renewals
+	o.p.RevokeAccess(o.p.LastAPIToken())
+	pr, pw := io.Pipe()
+	go func() { _, _ = io.WriteString(pw, `{"s":1}`); pw.Close() }()
+	if code, body := send(pr); code != http.StatusUnauthorized {
+		t.Fatalf("a streamed body was replayed: %d %s", code, body)
+	}
+	if code, body := send(strings.NewReader(`{}`)); code != 200 {
+		t.Fatalf("next call: %d %s", code, body)
+	}
+	if got := o.p.Hits("refresh_token"); got != 3 {
+		t.Fatalf("%d refreshes, want 3", got)
 	}
 }

@@ -78,6 +78,7 @@ type Proxy struct {
 	log         *slog.Logger
 	transport   *http.Transport // HTTP/2 when the upstream offers it
 	transportH1 *http.Transport // HTTP/1.1 only: for HTTP/1 agents and websockets
+	h1          *h1Leg          // simple requests of HTTP/1 agents (h1leg.go), else transportH1
 	rp          *httputil.ReverseProxy
 	inner       *http.Server
 	tunnels     *chanListener
@@ -125,10 +126,11 @@ func New(o Options) *Proxy {
 	p.transportH1.ForceAttemptHTTP2 = false
 	p.transportH1.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	p.transportH1.TLSClientConfig.NextProtos = []string{"http/1.1"}
+	p.h1 = newH1Leg(o.Dial, p.transportH1.TLSClientConfig, p.transportH1)
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:    rewrite,
 		BufferPool: newBufferPool(),
-		Transport:  oauthRetry{next: byProtocol{h1: p.transportH1, h2: p.transport}},
+		Transport:  oauthRetry{next: byProtocol{h1: p.h1, h2: p.transport}},
 		// 0: responses of unknown length and event streams are flushed on
 		// every write anyway (so SSE reaches the agent at once), while
 		// bodies of known length are not flushed write by write.
@@ -160,6 +162,7 @@ func (p *Proxy) start() {
 func (p *Proxy) Close() error {
 	p.transport.CloseIdleConnections()
 	p.transportH1.CloseIdleConnections()
+	p.h1.Close()
 	return p.inner.Close()
 }
 

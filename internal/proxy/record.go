@@ -3,6 +3,7 @@ package proxy
 import (
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,7 +12,14 @@ import (
 	"github.com/agent-vault/agent-vault/internal/redact"
 )
 
-// logWriter remembers what the request log needs of a response.
+// logWriter remembers what the request log needs of a response. With
+// coalesce, body writes are gathered in a pooled buffer and handed on in
+// pieces of coalesceSize: net/http frames each write of a chunked body
+// (a redacted one is) with its own chunk header, which costs a short TLS
+// record and a system call per write on top of the data's own, and the
+// upstream's TLS layer hands over at most one 16 KiB record per read. A
+// Flush hands on what is gathered at once (event streams and bodies of
+// unknown length are flushed after every write), and finish at the end.
 type logWriter struct {
 	http.ResponseWriter
 	status   int
@@ -19,7 +27,15 @@ type logWriter struct {
 	reqBytes atomic.Int64
 	errCode  string
 	redact   *redact.Set // informational (1xx) headers are redacted too
+	coalesce bool
+	writes   int     // body writes so far
+	buf      *[]byte // gathered body bytes, from coalescePool
+	werr     error   // the first failed write of gathered bytes
 }
+
+const coalesceSize = 64 << 10
+
+var coalescePool = sync.Pool{New: func() any { b := make([]byte, 0, coalesceSize); return &b }}
 
 func (w *logWriter) WriteHeader(code int) {
 	if code < 200 && w.redact != nil {
@@ -35,13 +51,60 @@ func (w *logWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	n, err := w.ResponseWriter.Write(p)
+	first := w.writes == 0
+	w.writes++
+	// The first write goes through: a body of one write (most answers) is
+	// buffered by net/http anyway and never takes a buffer from the pool.
+	if !w.coalesce || first || (w.buf == nil && len(p) >= coalesceSize) {
+		if w.werr != nil {
+			return 0, w.werr
+		}
+		n, err := w.ResponseWriter.Write(p)
+		w.bytes += int64(n)
+		return n, err
+	}
+	for done := 0; done < len(p); {
+		if w.werr != nil {
+			return done, w.werr
+		}
+		if w.buf == nil {
+			w.buf = coalescePool.Get().(*[]byte)
+		}
+		b := *w.buf
+		n := copy(b[len(b):cap(b)], p[done:])
+		*w.buf = b[:len(b)+n]
+		done += n
+		if len(*w.buf) == cap(*w.buf) {
+			w.drain()
+		}
+	}
+	return len(p), nil
+}
+
+// drain hands the gathered bytes on.
+func (w *logWriter) drain() {
+	if w.buf == nil || len(*w.buf) == 0 || w.werr != nil {
+		return
+	}
+	n, err := w.ResponseWriter.Write(*w.buf)
 	w.bytes += int64(n)
-	return n, err
+	w.werr = err
+	*w.buf = (*w.buf)[:0]
+}
+
+// finish hands on what is left and returns the buffer to the pool.
+func (w *logWriter) finish() {
+	w.drain()
+	if w.buf != nil {
+		*w.buf = (*w.buf)[:0]
+		coalescePool.Put(w.buf)
+		w.buf = nil
+	}
 }
 
 // Flush keeps streaming working through the wrapper.
 func (w *logWriter) Flush() {
+	w.drain()
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}

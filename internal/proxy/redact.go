@@ -138,8 +138,8 @@ func secretsOf(r *http.Request) *redact.Set {
 }
 
 // redactRequest prepares an outbound request whose response is redacted:
-// no Accept-Encoding of the agent's (the transport then asks for gzip and
-// decompresses it itself), no Range (slices of a response could each hold
+// no Accept-Encoding of the agent's (http.Transport then asks for gzip and
+// decompresses it itself; the fast HTTP/1.1 leg asks for none), no Range (slices of a response could each hold
 // part of a value, never a whole one) and no websocket extensions
 // (compressed frames could not be scanned).
 func redactRequest(h http.Header) {

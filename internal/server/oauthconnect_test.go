@@ -325,7 +325,7 @@ func TestOAuthConnectRefuses(t *testing.T) {
 		{"no client id", func(r *apitype.OAuthConnectRequest) { r.ClientID = "" }, 400, "client_id"},
 		{"unknown auth method", func(r *apitype.OAuthConnectRequest) { r.TokenAuthMethod = "private_key_jwt" }, 400, "token_auth_method"},
 		{"public client without PKCE", func(r *apitype.OAuthConnectRequest) {
-			r.TokenAuthMethod, r.ClientSecret, r.DisablePKCE = "none", "", true
+			r.TokenAuthMethod, r.ClientSecret, r.DisablePKCE = "none", "", new(true)
 		}, 400, "disable_pkce"},
 		{"secret method without secret", func(r *apitype.OAuthConnectRequest) { r.ClientSecret = "" }, 400, "client_secret"},
 		{"odd separator", func(r *apitype.OAuthConnectRequest) { r.ScopeSeparator = "&" }, 400, "scope_separator"},
@@ -473,5 +473,62 @@ func TestOAuthConnectCapsOpenFlows(t *testing.T) {
 	e.clock.Advance(11 * time.Minute)
 	if _, err := own.OAuthConnect(ctx, e.connectReq("K")); err != nil {
 		t.Fatalf("after the others expired: %v", err)
+	}
+}
+
+// disable_pkce is stored with the credential: a later connect that
+// leaves it out runs without PKCE again for the same authorization URL
+// (the console's form comes checked), while an explicit false, another
+// authorization URL or a public client turn PKCE back on.
+func TestOAuthConnectKeepsDisablePKCE(t *testing.T) {
+	e := newConnectEnv(t, true)
+	e.p.AcceptNoPKCE()
+	ctx := context.Background()
+	own := e.owner()
+	br := e.browserOf("owner@example.com", "owner-password")
+	challenge := func(r apitype.OAuthConnectRequest) (string, string) {
+		t.Helper()
+		s, err := own.OAuthConnect(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(s.AuthorizationURL)
+		return u.Query().Get("code_challenge"), s.AuthorizationURL
+	}
+	r := e.connectReq("NOPKCE")
+	r.DisablePKCE = new(true)
+	c, link := challenge(r)
+	if c != "" {
+		t.Fatalf("disable_pkce sent a code challenge: %s", link)
+	}
+	if st, page := br.post("/v1/oauth/callback", br.callbackPage(br.consent(link))); st != http.StatusOK {
+		t.Fatalf("connect without PKCE: %d %s", st, page)
+	}
+	if s, _ := e.stored("NOPKCE"); !s.DisablePKCE {
+		t.Fatal("disable_pkce was not stored with the credential")
+	}
+	// The key alone: the stored setting holds.
+	if c, link := challenge(apitype.OAuthConnectRequest{Key: "NOPKCE", ClientSecret: apitype.OAuthSecretKept}); c != "" {
+		t.Fatalf("a reconnect from the stored settings sent a code challenge: %s", link)
+	}
+	// The console's connect form comes with the box checked.
+	if st, _, page := br.get(e.url + "/vaults/default/credentials/NOPKCE/connect"); st != http.StatusOK || !strings.Contains(page, `name="disable_pkce" checked`) {
+		t.Fatalf("connect form: %d, disable_pkce not checked:\n%s", st, page)
+	}
+	for name, edit := range map[string]func(*apitype.OAuthConnectRequest){
+		"explicit false":            func(r *apitype.OAuthConnectRequest) { r.DisablePKCE = new(false) },
+		"another authorization URL": func(r *apitype.OAuthConnectRequest) { r.AuthorizationURL = e.p.AuthorizeURL + "?prompt=consent" },
+		"public client":             func(r *apitype.OAuthConnectRequest) { r.TokenAuthMethod, r.ClientSecret = "none", "" },
+	} {
+		r := apitype.OAuthConnectRequest{Key: "NOPKCE", ClientSecret: apitype.OAuthSecretKept}
+		edit(&r)
+		if c, link := challenge(r); len(c) != 43 {
+			t.Errorf("%s: no code challenge: %s", name, link)
+		}
+	}
+	// An explicit true for a public client is still refused.
+	r = apitype.OAuthConnectRequest{Key: "NOPKCE", TokenAuthMethod: "none", DisablePKCE: new(true)}
+	if _, err := own.OAuthConnect(ctx, r); status(err) != http.StatusBadRequest {
+		t.Fatalf("a public client without PKCE: %v", err)
 	}
 }

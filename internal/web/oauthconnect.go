@@ -129,7 +129,7 @@ func (h *Handler) oauthConnectPost(w http.ResponseWriter, r *http.Request) {
 	f := r.PostFormValue
 	in := apitype.OAuthConnectRequest{Vault: vb.Name, Key: key, AuthorizationURL: strings.TrimSpace(f("authorization_url")), TokenURL: strings.TrimSpace(f("token_url")),
 		ClientID: strings.TrimSpace(f("client_id")), ClientSecret: f("client_secret"), Scopes: apitype.ScopeList{Joined: f("scopes")},
-		ScopeSeparator: f("scope_separator"), DisablePKCE: f("disable_pkce") == "on", TokenAuthMethod: f("token_auth_method")}
+		ScopeSeparator: f("scope_separator"), DisablePKCE: new(f("disable_pkce") == "on"), TokenAuthMethod: f("token_auth_method")}
 	hasSecret := f("has_secret") == "1"
 	if in.ClientSecret == "" && hasSecret {
 		in.ClientSecret = apitype.OAuthSecretKept // a blank field keeps the stored secret

@@ -191,6 +191,13 @@ func (s *Server) SetAccessTTL(d time.Duration) {
 	s.applyTokenConfig()
 }
 
+// AcceptNoPKCE makes the authorization endpoint also accept requests
+// without a code challenge, as a provider that does not do PKCE does.
+// Call it before the first authorization request.
+func (s *Server) AcceptNoPKCE() {
+	s.srv.Config.AllowedCodeChallengeMethods = []oauth2.CodeChallengeMethod{oauth2.CodeChallengeS256, oauth2.CodeChallengePlain}
+}
+
 // SetTokenStatus makes the token endpoint answer every request with this
 // HTTP status and a temporarily_unavailable error, until set back to 0.
 // The requests still count as hits.

@@ -1,0 +1,164 @@
+package proxy_test
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Simple requests (GET and HEAD without a body) of HTTP/1 agents go
+// upstream over pooled HTTP/1.1 connections written and read by the
+// handler itself. A kept connection serves the next request.
+func TestUpstreamConnectionReused(t *testing.T) {
+	e := newEnv(t, true)
+	e.setup(map[string]string{"API_KEY": "sk_live_reuse_0123456789"}, bearer("api", "api.test", "API_KEY"))
+	var mu sync.Mutex
+	var remotes []string
+	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		remotes = append(remotes, r.RemoteAddr)
+		mu.Unlock()
+		_, _ = io.WriteString(w, "upstream "+r.Method+" "+r.URL.Path)
+	}))
+	c := e.client(e.agent("bot", "proxy"), "default", false)
+	for _, m := range []string{"GET", "HEAD", "GET"} {
+		req, _ := http.NewRequest(m, "https://"+e.upstream+"/r", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := read(t, resp)
+		if want := map[string]string{"GET": "upstream GET /r", "HEAD": ""}[m]; resp.StatusCode != 200 || body != want {
+			t.Fatalf("%s: %d %q", m, resp.StatusCode, body)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(remotes) != 3 || remotes[0] != remotes[1] || remotes[1] != remotes[2] {
+		t.Fatalf("the upstream connection was not reused: %v", remotes)
+	}
+}
+
+// An upstream that sends a second, unsolicited response after the one
+// asked for (in the same packet, or later while the connection is idle)
+// must not have it taken as the answer to the next request through the
+// pool, which may be another agent's: the connection is dropped instead.
+// The extra bytes may sit in the response reader, in the TLS layer's
+// buffer (a record of their own) or in the socket.
+func TestUpstreamUnsolicitedResponseNotServed(t *testing.T) {
+	e := newEnv(t, true)
+	e.setup(map[string]string{"API_KEY": "sk_live_smuggle_0123456789"}, bearer("api", "api.test", "API_KEY"))
+	const smuggled = "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nX-Smuggled: 1\r\n\r\nsmuggled"
+	var held []net.Conn // kept open: a closed connection would not be reused anyway
+	var heldMu sync.Mutex
+	t.Cleanup(func() {
+		heldMu.Lock()
+		defer heldMu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	// written says when the upstream has sent everything: bytes that
+	// arrive after the next request was sent are that request's answer as
+	// far as HTTP/1.1 can tell (an upstream may answer anything), so the
+	// test orders them before it.
+	written := make(chan struct{}, 1)
+	sendLate := make(chan struct{})
+	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/same-packet", "/next-record", "/later":
+			c, brw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			heldMu.Lock()
+			held = append(held, c)
+			heldMu.Unlock()
+			first := "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"
+			switch r.URL.Path {
+			case "/same-packet": // one TLS record
+				_, _ = io.WriteString(brw, first+smuggled)
+				_ = brw.Flush()
+				written <- struct{}{}
+				return
+			case "/next-record": // two records, back to back
+				_, _ = io.WriteString(brw, first)
+				_ = brw.Flush()
+				_, _ = io.WriteString(brw, smuggled)
+				_ = brw.Flush()
+				written <- struct{}{}
+				return
+			}
+			_, _ = io.WriteString(brw, first)
+			_ = brw.Flush()
+			go func() {
+				<-sendLate
+				_, _ = io.WriteString(c, smuggled)
+				written <- struct{}{}
+			}()
+		default:
+			_, _ = io.WriteString(w, "genuine "+r.URL.Path)
+		}
+	}))
+	victim := e.client(e.agent("victim", "proxy"), "default", false)
+	attacker := e.client(e.agent("attacker", "proxy"), "default", false)
+	for _, path := range []string{"/same-packet", "/next-record", "/later"} {
+		resp, err := attacker.Get("https://" + e.upstream + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := read(t, resp); body != "first" {
+			t.Fatalf("%s: %q", path, body)
+		}
+		if path == "/later" {
+			close(sendLate)
+		}
+		<-written
+		resp, err = victim.Get("https://" + e.upstream + "/next")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := read(t, resp)
+		if body != "genuine /next" || resp.Header.Get("X-Smuggled") != "" {
+			t.Fatalf("%s: the next request got %d %q %v", path, resp.StatusCode, body, resp.Header)
+		}
+	}
+}
+
+// A response the agent stops reading half way is not pooled: its rest
+// would be read as the next response.
+func TestUpstreamHalfReadResponseNotReused(t *testing.T) {
+	e := newEnv(t, true)
+	e.setup(map[string]string{"API_KEY": "sk_live_halfread_0123456789"}, bearer("api", "api.test", "API_KEY"))
+	big := strings.Repeat("B", 4<<20)
+	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			_, _ = io.WriteString(w, big)
+			return
+		}
+		_, _ = io.WriteString(w, "genuine "+r.URL.Path)
+	}))
+	tok := e.agent("bot", "proxy")
+	tc, br := e.rawConnect(t, e.upstream, tok, "api.test")
+	_, _ = io.WriteString(tc, "GET /big HTTP/1.1\r\nHost: "+e.upstream+"\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	tc.Close() // the agent goes away mid-body
+	for i := 0; i < 3; i++ {
+		resp, err := e.client(tok, "default", false).Get("https://" + e.upstream + "/next")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := read(t, resp); body != "genuine /next" {
+			t.Fatalf("request %d after a half-read response got %d %.80q", i, resp.StatusCode, body)
+		}
+	}
+}
