@@ -39,7 +39,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 	loggedPath := r.URL.Path // before substitutions put values into it
 	if body, req := r.Body, r; body != nil && body != http.NoBody {
 		// net/http judges by the type of req.Body what to do with a body
-		// the handler left unread (send "100 Continue" and drain it, or
+		// the handler left unread (wait for it and drain it, or
 		// close the connection); it must see its own again when we return.
 		defer func() { req.Body = body }()
 		r.Body = &countingBody{rc: p.withBodyTimeout(rw, body), n: &lw.reqBytes}
