@@ -39,16 +39,16 @@ if command -v npm >/dev/null 2>&1 && ! grep -qs "\"version\": \"$AXE_VERSION\"" 
   npm install --silent --no-audit --no-fund --prefix e2e/.node "axe-core@$AXE_VERSION" >/dev/null 2>&1 || echo "    (npm install failed; the browser tests skip their axe-core check, saying so)"
 fi
 
-echo "==> gofmt"
+echo "==> gofmt (at ${SECONDS}s)"
 unformatted=$(gofmt -l cmd internal e2e 2>/dev/null || true)
 if [ -n "$unformatted" ]; then
   echo "gofmt needed on:"; echo "$unformatted"; exit 1
 fi
 
-echo "==> go vet"
+echo "==> go vet (at ${SECONDS}s)"
 go vet ./...
 
-echo "==> staticcheck ($STATICCHECK_VERSION)"
+echo "==> staticcheck ($STATICCHECK_VERSION) (at ${SECONDS}s)"
 if ! [ -x bin/staticcheck ]; then
   GOBIN="$PWD/bin" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 fi
@@ -67,14 +67,14 @@ else
   echo "$out" | sed 's/^/    /'
 fi
 
-echo "==> go test"
+echo "==> go test (at ${SECONDS}s)"
 go test -count=1 -timeout 10m ./...
 
 # The packages with goroutines of their own (the proxy, the request log
 # batcher, the rate limiter, the password gate, the server, the store…)
 # run again under the race detector. The end-to-end tests drive the
 # built binary, so -race on them would test nothing more.
-echo "==> go test -race ./internal/..."
+echo "==> go test -race ./internal/... (at ${SECONDS}s)"
 go test -race -count=1 -timeout 10m ./internal/...
 
 # Every fuzz target in the repository fuzzes for a share of 72 seconds
@@ -82,8 +82,8 @@ go test -race -count=1 -timeout 10m ./internal/...
 scripts/fuzz.sh
 
 if [ "$pg" = yes ]; then
-  echo "==> go test on PostgreSQL (store, broker, server, web, proxy, audit)"
+  echo "==> go test on PostgreSQL (store, broker, server, web, proxy, audit) (at ${SECONDS}s)"
   AGENT_VAULT_TEST_ENGINE=postgres go test -count=1 -timeout 10m \
     ./internal/store/... ./internal/broker ./internal/server ./internal/web ./internal/proxy ./internal/audit
 fi
-echo "==> all checks passed"
+echo "==> all checks passed (at ${SECONDS}s)"
