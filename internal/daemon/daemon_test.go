@@ -64,10 +64,10 @@ func daemonConfig(dir string, p ports) config.Server {
 
 func passwordless(PasswordPurpose) (secret.Bytes, bool, error) { return secret.Bytes{}, false, nil }
 
-// runUntilReady starts the daemon and returns once it serves, with the
-// function that stops it and returns Run's error.
-func runUntilReady(t *testing.T, cfg config.Server) (stop func() error) {
-	t.Helper()
+// startDaemon starts the daemon and returns once it serves, with the
+// function that stops it and returns Run's error; or Run's error when the
+// start failed.
+func startDaemon(cfg config.Server) (stop func() error, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	done := make(chan error, 1)
@@ -76,30 +76,21 @@ func runUntilReady(t *testing.T, cfg config.Server) (stop func() error) {
 	}()
 	select {
 	case <-ready:
+		return func() error { cancel(); return <-done }, nil
 	case err := <-done:
 		cancel()
-		t.Fatalf("the daemon did not start: %v", err)
+		return nil, err
 	}
-	return func() error { cancel(); return <-done }
 }
 
-// startAndStop starts the daemon, waits until it serves and stops it,
-// returning the error of a start that failed.
-func startAndStop(cfg config.Server) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{Config: cfg, Password: passwordless, Log: io.Discard, Ready: func(string) { close(ready) }})
-	}()
-	select {
-	case <-ready:
-		cancel()
-		return <-done
-	case err := <-done:
-		return err
+// runUntilReady is startDaemon for a start that must succeed.
+func runUntilReady(t *testing.T, cfg config.Server) (stop func() error) {
+	t.Helper()
+	stop, err := startDaemon(cfg)
+	if err != nil {
+		t.Fatalf("the daemon did not start: %v", err)
 	}
+	return stop
 }
 
 // A start that fails at any stage releases everything it took: the
@@ -137,8 +128,11 @@ func TestFailedStartLeaksNothing(t *testing.T) {
 			for try := 0; ; try++ {
 				p = freePorts(t)
 				cfg = daemonConfig(dir, p)
-				err := startAndStop(cfg)
+				stop, err := startDaemon(cfg)
 				if err == nil {
+					if err := stop(); err != nil {
+						t.Fatalf("stopping the first start: %v", err)
+					}
 					break
 				}
 				if try == 4 || !strings.Contains(err.Error(), "address already in use") {
