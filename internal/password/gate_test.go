@@ -91,14 +91,12 @@ func TestGateBoundsConcurrentRuns(t *testing.T) {
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	for i := 0; i < 2000 && !cond(); i++ {
-		runtimeGosched()
+		time.Sleep(time.Millisecond) // poll the condition for up to ~2 s
 	}
 	if !cond() {
 		t.Fatal("condition not reached")
 	}
 }
-
-func runtimeGosched() { time.Sleep(time.Millisecond) }
 
 // After the last Argon2id run the process holds no more than a little
 // of its memory: it went back to the operating system, not merely to the
