@@ -24,9 +24,34 @@ each=$(( fuzz_budget / ${#targets[@]} ))
 [ "$each" -ge 2 ] || each=2
 echo "==> fuzzing ${#targets[@]} targets, ${each}s each"
 fuzz_log=$(mktemp)
+# Go 1.26's fuzz coordinator can report a bare "context deadline exceeded"
+# failure when -fuzztime ends while a worker is still busy (a toolchain race,
+# go.dev/issue/75804, fixed in Go 1.27). That report carries no failing
+# input, so it is told apart from a finding: a finding always writes its
+# input under testdata/fuzz and says "Failing input written". A bare
+# deadline report is retried once and then passed with a warning; anything
+# else fails the step.
+deadline_race() {
+  grep -q 'context deadline exceeded' "$1" &&
+    ! grep -qE 'Failing input written|panic:' "$1" &&
+    ! grep -qE '^\s+[A-Za-z0-9_]+\.go:[0-9]+:' "$1"
+}
+fuzz_one() {
+  go test -run '^$' -fuzz "^$2\$" -fuzztime "${each}s" "$1" >"$fuzz_log" 2>&1
+}
 for t in "${targets[@]}"; do
   set -- $t
   echo "    $2 ($1)"
-  go test -run '^$' -fuzz "^$2\$" -fuzztime "${each}s" "$1" >"$fuzz_log" 2>&1 || { cat "$fuzz_log"; exit 1; }
+  fuzz_one "$1" "$2" && continue
+  if deadline_race "$fuzz_log"; then
+    echo "    $2: the toolchain's fuzztime deadline race (no failing input); running it again"
+    fuzz_one "$1" "$2" && continue
+    if deadline_race "$fuzz_log"; then
+      echo "    $2: the deadline race again, still no failing input; passed with this warning"
+      continue
+    fi
+  fi
+  cat "$fuzz_log"
+  exit 1
 done
 rm -f "$fuzz_log"
