@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -153,6 +154,30 @@ func TestTokenEndpointStallingTLSHandshake(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("the endpoint never saw the connection closed: the handshake went on after the request ended")
 			}
+			waitNoClientConns(t)
+		})
+	}
+}
+
+// A token request that succeeds leaves no connection open either (over
+// HTTP/2 a pooled connection would stay, with its goroutines, for the
+// idle timeout).
+func TestTokenRequestLeavesNoConnection(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		t.Run("http2="+strconv.FormatBool(h2), func(t *testing.T) {
+			ep := startStallingEndpoint(t, h2, func(w http.ResponseWriter, r *http.Request) {
+				if r.ProtoMajor != map[bool]int{false: 1, true: 2}[h2] {
+					t.Errorf("the request came over %s", r.Proto)
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, `{"access_token":"at","expires_in":3600}`)
+			})
+			cl := &Client{Dialer: loopbackDialer(), RootCAs: ep.pool}
+			tok, err := cl.Token(context.Background(), Request{Config: Config{TokenURL: ep.srv.URL + "/token", ClientID: "c", ClientSecret: secret.FromString("s3cret")}, Grant: GrantClientCredentials})
+			if err != nil || string(tok.Access.Reveal()) != "at" {
+				t.Fatalf("token %q, err %v", tok.Access.Reveal(), err)
+			}
+			ep.waitClosed(t)
 			waitNoClientConns(t)
 		})
 	}
