@@ -58,7 +58,7 @@ type Client struct {
 // to an endpoint that stalled an HTTP/2 stream open in its pool.
 // Closing the request's own transport cancels such a dial and closes
 // such a connection, and touches no other request's.
-func (c *Client) transport(timeout time.Duration) *http.Transport {
+func (c *Client) transport() *http.Transport {
 	d := c.Dialer
 	if d == nil {
 		d = &netguard.Dialer{}
@@ -67,12 +67,12 @@ func (c *Client) transport(timeout time.Duration) *http.Transport {
 		Proxy:                  nil, // never through an environment proxy
 		DialContext:            d.DialContext,
 		TLSClientConfig:        &tls.Config{RootCAs: c.RootCAs, MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout:    timeout,
-		ResponseHeaderTimeout:  timeout,
 		MaxResponseHeaderBytes: maxHeaderBytes,
 		ForceAttemptHTTP2:      true,
 		// One connection per request, closed when the answer is read.
 		DisableKeepAlives: true,
+		// No timeouts of its own: the request's context deadline bounds
+		// it all, so that a timeout is always reported as the Client's.
 	}
 }
 
@@ -167,7 +167,7 @@ func (c *Client) Token(ctx context.Context, r Request) (Tokens, error) {
 	if basic {
 		req.SetBasicAuth(url.QueryEscape(r.ClientID), url.QueryEscape(string(r.ClientSecret.Reveal())))
 	}
-	tr := c.transport(timeout)
+	tr := c.transport()
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{
 		Transport: tr,
