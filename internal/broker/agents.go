@@ -220,8 +220,10 @@ func (b *Broker) DeleteAgent(ctx context.Context, a Actor, name string) (apitype
 	return apitype.MessageResponse{Message: msg}, nil
 }
 
-// RotateAgent issues a new token (the old one stops working) and
-// reactivates a revoked agent.
+// RotateAgent issues a new token (the old one stops working), ends the
+// vault sessions the agent minted (a rotation answers a leaked token, and
+// sessions minted with it must not outlive it) and reactivates a revoked
+// agent.
 func (b *Broker) RotateAgent(ctx context.Context, a Actor, name string) (apitype.AgentRotated, error) {
 	tok := token.New(token.PrefixAgent)
 	var out apitype.AgentRotated
@@ -234,6 +236,9 @@ func (b *Broker) RotateAgent(ctx context.Context, a Actor, name string) (apitype
 		ag.TokenHash, ag.Status, ag.UpdatedAt, ag.RevokedAt = token.Hash(tok), model.AgentActive, now, nil
 		if err := tx.Agents().Update(ctx, ag); err != nil {
 			return internal(err, "rotating the token")
+		}
+		if err := tx.ScopedSessions().DeleteByAgent(ctx, ag.ID); err != nil {
+			return internal(err, "ending the agent's sessions")
 		}
 		out = apitype.AgentRotated{Token: tok, Name: ag.Name, RotatedAt: now}
 		return b.record(ctx, tx, a.event(trail.AgentRotate, model.Vault{}, ag.Name))

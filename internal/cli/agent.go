@@ -116,7 +116,7 @@ func (a *app) agentCmd() *cobra.Command {
 			out, err := c.DeleteAgent(cmd.Context(), name)
 			return out, "Agent " + name + " deleted.", err
 		}),
-		simple("rotate", "Issue a new token (the old one stops working); prints it once", func(cmd *cobra.Command, name string) (any, string, error) {
+		simple("rotate", "Issue a new token (the old one and the vault sessions it minted stop working); prints it once", func(cmd *cobra.Command, name string) (any, string, error) {
 			c, _, err := a.authed()
 			if err != nil {
 				return nil, "", err
