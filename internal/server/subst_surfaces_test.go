@@ -57,7 +57,10 @@ func TestAgentsCannotWidenWhereASubstitutionWritesAValue(t *testing.T) {
 				_, err := c.ReplaceServices(cbg, v, []apitype.Service{ghWithBody, human[1]}, false)
 				return err
 			}},
-			{"dry-run it", func() error { _, err := c.ReplaceServices(cbg, v, []apitype.Service{human[0], human[1], newBody}, true); return err }},
+			{"dry-run it", func() error {
+				_, err := c.ReplaceServices(cbg, v, []apitype.Service{human[0], human[1], newBody}, true)
+				return err
+			}},
 			{"widen a human's query substitution to headers and paths", func() error { _, err := c.UpsertServices(cbg, v, []apitype.Service{mapsWider}); return err }},
 		} {
 			b := wantAPIErr(t, who+": "+try.name, try.do(), http.StatusForbidden, "")
