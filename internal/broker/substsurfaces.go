@@ -1,12 +1,9 @@
 package broker
 
 import (
-	"context"
 	"slices"
 
-	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/service"
-	"github.com/agent-vault/agent-vault/internal/store"
 )
 
 // checkSubstitutionSurfaces refuses an agent's or a vault session's
@@ -17,23 +14,17 @@ import (
 // on a surface the upstream stores (an issue body, a comment) the agent
 // could read the value back through a request that injects nothing, so
 // the surfaces are a human's choice, like the binding and the rules
-// (docs/services-and-agents.md, "Credential host binding"). A value the
-// agent wrote itself is exempt: it can only learn what it already knows.
-// Users' own writes are not limited.
-func (b *Broker) checkSubstitutionSurfaces(ctx context.Context, tx store.Store, a Actor, v model.Vault, cur, changed []service.Service) error {
-	if a.IsUser() || !slices.ContainsFunc(changed, func(s service.Service) bool { return len(s.Substitutions) > 0 }) {
+// (docs/services-and-agents.md, "Credential host binding"). Unlike a
+// binding, this holds for a value the agent wrote itself too: the
+// service outlives the value, and a human who later writes the real value
+// back would have it written wherever the agent chose. Users' own writes
+// are not limited.
+func checkSubstitutionSurfaces(a Actor, cur, changed []service.Service) error {
+	if a.IsUser() {
 		return nil
 	}
-	ix, err := loadBindings(ctx, tx, v.ID)
-	if err != nil {
-		return err
-	}
-	who := a.principal()
 	for _, s := range changed {
 		for _, sub := range s.Substitutions {
-			if who != "" && ix.writtenBy[sub.Key] == who {
-				continue
-			}
 			for _, surf := range sub.In {
 				if !surfaceInUse(cur, s.Pattern, sub.Key, surf) {
 					return rulesNeedProposal(s, "service %q would write credential %s into the request's %s, where no service at %s writes it",

@@ -16,10 +16,12 @@ import (
 // is the placeholder, the upstream stores the token, and the agent reads
 // the issue back through a request that injects nothing (a public page,
 // another host), which no redaction sees. So an agent (or vault session)
-// may not give a credential it did not write a substitution surface that
-// no current service covering the same host already gives it; it raises a
-// proposal instead. Surfaces a human already declared, and values the
-// agent wrote itself, stay open.
+// may not give a credential a substitution surface that no current service
+// covering the same host already gives it; it raises a proposal instead.
+// Surfaces a human already declared stay open. A value the agent wrote
+// itself is no exception: the service would outlive it, and a human who
+// writes the real value back would have it substituted where the agent
+// chose.
 func TestAgentsCannotWidenWhereASubstitutionWritesAValue(t *testing.T) {
 	f := newCfx(t)
 	const v = "default"
@@ -81,12 +83,22 @@ func TestAgentsCannotWidenWhereASubstitutionWritesAValue(t *testing.T) {
 	_, err = c.UpsertServices(cbg, v, []apitype.Service{{Name: "maps-tiles", Host: "maps.test/tiles/*", Auth: apitype.ServiceAuth{Type: "passthrough"},
 		Substitutions: []apitype.Substitution{{Key: "Q_KEY", Placeholder: "__TILES__", In: []string{"query"}}}}})
 	mustOK(t, "agent reuses a surface the human declared", err)
-	// Open: the agent's own value, anywhere its binding allows.
-	_, err = c.SetCredentials(cbg, v, map[string]string{"BOT_KEY": "bot-own-value-0123"})
-	mustOK(t, "agent sets its own value", err)
+	// Closed even for a value the agent wrote itself: the service outlives
+	// the value. The agent overwrites the human's token, adds the body
+	// substitution, and the human writes the real token back.
+	_, err = c.SetCredentials(cbg, v, map[string]string{"GH_TOKEN": "bot-own-value-0123"})
+	mustOK(t, "agent overwrites the human's value", err)
+	_, err = c.UpsertServices(cbg, v, []apitype.Service{ghWithBody})
+	if b := wantAPIErr(t, "agent adds a body substitution for the value it wrote", err, http.StatusForbidden, ""); b.Code != "proposal_required" {
+		t.Errorf("own value: code %q, want proposal_required", b.Code)
+	}
+	_, err = c.SetCredentials(cbg, v, map[string]string{"BOT_KEY": "bot-own-value-4567"})
+	mustOK(t, "agent sets a new value of its own", err)
 	_, err = c.UpsertServices(cbg, v, []apitype.Service{{Name: "bot-own", Host: "api.github.test/bot/*", Auth: apitype.ServiceAuth{Type: "passthrough"},
-		Substitutions: []apitype.Substitution{{Key: "BOT_KEY", Placeholder: "__BOT__", In: []string{"body", "header"}}}}})
-	mustOK(t, "agent substitutes its own value in the body", err)
+		Substitutions: []apitype.Substitution{{Key: "BOT_KEY", Placeholder: "__BOT__", In: []string{"body"}}}}})
+	if b := wantAPIErr(t, "agent substitutes its own new value in the body", err, http.StatusForbidden, ""); b.Code != "proposal_required" {
+		t.Errorf("own new value: code %q, want proposal_required", b.Code)
+	}
 	// A human still may.
 	_, err = f.own.UpsertServices(cbg, v, []apitype.Service{ghWithBody})
 	mustOK(t, "owner adds the body substitution", err)
