@@ -117,7 +117,12 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 				return
 			}
 		}
+		checked := r.URL.Path
 		if berr := applySubstitutions(r, s, lookup); berr != nil {
+			writeError(w, berr)
+			return
+		}
+		if berr := recheckSubstitutedPath(r, s, checked); berr != nil {
 			writeError(w, berr)
 			return
 		}
