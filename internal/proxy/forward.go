@@ -122,7 +122,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 			writeError(w, berr)
 			return
 		}
-		if berr := recheckSubstitutedPath(r, s, checked); berr != nil {
+		if berr := recheckSubstituted(r, s, checked); berr != nil {
 			writeError(w, berr)
 			return
 		}

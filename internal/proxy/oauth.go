@@ -100,7 +100,7 @@ func (o *origRequest) resubstituted(req *http.Request, s *service.Service, looku
 	if berr := applySubstitutions(again, s, lookup); berr != nil {
 		return nil, false
 	}
-	if berr := recheckSubstitutedPath(again, s, o.path); berr != nil {
+	if berr := recheckSubstituted(again, s, o.path); berr != nil {
 		return nil, false // a renewed token that would leave the scope is not sent
 	}
 	return again, true

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -122,22 +123,20 @@ func substituteBody(r *http.Request, placeholder, value string) *brokerError {
 	return nil
 }
 
-// recheckSubstitutedPath refuses a request of a path-scoped service (a
-// path in its host pattern, or path rules) whose path a substitution
-// changed, unless the path the upstream will read is still one the
-// service serves: unambiguous, without dot or empty segments the value
-// brought, inside the service's path scope and within its rules. The scope
-// and rules were checked on the path the agent wrote, with the
-// placeholder in it; a value such as "..", "admin" or "a/../../b" (which
-// an agent with the member role can write) would otherwise send the
-// credential outside them. before is the path as it was checked. The
-// answer never quotes the path, which now holds the value.
-func recheckSubstitutedPath(r *http.Request, s *service.Service, before string) *brokerError {
-	if !s.PathScoped() || r.URL.Path == before {
-		return nil
-	}
-	cp := canonicalize(r.URL)
-	if cp.ambiguous == "" && cp.path == r.URL.Path && s.Pattern.MatchesPath(cp.path) && !s.Rules.Check(r.Method, cp.path).Refused {
+// recheckSubstituted refuses a request of a path-scoped service (a path
+// in its host pattern, or path rules) whose path a substitution changed,
+// unless the path the upstream will read is still one the service
+// serves: unambiguous, without dot or empty segments the value brought,
+// inside the scope and within the rules. The scope and rules were checked
+// on the path the agent wrote, with the placeholder in it; a value (which
+// an agent with the member role can write) such as "..", "admin" or
+// "a/../../b" would otherwise send the credential outside them. (A method
+// override needs no second look: one that holds a placeholder names no
+// method and is refused before anything is substituted.) before is the
+// path as it was checked. The answer never quotes the path, which now
+// holds the value.
+func recheckSubstituted(r *http.Request, s *service.Service, before string) *brokerError {
+	if !s.PathScoped() || r.URL.Path == before || servesPath(r, s) {
 		return nil
 	}
 	var keys []string
@@ -146,7 +145,16 @@ func recheckSubstitutedPath(r *http.Request, s *service.Service, before string) 
 			keys = append(keys, sub.Key)
 		}
 	}
-	return fail(http.StatusForbidden, "substituted_path_refused",
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	return fail(http.StatusForbidden, "substitution_refused",
 		"service "+s.Name+" is limited to some paths, and the value of "+strings.Join(keys, ", ")+" put into the path would take the request outside them (a dot segment, an encoded separator, or a path its scope or rules refuse); nothing was sent",
 		"ask a vault member to check the value of "+strings.Join(keys, ", "))
+}
+
+// servesPath reports whether r's path, as the upstream will read it, is
+// one s serves: unambiguous, already canonical, in scope, within the rules.
+func servesPath(r *http.Request, s *service.Service) bool {
+	cp := canonicalize(r.URL)
+	return cp.ambiguous == "" && cp.path == r.URL.Path && s.Pattern.MatchesPath(cp.path) && !s.Rules.Check(r.Method, cp.path).Refused
 }

@@ -17,7 +17,8 @@ import (
 // a value of "..", ".", "admin" or one holding "/" would make the path the
 // upstream resolves another one. Each such request is refused before
 // anything is sent; an ordinary value still goes through, inside the
-// scope.
+// scope. A method override (a header or _method) a substitution would fill
+// in on a service with a methods rule is refused too.
 func TestPathSubstitutionStaysInsideTheScope(t *testing.T) {
 	e := newEnv(t, true)
 	svc := bearer("api", "api.test/v1/public/*", "API_KEY")
@@ -42,8 +43,8 @@ func TestPathSubstitutionStaysInsideTheScope(t *testing.T) {
 			t.Fatal(err)
 		}
 		body := read(t, resp)
-		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("X-Agent-Vault-Proxy-Error") != "true" || !strings.Contains(body, "substituted_path_refused") {
-			t.Errorf("value %q in %s: %d %s, want 403 substituted_path_refused", tc.value, tc.path, resp.StatusCode, body)
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("X-Agent-Vault-Proxy-Error") != "true" || !strings.Contains(body, "substitution_refused") {
+			t.Errorf("value %q in %s: %d %s, want 403 substitution_refused", tc.value, tc.path, resp.StatusCode, body)
 		}
 		if strings.Contains(body, tc.value+"/") && len(tc.value) > 3 {
 			t.Errorf("value %q in %s: the refusal quotes the value: %s", tc.value, tc.path, body)
@@ -54,6 +55,40 @@ func TestPathSubstitutionStaysInsideTheScope(t *testing.T) {
 		}
 		e.seen.mu.Unlock()
 	}
+	// A method override a substitution would fill in never gets that far:
+	// with the placeholder in it, it names no method the service allows.
+	get := bearer("reader", "api.test", "API_KEY")
+	get.Methods = []string{"GET"}
+	get.Substitutions = []apitype.Substitution{{Key: "ACCOUNT", Placeholder: "__ACCT__", In: []string{"query", "header"}}}
+	e.setup(map[string]string{"API_KEY": secretValue, "ACCOUNT": "DELETE"}, get)
+	for _, how := range []struct {
+		path string
+		hdr  http.Header
+	}{
+		{"/things/1?_method=__ACCT__", nil},
+		{"/things/1", http.Header{"X-Http-Method-Override": {"__ACCT__"}}},
+		{"/things/1", http.Header{"X-Method-Override": {" __ACCT__ "}}},
+	} {
+		before := len(e.seen.reqs)
+		req, _ := http.NewRequest(http.MethodGet, "https://"+e.upstream+how.path, nil)
+		for k, v := range how.hdr {
+			req.Header[k] = v
+		}
+		resp, err := e.client(tok, "default", false).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := read(t, resp)
+		if resp.StatusCode != http.StatusForbidden || strings.Contains(body, "DELETE") {
+			t.Errorf("override %s %v to be filled with DELETE: %d %s, want 403 without the value", how.path, how.hdr, resp.StatusCode, body)
+		}
+		e.seen.mu.Lock()
+		if n := len(e.seen.reqs) - before; n != 0 {
+			t.Errorf("override %s %v: reached the upstream", how.path, how.hdr)
+		}
+		e.seen.mu.Unlock()
+	}
+
 	// An ordinary value goes through, where the scope says.
 	e.setup(map[string]string{"API_KEY": secretValue, "ACCOUNT": "acct-0042"}, svc)
 	resp, err := e.client(tok, "default", false).Get("https://" + e.upstream + "/v1/public/__ACCT__/y")
