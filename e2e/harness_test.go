@@ -126,17 +126,34 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// freePort asks the kernel for a free loopback port. Another process can
-// take it before the server binds; startServer retries on that.
+// freePort asks the kernel for a free loopback port, never one it handed
+// out before in this test process (the kernel may offer a port again as
+// soon as the probe closes, so two servers of parallel tests, or a server
+// and its metrics listener, could be given the same one). Another process
+// can still take it before the server binds; startServer retries on that.
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("finding a free port: %v", err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		portsGivenMu.Lock()
+		seen := portsGiven[port]
+		portsGiven[port] = true
+		portsGivenMu.Unlock()
+		if !seen {
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
+
+var (
+	portsGivenMu sync.Mutex
+	portsGiven   = map[int]bool{}
+)
 
 // serverOpts describe one server process.
 type serverOpts struct {

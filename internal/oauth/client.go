@@ -13,7 +13,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/netguard"
@@ -44,46 +43,44 @@ type Client struct {
 	// RootCAs verifies the endpoint's certificate; nil means the system
 	// roots.
 	RootCAs *x509.CertPool
-	// Timeout bounds one request; 0 means DefaultTimeout.
+	// Timeout bounds one request, dial to last byte; 0 means
+	// DefaultTimeout.
 	Timeout time.Duration
 	// Now is the clock for ExpiresAt; nil means time.Now.
 	Now func() time.Time
-
-	once sync.Once
-	hc   *http.Client
 }
 
-func (c *Client) http() *http.Client {
-	c.once.Do(func() {
-		d := c.Dialer
-		if d == nil {
-			d = &netguard.Dialer{}
-		}
-		timeout := c.Timeout
-		if timeout <= 0 {
-			timeout = DefaultTimeout
-		}
-		tr := &http.Transport{
-			Proxy:                  nil, // never through an environment proxy
-			DialContext:            d.DialContext,
-			TLSClientConfig:        &tls.Config{RootCAs: c.RootCAs, MinVersion: tls.VersionTLS12},
-			TLSHandshakeTimeout:    timeout,
-			ResponseHeaderTimeout:  timeout,
-			MaxResponseHeaderBytes: maxHeaderBytes,
-			MaxIdleConns:           16,
-			MaxIdleConnsPerHost:    4,
-			IdleConnTimeout:        90 * time.Second,
-			ForceAttemptHTTP2:      true,
-		}
-		c.hc = &http.Client{
-			Transport: tr,
-			Timeout:   timeout,
-			// A redirect would carry the form (secrets included) to
-			// another place: never follow one.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-	})
-	return c.hc
+// transport is the transport of one token request, to be closed with
+// CloseIdleConnections when the request ends. Each request has its own,
+// so that nothing a request started outlives it: net/http lets a dial or
+// TLS handshake go on after the request that wanted it has given up (to
+// hand the connection to a later request), and would keep a connection
+// to an endpoint that stalled an HTTP/2 stream open in its pool.
+// Closing the request's own transport cancels such a dial and closes
+// such a connection, and touches no other request's.
+func (c *Client) transport() *http.Transport {
+	d := c.Dialer
+	if d == nil {
+		d = &netguard.Dialer{}
+	}
+	return &http.Transport{
+		Proxy:                  nil, // never through an environment proxy
+		DialContext:            d.DialContext,
+		TLSClientConfig:        &tls.Config{RootCAs: c.RootCAs, MinVersion: tls.VersionTLS12},
+		MaxResponseHeaderBytes: maxHeaderBytes,
+		ForceAttemptHTTP2:      true,
+		// One connection per request, closed when the answer is read.
+		DisableKeepAlives: true,
+		// No timeouts of its own: the request's context deadline bounds
+		// it all, so that a timeout is always reported as the Client's.
+	}
+}
+
+func (c *Client) timeout() time.Duration {
+	if c.Timeout > 0 {
+		return c.Timeout
+	}
+	return DefaultTimeout
 }
 
 func (c *Client) now() time.Time {
@@ -93,8 +90,9 @@ func (c *Client) now() time.Time {
 	return time.Now()
 }
 
-// CloseIdle closes the idle connections to token endpoints.
-func (c *Client) CloseIdle() { c.http().CloseIdleConnections() }
+// errTimedOut is the cause of a token request's context when the
+// Client's own Timeout ends it.
+var errTimedOut = errors.New("the token request timed out")
 
 // Token posts one token request and returns the tokens, or an *Error that
 // holds no secret.
@@ -153,6 +151,12 @@ func (c *Client) Token(ctx context.Context, r Request) (Tokens, error) {
 		form.Set("client_id", r.ClientID)
 	}
 	sent := sentSecrets(r)
+	// One deadline covers the whole request, dial to the last byte of the
+	// answer: an endpoint that stalls, or trickles its answer a byte at a
+	// time, is dropped when it passes, and the connection closed.
+	timeout := c.timeout()
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimedOut)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.TokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return fail(ErrConfig, "the token URL does not make a request")
@@ -163,14 +167,28 @@ func (c *Client) Token(ctx context.Context, r Request) (Tokens, error) {
 	if basic {
 		req.SetBasicAuth(url.QueryEscape(r.ClientID), url.QueryEscape(string(r.ClientSecret.Reveal())))
 	}
-	resp, err := c.http().Do(req)
+	tr := c.transport()
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{
+		Transport: tr,
+		// A redirect would carry the form (secrets included) to another
+		// place: never follow one.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
-		return Tokens{}, transportError(host, err)
+		return Tokens{}, transportError(host, timedOut(ctx, err, timeout))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err == nil {
+		// An answer delimited by the connection's end reads as complete
+		// when the deadline closes the connection: a cut-off answer (a
+		// truncated form-encoded token) must not be taken for one.
+		err = context.Cause(ctx)
+	}
 	if err != nil {
-		return Tokens{}, transportError(host, err)
+		return Tokens{}, transportError(host, timedOut(ctx, err, timeout))
 	}
 	if len(body) > MaxResponseBytes {
 		return Tokens{}, &Error{Kind: ErrMalformed, Host: host, Status: resp.StatusCode, Detail: "the answer is larger than " + strconv.Itoa(MaxResponseBytes) + " bytes"}
@@ -281,6 +299,22 @@ func capString(s string, n int) string {
 	return s
 }
 
+// timeoutError is a token request ended by the Client's own Timeout.
+type timeoutError struct{ after time.Duration }
+
+func (e *timeoutError) Error() string {
+	return "the endpoint did not answer in full within " + e.after.String()
+}
+
+// timedOut replaces err by a *timeoutError when the Client's Timeout
+// ended the request (not the caller's context).
+func timedOut(ctx context.Context, err error, after time.Duration) error {
+	if errors.Is(context.Cause(ctx), errTimedOut) {
+		return &timeoutError{after: after}
+	}
+	return err
+}
+
 // transportError reduces a failed round trip to its kind, so that no URL,
 // header or body reaches the message.
 func transportError(host string, err error) error {
@@ -291,13 +325,16 @@ func transportError(host string, err error) error {
 	var certErr *tls.CertificateVerificationError
 	var uaErr x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
+	var te *timeoutError
 	switch {
+	case errors.As(err, &te):
+		e.Detail = te.Error()
 	case errors.As(err, &be):
 		e.Kind, e.Detail = ErrBlocked, be.Reason
 	case errors.Is(err, context.Canceled):
 		e.Detail = "cancelled"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		e.Detail = "timed out"
+		e.Detail = "the request timed out"
 	case errors.As(err, &dnsErr):
 		e.Detail = "the host name does not resolve"
 	case errors.As(err, &certErr), errors.As(err, &uaErr), errors.As(err, &hostErr):

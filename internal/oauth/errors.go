@@ -64,7 +64,8 @@ type Error struct {
 	// characters and secrets and capped; may be "".
 	Description string
 	// Detail is our own short account of a failure without an answer
-	// ("connection refused", "timed out"); may be "".
+	// ("connection refused", "the endpoint did not answer in full within
+	// 20s"); may be "".
 	Detail string
 }
 

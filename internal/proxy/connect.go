@@ -107,11 +107,9 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 		client = &prefixConn{Conn: conn, prefix: early}
 	}
 	tlsConn := p.o.Certs.TLSServer(client, host)
-	p.start()
-	// The inner server must see the *tls.Conn itself to negotiate HTTP/2,
-	// so the tunnel's target travels beside it, keyed by the connection.
-	p.tunnelInfo.Store(tlsConn, tunnelInfo{host: host, port: port, proxyAuth: proxyAuth, refusal: refusal})
-	p.tunnels.push(tlsConn)
+	// The handshake and the requests run on the tunnel's own goroutine
+	// (h1lane.go), and this handler returns.
+	go p.serveIntercepted(tlsConn, tunnelInfo{host: host, port: port, proxyAuth: proxyAuth, refusal: refusal})
 }
 
 // maxHostName is the longest DNS name; a refusal for a longer one is not

@@ -54,6 +54,13 @@ type oauthEnv struct {
 
 func newOAuthEnv(t *testing.T, o oauthtest.Options) *oauthEnv {
 	t.Helper()
+	return newOAuthEnvTimeout(t, o, 0)
+}
+
+// newOAuthEnvTimeout is newOAuthEnv with the broker's token requests
+// bounded by tokenTimeout (0: oauth.DefaultTimeout).
+func newOAuthEnvTimeout(t *testing.T, o oauthtest.Options, tokenTimeout time.Duration) *oauthEnv {
+	t.Helper()
 	ctx := context.Background()
 	p := oauthtest.Start(t, o)
 	db := sqltest.Open(t)
@@ -65,7 +72,7 @@ func newOAuthEnv(t *testing.T, o oauthtest.Options) *oauthEnv {
 	log := slog.New(slog.NewTextHandler(lockedWriter{e.logMu, e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c := &clock{}
 	loop := netip.MustParsePrefix("127.0.0.1/32")
-	oc := &oauth.Client{Dialer: &netguard.Dialer{Policy: netguard.Policy{Allow: []netip.Prefix{loop}}}, RootCAs: p.CertPool()}
+	oc := &oauth.Client{Dialer: &netguard.Dialer{Policy: netguard.Policy{Allow: []netip.Prefix{loop}}}, RootCAs: p.CertPool(), Timeout: tokenTimeout}
 	e.b = broker.New(broker.Options{Store: countingStore{db, e.storeOps}, Keyring: kr, PasswordParams: password.Params{Time: 1, MemoryKiB: 64, Threads: 1},
 		Logger: log, Now: c.Now, OAuth: oc})
 	if err := e.b.Bootstrap(ctx); err != nil {

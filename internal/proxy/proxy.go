@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
@@ -82,7 +83,9 @@ type Proxy struct {
 	rp          *httputil.ReverseProxy
 	inner       *http.Server
 	tunnels     *chanListener
-	tunnelInfo  sync.Map   // *tls.Conn → tunnelInfo
+	tunnelInfo  sync.Map // net.Conn handed to the inner server → tunnelInfo
+	lanes       laneSet  // intercepted connections the HTTP/1.1 lane serves (h1lane.go)
+	laneServed  atomic.Int64
 	blind       blindWatch // open blind tunnels' rechecks
 	startOnce   sync.Once
 	redactions  redactionCounters
@@ -163,6 +166,7 @@ func (p *Proxy) Close() error {
 	p.transport.CloseIdleConnections()
 	p.transportH1.CloseIdleConnections()
 	p.h1.Close()
+	p.lanes.close()
 	return p.inner.Close()
 }
 

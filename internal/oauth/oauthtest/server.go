@@ -86,7 +86,10 @@ type Server struct {
 	registered map[string]Client
 
 	tokenStatus atomic.Int32
-	hits        sync.Map // grant type -> *atomic.Int64
+	hold        atomic.Bool
+	abandoned   atomic.Int64
+	stop        chan struct{} // closed when the test ends: held requests return
+	hits        sync.Map      // grant type -> *atomic.Int64
 	total       atomic.Int64
 	apiHits     atomic.Int64
 	lastMu      sync.Mutex
@@ -105,7 +108,7 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatalf("oauthtest: certificate authority: %v", err)
 	}
-	s := &Server{ca: ca, opts: o, registered: map[string]Client{}, clients: ostore.NewClientStore(), secrets: map[string]int{}}
+	s := &Server{ca: ca, opts: o, registered: map[string]Client{}, clients: ostore.NewClientStore(), secrets: map[string]int{}, stop: make(chan struct{})}
 	s.manager = manage.NewDefaultManager()
 	s.manager.MustTokenStorage(ostore.NewMemoryTokenStore())
 	s.manager.MapClientStorage(s.clients)
@@ -148,6 +151,7 @@ func Start(t testing.TB, o Options) *Server {
 	s.hs.TLS = &tls.Config{Certificates: []tls.Certificate{ca.server}, MinVersion: tls.VersionTLS12}
 	s.hs.StartTLS()
 	t.Cleanup(s.hs.Close)
+	t.Cleanup(func() { close(s.stop) }) // runs first: held requests end before Close waits for them
 	u, _ := url.Parse(s.hs.URL)
 	s.Host = u.Host
 	s.URL = "https://" + u.Host
@@ -202,6 +206,15 @@ func (s *Server) AcceptNoPKCE() {
 // HTTP status and a temporarily_unavailable error, until set back to 0.
 // The requests still count as hits.
 func (s *Server) SetTokenStatus(code int) { s.tokenStatus.Store(int32(code)) }
+
+// HoldTokenRequests makes the token endpoint, while on, read each request
+// (and count it as a hit) and then answer nothing until the client goes
+// away, as a provider that hangs does.
+func (s *Server) HoldTokenRequests(on bool) { s.hold.Store(on) }
+
+// AbandonedTokenRequests counts the held token requests whose client
+// went away (closed the connection or reset the stream).
+func (s *Server) AbandonedTokenRequests() int64 { return s.abandoned.Load() }
 
 // CertPool trusts the fixture's certificate authority.
 func (s *Server) CertPool() *x509.CertPool { return s.ca.pool }
@@ -267,6 +280,16 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.secrets[sec]++
 	}
 	s.lastMu.Unlock()
+	if s.hold.Load() {
+		// The form is read: net/http now watches the connection and ends
+		// r.Context when the client hangs up.
+		select {
+		case <-r.Context().Done():
+			s.abandoned.Add(1)
+		case <-s.stop:
+		}
+		return
+	}
 	if code := s.tokenStatus.Load(); code != 0 {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(int(code))
