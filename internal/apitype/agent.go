@@ -49,6 +49,9 @@ type AgentRotated struct {
 	Token     string    `json:"av_agent_token"`
 	Name      string    `json:"name"`
 	RotatedAt time.Time `json:"rotated_at"`
+	// RevokedAgents are the agents the rotated one had created, revoked
+	// with its old token (rotate each to bring it back).
+	RevokedAgents []string `json:"revoked_agents,omitempty"`
 }
 
 // AgentRenamed answers POST /v1/agents/{name}/rename.

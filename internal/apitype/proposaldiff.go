@@ -48,6 +48,10 @@ const (
 	WarnRemovesService = "removes_service"    // a service would be removed
 	WarnDeletesValue   = "deletes_credential" // a credential and its value would be deleted
 	WarnConflict       = "conflict"           // approving now would fail
+	// WarnNewSurface: an existing credential would be substituted on a
+	// request surface (body, header, …) no service at that host uses for
+	// it yet, wherever the agent writes the placeholder.
+	WarnNewSurface = "new_surface"
 )
 
 // ProposalWarning is one thing a reviewer must look at. Message is the
@@ -58,4 +62,7 @@ type ProposalWarning struct {
 	Service string `json:"service,omitempty"`
 	Key     string `json:"key,omitempty"`
 	Host    string `json:"host,omitempty"`
+	// Surfaces (new_surface): the request surfaces, of path, query,
+	// header, body and websocket, the credential would newly be written on.
+	Surfaces []string `json:"surfaces,omitempty"`
 }

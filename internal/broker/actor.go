@@ -49,9 +49,13 @@ func (a Actor) Name() string {
 }
 
 // ID identifies the actor for rate budgets: it never changes, so that
-// renaming an agent or changing a user's email does not reset them.
+// renaming an agent or changing a user's email does not reset them. A
+// vault session an agent minted counts as that agent, so that minting
+// sessions does not multiply its budgets; one a user minted has its own.
 func (a Actor) ID() string {
 	switch {
+	case a.Scope != nil && a.Scope.AgentID != "":
+		return "agent-id:" + a.Scope.AgentID
 	case a.Scope != nil:
 		return "session:" + a.Scope.ID
 	case a.Kind == model.ActorAgent:

@@ -88,7 +88,8 @@ func ownedBy(ctx context.Context, tx store.Store, userID, agentID string) ([]mod
 // revokeOwnedAgents revokes every agent owned by the user or agent about
 // to be deleted (token replaced by a random hash, vault sessions ended)
 // and leaves it owned by nobody: only instance owners can rotate it back.
-// It returns their names.
+// The agents those created are revoked too, transitively (they keep their
+// owner). It returns their names.
 func (b *Broker) revokeOwnedAgents(ctx context.Context, tx store.Store, userID, agentID string) ([]string, error) {
 	ags, err := ownedBy(ctx, tx, userID, agentID)
 	if err != nil {
@@ -109,6 +110,11 @@ func (b *Broker) revokeOwnedAgents(ctx context.Context, tx store.Store, userID, 
 			return nil, internal(err, "ending the sessions of agent "+ag.Name)
 		}
 		names = append(names, ag.Name)
+		more, err := b.revokeDescendants(ctx, tx, ag.ID)
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, more...)
 	}
 	return names, nil
 }
@@ -150,6 +156,54 @@ func (b *Broker) transferAgents(ctx context.Context, tx store.Store, from, to mo
 	}
 	if len(missing) > 0 {
 		return nil, errs.Conflict("cannot hand the agents to %s: they could not have granted %s themselves; give them that vault role first, or delete without --transfer-agents-to to revoke the agents", to.Email, strings.Join(missing, ", ")).WithCode("transfer_target_lacks_vault")
+	}
+	return names, nil
+}
+
+// revokeDescendants revokes the agents agent agentID created, and those
+// they created, transitively: token replaced by a random hash, vault
+// sessions ended, owner kept (so that the owner, once it holds a working
+// token again, can rotate them back). A thief of an agent token could
+// have created them to outlive the token; revoking, rotating or deleting
+// the agent stops them (docs/services-and-agents.md). It returns the
+// names of those it revoked.
+func (b *Broker) revokeDescendants(ctx context.Context, tx store.Store, agentID string) ([]string, error) {
+	all, err := tx.Agents().List(ctx)
+	if err != nil {
+		return nil, internal(err, "listing agents")
+	}
+	children := map[string][]model.Agent{}
+	for _, ag := range all {
+		if ag.OwnerAgentID != "" {
+			children[ag.OwnerAgentID] = append(children[ag.OwnerAgentID], ag)
+		}
+	}
+	names := []string{}
+	now := b.now()
+	seen := map[string]bool{agentID: true}
+	queue := []string{agentID}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		for _, ag := range children[id] {
+			if seen[ag.ID] {
+				continue
+			}
+			seen[ag.ID] = true
+			queue = append(queue, ag.ID)
+			if ag.Status == model.AgentRevoked {
+				continue
+			}
+			ag.Status, ag.RevokedAt, ag.UpdatedAt = model.AgentRevoked, &now, now
+			ag.TokenHash = token.Hash(token.New(token.PrefixAgent))
+			if err := tx.Agents().Update(ctx, ag); err != nil {
+				return nil, internal(err, "revoking agent "+ag.Name)
+			}
+			if err := tx.ScopedSessions().DeleteByAgent(ctx, ag.ID); err != nil {
+				return nil, internal(err, "ending the sessions of agent "+ag.Name)
+			}
+			names = append(names, ag.Name)
+		}
 	}
 	return names, nil
 }

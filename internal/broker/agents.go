@@ -167,9 +167,11 @@ func (b *Broker) GetAgent(ctx context.Context, a Actor, name string) (apitype.Ag
 	return v, err
 }
 
-// RevokeAgent disables an agent's token and ends the sessions it minted;
-// the agent is kept (rotate reactivates it).
+// RevokeAgent disables an agent's token, ends the sessions it minted and
+// revokes the agents it created (revokeDescendants); the agent is kept
+// (rotate reactivates it).
 func (b *Broker) RevokeAgent(ctx context.Context, a Actor, name string) (apitype.MessageResponse, error) {
+	var revoked []string
 	err := b.tx(ctx, func(tx store.Store) error {
 		ag, err := b.managedAgent(ctx, tx, a, name)
 		if err != nil {
@@ -188,12 +190,19 @@ func (b *Broker) RevokeAgent(ctx context.Context, a Actor, name string) (apitype
 		if err := tx.ScopedSessions().DeleteByAgent(ctx, ag.ID); err != nil {
 			return internal(err, "ending the agent's sessions")
 		}
+		if revoked, err = b.revokeDescendants(ctx, tx, ag.ID); err != nil {
+			return err
+		}
 		return b.record(ctx, tx, a.event(trail.AgentRevoke, model.Vault{}, ag.Name))
 	})
 	if err != nil {
 		return apitype.MessageResponse{}, err
 	}
-	return apitype.MessageResponse{Message: "agent \"" + name + "\" revoked"}, nil
+	msg := "agent \"" + name + "\" revoked"
+	if len(revoked) > 0 {
+		msg += "; the agents it created were revoked too: " + strings.Join(revoked, ", ")
+	}
+	return apitype.MessageResponse{Message: msg}, nil
 }
 
 // DeleteAgent removes an agent, its grants and its sessions for good. The
@@ -220,8 +229,11 @@ func (b *Broker) DeleteAgent(ctx context.Context, a Actor, name string) (apitype
 	return apitype.MessageResponse{Message: msg}, nil
 }
 
-// RotateAgent issues a new token (the old one stops working) and
-// reactivates a revoked agent.
+// RotateAgent issues a new token (the old one stops working), ends the
+// vault sessions the agent minted and revokes the agents it created (a
+// rotation answers a leaked token, and nothing made with it may outlive
+// it; the new token's holder rotates its agents back), and reactivates a
+// revoked agent.
 func (b *Broker) RotateAgent(ctx context.Context, a Actor, name string) (apitype.AgentRotated, error) {
 	tok := token.New(token.PrefixAgent)
 	var out apitype.AgentRotated
@@ -235,7 +247,14 @@ func (b *Broker) RotateAgent(ctx context.Context, a Actor, name string) (apitype
 		if err := tx.Agents().Update(ctx, ag); err != nil {
 			return internal(err, "rotating the token")
 		}
-		out = apitype.AgentRotated{Token: tok, Name: ag.Name, RotatedAt: now}
+		if err := tx.ScopedSessions().DeleteByAgent(ctx, ag.ID); err != nil {
+			return internal(err, "ending the agent's sessions")
+		}
+		revoked, err := b.revokeDescendants(ctx, tx, ag.ID)
+		if err != nil {
+			return err
+		}
+		out = apitype.AgentRotated{Token: tok, Name: ag.Name, RotatedAt: now, RevokedAgents: revoked}
 		return b.record(ctx, tx, a.event(trail.AgentRotate, model.Vault{}, ag.Name))
 	})
 	return out, err

@@ -158,6 +158,24 @@ func proposalDiff(st vaultState, changes proposalChanges) *apitype.ProposalDiff 
 				}
 			}
 		}
+		if after != nil {
+			for _, sub := range s.svc.Substitutions {
+				if !st.keys[sub.Key] {
+					continue // a credential the proposal creates: its value is given for this use
+				}
+				var fresh []string
+				for _, surf := range sub.In {
+					if !surfaceInUse(st.services, s.svc.Pattern, sub.Key, surf) {
+						fresh = append(fresh, string(surf))
+					}
+				}
+				if len(fresh) > 0 {
+					warn(apitype.ProposalWarning{Code: apitype.WarnNewSurface, Service: s.name, Key: sub.Key, Host: s.svc.Pattern.String(), Surfaces: fresh,
+						Message: sub.Key + " would be written into the request's " + strings.Join(fresh, " and ") + " wherever the agent puts " + sub.Placeholder +
+							" (service " + s.name + "): an upstream that stores it there would let the agent read it back"})
+				}
+			}
+		}
 		ch.Fields = compareFields(before, after)
 		if ch.Change == "update" && !anyChanged(ch.Fields) {
 			ch.Change = "unchanged"

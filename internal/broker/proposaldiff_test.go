@@ -175,9 +175,10 @@ func TestProposalDiff(t *testing.T) {
 			state: pdState(t, keys, llm),
 			services: []apitype.ProposalService{pdSet(apitype.Service{Name: "llm", Host: "api.openai.com", Auth: apitype.ServiceAuth{Type: "bearer", Token: "LLM_API_KEY"},
 				Substitutions: []apitype.Substitution{{Key: "OTHER_KEY", Placeholder: "__OTHER__"}}})},
-			change:   "update",
-			fields:   []pdField{{"credentials used", "LLM_API_KEY", "LLM_API_KEY | OTHER_KEY"}, {"substitutions", "", "__OTHER__ → OTHER_KEY in path, query"}},
-			warnings: []string{"new_host: OTHER_KEY would be sent to a host it has never been sent to: api.openai.com (service llm)"},
+			change: "update",
+			fields: []pdField{{"credentials used", "LLM_API_KEY", "LLM_API_KEY | OTHER_KEY"}, {"substitutions", "", "__OTHER__ → OTHER_KEY in path, query"}},
+			warnings: []string{"new_host: OTHER_KEY would be sent to a host it has never been sent to: api.openai.com (service llm)",
+				"new_surface: OTHER_KEY would be written into the request's path and query wherever the agent puts __OTHER__ (service llm): an upstream that stores it there would let the agent read it back"},
 		},
 		{
 			name:     "a different port is a different host",

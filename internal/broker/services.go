@@ -157,6 +157,9 @@ func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in 
 		if err := b.bindForServices(ctx, tx, a, role, v, changedServices(cur, svcs), dryRun); err != nil {
 			return err
 		}
+		if err := checkSubstitutionSurfaces(a, cur, changedServices(cur, svcs)); err != nil {
+			return err
+		}
 		out = apitype.ServicesReplaced{Vault: v.Name, ServicesCount: len(svcs), DryRun: dryRun}
 		if dryRun {
 			return nil
@@ -193,6 +196,9 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 			return err
 		}
 		if err := b.bindForServices(ctx, tx, a, role, v, changedServices(cur, add), false); err != nil {
+			return err
+		}
+		if err := checkSubstitutionSurfaces(a, cur, changedServices(cur, add)); err != nil {
 			return err
 		}
 		before := slices.Clone(cur)

@@ -204,6 +204,12 @@ func (b *Broker) LeaveVault(ctx context.Context, a Actor, name string) (apitype.
 		if r == "" {
 			return errs.NotFound("you are not a member of vault %q", name)
 		}
+		// Leaving is a user's act. A vault session carries the user who
+		// minted it, so without this check an agent running on one would
+		// remove that user's own grant.
+		if err := authorize(a, r, policy.LeaveVault); err != nil {
+			return err
+		}
 		if r == model.VaultAdmin {
 			if err := lastAdminGuard(ctx, tx, v, "leave"); err != nil {
 				return err

@@ -106,7 +106,11 @@ func (a *app) agentCmd() *cobra.Command {
 				return nil, "", err
 			}
 			out, err := c.RevokeAgent(cmd.Context(), name)
-			return out, "Agent " + name + " revoked.", err
+			msg := "Agent " + name + " revoked."
+			if _, created, ok := strings.Cut(out.Message, "; "); ok {
+				msg += "\n" + cell(strings.ToUpper(created[:1])+created[1:]) + "."
+			}
+			return out, msg, err
 		}),
 		simple("delete", "Delete an agent for good", func(cmd *cobra.Command, name string) (any, string, error) {
 			c, _, err := a.authed()
@@ -116,13 +120,17 @@ func (a *app) agentCmd() *cobra.Command {
 			out, err := c.DeleteAgent(cmd.Context(), name)
 			return out, "Agent " + name + " deleted.", err
 		}),
-		simple("rotate", "Issue a new token (the old one stops working); prints it once", func(cmd *cobra.Command, name string) (any, string, error) {
+		simple("rotate", "Issue a new token (the old one, the vault sessions it minted and the agents it created stop working); prints it once", func(cmd *cobra.Command, name string) (any, string, error) {
 			c, _, err := a.authed()
 			if err != nil {
 				return nil, "", err
 			}
 			out, err := c.RotateAgent(cmd.Context(), name)
-			return out, "New token for " + name + ", shown only now:\n" + out.Token, err
+			msg := "New token for " + name + ", shown only now:\n" + out.Token
+			if len(out.RevokedAgents) > 0 {
+				msg += "\nThe agents it had created were revoked (rotate each to bring it back): " + cell(strings.Join(out.RevokedAgents, ", "))
+			}
+			return out, msg, err
 		}),
 		&cobra.Command{
 			Use:   "rename <name> <new-name>",

@@ -28,13 +28,17 @@ func decideObject(s Subject, a Action) (d Decision, ok bool) {
 	return Decision{}, false
 }
 
-// decideAgent: instance owners manage every agent; anyone else who may
-// manage agents, only the agents they own, and never an owner-role one.
+// decideAgent: instance owners who are users manage every agent; anyone
+// else who may manage agents, an owner-role agent included, only the
+// agents they own, and never an owner-role one. An agent cannot join a
+// vault, and rotating another agent's token hands the caller that agent's
+// vault grants: an owner-role agent that could rotate every agent could
+// enter every vault through them (docs/permissions.md).
 func decideAgent(s Subject) Decision {
 	if !s.InstanceRole.Satisfies(model.RoleMember) {
 		return deny("managing agents needs the instance role member (you have " + roleOrNone(s.InstanceRole) + ")")
 	}
-	if s.InstanceRole == model.RoleOwner {
+	if s.InstanceRole == model.RoleOwner && s.Kind == model.ActorUser {
 		return allow()
 	}
 	if s.TargetRole == model.RoleOwner {

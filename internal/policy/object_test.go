@@ -7,8 +7,8 @@ import (
 	"github.com/agent-vault/agent-vault/internal/model"
 )
 
-// Managing one agent: owners any; members (users or agents) only the agents
-// they own by id, never an owner-role agent; no-access nobody.
+// Managing one agent: user owners any; members and owner-role agents only
+// the agents they own by id, never an owner-role agent; no-access nobody.
 func TestDecideManageAgent(t *testing.T) {
 	cases := []struct {
 		kind   model.ActorKind
@@ -28,7 +28,10 @@ func TestDecideManageAgent(t *testing.T) {
 		{model.ActorAgent, model.RoleMember, true, model.RoleNoAccess, true},
 		{model.ActorAgent, model.RoleMember, false, model.RoleNoAccess, false},
 		{model.ActorAgent, model.RoleNoAccess, true, model.RoleNoAccess, false},
-		{model.ActorAgent, model.RoleOwner, false, model.RoleOwner, true},
+		{model.ActorAgent, model.RoleOwner, false, model.RoleOwner, false},    // an owner-role agent is no user owner
+		{model.ActorAgent, model.RoleOwner, false, model.RoleNoAccess, false}, // rotating another's token would hand over its vaults
+		{model.ActorAgent, model.RoleOwner, true, model.RoleNoAccess, true},
+		{model.ActorAgent, model.RoleOwner, true, model.RoleOwner, false},
 		{"robot", model.RoleOwner, true, model.RoleNoAccess, false},
 	}
 	for _, c := range cases {

@@ -117,7 +117,12 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 				return
 			}
 		}
+		checked := r.URL.Path
 		if berr := applySubstitutions(r, s, lookup); berr != nil {
+			writeError(w, berr)
+			return
+		}
+		if berr := recheckSubstituted(r, s, checked); berr != nil {
 			writeError(w, berr)
 			return
 		}
@@ -217,6 +222,27 @@ func rewrite(pr *httputil.ProxyRequest) {
 	if out.redact != nil {
 		redactRequest(pr.Out.Header)
 	}
+	if bodyWithoutMeaning(pr.Out) {
+		pr.Out.Close = true
+	}
+}
+
+// bodyWithoutMeaning reports an HTTP/1 request with a body whose method
+// gives a body no defined meaning (GET, HEAD, OPTIONS, DELETE, TRACE).
+// Some servers ignore such a body's length and read the body as the next
+// request ("CL.0" desync): an agent could make it the start of a request
+// that swallows the next one sent on the connection, with the credential
+// the proxy injected in it, into content the server stores. Its upstream
+// connection is closed after the answer, never reused.
+func bodyWithoutMeaning(r *http.Request) bool {
+	if r.ProtoMajor >= 2 || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return false
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodDelete, http.MethodTrace:
+		return true
+	}
+	return false
 }
 
 // bufferPool recycles the 32 KiB copy buffers of response streaming

@@ -100,6 +100,9 @@ func (o *origRequest) resubstituted(req *http.Request, s *service.Service, looku
 	if berr := applySubstitutions(again, s, lookup); berr != nil {
 		return nil, false
 	}
+	if berr := recheckSubstituted(again, s, o.path); berr != nil {
+		return nil, false // a renewed token that would leave the scope is not sent
+	}
 	return again, true
 }
 

@@ -44,44 +44,117 @@ func (p *Proxy) RedactionStats() RedactionStats {
 }
 
 // redactionFor compiles the values a response to a request of s must not
-// carry: each credential value s references (keys), raw and in the
-// encodings substitutions use (URL path and query escaping, JSON string
-// escaping), and the base64 of basic auth. nil when s holds nothing long
-// enough to redact. The caller applies it to responses only when s did
-// not opt out; errors and logs always.
+// carry: each credential value s references (keys), and the base64 of
+// basic auth, raw and in each encoding of reflectedForms. nil when s holds
+// nothing long enough to redact. The caller applies it to responses only
+// when s did not opt out; errors and logs always.
 func redactionFor(s *service.Service, keys []string, lookup func(string) ([]byte, bool), inject map[string]string) *redact.Set {
 	vals := make([][]byte, 0, 4*len(keys)+2)
-	add := func(raw, enc string) {
-		if enc != raw {
-			vals = append(vals, []byte(enc))
-		}
-	}
 	for _, k := range keys {
 		v, ok := lookup(k)
 		if !ok || len(v) < redact.MinLen {
 			continue
 		}
 		vals = append(vals, v)
-		if plain(v) {
-			continue // no encoding changes it
-		}
-		sv := string(v)
-		add(sv, url.QueryEscape(sv))
-		add(sv, url.PathEscape(sv))
-		add(sv, jsonEscape(sv, true))
-		add(sv, jsonEscape(sv, false))
+		vals = reflectedForms(vals, string(v))
 	}
 	if s.Auth.Type == service.AuthBasic {
 		if b64, ok := strings.CutPrefix(inject["Authorization"], "Basic "); ok {
-			vals = append(vals, []byte(b64))
-			add(b64, strings.TrimRight(b64, "="))
+			for _, f := range []string{b64, strings.TrimRight(b64, "=")} {
+				vals = append(vals, []byte(f))
+				vals = reflectedForms(vals, f)
+			}
 		}
 	}
 	return redact.New(vals)
 }
 
-// plain reports whether v holds only characters no URL or JSON encoding
-// changes (letters, digits, - . _ ~).
+// reflectedForms appends to vals the forms v takes when an upstream writes
+// it back through a common server stack, other than v itself: URL escaping
+// (Go's query and path escaping, the RFC 3986 strict form of Python's
+// quote with an empty safe set, Python's quote keeping '/', JavaScript's
+// encodeURIComponent; each also with lower-case hex, as .NET writes it),
+// JSON string escaping (with and without HTML escaping; each also with
+// '/' as '\/', as PHP writes it) and HTML escaping (Go's html/template,
+// which also escapes '+', Go's html.EscapeString, Python's html.escape,
+// PHP's htmlspecialchars). Nothing for a value no encoding changes.
+// docs/proxy.md ("Response redaction") lists them.
+func reflectedForms(vals [][]byte, v string) [][]byte {
+	if plain([]byte(v)) {
+		return vals // no encoding changes it
+	}
+	seen := map[string]bool{v: true}
+	add := func(f string) {
+		if !seen[f] {
+			seen[f] = true
+			vals = append(vals, []byte(f))
+		}
+	}
+	for _, f := range []string{
+		url.QueryEscape(v), url.PathEscape(v),
+		percentEncode(v, ""), percentEncode(v, "/"), percentEncode(v, "!'()*"),
+	} {
+		add(f)
+		add(lowerHexEscapes(f))
+	}
+	for _, html := range []bool{true, false} {
+		j := jsonEscape(v, html)
+		add(j)
+		add(strings.ReplaceAll(j, "/", `\/`))
+	}
+	for _, r := range htmlEscapers {
+		add(r.Replace(v))
+	}
+	return vals
+}
+
+// htmlEscapers write text into HTML as Go's html/template (which escapes
+// '+' and turns NUL into U+FFFD), Go's html.EscapeString, Python's
+// html.escape and PHP's htmlspecialchars (ENT_QUOTES) do.
+var htmlEscapers = []*strings.Replacer{
+	strings.NewReplacer("\x00", "\uFFFD", `"`, "&#34;", "&", "&amp;", "'", "&#39;", "+", "&#43;", "<", "&lt;", ">", "&gt;"),
+	strings.NewReplacer(`"`, "&#34;", "&", "&amp;", "'", "&#39;", "<", "&lt;", ">", "&gt;"),
+	strings.NewReplacer(`"`, "&quot;", "&", "&amp;", "'", "&#x27;", "<", "&lt;", ">", "&gt;"),
+	strings.NewReplacer(`"`, "&quot;", "&", "&amp;", "'", "&#039;", "<", "&lt;", ">", "&gt;"),
+}
+
+// percentEncode escapes every byte of v but the RFC 3986 unreserved ones
+// and those in keep, with upper-case hex.
+func percentEncode(v, keep string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if plain([]byte{c}) || strings.IndexByte(keep, c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// lowerHexEscapes returns s with the hex digits of its percent-escapes in
+// lower case.
+func lowerHexEscapes(s string) string {
+	b := []byte(s)
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == '%' {
+			for j := i + 1; j <= i+2; j++ {
+				if b[j] >= 'A' && b[j] <= 'F' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			i += 2
+		}
+	}
+	return string(b)
+}
+
+// plain reports whether v holds only characters no URL, JSON or HTML
+// encoding changes (letters, digits, - . _ ~).
 func plain(v []byte) bool {
 	for _, c := range v {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {

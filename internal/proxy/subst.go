@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,10 +34,12 @@ func applySubstitutions(r *http.Request, s *service.Service, lookup func(string)
 		}
 		v := string(val)
 		if sub.Scans(service.SurfacePath) && strings.Contains(r.URL.Path, sub.Placeholder) {
+			// A placeholder is unreserved characters only: it reads the
+			// same in the escaped path, where the value goes escaped ("/"
+			// as %2F), so the path keeps its segments.
+			raw := r.URL.EscapedPath()
 			r.URL.Path = strings.ReplaceAll(r.URL.Path, sub.Placeholder, v)
-			if r.URL.RawPath != "" {
-				r.URL.RawPath = strings.ReplaceAll(r.URL.RawPath, sub.Placeholder, url.PathEscape(v))
-			}
+			r.URL.RawPath = strings.ReplaceAll(raw, sub.Placeholder, url.PathEscape(v))
 		}
 		if sub.Scans(service.SurfaceQuery) && strings.Contains(r.URL.RawQuery, sub.Placeholder) {
 			r.URL.RawQuery = strings.ReplaceAll(r.URL.RawQuery, sub.Placeholder, url.QueryEscape(v))
@@ -118,4 +121,40 @@ func substituteBody(r *http.Request, placeholder, value string) *brokerError {
 	r.Header.Set("Content-Length", strconv.Itoa(len(data)))
 	r.TransferEncoding = nil
 	return nil
+}
+
+// recheckSubstituted refuses a request of a path-scoped service (a path
+// in its host pattern, or path rules) whose path a substitution changed,
+// unless the path the upstream will read is still one the service
+// serves: unambiguous, without dot or empty segments the value brought,
+// inside the scope and within the rules. The scope and rules were checked
+// on the path the agent wrote, with the placeholder in it; a value (which
+// an agent with the member role can write) such as "..", "admin" or
+// "a/../../b" would otherwise send the credential outside them. (A method
+// override needs no second look: one that holds a placeholder names no
+// method and is refused before anything is substituted.) before is the
+// path as it was checked. The answer never quotes the path, which now
+// holds the value.
+func recheckSubstituted(r *http.Request, s *service.Service, before string) *brokerError {
+	if !s.PathScoped() || r.URL.Path == before || servesPath(r, s) {
+		return nil
+	}
+	var keys []string
+	for _, sub := range s.Substitutions {
+		if sub.Scans(service.SurfacePath) && strings.Contains(before, sub.Placeholder) {
+			keys = append(keys, sub.Key)
+		}
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	return fail(http.StatusForbidden, "substitution_refused",
+		"service "+s.Name+" is limited to some paths, and the value of "+strings.Join(keys, ", ")+" put into the path would take the request outside them (a dot segment, an encoded separator, or a path its scope or rules refuse); nothing was sent",
+		"ask a vault member to check the value of "+strings.Join(keys, ", "))
+}
+
+// servesPath reports whether r's path, as the upstream will read it, is
+// one s serves: unambiguous, already canonical, in scope, within the rules.
+func servesPath(r *http.Request, s *service.Service) bool {
+	cp := canonicalize(r.URL)
+	return cp.ambiguous == "" && cp.path == r.URL.Path && s.Pattern.MatchesPath(cp.path) && !s.Rules.Check(r.Method, cp.path).Refused
 }

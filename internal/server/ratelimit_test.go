@@ -162,3 +162,29 @@ func TestAgentBudgetSurvivesRename(t *testing.T) {
 		t.Fatalf("after the rename = %v, want 429: the rename refilled the budget", err)
 	}
 }
+
+// A vault session an agent minted spends the agent's control-plane budget:
+// minting sessions does not multiply it.
+func TestAgentSessionsShareTheAgentsAPIBudget(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e := newEnvWith(t, limiterAt(t, &now, map[ratelimit.Tier]ratelimit.Limits{ratelimit.TierAPI: {Rate: 1, Burst: 3}}))
+	own := e.owner()
+	ctx := context.Background()
+	ag, err := own.CreateAgent(ctx, apitype.CreateAgentRequest{Name: "budget-minter", Vaults: []apitype.AgentVault{{VaultName: "default", VaultRole: "member"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot := e.as(ag.Token)
+	s, err := bot.CreateScopedSession(ctx, apitype.CreateScopedSessionRequest{Vault: "default"}) // call 1
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 { // calls 2 and 3
+		if _, err := bot.Me(ctx); err != nil {
+			t.Fatalf("call %d within the burst: %v", i+2, err)
+		}
+	}
+	if _, err := e.as(s.Token).Me(ctx); status(err) != http.StatusTooManyRequests {
+		t.Fatalf("the agent's session after the agent spent its budget = %v, want 429", err)
+	}
+}

@@ -22,14 +22,17 @@ const ProxyErrorHeader = "X-Agent-Vault-Proxy-Error"
 // holds one of them (or a newer one); test for them with [IsCode].
 const (
 	// Broker proxy (on proxied responses, with [ProxyErrorHeader]).
-	ErrCodeProxyAuthRequired   = "proxy_auth_required"  // 407: missing, unknown, expired or revoked proxy token
-	ErrCodeRateLimited         = "rate_limited"         // 429: over a rate limit; see RetryAfter
-	ErrCodeVaultRequired       = "vault_required"       // 400: an agent token with several vaults named none (proxy and control plane)
-	ErrCodeForbidden           = "forbidden"            // 403: no service matches and the vault denies unmatched hosts (see ProposalHint); also a control-plane role refusal
-	ErrCodeServiceDisabled     = "service_disabled"     // 403: a service matches but is disabled
-	ErrCodeInsecureTransport   = "insecure_transport"   // 403: a credential would go over plain http:// (no allow_plaintext, or port 443)
-	ErrCodeServiceRuleRefused  = "service_rule_refused" // 403: the method or path is outside the service's rules (see Rule); an RFC 9457 problem
-	ErrCodeAmbiguousPath       = "ambiguous_path"       // 400: a path-scoped service's request path reads differently to different decoders
+	ErrCodeProxyAuthRequired  = "proxy_auth_required"  // 407: missing, unknown, expired or revoked proxy token
+	ErrCodeRateLimited        = "rate_limited"         // 429: over a rate limit; see RetryAfter
+	ErrCodeVaultRequired      = "vault_required"       // 400: an agent token with several vaults named none (proxy and control plane)
+	ErrCodeForbidden          = "forbidden"            // 403: no service matches and the vault denies unmatched hosts (see ProposalHint); also a control-plane role refusal
+	ErrCodeServiceDisabled    = "service_disabled"     // 403: a service matches but is disabled
+	ErrCodeInsecureTransport  = "insecure_transport"   // 403: a credential would go over plain http:// (no allow_plaintext, or port 443)
+	ErrCodeServiceRuleRefused = "service_rule_refused" // 403: the method or path is outside the service's rules (see Rule); an RFC 9457 problem
+	ErrCodeAmbiguousPath      = "ambiguous_path"       // 400: a path-scoped service's request path reads differently to different decoders
+	// 403: a value a substitution put into a path-scoped service's path
+	// would take the request outside the paths the service serves.
+	ErrCodeSubstitutionRefused = "substitution_refused"
 	ErrCodeHostMismatch        = "host_mismatch"        // 403: the Host header differs from the target
 	ErrCodeDestinationBlocked  = "destination_blocked"  // 403: the target address is not allowed (private networks, …)
 	ErrCodeRequestTooLarge     = "request_too_large"    // 413: request body over the proxy's limit

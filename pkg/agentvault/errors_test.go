@@ -139,7 +139,7 @@ var allCodes = []string{
 	ErrCodeCredentialInvalid, ErrCodeCredentialNotBound, ErrCodeOAuthNotConnected, ErrCodeOAuthRefreshFailed, ErrCodeUpstreamUnreachable, ErrCodeUpstreamCertificate, ErrCodeBadRequest,
 	ErrCodeInternal, ErrCodeUnauthorized, ErrCodeInvalidRequest, ErrCodeNotFound, ErrCodeConflict, ErrCodeAmbiguousService,
 	ErrCodeGone, ErrCodeBodyTooLarge, ErrCodeTooManyProposals, ErrCodeTooManySessions, ErrCodeRateLimited,
-	ErrCodeServiceRuleRefused, ErrCodeAmbiguousPath,
+	ErrCodeServiceRuleRefused, ErrCodeAmbiguousPath, ErrCodeSubstitutionRefused,
 	ErrCodeResponseNotScannable, ErrCodeRedactionOptOutForbidden,
 }
 

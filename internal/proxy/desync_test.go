@@ -1,0 +1,130 @@
+package proxy_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// cl0Upstream is an HTTP/1.1 server with a desync bug real servers have
+// had ("CL.0"): it ignores the Content-Length of a GET, HEAD, OPTIONS or
+// DELETE and reads the body as the next request on the connection. It
+// stores the body of POST /store, as a comment or issue API would.
+type cl0Upstream struct {
+	ln     net.Listener
+	mu     sync.Mutex
+	stored []string
+}
+
+func startCL0Upstream(t *testing.T) *cl0Upstream {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &cl0Upstream{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go u.serve(c)
+		}
+	}()
+	return u
+}
+
+func (u *cl0Upstream) serve(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		method, rest, _ := strings.Cut(line, " ")
+		path, _, _ := strings.Cut(rest, " ")
+		n := 0
+		for {
+			h, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if h == "\r\n" {
+				break
+			}
+			if k, v, ok := strings.Cut(h, ":"); ok && strings.EqualFold(k, "Content-Length") {
+				n, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
+		}
+		switch method {
+		case "GET", "HEAD", "OPTIONS", "DELETE":
+			n = 0 // the bug: the body is left to be read as the next request
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(br, body); err != nil {
+			return
+		}
+		if method == "POST" && path == "/store" {
+			u.mu.Lock()
+			u.stored = append(u.stored, string(body))
+			u.mu.Unlock()
+		}
+		if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
+			return
+		}
+	}
+}
+
+// TestUpstreamDesyncCannotCaptureACredential plays an agent that knows its
+// upstream ignores the body of a GET (a "CL.0" desync). It sends a GET
+// whose body is the start of a POST /store with a long Content-Length;
+// the upstream answers the GET and waits for the POST's body. Were the
+// proxy to reuse that connection for its next request (a POST that
+// carries the injected credential, the agent's own or another agent's),
+// that request would become the stored body, credential included, for
+// the agent to read back. A request whose method gives a body no meaning
+// never leaves its upstream connection open for another.
+func TestUpstreamDesyncCannotCaptureACredential(t *testing.T) {
+	e := newEnv(t, true)
+	up := startCL0Upstream(t)
+	port := up.ln.Addr().(*net.TCPAddr).Port
+	svc := bearer("api", "plain.test:"+itoa(port), "API_KEY")
+	svc.AllowPlaintext = true
+	e.setup(map[string]string{"API_KEY": secretValue}, svc)
+	tok := e.agent("bot", "proxy")
+	c := e.client(tok, "default", false)
+	base := "http://plain.test:" + itoa(port)
+	for _, method := range []string{"GET", "HEAD", "OPTIONS", "DELETE"} {
+		smuggled := "POST /store HTTP/1.1\r\nHost: plain.test\r\nContent-Length: 180\r\n\r\n"
+		req, _ := http.NewRequest(method, base+"/x", strings.NewReader(smuggled))
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s with a body: %v", method, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		// The credential-bearing request that could be captured.
+		victim, _ := http.NewRequest(http.MethodPost, base+"/api/comments", strings.NewReader(strings.Repeat("v", 200)))
+		resp, err = c.Do(victim)
+		if err != nil {
+			t.Fatalf("%s: the next POST: %v", method, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	for _, s := range up.stored {
+		if strings.Contains(s, secretValue) || strings.Contains(s, "Authorization") {
+			t.Errorf("the upstream stored a captured request:\n%s", s)
+		}
+	}
+}
