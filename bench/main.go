@@ -43,6 +43,7 @@ type options struct {
 	h1only    bool          // the upstream offers HTTP/1.1 only
 	quietWait time.Duration // wait this long at most for an idle machine before each run
 	serverEnv envList       // extra environment for the server, e.g. GOGC=200
+	relay     bool          // also run every scenario through a blind tunnel (the floor of any proxy hop)
 	perfDir   string        // record `perf` profiles of the server during the c=32 runs here
 	verbose   bool          // print every run's figures too
 	idle      int           // measure RSS per idle blind tunnel with this many open (bench/idle.go)
@@ -59,6 +60,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (server log and data dir)")
 	flag.BoolVar(&o.verbose, "v", false, "also print the figures of every run")
 	flag.DurationVar(&o.quietWait, "quiet-wait", 60*time.Second, "before each run, wait at most this long for other processes to leave the CPUs idle (0: do not wait)")
+	flag.BoolVar(&o.relay, "relay", false, "also run every scenario through a blind tunnel of the same server (bytes copied, no TLS termination): the cheapest hop a proxy can add, reported as the floor under each ratio")
 	flag.StringVar(&o.perfDir, "perf", "", "record a CPU profile of the server with Linux perf during every proxied c=32 and new-connection run, into this directory")
 	flag.Var(&o.serverEnv, "server-env", "extra KEY=VALUE in the server's environment, e.g. GOGC=200 (repeatable)")
 	upstreamMode := flag.String("upstream", "process", "where the upstream runs: process (a child process) or inproc (this process)")

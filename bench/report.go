@@ -122,6 +122,17 @@ const (
 	maxAttempts = 4
 )
 
+// sides are the sides every scenario runs on: direct and through the
+// proxy, and with -relay through a blind tunnel too.
+func (h *harness) sides() []side { return h.o.sides() }
+
+func (o options) sides() []side {
+	if o.relay {
+		return []side{direct, proxied, relayed}
+	}
+	return []side{direct, proxied}
+}
+
 // runAll runs each scenario runs times, alternating direct and proxied so
 // that drift on the machine hits both sides alike.
 func (h *harness) runAll(ctx context.Context) (*results, error) {
@@ -131,7 +142,7 @@ func (h *harness) runAll(ctx context.Context) (*results, error) {
 	for _, sc := range res.scenarios {
 		res.samples[sc.id] = map[side][]sample{}
 		for i := 0; i < h.o.runs; i++ {
-			for _, s := range []side{direct, proxied} {
+			for _, s := range h.sides() {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
@@ -338,13 +349,25 @@ func printReport(w io.Writer, o options, m machine, res *results, refused int64)
 	fmt.Fprintln(w, "Response redaction: on for the bench service (checked before the runs: an echoed credential came back as the placeholder).  ")
 	fmt.Fprintf(w, "Load generator, upstream and proxy on loopback. Medians of %d runs per side, each %s after %s of warm-up, direct and proxied runs alternating. Ratio = via proxy ÷ direct.\n\n",
 		o.runs, o.duration, o.warmup)
-	fmt.Fprintln(w, "| | scenario | metric | direct | via proxy | ratio | target | |")
-	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---|---|")
+	if o.relay {
+		fmt.Fprint(w, "\"Via tunnel\": the same server in a blind tunnel (CONNECT to a host no service matches): it copies the agent's own TLS bytes, terminates nothing and injects nothing. No proxy can add less than that hop, so \"tunnel ÷ direct\" is the floor under each ratio on this machine.\n\n")
+	}
+	head, rule, tunnel := "| | scenario | metric | direct | via proxy | ratio | target | |", "|---|---|---|---:|---:|---:|---|---|", ""
+	if o.relay {
+		head += " via tunnel | tunnel ÷ direct (floor) |"
+		rule += "---:|---:|"
+	}
+	fmt.Fprintln(w, head)
+	fmt.Fprintln(w, rule)
 	for _, sc := range res.scenarios {
 		d, p := res.samples[sc.id][direct], res.samples[sc.id][proxied]
 		for _, mt := range sc.metrics {
 			md, mp := median(values(d, mt.key)), median(values(p, mt.key))
 			ratio := mp / md
+			if o.relay {
+				mr := median(values(res.samples[sc.id][relayed], mt.key))
+				tunnel = fmt.Sprintf(" %s | %.2f× |", fmtValue(mr, mt.unit), mr/md)
+			}
 			target, result := "—", ""
 			if mt.target > 0 {
 				if mt.lowerBetter {
@@ -355,11 +378,14 @@ func printReport(w io.Writer, o options, m machine, res *results, refused int64)
 					result = verdict(ratio >= mt.target)
 				}
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.2f× | %s | %s |\n", sc.id, sc.title, mt.label, fmtValue(md, mt.unit), fmtValue(mp, mt.unit), ratio, target, result)
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.2f× | %s | %s |%s\n", sc.id, sc.title, mt.label, fmtValue(md, mt.unit), fmtValue(mp, mt.unit), ratio, target, result, tunnel)
 		}
 		if sc.id == "d" {
 			cpu := median(values(p, "srv_cpu_ms_per_mb"))
-			fmt.Fprintf(w, "| d | %s | proxy CPU per MB (median) | — | %.2f ms | — | ≤ %.2g ms | %s |\n", sc.title, cpu, cpuPerMBLimit, verdict(cpu <= cpuPerMBLimit))
+			if o.relay {
+				tunnel = fmt.Sprintf(" %.2f ms | |", median(values(res.samples[sc.id][relayed], "srv_cpu_ms_per_mb")))
+			}
+			fmt.Fprintf(w, "| d | %s | proxy CPU per MB (median) | — | %.2f ms | — | ≤ %.2g ms | %s |%s\n", sc.title, cpu, cpuPerMBLimit, verdict(cpu <= cpuPerMBLimit), tunnel)
 		}
 		if sc.id == "f" {
 			worst := slices.Max(values(p, "delay_max"))
@@ -386,7 +412,7 @@ func printReport(w io.Writer, o options, m machine, res *results, refused int64)
 	fmt.Fprintln(w, "| | scenario | side | load generator | upstream | agent-vault server | other (incl. softirq) | server peak RSS |")
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|")
 	for _, sc := range res.scenarios {
-		for _, s := range []side{direct, proxied} {
+		for _, s := range o.sides() {
 			r := res.samples[sc.id][s]
 			up := "in load generator"
 			if v := values(r, "up_cpu_pct"); len(v) > 0 {
@@ -407,7 +433,7 @@ func printReport(w io.Writer, o options, m machine, res *results, refused int64)
 	}
 	var steal, other []float64
 	for _, sc := range res.scenarios {
-		for _, s := range []side{direct, proxied} {
+		for _, s := range o.sides() {
 			steal = append(steal, values(res.samples[sc.id][s], "steal_pct")...)
 			other = append(other, values(res.samples[sc.id][s], "other_cpu_pct")...)
 		}
@@ -426,7 +452,7 @@ func printReport(w io.Writer, o options, m machine, res *results, refused int64)
 		fmt.Fprintln(w, "| scenario | side | runs |")
 		fmt.Fprintln(w, "|---|---|---|")
 		for _, sc := range res.scenarios {
-			for _, s := range []side{direct, proxied} {
+			for _, s := range o.sides() {
 				var parts []string
 				for _, smp := range res.samples[sc.id][s] {
 					parts = append(parts, fmtSample(smp))
