@@ -122,7 +122,8 @@ func (e *Error) Hint() string {
 		}
 		return "the provider refused the grant: reconnect the credential (or upload fresh tokens)"
 	case ErrUnreachable, ErrUnavailable:
-		return "the provider could not be reached or failed; the vault tries again on the next request"
+		// The spacing is the broker's oauthRetryAfterFailure.
+		return "the provider could not be reached or failed; the vault asks it again on a request at least 30 seconds after this failure"
 	case ErrMalformed:
 		return "the provider's answer held no usable access token; check the token URL"
 	}
