@@ -3,6 +3,7 @@ package broker
 import (
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/service"
 )
@@ -105,4 +106,24 @@ func surfaceInUse(cur []service.Service, p service.Pattern, key string, surf ser
 		}
 	}
 	return false
+}
+
+// shapeHoldsKnownKey reports whether shape references a key of keys (a
+// credential that exists now, rather than one a proposal creates).
+func shapeHoldsKnownKey(shape string, keys map[string]bool) bool {
+	for rest := shape; ; {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+2:]
+		j := strings.Index(rest, "}}")
+		if j < 0 {
+			return false
+		}
+		if keys[rest[:j]] {
+			return true
+		}
+		rest = rest[j+2:]
+	}
 }
