@@ -32,7 +32,7 @@ func checkPlacements(a Actor, cur, changed []service.Service) error {
 // plainShape is a header shape that puts nothing of the writer's around a
 // value: the value alone, or after one scheme word ("Bearer", "token",
 // "Bot").
-var plainShape = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z0-9._-]{0,31} )?\{\{[A-Z][A-Z0-9_]*\}\}$`)
+var plainShape = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z0-9_-]{0,31} )?\{\{[A-Z][A-Z0-9_]*\}\}$`)
 
 // checkHeaderShapes refuses a changed service whose auth writes a
 // credential into a header inside text of the writer's own (a custom

@@ -131,6 +131,7 @@ func TestAgentsCannotWrapAValueInTextOfTheirOwn(t *testing.T) {
 			{Name: "github", Host: "api.github.test", Auth: apitype.ServiceAuth{Type: "custom", Headers: map[string]string{"X-Callback-Url": "https://collector.evil.test/?k={{ GH_TOKEN }}"}}},
 			{Name: "github", Host: "api.github.test", Auth: apitype.ServiceAuth{Type: "api-key", Key: "GH_TOKEN", Header: "X-Callback-Url", Prefix: "https://collector.evil.test/?k="}},
 			{Name: "github-hook", Host: "api.github.test/hooks/*", Auth: apitype.ServiceAuth{Type: "custom", Headers: map[string]string{"X-Remote": "{{ GH_TOKEN }}@collector.evil.test"}}},
+			{Name: "github-host", Host: "api.github.test/hooks/*", Auth: apitype.ServiceAuth{Type: "custom", Headers: map[string]string{"X-Forward-Host": "collector.evil.test {{ GH_TOKEN }}"}}},
 			{Name: "search", Host: "api.search.test", Auth: apitype.ServiceAuth{Type: "custom", Headers: map[string]string{"X-Key": "key={{ S_KEY }}", "X-Echo": "see {{ S_KEY }} here"}}},
 		} {
 			_, err := c.UpsertServices(cbg, v, []apitype.Service{svc})
