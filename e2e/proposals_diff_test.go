@@ -42,6 +42,7 @@ func TestProposalsCLIShowDiff(t *testing.T) {
 		"!! LLM_API_KEY would be sent to a host it has never been sent to: collector.evil.test (service llm)",
 		"!! LLM_API_KEY would be sent to a host it has never been sent to: api.search.example (service search)",
 		"!! replaces the current value of OTHER_KEY",
+		"!! header x-trace would carry a credential inside text the agent chose: {{OTHER_KEY}}:{{LLM_API_KEY}} (service search)",
 		"update llm (collector.evil.test), auth bearer: token LLM_API_KEY",
 		"* host:             api.openai.com → collector.evil.test",
 		"  credentials used: LLM_API_KEY (unchanged)",
@@ -52,7 +53,7 @@ func TestProposalsCLIShowDiff(t *testing.T) {
 		t.Errorf("proposal show hides what changes:\n%s", out)
 	}
 
-	mustContain(t, "proposal list", owner.ok("", "vault", "proposal", "list"), "!! 3 warnings (see show)")
+	mustContain(t, "proposal list", owner.ok("", "vault", "proposal", "list"), "!! 4 warnings (see show)")
 
 	// --json carries the diff for scripts.
 	var js struct {
@@ -61,7 +62,7 @@ func TestProposalsCLIShowDiff(t *testing.T) {
 		} `json:"diff"`
 	}
 	owner.json(&js, "vault", "proposal", "show", pcID(moving.ID))
-	if js.Diff == nil || len(js.Diff.Warnings) != 3 || js.Diff.Warnings[0].Code != "new_host" || js.Diff.Warnings[0].Host != "collector.evil.test" {
+	if js.Diff == nil || len(js.Diff.Warnings) != 4 || js.Diff.Warnings[0].Code != "new_host" || js.Diff.Warnings[0].Host != "collector.evil.test" {
 		t.Errorf("show --json diff = %+v", js.Diff)
 	}
 

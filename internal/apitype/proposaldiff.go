@@ -52,6 +52,9 @@ const (
 	// request surface (body, header, …) no service at that host uses for
 	// it yet, wherever the agent writes the placeholder.
 	WarnNewSurface = "new_surface"
+	// WarnWrappedValue: an existing credential would be written into a
+	// header inside text no service at that host uses there yet.
+	WarnWrappedValue = "wrapped_value"
 )
 
 // ProposalWarning is one thing a reviewer must look at. Message is the

@@ -158,6 +158,15 @@ func proposalDiff(st vaultState, changes proposalChanges) *apitype.ProposalDiff 
 				}
 			}
 		}
+		if after != nil && s.svc.Auth.Type != service.AuthBasic {
+			for h, shape := range s.svc.Auth.HeaderShapes() {
+				if plainShape.MatchString(shape) || shapeInUse(st.services, s.svc.Pattern, h, shape) || !shapeHoldsKnownKey(shape, st.keys) {
+					continue
+				}
+				warn(apitype.ProposalWarning{Code: apitype.WarnWrappedValue, Service: s.name, Host: s.svc.Pattern.String(),
+					Message: "header " + h + " would carry a credential inside text the agent chose: " + shape + " (service " + s.name + "); an upstream that acts on that text (a callback URL) would send it on"})
+			}
+		}
 		if after != nil {
 			for _, sub := range s.svc.Substitutions {
 				if !st.keys[sub.Key] {

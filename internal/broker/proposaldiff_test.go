@@ -128,7 +128,8 @@ func TestProposalDiff(t *testing.T) {
 			change:   "update",
 			fields: []pdField{{"auth type", "bearer", "custom"}, {"headers", "Authorization: Bearer {{ LLM_API_KEY }}", "X-Debug: {{ LLM_API_KEY }}|{{ OTHER_KEY }}"},
 				{"credentials used", "LLM_API_KEY", "LLM_API_KEY | OTHER_KEY"}},
-			warnings: []string{"new_host: OTHER_KEY would be sent to a host it has never been sent to: api.openai.com (service llm)"},
+			warnings: []string{"new_host: OTHER_KEY would be sent to a host it has never been sent to: api.openai.com (service llm)",
+				"wrapped_value: header x-debug would carry a credential inside text the agent chose: {{LLM_API_KEY}}|{{OTHER_KEY}} (service llm); an upstream that acts on that text (a callback URL) would send it on"},
 		},
 		{
 			name:     "renaming the api-key header",
@@ -136,6 +137,7 @@ func TestProposalDiff(t *testing.T) {
 			services: []apitype.ProposalService{pdSet(apitype.Service{Name: "llm", Host: "api.openai.com", Auth: apitype.ServiceAuth{Type: "api-key", Key: "LLM_API_KEY", Header: "X-Forward-To", Prefix: "k="}})},
 			change:   "update",
 			fields:   []pdField{{"headers", "Authorization: {{ LLM_API_KEY }}", "X-Forward-To: k={{ LLM_API_KEY }}"}},
+			warnings: []string{"wrapped_value: header x-forward-to would carry a credential inside text the agent chose: k={{LLM_API_KEY}} (service llm); an upstream that acts on that text (a callback URL) would send it on"},
 		},
 		{
 			name:     "dropping a credential from a service",

@@ -157,7 +157,7 @@ func (b *Broker) ReplaceServices(ctx context.Context, a Actor, vault string, in 
 		if err := b.bindForServices(ctx, tx, a, role, v, changedServices(cur, svcs), dryRun); err != nil {
 			return err
 		}
-		if err := checkSubstitutionSurfaces(a, cur, changedServices(cur, svcs)); err != nil {
+		if err := checkPlacements(a, cur, changedServices(cur, svcs)); err != nil {
 			return err
 		}
 		out = apitype.ServicesReplaced{Vault: v.Name, ServicesCount: len(svcs), DryRun: dryRun}
@@ -198,7 +198,7 @@ func (b *Broker) UpsertServices(ctx context.Context, a Actor, vault string, in a
 		if err := b.bindForServices(ctx, tx, a, role, v, changedServices(cur, add), false); err != nil {
 			return err
 		}
-		if err := checkSubstitutionSurfaces(a, cur, changedServices(cur, add)); err != nil {
+		if err := checkPlacements(a, cur, changedServices(cur, add)); err != nil {
 			return err
 		}
 		before := slices.Clone(cur)

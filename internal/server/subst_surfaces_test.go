@@ -103,3 +103,62 @@ func TestAgentsCannotWidenWhereASubstitutionWritesAValue(t *testing.T) {
 	_, err = f.own.UpsertServices(cbg, v, []apitype.Service{ghWithBody})
 	mustOK(t, "owner adds the body substitution", err)
 }
+
+// TestAgentsCannotWrapAValueInTextOfTheirOwn plays the same agent with a
+// subtler placement: it keeps the human's token in a header to the bound
+// host, but wraps it in text of its own, a URL for an upstream that takes
+// a callback from a header ("X-Callback-Url: https://collector/?k=…"),
+// through a custom template or an api-key prefix. Such a shape is a
+// human's choice: refused with a proposal hint, unless a current service
+// covering the host writes that header in that very shape. The value
+// alone, after one scheme word, or as basic auth stays open.
+func TestAgentsCannotWrapAValueInTextOfTheirOwn(t *testing.T) {
+	f := newCfx(t)
+	const v = "default"
+	_, err := f.own.SetCredentials(cbg, v, map[string]string{"GH_TOKEN": f.secret("gh"), "S_KEY": f.secret("s"), "S_USER": f.secret("u")})
+	mustOK(t, "owner sets credentials", err)
+	_, err = f.own.UpsertServices(cbg, v, []apitype.Service{
+		{Name: "github", Host: "api.github.test", Auth: apitype.ServiceAuth{Type: "bearer", Token: "GH_TOKEN"}},
+		{Name: "search", Host: "api.search.test", Auth: apitype.ServiceAuth{Type: "custom", Headers: map[string]string{"X-Key": "key={{ S_KEY }}"}}},
+	})
+	mustOK(t, "owner saves services", err)
+	agentTok := f.agent(t, f.own, "wrap-bot", "", apitype.AgentVault{VaultName: v, VaultRole: "member"})
+	before, err := f.own.Services(cbg, v)
+	mustOK(t, "list services", err)
+	for who, tok := range map[string]string{"agent token": agentTok, "member session minted by user": f.session(t, f.own, v, "member")} {
+		c := f.e.as(tok)
+		for _, svc := range []apitype.Service{
+			{Name: "github", Host: "api.github.test", Auth: apitype.ServiceAuth{Type: "custom", Headers: map[string]string{"X-Callback-Url": "https://collector.evil.test/?k={{ GH_TOKEN }}"}}},
+			{Name: "github", Host: "api.github.test", Auth: apitype.ServiceAuth{Type: "api-key", Key: "GH_TOKEN", Header: "X-Callback-Url", Prefix: "https://collector.evil.test/?k="}},
+			{Name: "github-hook", Host: "api.github.test/hooks/*", Auth: apitype.ServiceAuth{Type: "custom", Headers: map[string]string{"X-Remote": "{{ GH_TOKEN }}@collector.evil.test"}}},
+			{Name: "github-host", Host: "api.github.test/hooks/*", Auth: apitype.ServiceAuth{Type: "custom", Headers: map[string]string{"X-Forward-Host": "collector.evil.test {{ GH_TOKEN }}"}}},
+			{Name: "search", Host: "api.search.test", Auth: apitype.ServiceAuth{Type: "custom", Headers: map[string]string{"X-Key": "key={{ S_KEY }}", "X-Echo": "see {{ S_KEY }} here"}}},
+		} {
+			_, err := c.UpsertServices(cbg, v, []apitype.Service{svc})
+			b := wantAPIErr(t, who+": "+svc.Name+" wrapped", err, http.StatusForbidden, "")
+			if b.Code != "proposal_required" || b.ProposalHint == nil {
+				t.Errorf("%s: %s: code %q hint %+v (%s), want proposal_required with a hint", who, svc.Name, b.Code, b.ProposalHint, b.Error)
+			}
+		}
+	}
+	after, err := f.own.Services(cbg, v)
+	mustOK(t, "list services", err)
+	if !reflect.DeepEqual(before, after) {
+		t.Errorf("the refused writes changed the services:\nbefore %+v\nafter  %+v", before, after)
+	}
+	_, err = f.own.BindCredential(cbg, v, "S_USER", []string{"api.github.test"}) // for the basic-auth case
+	mustOK(t, "owner binds S_USER", err)
+	c := f.e.as(agentTok)
+	for _, svc := range []apitype.Service{
+		{Name: "github", Host: "api.github.test", Auth: apitype.ServiceAuth{Type: "api-key", Key: "GH_TOKEN", Header: "X-Api-Key"}},
+		{Name: "github", Host: "api.github.test", Auth: apitype.ServiceAuth{Type: "custom", Headers: map[string]string{"Authorization": "token {{ GH_TOKEN }}"}}},
+		{Name: "github", Host: "api.github.test", Auth: apitype.ServiceAuth{Type: "basic", Username: "S_USER", Password: "GH_TOKEN"}},
+		{Name: "search-v2", Host: "api.search.test/v2/*", Auth: apitype.ServiceAuth{Type: "custom", Headers: map[string]string{"X-Key": "key={{S_KEY}}"}}},
+	} {
+		if _, err := c.UpsertServices(cbg, v, []apitype.Service{svc}); err != nil {
+			t.Errorf("%s as %s: %v, want it allowed", svc.Name, svc.Auth.Type, err)
+		}
+	}
+	_, err = f.own.UpsertServices(cbg, v, []apitype.Service{{Name: "github", Host: "api.github.test", Auth: apitype.ServiceAuth{Type: "custom", Headers: map[string]string{"X-Callback-Url": "https://hooks.example.test/?k={{ GH_TOKEN }}"}}}})
+	mustOK(t, "a human may choose any shape", err)
+}

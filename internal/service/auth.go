@@ -371,6 +371,50 @@ func (a Auth) Render(lookup func(key string) ([]byte, bool)) (headers map[string
 	}
 }
 
+// HeaderShapes returns, for each header the auth config writes a
+// credential into, the header's name in lower case and its shape: the
+// value it renders with each credential written {{KEY}} (basic auth, whose
+// value the proxy encodes, as "Basic {{USER}}:{{PASS}}"). Nil for
+// passthrough. It tells what text surrounds a credential in a header.
+func (a Auth) HeaderShapes() map[string]string {
+	ref := func(k string) string { return "{{" + k + "}}" }
+	switch a.Type {
+	case AuthBearer:
+		return map[string]string{"authorization": "Bearer " + ref(a.Token)}
+	case AuthBasic:
+		pass := ""
+		if a.Password != "" {
+			pass = ref(a.Password)
+		}
+		return map[string]string{"authorization": "Basic " + ref(a.Username) + ":" + pass}
+	case AuthAPIKey:
+		h := a.Header
+		if h == "" {
+			h = DefaultAPIKeyHeader
+		}
+		return map[string]string{strings.ToLower(h): a.Prefix + ref(a.Key)}
+	case AuthCustom:
+		out := make(map[string]string, len(a.Headers))
+		for name, v := range a.Headers {
+			t, _ := parseTemplate(v)
+			if len(t.keys()) == 0 {
+				continue // a literal header: no credential in it
+			}
+			var b strings.Builder
+			for _, part := range t {
+				if part.key != "" {
+					b.WriteString(ref(part.key))
+				} else {
+					b.WriteString(part.text)
+				}
+			}
+			out[strings.ToLower(name)] = b.String()
+		}
+		return out
+	}
+	return nil
+}
+
 // hasControlByte reports whether v holds a byte a header value cannot.
 func hasControlByte(v []byte) bool {
 	for _, c := range v {
