@@ -6,6 +6,7 @@
 #
 #   bash bench/run.sh                 # defaults: 3 runs of 3 s per side
 #   bash bench/run.sh -v              # also every run's figures
+#   bash bench/run.sh -relay          # also through a blind tunnel: the floor under each ratio
 #   bash bench/run.sh -only a,b1 -duration 5s
 #   bash bench/run.sh -only b1,b2 -perf /tmp/av-perf   # + Linux perf profiles of the server
 #   bash bench/run.sh -upstream-h1only                 # upstream (so the proxy's upstream leg) HTTP/1.1 only
