@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"strings"
@@ -98,16 +100,9 @@ func (b *Broker) revokeOwnedAgents(ctx context.Context, tx store.Store, userID, 
 	names := []string{}
 	now := b.now()
 	for _, ag := range ags {
-		ag.OwnerUserID, ag.OwnerAgentID, ag.UpdatedAt = "", "", now
-		if ag.Status != model.AgentRevoked {
-			ag.Status, ag.RevokedAt = model.AgentRevoked, &now
-			ag.TokenHash = token.Hash(token.New(token.PrefixAgent))
-		}
-		if err := tx.Agents().Update(ctx, ag); err != nil {
-			return nil, internal(err, "revoking agent "+ag.Name)
-		}
-		if err := tx.ScopedSessions().DeleteByAgent(ctx, ag.ID); err != nil {
-			return nil, internal(err, "ending the sessions of agent "+ag.Name)
+		ag.OwnerUserID, ag.OwnerAgentID = "", ""
+		if err := revokeAgentRow(ctx, tx, ag, now); err != nil {
+			return nil, err
 		}
 		names = append(names, ag.Name)
 		more, err := b.revokeDescendants(ctx, tx, ag.ID)
@@ -194,16 +189,29 @@ func (b *Broker) revokeDescendants(ctx context.Context, tx store.Store, agentID 
 			if ag.Status == model.AgentRevoked {
 				continue
 			}
-			ag.Status, ag.RevokedAt, ag.UpdatedAt = model.AgentRevoked, &now, now
-			ag.TokenHash = token.Hash(token.New(token.PrefixAgent))
-			if err := tx.Agents().Update(ctx, ag); err != nil {
-				return nil, internal(err, "revoking agent "+ag.Name)
-			}
-			if err := tx.ScopedSessions().DeleteByAgent(ctx, ag.ID); err != nil {
-				return nil, internal(err, "ending the sessions of agent "+ag.Name)
+			if err := revokeAgentRow(ctx, tx, ag, now); err != nil {
+				return nil, err
 			}
 			names = append(names, ag.Name)
 		}
 	}
 	return names, nil
+}
+
+// revokeAgentRow stores ag revoked (unless it already is: its revocation
+// time stays), its token replaced by the hash of a random one, and ends
+// the vault sessions it minted.
+func revokeAgentRow(ctx context.Context, tx store.Store, ag model.Agent, now time.Time) error {
+	ag.UpdatedAt = now
+	if ag.Status != model.AgentRevoked {
+		ag.Status, ag.RevokedAt = model.AgentRevoked, &now
+		ag.TokenHash = token.Hash(token.New(token.PrefixAgent))
+	}
+	if err := tx.Agents().Update(ctx, ag); err != nil {
+		return internal(err, "revoking agent "+ag.Name)
+	}
+	if err := tx.ScopedSessions().DeleteByAgent(ctx, ag.ID); err != nil {
+		return internal(err, "ending the sessions of agent "+ag.Name)
+	}
+	return nil
 }
