@@ -260,6 +260,9 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 			return (&errs.Error{Kind: errs.KindRateLimited, Code: "too_many_proposals",
 				Message: "vault " + v.Name + " already has " + strconv.Itoa(n) + " pending proposals, the most allowed: wait for a human to approve or reject some"})
 		}
+		if err := agentProposalQuota(ctx, tx, a, v, now); err != nil {
+			return err
+		}
 		sealed := map[string][]byte{}
 		for i := range in.Credentials {
 			c := &in.Credentials[i]

@@ -51,6 +51,11 @@ const (
 	ProposalTTL         = 7 * 24 * time.Hour
 	ApprovalTokenTTL    = 24 * time.Hour
 	MaxPendingProposals = 20
+	// MaxPendingPerAgent bounds the pending proposals one agent holds in
+	// a vault, those raised with the vault sessions it minted included:
+	// one agent cannot take every slot of the vault (or a reviewer's
+	// whole attention).
+	MaxPendingPerAgent = 5
 )
 
 // ProposedCredential is one credential slot of a proposal. HasValue says

@@ -8,11 +8,13 @@ package server_test
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/client"
+	"github.com/agent-vault/agent-vault/internal/model"
 )
 
 // ppFix is a control plane whose owner is admin of "default", with an
@@ -21,6 +23,7 @@ type ppFix struct {
 	*cfx
 	botTok string
 	bot    *client.Client
+	crowd  []*client.Client // more agents like bot, for filling a vault (proposeCrowd)
 }
 
 func newPP(t *testing.T) *ppFix {
@@ -40,6 +43,30 @@ func (f *ppFix) propose(t *testing.T, in apitype.CreateProposalRequest) apitype.
 	}
 	f.keep(ppApprovalToken(t, out))
 	return out
+}
+
+// proposeCrowd raises the i-th of many proposals: one agent holds at most
+// model.MaxPendingPerAgent pending ones in a vault, so the i-th comes from
+// the (i / that)-th of a crowd of agents like bot (made as needed), which
+// a vault-wide limit test needs to fill the vault.
+func (f *ppFix) proposeCrowd(t *testing.T, i int, in apitype.CreateProposalRequest) apitype.ProposalCreated {
+	t.Helper()
+	out, err := f.crowdMember(t, i/model.MaxPendingPerAgent).CreateProposal(cbg, "default", in)
+	if err != nil {
+		t.Fatalf("create proposal %d: %v", i, err)
+	}
+	f.keep(ppApprovalToken(t, out))
+	return out
+}
+
+// crowdMember is the n-th agent of the crowd (proxy role in default).
+func (f *ppFix) crowdMember(t *testing.T, n int) *client.Client {
+	t.Helper()
+	for len(f.crowd) <= n {
+		tok := f.agent(t, f.own, "crowd-"+strconv.Itoa(len(f.crowd)), "", apitype.AgentVault{VaultName: "default", VaultRole: "proxy"})
+		f.crowd = append(f.crowd, f.e.as(tok))
+	}
+	return f.crowd[n]
 }
 
 // ppApprovalToken is the av_appr_ token of an approval URL.

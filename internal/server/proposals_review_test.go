@@ -144,7 +144,7 @@ func TestProposalsApproveRejectRace(t *testing.T) {
 		var rs []*result
 		for i := start; i < start+batch; i++ {
 			key, name := "RACE_KEY_"+strconv.Itoa(i), "race-"+strconv.Itoa(i)
-			out := f.propose(t, ppOne(name, key))
+			out := f.proposeCrowd(t, i-start, ppOne(name, key))
 			rs = append(rs, &result{id: out.ID, key: key, service: name, val: f.secret("race" + strconv.Itoa(i))})
 		}
 		gate := make(chan struct{})

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/client"
+	"github.com/agent-vault/agent-vault/internal/model"
 )
 
 // TestProposalsValidation covers every limit and rule of docs/protocol.md, "Proposals" (and the
@@ -204,9 +206,10 @@ func TestProposalsPendingQuota(t *testing.T) {
 	f := newPP(t)
 	var ids []int64
 	for i := 0; i < 20; i++ {
-		ids = append(ids, f.propose(t, ppOne("q-"+strconv.Itoa(i), "Q_KEY_"+strconv.Itoa(i))).ID)
+		ids = append(ids, f.proposeCrowd(t, i, ppOne("q-"+strconv.Itoa(i), "Q_KEY_"+strconv.Itoa(i))).ID)
 	}
-	_, err := f.bot.CreateProposal(cbg, "default", ppOne("q-20", "Q_KEY_20"))
+	fresh := f.crowdMember(t, 4) // an agent with no proposal yet: only the vault's limit refuses it
+	_, err := fresh.CreateProposal(cbg, "default", ppOne("q-20", "Q_KEY_20"))
 	body := wantAPIErr(t, "21st pending proposal", err, http.StatusTooManyRequests, "")
 	if body.Code != "too_many_proposals" || !strings.Contains(body.Error, "20") || !strings.Contains(body.Error, "approve or reject") {
 		t.Errorf("429 body = %+v, want code too_many_proposals and a message saying what to do", body)
@@ -222,8 +225,8 @@ func TestProposalsPendingQuota(t *testing.T) {
 	// Rejecting one frees a place.
 	_, err = f.own.RejectProposal(cbg, ids[0], "make room")
 	mustOK(t, "reject", err)
-	last := f.propose(t, ppOne("q-20", "Q_KEY_20"))
-	_, err = f.bot.CreateProposal(cbg, "default", ppOne("q-21", "Q_KEY_21"))
+	last := f.proposeCrowd(t, 0, ppOne("q-20", "Q_KEY_20")) // crowd-0 had ids[0]
+	_, err = fresh.CreateProposal(cbg, "default", ppOne("q-21", "Q_KEY_21"))
 	wantAPIErr(t, "full again", err, http.StatusTooManyRequests, "")
 
 	// Seven days later every one of them has expired: the quota is free.
@@ -239,9 +242,9 @@ func TestProposalsPendingQuota(t *testing.T) {
 		t.Errorf("expired after 7 days = %d, want 20", len(l.Proposals))
 	}
 	for i := 0; i < 20; i++ {
-		f.propose(t, ppOne("r-"+strconv.Itoa(i), "R_KEY_"+strconv.Itoa(i)))
+		f.proposeCrowd(t, i, ppOne("r-"+strconv.Itoa(i), "R_KEY_"+strconv.Itoa(i)))
 	}
-	_, err = f.bot.CreateProposal(cbg, "default", ppOne("r-20", "R_KEY_20"))
+	_, err = fresh.CreateProposal(cbg, "default", ppOne("r-20", "R_KEY_20"))
 	wantAPIErr(t, "full after refilling", err, http.StatusTooManyRequests, "")
 
 	// An expired proposal can be neither approved nor rejected.
@@ -265,6 +268,47 @@ func TestProposalsPendingQuota(t *testing.T) {
 	if p.Status != "rejected" || p.RejectionReason != "make room" || p.DecidedBy != "a user" || p.DecidedAt == nil {
 		t.Errorf("rejected proposal = %+v", p)
 	}
+}
+
+// TestProposalsPerAgentQuota: one agent holds at most five pending
+// proposals in a vault, those of the vault sessions it minted included,
+// so a hostile agent cannot take every slot; other agents still propose,
+// and deciding one frees a place. A session a human minted counts on its
+// own.
+func TestProposalsPerAgentQuota(t *testing.T) {
+	f := newPP(t)
+	// A member agent, which may mint vault sessions.
+	bot := f.e.as(f.agent(t, f.own, "minter", "", apitype.AgentVault{VaultName: "default", VaultRole: "member"}))
+	raise := func(c *client.Client, what string, in apitype.CreateProposalRequest) int64 {
+		t.Helper()
+		o, err := c.CreateProposal(cbg, "default", in)
+		mustOK(t, what, err)
+		f.keep(ppApprovalToken(t, o))
+		return o.ID
+	}
+	var ids []int64
+	for i := 0; i < model.MaxPendingPerAgent-1; i++ {
+		ids = append(ids, raise(bot, "proposal "+strconv.Itoa(i), ppOne("a-"+strconv.Itoa(i), "A_KEY_"+strconv.Itoa(i))))
+	}
+	// The bot's own vault session raises the fifth: it counts as the bot.
+	sess := f.e.as(f.session(t, bot, "default", "proxy"))
+	raise(sess, "fifth, from the bot's session", ppOne("a-s", "A_KEY_S"))
+	for name, c := range map[string]*client.Client{"the bot": bot, "the bot's session": sess} {
+		_, err := c.CreateProposal(cbg, "default", ppOne("a-x", "A_KEY_X"))
+		body := wantAPIErr(t, "sixth from "+name, err, http.StatusTooManyRequests, "")
+		if body.Code != "too_many_proposals" || !strings.Contains(body.Error, "5 pending") || !strings.Contains(body.Error, "approve or reject") {
+			t.Errorf("429 body = %+v, want too_many_proposals saying how many and what to do", body)
+		}
+	}
+	// Another agent is not held up.
+	f.proposeCrowd(t, 0, ppOne("b-0", "B_KEY_0"))
+	// A session the owner minted counts on its own.
+	human := f.e.as(f.session(t, f.own, "default", "proxy"))
+	raise(human, "proposal from a human's session", ppOne("h-0", "H_KEY_0"))
+	// Deciding one frees a place for the bot.
+	_, err := f.own.RejectProposal(cbg, ids[0], "make room")
+	mustOK(t, "reject", err)
+	raise(bot, "after a rejection", ppOne("a-again", "A_KEY_AGAIN"))
 }
 
 // TestProposalsExpireAtTheBoundary: a proposal is pending until exactly
