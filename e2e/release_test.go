@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -12,7 +13,9 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestReleaseArchive runs scripts/release.sh --check for this machine's
@@ -100,7 +103,7 @@ func TestReleaseArchive(t *testing.T) {
 	if err := os.WriteFile(exe, bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	v, err := exec.Command(exe, "version").CombinedOutput()
+	v, err := runJustWritten(exe, "version")
 	if err != nil || !strings.Contains(string(v), "v0.0.0-release-test") {
 		t.Errorf("the archived binary's version: %v %s", err, v)
 	}
@@ -117,4 +120,19 @@ func containsName(l []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// runJustWritten runs a binary this process has just written. A parallel
+// test forking at the moment the file was open for writing holds a copy
+// of that descriptor until its exec, and the kernel refuses to run a file
+// open for writing ("text file busy", go.dev/issue/22315): that passes in
+// a moment, so it is tried again.
+func runJustWritten(exe string, args ...string) ([]byte, error) {
+	for try := 0; ; try++ {
+		out, err := exec.Command(exe, args...).CombinedOutput()
+		if !errors.Is(err, syscall.ETXTBSY) || try == 50 {
+			return out, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
