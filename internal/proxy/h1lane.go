@@ -93,8 +93,7 @@ func (p *Proxy) serveLane(tc *tls.Conn, info tunnelInfo) bool {
 	// agent's connection is cut rather than the answer ended as if whole.
 	ctx := context.WithValue(context.Background(), http.ServerContextKey, p.inner)
 	ctx = context.WithValue(ctx, http.LocalAddrContextKey, tc.LocalAddr())
-	ctx, cancel := context.WithCancel(context.WithValue(ctx, tunnelKey{}, info))
-	defer cancel()
+	ctx = context.WithValue(ctx, tunnelKey{}, info)
 	remote := tc.RemoteAddr().String()
 	var raw []byte // the request header as read, kept for a hand-over
 	for {
@@ -110,8 +109,13 @@ func (p *Proxy) serveLane(tc *tls.Conn, info tunnelInfo) bool {
 			return p.handOverRead(tc, info, nil, br)
 		}
 		raw = append(raw[:0], head...)
+		before := br.Buffered()
 		r, err := http.ReadRequest(br)
 		if err != nil || !laneKeeps(r, raw) {
+			// ReadRequest read at most the header (all of it was
+			// buffered, so it read nothing new); what it left of it is
+			// skipped, since raw carries the whole header.
+			_, _ = br.Discard(len(raw) - (before - br.Buffered()))
 			return p.handOverRead(tc, info, raw, br)
 		}
 		_ = tc.SetReadDeadline(time.Time{})
@@ -245,7 +249,7 @@ func plainHost(h string) bool {
 
 // handOverRead gives the connection to the inner server with the bytes
 // read from it so far: the request header the lane read (if any), then
-// whatever is still buffered.
+// whatever is buffered after it.
 func (p *Proxy) handOverRead(tc *tls.Conn, info tunnelInfo, raw []byte, br *bufio.Reader) bool {
 	_ = tc.SetReadDeadline(time.Time{})
 	prefix := append([]byte(nil), raw...)

@@ -10,7 +10,9 @@ import (
 )
 
 // FuzzLaneKeepsOnlyWhatNetHTTPReadsAlike: whatever bytes an agent sends
-// first on an intercepted connection, a request the lane keeps is one that
+// first on an intercepted connection, http.ReadRequest reads no further
+// than the header the lane found (so a hand-over passes on every byte
+// once), a request the lane keeps is one that
 // http.ReadRequest reads from exactly the header the lane found (no byte
 // of what follows is taken into it, none of it is left over), a GET or
 // HEAD without a body, and every other input is handed over whole.
@@ -42,7 +44,13 @@ func FuzzLaneKeepsOnlyWhatNetHTTPReadsAlike(f *testing.F) {
 			t.Fatalf("header %q is not a prefix of the input ending in an empty line", head)
 		}
 		raw := append([]byte(nil), head...)
+		before := br.Buffered()
 		r, err := http.ReadRequest(br)
+		// A hand-over skips what ReadRequest left of the header, so it
+		// must never read past the header, nor read anything new.
+		if consumed := before - br.Buffered(); consumed < 0 || consumed > len(raw) {
+			t.Fatalf("ReadRequest took %d bytes of a %d-byte header (err %v)", consumed, len(raw), err)
+		}
 		if err != nil || !laneKeeps(r, raw) {
 			return
 		}

@@ -51,7 +51,7 @@ func (w *laneWriter) WriteHeader(code int) {
 		// An informational answer goes out at once, with the header as it
 		// is now; the caller clears what it set for it.
 		w.writeStatusLine(code)
-		w.writeFields(w.h, false)
+		w.writeFields(w.h)
 		w.put("\r\n")
 		w.flush()
 		return
@@ -165,7 +165,7 @@ func (w *laneWriter) writeHeader(body bool) {
 		h["Transfer-Encoding"] = []string{"chunked"}
 		w.trailers = announcedTrailers(h)
 	}
-	if code == http.StatusSwitchingProtocols || hasToken(h["Connection"], "close") {
+	if code == http.StatusSwitchingProtocols || headerHasToken(h, "Connection", "close") {
 		w.closeAfter = true
 	}
 	if w.closeAfter {
@@ -175,7 +175,7 @@ func (w *laneWriter) writeHeader(body bool) {
 		h["Date"] = []string{time.Now().UTC().Format(http.TimeFormat)}
 	}
 	w.writeStatusLine(code)
-	w.writeFields(h, true)
+	w.writeFields(h)
 	w.put("\r\n")
 }
 
@@ -192,11 +192,11 @@ func (w *laneWriter) writeStatusLine(code int) {
 }
 
 // writeFields writes h's fields, skipping names that are not tokens and
-// (in a header) the trailer values set under http.TrailerPrefix; line
-// breaks in values become spaces, as net/http writes them.
-func (w *laneWriter) writeFields(h http.Header, header bool) {
+// the trailer values set under http.TrailerPrefix; line breaks in values
+// become spaces, as net/http writes them.
+func (w *laneWriter) writeFields(h http.Header) {
 	for k, vs := range h {
-		if header && strings.HasPrefix(k, http.TrailerPrefix) || !validFieldName(k) {
+		if strings.HasPrefix(k, http.TrailerPrefix) || !validFieldName(k) {
 			continue
 		}
 		for _, v := range vs {
@@ -262,18 +262,6 @@ func validFieldName(k string) bool {
 		}
 	}
 	return true
-}
-
-// hasToken reports whether a comma-separated header value lists token.
-func hasToken(vs []string, token string) bool {
-	for _, v := range vs {
-		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func (w *laneWriter) put(s string) {

@@ -397,13 +397,8 @@ func (l *h1Leg) Close() {
 // (Request.Write would turn a line break into a space instead).
 func validHeader(h http.Header) error {
 	for k, vs := range h {
-		if k == "" {
+		if !validFieldName(k) {
 			return errors.New("net/http: invalid header field name")
-		}
-		for i := 0; i < len(k); i++ {
-			if !tokenByte(k[i]) {
-				return errors.New("net/http: invalid header field name")
-			}
 		}
 		for _, v := range vs {
 			for i := 0; i < len(v); i++ {
