@@ -122,15 +122,23 @@ func containsName(l []string, s string) bool {
 	return false
 }
 
-// runJustWritten runs a binary this process has just written. A parallel
-// test forking at the moment the file was open for writing holds a copy
-// of that descriptor until its exec, and the kernel refuses to run a file
-// open for writing ("text file busy", go.dev/issue/22315): that passes in
-// a moment, so it is tried again.
+// runJustWritten runs a binary this process has just written (see
+// retryTextBusy).
 func runJustWritten(exe string, args ...string) ([]byte, error) {
+	return retryTextBusy(func() *exec.Cmd { return exec.Command(exe, args...) })
+}
+
+// retryTextBusy runs the command mk makes, again while it fails with
+// "text file busy": a parallel test forking at the moment a file this
+// process wrote was open for writing holds a copy of that descriptor until
+// its exec, and the kernel refuses to run a file open for writing
+// (go.dev/issue/22315). That passes in a moment; the refusal comes as
+// ETXTBSY from exec, or as the message of a command that ran the file.
+func retryTextBusy(mk func() *exec.Cmd) ([]byte, error) {
 	for try := 0; ; try++ {
-		out, err := exec.Command(exe, args...).CombinedOutput()
-		if !errors.Is(err, syscall.ETXTBSY) || try == 50 {
+		out, err := mk().CombinedOutput()
+		busy := errors.Is(err, syscall.ETXTBSY) || err != nil && strings.Contains(string(out), "ext file busy")
+		if !busy || try == 50 {
 			return out, err
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -445,21 +445,14 @@ func TestRunSandboxAsAnotherUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := "https://" + up.hostport() + "/v1/things"
-	var out []byte
-	for try := 0; ; try++ {
+	out, err := retryTextBusy(func() *exec.Cmd { // the copy was just written
 		cmd := exec.Command(runuser, "-u", "nobody", "--", "env", "HOME="+shared, "TMPDIR="+shared,
 			"AGENT_VAULT_TOKEN="+tok, "AGENT_VAULT_ADDR="+b.srv.url,
 			bin, "run", "--sandbox=required", "--", "sh", "-c",
 			`id -u; grep -E '^Cap(Prm|Eff|Bnd|Amb)' /proc/self/status; "$0" -sS --max-time 20 "$1"; "$0" -sS --max-time 20 --noproxy '*' -k "$1"; echo "direct=$?"`, curl, target)
 		cmd.Env = childEnv(rnCleanClientEnv(shared)...)
-		out, err = cmd.CombinedOutput()
-		// The copy was just written: a parallel test's fork may still hold
-		// it open for writing for a moment (see runJustWritten).
-		if err == nil || !strings.Contains(string(out), "ext file busy") || try == 50 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return cmd
+	})
 	b.record(string(out))
 	if err != nil {
 		t.Fatalf("run as nobody: %v\n%s", err, out)
