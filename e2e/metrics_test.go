@@ -144,8 +144,11 @@ func TestMetricsListener(t *testing.T) {
 		{"agent_vault_leaf_cache_entries", nil, eq(1)},
 		{"agent_vault_request_log_dropped_rows_total", nil, eq(0)},
 	} {
-		if v, ok := mtValue(text, m.name, m.labels...); !ok || !m.cond(v) {
-			t.Errorf("%s%v = %v (found %v)", m.name, m.labels, v, ok)
+		// Each row updates its series one after another, so a scrape may
+		// fall between two of them: wait for each.
+		text = mtWait(t, maddr, "after the failed tunnel", m.cond, m.name, m.labels...)
+		if _, ok := mtValue(text, m.name, m.labels...); !ok {
+			t.Errorf("%s%v is missing", m.name, m.labels)
 		}
 	}
 	mtWait(t, maddr, "rows written", eq(4), "agent_vault_request_log_written_rows_total")
