@@ -191,7 +191,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// URL's authority for an absolute-form request (the Host header is
 	// ignored, RFC 9112 §3.2.2), so routing and the upstream's Host follow
 	// the URL (TestAbsoluteFormRoutesByTheURL). This refuses a request
-	// should another server ever hand over a disagreeing r.Host.
+	// should another server ever hand over a disagreeing r.Host
+	// (TestAbsoluteFormRefusesADisagreeingHost).
 	if hh, hp, err := splitTarget(r.Host, r.URL.Scheme); err != nil || hh != host || hp != port {
 		writeError(w, fail(http.StatusForbidden, "host_mismatch", "the Host header does not match the request URL", "send requests unchanged; the proxy never re-routes"))
 		return
