@@ -35,7 +35,7 @@ type Options struct {
 	// RefreshTTL is the refresh tokens' lifetime; 0 means they never lapse.
 	RefreshTTL time.Duration
 	// RotateRefresh makes every refresh return a new refresh token and
-	// revoke the one used (switch later with SetRotate).
+	// revoke the one used.
 	RotateRefresh bool
 	// ConsentPage makes the authorization endpoint show a page with
 	// "Allow" and "Deny" buttons (ids allow and deny) instead of approving
@@ -177,14 +177,6 @@ func (s *Server) AddClient(c Client) {
 	defer s.mu.Unlock()
 	s.registered[c.ID] = c
 	_ = s.clients.Set(c.ID, &models.Client{ID: c.ID, Secret: c.Secret, Domain: c.RedirectURI, Public: c.AuthMethod == "none"})
-}
-
-// SetRotate switches refresh token rotation.
-func (s *Server) SetRotate(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.opts.RotateRefresh = on
-	s.applyTokenConfig()
 }
 
 // SetAccessTTL changes the lifetime of access tokens issued from now on.
