@@ -215,7 +215,7 @@ func openBrowser(u string) error {
 func writeOAuthToConnect(w io.Writer, p apitype.Proposal) {
 	first := true
 	for _, c := range p.Credentials {
-		if c.Action != "set" || c.Type != "oauth" {
+		if c.Action != apitype.ProposalSet || c.Type != "oauth" {
 			continue
 		}
 		if first {

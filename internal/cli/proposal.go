@@ -883,7 +883,7 @@ func writeProposalText(w io.Writer, p apitype.Proposal) {
 				typ = "static"
 			}
 			line := "    set    " + propClean(c.Key) + " (" + propClean(typ) + ")"
-			if p.Diff != nil && i < len(p.Diff.Credentials) && p.Diff.Credentials[i].Change == "add" {
+			if p.Diff != nil && i < len(p.Diff.Credentials) && p.Diff.Credentials[i].Change == apitype.ChangeAdd {
 				line += ", new credential"
 			}
 			if c.Description != "" {

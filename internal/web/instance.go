@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/model"
 )
 
 // The instance page /instance (owners): settings (invite-only, allowed
@@ -113,7 +114,7 @@ func (h *Handler) showInstance(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	if invs, err := h.b.ListInvites(ctx, s.actor); err == nil {
 		for _, inv := range invs.Invites {
-			if inv.Status != "pending" {
+			if inv.Status != string(model.InvitePending) {
 				continue
 			}
 			var vs []string

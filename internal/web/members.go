@@ -7,6 +7,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/model"
 )
 
 // The members page /vaults/{name}/members: who is in the vault, pending
@@ -66,7 +67,7 @@ func (h *Handler) showMembers(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	for _, u := range users.Users {
-		if u.Status != "pending" {
+		if u.Status != string(model.InvitePending) {
 			v.Members = append(v.Members, u)
 		}
 	}
@@ -78,7 +79,7 @@ func (h *Handler) showMembers(w http.ResponseWriter, r *http.Request, s *session
 	// Invitations: those this user may see (the broker filters), to this vault.
 	if invs, err := h.b.ListInvites(r.Context(), s.actor); err == nil {
 		for _, inv := range invs.Invites {
-			if inv.Status != "pending" {
+			if inv.Status != string(model.InvitePending) {
 				continue
 			}
 			for _, iv := range inv.Vaults {

@@ -165,7 +165,7 @@ func (h *Handler) oauthSlotsToConnect(r *http.Request, s *session, id int64, vau
 	}
 	var out []connectLink
 	for _, c := range p.Credentials {
-		if c.Action == "set" && c.Type == "oauth" {
+		if c.Action == apitype.ProposalSet && c.Type == "oauth" {
 			out = append(out, connectLink{Key: c.Key, Path: vaultPath(vault, "credentials", c.Key, "connect")})
 		}
 	}
