@@ -74,8 +74,13 @@ func TestMistypedSubcommand(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "`agent-vault vault service`") {
 		t.Errorf("vault servce list: exit %d, %q", code, errOut)
 	}
+	// The root's first word is refused in the same words as a group's.
+	code, _, errOut = runCLI(t, "valt", "list")
+	if code == 0 || !strings.Contains(errOut, "did you mean `agent-vault vault`?") || strings.Contains(errOut, "Did you mean this") {
+		t.Errorf("valt list: exit %d, %q", code, errOut)
+	}
 	// A group run bare, or with help, still shows its help, successfully.
-	for _, args := range [][]string{{"vault", "service"}, {"vault", "service", "help"}} {
+	for _, args := range [][]string{{"vault", "service"}, {"vault", "service", "help"}, {}, {"help"}} {
 		code, out, _ := runCLI(t, args...)
 		if code != 0 || !strings.Contains(out, "Available Commands:") {
 			t.Errorf("%v: exit %d, %q", args, code, out)
