@@ -11,6 +11,10 @@ const (
 	ProposalApplied  = "applied"
 	ProposalRejected = "rejected"
 	ProposalExpired  = "expired"
+
+	// ProposalStatusAll is the listing filter for every status (as is
+	// no filter).
+	ProposalStatusAll = "all"
 )
 
 // ProposalService is one service change of a proposal: action "set"

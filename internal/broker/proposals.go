@@ -398,11 +398,14 @@ func (b *Broker) ListProposals(ctx context.Context, a Actor, hint, status string
 }
 
 // listProposals lists proposals of the given vaults with a status filter
-// applied after expiry.
+// applied after expiry; "all", like no status, lists every status.
 func (b *Broker) listProposals(ctx context.Context, vaultIDs []string, status string) (apitype.ProposalList, error) {
 	out := apitype.ProposalList{Proposals: []apitype.Proposal{}}
+	if status == apitype.ProposalStatusAll {
+		status = ""
+	}
 	if _, ok := model.ParseProposalStatus(status); !ok && status != "" {
-		return out, errs.Invalid("status", "status must be pending, applied, rejected or expired, not %q", status)
+		return out, errs.Invalid("status", "status must be pending, applied, rejected, expired or all, not %q", status)
 	}
 	if status != "" {
 		// Overdue proposals become expired first, so the status filter can

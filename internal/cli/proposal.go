@@ -292,9 +292,6 @@ or expired; all (the default) lists every status.`,
 				return err
 			}
 			vault := propReviewVault(rv)
-			if status == "all" {
-				status = "" // every status, as without --status
-			}
 			out, err := reviewList(cmd, c, vault, status)
 			if err != nil {
 				return err
