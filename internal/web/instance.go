@@ -172,17 +172,8 @@ func splitLines(s string) []string {
 }
 
 func (h *Handler) instancePost(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(w, r); err != nil {
-		h.formError(w, r, err)
-		return
-	}
-	s := h.currentSession(r)
-	if !s.loggedIn() {
-		http.Redirect(w, r, "/login?next=%2Finstance", http.StatusSeeOther)
-		return
-	}
-	if !h.checkSessionCSRF(r, s) {
-		h.showInstance(w, r, s, http.StatusForbidden, errFormExpired, nil, "")
+	s, ok := h.adminPOST(w, r, "/instance", func(s *session) { h.showInstance(w, r, s, http.StatusForbidden, errFormExpired, nil, "") })
+	if !ok {
 		return
 	}
 	ctx := r.Context()

@@ -93,18 +93,11 @@ func (h *Handler) showMembers(w http.ResponseWriter, r *http.Request, s *session
 }
 
 func (h *Handler) membersPost(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(w, r); err != nil {
-		h.formError(w, r, err)
-		return
-	}
-	s := h.currentSession(r)
 	name := r.PathValue("name")
-	if !s.loggedIn() {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(adminVaultPath(name, "/members")), http.StatusSeeOther)
-		return
-	}
-	if !h.checkSessionCSRF(r, s) {
+	s, ok := h.adminPOST(w, r, adminVaultPath(name, "/members"), func(s *session) {
 		h.showMembers(w, r, s, name, http.StatusForbidden, errFormExpired, &membersView{InviteRole: "member"})
+	})
+	if !ok {
 		return
 	}
 	ctx := r.Context()
