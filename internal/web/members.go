@@ -71,11 +71,7 @@ func (h *Handler) showMembers(w http.ResponseWriter, r *http.Request, s *session
 			v.Members = append(v.Members, u)
 		}
 	}
-	if mine, err := h.b.ListVaults(r.Context(), s.actor); err == nil {
-		for _, x := range mine.Vaults {
-			v.Manage = v.Manage || (x.Name == name && x.Role == "admin")
-		}
-	}
+	v.Manage = h.roleIn(r, s, name) == string(model.VaultAdmin)
 	// Invitations: those this user may see (the broker filters), to this vault.
 	if invs, err := h.b.ListInvites(r.Context(), s.actor); err == nil {
 		for _, inv := range invs.Invites {

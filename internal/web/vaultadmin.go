@@ -82,13 +82,7 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	v.Policy = vs.UnmatchedHostPolicy
-	if list, err := h.b.ListVaults(r.Context(), s.actor); err == nil {
-		for _, x := range list.Vaults {
-			if x.Name == name {
-				v.Role = x.Role
-			}
-		}
-	}
+	v.Role = h.roleIn(r, s, name)
 	h.render(w, r, status, "vaultsettings", s, d)
 }
 
