@@ -186,3 +186,36 @@ func TestCommentFindings(t *testing.T) {
 		}
 	}
 }
+
+// docPath is a path to one of the repository's docs as comments and
+// docs name it.
+var docPath = regexp.MustCompile(`\bdocs/[A-Za-z0-9_-]+\.md\b`)
+
+// TestNamedDocsExist: every docs/*.md that a Go file or a Markdown file
+// names is in the repository, so that a pointer there leads somewhere.
+func TestNamedDocsExist(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		t.Fatalf("go list -m: %v", err)
+	}
+	root := strings.TrimSpace(string(out))
+	named := map[string]string{} // doc → first file naming it
+	look := func(rel string, src []byte) error {
+		for _, d := range docPath.FindAllString(string(src), -1) {
+			if _, ok := named[d]; !ok {
+				named[d] = rel
+			}
+		}
+		return nil
+	}
+	moduleFiles(t, ".go", look)
+	moduleFiles(t, ".md", look)
+	if len(named) < 5 {
+		t.Fatalf("only %d docs named: the walk is wrong", len(named))
+	}
+	for d, by := range named {
+		if _, err := os.Stat(filepath.Join(root, d)); err != nil {
+			t.Errorf("%s names %s, which is not in the repository", by, d)
+		}
+	}
+}
