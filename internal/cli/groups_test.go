@@ -129,7 +129,7 @@ func TestAgentCreatedLine(t *testing.T) {
 			"Agent bot created. It can use vault default (as proxy). It has no instance-wide rights."},
 		{"member", nil, "Agent bot created. It reaches no vault yet: grant one with `agent-vault vault agent add bot --vault <vault>`. Its instance role member lets it create vaults and agents."},
 		{"owner", []apitype.AgentVault{{VaultName: "a", VaultRole: "admin"}, {VaultName: "b", VaultRole: "member"}},
-			"Agent bot created. It can use vaults a (as admin), b (as member). It is an instance owner (every vault, users and settings)."},
+			"Agent bot created. It can use vaults a (as admin), b (as member). Its instance role owner lets it create vaults and agents, and only instance owners can manage it (every vault, users and settings stay with people)."},
 	} {
 		if got := agentCreatedLine("bot", c.role, c.vaults); got != c.want {
 			t.Errorf("role %s: %q, want %q", c.role, got, c.want)
