@@ -106,10 +106,11 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 	if len(early) > 0 {
 		client = &prefixConn{Conn: conn, prefix: early}
 	}
-	tlsConn := p.o.Certs.TLSServer(client, host)
+	batch := &batchConn{Conn: client}
+	tlsConn := p.o.Certs.TLSServer(batch, host)
 	// The handshake and the requests run on the tunnel's own goroutine
 	// (h1lane.go), and this handler returns.
-	go p.serveIntercepted(tlsConn, tunnelInfo{host: host, port: port, proxyAuth: proxyAuth, refusal: refusal})
+	go p.serveIntercepted(tlsConn, batch, tunnelInfo{host: host, port: port, proxyAuth: proxyAuth, refusal: refusal})
 }
 
 // maxHostName is the longest DNS name; a refusal for a longer one is not
