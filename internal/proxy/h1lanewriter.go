@@ -20,8 +20,8 @@ import (
 type laneWriter struct {
 	bw    *bufio.Writer
 	batch *batchConn // under the TLS session: held around body writes
-	req *http.Request
-	h   http.Header
+	req   *http.Request
+	h     http.Header
 
 	status      int  // the final status, once set
 	wroteHeader bool // the status line and header are in bw
