@@ -145,6 +145,16 @@ func (p *Proxy) tunnelState(c net.Conn, st http.ConnState) {
 // serveTunnelled handles one request inside an intercepted tunnel. The
 // grant is looked up again for every request (from memory), so a revoked
 // token stops working on open tunnels at the next request.
+// serveInner is the inner server's handler: serveTunnelled, on a grown
+// stack for HTTP/2, whose requests each run on a new goroutine
+// (stackgrow.go).
+func (p *Proxy) serveInner(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 2 {
+		growStack()
+	}
+	p.serveTunnelled(w, r)
+}
+
 func (p *Proxy) serveTunnelled(w http.ResponseWriter, r *http.Request) {
 	closeIfChunked(w, r)
 	info, ok := r.Context().Value(tunnelKey{}).(tunnelInfo)
