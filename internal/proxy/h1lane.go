@@ -51,6 +51,7 @@ var laneBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, la
 // answered: the TLS handshake with the agent, then the lane for HTTP/1.1,
 // or the inner server for HTTP/2.
 func (p *Proxy) serveIntercepted(tc *tls.Conn, batch *batchConn, info tunnelInfo) {
+	growStack() // a new goroutine: the handshake alone would grow it in steps
 	if !p.lanes.add(tc) {
 		tc.Close()
 		return

@@ -6,12 +6,14 @@ package proxy
 const stackPreGrow = 8 << 10
 
 // growStack grows the calling goroutine's stack by stackPreGrow bytes at
-// once. net/http's HTTP/2 server runs every request on a new goroutine
-// with a small stack; left alone, that stack grows in steps deep inside
-// the request, and each step copies the stack and adjusts every frame on
-// it: in the c=32 HTTP/2 benchmark that was a third of the proxy's CPU
-// (docs/performance.md). Growing it once at the handler's entry, with
-// few frames on the stack, costs a fraction of that.
+// once. A new goroutine starts with a small stack; left alone, the stack
+// grows in steps deep inside a request, and each step copies the stack
+// and adjusts every frame on it. net/http's HTTP/2 server runs every
+// request on a new goroutine: in the c=32 HTTP/2 benchmark those copies
+// were a third of the proxy's CPU (docs/performance.md). Growing the stack
+// once at the goroutine's entry, with few frames on it, costs a fraction
+// of that. (The zeroed pad costs about as much as copying it: call this
+// where a goroutine starts, not on every request of a long-lived one.)
 //
 //go:noinline
 func growStack() {
