@@ -50,7 +50,8 @@ var laneBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, la
 // serveIntercepted runs an intercepted tunnel once the CONNECT has been
 // answered: the TLS handshake with the agent, then the lane for HTTP/1.1,
 // or the inner server for HTTP/2.
-func (p *Proxy) serveIntercepted(tc *tls.Conn, info tunnelInfo) {
+func (p *Proxy) serveIntercepted(tc *tls.Conn, batch *batchConn, info tunnelInfo) {
+	growStack() // a new goroutine: the handshake alone would grow it in steps
 	if !p.lanes.add(tc) {
 		tc.Close()
 		return
@@ -73,12 +74,12 @@ func (p *Proxy) serveIntercepted(tc *tls.Conn, info tunnelInfo) {
 		p.handOver(tc, info, nil)
 		return
 	}
-	handedOver = p.serveLane(tc, info)
+	handedOver = p.serveLane(tc, batch, info)
 }
 
 // serveLane serves simple requests until the connection ends (false) or a
 // request is handed to the inner server (true).
-func (p *Proxy) serveLane(tc *tls.Conn, info tunnelInfo) bool {
+func (p *Proxy) serveLane(tc *tls.Conn, batch *batchConn, info tunnelInfo) bool {
 	br := laneBuffers.Get().(*bufio.Reader)
 	br.Reset(tc)
 	defer func() {
@@ -103,7 +104,13 @@ func (p *Proxy) serveLane(tc *tls.Conn, info tunnelInfo) bool {
 				return false
 			}
 		}
-		_ = tc.SetReadDeadline(time.Now().Add(laneHeaderWait))
+		// A header usually arrives whole with its first byte; one that is
+		// still arriving gets laneHeaderWait to finish. (No deadline is
+		// cleared after it: nothing reads the connection while a request
+		// is served, and the next read sets its own.)
+		if !headerBuffered(br) {
+			_ = tc.SetReadDeadline(time.Now().Add(laneHeaderWait))
+		}
 		head, complete := laneHeader(br)
 		if !complete {
 			return p.handOverRead(tc, info, nil, br)
@@ -118,13 +125,12 @@ func (p *Proxy) serveLane(tc *tls.Conn, info tunnelInfo) bool {
 			_, _ = br.Discard(len(raw) - (before - br.Buffered()))
 			return p.handOverRead(tc, info, raw, br)
 		}
-		_ = tc.SetReadDeadline(time.Time{})
 		delete(r.Header, "Host")
 		r.RemoteAddr = remote
 		r.TLS = &cs
 		r = r.WithContext(ctx)
 		p.laneServed.Add(1)
-		w := &laneWriter{bw: bw, req: r, h: http.Header{}, closeAfter: r.Close}
+		w := &laneWriter{bw: bw, batch: batch, req: r, h: http.Header{}, closeAfter: r.Close}
 		if !p.serveLaneRequest(w, r) || w.mustClose() {
 			return false
 		}
@@ -174,6 +180,13 @@ func laneHeader(br *bufio.Reader) (head []byte, complete bool) {
 			return nil, false
 		}
 	}
+}
+
+// headerBuffered reports whether the end of a request header is in br's
+// buffer already.
+func headerBuffered(br *bufio.Reader) bool {
+	buf, _ := br.Peek(br.Buffered())
+	return bytes.Contains(buf, []byte("\r\n\r\n"))
 }
 
 // laneKeeps reports whether the lane serves r itself: the plainest of
