@@ -87,6 +87,7 @@ type Server struct {
 
 	tokenStatus atomic.Int32
 	hold        atomic.Bool
+	gate        atomic.Pointer[chan struct{}] // non-nil while token requests are paused
 	abandoned   atomic.Int64
 	stop        chan struct{} // closed when the test ends: held requests return
 	hits        sync.Map      // grant type -> *atomic.Int64
@@ -212,6 +213,22 @@ func (s *Server) SetTokenStatus(code int) { s.tokenStatus.Store(int32(code)) }
 // away, as a provider that hangs does.
 func (s *Server) HoldTokenRequests(on bool) { s.hold.Store(on) }
 
+// PauseTokenRequests makes the token endpoint, until release is called,
+// read each request (and count it as a hit) and then wait before
+// answering it as usual, as a slow provider does. A test can so hold one
+// renewal in flight and look at what the others do meanwhile.
+func (s *Server) PauseTokenRequests() (release func()) {
+	ch := make(chan struct{})
+	s.gate.Store(&ch)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.gate.Store(nil)
+			close(ch)
+		})
+	}
+}
+
 // AbandonedTokenRequests counts the held token requests whose client
 // went away (closed the connection or reset the stream).
 func (s *Server) AbandonedTokenRequests() int64 { return s.abandoned.Load() }
@@ -289,6 +306,15 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		case <-s.stop:
 		}
 		return
+	}
+	if g := s.gate.Load(); g != nil {
+		select {
+		case <-*g:
+		case <-r.Context().Done():
+			return
+		case <-s.stop:
+			return
+		}
 	}
 	if code := s.tokenStatus.Load(); code != 0 {
 		w.Header().Set("Content-Type", "application/json")
