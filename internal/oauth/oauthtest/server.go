@@ -93,6 +93,7 @@ type Server struct {
 	hits        sync.Map      // grant type -> *atomic.Int64
 	total       atomic.Int64
 	apiHits     atomic.Int64
+	apiCalls    atomic.Int64 // every request to the API, refused ones included
 	lastMu      sync.Mutex
 	lastMethod  string
 	lastAPI     string
@@ -262,6 +263,10 @@ func (s *Server) LastAuthMethod() string {
 // APIHits counts the protected API's requests that carried a live token.
 func (s *Server) APIHits() int64 { return s.apiHits.Load() }
 
+// APICalls counts every request the protected API received, those it
+// refused with 401 included.
+func (s *Server) APICalls() int64 { return s.apiCalls.Load() }
+
 // LastAPIToken is the last live bearer token the protected API accepted.
 func (s *Server) LastAPIToken() string {
 	s.lastMu.Lock()
@@ -424,6 +429,7 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) (string, error)
 // api is the protected API: 200 with what it saw for a live bearer token,
 // 401 otherwise. It reads the whole body and reports its length.
 func (s *Server) api(w http.ResponseWriter, r *http.Request) {
+	s.apiCalls.Add(1)
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	ti, err := s.srv.ValidationBearerToken(r)
 	if err != nil {
