@@ -102,16 +102,10 @@ func changesFromRequest(in *apitype.CreateProposalRequest, cur []service.Service
 				}
 			case string(model.CredentialOAuth):
 				slot.Type = model.CredentialOAuth
-				if c.OAuth == nil || !isHTTPSURL(c.OAuth.TokenURL) {
-					return out, errs.Invalid(f+".oauth.token_url", "an oauth slot needs oauth.token_url, an https:// URL")
+				var err error
+				if slot.OAuth, err = proposedOAuthSlot(f, c); err != nil {
+					return out, err
 				}
-				if c.OAuth.AuthorizationURL != "" && !isHTTPSURL(c.OAuth.AuthorizationURL) {
-					return out, errs.Invalid(f+".oauth.authorization_url", "oauth.authorization_url must be an https:// URL")
-				}
-				if c.Value != nil {
-					return out, errs.Invalid(f+".value", "an oauth slot takes no value: it is connected after approval")
-				}
-				slot.OAuth = &model.OAuthSlot{AuthorizationURL: c.OAuth.AuthorizationURL, TokenURL: c.OAuth.TokenURL, Scopes: c.OAuth.Scopes, ClientID: c.OAuth.ClientID}
 			default:
 				return out, errs.Invalid(f+".type", "type must be \"static\" or \"oauth\", not %q", c.Type)
 			}

@@ -899,6 +899,12 @@ func writeProposalText(w io.Writer, p apitype.Proposal) {
 				if len(c.OAuth.Scopes) > 0 {
 					fmt.Fprintf(w, ", scopes: %s", propClean(strings.Join(c.OAuth.Scopes, " ")))
 				}
+				if c.OAuth.TokenAuthMethod != "" {
+					fmt.Fprintf(w, ", token auth: %s", propClean(c.OAuth.TokenAuthMethod))
+				}
+				if c.OAuth.DisablePKCE {
+					fmt.Fprint(w, ", PKCE off")
+				}
 				fmt.Fprintln(w)
 			}
 			if c.HasValue {
