@@ -61,7 +61,7 @@ func main() {
 	flag.BoolVar(&o.verbose, "v", false, "also print the figures of every run")
 	flag.DurationVar(&o.quietWait, "quiet-wait", 60*time.Second, "before each run, wait at most this long for other processes to leave the CPUs idle (0: do not wait)")
 	flag.BoolVar(&o.relay, "relay", false, "also run every scenario through a blind tunnel of the same server (bytes copied, no TLS termination): the cheapest hop a proxy can add, reported as the floor under each ratio")
-	flag.StringVar(&o.perfDir, "perf", "", "record a CPU profile of the server with Linux perf during every proxied c=32 and new-connection run, into this directory")
+	flag.StringVar(&o.perfDir, "perf", "", "record a CPU profile of the server with Linux perf during every proxied c=32, new-connection and download run, into this directory")
 	flag.Var(&o.serverEnv, "server-env", "extra KEY=VALUE in the server's environment, e.g. GOGC=200 (repeatable)")
 	upstreamMode := flag.String("upstream", "process", "where the upstream runs: process (a child process) or inproc (this process)")
 	serveUpstream := flag.String("serve-upstream", "", "internal: serve the upstream, writing its CA to this file")

@@ -184,7 +184,7 @@ func (h *harness) measured(ctx context.Context, sc scenario, s side) (sample, er
 	}
 	steal0, busy0, total0 := cpuTicks()
 	var stopPerf func()
-	if h.o.perfDir != "" && s == proxied && (sc.id == "b1" || sc.id == "b2" || sc.id == "c") {
+	if h.o.perfDir != "" && s == proxied && (sc.id == "b1" || sc.id == "b2" || sc.id == "c" || sc.id == "d") {
 		stopPerf = h.startPerf(sc.id)
 	}
 	t0 := time.Now()
