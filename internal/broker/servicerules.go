@@ -10,8 +10,9 @@ import (
 // (cur → next) that loosens the rules a credential is used under: a
 // changed service may not be looser (service.Rules.Widens) than any
 // current service with its name, its host pattern or a credential in
-// common, and a service with method or path rules may not be removed
-// (which would let a looser one take its place). Like a credential
+// common, nor enabled when such a service is disabled, and a service with
+// method or path rules, or a disabled one, may not be removed (which
+// would let a looser or an enabled one take its place). Like a credential
 // binding, only a human loosens them, directly or by approving a proposal.
 // Users' own writes are not limited. See docs/services-and-agents.md.
 func checkServiceRules(a Actor, cur, next []service.Service) error {
@@ -26,10 +27,14 @@ func checkServiceRules(a Actor, cur, next []service.Service) error {
 			if rule := s.Rules.Widens(c.Rules); rule != "" {
 				return rulesNeedProposal(s, "service %q would loosen the %s rule of service %q", s.Name, rule, c.Name)
 			}
+			if s.Enabled && !c.Enabled {
+				return rulesNeedProposal(s, "service %q would put back in use what disabled service %q stopped", s.Name, c.Name)
+			}
 		}
 	}
 	for _, c := range cur {
-		if len(c.Rules.Methods) == 0 && !c.Rules.HasPathRules() {
+		ruled := len(c.Rules.Methods) > 0 || c.Rules.HasPathRules()
+		if !ruled && c.Enabled {
 			continue
 		}
 		kept := false
@@ -39,8 +44,12 @@ func checkServiceRules(a Actor, cur, next []service.Service) error {
 				break
 			}
 		}
-		if !kept {
+		switch {
+		case kept:
+		case ruled:
 			return rulesNeedProposal(c, "removing service %q would drop its method and path rules", c.Name)
+		default:
+			return rulesNeedProposal(c, "removing disabled service %q would let an enabled one take its place", c.Name)
 		}
 	}
 	return nil

@@ -106,10 +106,11 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 	if len(early) > 0 {
 		client = &prefixConn{Conn: conn, prefix: early}
 	}
-	tlsConn := p.o.Certs.TLSServer(client, host)
+	batch := &batchConn{Conn: client}
+	tlsConn := p.o.Certs.TLSServer(batch, host)
 	// The handshake and the requests run on the tunnel's own goroutine
 	// (h1lane.go), and this handler returns.
-	go p.serveIntercepted(tlsConn, tunnelInfo{host: host, port: port, proxyAuth: proxyAuth, refusal: refusal})
+	go p.serveIntercepted(tlsConn, batch, tunnelInfo{host: host, port: port, proxyAuth: proxyAuth, refusal: refusal})
 }
 
 // maxHostName is the longest DNS name; a refusal for a longer one is not
@@ -144,6 +145,16 @@ func (p *Proxy) tunnelState(c net.Conn, st http.ConnState) {
 // serveTunnelled handles one request inside an intercepted tunnel. The
 // grant is looked up again for every request (from memory), so a revoked
 // token stops working on open tunnels at the next request.
+// serveInner is the inner server's handler: serveTunnelled, on a grown
+// stack for HTTP/2, whose requests each run on a new goroutine
+// (stackgrow.go).
+func (p *Proxy) serveInner(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 2 {
+		growStack()
+	}
+	p.serveTunnelled(w, r)
+}
+
 func (p *Proxy) serveTunnelled(w http.ResponseWriter, r *http.Request) {
 	closeIfChunked(w, r)
 	info, ok := r.Context().Value(tunnelKey{}).(tunnelInfo)

@@ -50,7 +50,8 @@ var laneBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, la
 // serveIntercepted runs an intercepted tunnel once the CONNECT has been
 // answered: the TLS handshake with the agent, then the lane for HTTP/1.1,
 // or the inner server for HTTP/2.
-func (p *Proxy) serveIntercepted(tc *tls.Conn, info tunnelInfo) {
+func (p *Proxy) serveIntercepted(tc *tls.Conn, batch *batchConn, info tunnelInfo) {
+	growStack() // a new goroutine: the handshake alone would grow it in steps
 	if !p.lanes.add(tc) {
 		tc.Close()
 		return
@@ -73,12 +74,12 @@ func (p *Proxy) serveIntercepted(tc *tls.Conn, info tunnelInfo) {
 		p.handOver(tc, info, nil)
 		return
 	}
-	handedOver = p.serveLane(tc, info)
+	handedOver = p.serveLane(tc, batch, info)
 }
 
 // serveLane serves simple requests until the connection ends (false) or a
 // request is handed to the inner server (true).
-func (p *Proxy) serveLane(tc *tls.Conn, info tunnelInfo) bool {
+func (p *Proxy) serveLane(tc *tls.Conn, batch *batchConn, info tunnelInfo) bool {
 	br := laneBuffers.Get().(*bufio.Reader)
 	br.Reset(tc)
 	defer func() {
@@ -124,7 +125,7 @@ func (p *Proxy) serveLane(tc *tls.Conn, info tunnelInfo) bool {
 		r.TLS = &cs
 		r = r.WithContext(ctx)
 		p.laneServed.Add(1)
-		w := &laneWriter{bw: bw, req: r, h: http.Header{}, closeAfter: r.Close}
+		w := &laneWriter{bw: bw, batch: batch, req: r, h: http.Header{}, closeAfter: r.Close}
 		if !p.serveLaneRequest(w, r) || w.mustClose() {
 			return false
 		}

@@ -18,9 +18,10 @@ import (
 // for a handler that wrote nothing. The status line and header go out
 // with the first body bytes, a flush, or the end of the request.
 type laneWriter struct {
-	bw  *bufio.Writer
-	req *http.Request
-	h   http.Header
+	bw    *bufio.Writer
+	batch *batchConn // under the TLS session: held around body writes
+	req   *http.Request
+	h     http.Header
 
 	status      int  // the final status, once set
 	wroteHeader bool // the status line and header are in bw
@@ -59,7 +60,7 @@ func (w *laneWriter) WriteHeader(code int) {
 	w.status = code
 }
 
-func (w *laneWriter) Write(p []byte) (int, error) {
+func (w *laneWriter) Write(p []byte) (n int, err error) {
 	if len(p) == 0 {
 		return 0, w.err
 	}
@@ -74,6 +75,17 @@ func (w *laneWriter) Write(p []byte) (int, error) {
 	}
 	if w.bodyless {
 		return 0, http.ErrBodyNotAllowed
+	}
+	if w.batch != nil && len(p) > w.bw.Available() {
+		// The bytes reach the TLS session in this call: its records go
+		// out in one system call.
+		w.batch.hold()
+		defer func() {
+			if rerr := w.batch.release(); rerr != nil && w.err == nil {
+				w.err = rerr
+				n, err = 0, rerr
+			}
+		}()
 	}
 	if w.chunked {
 		w.put(strconv.FormatInt(int64(len(p)), 16))

@@ -143,7 +143,7 @@ func New(o Options) *Proxy {
 		ErrorLog:       slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
 	}
 	p.inner = &http.Server{
-		Handler:           http.HandlerFunc(p.serveTunnelled),
+		Handler:           http.HandlerFunc(p.serveInner),
 		ConnContext:       p.tunnelContext,
 		ConnState:         p.tunnelState,
 		ReadHeaderTimeout: 30 * time.Second,
