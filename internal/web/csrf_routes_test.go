@@ -222,8 +222,30 @@ func checkPostNeedsToken(t *testing.T, route string, i int, fresh bool) {
 	if p := post("", origin); p.status != http.StatusForbidden {
 		t.Errorf("without the token: %d, want 403\n%s", p.status, p.body)
 	}
-	if p := post(token[:len(token)-4]+"AAAA", origin); p.status != http.StatusForbidden {
+	wrong := token[:len(token)-1] + "A"
+	if strings.HasSuffix(token, "A") {
+		wrong = token[:len(token)-1] + "B"
+	}
+	if p := post(wrong, origin); p.status != http.StatusForbidden {
 		t.Errorf("with a wrong token: %d, want 403", p.status)
+	}
+	if c.path != oauthCallbackPath {
+		// A token valid for another browser (another user's session, or
+		// another pre-login cookie), not for this one.
+		other := e.browser()
+		switch {
+		case c.anon:
+			other.get("/login")
+		case c.as == csrfAdmin:
+			other = e.as(ownerEmail, ownerPW)
+			other.get("/account")
+		default:
+			other = e.as(csrfAdmin, csrfPW)
+			other.get("/account")
+		}
+		if p := post(other.csrf(), origin); p.status != http.StatusForbidden {
+			t.Errorf("with another browser's token: %d, want 403", p.status)
+		}
 	}
 	if p := post(token, "https://evil.example"); p.status != http.StatusForbidden {
 		t.Errorf("from another origin: %d, want 403", p.status)
