@@ -5,8 +5,10 @@ package e2e
 // size and at 375 px, no script, no credential value): the YAML editor
 // with an error, a service's edit form, the confirmation pages of an
 // agent and a vault session, the account page after a wrong password,
-// the members page asking to confirm a removal, and a plain member's
-// read-only members and settings pages.
+// the members page asking to confirm a removal, a plain member's
+// read-only members and settings pages, refused forms (each keeping what
+// was typed, never a value), empty results, a disabled service, and the
+// instance page's invitation and refusal.
 
 import (
 	"path/filepath"
@@ -23,7 +25,7 @@ func TestBrowserConsoleStates(t *testing.T) {
 	s := startServer(t, serverOpts{dataDir: filepath.Join(t.TempDir(), "server")})
 	register(t, newCLI(t, "owner", s.url), brOwnerEmail, brOwnerPW)
 	base, vault := s.url, s.url+"/vaults/default"
-	br := brStartFor(t, 3*time.Minute)
+	br := brStartFor(t, 8*time.Minute)
 	br.do("opening the credentials page", chromedp.Navigate(base+"/login?next=%2Fvaults%2Fdefault%2Fcredentials"))
 	br.login(brOwnerEmail, brOwnerPW, "#credential-form")
 	br.do("adding a credential",
@@ -128,6 +130,91 @@ func TestBrowserConsoleStates(t *testing.T) {
 	if !strings.Contains(br.text("#members"), "dana@example.com") {
 		t.Error("the first Remove press removed dana")
 	}
+
+	// Refused forms and empty results, each keeping what was typed.
+	br.do("a bad vault name",
+		chromedp.Navigate(base+"/vaults"), chromedp.WaitVisible(chromedp.CSS("#create-vault-form")),
+		chromedp.SendKeys(chromedp.CSS("#vault-new-name"), "Bad Name!"),
+		chromedp.Click(chromedp.CSS("#create-vault")),
+	)
+	br.waitFor("a bad vault name", "#page-error")
+	if got := brEval[string](br, `document.querySelector('#vault-new-name').value`); got != "Bad Name!" {
+		t.Errorf("the refused vault form holds %q", got)
+	}
+	br.pageCheck("the vaults page with an error", "", "")
+	br.do("opening the credentials page", chromedp.Navigate(vault+"/credentials"), chromedp.WaitVisible(chromedp.CSS("#credential-form")))
+	brSkipFormChecks(br)
+	br.do("a bad credential name",
+		chromedp.SendKeys(chromedp.CSS("#cred-key"), "bad key"),
+		chromedp.SendKeys(chromedp.CSS("#cred-value"), secret),
+		chromedp.Click(chromedp.CSS("#save-credential")),
+	)
+	br.waitFor("a bad credential name", "#cred-key-error")
+	if got := brEval[string](br, `document.querySelector('#cred-key').value + '|' + document.querySelector('#cred-value').value`); got != "bad key|" {
+		t.Errorf("the refused credential form holds %q (the name kept, the value never)", got)
+	}
+	br.pageCheck("the credentials page with an error", "", "", secret)
+	br.do("opening the agents page", chromedp.Navigate(vault+"/agents"), chromedp.WaitVisible(chromedp.CSS("#agent-form")))
+	brSkipFormChecks(br)
+	br.do("a bad agent name",
+		chromedp.SendKeys(chromedp.CSS("#agent-name"), "Bad Name"),
+		chromedp.Click(chromedp.CSS("#create-agent")),
+	)
+	br.waitFor("a bad agent name", "#agent-name-error")
+	br.pageCheck("the agents page with an error", "", "", secret)
+	br.do("a catalog search without a match",
+		chromedp.Navigate(vault+"/catalog?q=no-such-service-anywhere"), chromedp.WaitVisible(chromedp.CSS("#no-match")))
+	br.pageCheck("the catalog without a match", "", "")
+	// Reloading is the reader's choice, with a way to stop it. (axe-core's
+	// meta-refresh rule flags every timed reload, so the reloading page is
+	// not put through pageCheck; the same page without it is.)
+	br.do("a log filter without a match, reloading",
+		chromedp.Navigate(vault+"/logs?agent=nobody&refresh=15"), chromedp.WaitVisible(chromedp.CSS("#no-logs")),
+		chromedp.Click(chromedp.CSS("#stop-refresh")),
+	)
+	br.waitFor("stopping the reloads", `#f-agent[value="nobody"]`)
+	if n := brEval[int](br, `document.querySelectorAll('meta[http-equiv="refresh"], #refreshing').length`); n != 0 {
+		t.Error("the page still reloads after Stop refreshing")
+	}
+	br.pageCheck("the request log without a match", "", "")
+	br.do("the proposals, none yet", chromedp.Navigate(base+"/proposals"), chromedp.WaitVisible(chromedp.CSS("#empty")))
+	br.pageCheck("the proposals list, empty", "", "")
+	br.do("disabling the service",
+		chromedp.Navigate(vault+"/services"), chromedp.WaitVisible(chromedp.CSS("#services")),
+		chromedp.Click(chromedp.CSS(`button[aria-label="Disable `+name+`"]`)),
+	)
+	br.waitFor("disabling the service", `button[aria-label="Enable `+name+`"]`)
+	br.pageCheck("the services page with a disabled service", "", "", secret)
+
+	// The instance page: an invitation's link shown once, and a refused settings form.
+	br.do("inviting to the instance",
+		chromedp.Navigate(base+"/instance"), chromedp.WaitVisible(chromedp.CSS("#instance-invite-form")),
+		chromedp.SendKeys(chromedp.CSS("#instance-invite-email"), "erin@example.com"),
+		chromedp.Click(chromedp.CSS("#instance-invite")),
+	)
+	br.waitFor("inviting to the instance", "#instance-invite-link")
+	br.pageCheck("the instance page with a new invitation", "", "")
+	br.do("opening the instance page", chromedp.Navigate(base+"/instance"), chromedp.WaitVisible(chromedp.CSS("#settings-form")))
+	brSkipFormChecks(br)
+	br.do("a refused retention",
+		chromedp.SetValue(chromedp.CSS("#log_max_age_hours"), "0"), // below the least the server keeps
+		chromedp.Click(chromedp.CSS("#save-settings")),
+	)
+	br.waitFor("a refused retention", "#page-error")
+	if got := brEval[string](br, `document.querySelector('#log_max_age_hours').value`); got != "0" {
+		t.Errorf("the refused settings form holds %q", got)
+	}
+	br.pageCheck("the instance page with an error", "", "")
 	br.noDialogs()
 	dana.noDialogs()
+}
+
+// brSkipFormChecks turns the browser's own form checks (pattern, type,
+// required) off on the page, as an older browser or a hand-made request
+// would have it, so that the server's refusal is what the test sees.
+func brSkipFormChecks(b *brBrowser) {
+	b.t.Helper()
+	if n := brEval[int](b, `(() => { const fs = document.querySelectorAll('form'); fs.forEach(f => f.noValidate = true); return fs.length; })()`); n == 0 {
+		b.t.Fatal("no form on the page")
+	}
 }
