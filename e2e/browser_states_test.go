@@ -7,8 +7,8 @@ package e2e
 // agent and a vault session, the account page after a wrong password,
 // the members page asking to confirm a removal, a plain member's
 // read-only members and settings pages, refused forms (each keeping what
-// was typed, never a value), empty results, a disabled service, and the
-// instance page's invitation and refusal.
+// was typed, never a value), empty results, a disabled service, a
+// mistyped address, and the instance page's invitation and refusal.
 
 import (
 	"path/filepath"
@@ -185,6 +185,10 @@ func TestBrowserConsoleStates(t *testing.T) {
 	)
 	br.waitFor("disabling the service", `button[aria-label="Enable `+name+`"]`)
 	br.pageCheck("the services page with a disabled service", "", "", secret)
+	// A mistyped address is a page too, not the API's JSON.
+	br.do("a page that does not exist", chromedp.Navigate(vault+"/nothing-here"), chromedp.WaitVisible(chromedp.CSS("#message")))
+	mustContain(t, "the not-found page", br.text("#message"), "There is no page here")
+	br.pageCheck("the not-found page", "", "")
 
 	// The instance page: an invitation's link shown once, and a refused settings form.
 	br.do("inviting to the instance",
