@@ -189,9 +189,12 @@ func TestOAuthTwoServersOnePostgresRefreshOnce(t *testing.T) {
 			return ""
 		})
 	}
+	// The upload's refresh, and one more when this warm-up took longer
+	// than the token's two seconds (a busy machine): either way every
+	// token is due once the sleep below is over.
 	before := p.Hits("refresh_token")
-	if before != 1 {
-		t.Fatalf("%d refreshes before the burst, want 1 (the upload's)", before)
+	if before < 1 {
+		t.Fatalf("%d refreshes before the burst, want at least the upload's", before)
 	}
 	// The token the burst's refresh issues lives an hour: any second
 	// refresh would be a duplicate, not a due renewal.

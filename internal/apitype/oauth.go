@@ -63,7 +63,7 @@ type OAuthStatus struct {
 	Connected       bool       `json:"connected"`
 	ConnectedAt     *string    `json:"connected_at,omitempty"` // RFC 3339
 	LastError       *string    `json:"last_error,omitempty"`
-	Status          string     `json:"status"` // pending, connected or refresh_failed
+	Status          string     `json:"status"` // OAuthStatusPending, OAuthStatusConnected or OAuthStatusRefreshFailed
 	GrantType       string     `json:"grant_type,omitempty"`
 	TokenURL        string     `json:"token_url,omitempty"`
 	ClientID        string     `json:"client_id,omitempty"`
@@ -75,10 +75,18 @@ type OAuthStatus struct {
 	HasClientSecret bool       `json:"has_client_secret"`
 }
 
+// An OAuth credential's status (OAuthStatus.Status,
+// CredentialOAuthState.Status).
+const (
+	OAuthStatusPending       = "pending"        // waiting to be connected
+	OAuthStatusConnected     = "connected"      // holds tokens it can renew
+	OAuthStatusRefreshFailed = "refresh_failed" // renewing failed: connect again
+)
+
 // CredentialOAuthState is an OAuth credential's state in credential
 // lists.
 type CredentialOAuthState struct {
-	Status    string     `json:"status"` // pending, connected or refresh_failed
+	Status    string     `json:"status"` // OAuthStatusPending, OAuthStatusConnected or OAuthStatusRefreshFailed
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	LastError string     `json:"last_error,omitempty"`
 	GrantType string     `json:"grant_type,omitempty"`

@@ -11,6 +11,10 @@ const (
 	ProposalApplied  = "applied"
 	ProposalRejected = "rejected"
 	ProposalExpired  = "expired"
+
+	// ProposalStatusAll is the listing filter for every status (as is
+	// no filter).
+	ProposalStatusAll = "all"
 )
 
 // ProposalService is one service change of a proposal: action "set"
@@ -30,12 +34,19 @@ type ProposalService struct {
 	Paths          *PathRules `json:"paths,omitempty"`
 }
 
-// OAuthConfig describes an OAuth credential slot.
+// OAuthConfig describes an OAuth credential slot: the provider the
+// credential will be connected to after approval. Field names follow the
+// public Agent Vault API; scopes may be sent as one string (separated by
+// spaces, commas or scope_separator) or a list, and are answered as a
+// list.
 type OAuthConfig struct {
-	AuthorizationURL string   `json:"authorization_url,omitempty"`
-	TokenURL         string   `json:"token_url"`
-	Scopes           []string `json:"scopes,omitempty"`
-	ClientID         string   `json:"client_id,omitempty"`
+	AuthorizationURL string      `json:"authorization_url,omitempty"`
+	TokenURL         string      `json:"token_url"`
+	Scopes           OAuthScopes `json:"scopes,omitempty"`
+	ClientID         string      `json:"client_id,omitempty"`
+	ScopeSeparator   string      `json:"scope_separator,omitempty"`   // a space when empty
+	DisablePKCE      bool        `json:"disable_pkce,omitempty"`      // for a provider that refuses PKCE
+	TokenAuthMethod  string      `json:"token_auth_method,omitempty"` // client_secret_post when empty
 }
 
 // ProposalCredential is one credential slot: action "set" (a human supplies

@@ -18,9 +18,20 @@ type ProposalDiff struct {
 // ServiceChange is one service of the proposal, field by field.
 type ServiceChange struct {
 	Name   string        `json:"name"`
-	Change string        `json:"change"` // add, update, unchanged or remove
+	Change string        `json:"change"` // ChangeAdd, ChangeUpdate, ChangeUnchanged or ChangeRemove
 	Fields []FieldChange `json:"fields"`
 }
+
+// What approval does to one service (ServiceChange.Change) or credential
+// slot (CredentialChange.Change).
+const (
+	ChangeAdd       = "add"       // a service or credential the vault does not have
+	ChangeUpdate    = "update"    // a service whose fields change
+	ChangeUnchanged = "unchanged" // a service approval leaves as it is
+	ChangeRemove    = "remove"    // a service approval deletes
+	ChangeReplace   = "replace"   // a credential whose current value is replaced
+	ChangeDelete    = "delete"    // a credential approval deletes
+)
 
 // FieldChange compares one field of a service before and after approval.
 // A value is a list of lines (header templates, credential key names,
@@ -36,7 +47,7 @@ type FieldChange struct {
 // CredentialChange is one credential slot of the proposal.
 type CredentialChange struct {
 	Key    string `json:"key"`
-	Change string `json:"change"` // add, replace or delete
+	Change string `json:"change"` // ChangeAdd, ChangeReplace or ChangeDelete
 	// Exists says whether the vault holds the key now.
 	Exists bool `json:"exists"`
 }

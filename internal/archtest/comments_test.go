@@ -42,51 +42,57 @@ func commentFindings(fset *token.FileSet, path string, src []byte) ([]string, er
 	var out []string
 	for _, g := range f.Comments {
 		start := fset.Position(g.Pos())
-		lines := strings.Split(g.Text(), "\n")
-		report := func(i int, fix string) {
-			out = append(out, start.Filename+":"+strconv.Itoa(start.Line+i)+": "+strings.TrimSpace(lines[i])+" — "+fix)
-		}
-	lines:
-		for i, line := range lines {
-			for _, rule := range forbiddenInComments {
-				if rule.re.MatchString(line) {
-					report(i, rule.fix) // one finding a line is enough
-					continue lines
-				}
-			}
-			// A section sign may follow its RFC on the line before.
-			for j := strings.Index(line, "§"); j >= 0; {
-				before := line[:j]
-				if i > 0 {
-					before = lines[i-1] + " " + before
-				}
-				if !rfcBefore.MatchString(before) {
-					report(i, "a section of what? name the RFC, or cite docs/*.md by its heading")
-					continue lines
-				}
-				k := strings.Index(line[j+len("§"):], "§")
-				if k < 0 {
-					break
-				}
-				j += len("§") + k
-			}
-		}
+		out = append(out, textFindings(start.Filename, start.Line, strings.Split(g.Text(), "\n"))...)
 	}
 	return out, nil
 }
 
-// TestCommentsCiteTheRepository: no Go file of the module cites the
-// contract, a report or an issue number that the repository does not
-// hold. The reasons belong in docs/*.md, where comments can point.
-func TestCommentsCiteTheRepository(t *testing.T) {
+// textFindings lists "file:line: text — fix" for each forbidden reference
+// in lines, the first of which is line first of file: one finding a line.
+func textFindings(file string, first int, lines []string) []string {
+	var out []string
+	report := func(i int, fix string) {
+		out = append(out, file+":"+strconv.Itoa(first+i)+": "+strings.TrimSpace(lines[i])+" — "+fix)
+	}
+lines:
+	for i, line := range lines {
+		for _, rule := range forbiddenInComments {
+			if rule.re.MatchString(line) {
+				report(i, rule.fix)
+				continue lines
+			}
+		}
+		// A section sign may follow its RFC on the line before.
+		for j := strings.Index(line, "§"); j >= 0; {
+			before := line[:j]
+			if i > 0 {
+				before = lines[i-1] + " " + before
+			}
+			if !rfcBefore.MatchString(before) {
+				report(i, "a section of what? name the RFC, or cite docs/*.md by its heading")
+				continue lines
+			}
+			k := strings.Index(line[j+len("§"):], "§")
+			if k < 0 {
+				break
+			}
+			j += len("§") + k
+		}
+	}
+	return out
+}
+
+// moduleFiles calls fn with the path (relative to the module root) and
+// contents of every file of the module whose name ends in suffix, outside
+// hidden folders, testdata, vendor and node_modules; it returns how many.
+func moduleFiles(t *testing.T, suffix string, fn func(rel string, src []byte) error) int {
+	t.Helper()
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
 	if err != nil {
 		t.Fatalf("go list -m: %v", err)
 	}
 	root := strings.TrimSpace(string(out))
-	fset := token.NewFileSet()
 	files := 0
-	var findings []string
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -98,7 +104,7 @@ func TestCommentsCiteTheRepository(t *testing.T) {
 			}
 			return nil
 		}
-		if !strings.HasSuffix(name, ".go") {
+		if !strings.HasSuffix(name, suffix) {
 			return nil
 		}
 		src, err := os.ReadFile(path)
@@ -106,19 +112,45 @@ func TestCommentsCiteTheRepository(t *testing.T) {
 			return err
 		}
 		rel, _ := filepath.Rel(root, path)
-		got, err := commentFindings(fset, rel, src)
-		if err != nil {
-			return err
-		}
 		files++
-		findings = append(findings, got...)
-		return nil
+		return fn(rel, src)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return files
+}
+
+// TestCommentsCiteTheRepository: no Go file of the module cites the
+// contract, a report or an issue number that the repository does not
+// hold. The reasons belong in docs/*.md, where comments can point.
+func TestCommentsCiteTheRepository(t *testing.T) {
+	fset := token.NewFileSet()
+	var findings []string
+	files := moduleFiles(t, ".go", func(rel string, src []byte) error {
+		got, err := commentFindings(fset, rel, src)
+		findings = append(findings, got...)
+		return err
+	})
 	if files < 100 {
-		t.Fatalf("read only %d Go files under %s: the walk is wrong", files, root)
+		t.Fatalf("read only %d Go files: the walk is wrong", files)
+	}
+	for _, f := range findings {
+		t.Error(f)
+	}
+}
+
+// TestDocsCiteTheRepository: the same rule for the Markdown the
+// repository ships (README.md, docs/*.md, …): docs explain themselves and
+// each other, never by a contract, report or issue outside the repository.
+func TestDocsCiteTheRepository(t *testing.T) {
+	var findings []string
+	files := moduleFiles(t, ".md", func(rel string, src []byte) error {
+		findings = append(findings, textFindings(rel, 1, strings.Split(string(src), "\n"))...)
+		return nil
+	})
+	if files < 10 {
+		t.Fatalf("read only %d Markdown files: the walk is wrong", files)
 	}
 	for _, f := range findings {
 		t.Error(f)
@@ -151,6 +183,39 @@ func TestCommentFindings(t *testing.T) {
 		}
 		if len(got) != tc.want {
 			t.Errorf("%q: %d findings %v, want %d", tc.src, len(got), got, tc.want)
+		}
+	}
+}
+
+// docPath is a path to one of the repository's docs as comments and
+// docs name it.
+var docPath = regexp.MustCompile(`\bdocs/[A-Za-z0-9_-]+\.md\b`)
+
+// TestNamedDocsExist: every docs/*.md that a Go file or a Markdown file
+// names is in the repository, so that a pointer there leads somewhere.
+func TestNamedDocsExist(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		t.Fatalf("go list -m: %v", err)
+	}
+	root := strings.TrimSpace(string(out))
+	named := map[string]string{} // doc → first file naming it
+	look := func(rel string, src []byte) error {
+		for _, d := range docPath.FindAllString(string(src), -1) {
+			if _, ok := named[d]; !ok {
+				named[d] = rel
+			}
+		}
+		return nil
+	}
+	moduleFiles(t, ".go", look)
+	moduleFiles(t, ".md", look)
+	if len(named) < 5 {
+		t.Fatalf("only %d docs named: the walk is wrong", len(named))
+	}
+	for d, by := range named {
+		if _, err := os.Stat(filepath.Join(root, d)); err != nil {
+			t.Errorf("%s names %s, which is not in the repository", by, d)
 		}
 	}
 }

@@ -231,6 +231,10 @@ func (b *Broker) applyOAuthSlot(ctx context.Context, tx store.Store, p model.Pro
 	s := oauth.Stored{Status: oauth.StatusPending, Grant: oauth.GrantAuthorizationCode}
 	if c.OAuth != nil {
 		s.TokenURL, s.AuthorizationURL, s.ClientID, s.Scopes = c.OAuth.TokenURL, c.OAuth.AuthorizationURL, c.OAuth.ClientID, c.OAuth.Scopes
+		s.ScopeSeparator, s.DisablePKCE = c.OAuth.ScopeSeparator, c.OAuth.DisablePKCE
+		if s.AuthMethod = oauth.AuthMethod(c.OAuth.TokenAuthMethod); s.AuthMethod == "" {
+			s.AuthMethod = oauth.DefaultAuthMethod
+		}
 		if err == nil && old.Status != oauth.StatusPending && sameClient(old, OAuthSetup{TokenURL: s.TokenURL, ClientID: s.ClientID}) {
 			return "kept connected OAuth credential " + c.Key, nil
 		}

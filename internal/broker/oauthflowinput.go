@@ -150,7 +150,7 @@ func numericHost(h string) bool {
 		return false
 	}
 	labels := strings.Split(h, ".")
-	last := strings.ToLower(labels[len(labels)-1])
+	last := model.LowerASCII(labels[len(labels)-1])
 	numeric := last != "" && strings.Trim(last, "0123456789") == ""
 	if x, ok := strings.CutPrefix(last, "0x"); ok {
 		numeric = strings.Trim(x, "0123456789abcdef") == ""

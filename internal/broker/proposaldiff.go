@@ -125,18 +125,18 @@ func proposalDiff(st vaultState, changes proposalChanges) *apitype.ProposalDiff 
 		switch s.action {
 		case model.ProposalDelete:
 			if !found {
-				ch.Change = "unchanged" // already gone: approving removes nothing
+				ch.Change = apitype.ChangeUnchanged // already gone: approving removes nothing
 				break
 			}
-			ch.Change = "remove"
+			ch.Change = apitype.ChangeRemove
 			warn(apitype.ProposalWarning{Code: apitype.WarnRemovesService, Service: s.name, Host: cur.Pattern.String(),
 				Message: "removes service " + s.name + " (" + cur.Pattern.String() + ")"})
 		default:
 			a := s.svc.ToAPI()
 			after = &a
-			ch.Change = "add"
+			ch.Change = apitype.ChangeAdd
 			if found {
-				ch.Change = "update"
+				ch.Change = apitype.ChangeUpdate
 			}
 			p, err := service.ParsePattern(a.Host)
 			if err != nil {
@@ -186,8 +186,8 @@ func proposalDiff(st vaultState, changes proposalChanges) *apitype.ProposalDiff 
 			}
 		}
 		ch.Fields = compareFields(before, after)
-		if ch.Change == "update" && !anyChanged(ch.Fields) {
-			ch.Change = "unchanged"
+		if ch.Change == apitype.ChangeUpdate && !anyChanged(ch.Fields) {
+			ch.Change = apitype.ChangeUnchanged
 		}
 		d.Services = append(d.Services, ch)
 	}
@@ -195,15 +195,15 @@ func proposalDiff(st vaultState, changes proposalChanges) *apitype.ProposalDiff 
 		cc := apitype.CredentialChange{Key: c.Key, Exists: st.keys[c.Key]}
 		switch {
 		case c.Action == model.ProposalDelete:
-			cc.Change = "delete"
+			cc.Change = apitype.ChangeDelete
 			if cc.Exists {
 				warn(apitype.ProposalWarning{Code: apitype.WarnDeletesValue, Key: c.Key, Message: "deletes credential " + c.Key + " and its current value"})
 			}
 		case cc.Exists:
-			cc.Change = "replace"
+			cc.Change = apitype.ChangeReplace
 			warn(apitype.ProposalWarning{Code: apitype.WarnReplacesValue, Key: c.Key, Message: "replaces the current value of " + c.Key})
 		default:
-			cc.Change = "add"
+			cc.Change = apitype.ChangeAdd
 		}
 		d.Credentials = append(d.Credentials, cc)
 	}

@@ -74,7 +74,9 @@ func credentialToAPI(c model.ProposedCredential) apitype.ProposalCredential {
 	out := apitype.ProposalCredential{Action: string(c.Action), Key: c.Key, Type: string(c.Type), Description: c.Description,
 		Obtain: c.Obtain, ObtainInstructions: c.ObtainInstructions, HasValue: c.HasValue}
 	if c.OAuth != nil {
-		out.OAuth = &apitype.OAuthConfig{AuthorizationURL: c.OAuth.AuthorizationURL, TokenURL: c.OAuth.TokenURL, Scopes: c.OAuth.Scopes, ClientID: c.OAuth.ClientID}
+		o := c.OAuth
+		out.OAuth = &apitype.OAuthConfig{AuthorizationURL: o.AuthorizationURL, TokenURL: o.TokenURL, Scopes: o.Scopes, ClientID: o.ClientID,
+			ScopeSeparator: o.ScopeSeparator, DisablePKCE: o.DisablePKCE, TokenAuthMethod: o.TokenAuthMethod}
 	}
 	return out
 }

@@ -102,16 +102,10 @@ func changesFromRequest(in *apitype.CreateProposalRequest, cur []service.Service
 				}
 			case string(model.CredentialOAuth):
 				slot.Type = model.CredentialOAuth
-				if c.OAuth == nil || !isHTTPSURL(c.OAuth.TokenURL) {
-					return out, errs.Invalid(f+".oauth.token_url", "an oauth slot needs oauth.token_url, an https:// URL")
+				var err error
+				if slot.OAuth, err = proposedOAuthSlot(f, c); err != nil {
+					return out, err
 				}
-				if c.OAuth.AuthorizationURL != "" && !isHTTPSURL(c.OAuth.AuthorizationURL) {
-					return out, errs.Invalid(f+".oauth.authorization_url", "oauth.authorization_url must be an https:// URL")
-				}
-				if c.Value != nil {
-					return out, errs.Invalid(f+".value", "an oauth slot takes no value: it is connected after approval")
-				}
-				slot.OAuth = &model.OAuthSlot{AuthorizationURL: c.OAuth.AuthorizationURL, TokenURL: c.OAuth.TokenURL, Scopes: c.OAuth.Scopes, ClientID: c.OAuth.ClientID}
 			default:
 				return out, errs.Invalid(f+".type", "type must be \"static\" or \"oauth\", not %q", c.Type)
 			}
@@ -398,11 +392,14 @@ func (b *Broker) ListProposals(ctx context.Context, a Actor, hint, status string
 }
 
 // listProposals lists proposals of the given vaults with a status filter
-// applied after expiry.
+// applied after expiry; "all", like no status, lists every status.
 func (b *Broker) listProposals(ctx context.Context, vaultIDs []string, status string) (apitype.ProposalList, error) {
 	out := apitype.ProposalList{Proposals: []apitype.Proposal{}}
+	if status == apitype.ProposalStatusAll {
+		status = ""
+	}
 	if _, ok := model.ParseProposalStatus(status); !ok && status != "" {
-		return out, errs.Invalid("status", "status must be pending, applied, rejected or expired, not %q", status)
+		return out, errs.Invalid("status", "status must be pending, applied, rejected, expired or all, not %q", status)
 	}
 	if status != "" {
 		// Overdue proposals become expired first, so the status filter can

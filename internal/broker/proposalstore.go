@@ -57,6 +57,9 @@ type storedOAuth struct {
 	TokenURL         string   `json:"token_url"`
 	Scopes           []string `json:"scopes,omitempty"`
 	ClientID         string   `json:"client_id,omitempty"`
+	ScopeSeparator   string   `json:"scope_separator,omitempty"`
+	DisablePKCE      bool     `json:"disable_pkce,omitempty"`
+	TokenAuthMethod  string   `json:"token_auth_method,omitempty"`
 }
 
 // encodeProposal is the storage form of c: the services and credentials
@@ -77,7 +80,9 @@ func encodeProposal(c proposalChanges) (services, credentials []byte, err error)
 		creds[i] = storedCredential{Action: string(s.Action), Key: s.Key, Type: string(s.Type), Description: s.Description,
 			Obtain: s.Obtain, ObtainInstructions: s.ObtainInstructions, HasValue: s.HasValue}
 		if s.OAuth != nil {
-			creds[i].OAuth = &storedOAuth{AuthorizationURL: s.OAuth.AuthorizationURL, TokenURL: s.OAuth.TokenURL, Scopes: s.OAuth.Scopes, ClientID: s.OAuth.ClientID}
+			o := s.OAuth
+			creds[i].OAuth = &storedOAuth{AuthorizationURL: o.AuthorizationURL, TokenURL: o.TokenURL, Scopes: o.Scopes, ClientID: o.ClientID,
+				ScopeSeparator: o.ScopeSeparator, DisablePKCE: o.DisablePKCE, TokenAuthMethod: o.TokenAuthMethod}
 		}
 	}
 	if services, err = json.Marshal(struct {
@@ -224,7 +229,9 @@ func decodeCredential(s storedCredential, f string) (model.ProposedCredential, e
 		if out.Type != model.CredentialOAuth {
 			return model.ProposedCredential{}, fmt.Errorf("%s: oauth settings on a %s slot", f, act)
 		}
-		out.OAuth = &model.OAuthSlot{AuthorizationURL: s.OAuth.AuthorizationURL, TokenURL: s.OAuth.TokenURL, Scopes: s.OAuth.Scopes, ClientID: s.OAuth.ClientID}
+		o := s.OAuth
+		out.OAuth = &model.OAuthSlot{AuthorizationURL: o.AuthorizationURL, TokenURL: o.TokenURL, Scopes: o.Scopes, ClientID: o.ClientID,
+			ScopeSeparator: o.ScopeSeparator, DisablePKCE: o.DisablePKCE, TokenAuthMethod: o.TokenAuthMethod}
 	}
 	if act == model.ProposalSet && out.Type == model.CredentialOAuth && out.OAuth == nil {
 		return model.ProposedCredential{}, fmt.Errorf("%s: an oauth slot without its oauth settings", f)

@@ -179,10 +179,13 @@ func normalizeDomains(in []string) ([]string, error) {
 	out := []string{}
 	seen := map[string]bool{}
 	for i, d := range in {
-		d = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "@"))
+		d = model.LowerASCII(strings.TrimPrefix(strings.TrimSpace(d), "@"))
 		field := "allowed_email_domains[" + strconv.Itoa(i) + "]"
 		if d == "" {
 			continue
+		}
+		if !model.IsASCII(d) {
+			return nil, errs.Invalid(field, "%q is not an ASCII domain name: write an internationalised domain in its xn-- form", d)
 		}
 		if len(d) > 253 || !strings.Contains(d, ".") || strings.ContainsAny(d, " @/:,") || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") {
 			return nil, errs.Invalid(field, "%q is not a domain name like example.com", d)

@@ -15,7 +15,7 @@ import (
 // environment variables do; AUTHED is our API tier. Its VERIFY_FAIL tier
 // has no counterpart here: wrong emailed codes are capped per code (see
 // docs/compatibility.md), so an override of it is refused, not ignored.
-var rateLimitTierNames = map[string]string{"AUTH": "AUTH", "AUTHED": "API", "API": "API", "PROXY": "PROXY", "GLOBAL": "GLOBAL"}
+var rateLimitTiers = map[string]ratelimit.Tier{"AUTH": ratelimit.TierAuth, "AUTHED": ratelimit.TierAPI, "API": ratelimit.TierAPI, "PROXY": ratelimit.TierProxy, "GLOBAL": ratelimit.TierGlobal}
 
 // fromRateLimitSetting turns the public "rate_limit" object into our
 // profile and overrides.
@@ -27,55 +27,59 @@ func fromRateLimitSetting(in apitype.RateLimitSetting) (string, ratelimit.Overri
 	if !rateLimitProfiles[profile] {
 		return "", nil, errs.Invalid("rate_limit.profile", "rate_limit.profile must be default, strict, loose or off, not %q", in.Profile)
 	}
-	out := map[string]string{}
+	out := ratelimit.Overrides{}
 	for _, name := range slices.Sorted(maps.Keys(in.Overrides)) {
 		ov := in.Overrides[name]
 		field := "rate_limit.overrides." + name
-		tier, ok := rateLimitTierNames[strings.ToUpper(name)]
+		tier, ok := rateLimitTiers[strings.ToUpper(name)]
 		if !ok {
 			return "", nil, errs.Invalid(field, "unknown rate-limit tier %q: use AUTH, AUTHED, PROXY or GLOBAL (emailed codes have a fixed per-code budget of wrong tries, not a tier)", name)
 		}
 		var bad error
-		set := func(knob, v string) {
+		set := func(knob ratelimit.Knob, v string) {
 			if bad != nil {
 				return
 			}
-			k := tier + "_" + knob
-			if _, err := ratelimit.ParseOverrideMap(map[string]string{k: v}); err != nil {
-				msg := err.Error()
-				if i := strings.Index(msg, "\": "); i >= 0 {
-					msg = msg[i+3:]
-				}
-				f := field + "." + strings.ToLower(knob)
-				bad = errs.Invalid(f, "%s = %s: %s", f, v, msg)
+			f := field + "." + strings.ToLower(string(knob))
+			k, err := ratelimit.NewOverrideKey(tier, knob)
+			if err == nil {
+				err = k.CheckValue(v)
+			}
+			if err != nil {
+				bad = errs.Invalid(f, "%s = %s: %v", f, v, err)
+				return
+			}
+			if prev, dup := out[k]; dup && prev != v { // AUTHED and API name one tier
+				bad = errs.Invalid(f, "%s = %s: the tier is set twice (AUTHED and API name the same tier)", f, v)
 				return
 			}
 			out[k] = v
 		}
 		if ov.Rate != nil {
-			set("RATE", strconv.FormatFloat(*ov.Rate, 'f', -1, 64))
+			set(ratelimit.KnobRate, strconv.FormatFloat(*ov.Rate, 'f', -1, 64))
 		}
 		if ov.Burst != nil {
-			set("BURST", strconv.Itoa(*ov.Burst))
+			set(ratelimit.KnobBurst, strconv.Itoa(*ov.Burst))
 		}
 		if ov.Window != "" {
-			set("WINDOW", ov.Window)
+			set(ratelimit.KnobWindow, ov.Window)
 		}
 		if ov.Max != nil {
-			set("MAX", strconv.Itoa(*ov.Max))
+			set(ratelimit.KnobMax, strconv.Itoa(*ov.Max))
 		}
 		if ov.Concurrency != nil {
-			set("CONCURRENCY", strconv.Itoa(*ov.Concurrency))
+			set(ratelimit.KnobConcurrency, strconv.Itoa(*ov.Concurrency))
 		}
 		if bad != nil {
 			return "", nil, bad
 		}
 	}
-	o, err := ratelimit.ParseOverrideMap(out)
-	if err != nil {
+	// What only the whole set can break (the two names of the global
+	// ceiling disagreeing).
+	if _, err := out.Limits(); err != nil {
 		return "", nil, errs.Invalid("rate_limit.overrides", "%v", err)
 	}
-	return profile, o, nil
+	return profile, out, nil
 }
 
 // toRateLimitSetting renders our stored rate-limit settings in the public

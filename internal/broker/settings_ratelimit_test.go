@@ -29,6 +29,9 @@ func TestRateLimitSettingRules(t *testing.T) {
 		{name: "negative rate", in: apitype.RateLimitSetting{Overrides: map[string]apitype.RateLimitTierOverride{"AUTH": {Rate: f(-1)}}}, field: "rate_limit.overrides.AUTH.rate"},
 		{name: "bad window", in: apitype.RateLimitSetting{Overrides: map[string]apitype.RateLimitTierOverride{"AUTH": {Window: "soon"}}}, field: "rate_limit.overrides.AUTH.window"},
 		{name: "global takes no rate", in: apitype.RateLimitSetting{Overrides: map[string]apitype.RateLimitTierOverride{"GLOBAL": {Rate: f(1)}}}, field: "rate_limit.overrides.GLOBAL.rate"},
+		{name: "AUTHED and API disagree", in: apitype.RateLimitSetting{Overrides: map[string]apitype.RateLimitTierOverride{"API": {Rate: f(1)}, "AUTHED": {Rate: f(50)}}}, field: "rate_limit.overrides.AUTHED.rate"},
+		{name: "AUTHED and API agree", in: apitype.RateLimitSetting{Overrides: map[string]apitype.RateLimitTierOverride{"API": {Rate: f(1)}, "AUTHED": {Rate: f(1)}}},
+			profile: "default", want: map[string]string{"API_RATE": "1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, m, err := fromRateLimitSetting(tc.in)

@@ -572,3 +572,46 @@ func TestRepeatedFailuresAreCountedNotWritten(t *testing.T) {
 		t.Fatalf("the row after the quiet period: %+v", last)
 	}
 }
+
+// An agent with the instance role owner knows only the vaults it was
+// granted, as any agent: seeing every vault is for owners who are people
+// (docs/permissions.md). Another vault reads as a typo does, everywhere.
+func TestOwnerRoleAgentSeesOnlyItsVaults(t *testing.T) {
+	f := newTrailFixture(t)
+	b, owner, ctx := f.b, f.owner, context.Background()
+	for _, name := range []string{"prod", "secret-project"} {
+		if _, err := b.CreateVault(ctx, owner, apitype.CreateVaultRequest{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ag, err := b.CreateAgent(ctx, owner, apitype.CreateAgentRequest{Name: "ops-bot", Role: "owner", Vaults: []apitype.AgentVault{{VaultName: "prod", VaultRole: "member"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, err := b.Authenticate(ctx, ag.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := b.ListVaults(ctx, agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Vaults) != 1 || list.Vaults[0].Name != "prod" {
+		t.Errorf("the owner-role agent lists %+v, want prod alone", list.Vaults)
+	}
+	typo := func(err error) string { return strings.ReplaceAll(fmt.Sprint(err), "no-such-vault", "X") }
+	for what, try := range map[string]func(name string) error{
+		"vault context": func(n string) error { _, err := b.VaultContext(ctx, agent, n); return err },
+		"services":      func(n string) error { _, err := b.ListServices(ctx, agent, n); return err },
+		"delete":        func(n string) error { _, err := b.DeleteVault(ctx, agent, n); return err },
+	} {
+		hidden, missing := try("secret-project"), try("no-such-vault")
+		if errs.KindOf(hidden) != errs.KindNotFound || strings.ReplaceAll(fmt.Sprint(hidden), "secret-project", "X") != typo(missing) {
+			t.Errorf("%s: another vault answers %v, a typo %v: want the same not-found", what, hidden, missing)
+		}
+	}
+	// The owner, a person, still sees every vault.
+	if list, err := b.ListVaults(ctx, owner); err != nil || len(list.Vaults) != 3 {
+		t.Errorf("the owner lists %+v (%v), want all three", list.Vaults, err)
+	}
+}

@@ -169,7 +169,7 @@ func (b *Broker) ListVaultUsers(ctx context.Context, a Actor, name string) (apit
 		}
 		for _, iv := range inv.Vaults {
 			if iv.VaultID == v.ID {
-				out.Users = append(out.Users, apitype.VaultUser{Email: inv.Email, Role: string(iv.Role), Status: "pending"})
+				out.Users = append(out.Users, apitype.VaultUser{Email: inv.Email, Role: string(iv.Role), Status: string(model.InvitePending)})
 			}
 		}
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
-	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/policy"
 )
 
@@ -18,7 +17,7 @@ func (b *Broker) VaultContext(ctx context.Context, a Actor, name string) (apityp
 		return apitype.VaultContext{}, err
 	}
 	if r == "" {
-		if a.Role() == model.RoleOwner {
+		if seesEveryVault(a) {
 			return apitype.VaultContext{}, errs.Forbidden("you hold no role in vault %q: join it first with `agent-vault owner vault join %s`", v.Name, v.Name)
 		}
 		return apitype.VaultContext{}, vaultNotFound(name)

@@ -67,7 +67,7 @@ func (b *Broker) ListVaults(ctx context.Context, a Actor) (apitype.VaultList, er
 	if err != nil {
 		return out, err
 	}
-	owner := a.Role() == model.RoleOwner
+	owner := seesEveryVault(a)
 	for _, v := range vs {
 		r := roles[v.ID]
 		switch {
@@ -96,6 +96,11 @@ func (b *Broker) AdminListVaults(ctx context.Context, a Actor) (apitype.AdminVau
 	return out, nil
 }
 
+// seesEveryVault reports whether a may know every vault exists: instance
+// owners who are people (an agent with the owner role sees only the
+// vaults it was granted, docs/permissions.md).
+func seesEveryVault(a Actor) bool { return authorize(a, "", policy.ListAllVaults) == nil }
+
 // vaultNotFound is the one answer for a vault name the actor cannot see:
 // a typo and another team's vault read the same, so that the answer never
 // tells a non-member whether a vault exists (owners see every vault in
@@ -105,14 +110,14 @@ func vaultNotFound(name string) *errs.Error {
 }
 
 // vaultAuthorized loads the vault and checks act for the actor. Non-members
-// get 404 rather than 403 so vault names do not leak, except owners, who
-// can see every vault exists.
+// get 404 rather than 403 so vault names do not leak, except owners (people),
+// who can see every vault exists.
 func (b *Broker) vaultAuthorized(ctx context.Context, st store.Store, a Actor, name string, act policy.Action) (model.Vault, model.VaultRole, error) {
 	v, r, err := b.vaultFor(ctx, st, a, name)
 	if err != nil {
 		return v, r, err
 	}
-	if r == "" && a.Role() != model.RoleOwner {
+	if r == "" && !seesEveryVault(a) {
 		return v, r, vaultNotFound(name)
 	}
 	return v, r, authorize(a, r, act)
@@ -126,7 +131,7 @@ func (b *Broker) DeleteVault(ctx context.Context, a Actor, name string) (apitype
 		return apitype.VaultDeleted{}, err
 	}
 	if err := authorizeEither(a, r, policy.DeleteVault, policy.DeleteAnyVault); err != nil {
-		if r == "" && a.Role() != model.RoleOwner {
+		if r == "" && !seesEveryVault(a) {
 			return apitype.VaultDeleted{}, vaultNotFound(name)
 		}
 		return apitype.VaultDeleted{}, err

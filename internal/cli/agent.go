@@ -184,7 +184,10 @@ func agentCreatedLine(name, instanceRole string, vs []apitype.AgentVault) string
 	inst := " It has no instance-wide rights."
 	switch instanceRole {
 	case "owner":
-		inst = " It is an instance owner (every vault, users and settings)."
+		// An agent's owner role is a member's rights plus being managed by
+		// instance owners only: seeing every vault, users and instance
+		// settings stay with people (docs/permissions.md).
+		inst = " Its instance role owner lets it create vaults and agents, and only instance owners can manage it (every vault, users and settings stay with people)."
 	case "member":
 		inst = " Its instance role member lets it create vaults and agents."
 	}

@@ -11,16 +11,17 @@ import (
 // service`, …): run bare it prints its help.
 const groupOnly = "agent-vault/group"
 
-// strictGroups makes every command group below the root refuse a word
-// that names none of its subcommands (`vault servce list`) with an error
-// and a suggestion, instead of printing help and exiting 0. cobra checks
-// only the root's first word; a group that runs nothing itself would show
-// its help for any argument.
+// strictGroups makes every command group, the root included, refuse a
+// word that names none of its subcommands (`vault servce list`, `valt
+// list`) with one error and a suggestion, instead of printing help and
+// exiting 0 (a group that runs nothing itself would show its help for any
+// argument; cobra's own check of the root's first word words it another
+// way).
 func strictGroups(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		strictGroups(sub)
 	}
-	if !c.HasParent() || !c.HasSubCommands() {
+	if !c.HasSubCommands() {
 		return
 	}
 	own, onlyGroup := c.Args, !c.Runnable()

@@ -74,8 +74,13 @@ func TestMistypedSubcommand(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "`agent-vault vault service`") {
 		t.Errorf("vault servce list: exit %d, %q", code, errOut)
 	}
+	// The root's first word is refused in the same words as a group's.
+	code, _, errOut = runCLI(t, "valt", "list")
+	if code == 0 || !strings.Contains(errOut, "did you mean `agent-vault vault`?") || strings.Contains(errOut, "Did you mean this") {
+		t.Errorf("valt list: exit %d, %q", code, errOut)
+	}
 	// A group run bare, or with help, still shows its help, successfully.
-	for _, args := range [][]string{{"vault", "service"}, {"vault", "service", "help"}} {
+	for _, args := range [][]string{{"vault", "service"}, {"vault", "service", "help"}, {}, {"help"}} {
 		code, out, _ := runCLI(t, args...)
 		if code != 0 || !strings.Contains(out, "Available Commands:") {
 			t.Errorf("%v: exit %d, %q", args, code, out)
@@ -124,7 +129,7 @@ func TestAgentCreatedLine(t *testing.T) {
 			"Agent bot created. It can use vault default (as proxy). It has no instance-wide rights."},
 		{"member", nil, "Agent bot created. It reaches no vault yet: grant one with `agent-vault vault agent add bot --vault <vault>`. Its instance role member lets it create vaults and agents."},
 		{"owner", []apitype.AgentVault{{VaultName: "a", VaultRole: "admin"}, {VaultName: "b", VaultRole: "member"}},
-			"Agent bot created. It can use vaults a (as admin), b (as member). It is an instance owner (every vault, users and settings)."},
+			"Agent bot created. It can use vaults a (as admin), b (as member). Its instance role owner lets it create vaults and agents, and only instance owners can manage it (every vault, users and settings stay with people)."},
 	} {
 		if got := agentCreatedLine("bot", c.role, c.vaults); got != c.want {
 			t.Errorf("role %s: %q, want %q", c.role, got, c.want)

@@ -147,12 +147,12 @@ func (a *app) oauthStatusCmd(setup vaultSetup) *cobra.Command {
 func oauthNextStep(st apitype.OAuthStatus) string {
 	key, vault := shellQuote(st.Key), shellQuote(st.Vault)
 	switch {
-	case st.Status == "connected":
+	case st.Status == apitype.OAuthStatusConnected:
 		return ""
 	case st.GrantType == "client_credentials":
 		return "check the client id, secret and token URL with the provider, then store them again: agent-vault vault credential oauth tokens " + key +
 			" --vault " + vault + " --grant client_credentials --token-url URL --client-id ID --client-secret -"
-	case st.Status == "pending":
+	case st.Status == apitype.OAuthStatusPending:
 		return "connect it: agent-vault vault credential oauth connect " + key + " --vault " + vault + " --client-secret -"
 	}
 	return "connect it again: agent-vault vault credential oauth connect " + key + " --vault " + vault +
@@ -165,7 +165,7 @@ func oauthTypeCell(cr apitype.Credential) string {
 		return cr.Type
 	}
 	s := cr.Type + " (" + cr.OAuth.Status
-	if cr.OAuth.Status == "connected" && cr.OAuth.ExpiresAt != nil {
+	if cr.OAuth.Status == apitype.OAuthStatusConnected && cr.OAuth.ExpiresAt != nil {
 		s += ", expires " + ts(*cr.OAuth.ExpiresAt)
 	}
 	return s + ")"

@@ -215,7 +215,7 @@ func openBrowser(u string) error {
 func writeOAuthToConnect(w io.Writer, p apitype.Proposal) {
 	first := true
 	for _, c := range p.Credentials {
-		if c.Action != "set" || c.Type != "oauth" {
+		if c.Action != apitype.ProposalSet || c.Type != "oauth" {
 			continue
 		}
 		if first {
@@ -234,6 +234,15 @@ func writeOAuthToConnect(w io.Writer, p apitype.Proposal) {
 			line += "   # the proposal named no " + strings.Join(missing, " or ") + ": add them"
 		}
 		fmt.Fprintln(w, propClean(line))
+		if c.OAuth == nil || c.OAuth.AuthorizationURL == "" {
+			// No authorization URL: the agent asks for tokens the person
+			// already holds (the public API's token upload slot).
+			paste := "  agent-vault vault credential oauth tokens " + shellQuote(c.Key) + " --vault " + shellQuote(p.Vault) + " --refresh-token - --client-secret -"
+			if c.OAuth == nil || c.OAuth.ClientID == "" {
+				paste += " --client-id …"
+			}
+			fmt.Fprintln(w, propClean(paste+"   # or upload tokens you already hold"))
+		}
 	}
 	if !first {
 		fmt.Fprintln(w, "  (or press Connect on the vault's credentials page in the web console)")

@@ -29,6 +29,12 @@ func TestWriteOAuthToConnectLeavesAgentValuesOut(t *testing.T) {
 	if !strings.Contains(out, "connect BARE --vault default --client-secret -   # the proposal named no --authorization-url or --client-id: add them") {
 		t.Errorf("the line for BARE does not say what is missing:\n%s", out)
 	}
+	// A slot without an authorization URL asks for tokens the person
+	// holds: the upload command is offered too; GOOGLE, with one, gets none.
+	if !strings.Contains(out, "oauth tokens BARE --vault default --refresh-token - --client-secret - --client-id …   # or upload tokens you already hold\n") ||
+		strings.Contains(out, "oauth tokens GOOGLE") {
+		t.Errorf("the token upload line is wrong:\n%s", out)
+	}
 }
 
 func TestShellQuote(t *testing.T) {

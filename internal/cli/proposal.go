@@ -292,9 +292,6 @@ or expired; all (the default) lists every status.`,
 				return err
 			}
 			vault := propReviewVault(rv)
-			if status == "all" {
-				status = "" // every status, as without --status
-			}
 			out, err := reviewList(cmd, c, vault, status)
 			if err != nil {
 				return err
@@ -883,7 +880,7 @@ func writeProposalText(w io.Writer, p apitype.Proposal) {
 				typ = "static"
 			}
 			line := "    set    " + propClean(c.Key) + " (" + propClean(typ) + ")"
-			if p.Diff != nil && i < len(p.Diff.Credentials) && p.Diff.Credentials[i].Change == "add" {
+			if p.Diff != nil && i < len(p.Diff.Credentials) && p.Diff.Credentials[i].Change == apitype.ChangeAdd {
 				line += ", new credential"
 			}
 			if c.Description != "" {
@@ -901,6 +898,12 @@ func writeProposalText(w io.Writer, p apitype.Proposal) {
 				fmt.Fprintf(w, "           oauth token URL: %s", propClean(c.OAuth.TokenURL))
 				if len(c.OAuth.Scopes) > 0 {
 					fmt.Fprintf(w, ", scopes: %s", propClean(strings.Join(c.OAuth.Scopes, " ")))
+				}
+				if c.OAuth.TokenAuthMethod != "" {
+					fmt.Fprintf(w, ", token auth: %s", propClean(c.OAuth.TokenAuthMethod))
+				}
+				if c.OAuth.DisablePKCE {
+					fmt.Fprint(w, ", PKCE off")
 				}
 				fmt.Fprintln(w)
 			}

@@ -62,7 +62,7 @@ func writeServiceChange(w io.Writer, s apitype.ProposalService, sc apitype.Servi
 	if s.Action == apitype.ProposalSet {
 		head += ", auth " + propAuthDesc(s.Auth)
 	}
-	if sc.Change == "unchanged" {
+	if sc.Change == apitype.ChangeUnchanged {
 		if s.Action == apitype.ProposalDelete {
 			head += " (already gone: nothing to remove)"
 		} else {
@@ -73,9 +73,9 @@ func writeServiceChange(w io.Writer, s apitype.ProposalService, sc apitype.Servi
 	for _, f := range sc.Fields {
 		var val string
 		switch {
-		case sc.Change == "add":
+		case sc.Change == apitype.ChangeAdd:
 			val = propList(f.After)
-		case sc.Change == "remove":
+		case sc.Change == apitype.ChangeRemove:
 			val = propList(f.Before)
 		case f.Changed:
 			val = propList(f.Before) + " → " + propList(f.After)
@@ -83,7 +83,7 @@ func writeServiceChange(w io.Writer, s apitype.ProposalService, sc apitype.Servi
 			val = propList(f.After) + " (unchanged)"
 		}
 		mark := " "
-		if f.Changed && sc.Change == "update" {
+		if f.Changed && sc.Change == apitype.ChangeUpdate {
 			mark = "*"
 		}
 		fmt.Fprintf(w, "         %s %-17s %s\n", mark, propClean(f.Field)+":", val)

@@ -145,7 +145,7 @@ func (s Settings) EmailAllowed(email string) bool {
 		return true
 	}
 	at := strings.LastIndexByte(email, '@')
-	domain := strings.ToLower(email[at+1:])
+	domain := LowerASCII(email[at+1:])
 	for _, d := range s.AllowedEmailDomains {
 		if domain == d {
 			return true

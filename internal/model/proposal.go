@@ -79,6 +79,9 @@ type OAuthSlot struct {
 	TokenURL         string
 	Scopes           []string
 	ClientID         string
+	ScopeSeparator   string // "" is a space
+	DisablePKCE      bool
+	TokenAuthMethod  string // "" is the default (client_secret_post)
 }
 
 // Proposal is an agent's request to change a vault. Its changes are kept

@@ -166,7 +166,7 @@ func Decide(s Subject, a Action) Decision {
 	}
 	if min, ok := vaultActionMin[a]; ok {
 		if !s.VaultRole.Valid() {
-			if s.InstanceRole == model.RoleOwner {
+			if s.InstanceRole == model.RoleOwner && s.Kind == model.ActorUser {
 				return deny("no access to this vault: as the owner, join it first (agent-vault owner vault join)")
 			}
 			return deny("no access to this vault")

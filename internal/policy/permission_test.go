@@ -261,6 +261,18 @@ func TestOwnerWithoutGrantMustJoin(t *testing.T) {
 			t.Errorf("owner denied %s", a)
 		}
 	}
+	// An agent with the owner role cannot join: it is told nothing of it.
+	ag := Subject{Kind: model.ActorAgent, InstanceRole: model.RoleOwner}
+	for a := range specVaultMin {
+		if d := Decide(ag, a); d.Allowed || strings.Contains(d.Reason, "join") {
+			t.Errorf("owner-role agent without grant: %s allowed %v, %q; want refused without a hint to join", a, d.Allowed, d.Reason)
+		}
+	}
+	for _, a := range []Action{JoinAnyVault, DeleteAnyVault, ListAllVaults} {
+		if Decide(ag, a).Allowed {
+			t.Errorf("owner-role agent allowed %s", a)
+		}
+	}
 }
 
 // no-access: "only what vault grants give" — a no-access user with a vault

@@ -295,3 +295,39 @@ func TestProxyEarly413OverHTTP2KeepsTheConnection(t *testing.T) {
 		t.Fatalf("GET after the 413: %d, %d connections opened (want 1)", r.StatusCode, conns)
 	}
 }
+
+// Inside an intercepted tunnel, a connection idle after its answers is
+// closed after IdleTimeout too, whether its last request arrived whole or
+// in pieces (the HTTP/1.1 lane sets the header deadline only for the
+// latter).
+func TestProxyClosesIdleInterceptedConnections(t *testing.T) {
+	e := newEnvConns(t, true, nil, nil, proxy.ConnLimits{IdleTimeout: 300 * time.Millisecond, StreamIdleTimeout: time.Hour})
+	e.setup(map[string]string{"API_KEY": secretValue}, bearer("api", "api.test", "API_KEY"))
+	tok := e.agent("bot", "proxy")
+	host := "api.test:" + itoa(e.upPort)
+	get := "GET /x HTTP/1.1\r\nHost: " + host + "\r\n\r\n"
+	for name, pieces := range map[string][]string{
+		"whole":     {get},
+		"in pieces": {get[:10], get[10:]},
+	} {
+		c, br := e.rawConnect(t, host, tok, "api.test")
+		for i, p := range pieces {
+			if i > 0 {
+				time.Sleep(50 * time.Millisecond) // the rest of the header arrives in a record of its own
+			}
+			if _, err := io.WriteString(c, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Close {
+			t.Fatalf("%s: %d close=%v, want a kept-alive 200", name, resp.StatusCode, resp.Close)
+		}
+		closedByProxy(t, c, br, "idle after an answer, request sent "+name)
+	}
+}

@@ -104,7 +104,13 @@ func (p *Proxy) serveLane(tc *tls.Conn, batch *batchConn, info tunnelInfo) bool 
 				return false
 			}
 		}
-		_ = tc.SetReadDeadline(time.Now().Add(laneHeaderWait))
+		// A header usually arrives whole with its first byte; one that is
+		// still arriving gets laneHeaderWait to finish. (No deadline is
+		// cleared after it: nothing reads the connection while a request
+		// is served, and the next read sets its own.)
+		if !headerBuffered(br) {
+			_ = tc.SetReadDeadline(time.Now().Add(laneHeaderWait))
+		}
 		head, complete := laneHeader(br)
 		if !complete {
 			return p.handOverRead(tc, info, nil, br)
@@ -119,7 +125,6 @@ func (p *Proxy) serveLane(tc *tls.Conn, batch *batchConn, info tunnelInfo) bool 
 			_, _ = br.Discard(len(raw) - (before - br.Buffered()))
 			return p.handOverRead(tc, info, raw, br)
 		}
-		_ = tc.SetReadDeadline(time.Time{})
 		delete(r.Header, "Host")
 		r.RemoteAddr = remote
 		r.TLS = &cs
@@ -175,6 +180,13 @@ func laneHeader(br *bufio.Reader) (head []byte, complete bool) {
 			return nil, false
 		}
 	}
+}
+
+// headerBuffered reports whether the end of a request header is in br's
+// buffer already.
+func headerBuffered(br *bufio.Reader) bool {
+	buf, _ := br.Peek(br.Buffered())
+	return bytes.Contains(buf, []byte("\r\n\r\n"))
 }
 
 // laneKeeps reports whether the lane serves r itself: the plainest of

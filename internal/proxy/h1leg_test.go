@@ -162,3 +162,47 @@ func TestUpstreamHalfReadResponseNotReused(t *testing.T) {
 		}
 	}
 }
+
+// An HTTP/2 agent's simple GET and HEAD go upstream over the HTTP/1.1 leg
+// (cheaper for the proxy and the upstream); its other requests (gRPC is a
+// POST) keep HTTP/2 end to end.
+func TestHTTP2AgentsSimpleRequestsTakeTheHTTP1Leg(t *testing.T) {
+	e := newEnv(t, true)
+	e.setup(map[string]string{"API_KEY": "sk_live_h2leg_0123456789"}, bearer("api", "api.test", "API_KEY"))
+	var mu sync.Mutex
+	protos := map[string]int{}
+	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		protos[r.Method] = r.ProtoMajor
+		mu.Unlock()
+		if r.Header.Get("Authorization") != "Bearer sk_live_h2leg_0123456789" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		_, _ = io.WriteString(w, "upstream "+r.Method)
+	}))
+	c := e.client(e.agent("bot", "proxy"), "default", true)
+	for _, m := range []string{"GET", "HEAD", "POST"} {
+		var body io.Reader
+		if m == "POST" {
+			body = strings.NewReader("payload")
+		}
+		req, _ := http.NewRequest(m, "https://"+e.upstream+"/r", body)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := read(t, resp)
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("%s: the agent spoke HTTP/%d to the proxy, want 2", m, resp.ProtoMajor)
+		}
+		if want := map[string]string{"GET": "upstream GET", "HEAD": "", "POST": "upstream POST"}[m]; resp.StatusCode != 200 || got != want {
+			t.Fatalf("%s: %d %q", m, resp.StatusCode, got)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if protos["GET"] != 1 || protos["HEAD"] != 1 || protos["POST"] != 2 {
+		t.Fatalf("upstream saw HTTP major versions %v, want GET and HEAD 1, POST 2", protos)
+	}
+}

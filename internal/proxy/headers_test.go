@@ -141,27 +141,38 @@ func TestBrokerHeadersStrippedOnEveryPath(t *testing.T) {
 			checkAgentHeaders(t, resp.Trailer, "trailer")
 		})
 	}
-	// HTTP/2 has no hop-by-hop headers; the broker ones still go.
-	t.Run("intercepted HTTP/2", func(t *testing.T) {
-		c := e.client(tok, "default", true)
-		req, _ := http.NewRequest("GET", "https://api.test:"+upPort+"/x", nil)
-		for _, h := range []string{"Proxy-Authorization", "X-Vault", "Proxy-Foo", "X-Agent-Vault-Token"} {
-			req.Header.Set(h, auth)
-		}
-		req.Header.Set("X-Keep", "yes")
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.ProtoMajor != 2 || resp.StatusCode != 200 {
-			t.Fatalf("%s %d", resp.Proto, resp.StatusCode)
-		}
-		checkUpstreamHeaders(t, e.seen.last().Header, true)
-		checkAgentHeaders(t, resp.Header, "header")
-		checkAgentHeaders(t, resp.Trailer, "trailer")
-	})
+	// HTTP/2 has no hop-by-hop headers; the broker ones still go. A GET
+	// takes the HTTP/1.1 upstream leg, a POST the HTTP/2 one.
+	for method, upstreamMajor := range map[string]int{"GET": 1, "POST": 2} {
+		t.Run("intercepted HTTP/2 "+method, func(t *testing.T) {
+			c := e.client(tok, "default", true)
+			var body io.Reader
+			if method == "POST" {
+				body = strings.NewReader("payload")
+			}
+			req, _ := http.NewRequest(method, "https://api.test:"+upPort+"/x", body)
+			for _, h := range []string{"Proxy-Authorization", "X-Vault", "Proxy-Foo", "X-Agent-Vault-Token"} {
+				req.Header.Set(h, auth)
+			}
+			req.Header.Set("X-Keep", "yes")
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.ProtoMajor != 2 || resp.StatusCode != 200 {
+				t.Fatalf("%s %d", resp.Proto, resp.StatusCode)
+			}
+			got := e.seen.last()
+			if got.ProtoMajor != upstreamMajor {
+				t.Errorf("upstream leg spoke HTTP/%d, want %d", got.ProtoMajor, upstreamMajor)
+			}
+			checkUpstreamHeaders(t, got.Header, true)
+			checkAgentHeaders(t, resp.Header, "header")
+			checkAgentHeaders(t, resp.Trailer, "trailer")
+		})
+	}
 }
 
 // checkUpstreamHeaders: nothing forbidden and no trace of the agent's

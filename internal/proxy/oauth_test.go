@@ -576,3 +576,33 @@ func TestOAuthUpstream401ResendsSubstitutedToken(t *testing.T) {
 		t.Fatalf("%d refreshes, want 3", got)
 	}
 }
+
+// An upstream 401 whose renewal the provider refuses: the agent gets
+// 502 oauth_refresh_failed, and the refused token is not sent again (the
+// upstream saw exactly the one request that it refused).
+func TestOAuthUpstream401FailedRenewalSendsNothingStale(t *testing.T) {
+	o := newOAuthEnv(t, oauthtest.Options{})
+	o.p.AddClient(oauthtest.Client{ID: "app", Secret: "s", AuthMethod: "client_secret_post", RedirectURI: redirect})
+	pasted := o.p.Authorize(t, "app", "")
+	o.upload(apitype.OAuthTokensRequest{RefreshToken: pasted.Refresh, ClientID: "app", ClientSecret: "s"})
+	if code, _ := o.call("GET", "ok", ""); code != 200 {
+		t.Fatal("first call failed")
+	}
+	o.p.RevokeAccess(o.p.LastAPIToken())
+	o.p.RevokeRefresh(pasted.Refresh)
+	calls := o.p.APICalls()
+	code, body := o.call("POST", "echo", `{"n":1}`)
+	if code != http.StatusBadGateway || errorCode(body) != "oauth_refresh_failed" || !strings.Contains(body, "invalid_grant") {
+		t.Fatalf("got %d %s, want 502 oauth_refresh_failed", code, body)
+	}
+	if got := o.p.APICalls() - calls; got != 1 {
+		t.Fatalf("the upstream got %d requests, want only the one it refused", got)
+	}
+	if st := o.status(); st.Status != "refresh_failed" {
+		t.Fatalf("status %+v", st)
+	}
+	// The next request is refused at the proxy: nothing goes upstream.
+	if code, _ := o.call("GET", "again", ""); code != http.StatusBadGateway || o.p.APICalls()-calls != 1 {
+		t.Fatalf("after the failed renewal: %d, %d upstream requests", code, o.p.APICalls()-calls)
+	}
+}

@@ -79,7 +79,7 @@ type Proxy struct {
 	log         *slog.Logger
 	transport   *http.Transport // HTTP/2 when the upstream offers it
 	transportH1 *http.Transport // HTTP/1.1 only: for HTTP/1 agents and websockets
-	h1          *h1Leg          // simple requests of HTTP/1 agents (h1leg.go), else transportH1
+	h1          *h1Leg          // simple requests (h1leg.go), else transportH1
 	rp          *httputil.ReverseProxy
 	inner       *http.Server
 	tunnels     *chanListener
@@ -124,7 +124,8 @@ func New(o Options) *Proxy {
 	}
 	// HTTP/1 agents get an HTTP/1.1 upstream leg: fewer goroutine
 	// hand-offs per request than multiplexing over HTTP/2 (measured: lower
-	// latency and faster downloads); HTTP/2 agents (gRPC) keep HTTP/2.
+	// latency and faster downloads); HTTP/2 agents keep HTTP/2 for all but
+	// their simple GETs and HEADs (byProtocol), so gRPC stays HTTP/2.
 	p.transportH1 = p.transport.Clone()
 	p.transportH1.ForceAttemptHTTP2 = false
 	p.transportH1.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
@@ -191,7 +192,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// URL's authority for an absolute-form request (the Host header is
 	// ignored, RFC 9112 §3.2.2), so routing and the upstream's Host follow
 	// the URL (TestAbsoluteFormRoutesByTheURL). This refuses a request
-	// should another server ever hand over a disagreeing r.Host.
+	// should another server ever hand over a disagreeing r.Host
+	// (TestAbsoluteFormRefusesADisagreeingHost).
 	if hh, hp, err := splitTarget(r.Host, r.URL.Scheme); err != nil || hh != host || hp != port {
 		writeError(w, fail(http.StatusForbidden, "host_mismatch", "the Host header does not match the request URL", "send requests unchanged; the proxy never re-routes"))
 		return
@@ -310,11 +312,13 @@ func (t target) authority() string {
 	return h + ":" + strconv.Itoa(t.port)
 }
 
-// byProtocol sends a request upstream over the agent's HTTP major version.
+// byProtocol sends a request upstream over the agent's HTTP major
+// version, except that simple requests (h1leg.go) always take the
+// HTTP/1.1 leg.
 type byProtocol struct{ h1, h2 http.RoundTripper }
 
 func (b byProtocol) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.ProtoMajor == 2 {
+	if r.ProtoMajor == 2 && !simpleRequest(r) {
 		return b.h2.RoundTrip(r)
 	}
 	return b.h1.RoundTrip(r)

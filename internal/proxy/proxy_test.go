@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -83,10 +84,11 @@ func TestInjectsBearerOverHTTP1AndHTTP2(t *testing.T) {
 		if got.Host != e.upstream {
 			t.Errorf("upstream Host %q, want %q", got.Host, e.upstream)
 		}
-		// The upstream leg speaks the agent's HTTP version (HTTP/2 agents,
-		// gRPC among them, keep HTTP/2 end to end).
-		if got.ProtoMajor != wantProto {
-			t.Errorf("upstream leg spoke HTTP/%d, want %d", got.ProtoMajor, wantProto)
+		// A simple GET takes the HTTP/1.1 leg whatever the agent spoke;
+		// other requests of HTTP/2 agents keep HTTP/2
+		// (TestHTTP2AgentsSimpleRequestsTakeTheHTTP1Leg).
+		if got.ProtoMajor != 1 {
+			t.Errorf("upstream leg spoke HTTP/%d, want 1", got.ProtoMajor)
 		}
 	}
 	if strings.Contains(e.logText(), secretValue) || strings.Contains(e.logText(), tok) {
@@ -253,6 +255,45 @@ func TestAbsoluteFormRoutesByTheURL(t *testing.T) {
 				t.Errorf("upstream saw the credential of another service than the URL's (Authorization %q)", a)
 			}
 		})
+	}
+}
+
+// TestAbsoluteFormRefusesADisagreeingHost: net/http's server sets r.Host
+// to an absolute-form URL's authority, so through the listener the Host
+// header never disagrees (TestAbsoluteFormRoutesByTheURL). Should a
+// request reach the proxy from another server that kept the agent's Host,
+// the proxy refuses it with host_mismatch and forwards nothing; the same
+// request with the URL's Host is forwarded, so the refusal is the check's.
+func TestAbsoluteFormRefusesADisagreeingHost(t *testing.T) {
+	e := newEnv(t, true)
+	e.setup(map[string]string{"API_KEY": secretValue}, bearer("api", "api.test", "API_KEY"), bearer("other", "other.test", "API_KEY"))
+	tok := e.agent("bot", "proxy")
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(tok+":default"))
+	u := "https://" + e.upstream + "/x"
+	for _, tc := range []struct{ host, code string }{
+		{"other.test:" + itoa(e.upPort), "host_mismatch"},
+		{"api.test:1", "host_mismatch"},
+		{"evil.example", "host_mismatch"},
+		{e.upstream, ""}, // the control: the URL's own authority
+	} {
+		req := httptest.NewRequest(http.MethodGet, u, nil)
+		req.Host = tc.host
+		req.RemoteAddr = "127.0.0.1:40000"
+		req.Header.Set("Proxy-Authorization", auth)
+		before := len(e.seen.reqs)
+		rec := httptest.NewRecorder()
+		e.proxy.ServeHTTP(rec, req)
+		resp := rec.Result()
+		if tc.code == "" {
+			if resp.StatusCode != http.StatusOK || len(e.seen.reqs) != before+1 {
+				t.Fatalf("Host %s (the URL's): %d %s, want 200 forwarded once", tc.host, resp.StatusCode, read(t, resp))
+			}
+			continue
+		}
+		brokerError(t, resp, http.StatusForbidden, tc.code)
+		if len(e.seen.reqs) != before {
+			t.Errorf("Host %s: a request whose Host disagrees with its URL reached the upstream", tc.host)
+		}
 	}
 }
 

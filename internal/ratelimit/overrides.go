@@ -38,10 +38,8 @@ func ParseOverrides(env map[string]string) (map[Tier]Limits, error) {
 		}
 	}
 	slices.Sort(keys)
-
-	out := make(map[Tier]Limits)
+	var set []knobSetting
 	var errs []error
-	var globalKey string // key that set the global ceiling
 	for _, k := range keys {
 		rest := strings.ToUpper(k)[len(EnvPrefix):]
 		if rest == "PROFILE" || rest == "LOCK" {
@@ -51,30 +49,56 @@ func ParseOverrides(env map[string]string) (map[Tier]Limits, error) {
 		if v == "" {
 			continue
 		}
-		fail := func(format string, a ...any) {
-			errs = append(errs, fmt.Errorf("ratelimit: %s=%q: %s", k, env[k], fmt.Sprintf(format, a...)))
-		}
 		key, err := parseOverrideKey(rest)
 		if err != nil {
-			fail("%v", err)
+			errs = append(errs, fmt.Errorf("ratelimit: %s=%q: %v", k, env[k], err))
 			continue
 		}
-		t := key.Tier
+		set = append(set, knobSetting{name: k, raw: env[k], key: key, value: v})
+	}
+	out, err := limitsOf(set)
+	if err != nil || len(errs) > 0 {
+		return nil, errors.Join(append(errs, err)...)
+	}
+	return out, nil
+}
+
+// knobSetting is one knob's value as given, with the name it was given
+// under (an environment variable, or a stored key) for errors.
+type knobSetting struct {
+	name, raw string // as given, for errors
+	key       OverrideKey
+	value     string // trimmed, not empty
+}
+
+// limitsOf parses knob settings, in order, into an overrides map for
+// Merge. Every bad setting is reported, each error naming its setting;
+// the two names of the global in-flight ceiling must agree.
+func limitsOf(set []knobSetting) (map[Tier]Limits, error) {
+	out := make(map[Tier]Limits)
+	var errs []error
+	var global *knobSetting // the setting that set the global ceiling
+	for i := range set {
+		ks := &set[i]
+		fail := func(format string, a ...any) {
+			errs = append(errs, fmt.Errorf("ratelimit: %s=%q: %s", ks.name, ks.raw, fmt.Sprintf(format, a...)))
+		}
+		t := ks.key.Tier
 		l := out[t]
-		if err := setKnob(&l, key.Knob, v); err != nil {
+		if err := setKnob(&l, ks.key.Knob, ks.value); err != nil {
 			fail("%v", err)
 			continue
 		}
 		if t == TierGlobal {
 			n := l.Concurrency
-			if key.Knob == KnobMax {
+			if ks.key.Knob == KnobMax {
 				n = l.Max
 			}
-			if globalKey != "" && out[t].Concurrency != n {
-				fail("conflicts with %s=%q (both set the global in-flight ceiling)", globalKey, env[globalKey])
+			if global != nil && out[t].Concurrency != n {
+				fail("conflicts with %s=%q (both set the global in-flight ceiling)", global.name, global.raw)
 				continue
 			}
-			globalKey = k
+			global = ks
 			l = Limits{Concurrency: n}
 		}
 		out[t] = l

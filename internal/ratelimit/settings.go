@@ -90,11 +90,39 @@ func (o Overrides) Map() map[string]string {
 
 // Limits are o's values parsed, an overrides map for Merge.
 func (o Overrides) Limits() (map[Tier]Limits, error) {
-	env := make(map[string]string, len(o))
-	for k, v := range o {
-		env[EnvPrefix+k.String()] = v
+	keys := slices.SortedFunc(maps.Keys(o), func(a, b OverrideKey) int { return strings.Compare(a.String(), b.String()) })
+	set := make([]knobSetting, 0, len(keys))
+	for _, k := range keys {
+		if v := strings.TrimSpace(o[k]); v != "" {
+			set = append(set, knobSetting{name: k.String(), raw: o[k], key: k, value: v})
+		}
 	}
-	return ParseOverrides(env)
+	return limitsOf(set)
+}
+
+// NewOverrideKey names knob of tier, refusing a pair that is no setting
+// (an unknown knob; the global tier takes only MAX or CONCURRENCY).
+func NewOverrideKey(t Tier, k Knob) (OverrideKey, error) {
+	switch k {
+	case KnobRate, KnobBurst, KnobWindow, KnobMax, KnobConcurrency:
+	default:
+		return OverrideKey{}, fmt.Errorf("unknown setting %q (want RATE, BURST, WINDOW, MAX or CONCURRENCY)", string(k))
+	}
+	switch t {
+	case TierAuth, TierAPI, TierProxy:
+	case TierGlobal:
+		if k != KnobMax && k != KnobConcurrency {
+			return OverrideKey{}, errors.New("the global tier takes only MAX or CONCURRENCY (the in-flight ceiling)")
+		}
+	default:
+		return OverrideKey{}, fmt.Errorf("unknown tier %v (want AUTH, API, PROXY or GLOBAL)", t)
+	}
+	return OverrideKey{Tier: t, Knob: k}, nil
+}
+
+// CheckValue reports why v is no value of k's knob, or nil.
+func (k OverrideKey) CheckValue(v string) error {
+	return setKnob(&Limits{}, k.Knob, strings.TrimSpace(v))
 }
 
 // parseOverrideKey reads an upper-case "<TIER>_<KNOB>".
@@ -103,27 +131,18 @@ func parseOverrideKey(s string) (OverrideKey, error) {
 	if !ok {
 		return OverrideKey{}, fmt.Errorf("want <AUTH|API|PROXY|GLOBAL>_<RATE|BURST|WINDOW|MAX|CONCURRENCY>")
 	}
-	var k OverrideKey
+	var t Tier
 	switch name {
 	case "AUTH":
-		k.Tier = TierAuth
+		t = TierAuth
 	case "API":
-		k.Tier = TierAPI
+		t = TierAPI
 	case "PROXY":
-		k.Tier = TierProxy
+		t = TierProxy
 	case "GLOBAL":
-		k.Tier = TierGlobal
+		t = TierGlobal
 	default:
 		return OverrideKey{}, fmt.Errorf("unknown tier %q (want AUTH, API, PROXY or GLOBAL)", name)
 	}
-	switch Knob(knob) {
-	case KnobRate, KnobBurst, KnobWindow, KnobMax, KnobConcurrency:
-		k.Knob = Knob(knob)
-	default:
-		return OverrideKey{}, fmt.Errorf("unknown setting %q (want RATE, BURST, WINDOW, MAX or CONCURRENCY)", knob)
-	}
-	if k.Tier == TierGlobal && k.Knob != KnobMax && k.Knob != KnobConcurrency {
-		return OverrideKey{}, errors.New("the global tier takes only MAX or CONCURRENCY (the in-flight ceiling)")
-	}
-	return k, nil
+	return NewOverrideKey(t, Knob(knob))
 }

@@ -181,6 +181,22 @@ func TestProposalsValidation(t *testing.T) {
 	wantAPIErr(t, "agent list ?status=bogus", err, 400, "status")
 	_, err = f.own.AdminProposals(cbg, "", "bogus")
 	wantAPIErr(t, "admin list ?status=bogus", err, 400, "status")
+	if err == nil || !strings.Contains(err.Error(), "expired or all") {
+		t.Errorf("admin list ?status=bogus: %v, want the statuses it takes, all included", err)
+	}
+	// "all" is every status, as no filter is.
+	every, err := f.own.AdminProposals(cbg, "", "")
+	mustOK(t, "admin list", err)
+	all, err := f.own.AdminProposals(cbg, "", "all")
+	mustOK(t, "admin list ?status=all", err)
+	if len(every.Proposals) == 0 || len(all.Proposals) != len(every.Proposals) {
+		t.Errorf("?status=all listed %d proposals, no filter %d", len(all.Proposals), len(every.Proposals))
+	}
+	mine, err := f.bot.Proposals(cbg, "default", "all")
+	mustOK(t, "agent list ?status=all", err)
+	if len(mine.Proposals) == 0 {
+		t.Error("agent list ?status=all listed nothing")
+	}
 
 	// The reject reason has a limit.
 	_, err = f.own.RejectProposal(cbg, out.ID, str("r", 2001))

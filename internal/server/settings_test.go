@@ -38,6 +38,9 @@ func TestInstanceSettingsDomainsAndValidation(t *testing.T) {
 	}
 	for name, in := range map[string]apitype.InstanceSettings{
 		"allowed_email_domains[0]": {AllowedEmailDomains: &[]string{"not a domain"}},
+		// The Kelvin sign folds to "k" under Unicode case mapping: a
+		// domain is ASCII (an internationalised one as xn--…), never folded.
+		"allowed_email_domains[1]": {AllowedEmailDomains: &[]string{"example.com", "\u212Aorp.example"}},
 		"log_max_age_hours":        {LogMaxAgeHours: new(int)},
 		"log_max_rows_per_vault":   {LogMaxRowsPerVault: new(int)},
 		"rate_limit_profile":       {RateLimitProfile: ptr("turbo")},

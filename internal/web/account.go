@@ -214,17 +214,8 @@ func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request, s *session
 }
 
 func (h *Handler) accountPost(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(w, r); err != nil {
-		h.formError(w, r, err)
-		return
-	}
-	s := h.currentSession(r)
-	if !s.loggedIn() {
-		http.Redirect(w, r, "/login?next=%2Faccount", http.StatusSeeOther)
-		return
-	}
-	if !h.checkSessionCSRF(r, s) {
-		h.showAccount(w, r, s, http.StatusForbidden, errFormExpired)
+	s, ok := h.adminPOST(w, r, "/account", func(s *session) { h.showAccount(w, r, s, http.StatusForbidden, errFormExpired) })
+	if !ok {
 		return
 	}
 	switch r.PostFormValue("action") {
@@ -282,3 +273,24 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, s *sess
 
 // errFormExpired is shown when a logged-in form's CSRF check fails.
 const errFormExpired = "This form has expired or did not come from this site, so nothing was changed. Check the page and submit again."
+
+// adminPOST resolves a POST of the admin page at page (its path): a
+// readable form, a logged-in session (else the login page, which comes
+// back to page) and a valid CSRF token (else expired shows the page again
+// saying errFormExpired). ok is false when it has answered.
+func (h *Handler) adminPOST(w http.ResponseWriter, r *http.Request, page string, expired func(s *session)) (s *session, ok bool) {
+	if err := parseForm(w, r); err != nil {
+		h.formError(w, r, err)
+		return nil, false
+	}
+	s = h.currentSession(r)
+	if !s.loggedIn() {
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(page), http.StatusSeeOther)
+		return nil, false
+	}
+	if !h.checkSessionCSRF(r, s) {
+		expired(s)
+		return nil, false
+	}
+	return s, true
+}

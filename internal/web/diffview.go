@@ -83,11 +83,11 @@ func diffLines(d *apitype.ProposalDiff, svcs []apitype.ProposalService) []string
 			host = svcs[i].Host
 		}
 		switch sc.Change {
-		case "add":
+		case apitype.ChangeAdd:
 			out = append(out, "add service "+sc.Name+" ("+host+")")
-		case "remove":
+		case apitype.ChangeRemove:
 			out = append(out, "remove service "+sc.Name)
-		case "unchanged":
+		case apitype.ChangeUnchanged:
 			out = append(out, "service "+sc.Name+": no change")
 		default:
 			var fs []string
@@ -101,9 +101,9 @@ func diffLines(d *apitype.ProposalDiff, svcs []apitype.ProposalService) []string
 	}
 	for _, cc := range d.Credentials {
 		switch cc.Change {
-		case "replace":
+		case apitype.ChangeReplace:
 			out = append(out, "replace the value of "+cc.Key)
-		case "delete":
+		case apitype.ChangeDelete:
 			out = append(out, "delete credential "+cc.Key)
 		default:
 			out = append(out, "add credential "+cc.Key)

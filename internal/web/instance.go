@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
+	"github.com/agent-vault/agent-vault/internal/model"
 )
 
 // The instance page /instance (owners): settings (invite-only, allowed
@@ -113,7 +114,7 @@ func (h *Handler) showInstance(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	if invs, err := h.b.ListInvites(ctx, s.actor); err == nil {
 		for _, inv := range invs.Invites {
-			if inv.Status != "pending" {
+			if inv.Status != string(model.InvitePending) {
 				continue
 			}
 			var vs []string
@@ -171,17 +172,8 @@ func splitLines(s string) []string {
 }
 
 func (h *Handler) instancePost(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(w, r); err != nil {
-		h.formError(w, r, err)
-		return
-	}
-	s := h.currentSession(r)
-	if !s.loggedIn() {
-		http.Redirect(w, r, "/login?next=%2Finstance", http.StatusSeeOther)
-		return
-	}
-	if !h.checkSessionCSRF(r, s) {
-		h.showInstance(w, r, s, http.StatusForbidden, errFormExpired, nil, "")
+	s, ok := h.adminPOST(w, r, "/instance", func(s *session) { h.showInstance(w, r, s, http.StatusForbidden, errFormExpired, nil, "") })
+	if !ok {
 		return
 	}
 	ctx := r.Context()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/model"
 )
 
 // The members page /vaults/{name}/members: who is in the vault, pending
@@ -66,19 +67,15 @@ func (h *Handler) showMembers(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	for _, u := range users.Users {
-		if u.Status != "pending" {
+		if u.Status != string(model.InvitePending) {
 			v.Members = append(v.Members, u)
 		}
 	}
-	if mine, err := h.b.ListVaults(r.Context(), s.actor); err == nil {
-		for _, x := range mine.Vaults {
-			v.Manage = v.Manage || (x.Name == name && x.Role == "admin")
-		}
-	}
+	v.Manage = h.roleIn(r, s, name) == string(model.VaultAdmin)
 	// Invitations: those this user may see (the broker filters), to this vault.
 	if invs, err := h.b.ListInvites(r.Context(), s.actor); err == nil {
 		for _, inv := range invs.Invites {
-			if inv.Status != "pending" {
+			if inv.Status != string(model.InvitePending) {
 				continue
 			}
 			for _, iv := range inv.Vaults {
@@ -92,18 +89,11 @@ func (h *Handler) showMembers(w http.ResponseWriter, r *http.Request, s *session
 }
 
 func (h *Handler) membersPost(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(w, r); err != nil {
-		h.formError(w, r, err)
-		return
-	}
-	s := h.currentSession(r)
 	name := r.PathValue("name")
-	if !s.loggedIn() {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(adminVaultPath(name, "/members")), http.StatusSeeOther)
-		return
-	}
-	if !h.checkSessionCSRF(r, s) {
+	s, ok := h.adminPOST(w, r, adminVaultPath(name, "/members"), func(s *session) {
 		h.showMembers(w, r, s, name, http.StatusForbidden, errFormExpired, &membersView{InviteRole: "member"})
+	})
+	if !ok {
 		return
 	}
 	ctx := r.Context()

@@ -153,8 +153,14 @@ func (h *Handler) oauthConnectPost(w http.ResponseWriter, r *http.Request) {
 	h.renderVault(w, r, http.StatusOK, "oauth_go", s, "Connect "+key+" · "+vb.Name, p, "")
 }
 
-// connectLink points at the connect form of an OAuth credential.
-type connectLink struct{ Key, Path string }
+// connectLink points at the connect form of an OAuth credential. Paste
+// marks a slot that named no authorization URL (the public API's way of
+// asking for tokens the person already holds): the page says how to
+// upload them.
+type connectLink struct {
+	Key, Vault, Path string
+	Paste            bool
+}
 
 // oauthSlotsToConnect lists the OAuth credentials proposal id set, so that
 // the approval's result page leads on to connecting them.
@@ -165,8 +171,9 @@ func (h *Handler) oauthSlotsToConnect(r *http.Request, s *session, id int64, vau
 	}
 	var out []connectLink
 	for _, c := range p.Credentials {
-		if c.Action == "set" && c.Type == "oauth" {
-			out = append(out, connectLink{Key: c.Key, Path: vaultPath(vault, "credentials", c.Key, "connect")})
+		if c.Action == apitype.ProposalSet && c.Type == "oauth" {
+			out = append(out, connectLink{Key: c.Key, Vault: vault, Path: vaultPath(vault, "credentials", c.Key, "connect"),
+				Paste: c.OAuth == nil || c.OAuth.AuthorizationURL == ""})
 		}
 	}
 	return out

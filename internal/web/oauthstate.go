@@ -9,7 +9,7 @@ func oauthState(c apitype.Credential) string {
 		return ""
 	}
 	s := c.OAuth.Status
-	if c.OAuth.Status == "connected" && c.OAuth.ExpiresAt != nil {
+	if c.OAuth.Status == apitype.OAuthStatusConnected && c.OAuth.ExpiresAt != nil {
 		s += ", expires " + fmtTime(*c.OAuth.ExpiresAt)
 	}
 	return s

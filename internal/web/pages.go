@@ -309,7 +309,7 @@ func decisionMessage(err error) string {
 // ---------------------------------------------------------------------
 // The list of proposals.
 
-var listFilters = []string{apitype.ProposalPending, apitype.ProposalApplied, apitype.ProposalRejected, apitype.ProposalExpired, "all"}
+var listFilters = []string{apitype.ProposalPending, apitype.ProposalApplied, apitype.ProposalRejected, apitype.ProposalExpired, apitype.ProposalStatusAll}
 
 func (h *Handler) listPage(w http.ResponseWriter, r *http.Request) {
 	s := h.currentSession(r)
@@ -326,7 +326,7 @@ func (h *Handler) listPage(w http.ResponseWriter, r *http.Request) {
 		filter = apitype.ProposalPending
 	}
 	status := filter
-	if status == "all" {
+	if status == apitype.ProposalStatusAll {
 		status = ""
 	}
 	d := &pageData{Title: "Proposals", Filter: filter, Filters: listFilters}

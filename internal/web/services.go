@@ -8,6 +8,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
+	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/service"
 )
 
@@ -187,7 +188,7 @@ func (f *serviceForm) done() *serviceForm {
 // slugOf proposes a service name for a host: its labels without the TLD,
 // joined with dashes (api.example.com → api-example).
 func slugOf(host string) string {
-	host = strings.ToLower(host)
+	host = model.LowerASCII(host)
 	if i := strings.IndexAny(host, ":/"); i >= 0 {
 		host = host[:i]
 	}

@@ -32,20 +32,12 @@ func adminVaultPath(name, suffix string) string { return "/vaults/" + url.PathEs
 
 // vaultsPost creates a vault, or joins one (owners).
 func (h *Handler) vaultsPost(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(w, r); err != nil {
-		h.formError(w, r, err)
+	typed := func() string { return strings.TrimSpace(r.PostFormValue("name")) }
+	s, ok := h.adminPOST(w, r, "/vaults", func(s *session) { h.showVaults(w, r, s, http.StatusForbidden, errFormExpired, typed()) })
+	if !ok {
 		return
 	}
-	s := h.currentSession(r)
-	if !s.loggedIn() {
-		http.Redirect(w, r, "/login?next=%2Fvaults", http.StatusSeeOther)
-		return
-	}
-	name := strings.TrimSpace(r.PostFormValue("name"))
-	if !h.checkSessionCSRF(r, s) {
-		h.showVaults(w, r, s, http.StatusForbidden, errFormExpired, name)
-		return
-	}
+	name := typed()
 	switch r.PostFormValue("action") {
 	case "create":
 		out, err := h.b.CreateVault(r.Context(), s.actor, apitype.CreateVaultRequest{Name: name})
@@ -90,29 +82,14 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	v.Policy = vs.UnmatchedHostPolicy
-	if list, err := h.b.ListVaults(r.Context(), s.actor); err == nil {
-		for _, x := range list.Vaults {
-			if x.Name == name {
-				v.Role = x.Role
-			}
-		}
-	}
+	v.Role = h.roleIn(r, s, name)
 	h.render(w, r, status, "vaultsettings", s, d)
 }
 
 func (h *Handler) settingsPost(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(w, r); err != nil {
-		h.formError(w, r, err)
-		return
-	}
-	s := h.currentSession(r)
 	name := r.PathValue("name")
-	if !s.loggedIn() {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(adminVaultPath(name, "/settings")), http.StatusSeeOther)
-		return
-	}
-	if !h.checkSessionCSRF(r, s) {
-		h.showSettings(w, r, s, name, http.StatusForbidden, errFormExpired, "")
+	s, ok := h.adminPOST(w, r, adminVaultPath(name, "/settings"), func(s *session) { h.showSettings(w, r, s, name, http.StatusForbidden, errFormExpired, "") })
+	if !ok {
 		return
 	}
 	ctx := r.Context()

@@ -139,3 +139,36 @@ func TestVaultSettingsRefusedToNonAdmins(t *testing.T) {
 		t.Errorf("an outsider's settings page: %d", p.status)
 	}
 }
+
+// TestAdminPostsWithoutASessionGoToLogin: every admin page's POST sends a
+// browser without a session to the login page, which comes back to the
+// page, and changes nothing (TestAdminFormsRefuseForgedPosts covers the
+// forms' token).
+func TestAdminPostsWithoutASessionGoToLogin(t *testing.T) {
+	e := newEnv(t, "")
+	for _, tc := range []struct {
+		page string
+		form url.Values
+	}{
+		{"/account", url.Values{"action": {"delete"}, "confirm": {ownerEmail}}},
+		{"/instance", url.Values{"action": {"invite"}, "email": {"forged@example.com"}, "role": {"owner"}}},
+		{"/vaults", url.Values{"action": {"create"}, "name": {"forged"}}},
+		{"/vaults/default/settings", url.Values{"action": {"rename"}, "new_name": {"forged"}}},
+		{"/vaults/default/members", url.Values{"action": {"invite"}, "email": {"forged@example.com"}, "role": {"admin"}}},
+	} {
+		p := e.browser().post(tc.page, tc.form)
+		if want := "/login?next=" + url.QueryEscape(tc.page); p.status != http.StatusSeeOther || p.header.Get("Location") != want {
+			t.Errorf("%s without a session: %d to %q, want 303 to %q", tc.page, p.status, p.header.Get("Location"), want)
+		}
+	}
+	if vaultExists(t, e, "forged") || !vaultExists(t, e, "default") {
+		t.Error("a post without a session created or renamed a vault")
+	}
+	invs, _ := e.b.ListInvites(context.Background(), e.owner)
+	if len(invs.Invites) != 0 {
+		t.Errorf("a post without a session invited someone: %+v", invs.Invites)
+	}
+	if p := e.as(ownerEmail, ownerPW).get("/account"); p.status != http.StatusOK {
+		t.Error("a post without a session deleted the account")
+	}
+}

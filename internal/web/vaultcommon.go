@@ -106,15 +106,21 @@ func (h *Handler) vaultPOST(w http.ResponseWriter, r *http.Request, tab string) 
 // vaultBaseOf fills the base of a page; the role is "" when the viewer
 // has none in the vault (the broker's answers then say so).
 func (h *Handler) vaultBaseOf(r *http.Request, s *session, name, tab string) VaultBase {
-	vb := VaultBase{Name: name, Tab: tab, CSRF: h.sessionCSRF(s)}
+	return VaultBase{Name: name, Tab: tab, CSRF: h.sessionCSRF(s), Role: h.roleIn(r, s, name)}
+}
+
+// roleIn is the viewer's role in vault name, "" when they have none. It
+// only shapes the page (which forms to show): the broker decides each
+// action.
+func (h *Handler) roleIn(r *http.Request, s *session, name string) string {
 	if vs, err := h.b.ListVaults(r.Context(), s.actor); err == nil {
 		for _, v := range vs.Vaults {
 			if v.Name == name {
-				vb.Role = v.Role
+				return v.Role
 			}
 		}
 	}
-	return vb
+	return ""
 }
 
 // vaultTemplates are the sub-pages, each parsed with the layout and the

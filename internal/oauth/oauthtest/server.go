@@ -35,7 +35,7 @@ type Options struct {
 	// RefreshTTL is the refresh tokens' lifetime; 0 means they never lapse.
 	RefreshTTL time.Duration
 	// RotateRefresh makes every refresh return a new refresh token and
-	// revoke the one used (switch later with SetRotate).
+	// revoke the one used.
 	RotateRefresh bool
 	// ConsentPage makes the authorization endpoint show a page with
 	// "Allow" and "Deny" buttons (ids allow and deny) instead of approving
@@ -87,11 +87,13 @@ type Server struct {
 
 	tokenStatus atomic.Int32
 	hold        atomic.Bool
+	gate        atomic.Pointer[chan struct{}] // non-nil while token requests are paused
 	abandoned   atomic.Int64
 	stop        chan struct{} // closed when the test ends: held requests return
 	hits        sync.Map      // grant type -> *atomic.Int64
 	total       atomic.Int64
 	apiHits     atomic.Int64
+	apiCalls    atomic.Int64 // every request to the API, refused ones included
 	lastMu      sync.Mutex
 	lastMethod  string
 	lastAPI     string
@@ -179,14 +181,6 @@ func (s *Server) AddClient(c Client) {
 	_ = s.clients.Set(c.ID, &models.Client{ID: c.ID, Secret: c.Secret, Domain: c.RedirectURI, Public: c.AuthMethod == "none"})
 }
 
-// SetRotate switches refresh token rotation.
-func (s *Server) SetRotate(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.opts.RotateRefresh = on
-	s.applyTokenConfig()
-}
-
 // SetAccessTTL changes the lifetime of access tokens issued from now on.
 func (s *Server) SetAccessTTL(d time.Duration) {
 	s.mu.Lock()
@@ -211,6 +205,22 @@ func (s *Server) SetTokenStatus(code int) { s.tokenStatus.Store(int32(code)) }
 // (and count it as a hit) and then answer nothing until the client goes
 // away, as a provider that hangs does.
 func (s *Server) HoldTokenRequests(on bool) { s.hold.Store(on) }
+
+// PauseTokenRequests makes the token endpoint, until release is called,
+// read each request (and count it as a hit) and then wait before
+// answering it as usual, as a slow provider does. A test can so hold one
+// renewal in flight and look at what the others do meanwhile.
+func (s *Server) PauseTokenRequests() (release func()) {
+	ch := make(chan struct{})
+	s.gate.Store(&ch)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.gate.Store(nil)
+			close(ch)
+		})
+	}
+}
 
 // AbandonedTokenRequests counts the held token requests whose client
 // went away (closed the connection or reset the stream).
@@ -244,6 +254,10 @@ func (s *Server) LastAuthMethod() string {
 
 // APIHits counts the protected API's requests that carried a live token.
 func (s *Server) APIHits() int64 { return s.apiHits.Load() }
+
+// APICalls counts every request the protected API received, those it
+// refused with 401 included.
+func (s *Server) APICalls() int64 { return s.apiCalls.Load() }
 
 // LastAPIToken is the last live bearer token the protected API accepted.
 func (s *Server) LastAPIToken() string {
@@ -289,6 +303,15 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		case <-s.stop:
 		}
 		return
+	}
+	if g := s.gate.Load(); g != nil {
+		select {
+		case <-*g:
+		case <-r.Context().Done():
+			return
+		case <-s.stop:
+			return
+		}
 	}
 	if code := s.tokenStatus.Load(); code != 0 {
 		w.Header().Set("Content-Type", "application/json")
@@ -398,6 +421,7 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) (string, error)
 // api is the protected API: 200 with what it saw for a live bearer token,
 // 401 otherwise. It reads the whole body and reports its length.
 func (s *Server) api(w http.ResponseWriter, r *http.Request) {
+	s.apiCalls.Add(1)
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	ti, err := s.srv.ValidationBearerToken(r)
 	if err != nil {
