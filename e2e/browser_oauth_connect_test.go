@@ -57,7 +57,7 @@ func TestBrowserOAuthConnect(t *testing.T) {
 		t.Fatalf("token URL prefilled with %q, want %q", v, p.TokenURL)
 	}
 	mustContain(t, "redirect URI", br.text("#oauth-redirect-uri"), b.srv.url+"/v1/oauth/callback")
-	br.pageCheck("the connect form", "", "", secret)
+	br.pageCheck("the connect form", "oauth-connect-form.png", "", secret)
 	br.do("connecting",
 		chromedp.SendKeys(chromedp.CSS("#oauth-client-secret"), secret),
 		chromedp.Click(chromedp.CSS("#oauth-connect")),

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
+	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/ratelimit"
@@ -60,6 +61,7 @@ type Server struct {
 	mux     *http.ServeMux
 	// webPatterns are the patterns routed to the browser pages.
 	webPatterns map[string]bool
+	web         http.Handler // the browser pages, or nil
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -78,6 +80,7 @@ func New(o Options) *Server {
 	}
 	s.webPatterns = map[string]bool{}
 	if o.Web != nil {
+		s.web = o.Web
 		for _, p := range o.Web.Paths() {
 			s.mux.Handle(p, o.Web)
 			s.webPatterns[p] = true
@@ -117,11 +120,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer release()
 	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
+		if s.browserNavigation(r) {
+			// A person's mistyped address outside the API: the pages'
+			// own "no page here", not the API's JSON.
+			s.web.ServeHTTP(rec, r)
+			return
+		}
 		// The mux answers 404 or 405 in plain text; turn that into JSON.
 		s.mux.ServeHTTP(&fallbackWriter{statusWriter: rec, s: s, r: r}, r)
 		return
 	}
 	s.mux.ServeHTTP(rec, r) // ServeHTTP, not the Handler result: it sets path values
+}
+
+// browserNavigation reports whether r, which no route matches, is a
+// browser's GET of a page address (it asks for HTML, outside /v1/):
+// such a request gets the pages' HTML answer. API clients do not ask
+// for HTML, and every /v1/ path keeps its JSON answer.
+func (s *Server) browserNavigation(r *http.Request) bool {
+	return s.web != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		!strings.HasPrefix(r.URL.Path, "/v1/") && strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
 // tokenInPath matches Agent Vault tokens carried in URL paths (invite

@@ -108,3 +108,52 @@ func TestWebRoutesAreServedThroughTheControlPlane(t *testing.T) {
 		}
 	}
 }
+
+// A browser that opens an address no route serves (a mistyped page)
+// gets the pages' HTML "no page here" with their headers; an API client,
+// and any /v1/ path, still gets the JSON 404.
+func TestUnknownAddressInABrowserGetsAPage(t *testing.T) {
+	db := sqltest.Open(t)
+	kr, _, err := keyring.New(secret.Bytes{}, keyring.DefaultKDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b := broker.New(broker.Options{Store: db, Keyring: kr, PasswordParams: fastPW, BaseURL: "http://vault.test", Logger: log, Version: "test"})
+	if err := b.Bootstrap(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(server.New(server.Options{Broker: b, Logger: log, Web: web.New(web.Options{Broker: b, BaseURL: "http://vault.test", Logger: log})}))
+	t.Cleanup(func() { ts.Close(); _ = db.Close() })
+	const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	for _, c := range []struct {
+		method, path, accept string
+		html                 bool
+	}{
+		{http.MethodGet, "/vaults/default/nothing-here", browserAccept, true},
+		{http.MethodGet, "/nothing-here", browserAccept, true},
+		{http.MethodHead, "/nothing-here", browserAccept, true},
+		{http.MethodGet, "/nothing-here", "", false},
+		{http.MethodGet, "/nothing-here", "application/json", false},
+		{http.MethodGet, "/v1/nothing-here", browserAccept, false},
+		{http.MethodPost, "/nothing-here", browserAccept, false},
+	} {
+		req, _ := http.NewRequest(c.method, ts.URL+c.path, nil)
+		if c.accept != "" {
+			req.Header.Set("Accept", c.accept)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		gotHTML := strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") && res.Header.Get("Content-Security-Policy") != ""
+		if res.StatusCode != http.StatusNotFound || gotHTML != c.html {
+			t.Errorf("%s %s (Accept %q): %d %s, want 404 with HTML=%v", c.method, c.path, c.accept, res.StatusCode, res.Header.Get("Content-Type"), c.html)
+		}
+		if c.html && c.method == http.MethodGet && !strings.Contains(string(body), "There is no page here") {
+			t.Errorf("%s: the page does not say there is no page here", c.path)
+		}
+	}
+}

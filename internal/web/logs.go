@@ -24,6 +24,7 @@ type logsPage struct {
 	Refresh                                    int
 	Rows                                       []logRow
 	Older, Newest                              string // links to the next page and back to the first
+	StopRefresh                                string // this page without reloading
 	Hosts                                      []hostRow
 	Filtered                                   bool
 	Refreshes                                  []int
@@ -96,10 +97,15 @@ func (h *Handler) logsGet(w http.ResponseWriter, r *http.Request) {
 			keep.Set(k, v)
 		}
 	}
+	base := vaultPath(vb.Name, "logs")
 	if p.Refresh > 0 {
+		// The same page without reloading: the reader turns it off here.
+		p.StopRefresh = base
+		if len(keep) > 0 {
+			p.StopRefresh += "?" + keep.Encode()
+		}
 		keep.Set("refresh", strconv.Itoa(p.Refresh))
 	}
-	base := vaultPath(vb.Name, "logs")
 	if out.NextCursor > 0 {
 		older := url.Values{}
 		for k, v := range keep {

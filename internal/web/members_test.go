@@ -91,6 +91,9 @@ func TestMembersManagedByAdminsOnly(t *testing.T) {
 	if p := b.get("/vaults/default/members"); p.status != http.StatusOK || strings.Contains(p.body, `id="invite-form"`) || strings.Contains(p.body, `value="role"`) || !strings.Contains(p.body, "other@example.com") {
 		t.Errorf("a member's view of the members page: %d, or it offers the admins' forms", p.status)
 	}
+	if p := b.get("/vaults/default/members"); strings.Contains(p.body, "<th></th>") {
+		t.Error("a member's members table has a column header without a name (the admins' Remove column)")
+	}
 	b.get("/account") // the forms below are posted by hand, as an attacker would
 	csrf := b.csrf()
 	for _, form := range []url.Values{

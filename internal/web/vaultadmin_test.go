@@ -84,6 +84,18 @@ func TestVaultJoinAndLeave(t *testing.T) {
 	if p := b.form("/vaults/alices/settings", url.Values{"action": {"leave"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("leave: %d\n%s", p.status, p.body)
 	}
+	users, err := e.b.ListVaultUsers(context.Background(), alice, "alices")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users.Users {
+		if u.Email == ownerEmail {
+			t.Fatalf("the owner is still in the vault after leaving: %+v", u)
+		}
+	}
+	if p := b.get("/vaults"); !strings.Contains(p.body, `name="action" value="join"`) {
+		t.Error("after leaving, the vaults page offers no Join again")
+	}
 	// A member (not an owner) cannot join a vault they are not in.
 	bob := e.addUser("bob@example.com", "bob-pass-1", "", "")
 	_ = bob

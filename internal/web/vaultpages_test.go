@@ -659,7 +659,10 @@ func TestRequestLogPage(t *testing.T) {
 	if n := strings.Count(p.body, "<tr><td>2026-"); n != 12 {
 		t.Fatalf("4xx rows: %d", n)
 	}
-	mustContain(t, p, "refresh", `<meta http-equiv="refresh" content="15">`, `id="refreshing"`)
+	mustContain(t, p, "refresh", `<meta http-equiv="refresh" content="15">`, `id="refreshing"`, `<a href="/vaults/default/logs?status=4xx" id="stop-refresh">`)
+	if p := b.get("/vaults/default/logs?status=4xx"); strings.Contains(p.body, `http-equiv="refresh"`) {
+		t.Fatal("the Stop refreshing link's page still refreshes")
+	}
 	p = b.get("/vaults/default/logs?since=2026-03-01T12:00&until=2026-03-01T12:09&host=api.github.com")
 	if n := strings.Count(p.body, "<tr><td>2026-"); n != 8 { // 12:00 to 12:08, but 12:00 went elsewhere
 		t.Fatalf("time range rows: %d\n%s", n, p.body)
