@@ -159,6 +159,10 @@ func TestUsersAndVaults(t *testing.T) {
 	// Vaults bob holds no grant in are invisible to him.
 	mustContain(t, "bob settings of default", bob.fail("", "vault", "settings", "--vault", "default"), "not found")
 
+	// A mistyped name is reported before the confirmation is asked for.
+	mustContain(t, "delete a mistyped vault", owner.fail("", "vault", "delete", "porj"), "not found")
+	mustContain(t, "delete without --yes", owner.fail("", "vault", "delete", "proj"), "--yes")
+
 	// A member can neither delete nor rename the vault.
 	bob.fail("", "vault", "delete", "proj", "--yes")
 	bob.fail("", "vault", "rename", "proj", "proj-two")

@@ -101,12 +101,17 @@ func (a *app) vaultDeleteCmd() *cobra.Command {
 		Short: "Delete a vault and everything in it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !yes {
-				return fmt.Errorf("this deletes vault %q and everything in it: run again with --yes to confirm", args[0])
-			}
 			c, _, err := a.authed()
 			if err != nil {
 				return err
+			}
+			if !yes {
+				// A mistyped name is said to be one before the
+				// confirmation is asked for.
+				if _, err := c.VaultSettings(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				return fmt.Errorf("this deletes vault %q and everything in it: run again with --yes to confirm", args[0])
 			}
 			out, err := c.DeleteVault(cmd.Context(), args[0])
 			if err != nil {
