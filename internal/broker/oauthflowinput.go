@@ -80,11 +80,8 @@ func checkConnect(in apitype.OAuthConnectRequest) (connectInput, error) {
 		}
 		c.secret, c.secretGiven = in.ClientSecret, true
 	}
-	if c.separator == "" {
-		c.separator = " "
-	}
-	if len(c.separator) != 1 || !strings.Contains(" ,;+", c.separator) {
-		return c, errs.Invalid("scope_separator", "scope_separator must be one of a space, \",\", \";\" or \"+\"")
+	if c.separator, err = checkScopeSeparator("", c.separator); err != nil {
+		return c, err
 	}
 	c.scopes = in.Scopes.List
 	if c.scopes == nil && in.Scopes.Joined != "" {
@@ -94,23 +91,53 @@ func checkConnect(in apitype.OAuthConnectRequest) (connectInput, error) {
 			}
 		}
 	}
-	if len(c.scopes) > maxOAuthScopes {
-		return c, errs.Invalid("scopes", "at most %d scopes", maxOAuthScopes)
+	if err := checkScopes("", c.scopes, c.separator); err != nil {
+		return c, err
 	}
-	for _, s := range c.scopes {
-		if s == "" || len(s) > maxOAuthScope || hasControl(s) || strings.ContainsAny(s, " "+c.separator) {
-			return c, errs.Invalid("scopes", "each scope must be 1 to %d printable characters without spaces or the separator (got %q)", maxOAuthScope, s)
+	c.authMethod, err = checkTokenAuth("", in.TokenAuthMethod, c.disablePKCE)
+	return c, err
+}
+
+// The checks the connect flow and a proposed OAuth slot share; prefix
+// goes before each field name in errors ("" or "credentials[0].oauth.").
+
+// checkScopeSeparator returns the scope separator ("" is a space): one of
+// a space, ",", ";" or "+".
+func checkScopeSeparator(prefix, sep string) (string, error) {
+	if sep == "" {
+		return " ", nil
+	}
+	if len(sep) != 1 || !strings.Contains(" ,;+", sep) {
+		return "", errs.Invalid(prefix+"scope_separator", "scope_separator must be one of a space, \",\", \";\" or \"+\" (or left out for a space)")
+	}
+	return sep, nil
+}
+
+// checkScopes bounds the scopes' count and each scope: printable, without
+// spaces or the separator.
+func checkScopes(prefix string, scopes []string, sep string) error {
+	if len(scopes) > maxOAuthScopes {
+		return errs.Invalid(prefix+"scopes", "at most %d scopes", maxOAuthScopes)
+	}
+	for _, s := range scopes {
+		if s == "" || len(s) > maxOAuthScope || hasControl(s) || strings.ContainsAny(s, " "+sep) {
+			return errs.Invalid(prefix+"scopes", "each scope must be 1 to %d printable characters without spaces or the separator (got %q)", maxOAuthScope, s)
 		}
 	}
-	m, err := oauth.ParseAuthMethod(in.TokenAuthMethod)
+	return nil
+}
+
+// checkTokenAuth parses the token endpoint's client authentication; a
+// public client (none) must keep PKCE.
+func checkTokenAuth(prefix, method string, disablePKCE bool) (oauth.AuthMethod, error) {
+	m, err := oauth.ParseAuthMethod(method)
 	if err != nil {
-		return c, errs.Invalid("token_auth_method", "%v", err)
+		return m, errs.Invalid(prefix+"token_auth_method", "%v", err)
 	}
-	c.authMethod = m
-	if m == oauth.AuthNone && c.disablePKCE {
-		return c, errs.Invalid("disable_pkce", "a public client (token_auth_method none) must use PKCE: leave disable_pkce off")
+	if m == oauth.AuthNone && disablePKCE {
+		return m, errs.Invalid(prefix+"disable_pkce", "a public client (token_auth_method none) must use PKCE: leave disable_pkce out")
 	}
-	return c, nil
+	return m, nil
 }
 
 // checkAuthorizationURL checks the provider's authorization endpoint: an
