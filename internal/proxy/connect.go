@@ -142,9 +142,6 @@ func (p *Proxy) tunnelState(c net.Conn, st http.ConnState) {
 	}
 }
 
-// serveTunnelled handles one request inside an intercepted tunnel. The
-// grant is looked up again for every request (from memory), so a revoked
-// token stops working on open tunnels at the next request.
 // serveInner is the inner server's handler: serveTunnelled, on a grown
 // stack for HTTP/2, whose requests each run on a new goroutine
 // (stackgrow.go).
@@ -155,6 +152,9 @@ func (p *Proxy) serveInner(w http.ResponseWriter, r *http.Request) {
 	p.serveTunnelled(w, r)
 }
 
+// serveTunnelled handles one request inside an intercepted tunnel. The
+// grant is looked up again for every request (from memory), so a revoked
+// token stops working on open tunnels at the next request.
 func (p *Proxy) serveTunnelled(w http.ResponseWriter, r *http.Request) {
 	closeIfChunked(w, r)
 	info, ok := r.Context().Value(tunnelKey{}).(tunnelInfo)

@@ -108,10 +108,7 @@ func (p *Proxy) serveLane(tc *tls.Conn, batch *batchConn, info tunnelInfo) bool 
 		// still arriving gets laneHeaderWait to finish. (No deadline is
 		// cleared after it: nothing reads the connection while a request
 		// is served, and the next read sets its own.)
-		if !headerBuffered(br) {
-			_ = tc.SetReadDeadline(time.Now().Add(laneHeaderWait))
-		}
-		head, complete := laneHeader(br)
+		head, complete := laneHeader(br, func() { _ = tc.SetReadDeadline(time.Now().Add(laneHeaderWait)) })
 		if !complete {
 			return p.handOverRead(tc, info, nil, br)
 		}
@@ -157,9 +154,10 @@ func (p *Proxy) serveLaneRequest(w *laneWriter, r *http.Request) (ok bool) {
 // to the empty line, inclusive) once all of it has arrived, reading more
 // as needed; complete is false when it does not fit in the buffer, when a
 // line ends in a bare LF, or when reading fails (the inner server then
-// reads and judges it).
-func laneHeader(br *bufio.Reader) (head []byte, complete bool) {
-	for {
+// reads and judges it). beforeWait runs once, before the first read that
+// may wait for more of the header.
+func laneHeader(br *bufio.Reader, beforeWait func()) (head []byte, complete bool) {
+	for waited := false; ; waited = true {
 		buf, _ := br.Peek(br.Buffered())
 		i := bytes.Index(buf, []byte("\r\n\r\n"))
 		scope := buf // what may belong to this header
@@ -176,17 +174,13 @@ func laneHeader(br *bufio.Reader) (head []byte, complete bool) {
 		if len(buf) >= laneReadBuffer {
 			return nil, false
 		}
+		if !waited {
+			beforeWait()
+		}
 		if _, err := br.Peek(len(buf) + 1); err != nil {
 			return nil, false
 		}
 	}
-}
-
-// headerBuffered reports whether the end of a request header is in br's
-// buffer already.
-func headerBuffered(br *bufio.Reader) bool {
-	buf, _ := br.Peek(br.Buffered())
-	return bytes.Contains(buf, []byte("\r\n\r\n"))
 }
 
 // laneKeeps reports whether the lane serves r itself: the plainest of

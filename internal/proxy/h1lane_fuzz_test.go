@@ -36,7 +36,7 @@ func FuzzLaneKeepsOnlyWhatNetHTTPReadsAlike(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		br := bufio.NewReaderSize(bytes.NewReader(data), laneReadBuffer)
-		head, complete := laneHeader(br)
+		head, complete := laneHeader(br, func() {})
 		if !complete {
 			return
 		}

@@ -15,9 +15,9 @@ import (
 )
 
 // h1Leg is the upstream leg of simple requests, from HTTP/1 and HTTP/2
-// agents alike: GET and HEAD without a body, no upgrade. It writes the request and reads the
-// response on the handler's own goroutine, over a pooled HTTP/1.1
-// connection. http.Transport hands every request to a writer goroutine and
+// agents alike: GET and HEAD without a body, no upgrade. It writes the
+// request and reads the response on the handler's own goroutine, over a
+// pooled HTTP/1.1 connection. http.Transport hands every request to a writer goroutine and
 // every response back from a reader goroutine; on a small request those
 // hand-offs (and the wake-ups of idle threads they cause) cost more than
 // the request itself (docs/performance.md). Every other request goes
