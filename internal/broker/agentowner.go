@@ -1,11 +1,10 @@
 package broker
 
 import (
-	"time"
-
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/agent-vault/agent-vault/internal/errs"
 	"github.com/agent-vault/agent-vault/internal/model"
