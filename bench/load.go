@@ -33,6 +33,11 @@ const (
 	// to direct is the floor under what a proxy that terminates TLS can
 	// reach on this machine (-relay).
 	relayed
+	// terminated goes through the TLS relay of -tls-relay (tlsrelay.go):
+	// both TLS sessions terminated and the plaintext copied, nothing
+	// else. It is the floor under what a proxy that reads requests can
+	// reach on this machine.
+	terminated
 )
 
 func (s side) String() string {
@@ -41,6 +46,8 @@ func (s side) String() string {
 		return "direct"
 	case relayed:
 		return "via tunnel"
+	case terminated:
+		return "via TLS relay"
 	}
 	return "via proxy"
 }
@@ -51,9 +58,21 @@ func (s side) String() string {
 func (h *harness) relayHost() string { return "localhost:" + strconv.Itoa(h.up.port) }
 
 type harness struct {
-	o   options
-	up  *upstream
-	srv *server
+	o     options
+	up    *upstream
+	srv   *server
+	relay *tlsRelay // with -tls-relay
+}
+
+// hopPID is the process a side's traffic passes through (0 direct).
+func (h *harness) hopPID(s side) int {
+	switch s {
+	case direct:
+		return 0
+	case terminated:
+		return h.relay.pid()
+	}
+	return h.srv.pid()
 }
 
 // transport is an agent's HTTP client transport. The direct client holds
@@ -79,6 +98,9 @@ func (h *harness) transport(s side, h2, keepAlive bool) *http.Transport {
 	case relayed:
 		tr.Proxy = http.ProxyURL(h.srv.proxyURL)
 		tr.TLSClientConfig = &tls.Config{RootCAs: h.up.pool, ServerName: "127.0.0.1"}
+	case terminated:
+		tr.Proxy = http.ProxyURL(h.relay.url)
+		tr.TLSClientConfig = &tls.Config{RootCAs: h.relay.pool}
 	default:
 		tr.TLSClientConfig = &tls.Config{RootCAs: h.up.pool}
 	}
@@ -118,7 +140,10 @@ func (h *harness) get(ctx context.Context, c *http.Client, s side, path string) 
 // proxied request reached the upstream with the injected credential
 // over the negotiated protocol.
 func (h *harness) sanityCheck(ctx context.Context) error {
-	for _, s := range []side{direct, proxied} {
+	for _, s := range h.sides() {
+		if s == relayed {
+			continue // checked by its first run: it needs no credential handling
+		}
 		for _, h2 := range []bool{false, true} {
 			if h2 && h.o.h1only {
 				continue
@@ -329,7 +354,7 @@ func (h *harness) smallC32(h2 bool) func(ctx context.Context, s side) (sample, e
 		tr := h.transport(s, h2, true)
 		defer tr.CloseIdleConnections()
 		c := &http.Client{Transport: tr}
-		cpu0, _ := procCPU(h.srv.pid())
+		cpu0, _ := procCPU(h.hopPID(s))
 		r := closedLoop(ctx, 32, h.o.warmup, h.o.duration, false, func(ctx context.Context) error {
 			_, err := h.get(ctx, c, s, "/small")
 			return err
@@ -338,7 +363,7 @@ func (h *harness) smallC32(h2 bool) func(ctx context.Context, s side) (sample, e
 		if s != direct {
 			// Server CPU over warm-up and window, per request of the
 			// window: a slight overestimate, fine for comparing protocols.
-			cpu1, _ := procCPU(h.srv.pid())
+			cpu1, _ := procCPU(h.hopPID(s))
 			out["srv_cpu_us_per_req"] = usec(cpu1-cpu0) / float64(r.done)
 		}
 		return out, h.errCheck("small GET c=32", s, r)
@@ -375,7 +400,7 @@ func (h *harness) download(h2 bool) func(ctx context.Context, s side) (sample, e
 			return nil, err
 		}
 		var total int64
-		cpu0, _ := procCPU(h.srv.pid())
+		cpu0, _ := procCPU(h.hopPID(s))
 		t0 := time.Now()
 		for total == 0 || time.Since(t0) < h.o.duration {
 			n, err := h.get(ctx, c, s, "/big")
@@ -390,7 +415,7 @@ func (h *harness) download(h2 bool) func(ctx context.Context, s side) (sample, e
 		el := time.Since(t0)
 		out := sample{"mbps": float64(total) / 1e6 / el.Seconds()}
 		if s != direct {
-			cpu1, _ := procCPU(h.srv.pid())
+			cpu1, _ := procCPU(h.hopPID(s))
 			out["srv_cpu_ms_per_mb"] = float64(cpu1-cpu0) / float64(time.Millisecond) / (float64(total) / 1e6)
 		}
 		return out, nil
@@ -414,7 +439,11 @@ func (h *harness) dialWS(ctx context.Context, s side) (*wsConn, error) {
 		if s == relayed {
 			target = h.relayHost()
 		}
-		c, err := d.DialContext(ctx, "tcp", h.srv.proxyAddr)
+		hop := h.srv.proxyAddr
+		if s == terminated {
+			hop = h.relay.addr
+		}
+		c, err := d.DialContext(ctx, "tcp", hop)
 		if err != nil {
 			return nil, err
 		}
@@ -432,8 +461,11 @@ func (h *harness) dialWS(ctx context.Context, s side) (*wsConn, error) {
 			return nil, fmt.Errorf("CONNECT: %s", resp.Status)
 		}
 		raw, cfg = c, &tls.Config{RootCAs: h.srv.brokerPool}
-		if s == relayed {
+		switch s {
+		case relayed:
 			cfg = &tls.Config{RootCAs: h.up.pool}
+		case terminated:
+			cfg = &tls.Config{RootCAs: h.relay.pool}
 		}
 	} else {
 		c, err := d.DialContext(ctx, "tcp", h.up.addr)

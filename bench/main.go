@@ -44,6 +44,7 @@ type options struct {
 	quietWait time.Duration // wait this long at most for an idle machine before each run
 	serverEnv envList       // extra environment for the server, e.g. GOGC=200
 	relay     bool          // also run every scenario through a blind tunnel (the floor of any proxy hop)
+	tlsRelay  bool          // and through a minimal TLS-terminating relay (the floor of a proxy that reads requests)
 	perfDir   string        // record `perf` profiles of the server during the c=32 runs here
 	verbose   bool          // print every run's figures too
 	idle      int           // measure RSS per idle blind tunnel with this many open (bench/idle.go)
@@ -61,7 +62,10 @@ func main() {
 	flag.BoolVar(&o.verbose, "v", false, "also print the figures of every run")
 	flag.DurationVar(&o.quietWait, "quiet-wait", 60*time.Second, "before each run, wait at most this long for other processes to leave the CPUs idle (0: do not wait)")
 	flag.BoolVar(&o.relay, "relay", false, "also run every scenario through a blind tunnel of the same server (bytes copied, no TLS termination): the cheapest hop a proxy can add, reported as the floor under each ratio")
-	flag.StringVar(&o.perfDir, "perf", "", "record a CPU profile of the server with Linux perf during every proxied c=32, new-connection and download run, into this directory")
+	flag.BoolVar(&o.tlsRelay, "tls-relay", false, "also run every scenario through a minimal relay in its own process that terminates TLS on both legs and copies the plaintext, nothing more (bench/tlsrelay.go): the floor under what a proxy that reads the agent's requests can reach")
+	serveTLSRelay := flag.String("serve-tlsrelay", "", "internal: serve the TLS relay, writing its CA to this file")
+	tlsRelayUpstreamCA := flag.String("tlsrelay-upstream-ca", "", "internal: the upstream CA the TLS relay trusts")
+	flag.StringVar(&o.perfDir, "perf", "", "record a CPU profile with Linux perf of the server (and of the TLS relay) during every proxied c=1, c=32, new-connection and download run, into this directory")
 	flag.Var(&o.serverEnv, "server-env", "extra KEY=VALUE in the server's environment, e.g. GOGC=200 (repeatable)")
 	upstreamMode := flag.String("upstream", "process", "where the upstream runs: process (a child process) or inproc (this process)")
 	serveUpstream := flag.String("serve-upstream", "", "internal: serve the upstream, writing its CA to this file")
@@ -73,6 +77,13 @@ func main() {
 	if *serveHold {
 		if err := serveHoldChild(); err != nil {
 			fmt.Fprintln(os.Stderr, "bench hold:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *serveTLSRelay != "" {
+		if err := serveTLSRelayChild(*serveTLSRelay, *tlsRelayUpstreamCA); err != nil {
+			fmt.Fprintln(os.Stderr, "bench TLS relay:", err)
 			os.Exit(1)
 		}
 		return
@@ -154,6 +165,13 @@ func run(ctx context.Context, o options) error {
 	logf("agent-vault pid %d: control plane %s, broker proxy %s", srv.pid(), srv.controlURL, srv.proxyAddr)
 
 	h := &harness{o: o, up: up, srv: srv}
+	if o.tlsRelay {
+		if h.relay, err = startTLSRelay(tmp, up); err != nil {
+			return fmt.Errorf("TLS relay: %w", err)
+		}
+		defer h.relay.close()
+		logf("TLS relay pid %d on %s", h.relay.pid(), h.relay.addr)
+	}
 	if err := h.sanityCheck(ctx); err != nil {
 		return err
 	}

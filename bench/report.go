@@ -127,10 +127,19 @@ const (
 func (h *harness) sides() []side { return h.o.sides() }
 
 func (o options) sides() []side {
+	out := []side{direct, proxied}
 	if o.relay {
-		return []side{direct, proxied, relayed}
+		out = append(out, relayed)
 	}
-	return []side{direct, proxied}
+	if o.tlsRelay {
+		out = append(out, terminated)
+	}
+	return out
+}
+
+// floors are the sides measured only as floors under the proxy's ratios.
+func (o options) floors() []side {
+	return slices.DeleteFunc(o.sides(), func(s side) bool { return s == direct || s == proxied })
 }
 
 // runAll runs each scenario runs times, alternating direct and proxied so
@@ -173,8 +182,12 @@ func (h *harness) runAll(ctx context.Context) (*results, error) {
 // generator, and the upstream too with -upstream inproc), in % of one core
 // over the run's wall time, warm-up included.
 func (h *harness) measured(ctx context.Context, sc scenario, s side) (sample, error) {
-	rss := sampleRSS(h.srv.pid())
-	pids := map[string]int{"srv": h.srv.pid(), "gen": os.Getpid()}
+	hop := h.hopPID(s)
+	if hop == 0 {
+		hop = h.srv.pid() // idle on the direct side; its CPU shows that
+	}
+	rss := sampleRSS(hop)
+	pids := map[string]int{"srv": hop, "gen": os.Getpid()}
 	if h.up.pid() != os.Getpid() {
 		pids["up"] = h.up.pid()
 	}
@@ -184,8 +197,12 @@ func (h *harness) measured(ctx context.Context, sc scenario, s side) (sample, er
 	}
 	steal0, busy0, total0 := cpuTicks()
 	var stopPerf func()
-	if h.o.perfDir != "" && s == proxied && (sc.id == "b1" || sc.id == "b2" || sc.id == "c" || sc.id == "d") {
-		stopPerf = h.startPerf(sc.id)
+	if h.o.perfDir != "" && (s == proxied || s == terminated) && (sc.id == "a" || sc.id == "b1" || sc.id == "b2" || sc.id == "c" || sc.id == "d") {
+		name := sc.id
+		if s == terminated {
+			name += "-tlsrelay"
+		}
+		stopPerf = h.startPerf(name, hop)
 	}
 	t0 := time.Now()
 	smp, err := sc.run(ctx, s)
@@ -215,9 +232,9 @@ func (h *harness) measured(ctx context.Context, sc scenario, s side) (sample, er
 	return smp, nil
 }
 
-// startPerf records the server with `perf record -g` until the returned
+// startPerf records process pid with `perf record -g` until the returned
 // function is called; the profile lands in -perf as perf-<id>-<n>.data.
-func (h *harness) startPerf(id string) func() {
+func (h *harness) startPerf(id string, pid int) func() {
 	if err := os.MkdirAll(h.o.perfDir, 0o755); err != nil {
 		logf("perf: %v", err)
 		return func() {}
@@ -229,7 +246,7 @@ func (h *harness) startPerf(id string) func() {
 			break
 		}
 	}
-	cmd := exec.Command("perf", "record", "-F", "999", "-g", "-p", strconv.Itoa(h.srv.pid()), "-o", out)
+	cmd := exec.Command("perf", "record", "-F", "999", "-g", "-p", strconv.Itoa(pid), "-o", out)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
 		logf("perf: %v", err)
@@ -238,7 +255,7 @@ func (h *harness) startPerf(id string) func() {
 	return func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
-		logf("perf profile of the server: %s (perf report -i %s --no-children --sort symbol)", out, out)
+		logf("perf profile: %s (perf report -i %s --no-children --sort symbol)", out, out)
 	}
 }
 
@@ -352,9 +369,16 @@ func printReport(w io.Writer, o options, m machine, res *results, refused int64)
 	if o.relay {
 		fmt.Fprint(w, "\"Via tunnel\": the same server in a blind tunnel (CONNECT to a host no service matches): it copies the agent's own TLS bytes, terminates nothing and injects nothing. No proxy can add less than that hop, so \"tunnel ÷ direct\" is the floor under each ratio on this machine.\n\n")
 	}
+	if o.tlsRelay {
+		fmt.Fprint(w, "\"Via TLS relay\": a minimal relay in its own process (bench/tlsrelay.go) that terminates the agent's TLS with its own CA, opens one TLS connection upstream per agent connection and copies the plaintext both ways: no HTTP parsing, no checks, no injection, no pooling. A proxy that must read the agent's requests cannot do less, so \"TLS relay ÷ direct\" is the floor under each ratio for such a proxy (except on new connections, where the relay dials upstream each time and the broker reuses pooled connections).\n\n")
+	}
 	head, rule, tunnel := "| | scenario | metric | direct | via proxy | ratio | target | |", "|---|---|---|---:|---:|---:|---|---|", ""
-	if o.relay {
-		head += " via tunnel | tunnel ÷ direct (floor) |"
+	for _, f := range o.floors() {
+		if f == relayed {
+			head += " via tunnel | tunnel ÷ direct (floor) |"
+		} else {
+			head += " via TLS relay | TLS relay ÷ direct (TLS floor) |"
+		}
 		rule += "---:|---:|"
 	}
 	fmt.Fprintln(w, head)
@@ -364,9 +388,10 @@ func printReport(w io.Writer, o options, m machine, res *results, refused int64)
 		for _, mt := range sc.metrics {
 			md, mp := median(values(d, mt.key)), median(values(p, mt.key))
 			ratio := mp / md
-			if o.relay {
-				mr := median(values(res.samples[sc.id][relayed], mt.key))
-				tunnel = fmt.Sprintf(" %s | %.2f× |", fmtValue(mr, mt.unit), mr/md)
+			tunnel = ""
+			for _, f := range o.floors() {
+				mr := median(values(res.samples[sc.id][f], mt.key))
+				tunnel += fmt.Sprintf(" %s | %.2f× |", fmtValue(mr, mt.unit), mr/md)
 			}
 			target, result := "—", ""
 			if mt.target > 0 {
@@ -382,16 +407,17 @@ func printReport(w io.Writer, o options, m machine, res *results, refused int64)
 		}
 		if sc.id == "d" {
 			cpu := median(values(p, "srv_cpu_ms_per_mb"))
-			if o.relay {
-				tunnel = fmt.Sprintf(" %.2f ms | |", median(values(res.samples[sc.id][relayed], "srv_cpu_ms_per_mb")))
+			tunnel = ""
+			for _, f := range o.floors() {
+				tunnel += fmt.Sprintf(" %.2f ms | |", median(values(res.samples[sc.id][f], "srv_cpu_ms_per_mb")))
 			}
 			fmt.Fprintf(w, "| d | %s | proxy CPU per MB (median) | — | %.2f ms | — | ≤ %.2g ms | %s |%s\n", sc.title, cpu, cpuPerMBLimit, verdict(cpu <= cpuPerMBLimit), tunnel)
 		}
 		if sc.id == "f" {
 			worst := slices.Max(values(p, "delay_max"))
 			worstD := slices.Max(values(d, "delay_max"))
-			fmt.Fprintf(w, "| f | %s | no buffering: worst event delay, all runs | %s | %s | | < %s gap | %s |\n",
-				sc.title, fmtValue(worstD, "µs"), fmtValue(worst, "µs"), sseGap, verdict(worst < float64(sseGap/time.Microsecond)))
+			fmt.Fprintf(w, "| f | %s | no buffering: worst event delay, all runs | %s | %s | | < %s gap | %s |%s\n",
+				sc.title, fmtValue(worstD, "µs"), fmtValue(worst, "µs"), sseGap, verdict(worst < float64(sseGap/time.Microsecond)), strings.Repeat(" | |", len(o.floors())))
 		}
 	}
 	var rss []float64
@@ -427,8 +453,12 @@ func printReport(w io.Writer, o options, m machine, res *results, refused int64)
 		kBtoMB(float64(res.idleRSS)), kBtoMB(float64(res.hwm)))
 	for _, id := range []string{"b1", "b2"} {
 		if r, ok := res.samples[id]; ok {
-			fmt.Fprintf(w, "- c=32 %s: server CPU %.0f µs per proxied request (median)\n",
+			fmt.Fprintf(w, "- c=32 %s: server CPU %.0f µs per proxied request (median)",
 				map[string]string{"b1": "HTTP/1.1", "b2": "HTTP/2"}[id], median(values(r[proxied], "srv_cpu_us_per_req")))
+			for _, f := range o.floors() {
+				fmt.Fprintf(w, "; %s %.0f µs", f, median(values(r[f], "srv_cpu_us_per_req")))
+			}
+			fmt.Fprintln(w)
 		}
 	}
 	var steal, other []float64
