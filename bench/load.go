@@ -540,6 +540,31 @@ func (h *harness) websocket(ctx context.Context, s side) (sample, error) {
 	return sample{"rtps": r.perSecond(), "p50": usec(percentile(r.lat, 50))}, nil
 }
 
+// smallIdle: kept-alive small GETs one at a time with sseGap of quiet
+// before each, as an event stream's first request meets the proxy: every
+// process asleep, caches cold. Beside f's time to first event it tells a
+// cost of waking up from one of streaming.
+func (h *harness) smallIdle(ctx context.Context, s side) (sample, error) {
+	tr := h.transport(s, false, true)
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	if _, err := h.get(ctx, c, s, "/small"); err != nil {
+		return nil, err
+	}
+	var lat []time.Duration
+	t0 := time.Now()
+	for len(lat) == 0 || time.Since(t0) < h.o.duration {
+		sleepCtx(ctx, sseGap)
+		start := time.Now()
+		if _, err := h.get(ctx, c, s, "/small"); err != nil {
+			return nil, err
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	return sample{"p50": usec(percentile(lat, 50))}, nil
+}
+
 // SSE stream shape: sseEvents events sseGap apart.
 const (
 	sseEvents = 10

@@ -52,6 +52,7 @@ func (h *harness) scenarios() []scenario {
 		{"d", "10 MB download, HTTP/1.1", h.download(false), []metric{{key: "mbps", label: "throughput", unit: "MB/s", target: 0.6}}},
 		{"d2", "10 MB download, HTTP/2 (extra)", h.download(true), []metric{{key: "mbps", label: "throughput", unit: "MB/s"}}},
 		{"e", "websocket echo, 128 B, c=1", h.websocket, []metric{{key: "rtps", label: "round trips/s", unit: "/s", target: 0.6}, lat("p50", "p50 round trip", 0)}},
+		{"a2", fmt.Sprintf("small GET, kept alive, c=1, HTTP/1.1, %s idle before each (extra)", sseGap), h.smallIdle, []metric{lat("p50", "p50 latency", 0)}},
 		{"f", fmt.Sprintf("SSE, %d events %s apart, HTTP/1.1", sseEvents, sseGap), h.sse, []metric{lat("ttfe", "time to first event", 1.5), lat("delay", "per-event delay (median)", 0)}},
 	}
 	var out []scenario
