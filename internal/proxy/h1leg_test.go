@@ -1,12 +1,17 @@
 package proxy_test
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/agent-vault/agent-vault/internal/proxy"
 )
 
 // Simple requests (GET and HEAD without a body) of HTTP/1 agents go
@@ -124,6 +129,76 @@ func TestUpstreamUnsolicitedResponseNotServed(t *testing.T) {
 		body := read(t, resp)
 		if body != "genuine /next" || resp.Header.Get("X-Smuggled") != "" {
 			t.Fatalf("%s: the next request got %d %q %v", path, resp.StatusCode, body, resp.Header)
+		}
+	}
+}
+
+// An upstream (or a middlebox) can also cut its unsolicited response's
+// TLS record so that the record's first bytes arrive in the same socket
+// read as the answer asked for and the rest only later, after the next
+// request was sent. crypto/tls reads ahead as much as the socket holds:
+// the partial record sits in its private buffer, where neither the
+// response reader, nor the socket, nor a TLS read that cannot complete a
+// record sees it. The proxy must still not reuse that connection, or the
+// next request (another agent's) would be answered with the upstream's
+// unsolicited bytes. Cut after 1 byte, inside and at the end of the
+// 5-byte record header, and inside the record's body; TLS 1.2 and 1.3.
+// A clean connection is still reused (the control case).
+func TestUpstreamUnsolicitedPartialRecordNotServed(t *testing.T) {
+	e := newEnv(t, true)
+	e.setup(map[string]string{"API_KEY": "sk_live_partial_0123456789"}, bearer("api", "api.test", "API_KEY"))
+	attacker := e.client(e.agent("attacker", "proxy"), "default", false)
+	victim := e.client(e.agent("victim", "proxy"), "default", false)
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		for _, split := range []int{0, 1, 3, 5, 10} { // 0: nothing unsolicited (the control case)
+			name := tls.VersionName(version) + " split " + itoa(split)
+			up := startSplitRecordUpstream(t, e.upMinter, version, split)
+			base := "https://api.test:" + itoa(up.port)
+			first := "/dirty"
+			if split == 0 {
+				first = "/clean"
+			}
+			resp, err := attacker.Get(base + first)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if body := read(t, resp); resp.StatusCode != 200 || (split > 0 && body != "first") {
+				t.Fatalf("%s: the first request got %d %q", name, resp.StatusCode, body)
+			}
+			// The proxy has handed the connection back (to the pool, or
+			// closed it) once the agent has the body or just after: wait
+			// for either, so that the next request cannot miss a pooled
+			// connection by coming too early.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				_, ended, _ := up.state()
+				if proxy.IdleUpstreamConns(e.proxy, base) == 1 || ended[1] {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: the proxy neither pooled nor closed the upstream connection", name)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			resp, err = victim.Get(base + "/next")
+			if err != nil {
+				t.Fatalf("%s: the next request: %v", name, err)
+			}
+			body := read(t, resp)
+			if resp.StatusCode != 200 || body != "genuine /next" || resp.Header.Get("X-Smuggled") != "" {
+				t.Fatalf("%s: the next request (another agent's) got %d %q %v", name, resp.StatusCode, body, resp.Header)
+			}
+			paths, _, failed := up.state()
+			if failed != nil {
+				t.Fatalf("%s: %v", name, failed)
+			}
+			want := map[int][]string{1: {"/dirty"}, 2: {"/next"}}
+			if split == 0 {
+				want = map[int][]string{1: {"/clean", "/next"}}
+			}
+			if !reflect.DeepEqual(paths, want) {
+				t.Fatalf("%s: the upstream's connections carried %v, want %v", name, paths, want)
+			}
 		}
 	}
 }

@@ -110,6 +110,7 @@ type env struct {
 	logMu     *sync.Mutex
 	handler   atomic.Value // http.HandlerFunc for the upstreams
 	proxy     *proxy.Proxy
+	upMinter  *ca.Minter // the upstreams' CA, for tests that serve TLS by hand
 }
 
 type lockedWriter struct {
@@ -181,6 +182,7 @@ func newEnvConns(t *testing.T, allowPrivate bool, lim *ratelimit.Limiter, rec pr
 		t.Fatal(err)
 	}
 	upMinter, _ := ca.NewMinter(upRoot, ca.MinterOptions{})
+	e.upMinter = upMinter
 	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Upstream-Auth", r.Header.Get("Authorization"))
 		_, _ = io.WriteString(w, "upstream "+r.Method+" "+r.URL.RequestURI())
