@@ -66,6 +66,7 @@ func newH1Leg(dial func(ctx context.Context, network, addr string) (net.Conn, er
 type h1Conn struct {
 	nc     net.Conn
 	raw    syscall.RawConn // the TCP socket, to check an idle connection; nil: never reused
+	rec    *recordConn     // between the socket and the TLS layer (tlsrecordconn.go); nil for http
 	lim    limitReader
 	br     *bufio.Reader
 	bw     *bufio.Writer
@@ -239,7 +240,7 @@ func (b *h1Body) Close() error {
 func (b *h1Body) finish(atEOF bool) {
 	b.done = true
 	notFired := b.stop()
-	if atEOF && b.reusable && notFired && b.c.br.Buffered() == 0 {
+	if atEOF && b.reusable && notFired && b.c.br.Buffered() == 0 && b.c.rec.idle() {
 		b.l.put(b.c)
 		return
 	}
@@ -256,10 +257,12 @@ func (l *h1Leg) connect(ctx context.Context, scheme, key, addr, host string) (*h
 	if sc, ok := nc.(syscall.Conn); ok {
 		raw, _ = sc.SyscallConn()
 	}
+	var rec *recordConn
 	if scheme == "https" {
 		cfg := l.tls.Clone()
 		cfg.ServerName = host
-		tc := tls.Client(nc, cfg)
+		rec = newRecordConn(nc)
+		tc := tls.Client(rec, cfg)
 		hctx, cancel := context.WithTimeout(ctx, h1HandshakeLimit)
 		err := tc.HandshakeContext(hctx)
 		cancel()
@@ -269,7 +272,7 @@ func (l *h1Leg) connect(ctx context.Context, scheme, key, addr, host string) (*h
 		}
 		nc = tc
 	}
-	c := &h1Conn{nc: nc, raw: raw, key: key}
+	c := &h1Conn{nc: nc, raw: raw, rec: rec, key: key}
 	c.lim.r = nc
 	c.br = bufio.NewReaderSize(&c.lim, 4<<10) // bodies are read past it, straight into the copy buffer
 	c.bw = bufio.NewWriterSize(nc, 4<<10)
@@ -304,14 +307,18 @@ func (l *h1Leg) get(key string) *h1Conn {
 }
 
 // clean reports whether nothing at all has arrived on an idle connection:
-// not in the response reader, not read ahead by the TLS layer (a record
-// of its own), not in the socket.
+// not in the response reader, not in the TLS layer (decrypted and unread),
+// not between the socket and the TLS layer (a byte of a later record:
+// recordConn keeps the TLS layer from reading past the record it needs,
+// so a partial record cannot hide in its read-ahead), not in the socket.
 func (c *h1Conn) clean() bool {
-	if c.br.Buffered() > 0 || !quiet(c.raw) {
+	if c.br.Buffered() > 0 || !c.rec.idle() || !quiet(c.raw) {
 		return false
 	}
-	// A read with an expired deadline returns what the TLS layer holds, or
-	// times out at once, without a system call, when it holds nothing.
+	// A read with an expired deadline returns what the TLS layer holds
+	// decrypted, or times out at once, without a system call, when it
+	// holds nothing: recordConn holds nothing either (checked above), so
+	// the TLS layer's read goes to the socket, whose deadline has passed.
 	if c.nc.SetReadDeadline(time.Unix(1, 0)) != nil {
 		return false
 	}
