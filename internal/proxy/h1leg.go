@@ -27,11 +27,17 @@ import (
 // parsed by http.ReadResponse, so framing is net/http's. A connection is
 // reused only when its response was read to its exact end (declared
 // length or last chunk), nothing more was buffered after it, the upstream
-// did not ask to close, and, just before reuse, nothing has arrived since:
-// not in the reader, not in the TLS layer's read-ahead, not in the socket
-// (no byte and no end of stream). An upstream's unsolicited extra
-// response can never be taken for the answer to a later request (which
-// may be another agent's).
+// did not ask to close, and, just before reuse, not one byte has arrived
+// since: not in the response reader, not decrypted and unread in the TLS
+// layer, not between the socket and the TLS layer (recordConn,
+// tlsrecordconn.go, keeps crypto/tls from reading ahead past the record
+// it needs, so even the first bytes of a TLS record cut short are seen),
+// not in the socket (no byte and no end of stream). An upstream's
+// unsolicited extra response can never be taken for the answer to a later
+// request (which may be another agent's): TestUpstreamUnsolicitedResponseNotServed
+// and TestUpstreamUnsolicitedPartialRecordNotServed try it. What arrives
+// after the next request was written is its answer as far as HTTP/1.1
+// can tell, for this client as for any.
 type h1Leg struct {
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	tls      *tls.Config // cloned per dial with the host's ServerName

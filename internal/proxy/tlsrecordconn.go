@@ -26,11 +26,14 @@ import (
 // It reads the socket in large pieces, so a download takes no more read
 // calls than crypto/tls alone would make (fewer: crypto/tls reads into
 // the free room of its record buffer, a record and a little more). The
-// piece is borrowed from a pool only while it holds bytes not yet handed
+// buffer is borrowed from a pool only while it holds bytes not yet handed
 // on: at the end of a response everything was handed on, so an idle
 // pooled connection holds no buffer (docs/performance.md counts the
-// memory of idle connections). The cost is one copy of each byte, from
-// this buffer into the TLS layer's.
+// memory of idle connections). It is 4 KiB, enough for a small answer,
+// until a read fills it; then 64 KiB (a download), until a read brings
+// less than 4 KiB. The garbage collector empties pools now and then, and
+// a buffer is made again: small ones cost small answers less. The cost is one copy of
+// each byte, from this buffer into the TLS layer's.
 //
 // Writes, deadlines, Close and the rest go straight to the socket: the
 // TLS layer's SetReadDeadline reaches it.
@@ -43,6 +46,7 @@ type recordConn struct {
 	hn   int                   // bytes of hdr handed on; 0 at a record boundary
 	body int                   // body bytes of the current record still to hand on, once hn is full
 	err  error                 // returned once the buffer is empty: the socket's, or a record too long (then for good)
+	big  bool                  // the last read would have filled a small buffer: read with a large one
 }
 
 const (
@@ -51,13 +55,18 @@ const (
 	// (2^14 bytes of plaintext plus 2048 of expansion); crypto/tls
 	// refuses longer ones too.
 	maxRecordBody = 16384 + 2048
-	// recordReadSize is the size of one read from the socket.
-	recordReadSize = 64 << 10
+	// The sizes of one read from the socket: small while reads leave
+	// room, large once one did not (recordConn).
+	recordReadSmall = 4 << 10
+	recordReadLarge = 64 << 10
 )
 
 var errRecordTooLong = errors.New("the upstream sent a TLS record longer than TLS allows")
 
-var recordBufs = sync.Pool{New: func() any { b := make([]byte, recordReadSize); return &b }}
+var (
+	recordBufsSmall = sync.Pool{New: func() any { b := make([]byte, recordReadSmall); return &b }}
+	recordBufsLarge = sync.Pool{New: func() any { b := make([]byte, recordReadLarge); return &b }}
+)
 
 func newRecordConn(nc net.Conn) *recordConn { return &recordConn{Conn: nc} }
 
@@ -116,11 +125,16 @@ func (c *recordConn) fill() error {
 	}
 	for range 100 {
 		if c.buf == nil {
-			c.buf = recordBufs.Get().(*[]byte)
+			if c.big {
+				c.buf = recordBufsLarge.Get().(*[]byte)
+			} else {
+				c.buf = recordBufsSmall.Get().(*[]byte)
+			}
 		}
 		n, err := c.Conn.Read(*c.buf)
 		c.r, c.w = 0, n
 		if n > 0 {
+			c.big = n >= recordReadSmall
 			c.err = err
 			return nil
 		}
@@ -140,7 +154,11 @@ func (c *recordConn) releaseIfEmpty() {
 
 func (c *recordConn) release() {
 	if c.buf != nil {
-		recordBufs.Put(c.buf)
+		if len(*c.buf) == recordReadLarge {
+			recordBufsLarge.Put(c.buf)
+		} else {
+			recordBufsSmall.Put(c.buf)
+		}
 		c.buf = nil
 	}
 	c.r, c.w = 0, 0

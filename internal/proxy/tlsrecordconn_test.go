@@ -216,23 +216,39 @@ func (errTimeoutTest) Error() string   { return "i/o timeout" }
 func (errTimeoutTest) Timeout() bool   { return true }
 func (errTimeoutTest) Temporary() bool { return true }
 
-// A warm reader reads a record without allocating.
+// A warm reader reads a small answer, and a download, without
+// allocating, and holds no buffer after either; a download is read in
+// large pieces.
 func TestRecordConnDoesNotAllocate(t *testing.T) {
 	if raceOn {
 		t.Skip("the race detector makes sync.Pool drop buffers")
 	}
-	rec := tlsRecord(200, 'x')
-	src := &chunkConn{}
-	rc := newRecordConn(src)
-	p := make([]byte, 64<<10)
-	allocs := testing.AllocsPerRun(100, func() {
-		src.data, src.given = rec, 0
-		if n, err := rc.Read(p); n != len(rec) || err != nil {
-			t.Fatalf("read %d, %v", n, err)
+	small := tlsRecord(200, 'x')
+	download := bytes.Repeat(tlsRecord(maxRecordBody, 'd'), 8)
+	for _, stream := range [][]byte{small, download} {
+		src := &chunkConn{}
+		rc := newRecordConn(src)
+		p := make([]byte, 64<<10)
+		allocs := testing.AllocsPerRun(20, func() {
+			src.data, src.given, src.reads = stream, 0, 0
+			for got := 0; got < len(stream); {
+				n, err := rc.Read(p)
+				if err != nil {
+					t.Fatalf("after %d bytes: %v", got, err)
+				}
+				got += n
+			}
+		})
+		if allocs != 0 {
+			t.Fatalf("%d-byte stream: %v allocations", len(stream), allocs)
 		}
-	})
-	if allocs != 0 {
-		t.Fatalf("%v allocations per record", allocs)
+		if !rc.idle() || rc.buf != nil {
+			t.Fatalf("%d-byte stream: idle %v, buffer held %v", len(stream), rc.idle(), rc.buf != nil)
+		}
+		// Large pieces: at most one small read more than they need.
+		if most := 1 + (len(stream)+recordReadLarge-1)/recordReadLarge; len(stream) > recordReadSmall && src.reads > most {
+			t.Fatalf("a %d-byte download took %d socket reads, want at most %d", len(stream), src.reads, most)
+		}
 	}
 }
 
