@@ -20,7 +20,7 @@ if [[ -z "$bin" ]]; then
 fi
 echo "# bench/all.sh, $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo ' with uncommitted changes')"
 echo
-go run -tags bench ./bench -bin "$bin" -relay
+go run -tags bench ./bench -bin "$bin" -relay -tls-relay
 echo
 go run -tags bench ./bench/registerrss -bin "$bin"
 echo

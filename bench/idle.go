@@ -13,8 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -366,53 +364,9 @@ func interceptedIdle(ctx context.Context, srv *server, up *upstream) (net.Conn, 
 	return tc, nil
 }
 
-// hold is the child process that accepts blind-tunnel targets and keeps
-// them open.
-type hold struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	addr  string
-}
-
-func startHold() (*hold, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(self, "-serve-hold")
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
-	if err != nil || !ok {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return nil, fmt.Errorf("the hold process did not start: %q %v", line, err)
-	}
-	return &hold{cmd: cmd, stdin: stdin, addr: addr}, nil
-}
-
-func (h *hold) close() {
-	_ = h.stdin.Close()
-	done := make(chan struct{})
-	go func() { _ = h.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = h.cmd.Process.Kill()
-		<-done
-	}
-}
+// startHold starts the child process that accepts blind-tunnel targets
+// and keeps them open.
+func startHold() (*child, error) { return startChild("hold", "-serve-hold") }
 
 // serveHoldChild is the hold process's main: accept on 127.0.0.2 (a
 // loopback address no bench service names, so tunnels to it are blind)
@@ -423,7 +377,6 @@ func serveHoldChild() error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("listening " + ln.Addr().String())
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -442,7 +395,7 @@ func serveHoldChild() error {
 			}()
 		}
 	}()
-	_, _ = io.Copy(io.Discard, os.Stdin)
+	serveUntilParentGoes(ln.Addr().String())
 	return ln.Close()
 }
 

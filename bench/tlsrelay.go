@@ -12,15 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
-	"time"
-
-	"github.com/agent-vault/agent-vault/internal/ca"
-	"github.com/agent-vault/agent-vault/internal/keyring"
-	"github.com/agent-vault/agent-vault/internal/secret"
 )
 
 // tlsRelay is the least work any proxy that reads the agent's requests
@@ -35,15 +28,12 @@ import (
 // connection per request it dials the upstream every time, where the
 // broker reuses pooled upstream connections, so there it is no floor.)
 //
-// It runs in its own process, this program re-executed with
-// -serve-tlsrelay, so its CPU time is measured like the server's.
+// It runs in its own process (a child, child.go), so its CPU time is
+// measured like the server's.
 type tlsRelay struct {
-	addr  string   // 127.0.0.1:port
-	url   *url.URL // http://addr
-	pool  *x509.CertPool
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	done  chan struct{}
+	*child
+	url  *url.URL // http://addr
+	pool *x509.CertPool
 }
 
 // startTLSRelay starts the relay process, trusting the upstream's CA.
@@ -52,54 +42,19 @@ func startTLSRelay(tmp string, up *upstream) (*tlsRelay, error) {
 	if err := os.WriteFile(upCA, up.caPEM, 0o600); err != nil {
 		return nil, err
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
 	caFile := filepath.Join(tmp, "relay-ca.pem")
-	cmd := exec.Command(self, "-serve-tlsrelay", caFile, "-tlsrelay-upstream-ca", upCA)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	c, err := startChild("TLS relay", "-serve-tlsrelay", caFile, "-tlsrelay-upstream-ca", upCA)
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	r := &tlsRelay{cmd: cmd, stdin: stdin, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(r.done) }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
-	if err != nil || !ok {
-		r.close()
-		return nil, fmt.Errorf("the TLS relay process did not start: %q %v", line, err)
-	}
-	r.addr = addr
-	r.url = &url.URL{Scheme: "http", Host: addr}
 	caPEM, err := os.ReadFile(caFile)
 	if err != nil {
-		r.close()
+		c.close()
 		return nil, err
 	}
-	r.pool = x509.NewCertPool()
+	r := &tlsRelay{child: c, url: &url.URL{Scheme: "http", Host: c.addr}, pool: x509.NewCertPool()}
 	r.pool.AppendCertsFromPEM(caPEM)
 	return r, nil
-}
-
-func (r *tlsRelay) pid() int { return r.cmd.Process.Pid }
-
-func (r *tlsRelay) close() {
-	_ = r.stdin.Close()
-	select {
-	case <-r.done:
-	case <-time.After(5 * time.Second):
-		_ = r.cmd.Process.Kill()
-		<-r.done
-	}
 }
 
 // serveTLSRelayChild is the relay process's main: serve until stdin
@@ -113,25 +68,11 @@ func serveTLSRelayChild(caFile, upstreamCAFile string) error {
 	if !upPool.AppendCertsFromPEM(upPEM) {
 		return fmt.Errorf("%s holds no certificate", upstreamCAFile)
 	}
-	// A leaf from the same CA code the broker uses, so the agent's
-	// handshake costs the same on both sides.
-	kr, _, err := keyring.New(secret.Bytes{}, keyring.DefaultKDF)
+	leaf, caPEM, err := newTestCA("127.0.0.1")
 	if err != nil {
 		return err
 	}
-	root, _, err := ca.NewRoot(kr, time.Now().UTC())
-	if err != nil {
-		return err
-	}
-	minter, err := ca.NewMinter(root, ca.MinterOptions{})
-	if err != nil {
-		return err
-	}
-	leaf, err := minter.Leaf("127.0.0.1")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(caFile, root.CertPEM(), 0o600); err != nil {
+	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -149,8 +90,7 @@ func serveTLSRelayChild(caFile, upstreamCAFile string) error {
 			go relayConn(c, agentCfg, upPool, sessions)
 		}
 	}()
-	fmt.Println("listening " + ln.Addr().String())
-	_, _ = io.Copy(io.Discard, os.Stdin)
+	serveUntilParentGoes(ln.Addr().String())
 	return ln.Close()
 }
 

@@ -12,16 +12,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/agent-vault/agent-vault/internal/ca"
-	"github.com/agent-vault/agent-vault/internal/keyring"
-	"github.com/agent-vault/agent-vault/internal/secret"
 )
 
 // The credential the broker injects, and what the direct client sends
@@ -60,27 +55,13 @@ type upstream struct {
 	// every proxied request must carry the injected credential.
 	unauthorized atomic.Int64
 
-	cmd   *exec.Cmd // child process
-	stdin io.WriteCloser
-	done  chan struct{}
+	proc *child // when it runs in a child process
 }
 
 // newUpstreamServer listens on 127.0.0.1 with a leaf of a fresh CA,
 // offering HTTP/2 unless h1only.
 func newUpstreamServer(h1only bool) (*upstream, net.Listener, error) {
-	kr, _, err := keyring.New(secret.Bytes{}, keyring.DefaultKDF)
-	if err != nil {
-		return nil, nil, err
-	}
-	root, _, err := ca.NewRoot(kr, time.Now().UTC())
-	if err != nil {
-		return nil, nil, err
-	}
-	minter, err := ca.NewMinter(root, ca.MinterOptions{})
-	if err != nil {
-		return nil, nil, err
-	}
-	leaf, err := minter.Leaf("127.0.0.1")
+	leaf, caPEM, err := newTestCA("127.0.0.1")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -88,7 +69,8 @@ func newUpstreamServer(h1only bool) (*upstream, net.Listener, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	u := &upstream{addr: ln.Addr().String(), port: ln.Addr().(*net.TCPAddr).Port, caPEM: root.CertPEM(), pool: root.CertPool()}
+	u := &upstream{addr: ln.Addr().String(), port: ln.Addr().(*net.TCPAddr).Port, caPEM: caPEM, pool: x509.NewCertPool()}
+	u.pool.AppendCertsFromPEM(caPEM)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /small", u.auth(u.small))
 	mux.HandleFunc("GET /big", u.auth(u.big))
@@ -120,32 +102,13 @@ func startUpstream(inproc, h1only bool, tmp string) (*upstream, error) {
 		go func() { _ = u.srv.ServeTLS(ln, "", "") }()
 		return u, nil
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
 	caFile := filepath.Join(tmp, "upstream-ca.pem")
-	cmd := exec.Command(self, "-serve-upstream", caFile, "-upstream-h1only="+strconv.FormatBool(h1only))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	c, err := startChild("upstream", "-serve-upstream", caFile, "-upstream-h1only="+strconv.FormatBool(h1only))
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	u := &upstream{cmd: cmd, stdin: stdin, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(u.done) }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
-	if err != nil || !ok {
-		u.close()
-		return nil, fmt.Errorf("the upstream process did not start: %q %v", line, err)
-	}
+	u := &upstream{proc: c}
+	addr := c.addr
 	host, port, _ := net.SplitHostPort(addr)
 	u.addr = addr
 	u.port, _ = strconv.Atoi(port)
@@ -173,8 +136,7 @@ func serveUpstreamChild(caFile string, h1only bool) error {
 		return err
 	}
 	go func() { _ = u.srv.ServeTLS(ln, "", "") }()
-	fmt.Println("listening " + u.addr)
-	_, _ = io.Copy(io.Discard, os.Stdin)
+	serveUntilParentGoes(u.addr)
 	return u.srv.Close()
 }
 
@@ -182,21 +144,15 @@ func (u *upstream) close() {
 	if u.srv != nil {
 		_ = u.srv.Close()
 	}
-	if u.cmd != nil {
-		_ = u.stdin.Close()
-		select {
-		case <-u.done:
-		case <-time.After(5 * time.Second):
-			_ = u.cmd.Process.Kill()
-			<-u.done
-		}
+	if u.proc != nil {
+		u.proc.close()
 	}
 }
 
 // pid is the process serving the upstream.
 func (u *upstream) pid() int {
-	if u.cmd != nil {
-		return u.cmd.Process.Pid
+	if u.proc != nil {
+		return u.proc.pid()
 	}
 	return os.Getpid()
 }
@@ -204,7 +160,7 @@ func (u *upstream) pid() int {
 // refused is how many requests the upstream refused for a missing or
 // wrong credential.
 func (u *upstream) refused(pool *x509.CertPool) (int64, error) {
-	if u.cmd == nil {
+	if u.proc == nil {
 		return u.unauthorized.Load(), nil
 	}
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}

@@ -10,31 +10,44 @@ import (
 	"github.com/agent-vault/agent-vault/internal/store"
 )
 
+// accountableAgent is the agent a proposal raised by a counts toward under
+// model.MaxPendingPerAgent: the agent itself, or the agent that minted the
+// vault session a is; "" for a human and for a session a human minted
+// (agent-vault run).
+func accountableAgent(a Actor) string {
+	switch {
+	case a.Kind != model.ActorAgent:
+		return ""
+	case a.Scope != nil:
+		return a.Scope.AgentID
+	}
+	return a.Agent.ID
+}
+
 // agentProposalQuota refuses a proposal from an agent, or from a vault
 // session, that already holds model.MaxPendingPerAgent pending proposals
-// in the vault. An agent's own and those of the unexpired sessions it
-// minted count together; a session a human minted (agent-vault run) counts
-// on its own (docs/proposals.md). Humans only meet the vault's limit.
+// in the vault. An agent's own and those of every vault session it minted
+// count together; a session a human minted counts on its own
+// (docs/proposals.md). Humans only meet the vault's limit.
+//
+// Proposals are counted by the accountable agent recorded on each when it
+// was made, never by looking the agent's sessions up: sessions expire
+// (agents may mint five-minute ones), their minter revokes them, and a
+// rotation of the agent's token deletes them, while their proposals stay
+// pending for a week. Counting through the session rows would let an
+// agent shed its proposals by losing its sessions, and fill the vault.
+// The vault's pending list is bounded by model.MaxPendingProposals, so it
+// is read whole.
 func agentProposalQuota(ctx context.Context, tx store.Store, a Actor, v model.Vault, now time.Time) error {
 	if a.Kind != model.ActorAgent {
 		return nil // a human at the console or the CLI
 	}
-	mine := map[string]bool{}
-	if a.Scope != nil && a.Scope.AgentID == "" {
-		mine["session:"+a.Scope.ID] = true // a session a human minted (agent-vault run): on its own
-	} else {
-		agentID := a.Agent.ID
-		if a.Scope != nil {
-			agentID = a.Scope.AgentID
+	agentID := accountableAgent(a)
+	mine := func(p model.Proposal) bool {
+		if agentID == "" { // a session a human minted: on its own
+			return p.AccountableAgentID == "" && p.CreatedByID == creatorID(a)
 		}
-		mine[agentID] = true
-		sessions, err := tx.ScopedSessions().ListByCreator(ctx, "", agentID, now)
-		if err != nil {
-			return internal(err, "listing the agent's vault sessions")
-		}
-		for _, s := range sessions {
-			mine["session:"+s.ID] = true
-		}
+		return p.AccountableAgentID == agentID
 	}
 	pending, err := tx.Proposals().List(ctx, store.ProposalFilter{VaultID: v.ID, Status: model.ProposalPending})
 	if err != nil {
@@ -42,7 +55,7 @@ func agentProposalQuota(ctx context.Context, tx store.Store, a Actor, v model.Va
 	}
 	n := 0
 	for _, p := range pending {
-		if mine[p.CreatedByID] && now.Before(p.ExpiresAt) {
+		if mine(p) && now.Before(p.ExpiresAt) {
 			n++
 		}
 	}

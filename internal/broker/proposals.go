@@ -279,7 +279,7 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 			VaultID: v.ID, Status: model.ProposalPending, ServicesDoc: svcDoc, CredentialsDoc: credDoc,
 			Message: in.Message, UserMessage: in.UserMessage, CreatedByKind: kind, CreatedByID: id, CreatedByName: a.Name(),
 			ApprovalTokenHash: hash, ApprovalExpiresAt: now.Add(model.ApprovalTokenTTL), CreatedAt: now,
-			ExpiresAt: now.Add(model.ProposalTTL), SealedValues: sealed,
+			ExpiresAt: now.Add(model.ProposalTTL), SealedValues: sealed, AccountableAgentID: accountableAgent(a),
 		}
 		pid, err := tx.Proposals().Create(ctx, p)
 		if err != nil {

@@ -196,14 +196,31 @@ func FuzzDecodeProposal(f *testing.F) {
 func TestSweepExpiresProposalsAndSessions(t *testing.T) {
 	f, id := proposalRowFixture(t)
 	ctx := context.Background()
+	short, err := f.b.CreateScopedSession(ctx, f.owner, apitype.CreateScopedSessionRequest{Vault: "prod", TTLSeconds: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, err := f.b.CreateScopedSession(ctx, f.owner, apitype.CreateScopedSessionRequest{Vault: "prod", TTLSeconds: 604800})
+	if err != nil {
+		t.Fatal(err)
+	}
 	real := f.b.now
 	f.b.now = func() time.Time { return real().Add(model.ProposalTTL + 31*24*time.Hour) }
 	n, err := f.b.Sweep(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n.ExpiredProposals != 1 || n.ExpiredSessions < 1 {
-		t.Fatalf("swept %+v, want the proposal and the owner's session", n)
+	if n.ExpiredProposals != 1 || n.ExpiredSessions < 1 || n.ExpiredVaultSessions != 2 {
+		t.Fatalf("swept %+v, want the proposal, the owner's session and both vault sessions", n)
+	}
+	left, err := f.db.ScopedSessions().ListByCreator(ctx, f.owner.User.ID, "", time.Time{}) // expired ones too
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range left {
+		if x.ID == short.ID || x.ID == long.ID {
+			t.Fatalf("vault session %s is still stored after it expired", x.ID)
+		}
 	}
 	p, err := f.db.Proposals().Get(ctx, id)
 	if err != nil {
@@ -212,7 +229,7 @@ func TestSweepExpiresProposalsAndSessions(t *testing.T) {
 	if p.Status != model.ProposalExpired || len(p.SealedValues) != 0 {
 		t.Fatalf("after the sweep the proposal is %s with %d sealed values", p.Status, len(p.SealedValues))
 	}
-	if n, err := f.b.Sweep(ctx); err != nil || n.ExpiredProposals != 0 || n.ExpiredSessions != 0 {
+	if n, err := f.b.Sweep(ctx); err != nil || n.ExpiredProposals != 0 || n.ExpiredSessions != 0 || n.ExpiredVaultSessions != 0 {
 		t.Fatalf("a second sweep: %+v, %v", n, err)
 	}
 }

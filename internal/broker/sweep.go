@@ -14,7 +14,10 @@ type Swept struct {
 	VerificationCodes int64
 	AuditRows         int64
 	ExpiredSessions   int64
-	OAuthFlows        int64 // authorization-code flows never finished
+	// ExpiredVaultSessions counts vault (scoped) sessions past their
+	// lifetime: they no longer authenticate, and nothing reads them after.
+	ExpiredVaultSessions int64
+	OAuthFlows           int64 // authorization-code flows never finished
 }
 
 // codeLifetime is how long password reset and email verification codes
@@ -22,8 +25,8 @@ type Swept struct {
 const codeLifetime = time.Hour
 
 // Sweep is the periodic housekeeping the daemon runs: overdue proposals
-// become expired, used-up reset and verification codes and expired
-// sessions and OAuth flows are deleted (a flow's row holds its sealed
+// become expired, used-up reset and verification codes, expired login and
+// vault sessions and OAuth flows are deleted (a flow's row holds its sealed
 // client secret and PKCE verifier), and the admin audit trail's
 // retention applies.
 // Every step runs even when an earlier one fails; the error joins each
@@ -48,6 +51,7 @@ func (b *Broker) Sweep(ctx context.Context) (Swept, error) {
 	})
 	step("applying the admin audit trail's retention", &out.AuditRows, func() (int64, error) { return b.PruneAudit(ctx) })
 	step("sweeping expired sessions", &out.ExpiredSessions, func() (int64, error) { return b.st.Sessions().DeleteExpired(ctx, now) })
+	step("sweeping expired vault sessions", &out.ExpiredVaultSessions, func() (int64, error) { return b.st.ScopedSessions().DeleteExpired(ctx, now) })
 	step("sweeping expired OAuth flows", &out.OAuthFlows, func() (int64, error) { return b.st.OAuthStates().DeleteExpired(ctx, now) })
 	return out, errors.Join(errList...)
 }

@@ -254,8 +254,8 @@ func sweep(ctx context.Context, b *broker.Broker, log *slog.Logger) {
 	for {
 		if n, err := b.Sweep(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("housekeeping", "err", err)
-		} else if n.ExpiredSessions > 0 {
-			log.Debug("swept expired sessions", "count", n.ExpiredSessions)
+		} else if n.ExpiredSessions > 0 || n.ExpiredVaultSessions > 0 {
+			log.Debug("swept expired sessions", "count", n.ExpiredSessions, "vault_sessions", n.ExpiredVaultSessions)
 		}
 		select {
 		case <-ctx.Done():

@@ -90,25 +90,31 @@ type OAuthSlot struct {
 // change); agent-supplied values are kept sealed in SealedValues (key →
 // ciphertext), never in the documents.
 type Proposal struct {
-	ID                int64
-	VaultID           string
-	VaultName         string
-	Status            ProposalStatus
-	ServicesDoc       []byte
-	CredentialsDoc    []byte
-	Message           string
-	UserMessage       string
-	CreatedByKind     ActorKind
-	CreatedByID       string
-	CreatedByName     string
-	ApprovalTokenHash []byte
-	ApprovalExpiresAt time.Time
-	CreatedAt         time.Time
-	ExpiresAt         time.Time
-	DecidedAt         *time.Time
-	DecidedBy         string
-	RejectionReason   string
-	SealedValues      map[string][]byte
+	ID             int64
+	VaultID        string
+	VaultName      string
+	Status         ProposalStatus
+	ServicesDoc    []byte
+	CredentialsDoc []byte
+	Message        string
+	UserMessage    string
+	CreatedByKind  ActorKind
+	CreatedByID    string
+	CreatedByName  string
+	// AccountableAgentID is the agent the proposal counts toward under
+	// MaxPendingPerAgent: the agent that raised it, or the one that
+	// minted the vault session that raised it; "" for a human and for a
+	// session a human minted. It is fixed when the proposal is made, as
+	// the session may be gone long before the proposal is decided.
+	AccountableAgentID string
+	ApprovalTokenHash  []byte
+	ApprovalExpiresAt  time.Time
+	CreatedAt          time.Time
+	ExpiresAt          time.Time
+	DecidedAt          *time.Time
+	DecidedBy          string
+	RejectionReason    string
+	SealedValues       map[string][]byte
 }
 
 // StatusAt is the status with expiry applied at now.

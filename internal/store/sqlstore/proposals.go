@@ -11,7 +11,7 @@ import (
 type proposals struct{ *handle }
 
 const proposalSelect = `SELECT p.id, p.vault_id, v.name, p.status, p.services, p.credentials, p.message, p.user_message,
-	p.created_by_kind, p.created_by_id, p.created_by_name, p.approval_token_hash, p.approval_expires_at,
+	p.created_by_kind, p.created_by_id, p.created_by_name, p.accountable_agent_id, p.approval_token_hash, p.approval_expires_at,
 	p.created_at, p.expires_at, p.decided_at, p.decided_by, p.rejection_reason
 	FROM proposals p JOIN vaults v ON v.id = p.vault_id`
 
@@ -21,7 +21,7 @@ func scanProposal(sc interface{ Scan(...any) error }) (model.Proposal, error) {
 	var ae, c, e dbTime
 	var d nullTime
 	if err := sc.Scan(&p.ID, &p.VaultID, &p.VaultName, &st, &svcs, &creds, &p.Message, &p.UserMessage,
-		&kind, &p.CreatedByID, &p.CreatedByName, &p.ApprovalTokenHash, &ae, &c, &e, &d, &p.DecidedBy, &p.RejectionReason); err != nil {
+		&kind, &p.CreatedByID, &p.CreatedByName, &p.AccountableAgentID, &p.ApprovalTokenHash, &ae, &c, &e, &d, &p.DecidedBy, &p.RejectionReason); err != nil {
 		return model.Proposal{}, scanErr(err)
 	}
 	p.Status, p.CreatedByKind = model.ProposalStatus(st), model.ActorKind(kind)
@@ -33,10 +33,10 @@ func scanProposal(sc interface{ Scan(...any) error }) (model.Proposal, error) {
 func (s proposals) Create(ctx context.Context, p model.Proposal) (int64, error) {
 	var id int64
 	err := s.row(ctx, `INSERT INTO proposals (vault_id, status, services, credentials, message, user_message,
-		created_by_kind, created_by_id, created_by_name, approval_token_hash, approval_expires_at, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		created_by_kind, created_by_id, created_by_name, accountable_agent_id, approval_token_hash, approval_expires_at, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		p.VaultID, string(p.Status), string(p.ServicesDoc), string(p.CredentialsDoc), p.Message, p.UserMessage,
-		string(p.CreatedByKind), p.CreatedByID, p.CreatedByName, p.ApprovalTokenHash, fmtTime(p.ApprovalExpiresAt),
+		string(p.CreatedByKind), p.CreatedByID, p.CreatedByName, p.AccountableAgentID, p.ApprovalTokenHash, fmtTime(p.ApprovalExpiresAt),
 		fmtTime(p.CreatedAt), fmtTime(p.ExpiresAt)).Scan(&id)
 	if err != nil {
 		return 0, s.d.mapErr(err)
