@@ -33,11 +33,12 @@ import (
 // tlsrecordconn.go, keeps crypto/tls from reading ahead past the record
 // it needs, so even the first bytes of a TLS record cut short are seen),
 // not in the socket (no byte and no end of stream). An upstream's
-// unsolicited extra response can never be taken for the answer to a later
-// request (which may be another agent's): TestUpstreamUnsolicitedResponseNotServed
-// and TestUpstreamUnsolicitedPartialRecordNotServed try it. What arrives
-// after the next request was written is its answer as far as HTTP/1.1
-// can tell, for this client as for any.
+// unsolicited extra response can never be taken for the answer to a
+// later request (which may be another agent's); the tests that try are
+// TestUpstreamUnsolicitedResponseNotServed and
+// TestUpstreamUnsolicitedPartialRecordNotServed. What arrives after the
+// next request was written is its answer as far as HTTP/1.1 can tell,
+// for this client as for any.
 type h1Leg struct {
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	tls      *tls.Config // cloned per dial with the host's ServerName

@@ -23,17 +23,17 @@ import (
 // a byte past the record it is reading, and what arrived after it stays
 // here, where idle can see it (h1Conn.clean, h1leg.go).
 //
-// It reads the socket in large pieces, so a download takes no more read
-// calls than crypto/tls alone would make (fewer: crypto/tls reads into
-// the free room of its record buffer, a record and a little more). The
-// buffer is borrowed from a pool only while it holds bytes not yet handed
-// on: at the end of a response everything was handed on, so an idle
-// pooled connection holds no buffer (docs/performance.md counts the
-// memory of idle connections). It is 4 KiB, enough for a small answer,
-// until a read fills it; then 64 KiB (a download), until a read brings
-// less than 4 KiB. The garbage collector empties pools now and then, and
-// a buffer is made again: small ones cost small answers less. The cost is one copy of
-// each byte, from this buffer into the TLS layer's.
+// Its reads from the socket are 4 KiB while answers are small, and
+// 64 KiB once a read brings 4 KiB or more (a download), until one brings
+// less: a download takes no more read calls than crypto/tls alone would
+// make (fewer: crypto/tls reads into the free room of its record buffer,
+// a record and a little more). The buffer is borrowed from a pool only
+// while it holds bytes not yet handed on: at the end of a response
+// everything was handed on, so an idle pooled connection holds no buffer
+// (docs/performance.md counts the memory of idle connections). The
+// garbage collector empties pools now and then and a buffer is made
+// again; small ones keep that cheap for small answers. The cost is one
+// copy of each byte, from this buffer into the TLS layer's.
 //
 // Writes, deadlines, Close and the rest go straight to the socket: the
 // TLS layer's SetReadDeadline reaches it.
