@@ -109,12 +109,7 @@ func TestMigrationBindsCredentialsToTheirServices(t *testing.T) {
 	if _, err := sqlstore.MigrateTo(context.Background(), db, before); err != nil {
 		t.Fatal(err)
 	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.SQL().ExecContext(ctx, db.Rebind(q), args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	exec := execer(t, db)
 	ts := "2026-01-01T00:00:00.000000000Z"
 	for _, v := range []string{"v1", "v2"} {
 		exec(`INSERT INTO vaults (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)`, v, "n"+v, ts, ts)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/model"
-	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 )
 
 // The owner-ids migration resolves the names that agents and invites
@@ -14,23 +13,11 @@ import (
 // the row: that one took the name over (a re-registered email, a new agent
 // given a renamed agent's name) and must not inherit the rights.
 func TestMigrationOwnerIDsResolvesOnlyTheOriginalCreator(t *testing.T) {
-	db := openUnmigrated(t)
-	v := sqlstore.SQLVersionOf(db, "_owner_ids.sql")
-	if v == 0 {
-		t.Fatal("no owner_ids migration for this engine")
-	}
-	if _, err := sqlstore.MigrateTo(ctx, db, v-1); err != nil {
-		t.Fatal(err)
-	}
+	db := beforeMigration(t, "_owner_ids.sql")
 	at := func(h int) string {
 		return t0.Add(time.Duration(h) * time.Hour).UTC().Format("2006-01-02T15:04:05.000000000Z")
 	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.SQL().ExecContext(ctx, db.Rebind(q), args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	exec := execer(t, db)
 	addUser := func(id, email string, h int) {
 		exec(`INSERT INTO users (id, email, password_hash, role, created_at, updated_at) VALUES (?, ?, 'x', 'member', ?, ?)`, id, email, at(h), at(h))
 	}

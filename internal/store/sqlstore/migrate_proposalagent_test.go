@@ -5,7 +5,6 @@ import (
 
 	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/store"
-	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 )
 
 // The accountable-agent migration names, on existing proposals, the agent
@@ -14,20 +13,8 @@ import (
 // while that session's row is still there; nobody for humans and for
 // sessions humans minted.
 func TestMigrationProposalAccountableAgent(t *testing.T) {
-	db := openUnmigrated(t)
-	v := sqlstore.SQLVersionOf(db, "_proposal_accountable_agent.sql")
-	if v == 0 {
-		t.Fatal("no proposal_accountable_agent migration for this engine")
-	}
-	if _, err := sqlstore.MigrateTo(ctx, db, v-1); err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.SQL().ExecContext(ctx, db.Rebind(q), args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	db := beforeMigration(t, "_proposal_accountable_agent.sql")
+	exec := execer(t, db)
 	ts := "2026-01-01T00:00:00.000000000Z"
 	exec(`INSERT INTO vaults (id, name, created_at, updated_at) VALUES ('v1', 'default', ?, ?)`, ts, ts)
 	exec(`INSERT INTO users (id, email, password_hash, role, created_at, updated_at) VALUES ('u1', 'u@example.com', 'x', 'owner', ?, ?)`, ts, ts)
