@@ -117,7 +117,7 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 			go refuseConn(c, over)
 			continue
 		}
-		tc := &trackedConn{Conn: c, l: l, ip: ip}
+		tc := &trackedConn{Conn: rawSocket(c), l: l, ip: ip}
 		tc.touch()
 		l.perIP[ip]++
 		l.conns[tc] = struct{}{}

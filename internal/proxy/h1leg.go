@@ -341,10 +341,9 @@ func (c *h1Conn) clean() bool {
 // pending: one non-blocking peek.
 func quiet(raw syscall.RawConn) bool {
 	ok := false
-	var b [1]byte
 	err := raw.Read(func(fd uintptr) bool {
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		ok = n < 0 && (err == syscall.EAGAIN || err == syscall.EWOULDBLOCK)
+		n, errno := peekNoWait(fd)
+		ok = n < 0 && (errno == syscall.EAGAIN || errno == syscall.EWOULDBLOCK)
 		return true // never wait
 	})
 	return err == nil && ok

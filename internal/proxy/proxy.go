@@ -104,6 +104,7 @@ func New(o Options) *Proxy {
 		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 		o.Dial = d.DialContext
 	}
+	o.Dial = rawSockets(o.Dial)
 	if o.TunnelRecheck <= 0 {
 		o.TunnelRecheck = defaultTunnelRecheck
 	}

@@ -3,7 +3,6 @@
 package proxy
 
 import (
-	"errors"
 	"syscall"
 )
 
@@ -12,11 +11,10 @@ import (
 // parks on the runtime's poller only while the answer is "would block",
 // calling idle first.
 func waitReadable(rc syscall.RawConn, idle func()) error {
-	var one [1]byte
-	var perr error
+	var errno syscall.Errno
 	err := rc.Read(func(fd uintptr) bool {
-		_, _, perr = syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		if errors.Is(perr, syscall.EAGAIN) || errors.Is(perr, syscall.EWOULDBLOCK) {
+		_, errno = peekNoWait(fd)
+		if errno == syscall.EAGAIN || errno == syscall.EWOULDBLOCK {
 			idle()
 			return false
 		}
@@ -25,5 +23,8 @@ func waitReadable(rc syscall.RawConn, idle func()) error {
 	if err != nil {
 		return err
 	}
-	return perr
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }

@@ -1,0 +1,160 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"unsafe"
+)
+
+// rawSock reads and writes a proxy socket with plain system calls instead
+// of going through the Go runtime's system call bookkeeping.
+//
+// Every read and write of a net.Conn enters the runtime's "blocking system
+// call" path. When the whole process was idle a moment before — which is
+// the case for every request of an agent that sends one at a time — that
+// path first wakes the runtime's monitor thread (sysmon), which then polls
+// every 20 µs for as long as the process stays busy. On the two shared
+// cores this project measures on, those wake-ups cost the proxy about a
+// fifth of its CPU per request at c=1 and sit on the request's critical
+// path (docs/performance.md, "Wake-ups").
+//
+// The sockets are non-blocking (the runtime's poller owns them), so a read
+// or write never waits in the kernel: it returns EAGAIN instead, and then
+// rawSock parks on the poller through syscall.RawConn exactly as net.Conn
+// does, with the same deadlines. Everything else (Close, deadlines,
+// addresses, CloseWrite, SyscallConn) is the embedded *net.TCPConn's.
+type rawSock struct {
+	*net.TCPConn
+	rc syscall.RawConn
+}
+
+// rawSocket wraps c when it is a TCP connection; anything else is returned
+// as it is.
+func rawSocket(c net.Conn) net.Conn {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return c
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return c
+	}
+	return &rawSock{TCPConn: tc, rc: rc}
+}
+
+// maxRawIO bounds one system call, as the runtime's own I/O does.
+const maxRawIO = 1 << 30
+
+func (s *rawSock) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if len(b) > maxRawIO {
+		b = b[:maxRawIO]
+	}
+	var n int
+	var errno syscall.Errno
+	err := s.rc.Read(func(fd uintptr) bool {
+		for {
+			r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+			switch e {
+			case 0:
+				n = int(r)
+				return true
+			case syscall.EINTR:
+				continue
+			case syscall.EAGAIN:
+				return false // park on the poller until readable
+			default:
+				errno = e
+				return true
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, s.opError("read", err)
+	case errno != 0:
+		return 0, s.opError("read", os.NewSyscallError("read", errno))
+	case n == 0:
+		return 0, io.EOF
+	}
+	raceWriteBytes(b[:n])
+	return n, nil
+}
+
+func (s *rawSock) Write(b []byte) (int, error) {
+	var done int
+	var errno syscall.Errno
+	err := s.rc.Write(func(fd uintptr) bool {
+		for done < len(b) {
+			chunk := b[done:]
+			if len(chunk) > maxRawIO {
+				chunk = chunk[:maxRawIO]
+			}
+			r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&chunk[0])), uintptr(len(chunk)))
+			switch e {
+			case 0:
+				raceReadBytes(chunk[:r])
+				done += int(r)
+			case syscall.EINTR:
+			case syscall.EAGAIN:
+				return false // park on the poller until writable
+			default:
+				errno = e
+				return true
+			}
+		}
+		return true
+	})
+	switch {
+	case err != nil:
+		return done, s.opError("write", err)
+	case errno != 0:
+		return done, s.opError("write", os.NewSyscallError("write", errno))
+	}
+	return done, nil
+}
+
+// opError shapes an error as net.Conn's own: a *net.OpError naming the
+// operation and the addresses, wrapping the cause (os.ErrDeadlineExceeded,
+// net.ErrClosed or the system call's error).
+func (s *rawSock) opError(op string, err error) error {
+	if oe, ok := err.(*net.OpError); ok {
+		err = oe.Err // syscall.RawConn names its operations "raw-read" and "raw-write"
+	}
+	return &net.OpError{Op: op, Net: "tcp", Source: s.LocalAddr(), Addr: s.RemoteAddr(), Err: err}
+}
+
+// peekNoWait looks at the next byte of the socket fd without taking it
+// and without waiting: n is 1 when a byte is there, 0 at end of stream;
+// errno is EAGAIN when nothing has arrived, or the socket's error. It is a
+// plain system call for the reason rawSock's are.
+func peekNoWait(fd uintptr) (n int, errno syscall.Errno) {
+	var one [1]byte
+	for {
+		r, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&one[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			return -1, e
+		}
+		return int(r), 0
+	}
+}
+
+// rawSockets makes dial's TCP connections rawSocks.
+func rawSockets(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return rawSocket(c), nil
+	}
+}
