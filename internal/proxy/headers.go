@@ -41,7 +41,7 @@ func stripRequestHeaders(h http.Header, websocket bool) {
 // need.
 func stripBrokerRequestHeaders(h http.Header) {
 	for name := range h {
-		if l := strings.ToLower(name); strings.HasPrefix(l, "proxy-") || strings.HasPrefix(l, "x-agent-vault-") || l == "x-vault" {
+		if hasPrefixFold(name, "proxy-") || hasPrefixFold(name, "x-agent-vault-") || (len(name) == len("x-vault") && hasPrefixFold(name, "x-vault")) {
 			delete(h, name)
 		}
 	}
@@ -54,10 +54,30 @@ func stripBrokerRequestHeaders(h http.Header) {
 func stripResponseHeaders(h http.Header) {
 	h.Del("Set-Cookie")
 	for name := range h {
-		if strings.HasPrefix(strings.ToLower(name), "x-agent-vault-") {
+		if hasPrefixFold(name, "x-agent-vault-") {
 			delete(h, name)
 		}
 	}
+}
+
+// hasPrefixFold reports whether name starts with prefix, a lower-case
+// ASCII string, ignoring the case of ASCII letters only (the one case
+// folding of protocol tokens: model.LowerASCII says why). It allocates
+// nothing: it runs on every header of every request and response.
+func hasPrefixFold(name, prefix string) bool {
+	if len(name) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // scrubTrailers strips the response's trailers as stripResponseHeaders
