@@ -65,7 +65,7 @@ func main() {
 	flag.BoolVar(&o.tlsRelay, "tls-relay", false, "also run every scenario through a minimal relay in its own process that terminates TLS on both legs and copies the plaintext, nothing more (bench/tlsrelay.go): the floor under what a proxy that reads the agent's requests can reach")
 	serveTLSRelay := flag.String("serve-tlsrelay", "", "internal: serve the TLS relay, writing its CA to this file")
 	tlsRelayUpstreamCA := flag.String("tlsrelay-upstream-ca", "", "internal: the upstream CA the TLS relay trusts")
-	flag.StringVar(&o.perfDir, "perf", "", "record a CPU profile with Linux perf of the server (and of the TLS relay) during every proxied c=1, c=32, new-connection and download run, into this directory")
+	flag.StringVar(&o.perfDir, "perf", "", "record a CPU profile with Linux perf of the server (and of the TLS relay) during every proxied (and TLS-relay) run, into this directory")
 	flag.Var(&o.serverEnv, "server-env", "extra KEY=VALUE in the server's environment, e.g. GOGC=200 (repeatable)")
 	upstreamMode := flag.String("upstream", "process", "where the upstream runs: process (a child process) or inproc (this process)")
 	serveUpstream := flag.String("serve-upstream", "", "internal: serve the upstream, writing its CA to this file")

@@ -198,7 +198,7 @@ func (h *harness) measured(ctx context.Context, sc scenario, s side) (sample, er
 	}
 	steal0, busy0, total0 := cpuTicks()
 	var stopPerf func()
-	if h.o.perfDir != "" && (s == proxied || s == terminated) && (sc.id == "a" || sc.id == "b1" || sc.id == "b2" || sc.id == "c" || sc.id == "d") {
+	if h.o.perfDir != "" && (s == proxied || s == terminated) {
 		name := sc.id
 		if s == terminated {
 			name += "-tlsrelay"
