@@ -59,10 +59,10 @@ func (s *rawSock) Read(b []byte) (int, error) {
 	var errno syscall.Errno
 	err := s.rc.Read(func(fd uintptr) bool {
 		for {
-			r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+			r, e := sysRead(fd, b)
 			switch e {
 			case 0:
-				n = int(r)
+				n = r
 				return true
 			case syscall.EINTR:
 				continue
@@ -82,7 +82,6 @@ func (s *rawSock) Read(b []byte) (int, error) {
 	case n == 0:
 		return 0, io.EOF
 	}
-	raceWriteBytes(b[:n])
 	return n, nil
 }
 
@@ -95,11 +94,10 @@ func (s *rawSock) Write(b []byte) (int, error) {
 			if len(chunk) > maxRawIO {
 				chunk = chunk[:maxRawIO]
 			}
-			r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&chunk[0])), uintptr(len(chunk)))
+			r, e := sysWrite(fd, chunk)
 			switch e {
 			case 0:
-				raceReadBytes(chunk[:r])
-				done += int(r)
+				done += r
 			case syscall.EINTR:
 			case syscall.EAGAIN:
 				return false // park on the poller until writable
