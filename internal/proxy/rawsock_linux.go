@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -29,6 +30,22 @@ import (
 type rawSock struct {
 	*net.TCPConn
 	rc syscall.RawConn
+
+	// The callbacks handed to rc are made once, with the state of the
+	// call in progress kept here rather than captured: a closure per call
+	// would cost allocations on every read and write. rmu and wmu give
+	// each direction's state to one call at a time.
+	rmu    sync.Mutex
+	rbuf   []byte
+	rn     int
+	rerrno syscall.Errno
+	readFn func(fd uintptr) bool
+
+	wmu     sync.Mutex
+	wbuf    []byte
+	wdone   int
+	werrno  syscall.Errno
+	writeFn func(fd uintptr) bool
 }
 
 // rawSocket wraps c when it is a TCP connection; anything else is returned
@@ -42,7 +59,9 @@ func rawSocket(c net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	return &rawSock{TCPConn: tc, rc: rc}
+	s := &rawSock{TCPConn: tc, rc: rc}
+	s.readFn, s.writeFn = s.readOnce, s.writeSome
+	return s
 }
 
 // maxRawIO bounds one system call, as the runtime's own I/O does.
@@ -55,25 +74,12 @@ func (s *rawSock) Read(b []byte) (int, error) {
 	if len(b) > maxRawIO {
 		b = b[:maxRawIO]
 	}
-	var n int
-	var errno syscall.Errno
-	err := s.rc.Read(func(fd uintptr) bool {
-		for {
-			r, e := sysRead(fd, b)
-			switch e {
-			case 0:
-				n = r
-				return true
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false // park on the poller until readable
-			default:
-				errno = e
-				return true
-			}
-		}
-	})
+	s.rmu.Lock()
+	s.rbuf, s.rn, s.rerrno = b, 0, 0
+	err := s.rc.Read(s.readFn)
+	n, errno := s.rn, s.rerrno
+	s.rbuf = nil
+	s.rmu.Unlock()
 	switch {
 	case err != nil:
 		return 0, s.opError("read", err)
@@ -85,29 +91,33 @@ func (s *rawSock) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-func (s *rawSock) Write(b []byte) (int, error) {
-	var done int
-	var errno syscall.Errno
-	err := s.rc.Write(func(fd uintptr) bool {
-		for done < len(b) {
-			chunk := b[done:]
-			if len(chunk) > maxRawIO {
-				chunk = chunk[:maxRawIO]
-			}
-			r, e := sysWrite(fd, chunk)
-			switch e {
-			case 0:
-				done += r
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return false // park on the poller until writable
-			default:
-				errno = e
-				return true
-			}
+// readOnce is the read callback: one read(2), or false to wait on the
+// poller when nothing has arrived.
+func (s *rawSock) readOnce(fd uintptr) bool {
+	for {
+		r, e := sysRead(fd, s.rbuf)
+		switch e {
+		case 0:
+			s.rn = r
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false // park on the poller until readable
+		default:
+			s.rerrno = e
+			return true
 		}
-		return true
-	})
+	}
+}
+
+func (s *rawSock) Write(b []byte) (int, error) {
+	s.wmu.Lock()
+	s.wbuf, s.wdone, s.werrno = b, 0, 0
+	err := s.rc.Write(s.writeFn)
+	done, errno := s.wdone, s.werrno
+	s.wbuf = nil
+	s.wmu.Unlock()
 	switch {
 	case err != nil:
 		return done, s.opError("write", err)
@@ -117,12 +127,36 @@ func (s *rawSock) Write(b []byte) (int, error) {
 	return done, nil
 }
 
+// writeSome is the write callback: write(2) until everything is written,
+// or false to wait on the poller for room, to go on from where it stopped.
+func (s *rawSock) writeSome(fd uintptr) bool {
+	for s.wdone < len(s.wbuf) {
+		chunk := s.wbuf[s.wdone:]
+		if len(chunk) > maxRawIO {
+			chunk = chunk[:maxRawIO]
+		}
+		r, e := sysWrite(fd, chunk)
+		switch e {
+		case 0:
+			s.wdone += r
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false // park on the poller until writable
+		default:
+			s.werrno = e
+			return true
+		}
+	}
+	return true
+}
+
 // opError shapes an error as net.Conn's own: a *net.OpError naming the
 // operation and the addresses, wrapping the cause (os.ErrDeadlineExceeded,
 // net.ErrClosed or the system call's error).
 func (s *rawSock) opError(op string, err error) error {
 	if oe, ok := err.(*net.OpError); ok {
-		err = oe.Err // syscall.RawConn names its operations "raw-read" and "raw-write"
+		oe.Op = op // syscall.RawConn names its operations "raw-read" and "raw-write"; the error is new and ours
+		return oe
 	}
 	return &net.OpError{Op: op, Net: "tcp", Source: s.LocalAddr(), Addr: s.RemoteAddr(), Err: err}
 }

@@ -219,3 +219,25 @@ func TestPeekNoWait(t *testing.T) {
 		t.Fatalf("end of stream: peek = %d, %v; want 0, 0", n, errno)
 	}
 }
+
+// TestRawSockAllocatesNothing: a read and a write cost no allocation, as
+// on net.TCPConn (they run for every request both ways).
+func TestRawSockAllocatesNothing(t *testing.T) {
+	if raceOn {
+		t.Skip("allocation counts do not hold under the race detector")
+	}
+	a, b := wrappedPair(t, rawSocket)
+	peer := rawSocket(b)
+	msg, buf := []byte("x"), make([]byte, 1)
+	n := testing.AllocsPerRun(200, func() {
+		if _, err := a.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(peer, buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 0 {
+		t.Fatalf("a write and a read on rawSock allocated %v times; want 0", n)
+	}
+}
