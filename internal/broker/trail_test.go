@@ -48,6 +48,10 @@ func newTrailFixture(t *testing.T) trailFixture {
 	box := &inbox{}
 	b := New(Options{Store: db, Keyring: kr, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		PasswordParams: password.Params{Time: 1, MemoryKiB: 1024, Threads: 1}, BaseURL: "http://vault.test", Mailer: box})
+	// Mail goes out in the background and reads the database: wait for it
+	// before the database closes (cleanups run last in, first out), or it
+	// may still be writing when the test's directory is removed.
+	t.Cleanup(func() { b.WaitForMail(context.Background()) })
 	if err := b.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}
