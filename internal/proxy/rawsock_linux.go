@@ -80,12 +80,10 @@ func (s *rawSock) Read(b []byte) (int, error) {
 	n, errno := s.rn, s.rerrno
 	s.rbuf = nil
 	s.rmu.Unlock()
-	switch {
-	case err != nil:
-		return 0, s.opError("read", err)
-	case errno != 0:
-		return 0, s.opError("read", os.NewSyscallError("read", errno))
-	case n == 0:
+	if err := s.failure("read", err, errno); err != nil {
+		return 0, err
+	}
+	if n == 0 {
 		return 0, io.EOF
 	}
 	return n, nil
@@ -118,13 +116,7 @@ func (s *rawSock) Write(b []byte) (int, error) {
 	done, errno := s.wdone, s.werrno
 	s.wbuf = nil
 	s.wmu.Unlock()
-	switch {
-	case err != nil:
-		return done, s.opError("write", err)
-	case errno != 0:
-		return done, s.opError("write", os.NewSyscallError("write", errno))
-	}
-	return done, nil
+	return done, s.failure("write", err, errno)
 }
 
 // writeSome is the write callback: write(2) until everything is written,
@@ -148,6 +140,18 @@ func (s *rawSock) writeSome(fd uintptr) bool {
 		}
 	}
 	return true
+}
+
+// failure is the error of a read or write: the poller's (a deadline, a
+// closed connection), else the system call's, else nil.
+func (s *rawSock) failure(op string, err error, errno syscall.Errno) error {
+	switch {
+	case err != nil:
+		return s.opError(op, err)
+	case errno != 0:
+		return s.opError(op, os.NewSyscallError(op, errno))
+	}
+	return nil
 }
 
 // opError shapes an error as net.Conn's own: a *net.OpError naming the
