@@ -158,7 +158,7 @@ func TestRawSockBehavesAsTCPConn(t *testing.T) {
 					_, err := a.Read(make([]byte, 8))
 					errc <- err
 				}()
-				time.Sleep(20 * time.Millisecond)
+				time.Sleep(20 * time.Millisecond) // lets the read park; closing first must give the same error
 				a.Close()
 				select {
 				case err := <-errc:
@@ -179,8 +179,8 @@ func TestRawSockBehavesAsTCPConn(t *testing.T) {
 					t.Fatal(err)
 				}
 				b.Close()
-				time.Sleep(20 * time.Millisecond)
-				_, err := a.Read(make([]byte, 8))
+				a.SetReadDeadline(time.Now().Add(5 * time.Second))
+				_, err := a.Read(make([]byte, 8)) // waits for the reset if it has not arrived yet
 				if !errors.Is(err, syscall.ECONNRESET) {
 					t.Fatalf("Read after the peer's reset = %v; want ECONNRESET", err)
 				}
@@ -195,6 +195,12 @@ func TestPeekNoWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.SetReadDeadline(time.Now().Add(5 * time.Second))
+	arrived := func() { // until something is there to read, taking nothing
+		if err := waitReadable(rc, func() {}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	peek := func() (n int, errno syscall.Errno) {
 		rc.Read(func(fd uintptr) bool { n, errno = peekNoWait(fd); return true })
 		return
@@ -203,7 +209,7 @@ func TestPeekNoWait(t *testing.T) {
 		t.Fatalf("nothing sent: peek = %d, %v; want -1, EAGAIN", n, errno)
 	}
 	b.Write([]byte("ab"))
-	time.Sleep(10 * time.Millisecond)
+	arrived()
 	for range 2 { // a peek takes nothing
 		if n, errno := peek(); n != 1 || errno != 0 {
 			t.Fatalf("bytes waiting: peek = %d, %v; want 1, 0", n, errno)
@@ -214,7 +220,7 @@ func TestPeekNoWait(t *testing.T) {
 		t.Fatalf("read after peeking = %q, %v", got, err)
 	}
 	b.CloseWrite()
-	time.Sleep(10 * time.Millisecond)
+	arrived()
 	if n, errno := peek(); n != 0 || errno != 0 {
 		t.Fatalf("end of stream: peek = %d, %v; want 0, 0", n, errno)
 	}
