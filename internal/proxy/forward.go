@@ -160,7 +160,15 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 	if lw.status == 0 && isWebSocket(r) {
 		lw.status = http.StatusSwitchingProtocols // the upgrade wrote around the wrapper
 	}
+	lw.finish()
+	if e, ok := rw.(answerEnder); ok {
+		e.endAnswer() // the deferred bookkeeping runs after the agent has its answer
+	}
 }
+
+// answerEnder is a ResponseWriter that can end its answer before the
+// handler returns (the HTTP/1.1 lane's).
+type answerEnder interface{ endAnswer() }
 
 // injection is what a service of a grant's view injects and redacts: the
 // rendered auth headers (or the key that is missing, or why they cannot

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agent-vault/agent-vault/internal/model"
 	"github.com/agent-vault/agent-vault/internal/proxy"
 )
 
@@ -361,5 +362,55 @@ func TestLaneGivesHTTP2ToTheInnerServer(t *testing.T) {
 	}
 	if b := read(t, resp); resp.ProtoMajor != 2 || b != "fine" {
 		t.Fatalf("HTTP/%d answer %q", resp.ProtoMajor, b)
+	}
+}
+
+// heldRecorder is a Recorder whose Record waits until release is closed.
+type heldRecorder struct {
+	entered chan struct{} // gets a value each time Record starts waiting
+	release chan struct{}
+}
+
+func (h heldRecorder) Record(model.RequestLog) {
+	h.entered <- struct{}{}
+	<-h.release
+}
+
+// TestLaneAnswersBeforeItsBookkeeping: the lane sends the whole answer —
+// the last chunk of a redacted (chunked) body, the last byte of one of
+// declared length — before the request's bookkeeping. Here the request
+// log holds the handler until the agent has read its whole answer; with
+// the bookkeeping before the answer's end, the agent's read would wait
+// for it and time out.
+func TestLaneAnswersBeforeItsBookkeeping(t *testing.T) {
+	rec := heldRecorder{entered: make(chan struct{}, 4), release: make(chan struct{})}
+	e := newRecEnv(t, true, rec)
+	redacted := bearer("api", "api.test", "API_KEY")
+	on := true
+	redacted.RedactResponses = &on
+	e.setup(map[string]string{"API_KEY": secretValue}, redacted)
+	tok := e.agent("bot", "proxy")
+	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "5")
+		_, _ = io.WriteString(w, "hello")
+	}))
+	tc, br := e.rawConnect(t, e.upstream, tok, "api.test")
+	t.Cleanup(func() { close(rec.release) })
+	if _, err := io.WriteString(tc, "GET /a HTTP/1.1\r\nHost: "+e.upstream+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = tc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatalf("no answer while the request log waits: %v", err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || string(b) != "hello" {
+		t.Fatalf("answer %q, %v (Transfer-Encoding %q)", b, err, resp.TransferEncoding)
+	}
+	select {
+	case <-rec.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request was never recorded")
 	}
 }

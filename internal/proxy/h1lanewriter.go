@@ -16,7 +16,8 @@ import (
 // closes the connection), no body for HEAD, 1xx, 204 and 304, chunked
 // encoding (with the announced trailers) otherwise, and Content-Length: 0
 // for a handler that wrote nothing. The status line and header go out
-// with the first body bytes, a flush, or the end of the request.
+// with the first body bytes, a flush, or the end of the answer, which the
+// handler marks (endAnswer) before its bookkeeping.
 type laneWriter struct {
 	bw    *bufio.Writer
 	batch *batchConn // under the TLS session: held around body writes
@@ -32,6 +33,8 @@ type laneWriter struct {
 	closeAfter  bool
 	trailers    []string // names announced in the Trailer header
 	err         error    // the first failed write
+	ended       bool     // finish has run
+	endErr      error    // what it returned
 }
 
 var (
@@ -117,10 +120,24 @@ func (w *laneWriter) Flush() {
 	w.flush()
 }
 
-// finish ends the answer: the header if nothing was written, the last
-// chunk and the trailers, and a flush. A non-nil error means the
+// endAnswer ends the answer as soon as the handler has written all of it,
+// before the request's bookkeeping (releasing its admission, the request
+// log, metrics), which would otherwise sit between the agent and the last
+// bytes of every answer.
+func (w *laneWriter) endAnswer() { _ = w.finish() }
+
+// finish ends the answer, once: the header if nothing was written, the
+// last chunk and the trailers, and a flush. A non-nil error means the
 // connection cannot carry another request.
 func (w *laneWriter) finish() error {
+	if !w.ended {
+		w.ended = true
+		w.endErr = w.end()
+	}
+	return w.endErr
+}
+
+func (w *laneWriter) end() error {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
