@@ -22,6 +22,7 @@ import (
 // outbound is what forward decided for one request.
 type outbound struct {
 	t       target
+	owner   poolOwner // whose upstream connections carry it (upstreampools.go)
 	inject  map[string]string
 	svc     *service.Service
 	keys    []string    // the service's credential keys, for the request log
@@ -60,7 +61,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 	svcs := g.Services()
 	cp := canonicalize(r.URL)
 	res := service.Match(svcs, t.host, t.port, cp.path)
-	out = &outbound{t: t}
+	out = &outbound{t: t, owner: poolOwner{vault: g.VaultID, actor: g.ActorID}}
 	switch {
 	case !res.Matched && g.Policy() == model.PolicyDeny:
 		writeError(w, denyHint(t.authority()))

@@ -34,8 +34,8 @@ import (
 // it needs, so even the first bytes of a TLS record cut short are seen),
 // not in the socket (no byte and no end of stream). An upstream's
 // unsolicited extra response can never be taken for the answer to a
-// later request (which may be another agent's); the tests that try are
-// TestUpstreamUnsolicitedResponseNotServed and
+// later request (the same agent's: pools are per agent, upstreampools.go);
+// the tests that try are TestUpstreamUnsolicitedResponseNotServed and
 // TestUpstreamUnsolicitedPartialRecordNotServed. What arrives after the
 // next request was written is its answer as far as HTTP/1.1 can tell,
 // for this client as for any.
@@ -45,7 +45,7 @@ type h1Leg struct {
 	fallback http.RoundTripper
 
 	mu        sync.Mutex
-	idle      map[string][]*h1Conn // by scheme and host:port; last in, first out
+	idle      map[h1Key][]*h1Conn // last in, first out
 	nIdle     int
 	lastSweep time.Time
 	closed    bool
@@ -66,7 +66,7 @@ const (
 func newH1Leg(dial func(ctx context.Context, network, addr string) (net.Conn, error), cfg *tls.Config, fallback http.RoundTripper) *h1Leg {
 	c := cfg.Clone()
 	c.NextProtos = []string{"http/1.1"}
-	return &h1Leg{dial: dial, tls: c, fallback: fallback, idle: map[string][]*h1Conn{}}
+	return &h1Leg{dial: dial, tls: c, fallback: fallback, idle: map[h1Key][]*h1Conn{}}
 }
 
 // h1Conn is one upstream connection of the h1Leg.
@@ -77,7 +77,7 @@ type h1Conn struct {
 	lim    limitReader
 	br     *bufio.Reader
 	bw     *bufio.Writer
-	key    string
+	key    h1Key
 	reused bool
 	since  time.Time // idle since
 }
@@ -119,7 +119,7 @@ func (l *h1Leg) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !simpleRequest(r) {
 		return l.fallback.RoundTrip(r)
 	}
-	key, addr, host, err := h1Key(r)
+	key, host, err := h1KeyOf(r)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func (l *h1Leg) RoundTrip(r *http.Request) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		c := l.get(key)
 		if c == nil {
-			if c, err = l.connect(r.Context(), r.URL.Scheme, key, addr, host); err != nil {
+			if c, err = l.connect(r.Context(), key, host); err != nil {
 				return nil, err
 			}
 		}
@@ -145,12 +145,18 @@ func (l *h1Leg) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 }
 
-// h1Key names the connection pool for r's target, with the address to
-// dial and the TLS server name.
-func h1Key(r *http.Request) (key, addr, host string, err error) {
+// h1Key names a connection pool: the owner's connections to one scheme
+// and host:port (upstreampools.go).
+type h1Key struct {
+	owner        poolOwner
+	scheme, addr string
+}
+
+// h1KeyOf is the pool for r, with the TLS server name.
+func h1KeyOf(r *http.Request) (key h1Key, host string, err error) {
 	host, port := r.URL.Hostname(), r.URL.Port()
 	if host == "" {
-		return "", "", "", errors.New("the request names no host")
+		return h1Key{}, "", errors.New("the request names no host")
 	}
 	if port == "" {
 		port = "443"
@@ -158,8 +164,7 @@ func h1Key(r *http.Request) (key, addr, host string, err error) {
 			port = "80"
 		}
 	}
-	addr = net.JoinHostPort(host, port)
-	return r.URL.Scheme + "://" + addr, addr, host, nil
+	return h1Key{owner: ownerOf(r), scheme: r.URL.Scheme, addr: net.JoinHostPort(host, port)}, host, nil
 }
 
 // exchange writes r on c and reads the response header. On error c is
@@ -255,8 +260,8 @@ func (b *h1Body) finish(atEOF bool) {
 }
 
 // connect dials a new connection for key.
-func (l *h1Leg) connect(ctx context.Context, scheme, key, addr, host string) (*h1Conn, error) {
-	nc, err := l.dial(ctx, "tcp", addr)
+func (l *h1Leg) connect(ctx context.Context, key h1Key, host string) (*h1Conn, error) {
+	nc, err := l.dial(ctx, "tcp", key.addr)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +270,7 @@ func (l *h1Leg) connect(ctx context.Context, scheme, key, addr, host string) (*h
 		raw, _ = sc.SyscallConn()
 	}
 	var rec *recordConn
-	if scheme == "https" {
+	if key.scheme == "https" {
 		cfg := l.tls.Clone()
 		cfg.ServerName = host
 		rec = newRecordConn(nc)
@@ -288,7 +293,7 @@ func (l *h1Leg) connect(ctx context.Context, scheme, key, addr, host string) (*h
 
 // get takes an idle connection for key that is still clean: nothing
 // unread on it and not closed by the upstream.
-func (l *h1Leg) get(key string) *h1Conn {
+func (l *h1Leg) get(key h1Key) *h1Conn {
 	now := time.Now()
 	for {
 		l.mu.Lock()
@@ -400,7 +405,7 @@ func (l *h1Leg) Close() {
 	l.mu.Lock()
 	l.closed = true
 	idle := l.idle
-	l.idle, l.nIdle = map[string][]*h1Conn{}, 0
+	l.idle, l.nIdle = map[h1Key][]*h1Conn{}, 0
 	l.mu.Unlock()
 	for _, cs := range idle {
 		for _, c := range cs {

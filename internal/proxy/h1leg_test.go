@@ -50,7 +50,8 @@ func TestUpstreamConnectionReused(t *testing.T) {
 // An upstream that sends a second, unsolicited response after the one
 // asked for (in the same packet, or later while the connection is idle)
 // must not have it taken as the answer to the next request through the
-// pool, which may be another agent's: the connection is dropped instead.
+// pool (the same agent's: another agent's never goes out on it,
+// TestUpstreamConnectionsAreNotShared): the connection is dropped instead.
 // The extra bytes may sit in the response reader, in the TLS layer's
 // buffer (a record of their own) or in the socket.
 func TestUpstreamUnsolicitedResponseNotServed(t *testing.T) {
@@ -108,10 +109,9 @@ func TestUpstreamUnsolicitedResponseNotServed(t *testing.T) {
 			_, _ = io.WriteString(w, "genuine "+r.URL.Path)
 		}
 	}))
-	victim := e.client(e.agent("victim", "proxy"), "default", false)
-	attacker := e.client(e.agent("attacker", "proxy"), "default", false)
+	agent := e.client(e.agent("bot", "proxy"), "default", false)
 	for _, path := range []string{"/same-packet", "/next-record", "/later"} {
-		resp, err := attacker.Get("https://" + e.upstream + path)
+		resp, err := agent.Get("https://" + e.upstream + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +122,7 @@ func TestUpstreamUnsolicitedResponseNotServed(t *testing.T) {
 			close(sendLate)
 		}
 		<-written
-		resp, err = victim.Get("https://" + e.upstream + "/next")
+		resp, err = agent.Get("https://" + e.upstream + "/next")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,15 +140,14 @@ func TestUpstreamUnsolicitedResponseNotServed(t *testing.T) {
 // the partial record sits in its private buffer, where neither the
 // response reader, nor the socket, nor a TLS read that cannot complete a
 // record sees it. The proxy must still not reuse that connection, or the
-// next request (another agent's) would be answered with the upstream's
+// next request through the pool would be answered with the upstream's
 // unsolicited bytes. Cut after 1 byte, inside and at the end of the
 // 5-byte record header, and inside the record's body; TLS 1.2 and 1.3.
 // A clean connection is still reused (the control case).
 func TestUpstreamUnsolicitedPartialRecordNotServed(t *testing.T) {
 	e := newEnv(t, true)
 	e.setup(map[string]string{"API_KEY": "sk_live_partial_0123456789"}, bearer("api", "api.test", "API_KEY"))
-	attacker := e.client(e.agent("attacker", "proxy"), "default", false)
-	victim := e.client(e.agent("victim", "proxy"), "default", false)
+	agent := e.client(e.agent("bot", "proxy"), "default", false)
 	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		for _, split := range []int{0, 1, 3, 5, 10} { // 0: nothing unsolicited (the control case)
 			name := tls.VersionName(version) + " split " + itoa(split)
@@ -158,7 +157,7 @@ func TestUpstreamUnsolicitedPartialRecordNotServed(t *testing.T) {
 			if split == 0 {
 				first = "/clean"
 			}
-			resp, err := attacker.Get(base + first)
+			resp, err := agent.Get(base + first)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
@@ -180,13 +179,13 @@ func TestUpstreamUnsolicitedPartialRecordNotServed(t *testing.T) {
 				}
 				time.Sleep(time.Millisecond)
 			}
-			resp, err = victim.Get(base + "/next")
+			resp, err = agent.Get(base + "/next")
 			if err != nil {
 				t.Fatalf("%s: the next request: %v", name, err)
 			}
 			body := read(t, resp)
 			if resp.StatusCode != 200 || body != "genuine /next" || resp.Header.Get("X-Smuggled") != "" {
-				t.Fatalf("%s: the next request (another agent's) got %d %q %v", name, resp.StatusCode, body, resp.Header)
+				t.Fatalf("%s: the next request got %d %q %v", name, resp.StatusCode, body, resp.Header)
 			}
 			paths, _, failed := up.state()
 			if failed != nil {

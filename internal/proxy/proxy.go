@@ -77,9 +77,9 @@ type Recorder interface{ Record(model.RequestLog) }
 type Proxy struct {
 	o           Options
 	log         *slog.Logger
-	transport   *http.Transport // HTTP/2 when the upstream offers it
-	transportH1 *http.Transport // HTTP/1.1 only: for HTTP/1 agents and websockets
-	h1          *h1Leg          // simple requests (h1leg.go), else transportH1
+	transport   *ownerTransports // HTTP/2 when the upstream offers it; per owner (upstreampools.go)
+	transportH1 *ownerTransports // HTTP/1.1 only: for HTTP/1 agents and websockets
+	h1          *h1Leg           // simple requests (h1leg.go), else transportH1
 	rp          *httputil.ReverseProxy
 	inner       *http.Server
 	tunnels     *chanListener
@@ -112,7 +112,7 @@ func New(o Options) *Proxy {
 		o.Blocked = func(error) bool { return false }
 	}
 	p := &Proxy{o: o, log: o.Logger, tunnels: newChanListener()}
-	p.transport = &http.Transport{
+	base := &http.Transport{
 		Proxy:                 nil, // never chain to another proxy
 		DialContext:           o.Dial,
 		TLSClientConfig:       &tls.Config{RootCAs: o.UpstreamRoots, MinVersion: tls.VersionTLS12},
@@ -127,11 +127,12 @@ func New(o Options) *Proxy {
 	// hand-offs per request than multiplexing over HTTP/2 (measured: lower
 	// latency and faster downloads); HTTP/2 agents keep HTTP/2 for all but
 	// their simple GETs and HEADs (byProtocol), so gRPC stays HTTP/2.
-	p.transportH1 = p.transport.Clone()
-	p.transportH1.ForceAttemptHTTP2 = false
-	p.transportH1.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
-	p.transportH1.TLSClientConfig.NextProtos = []string{"http/1.1"}
-	p.h1 = newH1Leg(o.Dial, p.transportH1.TLSClientConfig, p.transportH1)
+	baseH1 := base.Clone()
+	baseH1.ForceAttemptHTTP2 = false
+	baseH1.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	baseH1.TLSClientConfig.NextProtos = []string{"http/1.1"}
+	p.transport, p.transportH1 = newOwnerTransports(base), newOwnerTransports(baseH1)
+	p.h1 = newH1Leg(o.Dial, baseH1.TLSClientConfig, p.transportH1)
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:    rewrite,
 		BufferPool: newBufferPool(),

@@ -18,10 +18,10 @@ import (
 // would sit there unseen: the response reader would be empty, the socket
 // quiet, and a TLS read with an expired deadline would time out because
 // the record is incomplete. The connection would look clean, be reused,
-// and the upstream's unsolicited bytes would answer the next request,
-// possibly another agent's. Through recordConn the TLS layer never holds
-// a byte past the record it is reading, and what arrived after it stays
-// here, where idle can see it (h1Conn.clean, h1leg.go).
+// and the upstream's unsolicited bytes would answer the next request.
+// Through recordConn the TLS layer never holds a byte past the record it
+// is reading, and what arrived after it stays here, where idle can see it
+// (h1Conn.clean, h1leg.go).
 //
 // Its reads from the socket are 4 KiB while answers are small, and
 // 64 KiB once a read brings 4 KiB or more (a download), until one brings

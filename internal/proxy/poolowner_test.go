@@ -1,0 +1,215 @@
+package proxy_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// laggingUpstream is an HTTP/1.1 server with two flaws real servers have
+// had: POST /ignore does not read its body (which it then parses as the
+// next request), and once a connection has been desynchronised that way
+// its answers lag: each is sent only when the next request's header has
+// arrived, as a slow endpoint's would be. POST /echo answers with its body.
+type laggingUpstream struct{ ln net.Listener }
+
+func startLaggingUpstream(t *testing.T) *laggingUpstream {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serveLagging(c)
+		}
+	}()
+	return &laggingUpstream{ln: ln}
+}
+
+func serveLagging(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	var held string // the answer waiting for the next request
+	lagging := false
+	for {
+		method, path, n, err := readRequestHead(br)
+		if err != nil {
+			return
+		}
+		if held != "" {
+			if _, err := io.WriteString(c, held); err != nil {
+				return
+			}
+			held = ""
+		}
+		answer := "ok"
+		switch {
+		case method == "POST" && path == "/ignore":
+			n = 0 // the flaw: the body is left to be read as the next request
+			answer = "ignored"
+		case method == "POST" && path == "/echo":
+			body := make([]byte, n)
+			if _, err := io.ReadFull(br, body); err != nil {
+				return
+			}
+			n, answer = 0, string(body)
+		case path == "/smuggled":
+			answer = "smuggled"
+			lagging = true
+		}
+		if _, err := br.Discard(n); err != nil {
+			return
+		}
+		msg := "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(answer)) + "\r\n\r\n" + answer
+		if lagging {
+			held = msg
+			continue
+		}
+		if _, err := io.WriteString(c, msg); err != nil {
+			return
+		}
+	}
+}
+
+// readRequestHead reads a request line and header: the method, the path
+// and the declared Content-Length.
+func readRequestHead(br *bufio.Reader) (method, path string, n int, err error) {
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return "", "", 0, err
+	}
+	method, rest, _ := strings.Cut(line, " ")
+	path, _, _ = strings.Cut(rest, " ")
+	for {
+		h, err := br.ReadString('\n')
+		if err != nil {
+			return "", "", 0, err
+		}
+		if h == "\r\n" {
+			return method, path, n, nil
+		}
+		if k, v, ok := strings.Cut(h, ":"); ok && strings.EqualFold(k, "Content-Length") {
+			n, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+}
+
+// TestUpstreamDesyncStaysWithItsAgent plays an agent that knows its
+// upstream ignores the body of one endpoint and answers late. It smuggles
+// a request in such a body, so that the upstream connection's answers lag
+// one behind its requests, and then sends another request, hoping that a
+// second agent's request went out on that connection in between: the
+// second agent would get the smuggled request's answer, and the first
+// would get the second's (with whatever it holds: the agent's data, a
+// credential the upstream shows back). Upstream connections are never
+// shared between agents, so the second agent's exchange goes out on a
+// connection of its own and is answered correctly, and the first agent
+// only ever reads answers to its own requests.
+func TestUpstreamDesyncStaysWithItsAgent(t *testing.T) {
+	e := newEnv(t, true)
+	up := startLaggingUpstream(t)
+	port := up.ln.Addr().(*net.TCPAddr).Port
+	svc := bearer("api", "plain.test:"+itoa(port), "API_KEY")
+	svc.AllowPlaintext = true
+	e.setup(map[string]string{"API_KEY": secretValue}, svc)
+	attacker := e.client(e.agent("attacker", "proxy"), "default", false)
+	victim := e.client(e.agent("victim", "proxy"), "default", false)
+	base := "http://plain.test:" + itoa(port)
+	post := func(c *http.Client, path, body string) string {
+		t.Helper()
+		resp, err := c.Post(base+path, "text/plain", strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("POST %s: %v", path, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("POST %s: %v", path, err)
+		}
+		return string(b)
+	}
+	if got := post(attacker, "/ignore", "GET /smuggled HTTP/1.1\r\nHost: plain.test\r\n\r\n"); got != "ignored" {
+		t.Fatalf("the smuggling request was answered %q", got)
+	}
+	const private = "the victim's private data"
+	if got := post(victim, "/echo", private); got != private {
+		t.Errorf("the victim's request was answered %q: its upstream connection is the attacker's", got)
+	}
+	if got := post(attacker, "/echo", "next"); strings.Contains(got, private) {
+		t.Errorf("the attacker read the answer to the victim's request: %q", got)
+	}
+}
+
+// TestUpstreamConnectionsAreNotShared: each agent's requests go out on
+// upstream connections of its own, on every upstream leg (simple GETs,
+// other HTTP/1.1 requests, HTTP/2), and an agent's consecutive requests
+// still reuse its connection.
+func TestUpstreamConnectionsAreNotShared(t *testing.T) {
+	e := newEnv(t, true)
+	e.setup(map[string]string{"API_KEY": secretValue}, bearer("api", "api.test", "API_KEY"))
+	var mu sync.Mutex
+	conns := map[string]map[string]int{} // agent → upstream connection (proxy's address) → requests
+	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		who := r.URL.Query().Get("agent")
+		if conns[who] == nil {
+			conns[who] = map[string]int{}
+		}
+		conns[who][r.Proto+" "+r.RemoteAddr]++
+		mu.Unlock()
+		_, _ = io.WriteString(w, "fine")
+	}))
+	agents := map[string]string{"one": e.agent("one", "proxy"), "two": e.agent("two", "proxy")}
+	for _, h2 := range []bool{false, true} {
+		clients := map[string]*http.Client{}
+		for name, tok := range agents {
+			clients[name] = e.client(tok, "default", h2)
+		}
+		for range 3 {
+			for _, name := range []string{"one", "two"} {
+				u := "https://" + e.upstream + "/x?agent=" + name
+				for _, method := range []string{http.MethodGet, http.MethodPost} {
+					req, _ := http.NewRequest(method, u, strings.NewReader("body"))
+					if method == http.MethodGet {
+						req.Body, req.ContentLength = nil, 0
+					}
+					resp, err := clients[name].Do(req)
+					if err != nil {
+						t.Fatalf("%s %s (HTTP/2 %v): %v", method, name, h2, err)
+					}
+					if read(t, resp) != "fine" {
+						t.Fatalf("%s %s: unexpected answer", method, name)
+					}
+				}
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for c, n := range conns["one"] {
+		if conns["two"][c] > 0 {
+			t.Errorf("upstream connection %s carried requests of both agents (%d and %d)", c, n, conns["two"][c])
+		}
+	}
+	for name, cs := range conns {
+		reused := false
+		for _, n := range cs {
+			reused = reused || n > 1
+		}
+		if !reused {
+			t.Errorf("agent %s never reused an upstream connection: %v", name, cs)
+		}
+	}
+}
