@@ -23,6 +23,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/metrics"
 	"github.com/agent-vault/agent-vault/internal/ratelimit"
 	"github.com/agent-vault/agent-vault/internal/server"
+	"github.com/agent-vault/agent-vault/internal/store/sqlstore"
 	"github.com/agent-vault/agent-vault/internal/version"
 	"github.com/agent-vault/agent-vault/internal/web"
 )
@@ -122,26 +123,14 @@ func start(ctx context.Context, o Options, own *owner) (*running, error) {
 		return nil, err
 	}
 	initDone() // the keyring, default vault and CA exist: other servers may start
-	lim, err := buildLimits()
+	lim, err := startLimits(ctx, db, log)
 	if err != nil {
 		return nil, err
 	}
-	if rb := db.RateBudgets(); rb != nil {
-		// Servers on one database share each agent's proxy budget.
-		lim.lim.SetShared(rb, sharedBudgetErrors(log))
-		go pruneRateBudgets(ctx, rb, log)
-	}
-	go sweepLimits(ctx, lim.lim, log)
-	// The request log writes through a pool of its own that commits
-	// without waiting for the disk (under SQLite's WAL a crashed process
-	// still loses nothing); credentials keep full sync on the main pool.
-	logDB, err := openDatabase(ctx, cfg.Database, true)
+	reqlog, err := startRequestLog(ctx, cfg, own, log)
 	if err != nil {
 		return nil, err
 	}
-	own.onClose(func() { _ = logDB.Close() })
-	reqlog := audit.New(audit.Options{Store: logDB, MaxAge: cfg.LogsMaxAge, MaxRowsPerVault: cfg.LogsMaxRows, Logger: log})
-	own.onClose(reqlog.Close) // after the proxy stopped: every row it recorded is written
 	reapply := applySettings(ctx, b, cfg, lim, reqlog, log)
 	// On a database other servers share, their changes reach this one's
 	// proxy view and settings through the change counter, read once
@@ -153,28 +142,9 @@ func start(ctx context.Context, o Options, own *owner) (*running, error) {
 		}
 		go watchChanges(ctx, db, epoch, b, reapply, log)
 	}
-	var met *metrics.Metrics // nil: metrics off (no --metrics-addr)
-	if cfg.MetricsAddr != "" {
-		met = metrics.NewBuild(metrics.Build{Version: o.Build.Ident(), Commit: o.Build.Commit, Modified: o.Build.Modified})
-		met.RequestLog(reqlog.Dropped, reqlog.Written)
-		met.RateLimits(rateLimitStats(lim.lim))
-		met.OAuthRefreshes(func() []metrics.OAuthRefresh {
-			rs := b.OAuthRenewals()
-			out := make([]metrics.OAuthRefresh, len(rs))
-			for i, r := range rs {
-				out[i] = metrics.OAuthRefresh{Grant: r.Grant, Trigger: r.Trigger, Outcome: r.Outcome, N: r.N}
-			}
-			return out
-		})
-		stopMetrics, _, err := met.Start(cfg.MetricsAddr, log)
-		if err != nil {
-			return nil, err
-		}
-		own.onClose(func() { // the final counts stay scrapable until the proxy has stopped
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			stopMetrics(sctx)
-		})
+	met, err := startMetrics(cfg, o.Build, b, lim, reqlog, own, log)
+	if err != nil {
+		return nil, err
 	}
 	fr, err := armFirstRun(ctx, b, cfg, ln.Addr().String(), log)
 	if err != nil {
@@ -218,6 +188,66 @@ func start(ctx context.Context, o Options, own *owner) (*running, error) {
 		b.SetProxyPort(port)
 	}
 	return &running{log: log, srv: srv, ln: ln, b: b, stopProxy: stopProxyOnce}, nil
+}
+
+// startLimits builds the rate limiter, shares its proxy budgets with the
+// other servers on a shared database, and starts its sweeps.
+func startLimits(ctx context.Context, db *sqlstore.DB, log *slog.Logger) (limits, error) {
+	lim, err := buildLimits()
+	if err != nil {
+		return limits{}, err
+	}
+	if rb := db.RateBudgets(); rb != nil {
+		// Servers on one database share each agent's proxy budget.
+		lim.lim.SetShared(rb, sharedBudgetErrors(log))
+		go pruneRateBudgets(ctx, rb, log)
+	}
+	go sweepLimits(ctx, lim.lim, log)
+	return lim, nil
+}
+
+// startRequestLog opens the request log. It writes through a database
+// pool of its own that commits without waiting for the disk (under
+// SQLite's WAL a crashed process still loses nothing); credentials keep
+// full sync on the main pool.
+func startRequestLog(ctx context.Context, cfg config.Server, own *owner, log *slog.Logger) (*audit.Log, error) {
+	logDB, err := openDatabase(ctx, cfg.Database, true)
+	if err != nil {
+		return nil, err
+	}
+	own.onClose(func() { _ = logDB.Close() })
+	reqlog := audit.New(audit.Options{Store: logDB, MaxAge: cfg.LogsMaxAge, MaxRowsPerVault: cfg.LogsMaxRows, Logger: log})
+	own.onClose(reqlog.Close) // after the proxy stopped: every row it recorded is written
+	return reqlog, nil
+}
+
+// startMetrics serves the Prometheus metrics on --metrics-addr; nil (and
+// no listener) without one.
+func startMetrics(cfg config.Server, build version.Info, b *broker.Broker, lim limits, reqlog *audit.Log, own *owner, log *slog.Logger) (*metrics.Metrics, error) {
+	if cfg.MetricsAddr == "" {
+		return nil, nil
+	}
+	met := metrics.NewBuild(metrics.Build{Version: build.Ident(), Commit: build.Commit, Modified: build.Modified})
+	met.RequestLog(reqlog.Dropped, reqlog.Written)
+	met.RateLimits(rateLimitStats(lim.lim))
+	met.OAuthRefreshes(func() []metrics.OAuthRefresh {
+		rs := b.OAuthRenewals()
+		out := make([]metrics.OAuthRefresh, len(rs))
+		for i, r := range rs {
+			out[i] = metrics.OAuthRefresh{Grant: r.Grant, Trigger: r.Trigger, Outcome: r.Outcome, N: r.N}
+		}
+		return out
+	})
+	stopMetrics, _, err := met.Start(cfg.MetricsAddr, log)
+	if err != nil {
+		return nil, err
+	}
+	own.onClose(func() { // the final counts stay scrapable until the proxy has stopped
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		stopMetrics(sctx)
+	})
+	return met, nil
 }
 
 // serve answers on the listener until ctx is cancelled, then lets
