@@ -20,7 +20,7 @@ func (h *Handler) proposalFilters(r *http.Request, s *session) *proposalFilter {
 	f := &proposalFilter{Vault: q.Get("vault"), By: strings.TrimSpace(q.Get("by"))}
 	if vs, err := h.b.ListVaults(r.Context(), s.actor); err == nil {
 		for _, v := range vs.Vaults {
-			if v.Role == "member" || v.Role == "admin" {
+			if managesVault(v.Role) {
 				f.Vaults = append(f.Vaults, v.Name)
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/agent-vault/agent-vault/internal/model"
 )
 
 // The vault's sub-pages (credentials, services, agents, sessions, request
@@ -21,7 +23,11 @@ type VaultBase struct {
 
 // CanManage reports whether the viewer's role offers the editing forms
 // (member or admin); the broker decides whether the action is allowed.
-func (v VaultBase) CanManage() bool { return v.Role == "member" || v.Role == "admin" }
+func (v VaultBase) CanManage() bool { return managesVault(v.Role) }
+
+// managesVault reports whether a vault role (as the API spells it) is at
+// least member: the roles that edit a vault and review its proposals.
+func managesVault(role string) bool { return model.VaultRole(role).Satisfies(model.VaultMember) }
 
 // vaultPath is the URL of a vault's sub-page.
 func vaultPath(vault string, parts ...string) string {

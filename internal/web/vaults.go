@@ -133,7 +133,7 @@ func (h *Handler) vaultPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Members = members.Users
-	v.CanReview = v.Role == "member" || v.Role == "admin"
+	v.CanReview = managesVault(v.Role)
 	v.Base = VaultBase{Name: name, Role: v.Role}
 	d.Vault = v
 	h.render(w, r, http.StatusOK, "vault", s, d)
