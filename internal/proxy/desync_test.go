@@ -23,21 +23,8 @@ type cl0Upstream struct {
 
 func startCL0Upstream(t *testing.T) *cl0Upstream {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &cl0Upstream{ln: ln}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go u.serve(c)
-		}
-	}()
+	u := &cl0Upstream{}
+	u.ln = serveRaw(t, u.serve)
 	return u
 }
 

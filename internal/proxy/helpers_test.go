@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/agent-vault/agent-vault/internal/netguard"
@@ -21,6 +22,28 @@ func nowUTC() time.Time { return time.Now().UTC() }
 func asBlocked(err error, target **netguard.BlockedError) bool { return errors.As(err, target) }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// serveRaw listens on a loopback port and runs serve on a goroutine for
+// every connection, until the test ends: a plaintext upstream with flaws
+// no HTTP library has.
+func serveRaw(t *testing.T, serve func(net.Conn)) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serve(c)
+		}
+	}()
+	return ln
+}
 
 // errConnectRefused is netDialTLSThroughProxy's error when the proxy
 // refuses the CONNECT itself, so that a test of the TLS handshake cannot

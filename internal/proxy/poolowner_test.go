@@ -20,21 +20,7 @@ type laggingUpstream struct{ ln net.Listener }
 
 func startLaggingUpstream(t *testing.T) *laggingUpstream {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serveLagging(c)
-		}
-	}()
-	return &laggingUpstream{ln: ln}
+	return &laggingUpstream{ln: serveRaw(t, serveLagging)}
 }
 
 func serveLagging(c net.Conn) {
