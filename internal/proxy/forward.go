@@ -53,7 +53,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 		writeError(w, berr)
 		return
 	}
-	defer release() // held until the response stream ends
+	defer release() // held until the response stream ends (it may run twice)
 	if r.ContentLength > p.o.MaxRequestBytes {
 		rejectBody(w, r, fail(http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the proxy allows", "send a smaller body"))
 		return
@@ -161,9 +161,13 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 	if lw.status == 0 && isWebSocket(r) {
 		lw.status = http.StatusSwitchingProtocols // the upgrade wrote around the wrapper
 	}
-	lw.finish()
 	if e, ok := rw.(answerEnder); ok {
-		e.endAnswer() // the deferred bookkeeping runs after the agent has its answer
+		// The request's place under the concurrency caps is given back
+		// first: an agent may send its next request the moment it has
+		// this answer. The request log and metrics follow the answer.
+		release()
+		lw.finish()
+		e.endAnswer()
 	}
 }
 

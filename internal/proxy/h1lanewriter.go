@@ -121,9 +121,8 @@ func (w *laneWriter) Flush() {
 }
 
 // endAnswer ends the answer as soon as the handler has written all of it,
-// before the request's bookkeeping (releasing its admission, the request
-// log, metrics), which would otherwise sit between the agent and the last
-// bytes of every answer.
+// before the request's bookkeeping (the request log, metrics), which would
+// otherwise sit between the agent and the last bytes of every answer.
 func (w *laneWriter) endAnswer() { _ = w.finish() }
 
 // finish ends the answer, once: the header if nothing was written, the

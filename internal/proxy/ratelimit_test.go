@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net/http"
@@ -172,5 +173,50 @@ func TestProxyBudgetSurvivesRename(t *testing.T) {
 	}
 	if c := get(); c != http.StatusTooManyRequests {
 		t.Fatalf("after renaming the agent: %d, want 429 (the rename refilled its budget)", c)
+	}
+}
+
+// TestConcurrencySlotFreedBeforeTheAnswer: a request gives its place
+// under the concurrency cap back before its answer ends, so an agent that
+// sends its next request as soon as it has an answer (here on another
+// connection, under a cap of one) is never refused as if the previous one
+// were still in flight.
+func TestConcurrencySlotFreedBeforeTheAnswer(t *testing.T) {
+	e := newEnvLimited(t, true, mustLimiter(t, map[ratelimit.Tier]ratelimit.Limits{
+		ratelimit.TierProxy: {Rate: 1e6, Burst: 1e6, Concurrency: 1},
+	}))
+	e.setup(map[string]string{"API_KEY": secretValue}, bearer("api", "api.test", "API_KEY"))
+	tok := e.agent("bot", "proxy")
+	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "fine")
+	}))
+	type conn struct {
+		w io.Writer
+		r *bufio.Reader
+	}
+	var conns [2]conn
+	for i := range conns {
+		tc, br := e.rawConnect(t, e.upstream, tok, "api.test")
+		_ = tc.SetDeadline(time.Now().Add(60 * time.Second))
+		conns[i] = conn{tc, br}
+	}
+	refused := 0
+	for i := range 1000 {
+		c := conns[i%2]
+		if _, err := io.WriteString(c.w, "GET /x HTTP/1.1\r\nHost: "+e.upstream+"\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(c.r, &http.Request{Method: "GET"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if refused > 0 {
+		t.Fatalf("%d of 1000 requests sent one at a time were refused under a concurrency cap of one", refused)
 	}
 }
