@@ -166,11 +166,12 @@ func (p *Proxy) start() {
 
 // Close stops serving tunnels and drops idle upstream connections.
 func (p *Proxy) Close() error {
-	p.transport.CloseIdleConnections()
-	p.transportH1.CloseIdleConnections()
-	p.h1.Close()
 	p.lanes.close()
-	return p.inner.Close()
+	err := p.inner.Close()
+	p.transport.close()
+	p.transportH1.close()
+	p.h1.Close()
+	return err
 }
 
 // ServeHTTP handles the outer listener: CONNECT, or absolute-form requests.

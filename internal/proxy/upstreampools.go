@@ -32,16 +32,29 @@ func ownerOf(r *http.Request) poolOwner {
 	return poolOwner{}
 }
 
+// Bounds on what the per-owner transports keep: every owner's idle
+// connections together stay within ownersKept × ownerMaxIdle per
+// ownerTransports (the simple-request leg, h1leg.go, has bounds of its
+// own across owners).
+const (
+	ownersKept          = 128 // beyond it, the owner unused longest loses its transport
+	ownerMaxIdle        = 16
+	ownerMaxIdlePerHost = 16
+)
+
 // ownerTransports is an http.RoundTripper that gives each owner an
 // http.Transport of its own, a clone of base. A transport unused for
-// ownerIdle is dropped with its idle connections.
+// base's IdleConnTimeout, or the least recently used one when more than
+// kept owners have one, is dropped with its idle connections.
 type ownerTransports struct {
 	base *http.Transport
 	now  func() time.Time
+	kept int
 
 	mu        sync.Mutex
 	byOwner   map[poolOwner]*ownerTransport
 	lastSweep time.Time
+	closed    bool
 }
 
 type ownerTransport struct {
@@ -50,7 +63,7 @@ type ownerTransport struct {
 }
 
 func newOwnerTransports(base *http.Transport) *ownerTransports {
-	return &ownerTransports{base: base, now: time.Now, byOwner: map[poolOwner]*ownerTransport{}}
+	return &ownerTransports{base: base, now: time.Now, kept: ownersKept, byOwner: map[poolOwner]*ownerTransport{}}
 }
 
 func (o *ownerTransports) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -61,14 +74,27 @@ func (o *ownerTransports) RoundTrip(r *http.Request) (*http.Response, error) {
 func (o *ownerTransports) transport(owner poolOwner) *http.Transport {
 	now := o.now()
 	o.mu.Lock()
+	if o.closed {
+		// Requests still under way when the proxy closed: served without
+		// keeping a connection that nothing would close.
+		o.mu.Unlock()
+		t := o.base.Clone()
+		t.DisableKeepAlives = true
+		return t
+	}
+	var stale []*http.Transport
 	e := o.byOwner[owner]
 	if e == nil {
-		e = &ownerTransport{t: o.base.Clone()}
+		if len(o.byOwner) >= o.kept {
+			stale = append(stale, o.evictOldestLocked())
+		}
+		t := o.base.Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = ownerMaxIdle, ownerMaxIdlePerHost
+		e = &ownerTransport{t: t}
 		o.byOwner[owner] = e
 	}
 	e.used = now
-	var stale []*http.Transport
-	if idle := o.base.IdleConnTimeout; now.Sub(o.lastSweep) > idle/3 {
+	if idle := o.base.IdleConnTimeout; idle > 0 && now.Sub(o.lastSweep) > idle/3 {
 		o.lastSweep = now
 		for k, s := range o.byOwner {
 			if now.Sub(s.used) > idle {
@@ -78,21 +104,41 @@ func (o *ownerTransports) transport(owner poolOwner) *http.Transport {
 		}
 	}
 	o.mu.Unlock()
-	// A request still under way on a dropped transport finishes; its
-	// connection then closes after the transport's own idle timeout.
+	// A dropped transport's idle connections close now, and an HTTP/1.1
+	// connection of a request still under way on it closes when that
+	// request ends; an HTTP/2 one when its own idle timeout passes.
 	for _, t := range stale {
 		t.CloseIdleConnections()
 	}
 	return e.t
 }
 
-// CloseIdleConnections closes every owner's idle connections.
-func (o *ownerTransports) CloseIdleConnections() {
+// evictOldestLocked drops the transport whose owner sent nothing for the
+// longest and returns it.
+func (o *ownerTransports) evictOldestLocked() *http.Transport {
+	var oldest poolOwner
+	var at time.Time
+	first := true
+	for k, s := range o.byOwner {
+		if first || s.used.Before(at) {
+			oldest, at, first = k, s.used, false
+		}
+	}
+	t := o.byOwner[oldest].t
+	delete(o.byOwner, oldest)
+	return t
+}
+
+// close drops every owner's transport and its idle connections; later
+// requests keep no connection open.
+func (o *ownerTransports) close() {
 	o.mu.Lock()
+	o.closed = true
 	ts := make([]*http.Transport, 0, len(o.byOwner))
 	for _, e := range o.byOwner {
 		ts = append(ts, e.t)
 	}
+	clear(o.byOwner)
 	o.mu.Unlock()
 	for _, t := range ts {
 		t.CloseIdleConnections()

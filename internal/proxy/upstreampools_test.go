@@ -36,3 +36,64 @@ func TestOwnerTransportsDropIdleOwners(t *testing.T) {
 		t.Fatal("the owner in use lost its transport")
 	}
 }
+
+// TestOwnerTransportsStayBounded: past the number of owners kept, the one
+// unused longest loses its transport, so that however many agents and
+// sessions come, the idle connections kept stay bounded; each transport
+// keeps a few idle connections, not the base's many.
+func TestOwnerTransportsStayBounded(t *testing.T) {
+	clock := time.Unix(1_000_000, 0)
+	o := newOwnerTransports(&http.Transport{IdleConnTimeout: 90 * time.Second, MaxIdleConns: 1024, MaxIdleConnsPerHost: 256})
+	o.now = func() time.Time { clock = clock.Add(time.Second); return clock }
+	o.kept = 3
+	owner := func(i int) poolOwner { return poolOwner{"v", "agent-id:" + string(rune('a'+i))} }
+	first := o.transport(owner(0))
+	if first.MaxIdleConns != ownerMaxIdle || first.MaxIdleConnsPerHost != ownerMaxIdlePerHost {
+		t.Fatalf("an owner's transport keeps %d idle connections (%d per host)", first.MaxIdleConns, first.MaxIdleConnsPerHost)
+	}
+	o.transport(owner(1))
+	o.transport(owner(2))
+	o.transport(owner(0)) // owner 1 is now the one unused longest
+	o.transport(owner(3))
+	if n := o.owners(); n != 3 {
+		t.Fatalf("%d owners kept, want 3", n)
+	}
+	if o.transport(owner(0)) != first {
+		t.Fatal("a recently used owner lost its transport")
+	}
+	o.mu.Lock()
+	_, kept1 := o.byOwner[owner(1)]
+	o.mu.Unlock()
+	if kept1 {
+		t.Fatal("the owner unused longest kept its transport")
+	}
+}
+
+// TestOwnerTransportsWithoutIdleTimeout: a base with no idle timeout (0:
+// none) never has its owners swept.
+func TestOwnerTransportsWithoutIdleTimeout(t *testing.T) {
+	clock := time.Unix(1_000_000, 0)
+	o := newOwnerTransports(&http.Transport{})
+	o.now = func() time.Time { return clock }
+	a := o.transport(poolOwner{"v", "a"})
+	clock = clock.Add(time.Hour)
+	o.transport(poolOwner{"v", "b"})
+	if o.transport(poolOwner{"v", "a"}) != a {
+		t.Fatal("an owner lost its transport although nothing times out")
+	}
+}
+
+// TestOwnerTransportsAfterClose: once closed, nothing is kept: a request
+// still arriving gets a transport that keeps no connection open.
+func TestOwnerTransportsAfterClose(t *testing.T) {
+	o := newOwnerTransports(&http.Transport{IdleConnTimeout: 90 * time.Second})
+	o.transport(poolOwner{"v", "a"})
+	o.close()
+	if n := o.owners(); n != 0 {
+		t.Fatalf("%d owners kept after close", n)
+	}
+	late := o.transport(poolOwner{"v", "a"})
+	if !late.DisableKeepAlives || o.owners() != 0 {
+		t.Fatal("a transport made after close keeps connections")
+	}
+}
