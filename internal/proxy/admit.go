@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/agent-vault/agent-vault/internal/service"
@@ -48,20 +49,57 @@ var overrideHeaders = []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Met
 
 // methodOverrides lists the methods a request asks for besides its own,
 // uppercased as frameworks read them: the override headers and a _method
-// query parameter. A _method field in a form body is not read.
+// query parameter. Names are read as leniently as any framework reads
+// them: a header with underscores for dashes (CGI and Symfony treat them
+// alike); a query name percent-encoded, with '.' or a space for the
+// underscore (PHP turns both into one), with brackets after it, or after
+// a ';' (parsers that split on it). A _method field in a form body is not
+// read.
 func methodOverrides(r *http.Request) []string {
 	var out []string
-	for _, h := range overrideHeaders {
-		for _, v := range r.Header.Values(h) {
+	for k, vs := range r.Header {
+		if !isOverrideHeader(k) {
+			continue
+		}
+		for _, v := range vs {
 			out = append(out, strings.ToUpper(strings.TrimSpace(v)))
 		}
 	}
-	if strings.Contains(r.URL.RawQuery, "_method") {
-		for _, v := range r.URL.Query()["_method"] {
-			out = append(out, strings.ToUpper(strings.TrimSpace(v)))
+	for _, pair := range strings.FieldsFunc(r.URL.RawQuery, func(c rune) bool { return c == '&' || c == ';' }) {
+		name, value, _ := strings.Cut(pair, "=")
+		if !isOverrideParam(name) {
+			continue
 		}
+		if v, err := url.QueryUnescape(value); err == nil {
+			value = v
+		}
+		out = append(out, strings.ToUpper(strings.TrimSpace(value)))
 	}
 	return out
+}
+
+// isOverrideHeader reports a header field naming a method override, in
+// any case, with dashes or underscores.
+func isOverrideHeader(k string) bool {
+	k = strings.ReplaceAll(k, "_", "-")
+	for _, h := range overrideHeaders {
+		if strings.EqualFold(k, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// isOverrideParam reports a query parameter name some framework reads as
+// _method.
+func isOverrideParam(raw string) bool {
+	name := raw
+	if n, err := url.QueryUnescape(raw); err == nil {
+		name = n
+	}
+	name, _, _ = strings.Cut(name, "[")
+	name = strings.NewReplacer(".", "_", " ", "_").Replace(name)
+	return strings.EqualFold(name, "_method")
 }
 
 // plaintextRefusal refuses a credential over http:// unless the service

@@ -192,6 +192,19 @@ func TestServiceRulesRefuseWithProblem(t *testing.T) {
 		{"POST", "/v1/things", "methods", "X-Method-Override: PATCH"},
 		{"POST", "/v1/things?_method=delete", "methods", ""},
 		{"POST", "/v1/things", "", "X-HTTP-Method-Override: GET"},
+		// Override names as frameworks read them: percent-encoded, '.' or
+		// a space for the underscore (PHP), after a ';', with brackets,
+		// and a header with underscores (CGI, Symfony).
+		{"POST", "/v1/things?%5Fmethod=DELETE", "methods", ""},
+		{"POST", "/v1/things?_m%65thod=DELETE", "methods", ""},
+		{"POST", "/v1/things?.method=DELETE", "methods", ""},
+		{"POST", "/v1/things?+method=DELETE", "methods", ""},
+		{"POST", "/v1/things?x=1;_method=DELETE", "methods", ""},
+		{"POST", "/v1/things?_method[]=DELETE", "methods", ""},
+		{"POST", "/v1/things?_METHOD=delete", "methods", ""},
+		{"POST", "/v1/things?_method=%44ELETE", "methods", ""},
+		{"POST", "/v1/things", "methods", "X_HTTP_METHOD_OVERRIDE: DELETE"},
+		{"POST", "/v1/things?other_method=DELETE", "", ""},
 	}
 	for _, abs := range []bool{false, true} {
 		for _, tc := range cases {
