@@ -18,7 +18,7 @@ var pathAttacks = []string{
 	"/api/x", "/api/..;/admin", `/api/..\admin`, "/api/..%5cadmin", "/api/%252e%252e/admin",
 	"/api/..%252fadmin", "/api/%c0%ae%c0%ae/admin", "/api/%e0%80%ae./admin", "/api/%u002e%u002e/admin",
 	"/api/;x/../admin", "/api/.../admin", "/api/x/..%2f..%2fadmin", "/api/x;a=b/y", "/api/%2561dmin",
-	"/api/ADMIN/x", "/api/admin./x", "/api//../admin",
+	"/api/ADMIN/x", "/api/admin./x", "/api//../admin", "/api/admin;x", "/api/admin.", "/api/admin%20", "/api/Admin.;a",
 }
 
 // FuzzPathScope: whenever a credential of an /api/*-scoped service (which
@@ -46,13 +46,21 @@ func FuzzPathScope(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	// A deny glob without a trailing *: no reading may be the denied path.
+	exact, err := service.FromAPI(apitype.Service{Name: "exact", Host: "api.test/api/*", Auth: apitype.ServiceAuth{Type: "bearer", Token: "API_KEY"},
+		Paths: &apitype.PathRules{Deny: []string{"/api/admin"}}}, "")
+	if err != nil {
+		f.Fatal(err)
+	}
 	scopes := []struct {
-		svc      service.Service
-		inside   []string
-		deniedLC []string
+		svc           service.Service
+		inside        []string
+		deniedLC      []string // denied prefixes
+		deniedExactLC []string // denied paths
 	}{
-		{svc, []string{"/api/"}, []string{"/api/admin"}},
-		{esc, []string{"/my files/", "/my%20files/"}, []string{"/my files/{admin}", "/my%20files/%7badmin%7d", "/my files/%7badmin%7d", "/my%20files/{admin}"}},
+		{svc, []string{"/api/"}, []string{"/api/admin"}, nil},
+		{esc, []string{"/my files/", "/my%20files/"}, []string{"/my files/{admin}", "/my%20files/%7badmin%7d", "/my files/%7badmin%7d", "/my%20files/{admin}"}, nil},
+		{exact, []string{"/api/"}, nil, []string{"/api/admin"}},
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		for _, sc := range scopes {
@@ -79,6 +87,9 @@ func FuzzPathScope(f *testing.F) {
 				}
 				for _, d := range sc.deniedLC {
 					in = in && !strings.HasPrefix(strings.ToLower(reading), d)
+				}
+				for _, d := range sc.deniedExactLC {
+					in = in && strings.ToLower(reading) != d
 				}
 				if !in {
 					t.Fatalf("%q: forwarded as %q, which a lenient upstream reads as %q: outside the scope of %s", raw, sent, reading, svc.Pattern)

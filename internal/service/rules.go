@@ -160,8 +160,11 @@ func (r Rules) Check(method, path string) RuleDecision {
 		}
 	}
 	folded := model.LowerASCII(path)
+	lenient := lenientReading(folded)
 	for i, g := range r.Deny {
-		if d, _ := pathGlob(g); globMatch(model.LowerASCII(d), folded) {
+		d, _ := pathGlob(g)
+		d = model.LowerASCII(d)
+		if globMatch(d, folded) || (lenient != folded && globMatch(d, lenient)) {
 			return RuleDecision{Refused: true, Rule: "paths.deny[" + strconv.Itoa(i) + "]", Reason: "path " + path + " matches the service's deny glob " + g}
 		}
 	}
@@ -174,6 +177,22 @@ func (r Rules) Check(method, path string) RuleDecision {
 		}
 	}
 	return RuleDecision{Refused: true, Rule: "paths.allow", Reason: "path " + path + " matches none of the service's allow globs (" + strings.Join(r.Allow, ", ") + ")"}
+}
+
+// lenientReading is path as servers that read paths leniently see it:
+// each segment without its ";" parameters (Tomcat, Jetty, Spring) and
+// without trailing dots and spaces (IIS). Deny globs are checked against
+// it too, so that /admin;x or /admin. cannot reach what /admin denies.
+func lenientReading(path string) string {
+	if !strings.ContainsAny(path, "; .") {
+		return path
+	}
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		seg, _, _ = strings.Cut(seg, ";")
+		segs[i] = strings.TrimRight(seg, ". ")
+	}
+	return strings.Join(segs, "/")
 }
 
 // PathScoped reports whether the service's credential is bound to some

@@ -135,6 +135,23 @@ func TestRulesCheck(t *testing.T) {
 	if d := (Rules{Deny: []string{"/admin*"}}).Check("GET", "/api"); d.Refused {
 		t.Errorf("deny-only rules refused an undenied path: %+v", d)
 	}
+	// A deny glob without a trailing * also holds for the readings of
+	// lenient servers: ";" parameters stripped from a segment (Tomcat,
+	// Jetty, Spring), trailing dots and spaces trimmed (IIS).
+	exact := Rules{Deny: []string{"/v1/admin", "/repos/*/hooks"}}
+	for _, p := range []string{"/v1/admin;x", "/v1/admin.", "/v1/admin ", "/v1/admin. ;a=b", "/v1;x/admin", "/repos/a/hooks;x", "/repos/a/hooks%20", "/repos/a./hooks.", "/repos/a/hooks "} {
+		if p == "/repos/a/hooks%20" {
+			p = "/repos/a/hooks " // the canonical path is decoded
+		}
+		if d := exact.Check("GET", p); !d.Refused {
+			t.Errorf("deny %v let %q through", exact.Deny, p)
+		}
+	}
+	for _, p := range []string{"/v1/administrators", "/v1/admin.json", "/repos/a/hooks2"} {
+		if d := exact.Check("GET", p); d.Refused {
+			t.Errorf("deny %v refused %q: %+v", exact.Deny, p, d)
+		}
+	}
 }
 
 func TestPathScopedAndInjects(t *testing.T) {
