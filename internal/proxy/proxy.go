@@ -122,6 +122,12 @@ func New(o Options) *Proxy {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   15 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		// Never decompress on the proxy's behalf: http.Transport would
+		// undo one gzip layer when the first of several Content-Encoding
+		// lines says gzip and then drop them all, so the redaction would
+		// see the inner layer as plain bytes. Compressed answers reach
+		// redactResponse as sent, with their codings.
+		DisableCompression: true,
 	}
 	// HTTP/1 agents get an HTTP/1.1 upstream leg: fewer goroutine
 	// hand-offs per request than multiplexing over HTTP/2 (measured: lower

@@ -211,9 +211,10 @@ func secretsOf(r *http.Request) *redact.Set {
 }
 
 // redactRequest prepares an outbound request whose response is redacted:
-// no Accept-Encoding of the agent's (http.Transport then asks for gzip and
-// decompresses it itself; the fast HTTP/1.1 leg asks for none), no Range (slices of a response could each hold
-// part of a value, never a whole one) and no websocket extensions
+// no Accept-Encoding of the agent's (no leg asks for a compressed answer;
+// one that comes compressed anyway is decoded by redactResponse, which
+// refuses a list of codings), no Range (slices of a response could each
+// hold part of a value, never a whole one) and no websocket extensions
 // (compressed frames could not be scanned).
 func redactRequest(h http.Header) {
 	for _, k := range []string{"Accept-Encoding", "Range", "If-Range", "Sec-WebSocket-Extensions"} {
