@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"unicode/utf16"
 
 	"github.com/agent-vault/agent-vault/internal/redact"
 	"github.com/agent-vault/agent-vault/internal/service"
@@ -75,7 +76,8 @@ func redactionFor(s *service.Service, keys []string, lookup func(string) ([]byte
 // quote with an empty safe set, Python's quote keeping '/', JavaScript's
 // encodeURIComponent; each also with lower-case hex, as .NET writes it),
 // JSON string escaping (with and without HTML escaping; each also with
-// '/' as '\/', as PHP writes it) and HTML escaping (Go's html/template,
+// '/' as '\/', as PHP writes it; and as .NET's System.Text.Json escapes
+// every markup character, + included) and HTML escaping (Go's html/template,
 // which also escapes '+', Go's html.EscapeString, Python's html.escape,
 // PHP's htmlspecialchars). Nothing for a value no encoding changes.
 // docs/proxy.md ("Response redaction") lists them.
@@ -101,6 +103,9 @@ func reflectedForms(vals [][]byte, v string) [][]byte {
 		j := jsonEscape(v, html)
 		add(j)
 		add(strings.ReplaceAll(j, "/", `\/`))
+	}
+	for _, hex := range []string{"0123456789ABCDEF", "0123456789abcdef"} {
+		add(jsonEscapeEveryMarkup(v, hex))
 	}
 	for _, r := range htmlEscapers {
 		add(r.Replace(v))
@@ -162,6 +167,41 @@ func plain(v []byte) bool {
 		}
 	}
 	return true
+}
+
+// jsonEscapeEveryMarkup is v inside a JSON string as .NET's
+// System.Text.Json writes it by default: every character that means
+// something in HTML or JavaScript (" & ' + < > `) and everything outside
+// printable ASCII as a \u escape (UTF-16), with the hex digits given.
+func jsonEscapeEveryMarkup(v, hex string) string {
+	var b strings.Builder
+	u := func(r rune) {
+		b.WriteString(`\u`)
+		for s := 12; s >= 0; s -= 4 {
+			b.WriteByte(hex[r>>s&0xf])
+		}
+	}
+	for _, r := range v {
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r > 0xffff:
+			r1, r2 := utf16.EncodeRune(r)
+			u(r1)
+			u(r2)
+		case r < ' ' || r > '~' || strings.ContainsRune("\"&'+<>`", r):
+			u(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // jsonEscape is v as it appears inside a JSON string, written by an

@@ -43,6 +43,9 @@ var reflectEncodings = []struct {
 	{"Python urllib.parse.quote (keeps /)", func(s string) string { return pctEncode(s, "/", false) }},
 	{"Python quote(safe='') and RFC 3986 strict", func(s string) string { return pctEncode(s, "", false) }},
 	{"JavaScript encodeURIComponent", func(s string) string { return pctEncode(s, "!'()*", false) }},
+	{"JSON (.NET System.Text.Json: + < > & ' \" ` as \\u00XX)", func(s string) string {
+		return strings.NewReplacer("+", `\u002B`, "<", `\u003C`, ">", `\u003E`, "&", `\u0026`, "'", `\u0027`, `"`, `\u0022`, "`", `\u0060`, `\`, `\\`).Replace(s)
+	}},
 	{"lower-case hex (.NET HttpUtility.UrlEncode)", func(s string) string { return lowerHex(url.QueryEscape(s)) }},
 	{"lower-case hex, strict", func(s string) string { return pctEncode(s, "", true) }},
 }
