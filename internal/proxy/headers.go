@@ -82,20 +82,29 @@ func hasPrefixFold(name, prefix string) bool {
 
 // scrubTrailers strips the response's trailers as stripResponseHeaders
 // strips its headers: the declared ones now, and whatever arrives with
-// the end of the body.
+// the end of the body, declared or not (the transport fills in trailers
+// nobody announced too, and ReverseProxy passes them on). Only an
+// HTTP/1 body that is not chunked cannot carry any.
 func scrubTrailers(resp *http.Response) {
-	if resp.Trailer == nil || resp.StatusCode == http.StatusSwitchingProtocols {
+	if resp.StatusCode == http.StatusSwitchingProtocols || resp.Body == nil || resp.Body == http.NoBody ||
+		(resp.ProtoMajor == 1 && len(resp.TransferEncoding) == 0) {
 		return
 	}
 	stripResponseHeaders(resp.Trailer)
 	resp.Body = &trailerScrub{ReadCloser: resp.Body, resp: resp}
 }
 
-// trailerScrub strips trailers once the body has been read to its end,
-// which is when the transport fills them in.
+// trailerScrub strips trailers once the body has been read to its end and
+// once it is closed, which is when the transports fill them in.
 type trailerScrub struct {
 	io.ReadCloser
 	resp *http.Response
+}
+
+func (t *trailerScrub) Close() error {
+	err := t.ReadCloser.Close()
+	stripResponseHeaders(t.resp.Trailer)
+	return err
 }
 
 func (t *trailerScrub) Read(b []byte) (int, error) {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"strings"
 	"testing"
 
@@ -43,6 +45,88 @@ func recordingUpstream(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Upstream-Ok", "1")
 	_, _ = io.WriteString(w, "upstream body")
 	h.Set("X-Agent-Vault-Trailer", "forged")
+	// Trailers nobody announced: the transports pass them on too.
+	h.Set(http.TrailerPrefix+"X-Agent-Vault-Forged", "late")
+	h.Set(http.TrailerPrefix+"Set-Cookie", "sid=late")
+}
+
+// TestBrokerHeadersStrippedFromUndeclaredTrailers: trailers an upstream
+// sends without announcing them (no Trailer header) are stripped as
+// announced ones are, on every upstream leg.
+func TestBrokerHeadersStrippedFromUndeclaredTrailers(t *testing.T) {
+	e := newEnv(t, true)
+	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "body")
+		w.(http.Flusher).Flush() // chunked: room for trailers
+		w.Header().Set(http.TrailerPrefix+"X-Agent-Vault-Proxy-Error", "true")
+		w.Header().Set(http.TrailerPrefix+"Set-Cookie", "sid=late")
+		w.Header().Set(http.TrailerPrefix+"X-Upstream-Sum", "42")
+	}))
+	e.setup(map[string]string{"API_KEY": secretValue}, bearer("api", "api.test", "API_KEY"))
+	tok := e.agent("bot", "proxy")
+	for _, h2 := range []bool{false, true} {
+		for _, method := range []string{"GET", "POST"} {
+			req, _ := http.NewRequest(method, "https://"+e.upstream+"/x", strings.NewReader("x"))
+			if method == "GET" {
+				req.Body, req.ContentLength = nil, 0
+			}
+			resp, err := e.client(tok, "default", h2).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body := read(t, resp); body != "body" {
+				t.Fatalf("HTTP/2 %v %s: %q", h2, method, body)
+			}
+			checkAgentHeaders(t, resp.Trailer, "undeclared trailer")
+			if resp.Trailer.Get("X-Upstream-Sum") != "42" {
+				t.Errorf("HTTP/2 %v %s: the upstream's own trailer was lost: %v", h2, method, resp.Trailer)
+			}
+		}
+	}
+}
+
+// TestBrokerHeadersStrippedFromInformationalAnswers: an informational
+// answer (103 Early Hints) reaches the agent without forged broker
+// headers or cookies, over HTTP/1.1 and HTTP/2, and credential values in
+// it are redacted.
+func TestBrokerHeadersStrippedFromInformationalAnswers(t *testing.T) {
+	e := newEnv(t, true)
+	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Agent-Vault-Proxy-Error", "true")
+		w.Header().Set("Set-Cookie", "sid=early")
+		w.Header().Set("Link", "</x>; rel=preload; "+r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("X-Agent-Vault-Proxy-Error")
+		w.Header().Del("Set-Cookie")
+		_, _ = io.WriteString(w, "ok")
+	}))
+	e.setup(map[string]string{"API_KEY": secretValue}, bearer("api", "api.test", "API_KEY"))
+	tok := e.agent("bot", "proxy")
+	for _, h2 := range []bool{false, true} {
+		var got []http.Header
+		trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			got = append(got, http.Header(h).Clone())
+			return nil
+		}}
+		req, _ := http.NewRequest("GET", "https://"+e.upstream+"/x", nil)
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+		resp, err := e.client(tok, "default", h2).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := read(t, resp); body != "ok" {
+			t.Fatalf("HTTP/2 %v: %q", h2, body)
+		}
+		if len(got) != 1 {
+			t.Fatalf("HTTP/2 %v: %d informational answers, want 1", h2, len(got))
+		}
+		checkAgentHeaders(t, got[0], "103 header")
+		if l := got[0].Get("Link"); strings.Contains(l, secretValue) || !strings.Contains(l, "rel=preload") {
+			t.Errorf("HTTP/2 %v: 103 Link %q", h2, l)
+		}
+	}
 }
 
 // TestBrokerHeadersStrippedOnEveryPath is one table over every way a

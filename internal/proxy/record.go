@@ -26,7 +26,7 @@ type logWriter struct {
 	bytes    int64
 	reqBytes atomic.Int64
 	errCode  string
-	redact   *redact.Set // informational (1xx) headers are redacted too
+	redact   *redact.Set // informational (1xx) headers are stripped and redacted too
 	coalesce bool
 	writes   int     // body writes so far
 	buf      *[]byte // gathered body bytes, from coalescePool
@@ -38,8 +38,13 @@ const coalesceSize = 64 << 10
 var coalescePool = sync.Pool{New: func() any { b := make([]byte, 0, coalesceSize); return &b }}
 
 func (w *logWriter) WriteHeader(code int) {
-	if code < 200 && w.redact != nil {
-		redactHeader(w.Header(), w.redact)
+	if code < 200 {
+		// An informational answer's header is the upstream's, copied by
+		// the ReverseProxy without modifyResponse: the same rules apply.
+		stripResponseHeaders(w.Header())
+		if w.redact != nil {
+			redactHeader(w.Header(), w.redact)
+		}
 	}
 	if w.status == 0 {
 		w.status = code
