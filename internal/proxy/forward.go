@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -281,11 +282,44 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 	if p.o.MaxResponseBytes > 0 && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp.Body = &limitedBody{rc: resp.Body, left: p.o.MaxResponseBytes, log: p.log, host: resp.Request.URL.Host}
 	}
-	if out, _ := resp.Request.Context().Value(outboundKey{}).(*outbound); out != nil && out.redact != nil {
-		return p.redactResponse(resp, out)
+	out, _ := resp.Request.Context().Value(outboundKey{}).(*outbound)
+	if out != nil && out.redact != nil {
+		if err := p.redactResponse(resp, out); err != nil {
+			return err
+		}
+	}
+	if out != nil && out.secrets != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+		resp.Body = &scrubbedErrors{ReadCloser: resp.Body, secrets: out.secrets}
 	}
 	return nil
 }
+
+// scrubbedErrors is a brokered response body whose read errors carry no
+// credential value. The ReverseProxy logs a body that breaks off with its
+// error, and an upstream's error can quote the request it got (an HTTP/2
+// GOAWAY's debug data, for one).
+type scrubbedErrors struct {
+	io.ReadCloser
+	secrets *redact.Set
+}
+
+func (b *scrubbedErrors) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && !errors.Is(err, context.Canceled) { //nolint:errorlint // io.EOF is returned as is, never wrapped
+		err = &scrubbedError{msg: trimErr(err, b.secrets), err: err}
+	}
+	return n, err
+}
+
+// scrubbedError says what err says without credential values; errors.Is
+// and errors.As still see err.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
 
 var errResponseTooLarge = errors.New("response larger than the proxy allows")
 
