@@ -76,6 +76,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 	default:
 		s := &svcs[res.Index] // the grant's view is immutable: read in place, not copied
 		out.svc, out.keys = s, g.ServiceKeys(res.Index)
+		out.owner.service = s.Name
 		if k := g.UnboundKey(res.Index); k != "" {
 			writeError(w, notBound(*s, k))
 			return

@@ -34,8 +34,9 @@ import (
 // it needs, so even the first bytes of a TLS record cut short are seen),
 // not in the socket (no byte and no end of stream). An upstream's
 // unsolicited extra response can never be taken for the answer to a
-// later request (the same agent's: pools are per agent, upstreampools.go);
-// the tests that try are TestUpstreamUnsolicitedResponseNotServed and
+// later request (the same agent's and service's: pools are per agent and
+// service, upstreampools.go); the tests that try are
+// TestUpstreamUnsolicitedResponseNotServed and
 // TestUpstreamUnsolicitedPartialRecordNotServed. What arrives after the
 // next request was written is its answer as far as HTTP/1.1 can tell,
 // for this client as for any.

@@ -12,7 +12,7 @@ import (
 )
 
 // laggingUpstream is an HTTP/1.1 server with two flaws real servers have
-// had: POST /ignore does not read its body (which it then parses as the
+// had: POST …/ignore does not read its body (which it then parses as the
 // next request), and once a connection has been desynchronised that way
 // its answers lag: each is sent only when the next request's header has
 // arrived, as a slow endpoint's would be. POST /echo answers with its body.
@@ -29,7 +29,7 @@ func serveLagging(c net.Conn) {
 	var held string // the answer waiting for the next request
 	lagging := false
 	for {
-		method, path, n, err := readRequestHead(br)
+		method, path, n, auth, err := readRequestHead(br)
 		if err != nil {
 			return
 		}
@@ -41,7 +41,7 @@ func serveLagging(c net.Conn) {
 		}
 		answer := "ok"
 		switch {
-		case method == "POST" && path == "/ignore":
+		case method == "POST" && strings.HasSuffix(path, "/ignore"):
 			n = 0 // the flaw: the body is left to be read as the next request
 			answer = "ignored"
 		case method == "POST" && path == "/echo":
@@ -50,6 +50,8 @@ func serveLagging(c net.Conn) {
 				return
 			}
 			n, answer = 0, string(body)
+		case path == "/api/whoami": // shows the request's credential back
+			answer = "you sent " + auth
 		case path == "/smuggled":
 			answer = "smuggled"
 			lagging = true
@@ -68,25 +70,29 @@ func serveLagging(c net.Conn) {
 	}
 }
 
-// readRequestHead reads a request line and header: the method, the path
-// and the declared Content-Length.
-func readRequestHead(br *bufio.Reader) (method, path string, n int, err error) {
+// readRequestHead reads a request line and header: the method, the path,
+// the declared Content-Length and the Authorization field.
+func readRequestHead(br *bufio.Reader) (method, path string, n int, auth string, err error) {
 	line, err := br.ReadString('\n')
 	if err != nil {
-		return "", "", 0, err
+		return "", "", 0, "", err
 	}
 	method, rest, _ := strings.Cut(line, " ")
 	path, _, _ = strings.Cut(rest, " ")
 	for {
 		h, err := br.ReadString('\n')
 		if err != nil {
-			return "", "", 0, err
+			return "", "", 0, "", err
 		}
 		if h == "\r\n" {
-			return method, path, n, nil
+			return method, path, n, auth, nil
 		}
-		if k, v, ok := strings.Cut(h, ":"); ok && strings.EqualFold(k, "Content-Length") {
+		k, v, _ := strings.Cut(h, ":")
+		switch {
+		case strings.EqualFold(k, "Content-Length"):
 			n, _ = strconv.Atoi(strings.TrimSpace(v))
+		case strings.EqualFold(k, "Authorization"):
+			auth = strings.TrimSpace(v)
 		}
 	}
 }
@@ -134,6 +140,42 @@ func TestUpstreamDesyncStaysWithItsAgent(t *testing.T) {
 	}
 	if got := post(attacker, "/echo", "next"); strings.Contains(got, private) {
 		t.Errorf("the attacker read the answer to the victim's request: %q", got)
+	}
+}
+
+// TestUpstreamDesyncStaysWithItsService: the same attack by one agent
+// against itself. It desynchronises a connection with a request of a
+// service that injects a credential, sends a request of that service to
+// an endpoint that shows its credential back, and then one no service
+// matches (a passthrough, which nothing redacts), hoping to be answered
+// with the credential. Upstream connections are kept per service, so the
+// passthrough goes out on a connection of its own.
+func TestUpstreamDesyncStaysWithItsService(t *testing.T) {
+	e := newEnv(t, true)
+	up := startLaggingUpstream(t)
+	port := up.ln.Addr().(*net.TCPAddr).Port
+	svc := bearer("api", "plain.test:"+itoa(port)+"/api/*", "API_KEY")
+	svc.AllowPlaintext = true
+	e.setup(map[string]string{"API_KEY": secretValue}, svc)
+	agent := e.client(e.agent("attacker", "proxy"), "default", false)
+	base := "http://plain.test:" + itoa(port)
+	for _, step := range []struct{ path, body string }{
+		{"/api/ignore", "GET /smuggled HTTP/1.1\r\nHost: plain.test\r\n\r\n"},
+		{"/api/whoami", ""},
+		{"/ignore", "passthrough"},
+	} {
+		resp, err := agent.Post(base+step.path, "text/plain", strings.NewReader(step.body))
+		if err != nil {
+			t.Fatalf("POST %s: %v", step.path, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("POST %s: %v", step.path, err)
+		}
+		if strings.Contains(string(b), secretValue) {
+			t.Fatalf("POST %s was answered with the credential: %q", step.path, b)
+		}
 	}
 }
 

@@ -7,7 +7,8 @@ import (
 )
 
 // Upstream connections are pooled per owner, one actor (an agent, a
-// session) in one vault, and never carry two owners' requests. An
+// session) in one vault through one service (or no service: passthrough),
+// and never carry two owners' requests. An
 // HTTP/1.1 connection carries one exchange after another, and an upstream
 // that misreads a request (ignores the body of an endpoint, takes an odd
 // header for a length) can be pushed out of step by the bytes an agent
@@ -17,10 +18,13 @@ import (
 // or have another agent's request, credential included, swallowed into a
 // body it stored. Kept per owner, a desynchronised connection only ever
 // serves the agent that desynchronised it (TestUpstreamDesyncStaysWithItsAgent,
-// TestUpstreamConnectionsAreNotShared; docs/proxy.md).
+// TestUpstreamConnectionsAreNotShared; docs/proxy.md), and only requests
+// of the same service: an answer that shows one service's credential back
+// can never reach a request that another service's redaction, or none (a
+// passthrough), scans (TestUpstreamDesyncStaysWithItsService).
 
 // poolOwner is whose requests may share upstream connections.
-type poolOwner struct{ vault, actor string }
+type poolOwner struct{ vault, actor, service string }
 
 // ownerOf is the owner of an outbound request, from the decision forward
 // put in its context; requests the proxy makes for itself have the zero

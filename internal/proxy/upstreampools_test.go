@@ -14,7 +14,7 @@ func TestOwnerTransportsDropIdleOwners(t *testing.T) {
 	clock := time.Unix(1_000_000, 0)
 	o := newOwnerTransports(&http.Transport{IdleConnTimeout: 90 * time.Second})
 	o.now = func() time.Time { return clock }
-	a, b := poolOwner{"v1", "agent-id:a"}, poolOwner{"v1", "agent-id:b"}
+	a, b := poolOwner{vault: "v1", actor: "agent-id:a"}, poolOwner{vault: "v1", actor: "agent-id:b"}
 	ta := o.transport(a)
 	if o.transport(a) != ta {
 		t.Fatal("one owner got two transports")
@@ -22,8 +22,11 @@ func TestOwnerTransportsDropIdleOwners(t *testing.T) {
 	if o.transport(b) == ta {
 		t.Fatal("two owners share a transport")
 	}
-	if o.transport(poolOwner{"v2", "agent-id:a"}) == ta {
+	if o.transport(poolOwner{vault: "v2", actor: "agent-id:a"}) == ta {
 		t.Fatal("one actor shares a transport across vaults")
+	}
+	if o.transport(poolOwner{vault: "v1", actor: "agent-id:a", service: "other"}) == ta {
+		t.Fatal("one actor shares a transport across services")
 	}
 	clock = clock.Add(60 * time.Second)
 	o.transport(a) // a stays in use; b and the other vault's do not
@@ -46,7 +49,7 @@ func TestOwnerTransportsStayBounded(t *testing.T) {
 	o := newOwnerTransports(&http.Transport{IdleConnTimeout: 90 * time.Second, MaxIdleConns: 1024, MaxIdleConnsPerHost: 256})
 	o.now = func() time.Time { clock = clock.Add(time.Second); return clock }
 	o.kept = 3
-	owner := func(i int) poolOwner { return poolOwner{"v", "agent-id:" + string(rune('a'+i))} }
+	owner := func(i int) poolOwner { return poolOwner{vault: "v", actor: "agent-id:" + string(rune('a'+i))} }
 	first := o.transport(owner(0))
 	if first.MaxIdleConns != ownerMaxIdle || first.MaxIdleConnsPerHost != ownerMaxIdlePerHost {
 		t.Fatalf("an owner's transport keeps %d idle connections (%d per host)", first.MaxIdleConns, first.MaxIdleConnsPerHost)
@@ -75,10 +78,10 @@ func TestOwnerTransportsWithoutIdleTimeout(t *testing.T) {
 	clock := time.Unix(1_000_000, 0)
 	o := newOwnerTransports(&http.Transport{})
 	o.now = func() time.Time { return clock }
-	a := o.transport(poolOwner{"v", "a"})
+	a := o.transport(poolOwner{vault: "v", actor: "a"})
 	clock = clock.Add(time.Hour)
-	o.transport(poolOwner{"v", "b"})
-	if o.transport(poolOwner{"v", "a"}) != a {
+	o.transport(poolOwner{vault: "v", actor: "b"})
+	if o.transport(poolOwner{vault: "v", actor: "a"}) != a {
 		t.Fatal("an owner lost its transport although nothing times out")
 	}
 }
@@ -87,12 +90,12 @@ func TestOwnerTransportsWithoutIdleTimeout(t *testing.T) {
 // still arriving gets a transport that keeps no connection open.
 func TestOwnerTransportsAfterClose(t *testing.T) {
 	o := newOwnerTransports(&http.Transport{IdleConnTimeout: 90 * time.Second})
-	o.transport(poolOwner{"v", "a"})
+	o.transport(poolOwner{vault: "v", actor: "a"})
 	o.close()
 	if n := o.owners(); n != 0 {
 		t.Fatalf("%d owners kept after close", n)
 	}
-	late := o.transport(poolOwner{"v", "a"})
+	late := o.transport(poolOwner{vault: "v", actor: "a"})
 	if !late.DisableKeepAlives || o.owners() != 0 {
 		t.Fatal("a transport made after close keeps connections")
 	}
