@@ -26,16 +26,7 @@ func TestUpstreamErrorsInTheLogCarryNoCredential(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serveGoAway(c)
-		}
-	}()
+	serveOn(t, ln, serveGoAway)
 	port := ln.Addr().(*net.TCPAddr).Port
 	e.setup(map[string]string{"API_KEY": secretValue}, bearer("api", "api.test:"+itoa(port), "API_KEY"))
 	tok := e.agent("bot", "proxy")

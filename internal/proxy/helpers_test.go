@@ -32,6 +32,13 @@ func serveRaw(t *testing.T, serve func(net.Conn)) net.Listener {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serveOn(t, ln, serve)
+	return ln
+}
+
+// serveOn runs serve on a goroutine for every connection ln accepts, and
+// closes ln when the test ends.
+func serveOn(t *testing.T, ln net.Listener, serve func(net.Conn)) {
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -42,7 +49,6 @@ func serveRaw(t *testing.T, serve func(net.Conn)) net.Listener {
 			go serve(c)
 		}
 	}()
-	return ln
 }
 
 // errConnectRefused is netDialTLSThroughProxy's error when the proxy
