@@ -65,7 +65,11 @@ func methodOverrides(r *http.Request) []string {
 			out = append(out, strings.ToUpper(strings.TrimSpace(v)))
 		}
 	}
-	for _, pair := range strings.FieldsFunc(r.URL.RawQuery, func(c rune) bool { return c == '&' || c == ';' }) {
+	q := r.URL.RawQuery
+	if strings.IndexByte(q, '%') < 0 && !containsFold(q, "method") {
+		return out // no name in it can spell _method
+	}
+	for pair := range strings.FieldsFuncSeq(q, func(c rune) bool { return c == '&' || c == ';' }) {
 		name, value, _ := strings.Cut(pair, "=")
 		if !isOverrideParam(name) {
 			continue
@@ -76,6 +80,17 @@ func methodOverrides(r *http.Request) []string {
 		out = append(out, strings.ToUpper(strings.TrimSpace(value)))
 	}
 	return out
+}
+
+// containsFold reports whether s holds word (lower-case ASCII) in any
+// ASCII case.
+func containsFold(s, word string) bool {
+	for i := 0; i+len(word) <= len(s); i++ {
+		if hasPrefixFold(s[i:], word) {
+			return true
+		}
+	}
+	return false
 }
 
 // isOverrideHeader reports a header field naming a method override, in
@@ -91,16 +106,25 @@ func isOverrideHeader(k string) bool {
 }
 
 // isOverrideParam reports a query parameter name some framework reads as
-// _method.
+// _method. PHP ends a name at a NUL byte, drops its leading spaces and
+// turns the other spaces and dots into underscores; both readings of
+// leading spaces (dropped, or read as underscores) are checked.
 func isOverrideParam(raw string) bool {
 	name := raw
 	if n, err := url.QueryUnescape(raw); err == nil {
 		name = n
 	}
+	name, _, _ = strings.Cut(name, "\x00")
 	name, _, _ = strings.Cut(name, "[")
-	name = strings.NewReplacer(".", "_", " ", "_").Replace(name)
-	return strings.EqualFold(name, "_method")
+	for _, n := range [...]string{name, strings.TrimLeft(name, " ")} {
+		if strings.EqualFold(paramUnderscores.Replace(n), "_method") {
+			return true
+		}
+	}
+	return false
 }
+
+var paramUnderscores = strings.NewReplacer(".", "_", " ", "_")
 
 // plaintextRefusal refuses a credential over http:// unless the service
 // opted in with allow_plaintext, and always on port 443.

@@ -203,6 +203,9 @@ func TestServiceRulesRefuseWithProblem(t *testing.T) {
 		{"POST", "/v1/things?_method[]=DELETE", "methods", ""},
 		{"POST", "/v1/things?_METHOD=delete", "methods", ""},
 		{"POST", "/v1/things?_method=%44ELETE", "methods", ""},
+		{"POST", "/v1/things?+_method=DELETE", "methods", ""},
+		{"POST", "/v1/things?%20_method=DELETE", "methods", ""},
+		{"POST", "/v1/things?_method%00=DELETE", "methods", ""},
 		{"POST", "/v1/things", "methods", "X_HTTP_METHOD_OVERRIDE: DELETE"},
 		{"POST", "/v1/things?other_method=DELETE", "", ""},
 	}

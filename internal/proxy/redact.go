@@ -191,6 +191,10 @@ func jsonEscapeEveryMarkup(v, hex string) string {
 			b.WriteString(`\r`)
 		case r == '\t':
 			b.WriteString(`\t`)
+		case r == '\b':
+			b.WriteString(`\b`)
+		case r == '\f':
+			b.WriteString(`\f`)
 		case r > 0xffff:
 			r1, r2 := utf16.EncodeRune(r)
 			u(r1)

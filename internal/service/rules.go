@@ -181,18 +181,26 @@ func (r Rules) Check(method, path string) RuleDecision {
 
 // lenientReading is path as servers that read paths leniently see it:
 // each segment without its ";" parameters (Tomcat, Jetty, Spring) and
-// without trailing dots and spaces (IIS). Deny globs are checked against
-// it too, so that /admin;x or /admin. cannot reach what /admin denies.
+// without trailing dots and spaces (IIS), and no trailing slash (Express
+// and older Spring serve /admin/ as /admin). Deny globs are checked
+// against it too, so that /admin;x, /admin. or /admin/ cannot reach what
+// /admin denies.
 func lenientReading(path string) string {
-	if !strings.ContainsAny(path, "; .") {
-		return path
+	if strings.ContainsAny(path, "; .") {
+		segs := strings.Split(path, "/")
+		for i, seg := range segs {
+			seg, _, _ = strings.Cut(seg, ";")
+			segs[i] = strings.TrimRight(seg, ". ")
+		}
+		path = strings.Join(segs, "/")
 	}
-	segs := strings.Split(path, "/")
-	for i, seg := range segs {
-		seg, _, _ = strings.Cut(seg, ";")
-		segs[i] = strings.TrimRight(seg, ". ")
+	if len(path) > 1 {
+		path = strings.TrimRight(path, "/")
+		if path == "" {
+			path = "/"
+		}
 	}
-	return strings.Join(segs, "/")
+	return path
 }
 
 // PathScoped reports whether the service's credential is bound to some
