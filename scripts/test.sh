@@ -47,9 +47,6 @@ fi
 
 echo "==> go vet (at ${SECONDS}s)"
 go vet ./...
-# Releases are built for macOS too (scripts/release.sh): its build of the
-# code and the tests must stay sound.
-GOOS=darwin GOARCH=arm64 go vet ./...
 
 echo "==> staticcheck ($STATICCHECK_VERSION) (at ${SECONDS}s)"
 if ! [ -x bin/staticcheck ]; then
