@@ -172,16 +172,39 @@ func plain(v []byte) bool {
 // jsonEscapeEveryMarkup is v inside a JSON string as .NET's
 // System.Text.Json writes it by default: every character that means
 // something in HTML or JavaScript (" & ' + < > `) and everything outside
-// printable ASCII as a \u escape (UTF-16), with the hex digits given.
+// printable ASCII as a \u escape, with the hex digits given.
 func jsonEscapeEveryMarkup(v, hex string) string {
+	return jsonString(v, hex, func(r rune) bool { return r > '~' || strings.ContainsRune("\"&'+<>`", r) })
+}
+
+// jsonEscape is v as it appears inside a JSON string, written by an
+// encoder that escapes HTML characters (html: Go's default) or one that
+// does not (JavaScript's, Python's).
+func jsonEscape(v string, html bool) string {
+	return jsonString(v, "0123456789abcdef", func(r rune) bool {
+		return html && (r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029')
+	})
+}
+
+// jsonString is v inside a JSON string: a backslash and the control
+// characters that have one with a short escape (\\ \n \r \t \b \f, as
+// every encoder writes them), what escape selects and the other control
+// characters as \u escapes (UTF-16, with the hex digits given), and '"'
+// as \" unless escape selects it; v itself when nothing needs escaping.
+func jsonString(v, hex string, escape func(rune) bool) string {
+	i := strings.IndexFunc(v, func(r rune) bool { return r < ' ' || r == '"' || r == '\\' || escape(r) })
+	if i < 0 {
+		return v
+	}
 	var b strings.Builder
+	b.WriteString(v[:i])
 	u := func(r rune) {
 		b.WriteString(`\u`)
 		for s := 12; s >= 0; s -= 4 {
 			b.WriteByte(hex[r>>s&0xf])
 		}
 	}
-	for _, r := range v {
+	for _, r := range v[i:] {
 		switch {
 		case r == '\\':
 			b.WriteString(`\\`)
@@ -195,49 +218,14 @@ func jsonEscapeEveryMarkup(v, hex string) string {
 			b.WriteString(`\b`)
 		case r == '\f':
 			b.WriteString(`\f`)
-		case r > 0xffff:
+		case escape(r) && r > 0xffff:
 			r1, r2 := utf16.EncodeRune(r)
 			u(r1)
 			u(r2)
-		case r < ' ' || r > '~' || strings.ContainsRune("\"&'+<>`", r):
+		case escape(r) || r < ' ':
 			u(r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// jsonEscape is v as it appears inside a JSON string, written by an
-// encoder that escapes HTML characters (html: Go's default) or one that
-// does not (JavaScript's, Python's): v itself when nothing needs escaping.
-func jsonEscape(v string, html bool) string {
-	const hex = "0123456789abcdef"
-	special := func(r rune) bool {
-		return html && (r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029')
-	}
-	i := strings.IndexFunc(v, func(r rune) bool { return r < ' ' || r == '"' || r == '\\' || special(r) })
-	if i < 0 {
-		return v
-	}
-	var b strings.Builder
-	b.WriteString(v[:i])
-	for _, r := range v[i:] {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < ' ' || special(r):
-			b.WriteString(`\u`)
-			for s := 12; s >= 0; s -= 4 {
-				b.WriteByte(hex[r>>s&0xf])
-			}
+		case r == '"':
+			b.WriteString(`\"`)
 		default:
 			b.WriteRune(r)
 		}

@@ -56,3 +56,23 @@ func TestRedactionForCoversEncodings(t *testing.T) {
 		})
 	}
 }
+
+// jsonEscape writes a value as Go's encoding/json does with HTML
+// escaping, and as JavaScript's JSON.stringify does without: quotes,
+// backslashes, every control character (the short escapes \b and \f
+// included), and with HTML escaping < > & and the line separators.
+func TestJSONEscapeMatchesEncoders(t *testing.T) {
+	v := "a\"b\\c\x00d\x01\be\ff\ng\rh\ti<j>k&l\u2028m\u2029né😀\x7f"
+	var b strings.Builder
+	if err := json.NewEncoder(&b).Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	goJSON := strings.TrimSuffix(b.String(), "\n")
+	goJSON = goJSON[1 : len(goJSON)-1]
+	jsJSON := `a\"b\\c\u0000d\u0001\be\ff\ng\rh\ti<j>k&l` + "\u2028m\u2029né😀\x7f"
+	for html, want := range map[bool]string{true: goJSON, false: jsJSON} {
+		if got := jsonEscape(v, html); got != want {
+			t.Errorf("html %v:\n got %q\nwant %q", html, got, want)
+		}
+	}
+}

@@ -8,16 +8,16 @@ import (
 
 // Upstream connections are pooled per owner, one actor (an agent, a
 // session) in one vault through one service (or no service: passthrough),
-// and never carry two owners' requests. An
-// HTTP/1.1 connection carries one exchange after another, and an upstream
-// that misreads a request (ignores the body of an endpoint, takes an odd
-// header for a length) can be pushed out of step by the bytes an agent
-// sends: its next answer on that connection goes to the next request sent
-// on it, and the answer to that request to the one after. On a shared
-// connection an agent could so read answers to another agent's requests,
-// or have another agent's request, credential included, swallowed into a
-// body it stored. Kept per owner, a desynchronised connection only ever
-// serves the agent that desynchronised it (TestUpstreamDesyncStaysWithItsAgent,
+// and never carry two owners' requests. An HTTP/1.1 connection carries
+// one exchange after another, and an upstream that misreads a request
+// (ignores the body of an endpoint, takes an odd header for a length) can
+// be pushed out of step by the bytes an agent sends: its next answer on
+// that connection goes to the next request sent on it, and the answer to
+// that request to the one after. On a shared connection an agent could so
+// read answers to another agent's requests, or have another agent's
+// request, credential included, swallowed into a body it stored. Kept per
+// owner, a desynchronised connection only ever serves the agent that
+// desynchronised it (TestUpstreamDesyncStaysWithItsAgent,
 // TestUpstreamConnectionsAreNotShared; docs/proxy.md), and only requests
 // of the same service: an answer that shows one service's credential back
 // can never reach a request that another service's redaction, or none (a
