@@ -94,7 +94,10 @@ func serveGoAway(c net.Conn) {
 	_ = enc.WriteField(hpack.HeaderField{Name: "content-type", Value: "text/plain"})
 	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: sid, BlockFragment: hb.Bytes(), EndHeaders: true})
 	_ = fr.WriteData(sid, false, []byte("partial body"))
-	time.Sleep(50 * time.Millisecond)
 	_ = fr.WriteGoAway(sid, http2.ErrCodeProtocol, []byte(auth+" rejected"))
-	time.Sleep(50 * time.Millisecond)
+	// End the stream of bytes, then read until the proxy closes: closing
+	// outright could reset the connection before the GOAWAY is read.
+	_ = tc.CloseWrite()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, _ = io.Copy(io.Discard, c)
 }
