@@ -42,7 +42,7 @@ func TestUpstreamErrorsInTheLogCarryNoCredential(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(e.logText(), "GOAWAY") {
 		if time.Now().After(deadline) {
-			t.Fatal("the broken-off body was never logged")
+			t.Fatalf("the broken-off body was never logged:\n%s", e.logText())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -67,9 +67,12 @@ func serveGoAway(c net.Conn) {
 	fr := http2.NewFramer(c, c)
 	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	_ = fr.WriteSettings()
+	// Read the whole request (to its END_STREAM) before answering: a
+	// request body still being written when the connection ends would
+	// fail on its own, with an error that hides the GOAWAY's.
 	var auth string
 	var sid uint32
-	for sid == 0 {
+	for ended := false; !ended; {
 		f, err := fr.ReadFrame()
 		if err != nil {
 			return
@@ -80,12 +83,14 @@ func serveGoAway(c net.Conn) {
 				_ = fr.WriteSettingsAck()
 			}
 		case *http2.MetaHeadersFrame:
-			sid = f.StreamID
+			sid, ended = f.StreamID, f.StreamEnded()
 			for _, hf := range f.Fields {
 				if hf.Name == "authorization" {
 					auth = hf.Value
 				}
 			}
+		case *http2.DataFrame:
+			ended = f.StreamID == sid && f.StreamEnded()
 		}
 	}
 	var hb bytes.Buffer
