@@ -270,18 +270,24 @@ func TestRequestLogErrorRows(t *testing.T) {
 	if st, _ := doReq(t, e.client("", "", false), "GET", "http://"+e.plainUp+"/", ""); st != http.StatusProxyAuthRequired {
 		t.Fatalf("no credentials: %d", st)
 	}
+	// Each request waits for its row before the next: an intercepted
+	// request's row is queued just after its answer, so rows of requests
+	// sent back to back may arrive in either order.
 	// Intercepted and matched, then blocked at the dial.
 	if st, _ := doReq(t, c, "GET", "https://"+e.upstream+"/v1/x?api_key="+recQuerySec, ""); st != http.StatusForbidden {
 		t.Fatalf("blocked: %d", st)
 	}
+	sink.waitRows(t, 1)
 	// A host no service matches, blocked at the dial (absolute-form).
 	if st, _ := doReq(t, c, "GET", "http://other.test:"+up+"/y?q="+recQuerySec, ""); st != http.StatusForbidden {
 		t.Fatalf("unmatched and blocked: %d", st)
 	}
+	sink.waitRows(t, 2)
 	// A credential over plain http:// without an explicit port.
 	if st, _ := doReq(t, c, "GET", "http://"+e.plainUp+"/z?q="+recQuerySec, ""); st != http.StatusForbidden {
 		t.Fatalf("insecure transport: %d", st)
 	}
+	sink.waitRows(t, 3)
 	// A would-be blind tunnel to a blocked HTTPS address: the tunnel opens
 	// and its request gets the 403, without any dial (refusal.go).
 	if st, _ := doReq(t, c, "GET", "https://metadata.test/latest?q="+recQuerySec, ""); st != http.StatusForbidden {
