@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bufio"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -102,6 +103,52 @@ func TestUpstreamDesyncCannotCaptureACredential(t *testing.T) {
 		victim, _ := http.NewRequest(http.MethodPost, base+"/api/comments", strings.NewReader(strings.Repeat("v", 200)))
 		resp, err = c.Do(victim)
 		if err != nil {
+			t.Fatalf("%s: the next POST: %v", method, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	for _, s := range up.stored {
+		if strings.Contains(s, secretValue) || strings.Contains(s, "Authorization") {
+			t.Errorf("the upstream stored a captured request:\n%s", s)
+		}
+	}
+}
+
+// TestUpstreamDesyncFromAnHTTP2AgentCannotCaptureACredential is the same
+// attack by an agent that speaks HTTP/2 to the proxy, through an
+// intercepted tunnel to an HTTPS upstream that speaks only HTTP/1.1. The
+// agent's side has no "CL.0" of its own, but the upstream leg does: what
+// decides is the protocol the proxy speaks upstream, not the agent's.
+func TestUpstreamDesyncFromAnHTTP2AgentCannotCaptureACredential(t *testing.T) {
+	e := newEnv(t, true)
+	up := &cl0Upstream{}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{NextProtos: []string{"http/1.1"},
+		GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return e.upMinter.Leaf(h.ServerName) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up.ln = ln
+	serveOn(t, ln, up.serve)
+	e.setup(map[string]string{"API_KEY": secretValue}, bearer("api", "api.test", "API_KEY"))
+	c := e.client(e.agent("bot", "proxy"), "default", true)
+	base := "https://api.test:" + itoa(ln.Addr().(*net.TCPAddr).Port)
+	for _, method := range []string{"GET", "OPTIONS", "DELETE"} {
+		smuggled := "POST /store HTTP/1.1\r\nHost: api.test\r\nContent-Length: 180\r\n\r\n"
+		req, _ := http.NewRequest(method, base+"/x", strings.NewReader(smuggled))
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s with a body: %v", method, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("the agent spoke HTTP/%d, want HTTP/2", resp.ProtoMajor)
+		}
+		victim, _ := http.NewRequest(http.MethodPost, base+"/api/comments", strings.NewReader(strings.Repeat("v", 200)))
+		if resp, err = c.Do(victim); err != nil {
 			t.Fatalf("%s: the next POST: %v", method, err)
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)

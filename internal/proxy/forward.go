@@ -242,15 +242,19 @@ func rewrite(pr *httputil.ProxyRequest) {
 	}
 }
 
-// bodyWithoutMeaning reports an HTTP/1 request with a body whose method
-// gives a body no defined meaning (GET, HEAD, OPTIONS, DELETE, TRACE).
-// Some servers ignore such a body's length and read the body as the next
+// bodyWithoutMeaning reports a request with a body whose method gives a
+// body no defined meaning (GET, HEAD, OPTIONS, DELETE, TRACE). Some
+// servers ignore such a body's length and read the body as the next
 // request ("CL.0" desync): an agent could make it the start of a request
 // that swallows the next one sent on the connection, with the credential
 // the proxy injected in it, into content the server stores. Its upstream
-// connection is closed after the answer, never reused.
+// connection is closed after the answer, never reused. The agent's own
+// protocol does not matter: an agent speaking HTTP/2 to the proxy may
+// still be forwarded over HTTP/1.1 (an upstream that offers nothing
+// else), and there the body is sent as bytes on the connection
+// (TestUpstreamDesyncFromAnHTTP2AgentCannotCaptureACredential).
 func bodyWithoutMeaning(r *http.Request) bool {
-	if r.ProtoMajor >= 2 || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return false
 	}
 	switch r.Method {
