@@ -55,6 +55,15 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 		return
 	}
 	defer release() // held until the response stream ends (it may run twice)
+	if r.URL.Opaque != "" {
+		// A target such as "https:admin/keys" (HTTP/1.1 request line or
+		// HTTP/2 :path) parses with an empty path and the rest in Opaque,
+		// which net/http sends upstream as it came: the rules would judge
+		// "/" and the upstream serve something else (TestOpaqueTargetRefused).
+		writeError(w, fail(http.StatusBadRequest, "bad_request", "the request target is neither a path starting with / nor an absolute http(s):// URL",
+			"send the path as the target, such as /v1/items"))
+		return
+	}
 	if r.ContentLength > p.o.MaxRequestBytes {
 		rejectBody(w, r, fail(http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the proxy allows", "send a smaller body"))
 		return
