@@ -72,12 +72,12 @@ func redactionFor(s *service.Service, keys []string, lookup func(string) ([]byte
 
 // reflectedForms appends to vals the forms v takes when an upstream writes
 // it back through a common server stack, other than v itself: URL escaping
-// (Go's query and path escaping, the RFC 3986 strict form of Python's
-// quote with an empty safe set, Python's quote keeping '/', JavaScript's
-// encodeURIComponent; each also with lower-case hex, as .NET writes it),
-// JSON string escaping (with and without HTML escaping; each also with
-// '/' as '\/', as PHP writes it; and as .NET's System.Text.Json escapes
-// every markup character, + included) and HTML escaping (Go's html/template,
+// (urlEscapers, each also with lower-case hex, as .NET writes it), once
+// and twice, as a URL that carried the value is when it is reflected
+// inside another URL's query; JSON string escaping (with and without HTML
+// escaping; each also with '/' as '\/', as PHP writes it; and as .NET's
+// System.Text.Json escapes every markup character, + included) and HTML
+// escaping (Go's html/template,
 // which also escapes '+', Go's html.EscapeString, Python's html.escape,
 // PHP's htmlspecialchars). Nothing for a value no encoding changes.
 // docs/proxy.md ("Response redaction") lists them.
@@ -92,12 +92,19 @@ func reflectedForms(vals [][]byte, v string) [][]byte {
 			vals = append(vals, []byte(f))
 		}
 	}
-	for _, f := range []string{
-		url.QueryEscape(v), url.PathEscape(v),
-		percentEncode(v, ""), percentEncode(v, "/"), percentEncode(v, "!'()*"),
-	} {
+	for _, once := range urlEscapers {
+		f := once(v)
+		lower := lowerHexEscapes(f)
 		add(f)
-		add(lowerHexEscapes(f))
+		add(lower)
+		// Escaped twice: a URL that carried the value (a query
+		// substitution, say), reflected inside another URL's query, as a
+		// login redirect's ?next= does (TestRedactionOfAValueEscapedTwice);
+		// by the same stack both times, so in one case of hex.
+		for _, again := range urlEscapers {
+			add(again(f))
+			add(lowerHexEscapes(again(lower)))
+		}
 	}
 	for _, html := range []bool{true, false} {
 		j := jsonEscape(v, html)
@@ -111,6 +118,16 @@ func reflectedForms(vals [][]byte, v string) [][]byte {
 		add(r.Replace(v))
 	}
 	return vals
+}
+
+// urlEscapers escape text for a URL as Go's url.QueryEscape and
+// url.PathEscape, Python's quote with an empty safe set (RFC 3986 strict)
+// and with its default '/', and JavaScript's encodeURIComponent do.
+var urlEscapers = []func(string) string{
+	url.QueryEscape, url.PathEscape,
+	func(v string) string { return percentEncode(v, "") },
+	func(v string) string { return percentEncode(v, "/") },
+	func(v string) string { return percentEncode(v, "!'()*") },
 }
 
 // htmlEscapers write text into HTML as Go's html/template (which escapes

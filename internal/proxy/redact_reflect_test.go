@@ -48,6 +48,13 @@ var reflectEncodings = []struct {
 	}},
 	{"lower-case hex (.NET HttpUtility.UrlEncode)", func(s string) string { return lowerHex(url.QueryEscape(s)) }},
 	{"lower-case hex, strict", func(s string) string { return pctEncode(s, "", true) }},
+	// A URL that carried the value, escaped once more inside another URL
+	// (a login redirect's ?next=, a "did you mean" link).
+	{"escaped twice (Go url.QueryEscape)", func(s string) string { return url.QueryEscape(url.QueryEscape(s)) }},
+	{"escaped twice (Go url.PathEscape, then url.QueryEscape)", func(s string) string { return url.QueryEscape(url.PathEscape(s)) }},
+	{"escaped twice (JavaScript encodeURIComponent)", func(s string) string { return pctEncode(pctEncode(s, "!'()*", false), "!'()*", false) }},
+	{"escaped twice (Python quote, keeps /)", func(s string) string { return pctEncode(pctEncode(s, "/", false), "/", false) }},
+	{"escaped twice, lower-case hex", func(s string) string { return pctEncode(pctEncode(s, "", true), "", true) }},
 }
 
 // pctEncode escapes every byte but the RFC 3986 unreserved ones and keep,
@@ -137,5 +144,44 @@ func TestRedactionOfReflectionsInOtherEncodings(t *testing.T) {
 				t.Errorf("%s reflected as %s: want the placeholder in the header, the Location and the body:\n%s", cred.path, enc.name, got)
 			}
 		}
+	}
+}
+
+// TestRedactionOfAValueEscapedTwice: a service takes its key in the query
+// (a substitution the user declared). The agent asks for a page the
+// upstream answers as login walls do, with a redirect whose Location
+// carries the request's URL as a parameter, escaped once more. The value
+// went upstream escaped once, so the Location holds it escaped twice
+// ("%2F" as "%252F"): a value with '/', '+' or '=' (base64 tokens,
+// AWS-style secret keys) must not come back decodable.
+func TestRedactionOfAValueEscapedTwice(t *testing.T) {
+	e := newEnv(t, true)
+	const value = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY="
+	e.setup(map[string]string{"MAPS_KEY": value}, apitype.Service{Name: "maps", Host: "api.test", Auth: apitype.ServiceAuth{Type: "passthrough"},
+		Substitutions: []apitype.Substitution{{Key: "MAPS_KEY", Placeholder: "__MAPS_KEY__", In: []string{"query"}}}})
+	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "/login?next="+url.QueryEscape(r.URL.RequestURI()))
+		w.WriteHeader(http.StatusFound)
+		_, _ = io.WriteString(w, `<a href="/login?next=`+url.QueryEscape(r.URL.RequestURI())+`">log in</a>`)
+	}))
+	c := e.client(e.agent("bot", "proxy"), "default", false)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Get("https://" + e.upstream + "/data?key=__MAPS_KEY__")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := dump(t, resp)
+	if seen := e.seen.last(); seen == nil || seen.URL.Query().Get("key") != value {
+		t.Fatalf("the substitution did not reach the upstream: %v", seen)
+	}
+	for _, text := range []string{resp.Header.Get("Location"), got} {
+		once, _ := url.QueryUnescape(text)
+		twice, _ := url.QueryUnescape(once)
+		if strings.Contains(twice, value) {
+			t.Errorf("decoded twice, the answer gives the credential back: %s", twice)
+		}
+	}
+	if strings.Count(got, redact.Placeholder) < 2 {
+		t.Errorf("want the placeholder in the Location and the body:\n%s", got)
 	}
 }
