@@ -38,6 +38,9 @@ type Set struct {
 	rare   []int    // index of each value's rarest byte (see index)
 	maxLen int
 	first  [256]bool // first bytes of the values
+	grp    []int     // each value's group (anchor.go), or -1
+	off    []int     // where its group's anchor starts in each value
+	groups []group
 }
 
 // New compiles values, dropping repeats and values shorter than MinLen.
@@ -58,6 +61,7 @@ func New(values [][]byte) *Set {
 	if len(s.pats) == 0 {
 		return nil
 	}
+	s.groupValues()
 	return s
 }
 
@@ -131,26 +135,30 @@ func (s *Set) Bytes(dst, src []byte) ([]byte, int) {
 	return out, n
 }
 
-// scratch returns a slice of one int per value, from small when it fits.
+// scratch returns the scratch space of scan, one int per value and two
+// per group, from small when it fits.
 func (s *Set) scratch(small []int) []int {
-	if len(s.pats) <= len(small) {
-		return small[:len(s.pats)]
+	n := len(s.pats) + 2*len(s.groups)
+	if n <= len(small) {
+		return small[:n]
 	}
-	return make([]int, len(s.pats))
+	return make([]int, n)
 }
 
 // scan appends the redacted form of buf to dst, up to the point that is
 // safe to emit. With final, everything is safe (the input ends here);
 // otherwise the tail that could still grow into a match is left, and
-// consumed says where it begins. next is scratch space, one int per value.
-func (s *Set) scan(dst, buf []byte, final bool, next []int) (out []byte, consumed, n int) {
+// consumed says where it begins. scratch is from s.scratch.
+func (s *Set) scan(dst, buf []byte, final bool, scratch []int) (out []byte, consumed, n int) {
 	hold := len(buf)
 	if !final {
 		hold = s.partialFrom(buf, 0)
 	}
+	next, cache := scratch[:len(s.pats)], anchorCache(scratch[len(s.pats):])
 	for i := range next {
 		next[i] = -2 // not searched yet
 	}
+	cache.reset()
 	pos := 0
 	for {
 		// The leftmost match from pos, the longest of those starting there.
@@ -160,12 +168,9 @@ func (s *Set) scan(dst, buf []byte, final bool, next []int) (out []byte, consume
 				continue // no occurrence left in buf
 			}
 			if next[i] < pos {
-				j := index(buf[pos:], p, s.rare[i])
-				if j < 0 {
-					next[i] = -1
+				if next[i] = s.find(buf, pos, i, cache); next[i] < 0 {
 					continue
 				}
-				next[i] = pos + j
 			}
 			if m < 0 || next[i] < m || next[i] == m && len(p) > ml {
 				m, ml = next[i], len(p)

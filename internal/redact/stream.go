@@ -7,8 +7,8 @@ type Stream struct {
 	set   *Set
 	carry []byte // held tail: a possible start of a value
 	buf   []byte // carry + input, when there is a carry
-	next  []int
-	small [8]int // next's storage for up to 8 values
+	next  []int  // scan's scratch space
+	small [8]int // next's storage for small sets
 	n     int
 }
 
@@ -63,10 +63,8 @@ func (st *Stream) Safe(p []byte) (int, bool) {
 		return 0, false
 	}
 	hold := st.set.partialFrom(p, 0)
-	for i, pat := range st.set.pats {
-		if indexBefore(p, pat, st.set.rare[i], hold) {
-			return 0, false
-		}
+	if st.set.occursBefore(p, hold) {
+		return 0, false
 	}
 	st.carry = append(st.carry[:0], p[hold:]...)
 	return hold, true
