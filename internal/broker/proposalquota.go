@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -11,38 +12,82 @@ import (
 )
 
 // accountableAgent is the agent a proposal raised by a counts toward under
-// model.MaxPendingPerAgent: the agent itself, or the agent that minted the
-// vault session a is; "" for a human and for a session a human minted
-// (agent-vault run).
-func accountableAgent(a Actor) string {
+// model.MaxPendingPerAgent: the top-most agent of the creation chain of
+// the agent itself, or of the agent that minted the vault session a is;
+// "" for a human and for a session a human minted (agent-vault run). An
+// agent may create agents of its own (docs/services-and-agents.md, "Who
+// manages an agent"); were each of them to hold five places, one agent
+// could fill the vault's queue through its children, so an agent and every
+// agent it created, transitively, share five (docs/proposals.md, "How many
+// proposals may be pending").
+func accountableAgent(ctx context.Context, tx store.Store, a Actor) (string, error) {
 	switch {
 	case a.Kind != model.ActorAgent:
-		return ""
+		return "", nil
 	case a.Scope != nil:
-		return a.Scope.AgentID
+		return rootAgent(ctx, tx, a.Scope.AgentID)
 	}
-	return a.Agent.ID
+	return rootAgent(ctx, tx, a.Agent.ID)
+}
+
+// rootAgent follows agent id's owners while they are agents and returns
+// the last: the agent whose owner is a user, or nobody. An owner that no
+// longer exists ends the chain at the agent it owned. Owners are recorded
+// when an agent is created, so a chain cannot loop, but rows backfilled
+// from names by an old migration could: a loop is charged to its smallest
+// id, the same whichever agent of it (or below it) proposes.
+func rootAgent(ctx context.Context, tx store.Store, id string) (string, error) {
+	var path []string
+	at := map[string]int{} // id -> its index in path
+	for {
+		if i, ok := at[id]; ok {
+			root := id
+			for _, c := range path[i:] {
+				root = min(root, c)
+			}
+			return root, nil
+		}
+		at[id] = len(path)
+		path = append(path, id)
+		ag, err := tx.Agents().ByID(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			if len(path) == 1 {
+				return id, nil // the proposer itself, gone meanwhile
+			}
+			return path[len(path)-2], nil
+		}
+		if err != nil {
+			return "", internal(err, "reading the agents that created this agent")
+		}
+		if ag.OwnerAgentID == "" {
+			return id, nil
+		}
+		id = ag.OwnerAgentID
+	}
 }
 
 // agentProposalQuota refuses a proposal from an agent, or from a vault
 // session, that already holds model.MaxPendingPerAgent pending proposals
-// in the vault. An agent's own and those of every vault session it minted
-// count together; a session a human minted counts on its own
-// (docs/proposals.md). Humans only meet the vault's limit.
+// in the vault; agentID is accountableAgent(a). An agent's own, those of
+// every vault session it minted and those of every agent it created
+// (transitively) and of their sessions count together; a session a human
+// minted counts on its own (docs/proposals.md). Humans only meet the
+// vault's limit.
 //
 // Proposals are counted by the accountable agent recorded on each when it
 // was made, never by looking the agent's sessions up: sessions expire
 // (agents may mint five-minute ones), their minter revokes them, and a
 // rotation of the agent's token deletes them, while their proposals stay
 // pending for a week. Counting through the session rows would let an
-// agent shed its proposals by losing its sessions, and fill the vault.
+// agent shed its proposals by losing its sessions, and fill the vault;
+// likewise the creation chain is read when a proposal is made, so deleting
+// a child agent does not free its places.
 // The vault's pending list is bounded by model.MaxPendingProposals, so it
 // is read whole.
-func agentProposalQuota(ctx context.Context, tx store.Store, a Actor, v model.Vault, now time.Time) error {
+func agentProposalQuota(ctx context.Context, tx store.Store, a Actor, agentID string, v model.Vault, now time.Time) error {
 	if a.Kind != model.ActorAgent {
 		return nil // a human at the console or the CLI
 	}
-	agentID := accountableAgent(a)
 	mine := func(p model.Proposal) bool {
 		if agentID == "" { // a session a human minted: on its own
 			return p.AccountableAgentID == "" && p.CreatedByID == creatorID(a)
@@ -61,7 +106,7 @@ func agentProposalQuota(ctx context.Context, tx store.Store, a Actor, v model.Va
 	}
 	if n >= model.MaxPendingPerAgent {
 		return &errs.Error{Kind: errs.KindRateLimited, Code: "too_many_proposals",
-			Message: "this agent already has " + strconv.Itoa(n) + " pending proposals in vault " + v.Name + " (with the vault sessions it minted), the most one agent may hold: wait for a human to approve or reject them"}
+			Message: "this agent already has " + strconv.Itoa(n) + " pending proposals in vault " + v.Name + " (counted with its vault sessions and the other agents of its creation chain), the most one agent may hold: wait for a human to approve or reject them"}
 	}
 	return nil
 }

@@ -254,7 +254,11 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 			return (&errs.Error{Kind: errs.KindRateLimited, Code: "too_many_proposals",
 				Message: "vault " + v.Name + " already has " + strconv.Itoa(n) + " pending proposals, the most allowed: wait for a human to approve or reject some"})
 		}
-		if err := agentProposalQuota(ctx, tx, a, v, now); err != nil {
+		accountable, err := accountableAgent(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		if err := agentProposalQuota(ctx, tx, a, accountable, v, now); err != nil {
 			return err
 		}
 		sealed := map[string][]byte{}
@@ -279,7 +283,7 @@ func (b *Broker) CreateProposal(ctx context.Context, a Actor, hint string, in ap
 			VaultID: v.ID, Status: model.ProposalPending, ServicesDoc: svcDoc, CredentialsDoc: credDoc,
 			Message: in.Message, UserMessage: in.UserMessage, CreatedByKind: kind, CreatedByID: id, CreatedByName: a.Name(),
 			ApprovalTokenHash: hash, ApprovalExpiresAt: now.Add(model.ApprovalTokenTTL), CreatedAt: now,
-			ExpiresAt: now.Add(model.ProposalTTL), SealedValues: sealed, AccountableAgentID: accountableAgent(a),
+			ExpiresAt: now.Add(model.ProposalTTL), SealedValues: sealed, AccountableAgentID: accountable,
 		}
 		pid, err := tx.Proposals().Create(ctx, p)
 		if err != nil {

@@ -52,9 +52,9 @@ const (
 	ApprovalTokenTTL    = 24 * time.Hour
 	MaxPendingProposals = 20
 	// MaxPendingPerAgent bounds the pending proposals one agent holds in
-	// a vault, those raised with the vault sessions it minted included:
-	// one agent cannot take every slot of the vault (or a reviewer's
-	// whole attention).
+	// a vault, those raised with the vault sessions it minted and by the
+	// agents it created (transitively) included: one agent cannot take
+	// every slot of the vault (or a reviewer's whole attention).
 	MaxPendingPerAgent = 5
 )
 
@@ -102,10 +102,11 @@ type Proposal struct {
 	CreatedByID    string
 	CreatedByName  string
 	// AccountableAgentID is the agent the proposal counts toward under
-	// MaxPendingPerAgent: the agent that raised it, or the one that
-	// minted the vault session that raised it; "" for a human and for a
-	// session a human minted. It is fixed when the proposal is made, as
-	// the session may be gone long before the proposal is decided.
+	// MaxPendingPerAgent: the top-most agent of the creation chain of the
+	// agent that raised it, or of the one that minted the vault session
+	// that raised it; "" for a human and for a session a human minted. It
+	// is fixed when the proposal is made, as the session (or a child
+	// agent) may be gone long before the proposal is decided.
 	AccountableAgentID string
 	ApprovalTokenHash  []byte
 	ApprovalExpiresAt  time.Time

@@ -139,3 +139,46 @@ func TestProposalsHumanSessionQuotaOnItsOwn(t *testing.T) {
 	next := f.e.as(f.ppShortSession(t, f.own).Token)
 	f.ppRaise(t, next, "from the human's next session", ppOne("n-0", "N_KEY_0"))
 }
+
+// TestProposalsPerAgentQuotaCoversAgentsItCreated: an agent with the
+// instance role member may create agents of its own, which it manages and
+// whose revocation follows its own (docs/services-and-agents.md). Were
+// each of them to hold five places, a (prompt-injected) agent could fill
+// the vault's twenty through four children, and no other agent could
+// raise anything. So an agent, the agents it created, theirs in turn and
+// the vault sessions of any of them share one agent's five; deleting a
+// child frees none of them; the human's other agent is not held up.
+func TestProposalsPerAgentQuotaCoversAgentsItCreated(t *testing.T) {
+	f := newPP(t)
+	parent := f.e.as(f.agent(t, f.own, "parent", "member", apitype.AgentVault{VaultName: "default", VaultRole: "member"}))
+	child := f.e.as(f.agent(t, parent, "child", "member", apitype.AgentVault{VaultName: "default", VaultRole: "proxy"}))
+	grandchild := f.e.as(f.agent(t, child, "grandchild", ""))
+	// An agent may grant only the proxy role, and only in a vault where
+	// it may add agents; the vault's admin lets the family in further.
+	_, err := f.own.AddVaultAgent(cbg, "default", "grandchild", "proxy")
+	mustOK(t, "the admin adds the grandchild to the vault", err)
+	_, err = f.own.SetVaultAgentRole(cbg, "default", "child", "member")
+	mustOK(t, "the admin makes the child a vault member", err)
+	childSession := f.e.as(f.ppShortSession(t, child).Token)
+	for i, c := range []*client.Client{parent, child, grandchild, childSession, parent} {
+		f.ppRaise(t, c, "proposal "+strconv.Itoa(i)+" of the family", ppOne("f-"+strconv.Itoa(i), "F_KEY_"+strconv.Itoa(i)))
+	}
+	ppWantQuota(t, "the parent once the family holds five", parent)
+	ppWantQuota(t, "the child", child)
+	ppWantQuota(t, "the grandchild", grandchild)
+	ppWantQuota(t, "the child's vault session", childSession)
+	// A child created now starts with nothing of its own either.
+	late := f.e.as(f.agent(t, parent, "late-child", "", apitype.AgentVault{VaultName: "default", VaultRole: "proxy"}))
+	ppWantQuota(t, "a child created once the five are taken", late)
+	// Deleting the child (which revokes the grandchild) frees nothing:
+	// its proposals stay pending and stay the parent's.
+	_, err = parent.DeleteAgent(cbg, "child")
+	mustOK(t, "the parent deletes its child", err)
+	ppWantQuota(t, "the parent after deleting its child", parent)
+	ppWantQuota(t, "the other child after the first was deleted", late)
+	// Another agent of the human still proposes, up to its own five.
+	for i := 0; i < model.MaxPendingPerAgent; i++ {
+		f.propose(t, ppOne("b-"+strconv.Itoa(i), "B_KEY_"+strconv.Itoa(i)))
+	}
+	ppWantQuota(t, "the bot once full", f.bot)
+}
