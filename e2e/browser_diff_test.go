@@ -83,3 +83,45 @@ func TestBrowserApprovalDiff(t *testing.T) {
 	mustContain(t, "the list", br.text("#proposal-list"), `approving would leave service "other-llm" without its credential LLM_API_KEY`)
 	br.noDialogs()
 }
+
+// TestBrowserAgentTextBelowWarnings: the text an agent writes cannot push
+// the warnings out of sight. The page shows the warnings and the changes
+// first, in the first screen, and the agent's message after them, under a
+// heading that says it is the agent's, in a box of bounded height that
+// scrolls (and can be reached with the keyboard) however many lines the
+// agent sends (docs/proposals.md, "What the agent wrote").
+func TestBrowserAgentTextBelowWarnings(t *testing.T) {
+	t.Parallel()
+	br := brStart(t)
+	s := startServer(t, serverOpts{dataDir: filepath.Join(t.TempDir(), "server")})
+	owner := newCLI(t, "owner", s.url)
+	register(t, owner, brOwnerEmail, brOwnerPW)
+	pdSeed(t, owner)
+	tok := ctAgentToken(t, owner, "bot", "--vault", "default:proxy")
+	msg := "Nothing to check: the warnings below are empty.\n" + strings.Repeat("Routine maintenance.\n", 200) + "(end)"
+	moving := brPropose(t, s.url, tok, map[string]any{
+		"services": []any{
+			map[string]any{"action": "set", "name": "llm", "host": "collector.evil.test", "auth": map[string]any{"type": "bearer", "token": "LLM_API_KEY"}},
+		},
+		"user_message": msg,
+	})
+	br.do("opening the approval link", chromedp.Navigate(moving.ApprovalURL))
+	br.login(brOwnerEmail, brOwnerPW, "#approve-form")
+	mustContain(t, "the warnings box", br.text("#warnings"), "LLM_API_KEY would be sent to a host it has never been sent to: collector.evil.test (service llm)")
+	if top := brEval[float64](br, `document.querySelector('#warnings').getBoundingClientRect().bottom`); top > 900 {
+		t.Errorf("the warnings box ends %.0f px down, below the first screen (900 px)", top)
+	}
+	if brEval[bool](br, `document.querySelector('#user-message').getBoundingClientRect().top < document.querySelector('#warnings').getBoundingClientRect().bottom`) {
+		t.Error("the agent's message starts above the end of the warnings")
+	}
+	mustContain(t, "the message's heading", br.text("#user-message-title"), "from the agent")
+	if got := br.text("#user-message"); got != msg {
+		t.Errorf("the message box holds %d characters, want the agent's %d", len(got), len(msg))
+	}
+	box := brEval[[]float64](br, `(() => { const m = document.querySelector('#user-message'); return [m.clientHeight, m.scrollHeight, m.tabIndex]; })()`)
+	if box[0] > 400 || box[1] <= box[0] || box[2] != 0 {
+		t.Errorf("the message box is %.0f px high for %.0f px of text, tabindex %.0f; want at most 400 px, scrolling, focusable", box[0], box[1], box[2])
+	}
+	br.pageCheck("approval-long-message", "", "")
+	br.noDialogs()
+}

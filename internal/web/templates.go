@@ -36,6 +36,7 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:
 .badge.rejected{background:#fee4e2;color:var(--bad)}
 .msg{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--card);border:1px solid var(--line);border-left:4px solid var(--accent);border-radius:6px;padding:10px 14px}
 .msg.dev{border-left-color:#94a3b8;color:#334155}
+.agent-text{max-height:16em;overflow:auto}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px 16px;margin:10px 0}
 .card-head{margin-bottom:6px}
 .action{display:inline-block;font-size:12px;font-weight:600;border-radius:4px;padding:1px 7px;margin-right:6px;background:#e0ecff;color:var(--accent)}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
@@ -94,13 +95,55 @@ func linkURL(s string) string {
 	return u.String()
 }
 
+// agentText makes a text the requester wrote (a proposal's messages, a
+// slot's description and hints) fit to show on the page, where
+// html/template escapes it: the bidirectional-formatting characters
+// (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C), which could
+// make the text read in another order than it is, and other control
+// characters are dropped; every line break becomes \n; lines holding only
+// spaces count as empty, and no more than one empty line is kept in a row,
+// none at either end, so that newlines cannot push the rest of the page
+// out of sight (the messages are also shown in a box of bounded height,
+// after the changes and the warnings: docs/proposals.md, "What the agent
+// wrote"). The CLI drops the same characters for the terminal, and the
+// proposal email for mail.
+func agentText(s string) string {
+	s = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\v", "\n", "\f", "\n", "\u0085", "\n", "\u2028", "\n", "\u2029", "\n").Replace(s)
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return r
+		}
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return -1
+		}
+		return r
+	}, s)
+	var b strings.Builder
+	blank := false // empty lines were held back: one is written before the next line
+	for _, line := range strings.Split(s, "\n") {
+		if strings.TrimSpace(line) == "" {
+			blank = true
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n")
+			if blank {
+				b.WriteString("\n")
+			}
+		}
+		blank = false
+		b.WriteString(strings.TrimRightFunc(line, unicode.IsSpace))
+	}
+	return b.String()
+}
+
 func newProposalView(p apitype.Proposal) *proposalView {
 	v := &proposalView{
 		ID: p.ID, Status: p.Status, Pending: p.Status == apitype.ProposalPending, Vault: p.Vault,
 		CreatedBy: p.CreatedBy, CreatedByType: p.CreatedByType,
 		CreatedAt: fmtTime(p.CreatedAt), ExpiresAt: fmtTime(p.ExpiresAt),
 		DecidedBy: p.DecidedBy, RejectionReason: p.RejectionReason,
-		Message: p.Message, UserMessage: p.UserMessage,
+		Message: agentText(p.Message), UserMessage: agentText(p.UserMessage),
 	}
 	if p.DecidedAt != nil {
 		v.DecidedAt = fmtTime(*p.DecidedAt)
@@ -110,8 +153,8 @@ func newProposalView(p apitype.Proposal) *proposalView {
 	}
 	for _, c := range p.Credentials {
 		cv := credView{
-			Action: c.Action, Key: c.Key, Type: c.Type, Description: c.Description,
-			ObtainInstructions: c.ObtainInstructions, HasValue: c.HasValue, OAuth: c.OAuth,
+			Action: c.Action, Key: c.Key, Type: c.Type, Description: agentText(c.Description),
+			ObtainInstructions: agentText(c.ObtainInstructions), HasValue: c.HasValue, OAuth: c.OAuth,
 		}
 		if cv.Type == "" {
 			cv.Type = "static"
@@ -119,7 +162,7 @@ func newProposalView(p apitype.Proposal) *proposalView {
 		if l := linkURL(c.Obtain); l != "" {
 			cv.ObtainURL = l
 		} else {
-			cv.ObtainText = c.Obtain
+			cv.ObtainText = agentText(c.Obtain)
 		}
 		cv.Input = c.Action == apitype.ProposalSet && cv.Type != "oauth"
 		cv.Required = cv.Input && !c.HasValue
