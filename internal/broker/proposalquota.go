@@ -24,6 +24,8 @@ func accountableAgent(ctx context.Context, tx store.Store, a Actor) (string, err
 	switch {
 	case a.Kind != model.ActorAgent:
 		return "", nil
+	case a.Scope != nil && a.Scope.AgentID == "": // a session a human minted
+		return "", nil
 	case a.Scope != nil:
 		return rootAgent(ctx, tx, a.Scope.AgentID)
 	}
