@@ -21,6 +21,7 @@ import (
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/client"
 	"github.com/agent-vault/agent-vault/internal/config"
+	"github.com/agent-vault/agent-vault/internal/sandbox"
 	"github.com/agent-vault/agent-vault/pkg/agentvault"
 )
 
@@ -98,6 +99,15 @@ func (a *app) run(ctx context.Context, resolve func() (config.ResolvedVault, err
 	mode, err := sb.mode()
 	if err != nil {
 		return 0, err
+	}
+	// CMD gets stdin, stdout and stderr and no other descriptor run
+	// inherited (a shell's `exec 4<file`, an IDE's leaks): one open on the
+	// CLI's session or on a host socket would reach past the sandbox, and
+	// past another user's permissions (docs/agents.md, "The sandbox").
+	// Always, not only with the sandbox: run as another user, CMD must
+	// not get what the caller opened either.
+	if err := sandbox.CloseInheritedOnExec(); err != nil {
+		return 0, fmt.Errorf("closing the descriptors run inherited: %w", err)
 	}
 	plan, c, cleanup, err := a.prepareRun(ctx, resolve, ttl)
 	if err != nil {

@@ -30,6 +30,14 @@ func InitMain(args []string) int {
 		return exitNoInit
 	}
 	ctrl := &initCtrl{fd: ctrlFD}
+	// The program gets stdin, stdout and stderr, and no descriptor init
+	// inherited besides: run's own caller may have left some open without
+	// close-on-exec (a file of the hidden data dir, a socket on the host's
+	// network), and they would pass through every mount and namespace.
+	if err := CloseInheritedOnExec(); err != nil {
+		ctrl.send(append([]byte{msgSetup}, fmt.Sprintf("closing inherited descriptors: %v", err)...))
+		return exitNoInit
+	}
 	var sp spec
 	if len(args) != 1 || json.Unmarshal([]byte(args[0]), &sp) != nil || sp.Path == "" {
 		fmt.Fprintln(os.Stderr, "error: this is an internal entry point of `agent-vault run`")
