@@ -144,11 +144,18 @@ func mergeNoProxy(lists ...[]string) []string {
 // variables ProxyEnv sets; a parent's values would override the broker.
 var shadowed = []string{"https_proxy", "http_proxy", "no_proxy"}
 
-// withheld are the Agent Vault server's own secrets: an operator's shell
-// may hold them, and an agent must never see them (the master password
-// unlocks every credential; the database URL holds the database's
-// password, and the database the data key in passwordless mode).
-var withheld = []string{"AGENT_VAULT_MASTER_PASSWORD", "AGENT_VAULT_SMTP_PASSWORD", "DATABASE_URL"}
+// withheld are the Agent Vault server's own secrets, and the variables
+// that name the files holding them: an operator's shell (or a service
+// manager's unit) may hold them, and an agent must never see them (the
+// master password unlocks every credential; the database URL holds the
+// database's password, and the database the data key in passwordless
+// mode). AGENT_VAULT_MASTER_PASSWORD_FILE and systemd's
+// CREDENTIALS_DIRECTORY (where the server reads the credential
+// master-password) name the master password's file: withheld always, not
+// only where `agent-vault run`'s sandbox also hides the file, since a
+// child never needs them and an agent's secrets belong in a vault.
+var withheld = []string{"AGENT_VAULT_MASTER_PASSWORD", "AGENT_VAULT_MASTER_PASSWORD_FILE", "CREDENTIALS_DIRECTORY",
+	"AGENT_VAULT_SMTP_PASSWORD", "DATABASE_URL"}
 
 // MayPass reports whether a variable [MergeEnviron] withholds may still be
 // handed to a child on request: DATABASE_URL only, a name many projects
@@ -160,8 +167,10 @@ func MayPass(name string) bool { return name == "DATABASE_URL" }
 // environment: parent without the variables vars sets, without the
 // lower-case https_proxy, http_proxy and no_proxy (which some clients
 // prefer over the upper-case ones) and without the server's secrets
-// AGENT_VAULT_MASTER_PASSWORD, AGENT_VAULT_SMTP_PASSWORD and DATABASE_URL,
-// followed by vars in key order.
+// AGENT_VAULT_MASTER_PASSWORD, AGENT_VAULT_SMTP_PASSWORD and DATABASE_URL
+// and the variables naming the master password's file,
+// AGENT_VAULT_MASTER_PASSWORD_FILE and CREDENTIALS_DIRECTORY, followed by
+// vars in key order.
 func MergeEnviron(parent []string, vars map[string]string) []string {
 	out := make([]string, 0, len(parent)+len(vars))
 	for _, kv := range parent {

@@ -119,7 +119,8 @@ func TestProxyEnvSetsExactlyRunsVariables(t *testing.T) {
 func TestMergeEnviron(t *testing.T) {
 	parent := []string{"PATH=/bin", "HTTPS_PROXY=http://old", "https_proxy=http://old", "http_proxy=x", "no_proxy=corp",
 		"NO_PROXY=corp", "HOME=/home/a", "AGENT_VAULT_TOKEN=stale", "EMPTY=", "NOEQUALS",
-		"AGENT_VAULT_MASTER_PASSWORD=hunter2", "AGENT_VAULT_SMTP_PASSWORD=mailpw", "DATABASE_URL=postgres://av:pw@db/av"}
+		"AGENT_VAULT_MASTER_PASSWORD=hunter2", "AGENT_VAULT_SMTP_PASSWORD=mailpw", "DATABASE_URL=postgres://av:pw@db/av",
+		"AGENT_VAULT_MASTER_PASSWORD_FILE=/etc/agent-vault/master-password", "CREDENTIALS_DIRECTORY=/run/credentials/agent-vault.service"}
 	got := MergeEnviron(parent, map[string]string{"HTTPS_PROXY": "http://t@h:2", "NO_PROXY": "localhost,corp", "AGENT_VAULT_TOKEN": "t"})
 	want := []string{"PATH=/bin", "HOME=/home/a", "EMPTY=", "NOEQUALS",
 		"AGENT_VAULT_TOKEN=t", "HTTPS_PROXY=http://t@h:2", "NO_PROXY=localhost,corp"}
