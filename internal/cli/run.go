@@ -51,9 +51,12 @@ by default run then warns once and starts CMD without it; --no-sandbox
 opts out. See docs/agents.md.
 
 CMD gets the rest of your environment too, except the server's secrets
-(AGENT_VAULT_MASTER_PASSWORD, AGENT_VAULT_SMTP_PASSWORD) and DATABASE_URL,
-which may be an Agent Vault database's; --pass-env DATABASE_URL passes it
-when it is your project's own.`,
+(AGENT_VAULT_MASTER_PASSWORD, AGENT_VAULT_SMTP_PASSWORD, the master
+password's file named by AGENT_VAULT_MASTER_PASSWORD_FILE or
+CREDENTIALS_DIRECTORY) and DATABASE_URL, which may be an Agent Vault
+database's; --pass-env DATABASE_URL passes it when it is your project's
+own. In the sandbox it goes without the variables naming your session's
+sockets (TMUX, STY, DBUS_SESSION_BUS_ADDRESS, SSH_AUTH_SOCK, …) too.`,
 		Args: cobra.MinimumNArgs(1),
 	}
 	setup := a.vaultScopedFlag(cmd)
@@ -142,7 +145,7 @@ func (a *app) run(ctx context.Context, resolve func() (config.ResolvedVault, err
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwardedSignals...)
 	defer signal.Stop(sigs)
-	child, err := a.startChild(mode, sb.hide, cfg.DataDir, plan, env, args)
+	child, err := a.startChild(mode, sb.hide, cfg.DataDir, dir, plan, env, args)
 	if err != nil {
 		return 0, err
 	}
