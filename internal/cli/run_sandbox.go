@@ -202,8 +202,11 @@ func hiddenPaths(dataDir string, extra []string, env func(string) string, keep [
 	if rt := env("XDG_RUNTIME_DIR"); rt != "" && filepath.IsAbs(rt) {
 		out = append(out, rt)
 	}
+	// The system bus too: through it polkit lets the console's user
+	// mount disks or change the network. And the default Kerberos ticket
+	// cache, which signs the user in to services (KRB5CCNAME below).
 	out = append(out, "/tmp/.X11-unix", "/tmp/tmux-"+uid, "/run/docker.sock", "/var/run/docker.sock",
-		"/run/screen", "/var/run/screen")
+		"/run/screen", "/var/run/screen", "/run/dbus", "/var/run/dbus", "/tmp/krb5cc_"+uid)
 	if d := env("TMUX_TMPDIR"); filepath.IsAbs(d) {
 		out = append(out, filepath.Join(d, "tmux-"+uid))
 	}
@@ -249,12 +252,13 @@ func hiddenPaths(dataDir string, extra []string, env func(string) string, keep [
 // "The sandbox"), and ssh, git or tmux-aware tools started by a human
 // with --no-sandbox keep working; inside they would only name hidden
 // sockets.
-var sessionVars = []string{"TMUX", "TMUX_PANE", "STY", "DBUS_SESSION_BUS_ADDRESS", "SSH_AUTH_SOCK", "GPG_AGENT_INFO", "WAYLAND_DISPLAY"}
+var sessionVars = []string{"TMUX", "TMUX_PANE", "STY", "DBUS_SESSION_BUS_ADDRESS", "SSH_AUTH_SOCK", "GPG_AGENT_INFO", "WAYLAND_DISPLAY", "KRB5CCNAME"}
 
 // sessionPaths are the socket paths the session's variables name: $TMUX
 // ("socket,pid,session"), $DBUS_SESSION_BUS_ADDRESS (unix:path=… among
 // ;-separated addresses), $SSH_AUTH_SOCK, $GPG_AGENT_INFO
-// ("socket:pid:1") and an absolute $WAYLAND_DISPLAY. ($STY names a
+// ("socket:pid:1"), an absolute $WAYLAND_DISPLAY and the Kerberos ticket
+// cache $KRB5CCNAME names. ($STY names a
 // session, not a path: screen's socket directories are hidden whole.)
 func sessionPaths(env func(string) string) []string {
 	var out []string
@@ -282,6 +286,14 @@ func sessionPaths(env func(string) string) []string {
 	gpg, _, _ := strings.Cut(env("GPG_AGENT_INFO"), ":")
 	add(gpg)
 	add(env("WAYLAND_DISPLAY"))
+	// A Kerberos ticket cache: "FILE:path", "DIR:path" or a bare path
+	// (other kinds live in the kernel's keyring or a daemon).
+	switch kind, rest, ok := strings.Cut(env("KRB5CCNAME"), ":"); {
+	case !ok:
+		add(kind)
+	case kind == "FILE" || kind == "DIR":
+		add(rest)
+	}
 	return out
 }
 

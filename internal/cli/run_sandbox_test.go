@@ -52,9 +52,10 @@ func TestHiddenPathsFromEnvironment(t *testing.T) {
 				"TMUX_TMPDIR":              other,
 				"SCREENDIR":                screen,
 				"STY":                      "4244.pts-0.host",
+				"KRB5CCNAME":               "FILE:" + filepath.Join(other, "krb5cc_x"),
 			},
 			hide: []string{tmuxDir, sshDir, gpgDir, runtime, filepath.Join(runtime, "bus sock"), "/run/user/" + uid,
-				filepath.Join(other, "tmux-"+uid), screen, "/run/screen"},
+				filepath.Join(other, "tmux-"+uid), screen, "/run/screen", "/run/dbus", "/tmp/krb5cc_" + uid, filepath.Join(other, "krb5cc_x")},
 			show: []string{root, other},
 		},
 		{
@@ -67,8 +68,9 @@ func TestHiddenPathsFromEnvironment(t *testing.T) {
 				"WAYLAND_DISPLAY":          filepath.Join(home, "wayland-0"),
 				"SCREENDIR":                work,
 				"STY":                      "4244.pts-0.host",
+				"KRB5CCNAME":               filepath.Join(home, "krb5cc"),
 			},
-			hide: []string{filepath.Join(other, "tmux.sock"), filepath.Join(shared, "dbus-x"), filepath.Join(home, "ssh-tmp", "agent.sock"),
+			hide: []string{filepath.Join(home, "krb5cc"), filepath.Join(other, "tmux.sock"), filepath.Join(shared, "dbus-x"), filepath.Join(home, "ssh-tmp", "agent.sock"),
 				filepath.Join(sharedTmux, "S.gpg-agent"), filepath.Join(home, "wayland-0"), filepath.Join(work, "4244.pts-0.host")},
 			show: []string{other, shared, sharedTmux, work, home, filepath.Join(home, "ssh-tmp")},
 		},
@@ -109,7 +111,7 @@ func TestHiddenPathsFromEnvironment(t *testing.T) {
 // the variables that name the human's session sockets; the rest passes.
 func TestSandboxEnvWithholdsSessionSockets(t *testing.T) {
 	env := []string{"PATH=/bin", "TMUX=/tmp/s,1,0", "TMUX_PANE=%0", "STY=1.pts-0.h", "DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/1/bus",
-		"SSH_AUTH_SOCK=/tmp/ssh-x/agent.1", "GPG_AGENT_INFO=/tmp/g:1:1", "WAYLAND_DISPLAY=wayland-0", "XDG_RUNTIME_DIR=/run/user/1",
+		"SSH_AUTH_SOCK=/tmp/ssh-x/agent.1", "GPG_AGENT_INFO=/tmp/g:1:1", "WAYLAND_DISPLAY=wayland-0", "KRB5CCNAME=FILE:/tmp/krb5cc_1", "XDG_RUNTIME_DIR=/run/user/1",
 		"HTTPS_PROXY=http://t@127.0.0.1:2"}
 	orig := slices.Clone(env)
 	got := sandboxEnv(env)
