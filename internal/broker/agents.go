@@ -19,6 +19,12 @@ import (
 // maxAgentVaults bounds the grants one create request may carry.
 const maxAgentVaults = 50
 
+// maxAgentChain is how many agents deep a creation chain may go: a person
+// creates an agent, which may create agents, whose agents may create
+// agents... The proposal quota is shared along the chain (rootAgent), and
+// every proposal walks it; a bound keeps that walk short.
+const maxAgentChain = 8
+
 // agentVaultPolicy is the vault-level right needed to grant an agent role r:
 // members may add agents as proxy only; other roles need a vault admin.
 func agentVaultPolicy(r model.VaultRole) policy.Action {
@@ -57,6 +63,15 @@ func (b *Broker) CreateAgent(ctx context.Context, a Actor, in apitype.CreateAgen
 	ag.OwnerUserID, ag.OwnerAgentID = ownerIDs(a)
 	out := apitype.AgentCreated{Token: tok, Name: ag.Name, Role: string(role), Vaults: []apitype.AgentVault{}, CreatedAt: now}
 	err := b.tx(ctx, func(tx store.Store) error {
+		if ag.OwnerAgentID != "" {
+			depth, err := chainDepth(ctx, tx, ag.OwnerAgentID)
+			if err != nil {
+				return err
+			}
+			if depth >= maxAgentChain {
+				return errs.Forbidden("agents may be created at most %d deep (a person's agent, its agents, theirs…): this agent is %d deep, so it cannot create more; ask a person to create the agent", maxAgentChain, depth)
+			}
+		}
 		if err := tx.Agents().Create(ctx, ag); err != nil {
 			return conflict(err, "an agent named %q already exists: pick another name, or rotate its token with `agent-vault agent rotate %s`", in.Name, in.Name)
 		}
@@ -416,4 +431,25 @@ func (b *Broker) SetVaultAgentRole(ctx context.Context, a Actor, vault, agent st
 		return b.recordAfter(ctx, tx, internal(tx.AgentGrants().Put(ctx, g), "changing the role"), with(a.event(trail.AgentGrantRole, v, ag.Name), "role="+string(role)))
 	})
 	return out, err
+}
+
+// chainDepth is how many agents deep agent id is: 1 for an agent a person
+// (or nobody) owns, one more for each agent above it, counting at most
+// maxAgentChain+1 (a loop in rows an old migration filled in ends there).
+func chainDepth(ctx context.Context, tx store.Store, id string) (int, error) {
+	depth := 1
+	for ; depth <= maxAgentChain; depth++ {
+		ag, err := tx.Agents().ByID(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return depth, nil
+		}
+		if err != nil {
+			return 0, internal(err, "reading the agents that created this agent")
+		}
+		if ag.OwnerAgentID == "" {
+			return depth, nil
+		}
+		id = ag.OwnerAgentID
+	}
+	return depth, nil
 }

@@ -33,7 +33,9 @@ func accountableAgent(ctx context.Context, tx store.Store, a Actor) (string, err
 }
 
 // rootAgent follows agent id's owners while they are agents and returns
-// the last: the agent whose owner is a user, or nobody. An owner that no
+// the last: the agent whose owner is a user, or nobody. Chains are at
+// most maxAgentChain deep when made; a longer one (rows from before that
+// bound) is cut off further up. An owner that no
 // longer exists ends the chain at the agent it owned. Owners are recorded
 // when an agent is created, so a chain cannot loop, but rows backfilled
 // from names by an old migration could: a loop is charged to its smallest
@@ -42,6 +44,9 @@ func rootAgent(ctx context.Context, tx store.Store, id string) (string, error) {
 	var path []string
 	at := map[string]int{} // id -> its index in path
 	for {
+		if len(path) > 4*maxAgentChain {
+			return id, nil // only rows older than the bound on chains go this far
+		}
 		if i, ok := at[id]; ok {
 			root := id
 			for _, c := range path[i:] {
@@ -90,11 +95,26 @@ func agentProposalQuota(ctx context.Context, tx store.Store, a Actor, agentID st
 	if a.Kind != model.ActorAgent {
 		return nil // a human at the console or the CLI
 	}
-	mine := func(p model.Proposal) bool {
+	roots := map[string]string{agentID: agentID}
+	mine := func(p model.Proposal) (bool, error) {
 		if agentID == "" { // a session a human minted: on its own
-			return p.AccountableAgentID == "" && p.CreatedByID == creatorID(a)
+			return p.AccountableAgentID == "" && p.CreatedByID == creatorID(a), nil
 		}
-		return p.AccountableAgentID == agentID
+		if p.AccountableAgentID == "" {
+			return false, nil
+		}
+		// Proposals raised before chains shared their places were charged
+		// to the agent that raised them, not to its chain's top: resolved
+		// now, while that agent exists.
+		root, ok := roots[p.AccountableAgentID]
+		if !ok {
+			var err error
+			if root, err = rootAgent(ctx, tx, p.AccountableAgentID); err != nil {
+				return false, err
+			}
+			roots[p.AccountableAgentID] = root
+		}
+		return root == agentID, nil
 	}
 	pending, err := tx.Proposals().List(ctx, store.ProposalFilter{VaultID: v.ID, Status: model.ProposalPending})
 	if err != nil {
@@ -102,7 +122,11 @@ func agentProposalQuota(ctx context.Context, tx store.Store, a Actor, agentID st
 	}
 	n := 0
 	for _, p := range pending {
-		if mine(p) && now.Before(p.ExpiresAt) {
+		counts, err := mine(p)
+		if err != nil {
+			return err
+		}
+		if counts && now.Before(p.ExpiresAt) {
 			n++
 		}
 	}

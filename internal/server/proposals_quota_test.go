@@ -182,3 +182,44 @@ func TestProposalsPerAgentQuotaCoversAgentsItCreated(t *testing.T) {
 	}
 	ppWantQuota(t, "the bot once full", f.bot)
 }
+
+// TestProposalsChargedToAChildBeforeChainsSharedCountForTheChain: pending
+// proposals a child agent raised before an agent's chain shared its five
+// places were recorded against the child itself. They count for the
+// chain's top agent too, while the child exists, so upgrading does not
+// hand a family five more places per child for a week.
+func TestProposalsChargedToAChildBeforeChainsSharedCountForTheChain(t *testing.T) {
+	f := newPP(t)
+	parent := f.e.as(f.agent(t, f.own, "parent", "member", apitype.AgentVault{VaultName: "default", VaultRole: "member"}))
+	child := f.e.as(f.agent(t, parent, "child", "", apitype.AgentVault{VaultName: "default", VaultRole: "proxy"}))
+	for i := 0; i < 3; i++ {
+		f.ppRaise(t, child, "the child's proposal "+strconv.Itoa(i), ppOne("c-"+strconv.Itoa(i), "C_KEY_"+strconv.Itoa(i)))
+	}
+	// As an older release recorded them: against the child.
+	if _, err := f.e.db.SQL().Exec(`UPDATE proposals SET accountable_agent_id = (SELECT id FROM agents WHERE name = 'child')`); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		f.ppRaise(t, parent, "the parent's proposal "+strconv.Itoa(i), ppOne("p-"+strconv.Itoa(i), "P_KEY_"+strconv.Itoa(i)))
+	}
+	ppWantQuota(t, "the parent, with three old proposals of its child pending", parent)
+	ppWantQuota(t, "the child", child)
+}
+
+// TestAgentChainsAreBounded: agents that create agents that create agents
+// stop at a depth of eight; the ninth is refused, saying why and that a
+// person can create it.
+func TestAgentChainsAreBounded(t *testing.T) {
+	f := newPP(t)
+	by := f.own
+	for depth := 1; depth <= 8; depth++ {
+		by = f.e.as(f.agent(t, by, "level-"+strconv.Itoa(depth), "member"))
+	}
+	_, err := by.CreateAgent(cbg, apitype.CreateAgentRequest{Name: "level-9"})
+	if err == nil || !strings.Contains(err.Error(), "at most 8 deep") || !strings.Contains(err.Error(), "ask a person") {
+		t.Fatalf("a ninth level: %v, want a refusal naming the bound", err)
+	}
+	if _, err := f.own.CreateAgent(cbg, apitype.CreateAgentRequest{Name: "level-9"}); err != nil {
+		t.Fatalf("a person creating the same agent: %v", err)
+	}
+}
