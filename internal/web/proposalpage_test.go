@@ -89,3 +89,46 @@ func TestAgentText(t *testing.T) {
 		}
 	}
 }
+
+// TestApprovalPageBoundsSlotText: a credential slot's description and
+// hints come before the agent's messages and before later slots, outside
+// any box of bounded height; hundreds of one-character lines there would
+// push the rest of the page down (a proposal may have 30 slots), so the
+// page keeps 8 lines of each and
+// joins the rest.
+func TestApprovalPageBoundsSlotText(t *testing.T) {
+	e := newEnv(t, "")
+	e.seedLLM()
+	in := movingProposal()
+	long := strings.Repeat("x\n", 240) + "end" // within the 500 characters a description may have
+	in.Credentials[0].Description = long
+	in.Credentials[0].ObtainInstructions = long
+	_, path := e.propose(in)
+	p := e.browser().get(path)
+	if p.status != http.StatusOK {
+		t.Fatalf("GET %s: %d", path, p.status)
+	}
+	body := html.UnescapeString(p.body)
+	if n := strings.Count(body, "x\nx\n"); n == 0 || strings.Contains(body, strings.Repeat("x\n", 9)) {
+		t.Errorf("the slot's text keeps more than 8 lines (or none): %d pairs of lines", n)
+	}
+	if !strings.Contains(body, "x\n"+strings.Repeat("x ", 233)+"end") {
+		t.Error("the lines past the 8th are not joined onto the last one")
+	}
+	if n := strings.Count(body, "\n"); n > 300 {
+		t.Errorf("the page has %d lines", n)
+	}
+}
+
+func TestFewLines(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"a", "a"},
+		{"1\n2\n3\n4\n5\n6\n7\n8", "1\n2\n3\n4\n5\n6\n7\n8"},
+		{"1\n2\n3\n4\n5\n6\n7\n8\n9\n10", "1\n2\n3\n4\n5\n6\n7\n8 9 10"},
+	} {
+		if got := fewLines(tc.in); got != tc.want {
+			t.Errorf("fewLines(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -105,8 +105,8 @@ func linkURL(s string) string {
 // none at either end, so that newlines cannot push the rest of the page
 // out of sight (the messages are also shown in a box of bounded height,
 // after the changes and the warnings: docs/proposals.md, "What the agent
-// wrote"). The CLI drops the same characters for the terminal, and the
-// proposal email for mail.
+// wrote"). The CLI shows the same characters as visible escapes in the
+// terminal instead, and the proposal email drops them.
 func agentText(s string) string {
 	s = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\v", "\n", "\f", "\n", "\u0085", "\n", "\u2028", "\n", "\u2029", "\n").Replace(s)
 	s = strings.Map(func(r rune) rune {
@@ -137,6 +137,22 @@ func agentText(s string) string {
 	return b.String()
 }
 
+// maxSlotLines is how many lines a credential slot's text keeps on the
+// page; the rest is joined onto the last line.
+const maxSlotLines = 8
+
+// fewLines keeps the first maxSlotLines-1 lines of s and joins the rest
+// into one: a slot's description and hints come before the agent's
+// messages and the later slots' warnings, and unlike the messages they
+// are not in a box of bounded height.
+func fewLines(s string) string {
+	lines := strings.SplitN(s, "\n", maxSlotLines)
+	if len(lines) == maxSlotLines {
+		lines[maxSlotLines-1] = strings.ReplaceAll(lines[maxSlotLines-1], "\n", " ")
+	}
+	return strings.Join(lines, "\n")
+}
+
 func newProposalView(p apitype.Proposal) *proposalView {
 	v := &proposalView{
 		ID: p.ID, Status: p.Status, Pending: p.Status == apitype.ProposalPending, Vault: p.Vault,
@@ -153,8 +169,8 @@ func newProposalView(p apitype.Proposal) *proposalView {
 	}
 	for _, c := range p.Credentials {
 		cv := credView{
-			Action: c.Action, Key: c.Key, Type: c.Type, Description: agentText(c.Description),
-			ObtainInstructions: agentText(c.ObtainInstructions), HasValue: c.HasValue, OAuth: c.OAuth,
+			Action: c.Action, Key: c.Key, Type: c.Type, Description: fewLines(agentText(c.Description)),
+			ObtainInstructions: fewLines(agentText(c.ObtainInstructions)), HasValue: c.HasValue, OAuth: c.OAuth,
 		}
 		if cv.Type == "" {
 			cv.Type = "static"
@@ -162,7 +178,7 @@ func newProposalView(p apitype.Proposal) *proposalView {
 		if l := linkURL(c.Obtain); l != "" {
 			cv.ObtainURL = l
 		} else {
-			cv.ObtainText = agentText(c.Obtain)
+			cv.ObtainText = fewLines(agentText(c.Obtain))
 		}
 		cv.Input = c.Action == apitype.ProposalSet && cv.Type != "oauth"
 		cv.Required = cv.Input && !c.HasValue
