@@ -205,8 +205,12 @@ func hiddenPaths(dataDir string, extra []string, env func(string) string, keep [
 	// The system bus too: through it polkit lets the console's user
 	// mount disks or change the network. And the default Kerberos ticket
 	// cache, which signs the user in to services (KRB5CCNAME below).
+	// sssd's Kerberos cache service (KCM), which knows the caller by its
+	// uid: the default cache on Fedora and RHEL. Zellij's and Emacs's
+	// servers when there is no runtime dir.
 	out = append(out, "/tmp/.X11-unix", "/tmp/tmux-"+uid, "/run/docker.sock", "/var/run/docker.sock",
-		"/run/screen", "/var/run/screen", "/run/dbus", "/var/run/dbus", "/tmp/krb5cc_"+uid)
+		"/run/screen", "/var/run/screen", "/run/dbus", "/var/run/dbus", "/tmp/krb5cc_"+uid,
+		"/run/.heim_org.h5l.kcm-socket", "/var/run/.heim_org.h5l.kcm-socket", "/tmp/zellij-"+uid, "/tmp/emacs"+uid)
 	if d := env("TMUX_TMPDIR"); filepath.IsAbs(d) {
 		out = append(out, filepath.Join(d, "tmux-"+uid))
 	}
@@ -222,7 +226,10 @@ func hiddenPaths(dataDir string, extra []string, env func(string) string, keep [
 	// gpg-agent's when they are not in the runtime dir: the whole GnuPG
 	// home, so that a restarted agent's new socket is hidden too (the
 	// keyring goes with it).
-	for _, d := range []string{filepath.Join(home, ".screen"), env("GNUPGHOME"), filepath.Join(home, ".gnupg")} {
+	// ssh's too, whose ControlMaster sockets run commands on other hosts
+	// (and whose keys are yours), and Docker Desktop's sockets.
+	for _, d := range []string{filepath.Join(home, ".screen"), env("GNUPGHOME"), filepath.Join(home, ".gnupg"),
+		filepath.Join(home, ".ssh"), filepath.Join(home, ".docker", "desktop"), filepath.Join(home, ".docker", "run")} {
 		if filepath.IsAbs(d) {
 			out = append(out, hideDir(d, "", keep))
 		}
@@ -252,13 +259,15 @@ func hiddenPaths(dataDir string, extra []string, env func(string) string, keep [
 // "The sandbox"), and ssh, git or tmux-aware tools started by a human
 // with --no-sandbox keep working; inside they would only name hidden
 // sockets.
-var sessionVars = []string{"TMUX", "TMUX_PANE", "STY", "DBUS_SESSION_BUS_ADDRESS", "SSH_AUTH_SOCK", "GPG_AGENT_INFO", "WAYLAND_DISPLAY", "KRB5CCNAME"}
+var sessionVars = []string{"TMUX", "TMUX_PANE", "STY", "DBUS_SESSION_BUS_ADDRESS", "SSH_AUTH_SOCK", "GPG_AGENT_INFO", "WAYLAND_DISPLAY", "KRB5CCNAME",
+	"DOCKER_HOST", "NVIM", "KITTY_LISTEN_ON"}
 
 // sessionPaths are the socket paths the session's variables name: $TMUX
 // ("socket,pid,session"), $DBUS_SESSION_BUS_ADDRESS (unix:path=… among
 // ;-separated addresses), $SSH_AUTH_SOCK, $GPG_AGENT_INFO
-// ("socket:pid:1"), an absolute $WAYLAND_DISPLAY and the Kerberos ticket
-// cache $KRB5CCNAME names. ($STY names a
+// ("socket:pid:1"), an absolute $WAYLAND_DISPLAY, the Kerberos ticket
+// cache $KRB5CCNAME names, $DOCKER_HOST (unix://…), $NVIM and
+// $KITTY_LISTEN_ON (unix:…). ($STY names a
 // session, not a path: screen's socket directories are hidden whole.)
 func sessionPaths(env func(string) string) []string {
 	var out []string
@@ -291,8 +300,24 @@ func sessionPaths(env func(string) string) []string {
 	switch kind, rest, ok := strings.Cut(env("KRB5CCNAME"), ":"); {
 	case !ok:
 		add(kind)
-	case kind == "FILE" || kind == "DIR":
+	case kind == "FILE":
 		add(rest)
+	case kind == "DIR":
+		// "DIR:dir", or "DIR::dir/tkt" for one cache of the collection.
+		if file, ok := strings.CutPrefix(rest, ":"); ok {
+			add(filepath.Dir(file))
+		} else {
+			add(rest)
+		}
+	}
+	// Docker's daemon (unix:///path), the Neovim and kitty that the agent
+	// may be running in (their remote control runs commands as you).
+	if p, ok := strings.CutPrefix(env("DOCKER_HOST"), "unix://"); ok {
+		add(p)
+	}
+	add(env("NVIM"))
+	if p, ok := strings.CutPrefix(env("KITTY_LISTEN_ON"), "unix:"); ok {
+		add(p)
 	}
 	return out
 }

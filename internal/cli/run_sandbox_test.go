@@ -30,6 +30,8 @@ func TestHiddenPathsFromEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	work, home, files := mk("work"), mk("home"), mk("home", "ssh-tmp", "agent-vault-run-1")
+	mk("home", ".ssh")
+	mk("home", ".docker", "desktop")
 	tmuxDir, sshDir, gpgDir, runtime := mk("tmux-tmpdir", "tmux-"+uid), mk("ssh-AbCd1234"), mk("gpg-XyZ"), mk("runtime")
 	other, creds, screen := mk("other"), mk("credentials", "agent-vault.service"), mk("screens")
 	sharedTmux := mk("shared", "tmux-"+uid)
@@ -53,9 +55,14 @@ func TestHiddenPathsFromEnvironment(t *testing.T) {
 				"SCREENDIR":                screen,
 				"STY":                      "4244.pts-0.host",
 				"KRB5CCNAME":               "FILE:" + filepath.Join(other, "krb5cc_x"),
+				"DOCKER_HOST":              "unix://" + filepath.Join(other, "docker.sock"),
+				"NVIM":                     filepath.Join(other, "nvim.1.0"),
+				"KITTY_LISTEN_ON":          "unix:" + filepath.Join(other, "kitty"),
 			},
 			hide: []string{tmuxDir, sshDir, gpgDir, runtime, filepath.Join(runtime, "bus sock"), "/run/user/" + uid,
-				filepath.Join(other, "tmux-"+uid), screen, "/run/screen", "/run/dbus", "/tmp/krb5cc_" + uid, filepath.Join(other, "krb5cc_x")},
+				filepath.Join(other, "tmux-"+uid), screen, "/run/screen", "/run/dbus", "/tmp/krb5cc_" + uid, filepath.Join(other, "krb5cc_x"),
+				"/run/.heim_org.h5l.kcm-socket", "/tmp/zellij-" + uid, "/tmp/emacs" + uid, filepath.Join(home, ".ssh"),
+				filepath.Join(home, ".docker", "desktop"), filepath.Join(other, "docker.sock"), filepath.Join(other, "nvim.1.0"), filepath.Join(other, "kitty")},
 			show: []string{root, other},
 		},
 		{
@@ -68,9 +75,9 @@ func TestHiddenPathsFromEnvironment(t *testing.T) {
 				"WAYLAND_DISPLAY":          filepath.Join(home, "wayland-0"),
 				"SCREENDIR":                work,
 				"STY":                      "4244.pts-0.host",
-				"KRB5CCNAME":               filepath.Join(home, "krb5cc"),
+				"KRB5CCNAME":               "DIR::" + filepath.Join(other, "krb5cc.d", "tkt"),
 			},
-			hide: []string{filepath.Join(home, "krb5cc"), filepath.Join(other, "tmux.sock"), filepath.Join(shared, "dbus-x"), filepath.Join(home, "ssh-tmp", "agent.sock"),
+			hide: []string{filepath.Join(other, "krb5cc.d"), filepath.Join(other, "tmux.sock"), filepath.Join(shared, "dbus-x"), filepath.Join(home, "ssh-tmp", "agent.sock"),
 				filepath.Join(sharedTmux, "S.gpg-agent"), filepath.Join(home, "wayland-0"), filepath.Join(work, "4244.pts-0.host")},
 			show: []string{other, shared, sharedTmux, work, home, filepath.Join(home, "ssh-tmp")},
 		},
@@ -111,7 +118,7 @@ func TestHiddenPathsFromEnvironment(t *testing.T) {
 // the variables that name the human's session sockets; the rest passes.
 func TestSandboxEnvWithholdsSessionSockets(t *testing.T) {
 	env := []string{"PATH=/bin", "TMUX=/tmp/s,1,0", "TMUX_PANE=%0", "STY=1.pts-0.h", "DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/1/bus",
-		"SSH_AUTH_SOCK=/tmp/ssh-x/agent.1", "GPG_AGENT_INFO=/tmp/g:1:1", "WAYLAND_DISPLAY=wayland-0", "KRB5CCNAME=FILE:/tmp/krb5cc_1", "XDG_RUNTIME_DIR=/run/user/1",
+		"SSH_AUTH_SOCK=/tmp/ssh-x/agent.1", "GPG_AGENT_INFO=/tmp/g:1:1", "WAYLAND_DISPLAY=wayland-0", "KRB5CCNAME=FILE:/tmp/krb5cc_1", "DOCKER_HOST=unix:///d.sock", "NVIM=/tmp/n", "KITTY_LISTEN_ON=unix:/tmp/k", "XDG_RUNTIME_DIR=/run/user/1",
 		"HTTPS_PROXY=http://t@127.0.0.1:2"}
 	orig := slices.Clone(env)
 	got := sandboxEnv(env)
