@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/errs"
@@ -199,7 +198,7 @@ func mailNote(s string) string {
 			b.WriteString(" […] (the approval page shows the whole note)")
 			break
 		}
-		if r != '\n' && (unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)) {
+		if r != '\n' && model.HiddenRune(r) {
 			continue
 		}
 		b.WriteRune(r)

@@ -3,8 +3,9 @@ package cli
 import (
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/agent-vault/agent-vault/internal/model"
 )
 
 // Text the CLI prints in tables and lists comes from the server, and much
@@ -19,8 +20,7 @@ import (
 // Unicode line and paragraph separators, and the bidi embedding,
 // override and isolate controls.
 func unsafeRune(r rune) bool {
-	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' ||
-		(r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') || r == '\u200e' || r == '\u200f' || r == '\u061c'
+	return model.HiddenRune(r) || r == '\u2028' || r == '\u2029'
 }
 
 // cell returns s with every unsafe character, and every byte that is not

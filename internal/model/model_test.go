@@ -39,3 +39,16 @@ func TestLowerASCII(t *testing.T) {
 		t.Error("IsASCII is wrong")
 	}
 }
+
+func TestHiddenRune(t *testing.T) {
+	for _, r := range "\x00\x1b\r\n\t\x7f\u0085\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069" {
+		if !HiddenRune(r) {
+			t.Errorf("%U is not hidden", r)
+		}
+	}
+	for _, r := range "a Z0~é€\u00a0\u200b\u2028" {
+		if HiddenRune(r) {
+			t.Errorf("%U is hidden", r)
+		}
+	}
+}
