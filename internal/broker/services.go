@@ -22,23 +22,30 @@ const maxServices = 500
 
 // loadServices reads and parses a vault's stored service set.
 func loadServices(ctx context.Context, st store.Store, vaultID string) ([]service.Service, error) {
+	out, _, err := loadServiceSet(ctx, st, vaultID)
+	return out, err
+}
+
+// loadServiceSet is loadServices with the set's version, which every save
+// of the vault's services raises.
+func loadServiceSet(ctx context.Context, st store.Store, vaultID string) ([]service.Service, int64, error) {
 	set, err := st.Services().Get(ctx, vaultID)
 	if err != nil {
-		return nil, internal(err, "reading services")
+		return nil, 0, internal(err, "reading services")
 	}
 	var raw []apitype.Service
 	if err := json.Unmarshal(set.JSON, &raw); err != nil {
-		return nil, errs.Internal(err, "decoding stored services")
+		return nil, 0, errs.Internal(err, "decoding stored services")
 	}
 	out := make([]service.Service, 0, len(raw))
 	for i, r := range raw {
 		s, err := service.FromAPI(r, servicesField(i))
 		if err != nil {
-			return nil, errs.Internal(err, "reading a stored service")
+			return nil, 0, errs.Internal(err, "reading a stored service")
 		}
 		out = append(out, s)
 	}
-	return out, nil
+	return out, set.Version, nil
 }
 
 // saveServices stores a vault's whole service set.

@@ -46,6 +46,10 @@ func (g *ProxyGrant) Policy() model.HostPolicy { return g.vault.policy }
 // Services are the vault's compiled services, in declaration order.
 func (g *ProxyGrant) Services() []service.Service { return g.vault.services }
 
+// ServicesVersion changes whenever the vault's services are saved (a
+// service added, edited or removed), and only then.
+func (g *ProxyGrant) ServicesVersion() int64 { return g.vault.servicesVersion }
+
 // Credential returns a decrypted value by key. The bytes are shared: the
 // caller must not keep or modify them.
 func (g *ProxyGrant) Credential(key string) ([]byte, bool) {
@@ -139,15 +143,16 @@ func (g *ProxyGrant) OAuthRejected(ctx context.Context, key string, sent []byte)
 
 // vaultView is a vault's compiled contents at one epoch.
 type vaultView struct {
-	epoch        uint64
-	policy       model.HostPolicy
-	services     []service.Service
-	creds        map[string]secret.Bytes
-	oauthPending map[string]bool
-	oauth        map[string]oauthEntry // every OAuth credential, by key
-	keys         [][]string            // ReferencedKeys of each service
-	unbound      []string              // per service, a key its binding does not cover
-	derived      []atomic.Pointer[any] // per service, ProxyGrant.Derived
+	epoch           uint64
+	policy          model.HostPolicy
+	services        []service.Service
+	servicesVersion int64 // raised by every save of the vault's services
+	creds           map[string]secret.Bytes
+	oauthPending    map[string]bool
+	oauth           map[string]oauthEntry // every OAuth credential, by key
+	keys            [][]string            // ReferencedKeys of each service
+	unbound         []string              // per service, a key its binding does not cover
+	derived         []atomic.Pointer[any] // per service, ProxyGrant.Derived
 }
 
 // oauthEntry is an OAuth credential's state in the view.
@@ -237,7 +242,7 @@ func (b *Broker) vaultContents(ctx context.Context, v model.Vault, epoch uint64)
 	if ok && vv.epoch == epoch {
 		return vv, nil
 	}
-	svcs, err := loadServices(ctx, b.st, v.ID)
+	svcs, svcsVersion, err := loadServiceSet(ctx, b.st, v.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +292,7 @@ func (b *Broker) vaultContents(ctx context.Context, v model.Vault, epoch uint64)
 			}
 		}
 	}
-	vv = &vaultView{epoch: epoch, policy: v.UnmatchedHostPolicy, services: svcs, creds: creds, oauthPending: pending, oauth: oauths, keys: keys, unbound: unbound,
+	vv = &vaultView{epoch: epoch, policy: v.UnmatchedHostPolicy, services: svcs, servicesVersion: svcsVersion, creds: creds, oauthPending: pending, oauth: oauths, keys: keys, unbound: unbound,
 		derived: make([]atomic.Pointer[any], len(svcs))}
 	b.view.mu.Lock()
 	b.view.vaults[v.ID] = vv

@@ -71,7 +71,7 @@ func (p *Proxy) forward(rw http.ResponseWriter, r *http.Request, g *broker.Proxy
 	svcs := g.Services()
 	cp := canonicalize(r.URL)
 	res := service.Match(svcs, t.host, t.port, cp.path)
-	out = &outbound{t: t, owner: poolOwner{vault: g.VaultID, actor: g.ActorID}}
+	out = &outbound{t: t, owner: poolOwner{vault: g.VaultID, actor: g.ActorID, services: g.ServicesVersion()}}
 	switch {
 	case !res.Matched && g.Policy() == model.PolicyDeny:
 		writeError(w, denyHint(t.authority()))

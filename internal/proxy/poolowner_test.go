@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/agent-vault/agent-vault/internal/apitype"
 )
 
 // laggingUpstream is an HTTP/1.1 server with two flaws real servers have
@@ -238,6 +241,66 @@ func TestUpstreamConnectionsAreNotShared(t *testing.T) {
 		}
 		if !reused {
 			t.Errorf("agent %s never reused an upstream connection: %v", name, cs)
+		}
+	}
+}
+
+// TestUpstreamConnectionsNotReusedAfterAServiceEdit: once a person saves
+// the vault's services (here: a deny rule added to the service), the agent's next requests go over new upstream connections,
+// never one opened under the services as they were (which an agent may
+// have pushed out of step while its service was looser), on both
+// upstream legs, for HTTP/1.1 and HTTP/2 agents.
+func TestUpstreamConnectionsNotReusedAfterAServiceEdit(t *testing.T) {
+	e := newEnv(t, true)
+	svc := bearer("api", "api.test", "API_KEY")
+	e.setup(map[string]string{"API_KEY": secretValue}, svc)
+	var mu sync.Mutex
+	var seen []string // upstream connection of each request, in order
+	e.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		seen = append(seen, r.Proto+" "+r.RemoteAddr)
+		mu.Unlock()
+		_, _ = io.WriteString(w, "fine")
+	}))
+	tok := e.agent("bot", "proxy")
+	edits := 0
+	for _, h2 := range []bool{false, true} {
+		for _, method := range []string{http.MethodGet, http.MethodPost} {
+			c := e.client(tok, "default", h2)
+			send := func() string {
+				t.Helper()
+				req, _ := http.NewRequest(method, "https://"+e.upstream+"/x", strings.NewReader("body"))
+				if method == http.MethodGet {
+					req.Body, req.ContentLength = nil, 0
+				}
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatalf("%s (HTTP/2 %v): %v", method, h2, err)
+				}
+				if read(t, resp) != "fine" {
+					t.Fatalf("%s: unexpected answer", method)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				return seen[len(seen)-1]
+			}
+			before := send()
+			if again := send(); again != before {
+				t.Fatalf("%s (HTTP/2 %v): no reuse before the edit (%s, then %s)", method, h2, before, again)
+			}
+			edits++
+			svc.Paths = &apitype.PathRules{Deny: []string{"/admin-" + itoa(edits)}} // a change each time
+			if _, err := e.b.ReplaceServices(context.Background(), e.owner, "default", apitype.ServiceList{Services: []apitype.Service{svc}}, false); err != nil {
+				t.Fatal(err)
+			}
+			after := send()
+			if after == before {
+				t.Errorf("%s (HTTP/2 %v): after the edit the request went over the connection opened before it (%s)", method, h2, before)
+			}
+			if again := send(); again != after {
+				t.Errorf("%s (HTTP/2 %v): no reuse after the edit (%s, then %s)", method, h2, after, again)
+			}
 		}
 	}
 }

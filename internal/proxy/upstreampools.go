@@ -23,8 +23,15 @@ import (
 // can never reach a request that another service's redaction, or none (a
 // passthrough), scans (TestUpstreamDesyncStaysWithItsService).
 
-// poolOwner is whose requests may share upstream connections.
-type poolOwner struct{ vault, actor, service string }
+// poolOwner is whose requests may share upstream connections. services is
+// the version of the vault's services: once a person edits them (a
+// credential's service changed, redaction turned back on), requests no
+// longer reuse the connections opened under the old ones
+// (TestUpstreamConnectionsNotReusedAfterAServiceEdit).
+type poolOwner struct {
+	vault, actor, service string
+	services              int64
+}
 
 // ownerOf is the owner of an outbound request, from the decision forward
 // put in its context; requests the proxy makes for itself have the zero
