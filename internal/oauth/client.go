@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -356,7 +357,10 @@ func hostOf(raw string) string {
 }
 
 // sentSecrets are the secret values a request carries, in the forms an
-// endpoint might echo them.
+// endpoint might echo them: raw, URL-encoded, and with client_secret_basic
+// the Authorization header's base64 (with and without padding), which an
+// endpoint's "bad credentials: Basic …" message may quote
+// (TestTokenErrorNeverQuotesTheBasicCredentials).
 func sentSecrets(r Request) [][]byte {
 	var out [][]byte
 	for _, s := range [][]byte{r.ClientSecret.Reveal(), r.Code.Reveal(), r.CodeVerifier.Reveal(), r.RefreshToken.Reveal()} {
@@ -367,6 +371,11 @@ func sentSecrets(r Request) [][]byte {
 		if q := url.QueryEscape(string(s)); q != string(s) {
 			out = append(out, []byte(q))
 		}
+	}
+	if !r.ClientSecret.IsEmpty() { // whichever method: cutting it costs nothing
+		pair := url.QueryEscape(r.ClientID) + ":" + url.QueryEscape(string(r.ClientSecret.Reveal()))
+		b64 := base64.StdEncoding.EncodeToString([]byte(pair))
+		out = append(out, []byte(b64), []byte(strings.TrimRight(b64, "=")))
 	}
 	return out
 }
