@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/agent-vault/agent-vault/internal/apitype"
 	"github.com/agent-vault/agent-vault/internal/broker"
 	"github.com/agent-vault/agent-vault/internal/ca"
@@ -604,5 +606,53 @@ func TestOAuthUpstream401FailedRenewalSendsNothingStale(t *testing.T) {
 	// The next request is refused at the proxy: nothing goes upstream.
 	if code, _ := o.call("GET", "again", ""); code != http.StatusBadGateway || o.p.APICalls()-calls != 1 {
 		t.Fatalf("after the failed renewal: %d, %d upstream requests", code, o.p.APICalls()-calls)
+	}
+}
+
+// An OAuth token placed only by a websocket substitution (the service
+// authenticates otherwise, and the token travels in the messages, as some
+// streaming APIs take it) is renewed at the upgrade once it expired,
+// like a token the request itself names: the messages carry a live token,
+// never the one held from before.
+func TestOAuthWebSocketSubstitutionGetsALiveToken(t *testing.T) {
+	o := newOAuthEnv(t, oauthtest.Options{})
+	o.p.AddClient(oauthtest.Client{ID: "app", Secret: "app-secret", AuthMethod: "client_secret_post", RedirectURI: redirect})
+	pasted := o.p.Authorize(t, "app", "read")
+	o.upload(apitype.OAuthTokensRequest{AccessToken: pasted.Access, RefreshToken: pasted.Refresh, ClientID: "app", ClientSecret: "app-secret"})
+	svc := apitype.Service{Name: "stream", Host: "localhost", Auth: apitype.ServiceAuth{Type: "passthrough"},
+		Substitutions: []apitype.Substitution{{Key: "PROVIDER_TOKEN", Placeholder: "__TOKEN__", In: []string{"websocket"}}}}
+	if _, err := o.b.ReplaceServices(context.Background(), o.owner, "default", apitype.ServiceList{Services: []apitype.Service{svc}}, false); err != nil {
+		t.Fatal(err)
+	}
+	send := func() (string, bool) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, strings.Replace(o.api, "/api/", "/ws", 1), &websocket.DialOptions{HTTPClient: o.client(o.agent, "", false)})
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		defer c.CloseNow()
+		if err := c.Write(ctx, websocket.MessageText, []byte("token __TOKEN__")); err != nil {
+			t.Fatal(err)
+		}
+		if _, data, err := c.Read(ctx); err != nil || string(data) != "ok" {
+			t.Fatalf("answer %q, %v", data, err)
+		}
+		return o.p.LastWebSocketMessage()
+	}
+	first, live := send()
+	if !live || first == "token __TOKEN__" {
+		t.Fatalf("within the token's life the upstream got %q (live %v)", first, live)
+	}
+	refreshes := o.p.Hits("refresh_token")
+	o.clock.Advance(2 * time.Hour)
+	o.p.RevokeAccess(strings.TrimPrefix(first, "token ")) // dead at the provider too, whose clock did not move
+	msg, live := send()
+	if !live || msg == first {
+		t.Errorf("after expiry the message carried the old token (live %v, the same as before %v)", live, msg == first)
+	}
+	if o.p.Hits("refresh_token") != refreshes+1 {
+		t.Errorf("%d renewals at the upgrade after expiry, want 1", o.p.Hits("refresh_token")-refreshes)
 	}
 }

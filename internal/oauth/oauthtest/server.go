@@ -2,6 +2,7 @@ package oauthtest
 
 import (
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -97,6 +98,8 @@ type Server struct {
 	lastMu      sync.Mutex
 	lastMethod  string
 	lastAPI     string
+	lastWS      string         // the payload of the last websocket message (/ws)
+	lastWSLive  bool           // whether its words after "token " were a live access token
 	secrets     map[string]int // client secrets presented at the token endpoint
 }
 
@@ -149,6 +152,7 @@ func Start(t testing.TB, o Options) *Server {
 	})
 	mux.HandleFunc("/token", s.token)
 	mux.HandleFunc("/api/", s.api)
+	mux.HandleFunc("/ws", s.ws)
 	s.hs = httptest.NewUnstartedServer(mux)
 	s.hs.TLS = &tls.Config{Certificates: []tls.Certificate{ca.server}, MinVersion: tls.VersionTLS12}
 	s.hs.StartTLS()
@@ -264,6 +268,45 @@ func (s *Server) LastAPIToken() string {
 	s.lastMu.Lock()
 	defer s.lastMu.Unlock()
 	return s.lastAPI
+}
+
+// LastWebSocketMessage is the last text message /ws received, and whether
+// what follows "token " in it was a live access token. /ws accepts a
+// websocket from anyone (tokens travel in its messages, as some streaming
+// APIs take them), reads one short text message and closes.
+func (s *Server) LastWebSocketMessage() (string, bool) {
+	s.lastMu.Lock()
+	defer s.lastMu.Unlock()
+	return s.lastWS, s.lastWSLive
+}
+
+func (s *Server) ws(w http.ResponseWriter, r *http.Request) {
+	sum := sha1.Sum([]byte(r.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	c, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "+
+		base64.StdEncoding.EncodeToString(sum[:])+"\r\n\r\n")
+	var head [6]byte // a masked frame of under 126 bytes
+	if _, err := io.ReadFull(brw, head[:]); err != nil {
+		return
+	}
+	payload := make([]byte, head[1]&0x7f)
+	if _, err := io.ReadFull(brw, payload); err != nil {
+		return
+	}
+	for i := range payload {
+		payload[i] ^= head[2+i%4]
+	}
+	probe, _ := http.NewRequest(http.MethodGet, "/", nil)
+	probe.Header.Set("Authorization", "Bearer "+strings.TrimPrefix(string(payload), "token "))
+	_, verr := s.srv.ValidationBearerToken(probe)
+	s.lastMu.Lock()
+	s.lastWS, s.lastWSLive = string(payload), verr == nil
+	s.lastMu.Unlock()
+	_, _ = c.Write([]byte{0x81, 2, 'o', 'k'})
 }
 
 // RevokeAccess makes an access token dead at once (the API answers 401).
