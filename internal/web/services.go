@@ -170,7 +170,13 @@ func (h *Handler) serviceNewForm(w http.ResponseWriter, r *http.Request) {
 		f.fill(apitype.Service{Name: e.ID, Host: e.Host, Auth: e.Auth})
 		f.FromCatalog, f.CatalogDocs = e.Name, linkURL(e.DocsURL)
 	}
-	if host := q.Get("host"); host != "" && len(host) <= 300 {
+	// A host in the link fills the form only for a host of its own (the
+	// log page's "add a service for this host"), never over a catalog
+	// entry's: links reach the console from agent-written text too (a
+	// proposal's "where to get it"), and a catalog form with the agent's
+	// host would send the vault's existing key there on one Save
+	// (TestCatalogFormKeepsTheCatalogHost).
+	if host := q.Get("host"); host != "" && len(host) <= 300 && f.FromCatalog == "" {
 		f.Host = host
 		if f.SvcName == "" {
 			f.SvcName = slugOf(host)
