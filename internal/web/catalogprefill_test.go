@@ -40,3 +40,22 @@ func TestCatalogFormKeepsTheCatalogHost(t *testing.T) {
 	p = b.get("/vaults/default/services/new?host=" + url.QueryEscape("unknown.example.org"))
 	mustContain(t, p, "a host alone", `value="unknown.example.org"`)
 }
+
+// TestAgentLinksIntoTheConsoleAreText: a "where to get it" link that leads
+// into the console itself is shown as text, not as a link; links
+// elsewhere stay links.
+func TestAgentLinksIntoTheConsoleAreText(t *testing.T) {
+	e := newEnv(t, "")
+	inside := e.srv.URL + "/vaults/default/credentials/new?key=OPENAI_API_KEY"
+	_, approve := e.propose(apitype.CreateProposalRequest{Credentials: []apitype.ProposalCredential{
+		{Action: "set", Key: "INSIDE_KEY", Obtain: inside},
+		{Action: "set", Key: "OUTSIDE_KEY", Obtain: "https://dashboard.example.com/keys"},
+	}, UserMessage: "please"})
+	b := e.browser()
+	b.loggedIn(approve)
+	p := b.get(approve)
+	if strings.Contains(p.body, `href="`+strings.ReplaceAll(inside, "&", "&amp;")+`"`) {
+		t.Error("a link into the console is shown as a link")
+	}
+	mustContain(t, p, "the links", strings.ReplaceAll(inside, "&", "&amp;"), `href="https://dashboard.example.com/keys"`)
+}

@@ -96,6 +96,19 @@ func linkURL(s string) string {
 	return u.String()
 }
 
+// unlinkSite shows as text, not as links, the "where to get it" links that
+// lead to this site (host is the request's): an agent writes them, and a
+// link into the console could open one of its forms filled in as the
+// agent chose (TestAgentLinksIntoTheConsoleAreText).
+func (v *proposalView) unlinkSite(host string) {
+	for i := range v.Credentials {
+		c := &v.Credentials[i]
+		if u, err := url.Parse(c.ObtainURL); err == nil && c.ObtainURL != "" && strings.EqualFold(u.Host, host) {
+			c.ObtainText, c.ObtainURL = fewLines(agentText(c.ObtainURL)), ""
+		}
+	}
+}
+
 // agentText makes a text the requester wrote (a proposal's messages, a
 // slot's description and hints) fit to show on the page, where
 // html/template escapes it: the bidirectional-formatting characters
