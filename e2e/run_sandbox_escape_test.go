@@ -125,15 +125,24 @@ func TestRunSandboxTmuxFromEnv(t *testing.T) {
 			if !strings.Contains(r.stdout, "TMUX=unset\n") || strings.Contains(r.stdout, "tmux=0") {
 				t.Errorf("under run --sandbox=required, the agent saw $TMUX or reached the human's tmux server:\n%s", r)
 			}
-			time.Sleep(300 * time.Millisecond) // run-shell runs in the background
+			// The control: without the sandbox, the same works. The tmux
+			// server runs its commands in order, so once the control's
+			// marker is there, the sandboxed attempt's would be too.
+			control := filepath.Join(t.TempDir(), "escaped")
+			r = b.run(env, "run", "--no-sandbox", "--", "sh", "-c", script, tmux, tc.sock, control)
+			if !strings.Contains(r.stdout, "tmux=0") {
+				t.Fatalf("with --no-sandbox the agent could not reach the human's tmux, so the test proves nothing:\n%s", r)
+			}
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if _, err := os.Stat(control); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the control's command never ran in the human's tmux")
+				}
+			}
 			if got, err := os.ReadFile(marker); err == nil {
 				t.Errorf("an agent under run --sandbox=required ran a command outside the sandbox through the human's tmux (%s): it wrote %q", tc.sock, got)
-			}
-			// The control: without the sandbox, the same works.
-			marker = filepath.Join(t.TempDir(), "escaped")
-			r = b.run(env, "run", "--no-sandbox", "--", "sh", "-c", script, tmux, tc.sock, marker)
-			if !strings.Contains(r.stdout, "tmux=0") {
-				t.Errorf("with --no-sandbox the agent could not reach the human's tmux, so the test proves nothing:\n%s", r)
 			}
 		})
 	}
