@@ -77,9 +77,9 @@ func redactionFor(s *service.Service, keys []string, lookup func(string) ([]byte
 // inside another URL's query; JSON string escaping (with and without HTML
 // escaping; each also with '/' as '\/', as PHP writes it; and as .NET's
 // System.Text.Json escapes every markup character, + included) and HTML
-// escaping (Go's html/template,
-// which also escapes '+', Go's html.EscapeString, Python's html.escape,
-// PHP's htmlspecialchars). Nothing for a value no encoding changes.
+// escaping (Go's html/template, which also escapes '+', Go's
+// html.EscapeString, Python's html.escape, PHP's htmlspecialchars).
+// Nothing for a value no encoding changes.
 // docs/proxy.md ("Response redaction") lists them.
 func reflectedForms(vals [][]byte, v string) [][]byte {
 	if plain([]byte(v)) {
