@@ -42,52 +42,45 @@ func PostgresAvailable() bool { return os.Getenv(EnvPostgresURL) != "" }
 // dropped) when t ends.
 func Open(t testing.TB) *sqlstore.DB {
 	t.Helper()
-	ctx := context.Background()
-	if !Postgres() {
-		path := filepath.Join(t.TempDir(), "agent-vault.db")
-		writeMigratedSQLite(t, path)
-		db, err := sqlstore.OpenSQLite(path, sqlstore.SQLiteOptions{})
-		if err != nil {
-			t.Fatalf("open SQLite: %v", err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		return db
-	}
-	dbURL := newMigratedPostgresDatabase(t)
-	db, err := sqlstore.OpenPostgres(ctx, dbURL, sqlstore.PostgresOptions{MaxOpenConns: 8})
-	if err != nil {
-		t.Fatalf("open PostgreSQL: %v", err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
+	return open(t, migratedDatabase(t))
 }
 
 // OpenTwo returns two pools on one fresh, migrated database, as two
 // servers would hold them (SQLite: two handles on one file).
 func OpenTwo(t testing.TB) (*sqlstore.DB, *sqlstore.DB) {
 	t.Helper()
-	ctx := context.Background()
-	open := func(path, url string) *sqlstore.DB {
-		var db *sqlstore.DB
-		var err error
-		if url != "" {
-			db, err = sqlstore.OpenPostgres(ctx, url, sqlstore.PostgresOptions{MaxOpenConns: 8})
-		} else {
-			db, err = sqlstore.OpenSQLite(path, sqlstore.SQLiteOptions{})
-		}
-		if err != nil {
-			t.Fatalf("open: %v", err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		return db
-	}
+	where := migratedDatabase(t)
+	return open(t, where), open(t, where)
+}
+
+// migratedDatabase makes a fresh, migrated database for t and says where
+// it is: a SQLite file's path, or a PostgreSQL URL when Postgres().
+func migratedDatabase(t testing.TB) string {
+	t.Helper()
 	if Postgres() {
-		url := newMigratedPostgresDatabase(t)
-		return open("", url), open("", url)
+		return newMigratedPostgresDatabase(t)
 	}
 	path := filepath.Join(t.TempDir(), "agent-vault.db")
 	writeMigratedSQLite(t, path)
-	return open(path, ""), open(path, "")
+	return path
+}
+
+// open opens a pool on the database at where (migratedDatabase), closed
+// when t ends.
+func open(t testing.TB, where string) *sqlstore.DB {
+	t.Helper()
+	var db *sqlstore.DB
+	var err error
+	if Postgres() {
+		db, err = sqlstore.OpenPostgres(context.Background(), where, sqlstore.PostgresOptions{MaxOpenConns: 8})
+	} else {
+		db, err = sqlstore.OpenSQLite(where, sqlstore.SQLiteOptions{})
+	}
+	if err != nil {
+		t.Fatalf("open the test database: %v", err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
 }
 
 // migratedSQLite is a SQLite database file with every migration applied,
@@ -177,7 +170,11 @@ func newPostgresDatabase(t testing.TB, template string) string {
 		_, _ = root.SQL().ExecContext(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
 		_ = root.Close()
 	})
-	return databaseURL(t, admin, name)
+	u, err := databaseURL(admin, name)
+	if err != nil {
+		t.Fatalf("%s is not a URL", EnvPostgresURL)
+	}
+	return u
 }
 
 // migratedPostgres is the template database of this test binary:
@@ -204,12 +201,11 @@ func makeMigratedPostgres() (string, error) {
 	if err := createDatabase(ctx, root, name, ""); err != nil {
 		return "", err
 	}
-	u, err := url.Parse(admin)
+	u, err := databaseURL(admin, name)
 	if err != nil {
 		return "", err
 	}
-	u.Path = "/" + name
-	db, err := sqlstore.OpenPostgres(ctx, u.String(), sqlstore.PostgresOptions{MaxOpenConns: 2})
+	db, err := sqlstore.OpenPostgres(ctx, u, sqlstore.PostgresOptions{MaxOpenConns: 2})
 	if err != nil {
 		return "", err
 	}
@@ -262,6 +258,7 @@ func createDatabase(ctx context.Context, root *sqlstore.DB, name, template strin
 	return err
 }
 
+// adminURL is the test server's URL; it fails t when none is configured.
 func adminURL(t testing.TB) string {
 	t.Helper()
 	admin := os.Getenv(EnvPostgresURL)
@@ -271,14 +268,14 @@ func adminURL(t testing.TB) string {
 	return admin
 }
 
-func databaseURL(t testing.TB, admin, name string) string {
-	t.Helper()
+// databaseURL is the server's URL admin naming database name instead.
+func databaseURL(admin, name string) (string, error) {
 	u, err := url.Parse(admin)
 	if err != nil {
-		t.Fatalf("%s is not a URL", EnvPostgresURL)
+		return "", err
 	}
 	u.Path = "/" + name
-	return u.String()
+	return u.String(), nil
 }
 
 func randomHex() string {
