@@ -162,8 +162,7 @@ func (h *Handler) loadProposal(r *http.Request, s *session, ref proposalRef, d *
 		d.Login = &loginForm{Action: ref.path()}
 		return http.StatusOK, ""
 	}
-	d.P = newProposalView(p)
-	d.P.unlinkSite(r.Host)
+	d.P = newProposalView(p, r.Host)
 	d.Title = "Proposal #" + strconv.FormatInt(p.ID, 10) + " · " + p.Vault
 	d.FormAction = ref.path()
 	if userErr != nil {

@@ -96,17 +96,10 @@ func linkURL(s string) string {
 	return u.String()
 }
 
-// unlinkSite shows as text, not as links, the "where to get it" links that
-// lead to this site (host is the request's): an agent writes them, and a
-// link into the console could open one of its forms filled in as the
-// agent chose (TestAgentLinksIntoTheConsoleAreText).
-func (v *proposalView) unlinkSite(host string) {
-	for i := range v.Credentials {
-		c := &v.Credentials[i]
-		if u, err := url.Parse(c.ObtainURL); err == nil && c.ObtainURL != "" && strings.EqualFold(u.Host, host) {
-			c.ObtainText, c.ObtainURL = fewLines(agentText(c.ObtainURL)), ""
-		}
-	}
+// leadsTo reports whether the link l (from linkURL) goes to host.
+func leadsTo(l, host string) bool {
+	u, err := url.Parse(l)
+	return err == nil && strings.EqualFold(u.Host, host)
 }
 
 // agentText makes a text the requester wrote (a proposal's messages, a
@@ -167,7 +160,12 @@ func fewLines(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-func newProposalView(p apitype.Proposal) *proposalView {
+// newProposalView is p as the page shows it; site is the host the page is
+// served under. A "where to get it" link that leads to site is shown as
+// text: an agent writes it, and a link into the console could open one
+// of its forms filled in as the agent chose
+// (TestAgentLinksIntoTheConsoleAreText).
+func newProposalView(p apitype.Proposal, site string) *proposalView {
 	v := &proposalView{
 		ID: p.ID, Status: p.Status, Pending: p.Status == apitype.ProposalPending, Vault: p.Vault,
 		CreatedBy: p.CreatedBy, CreatedByType: p.CreatedByType,
@@ -189,7 +187,7 @@ func newProposalView(p apitype.Proposal) *proposalView {
 		if cv.Type == "" {
 			cv.Type = "static"
 		}
-		if l := linkURL(c.Obtain); l != "" {
+		if l := linkURL(c.Obtain); l != "" && !leadsTo(l, site) {
 			cv.ObtainURL = l
 		} else {
 			cv.ObtainText = fewLines(agentText(c.Obtain))
