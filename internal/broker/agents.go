@@ -435,21 +435,12 @@ func (b *Broker) SetVaultAgentRole(ctx context.Context, a Actor, vault, agent st
 
 // chainDepth is how many agents deep agent id is: 1 for an agent a person
 // (or nobody) owns, one more for each agent above it, counting at most
-// maxAgentChain+1 (a loop in rows an old migration filled in ends there).
+// maxAgentChain+1; a loop (in rows an old migration filled in) counts as
+// deeper than that.
 func chainDepth(ctx context.Context, tx store.Store, id string) (int, error) {
-	depth := 1
-	for ; depth <= maxAgentChain; depth++ {
-		ag, err := tx.Agents().ByID(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return depth, nil
-		}
-		if err != nil {
-			return 0, internal(err, "reading the agents that created this agent")
-		}
-		if ag.OwnerAgentID == "" {
-			return depth, nil
-		}
-		id = ag.OwnerAgentID
+	chain, loop, err := creatorChain(ctx, tx, id, maxAgentChain+1)
+	if err != nil || loop >= 0 {
+		return maxAgentChain + 1, err
 	}
-	return depth, nil
+	return len(chain), nil
 }

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -32,45 +33,54 @@ func accountableAgent(ctx context.Context, tx store.Store, a Actor) (string, err
 	return rootAgent(ctx, tx, a.Agent.ID)
 }
 
-// rootAgent follows agent id's owners while they are agents and returns
-// the last: the agent whose owner is a user, or nobody. Chains are at
-// most maxAgentChain deep when made; a longer one (rows from before that
-// bound) is cut off further up. An owner that no
-// longer exists ends the chain at the agent it owned. Owners are recorded
-// when an agent is created, so a chain cannot loop, but rows backfilled
-// from names by an old migration could: a loop is charged to its smallest
-// id, the same whichever agent of it (or below it) proposes.
+// rootAgent follows agent id's creators while they are agents and returns
+// the last: the agent whose owner is a user, or nobody. An owner that no
+// longer exists ends the chain at the agent it owned. Chains are at most
+// maxAgentChain deep when made; a longer one (rows from before that
+// bound) is cut off further up. Owners are recorded when an agent is
+// created, so a chain cannot loop, but rows backfilled from names by an
+// old migration could: a loop is charged to its smallest id, the same
+// whichever agent of it (or below it) proposes.
 func rootAgent(ctx context.Context, tx store.Store, id string) (string, error) {
-	var path []string
-	at := map[string]int{} // id -> its index in path
-	for {
-		if len(path) > 4*maxAgentChain {
-			return id, nil // only rows older than the bound on chains go this far
-		}
+	chain, loop, err := creatorChain(ctx, tx, id, 4*maxAgentChain)
+	if err != nil {
+		return "", err
+	}
+	if loop >= 0 {
+		return slices.Min(chain[loop:]), nil
+	}
+	return chain[len(chain)-1], nil
+}
+
+// creatorChain is agent id and the agents above it, each the creator of
+// the one before, up to one owned by a person or nobody, at most limit
+// long. An agent that no longer exists is left out (id itself is always
+// in). loop is where in chain a loop closes (the agent the last one's
+// creator is), or -1.
+func creatorChain(ctx context.Context, tx store.Store, id string, limit int) (chain []string, loop int, err error) {
+	at := map[string]int{} // id -> its index in chain
+	for len(chain) < limit {
 		if i, ok := at[id]; ok {
-			root := id
-			for _, c := range path[i:] {
-				root = min(root, c)
-			}
-			return root, nil
+			return chain, i, nil
 		}
-		at[id] = len(path)
-		path = append(path, id)
 		ag, err := tx.Agents().ByID(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			if len(path) == 1 {
-				return id, nil // the proposer itself, gone meanwhile
+			if len(chain) == 0 {
+				chain = append(chain, id) // the agent itself, gone meanwhile
 			}
-			return path[len(path)-2], nil
+			return chain, -1, nil
 		}
 		if err != nil {
-			return "", internal(err, "reading the agents that created this agent")
+			return nil, -1, internal(err, "reading the agents that created this agent")
 		}
+		at[id] = len(chain)
+		chain = append(chain, id)
 		if ag.OwnerAgentID == "" {
-			return id, nil
+			return chain, -1, nil
 		}
 		id = ag.OwnerAgentID
 	}
+	return chain, -1, nil
 }
 
 // agentProposalQuota refuses a proposal from an agent, or from a vault
